@@ -1,0 +1,271 @@
+/* The export lcore: drains the workers' rings, encodes flow records per template into
+ * IPFIX messages no larger than the session allows, and sends them. It owns all IPFIX
+ * state: templates, the sequence number, the message being filled. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "dpfix_ipfix.h"
+#include "probe.h"
+
+#define TEMPLATE_ID_IPV4 256
+#define TEMPLATE_ID_IPV6 257
+#define DEQUEUE_BURST 64
+#define MAX_RECORD_LEN 128
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_ICMPV6_ 58
+
+struct exporter_state {
+	struct dpfix_ipfix_template templates[2];
+	struct dpfix_ipfix_msg msg;
+	uint8_t *buf;
+	uint32_t sequence;          /* data records sent so far in this domain */
+	uint64_t msg_started_ns;
+	uint64_t templates_sent_ns;
+	int templates_due;
+};
+
+/* Fields of both flow templates; the address elements differ by IP version. */
+static void
+build_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	dpfix_ipfix_template_add(t, 0, v6 ? IE_sourceIPv6Address : IE_sourceIPv4Address, v6 ? 16 : 4);
+	dpfix_ipfix_template_add(t, 0, v6 ? IE_destinationIPv6Address : IE_destinationIPv4Address,
+			v6 ? 16 : 4);
+	dpfix_ipfix_template_add(t, 0, IE_sourceTransportPort, 2);
+	dpfix_ipfix_template_add(t, 0, IE_destinationTransportPort, 2);
+	dpfix_ipfix_template_add(t, 0, IE_protocolIdentifier, 1);
+	dpfix_ipfix_template_add(t, 0, IE_ipClassOfService, 1);
+	dpfix_ipfix_template_add(t, 0, IE_tcpControlBits, 2);
+	dpfix_ipfix_template_add(t, 0, v6 ? IE_icmpTypeCodeIPv6 : IE_icmpTypeCodeIPv4, 2);
+	dpfix_ipfix_template_add(t, 0, IE_vlanId, 2);
+	dpfix_ipfix_template_add(t, 0, IE_ingressInterface, 4);
+	dpfix_ipfix_template_add(t, 0, IE_minimumTTL, 1);
+	dpfix_ipfix_template_add(t, 0, IE_maximumTTL, 1);
+	dpfix_ipfix_template_add(t, 0, IE_octetDeltaCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_packetDeltaCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_flowStartMilliseconds, 8);
+	dpfix_ipfix_template_add(t, 0, IE_flowEndMilliseconds, 8);
+	dpfix_ipfix_template_add(t, 0, IE_flowEndReason, 1);
+}
+
+static inline uint8_t *
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static inline uint8_t *
+put32(uint8_t *p, uint32_t v)
+{
+	p = put16(p, (uint16_t)(v >> 16));
+	return put16(p, (uint16_t)v);
+}
+
+static inline uint8_t *
+put64(uint8_t *p, uint64_t v)
+{
+	p = put32(p, (uint32_t)(v >> 32));
+	return put32(p, (uint32_t)v);
+}
+
+/* Encodes rec in the field order of build_template; returns the record length. */
+static uint32_t
+encode_flow(const struct dpfix_flow_record *rec, uint8_t *out)
+{
+	const struct dpfix_flow_key *k = &rec->key;
+	size_t alen = k->ip_version == 6 ? 16 : 4;
+	int icmp = k->protocol == IPPROTO_ICMP_ || k->protocol == IPPROTO_ICMPV6_;
+	uint8_t *p = out;
+
+	memcpy(p, k->src_addr, alen);
+	p += alen;
+	memcpy(p, k->dst_addr, alen);
+	p += alen;
+	p = put16(p, icmp ? 0 : k->src_port);
+	p = put16(p, icmp ? 0 : k->dst_port);
+	*p++ = k->protocol;
+	*p++ = rec->tos;
+	p = put16(p, rec->tcp_flags);
+	p = put16(p, icmp ? k->dst_port : 0);
+	p = put16(p, rec->vlan_id);
+	p = put32(p, rec->ingress_port);
+	*p++ = rec->min_ttl;
+	*p++ = rec->max_ttl;
+	p = put64(p, rec->octets);
+	p = put64(p, rec->packets);
+	p = put64(p, rec->first_ns / 1000000);
+	p = put64(p, rec->last_ns / 1000000);
+	*p++ = rec->end_reason;
+	return (uint32_t)(p - out);
+}
+
+static void
+start_message(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+
+	dpfix_ipfix_msg_begin(&st->msg, st->buf, x->session->max_message);
+	st->msg_started_ns = now_ns;
+	/* Templates lead the first message, and on UDP every refresh interval after. */
+	if (st->templates_due || (!x->session->reliable &&
+			now_ns - st->templates_sent_ns >= x->settings->template_refresh_ms * 1000000ull)) {
+		dpfix_ipfix_msg_add_template(&st->msg, &st->templates[0]);
+		dpfix_ipfix_msg_add_template(&st->msg, &st->templates[1]);
+		st->templates_sent_ns = now_ns;
+		st->templates_due = 0;
+	}
+}
+
+static int
+message_has_content(const struct exporter_state *st)
+{
+	return st->msg.len > DPFIX_IPFIX_HEADER_LEN;
+}
+
+/* Sends the message being filled and starts the next. A datagram that cannot be
+ * sent is counted with its records: UDP gives no second chance. */
+static void
+send_message(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	uint32_t records = st->msg.data_records;
+	uint32_t len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull),
+			st->sequence, x->settings->observation_domain);
+	int ret = dpfix_session_send(x->session, st->buf, len);
+
+	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
+		/* Socket buffer full: brief back-off; the rings absorb the wait. */
+		usleep(100);
+		ret = dpfix_session_send(x->session, st->buf, len);
+	}
+	if (ret < 0) {
+		x->send_failures++;
+		x->records_lost += records;
+		RTE_LOG(WARNING, USER1, "export: sending %u-byte message to %s://%s:%u failed: %s\n",
+				len, x->session->endpoint.scheme, x->session->endpoint.host,
+				x->session->endpoint.port, strerror(-ret));
+	} else {
+		x->messages_sent++;
+	}
+	/* The sequence counts records exported, sent or not (RFC 7011 3.1), so a
+	 * collector sees the loss. */
+	st->sequence += records;
+	x->records_exported += records;
+	start_message(x, now_ns);
+}
+
+static void
+export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	uint8_t buf[MAX_RECORD_LEN];
+	uint16_t tid = rec->key.ip_version == 6 ? TEMPLATE_ID_IPV6 : TEMPLATE_ID_IPV4;
+	uint32_t len = encode_flow(rec, buf);
+
+	if (dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len) == -ENOSPC) {
+		send_message(x, now_ns);
+		/* An empty message always has room for one record (mtu >= 576). */
+		dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len);
+	}
+}
+
+int
+exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
+{
+	struct exporter_state *st;
+	struct dpfix_endpoint ep;
+	struct dpfix_session_params params = {.mtu = x->settings->export_mtu};
+
+	if (dpfix_endpoint_parse(x->settings->collector, &ep, err, errlen) < 0)
+		return -EINVAL;
+	x->session = dpfix_session_open(&ep, &params, err, errlen);
+	if (x->session == NULL)
+		return -EINVAL;
+	st = rte_zmalloc("exporter", sizeof(*st), RTE_CACHE_LINE_SIZE);
+	if (st != NULL)
+		st->buf = rte_malloc("export_msg", x->session->max_message, RTE_CACHE_LINE_SIZE);
+	if (st == NULL || st->buf == NULL) {
+		snprintf(err, errlen, "out of memory for the export buffer");
+		rte_free(st);
+		return -ENOMEM;
+	}
+	build_template(&st->templates[0], TEMPLATE_ID_IPV4, 0);
+	build_template(&st->templates[1], TEMPLATE_ID_IPV6, 1);
+	st->templates_due = 1;
+	x->state = st;
+	start_message(x, probe_clock_now_ns());
+	return 0;
+}
+
+unsigned int
+exporter_poll(struct exporter_ctx *x)
+{
+	struct exporter_state *st = x->state;
+	struct dpfix_flow_record recs[DEQUEUE_BURST];
+	uint64_t now_ns = probe_clock_now_ns();
+	unsigned int handled = 0;
+	int all_done = 1;
+
+	for (unsigned int w = 0; w < x->nb_workers; w++) {
+		struct worker_ctx *wk = &x->workers[w];
+		/* Read done before draining: a worker sets it after its last enqueue. */
+		int done = atomic_load(&wk->done);
+		unsigned int n;
+
+		do {
+			n = rte_ring_sc_dequeue_burst_elem(wk->ring, recs, sizeof(recs[0]), DEQUEUE_BURST,
+					NULL);
+			for (unsigned int i = 0; i < n; i++)
+				export_record(x, &recs[i], now_ns);
+			handled += n;
+		} while (n == DEQUEUE_BURST);
+		if (!done || rte_ring_count(wk->ring) != 0)
+			all_done = 0;
+	}
+	if (st->msg.data_records > 0 &&
+			now_ns - st->msg_started_ns >= x->settings->export_flush_ms * 1000000ull)
+		send_message(x, now_ns);
+	if (all_done) {
+		if (message_has_content(st))
+			send_message(x, now_ns);
+		atomic_store(&x->done, 1);
+	}
+	return handled;
+}
+
+int
+exporter_main(void *arg)
+{
+	struct exporter_ctx *x = arg;
+
+	while (!atomic_load(&x->done)) {
+		if (exporter_poll(x) == 0)
+			rte_delay_us_sleep(50); /* idle: leave the core to others */
+	}
+	return 0;
+}
+
+void
+exporter_fini(struct exporter_ctx *x)
+{
+	struct exporter_state *st = x->state;
+
+	dpfix_session_close(x->session);
+	x->session = NULL;
+	if (st != NULL) {
+		rte_free(st->buf);
+		rte_free(st);
+	}
+	x->state = NULL;
+}

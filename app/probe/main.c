@@ -1,0 +1,288 @@
+/* dpfix-probe: sets up DPDK ports, flow tables and rings from the settings, starts
+ * the worker and export lcores, and runs the control loop on the main lcore. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "probe.h"
+#include "probe_control.h"
+
+atomic_int probe_stop;
+
+static struct probe_settings settings;
+static struct worker_ctx *workers;
+static unsigned int nb_workers;
+static struct exporter_ctx exporter;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&probe_stop, 1);
+}
+
+/* A Toeplitz key with a 16-bit period hashes (a,b) and (b,a) alike, so both
+ * directions of a connection reach the same worker (symmetric RSS). */
+static uint8_t symmetric_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+/* True when every port is a pcap file read once: then input has an end, and the
+ * probe exits when it is reached. EAL does not expose devargs, so read argv. */
+static int
+input_is_finite(int argc, char **argv)
+{
+	unsigned int finite = 0;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *v = NULL;
+
+		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(argv[i], "--vdev=", 7) == 0)
+			v = argv[i] + 7;
+		if (v != NULL && strncmp(v, "net_pcap", 8) == 0 && strstr(v, "rx_pcap=") != NULL &&
+				strstr(v, "infinite_rx=1") == NULL)
+			finite++;
+	}
+	return finite > 0 && finite == rte_eth_dev_count_avail();
+}
+
+static int
+port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf = {0};
+	uint16_t nb_rxd = (uint16_t)settings.rx_ring_size, nb_txd = 64;
+	int ret;
+
+	ret = rte_eth_dev_info_get(port, &info);
+	if (ret != 0)
+		return ret;
+	if (nb_queues > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = symmetric_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+				(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	}
+	if (settings.packet_timestamps && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+	}
+	ret = rte_eth_dev_configure(port, nb_queues, 1, &conf);
+	if (ret != 0)
+		return ret;
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	if (ret != 0)
+		return ret;
+	for (uint16_t q = 0; q < nb_queues; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, nb_rxd, rte_eth_dev_socket_id(port), NULL, pool);
+		if (ret != 0)
+			return ret;
+	}
+	ret = rte_eth_tx_queue_setup(port, 0, nb_txd, rte_eth_dev_socket_id(port), NULL);
+	if (ret != 0)
+		return ret;
+	ret = rte_eth_dev_start(port);
+	if (ret != 0)
+		return ret;
+	rte_eth_promiscuous_enable(port); /* a probe sees everything; some PMDs refuse: fine */
+	return 0;
+}
+
+/* Drivers known to stamp packets with UNIX time, and the unit they use. */
+static uint32_t
+timestamp_unit_ns(const struct rte_eth_dev_info *info)
+{
+	if (strcmp(info->driver_name, "net_pcap") == 0)
+		return 1000; /* the capture file's time, in microseconds */
+	return 0;
+}
+
+/* Lcore roles: the main lcore controls; with three or more lcores the last one
+ * exports and the rest meter; with two, the main lcore also exports. */
+static int
+assign_lcores(unsigned int *export_lcore)
+{
+	unsigned int lcore, count = rte_lcore_count();
+
+	if (count < 2) {
+		fprintf(stderr, "dpfix-probe: needs at least 2 lcores (control+export, worker); "
+				"got %u (use e.g. -l 0-1)\n", count);
+		return -EINVAL;
+	}
+	*export_lcore = RTE_MAX_LCORE;
+	nb_workers = count >= 3 ? count - 2 : 1;
+	workers = rte_zmalloc("workers", sizeof(*workers) * nb_workers, RTE_CACHE_LINE_SIZE);
+	if (workers == NULL)
+		return -ENOMEM;
+	unsigned int i = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (i < nb_workers)
+			workers[i++].lcore_id = lcore;
+		else
+			*export_lcore = lcore;
+	}
+	return 0;
+}
+
+static int
+setup_workers(int finite)
+{
+	uint16_t port;
+	unsigned int next = 0;
+	char name[64];
+	struct rte_mempool *pool;
+	int ts_offset = -1;
+	uint64_t ts_flag = 0;
+
+	pool = rte_pktmbuf_pool_create("mbufs", settings.mbuf_count, 256, 0,
+			RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (pool == NULL) {
+		fprintf(stderr, "dpfix-probe: cannot create a pool of %u mbufs: %s\n",
+				settings.mbuf_count, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	/* Some PMDs (net_pcap) stamp packets without advertising the offload; the
+	 * per-mbuf flag tells the worker which packets carry a timestamp. */
+	if (settings.packet_timestamps && rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag) != 0)
+		ts_offset = -1;
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		uint16_t nb_queues;
+		int ret;
+
+		rte_eth_dev_info_get(port, &info);
+		nb_queues = (uint16_t)RTE_MIN(nb_workers, info.max_rx_queues);
+		ret = port_setup(port, nb_queues, pool);
+		if (ret != 0) {
+			fprintf(stderr, "dpfix-probe: port %u (%s): setup failed: %s\n", port,
+					info.driver_name, strerror(-ret));
+			return ret;
+		}
+		for (uint16_t q = 0; q < nb_queues; q++) {
+			struct worker_ctx *w = &workers[next++ % nb_workers];
+
+			if (w->nb_queues == PROBE_MAX_QUEUES_PER_WORKER) {
+				fprintf(stderr, "dpfix-probe: more than %u queues per worker\n",
+						PROBE_MAX_QUEUES_PER_WORKER);
+				return -EINVAL;
+			}
+			w->queues[w->nb_queues++] = (struct probe_rx_queue){
+				.port = port, .queue = q,
+				.timestamp_ns_per_unit = ts_offset >= 0 ? timestamp_unit_ns(&info) : 0,
+			};
+		}
+	}
+	if (next == 0) {
+		fprintf(stderr, "dpfix-probe: no ports: give a NIC or a vdev "
+				"(e.g. --vdev net_pcap0,rx_pcap=FILE)\n");
+		return -ENODEV;
+	}
+	for (unsigned int i = 0; i < nb_workers; i++) {
+		struct worker_ctx *w = &workers[i];
+
+		w->index = i;
+		w->settings = &settings;
+		w->input_is_finite = finite;
+		w->timestamp_offset = ts_offset;
+		w->timestamp_flag = ts_flag;
+		snprintf(name, sizeof(name), "flows_w%u", i);
+		w->table = dpfix_flow_table_create(name, settings.flow_table_size,
+				(int)rte_lcore_to_socket_id(w->lcore_id));
+		snprintf(name, sizeof(name), "export_w%u", i);
+		w->ring = rte_ring_create_elem(name, sizeof(struct dpfix_flow_record),
+				settings.export_ring_size, (int)rte_lcore_to_socket_id(w->lcore_id),
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->table == NULL || w->ring == NULL) {
+			fprintf(stderr, "dpfix-probe: worker %u: cannot allocate a %u-flow table and "
+					"%u-record ring (try a smaller flow_table_size or more memory: -m)\n",
+					i, settings.flow_table_size, settings.export_ring_size);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[DPFIX_CONFIG_ERRLEN];
+	unsigned int export_lcore;
+	uint16_t port;
+	int eal_args, ret, finite;
+
+	eal_args = rte_eal_init(argc, argv);
+	if (eal_args < 0) {
+		fprintf(stderr, "dpfix-probe: DPDK EAL initialisation failed: %s\n",
+				rte_strerror(rte_errno));
+		return 1;
+	}
+	probe_settings_defaults(&settings);
+	ret = probe_settings_from_args(&settings, argc - eal_args - 1, argv + eal_args + 1, err,
+			sizeof(err));
+	if (ret != 0) {
+		if (ret < 0)
+			fprintf(stderr, "dpfix-probe: %s\n", err);
+		rte_eal_cleanup();
+		return ret < 0 ? 1 : 0;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	probe_clock_init();
+	finite = input_is_finite(argc, argv);
+
+	if (assign_lcores(&export_lcore) != 0 || setup_workers(finite) != 0) {
+		rte_eal_cleanup();
+		return 1;
+	}
+	exporter.settings = &settings;
+	exporter.workers = workers;
+	exporter.nb_workers = nb_workers;
+	if (exporter_init(&exporter, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpfix-probe: collector: %s\n", err);
+		rte_eal_cleanup();
+		return 1;
+	}
+	printf("dpfix-probe: %u worker(s), export on %s, exporting to %s (messages up to %u bytes)%s\n",
+			nb_workers, export_lcore == RTE_MAX_LCORE ? "the main lcore" : "its own lcore",
+			settings.collector, exporter.session->max_message,
+			finite ? ", stopping at end of input" : "");
+	fflush(stdout);
+
+	for (unsigned int i = 0; i < nb_workers; i++)
+		rte_eal_remote_launch(worker_main, &workers[i], workers[i].lcore_id);
+	if (export_lcore != RTE_MAX_LCORE)
+		rte_eal_remote_launch(exporter_main, &exporter, export_lcore);
+
+	control_run(&settings, workers, nb_workers, &exporter, export_lcore == RTE_MAX_LCORE);
+
+	rte_eal_mp_wait_lcore();
+	control_print_summary(stdout, workers, nb_workers, &exporter);
+	ret = exporter.send_failures ? 2 : 0;
+	exporter_fini(&exporter);
+	for (unsigned int i = 0; i < nb_workers; i++) {
+		dpfix_flow_table_free(workers[i].table);
+		rte_ring_free(workers[i].ring);
+	}
+	RTE_ETH_FOREACH_DEV(port) {
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
+	}
+	rte_eal_cleanup();
+	return ret;
+}

@@ -1,0 +1,87 @@
+/* Shared state of the probe's lcores: per-worker contexts, the exporter context and
+ * the flags through which the control (main) lcore steers shutdown. */
+#ifndef PROBE_H
+#define PROBE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ring.h>
+
+#include "dpfix_flow.h"
+#include "dpfix_parse.h"
+#include "dpfix_session.h"
+#include "probe_config.h"
+
+#define PROBE_MAX_WORKERS 64
+#define PROBE_MAX_QUEUES_PER_WORKER 16
+#define PROBE_BURST 32
+
+struct probe_rx_queue {
+	uint16_t port;
+	uint16_t queue;
+	/* Nanoseconds per unit of this port's rx timestamp, 0 if it is not UNIX time.
+	 * DPDK leaves the unit to each driver; NIC clocks are not wall clocks. */
+	uint32_t timestamp_ns_per_unit;
+};
+
+/* Counters of one worker; read (without locks) by the control lcore. */
+#define WORKER_COUNTERS(X) \
+	X(rx_packets, "packets received") \
+	X(rx_bytes, "bytes received (frames)") \
+	X(metered_packets, "packets metered into flows") \
+	X(metered_octets, "IP octets metered into flows") \
+	X(records_enqueued, "flow records handed to the exporter")
+
+struct worker_stats {
+#define WORKER_COUNTER_FIELD(name, text) uint64_t name;
+	WORKER_COUNTERS(WORKER_COUNTER_FIELD)
+#undef WORKER_COUNTER_FIELD
+	uint64_t parse_results[DPFIX_PARSE_RESULT_COUNT];
+};
+
+struct worker_ctx {
+	unsigned int lcore_id;
+	unsigned int index;
+	struct probe_rx_queue queues[PROBE_MAX_QUEUES_PER_WORKER];
+	unsigned int nb_queues;
+	struct dpfix_flow_table *table;
+	struct rte_ring *ring;          /* records to the exporter (SPSC) */
+	const struct probe_settings *settings;
+	int timestamp_offset;           /* mbuf dynfield with the rx timestamp, -1 if none */
+	uint64_t timestamp_flag;
+	int input_is_finite;            /* pcap files: a long silence is end of input */
+	struct worker_stats stats;
+	atomic_int done;                /* set once every flow has been handed over */
+} __rte_cache_aligned;
+
+struct exporter_ctx {
+	const struct probe_settings *settings;
+	struct worker_ctx *workers;
+	unsigned int nb_workers;
+	struct dpfix_session *session;
+	uint64_t records_exported;
+	uint64_t messages_sent;
+	uint64_t send_failures;
+	uint64_t records_lost;          /* in messages that could not be sent */
+	atomic_int done;
+	void *state;                    /* exporter-private */
+};
+
+/* Set by SIGINT/SIGTERM, or by the control lcore at end of input. */
+extern atomic_int probe_stop;
+
+int worker_main(void *arg);
+
+int exporter_init(struct exporter_ctx *x, char *err, size_t errlen);
+/* One round of exporter work; returns the number of records handled. */
+unsigned int exporter_poll(struct exporter_ctx *x);
+int exporter_main(void *arg);
+void exporter_fini(struct exporter_ctx *x);
+
+/* Wall-clock nanoseconds, from the TSC (no syscall on the data path). */
+void probe_clock_init(void);
+uint64_t probe_clock_now_ns(void);
+
+#endif

@@ -1,0 +1,141 @@
+/* Option table, defaults and argument handling of dpfix-probe. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "probe_config.h"
+
+#define OPT(key, type, field, min, max, help) \
+	{key, type, offsetof(struct probe_settings, field), sizeof(((struct probe_settings *)0)->field), \
+		min, max, help}
+#define MS_PER_DAY (86400ull * 1000)
+
+const struct dpfix_config_option probe_options[] = {
+	OPT("collector", DPFIX_CONFIG_STRING, collector, 0, 0,
+		"where records go: udp://HOST:PORT (default udp://127.0.0.1:4739)"),
+	OPT("idle_timeout", DPFIX_CONFIG_DURATION, idle_timeout_ms, 1, MS_PER_DAY,
+		"end a flow after this long without packets (default 15)"),
+	OPT("active_timeout", DPFIX_CONFIG_DURATION, active_timeout_ms, 1, MS_PER_DAY,
+		"export a long-lived flow at least this often (default 120)"),
+	OPT("template_refresh", DPFIX_CONFIG_DURATION, template_refresh_ms, 1000, MS_PER_DAY,
+		"resend templates this often on UDP (default 60)"),
+	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, 1, 60000,
+		"send a partly filled message after this long (default 0.5)"),
+	OPT("stats_interval", DPFIX_CONFIG_DURATION, stats_interval_ms, 0, MS_PER_DAY,
+		"print progress this often, 0 = never (default 10)"),
+	OPT("input_end_idle", DPFIX_CONFIG_DURATION, input_end_idle_ms, 10, 60000,
+		"with pcap-file input only: no packet for this long means end of input (default 0.25)"),
+	OPT("observation_domain", DPFIX_CONFIG_U32, observation_domain, 0, UINT32_MAX,
+		"IPFIX observation domain id (default 1)"),
+	OPT("flow_table_size", DPFIX_CONFIG_U32, flow_table_size, 1024, 1u << 28,
+		"most flows each worker holds at once (default 65536)"),
+	OPT("export_mtu", DPFIX_CONFIG_U32, export_mtu, 576, 65535,
+		"largest export packet on the wire, IP header included (default 1400)"),
+	OPT("export_ring_size", DPFIX_CONFIG_U32, export_ring_size, 64, 1u << 24,
+		"records queued from each worker to the exporter, power of 2 (default 8192)"),
+	OPT("mbuf_count", DPFIX_CONFIG_U32, mbuf_count, 1024, 1u << 24,
+		"packet buffers in the pool (default 16383)"),
+	OPT("rx_ring_size", DPFIX_CONFIG_U32, rx_ring_size, 64, 32768,
+		"receive descriptors per queue (default 1024)"),
+	OPT("key_vlan", DPFIX_CONFIG_BOOL, key_vlan, 0, 1,
+		"make the VLAN id part of the flow key (default no)"),
+	OPT("packet_timestamps", DPFIX_CONFIG_BOOL, packet_timestamps, 0, 1,
+		"use the port's receive timestamps (pcap: capture time) when offered (default yes)"),
+	{NULL, 0, 0, 0, 0, 0, NULL},
+};
+
+void
+probe_settings_defaults(struct probe_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->collector, sizeof(s->collector), "udp://127.0.0.1:4739");
+	s->idle_timeout_ms = 15000;
+	s->active_timeout_ms = 120000;
+	s->template_refresh_ms = 60000;
+	s->export_flush_ms = 500;
+	s->stats_interval_ms = 10000;
+	s->input_end_idle_ms = 250;
+	s->observation_domain = 1;
+	s->flow_table_size = 65536;
+	s->export_mtu = 1400;
+	s->export_ring_size = 8192;
+	s->mbuf_count = 16383;
+	s->rx_ring_size = 1024;
+	s->key_vlan = 0;
+	s->packet_timestamps = 1;
+}
+
+static void
+print_usage(void)
+{
+	printf("usage: dpfix-probe [EAL options] -- [--config FILE] [options]\n\n"
+		"Meters the packets of the DPDK ports (NICs, or vdevs such as\n"
+		"--vdev net_pcap0,rx_pcap=FILE) into flows and exports them as IPFIX.\n"
+		"Options on the command line override the config file, whose keys are\n"
+		"the same names with '_' (\"idle_timeout = 30\").\n\n"
+		"  --config FILE                      read settings from FILE\n");
+	dpfix_config_print_help(probe_options, stdout);
+}
+
+int
+probe_settings_from_args(struct probe_settings *s, int argc, char **argv, char *err, size_t errlen)
+{
+	int ret;
+
+	/* The config file first, wherever it appears, so the command line wins. */
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_usage();
+			return 1;
+		}
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--config needs a file name");
+				return -EINVAL;
+			}
+			ret = dpfix_config_load_file(probe_options, s, argv[i + 1], err, errlen);
+			if (ret < 0)
+				return -EINVAL;
+		}
+	}
+	for (int i = 0; i < argc; i++) {
+		const struct dpfix_config_option *o;
+		char origin[80];
+
+		if (strcmp(argv[i], "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(argv[i], "--", 2) != 0 ||
+				(o = dpfix_config_find_cli(probe_options, argv[i] + 2)) == NULL) {
+			snprintf(err, errlen, "unknown argument '%s' (see --help)", argv[i]);
+			return -EINVAL;
+		}
+		if (i + 1 >= argc) {
+			snprintf(err, errlen, "%s needs a value", argv[i]);
+			return -EINVAL;
+		}
+		snprintf(origin, sizeof(origin), "%s", argv[i]);
+		ret = dpfix_config_set(probe_options, s, o->key, argv[i + 1], origin, err, errlen);
+		if (ret < 0)
+			return ret;
+		i++;
+	}
+	return probe_settings_check(s, err, errlen);
+}
+
+int
+probe_settings_check(const struct probe_settings *s, char *err, size_t errlen)
+{
+	if (s->export_ring_size & (s->export_ring_size - 1)) {
+		snprintf(err, errlen, "export_ring_size %u is not a power of 2", s->export_ring_size);
+		return -EINVAL;
+	}
+	if (s->active_timeout_ms < s->idle_timeout_ms) {
+		snprintf(err, errlen, "active_timeout %.3g s is shorter than idle_timeout %.3g s",
+				s->active_timeout_ms / 1000.0, s->idle_timeout_ms / 1000.0);
+		return -EINVAL;
+	}
+	return 0;
+}

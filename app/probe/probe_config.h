@@ -1,0 +1,41 @@
+/* The probe's settings: one table of options read from the config file and the
+ * command line (which overrides the file). */
+#ifndef PROBE_CONFIG_H
+#define PROBE_CONFIG_H
+
+#include <stdint.h>
+
+#include "dpfix_config.h"
+
+struct probe_settings {
+	char collector[320];
+	uint64_t idle_timeout_ms;
+	uint64_t active_timeout_ms;
+	uint64_t template_refresh_ms;
+	uint64_t export_flush_ms;
+	uint64_t stats_interval_ms;
+	uint64_t input_end_idle_ms;
+	uint32_t observation_domain;
+	uint32_t flow_table_size;
+	uint32_t export_mtu;
+	uint32_t export_ring_size;
+	uint32_t mbuf_count;
+	uint32_t rx_ring_size;
+	int key_vlan;
+	int packet_timestamps;
+};
+
+extern const struct dpfix_config_option probe_options[];
+
+void probe_settings_defaults(struct probe_settings *s);
+
+/* Parses the application arguments (those after EAL's "--"): --config FILE first,
+ * then every --option VALUE over it. Returns 0, 1 for --help (printed), or -EINVAL
+ * with err filled in. */
+int probe_settings_from_args(struct probe_settings *s, int argc, char **argv, char *err,
+		size_t errlen);
+
+/* Cross-option checks that no single option can make. */
+int probe_settings_check(const struct probe_settings *s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,225 @@
+/* Table-driven configuration: one option table serves the config file, the command
+ * line and --help, so the three can never disagree about names, types or ranges. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dpfix_config.h"
+
+static const struct dpfix_config_option *
+find_key(const struct dpfix_config_option *options, const char *key)
+{
+	for (const struct dpfix_config_option *o = options; o->key != NULL; o++)
+		if (strcmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
+const struct dpfix_config_option *
+dpfix_config_find_cli(const struct dpfix_config_option *options, const char *name)
+{
+	char key[64];
+	size_t n = strlen(name);
+
+	if (n >= sizeof(key))
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		key[i] = name[i] == '-' ? '_' : name[i];
+	return find_key(options, key);
+}
+
+static int
+parse_u32(const struct dpfix_config_option *o, const char *value, void *dst,
+		const char *origin, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (value[0] == '\0' || value[0] == '-' || *end != '\0' || errno != 0) {
+		snprintf(err, errlen, "%s: %s '%s' is not a whole number", origin, o->key, value);
+		return -EINVAL;
+	}
+	if (v < o->min || v > o->max) {
+		snprintf(err, errlen, "%s: %s %s is out of range [%" PRIu64 ", %" PRIu64 "]",
+				origin, o->key, value, o->min, o->max);
+		return -EINVAL;
+	}
+	*(uint32_t *)dst = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_duration(const struct dpfix_config_option *o, const char *value, void *dst,
+		const char *origin, char *err, size_t errlen)
+{
+	char *end;
+	double seconds;
+	uint64_t ms;
+
+	errno = 0;
+	seconds = strtod(value, &end);
+	if (value[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(seconds) || seconds < 0) {
+		snprintf(err, errlen, "%s: %s '%s' is not a duration in seconds", origin, o->key, value);
+		return -EINVAL;
+	}
+	if (seconds > 1e9) {
+		snprintf(err, errlen, "%s: %s %s is out of range", origin, o->key, value);
+		return -EINVAL;
+	}
+	ms = (uint64_t)llround(seconds * 1000.0);
+	if (ms < o->min || ms > o->max) {
+		snprintf(err, errlen, "%s: %s %s s is out of range [%g, %g] s", origin, o->key,
+				value, o->min / 1000.0, o->max / 1000.0);
+		return -EINVAL;
+	}
+	*(uint64_t *)dst = ms;
+	return 0;
+}
+
+static int
+parse_bool(const struct dpfix_config_option *o, const char *value, void *dst,
+		const char *origin, char *err, size_t errlen)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*(int *)dst = 1;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*(int *)dst = 0;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: %s '%s' is not yes or no", origin, o->key, value);
+	return -EINVAL;
+}
+
+int
+dpfix_config_set(const struct dpfix_config_option *options, void *settings,
+		const char *key, const char *value, const char *origin,
+		char *err, size_t errlen)
+{
+	const struct dpfix_config_option *o = find_key(options, key);
+	void *dst;
+
+	if (o == NULL) {
+		snprintf(err, errlen, "%s: unknown option '%s'", origin, key);
+		return -EINVAL;
+	}
+	dst = (char *)settings + o->offset;
+	switch (o->type) {
+	case DPFIX_CONFIG_U32:
+		return parse_u32(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_DURATION:
+		return parse_duration(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_BOOL:
+		return parse_bool(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_STRING:
+		if (strlen(value) >= o->size) {
+			snprintf(err, errlen, "%s: %s is longer than %zu characters", origin, key,
+					o->size - 1);
+			return -EINVAL;
+		}
+		strcpy(dst, value);
+		return 0;
+	}
+	snprintf(err, errlen, "%s: option '%s' has no type", origin, key);
+	return -EINVAL;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int
+dpfix_config_load_file(const struct dpfix_config_option *options, void *settings,
+		const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], origin[600];
+	unsigned int lineno = 0;
+	int ret = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *key, *value, *eq, *hash;
+
+		lineno++;
+		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s: line longer than %zu characters", origin,
+					sizeof(line) - 2);
+			ret = -EINVAL;
+			break;
+		}
+		hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		key = trim(line);
+		if (*key == '\0')
+			continue;
+		eq = strchr(key, '=');
+		if (eq == NULL) {
+			snprintf(err, errlen, "%s: expected 'key = value', got '%s'", origin, key);
+			ret = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		value = trim(eq + 1);
+		key = trim(key);
+		if (*key == '\0' || *value == '\0') {
+			snprintf(err, errlen, "%s: expected 'key = value' with both parts", origin);
+			ret = -EINVAL;
+			break;
+		}
+		ret = dpfix_config_set(options, settings, key, value, origin, err, errlen);
+		if (ret < 0)
+			break;
+	}
+	if (ret == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		ret = -EIO;
+	}
+	fclose(f);
+	return ret;
+}
+
+void
+dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
+{
+	static const char *const type_names[] = {
+		[DPFIX_CONFIG_U32] = "N", [DPFIX_CONFIG_DURATION] = "SECONDS",
+		[DPFIX_CONFIG_BOOL] = "yes|no", [DPFIX_CONFIG_STRING] = "TEXT",
+	};
+	char flag[96];
+
+	for (const struct dpfix_config_option *o = options; o->key != NULL; o++) {
+		size_t n = (size_t)snprintf(flag, sizeof(flag), "--%s %s", o->key, type_names[o->type]);
+		for (size_t i = 2; i < n && flag[i] != ' '; i++)
+			if (flag[i] == '_')
+				flag[i] = '-';
+		fprintf(out, "  %-34s %s\n", flag, o->help);
+	}
+}

@@ -1,0 +1,46 @@
+/* Configuration files and command-line options described by one table of options.
+ * Every error names where it came from (file:line or the option) and the bad value. */
+#ifndef DPFIX_CONFIG_H
+#define DPFIX_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+enum dpfix_config_type {
+	DPFIX_CONFIG_U32,      /* decimal integer within [min, max] */
+	DPFIX_CONFIG_DURATION, /* seconds, fractions allowed; stored as uint64_t milliseconds */
+	DPFIX_CONFIG_BOOL,     /* yes/no, true/false, on/off, 1/0 */
+	DPFIX_CONFIG_STRING,   /* stored in a char[size] */
+};
+
+struct dpfix_config_option {
+	const char *key;        /* config file key; the command line uses --key-with-dashes */
+	enum dpfix_config_type type;
+	size_t offset;          /* where in the settings struct the value goes */
+	size_t size;            /* DPFIX_CONFIG_STRING: the buffer size */
+	uint64_t min, max;      /* U32: value range; DURATION: range in milliseconds */
+	const char *help;
+};
+
+#define DPFIX_CONFIG_ERRLEN 512
+
+/* Sets one option from its text value. origin names the source for messages
+ * ("probe.conf:12" or "--idle-timeout"). Returns 0 or -EINVAL with err filled in. */
+int dpfix_config_set(const struct dpfix_config_option *options, void *settings,
+		const char *key, const char *value, const char *origin,
+		char *err, size_t errlen);
+
+/* Reads "key = value" lines ('#' starts a comment) and applies each through
+ * dpfix_config_set. Stops at the first error: a half-understood config is refused. */
+int dpfix_config_load_file(const struct dpfix_config_option *options, void *settings,
+		const char *path, char *err, size_t errlen);
+
+/* The option whose command-line name is name ("idle-timeout"), or NULL. */
+const struct dpfix_config_option *dpfix_config_find_cli(const struct dpfix_config_option *options,
+		const char *name);
+
+/* Prints each option, its type and help text, for --help. */
+void dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out);
+
+#endif

@@ -1,0 +1,193 @@
+/* IPFIX (RFC 7011) messages: the information-element registry, templates, a message
+ * writer that never exceeds its byte limit, and a bounds-checked reader. */
+#ifndef DPFIX_IPFIX_H
+#define DPFIX_IPFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DPFIX_IPFIX_VERSION 10
+#define DPFIX_IPFIX_HEADER_LEN 16
+#define DPFIX_IPFIX_SET_HEADER_LEN 4
+#define DPFIX_IPFIX_SET_TEMPLATE 2
+#define DPFIX_IPFIX_SET_OPTIONS_TEMPLATE 3
+#define DPFIX_IPFIX_SET_MIN_DATA 256
+#define DPFIX_IPFIX_VARLEN 65535
+#define DPFIX_IPFIX_MAX_FIELDS 512
+
+/* ---- information elements (RFC 7012) ---- */
+
+enum dpfix_ipfix_type {
+	DPFIX_IPFIX_OCTET_ARRAY,
+	DPFIX_IPFIX_UNSIGNED8,
+	DPFIX_IPFIX_UNSIGNED16,
+	DPFIX_IPFIX_UNSIGNED32,
+	DPFIX_IPFIX_UNSIGNED64,
+	DPFIX_IPFIX_SIGNED8,
+	DPFIX_IPFIX_SIGNED16,
+	DPFIX_IPFIX_SIGNED32,
+	DPFIX_IPFIX_SIGNED64,
+	DPFIX_IPFIX_FLOAT32,
+	DPFIX_IPFIX_FLOAT64,
+	DPFIX_IPFIX_BOOLEAN,
+	DPFIX_IPFIX_MAC_ADDRESS,
+	DPFIX_IPFIX_STRING,
+	DPFIX_IPFIX_DATETIME_SECONDS,
+	DPFIX_IPFIX_DATETIME_MILLISECONDS,
+	DPFIX_IPFIX_DATETIME_MICROSECONDS,
+	DPFIX_IPFIX_DATETIME_NANOSECONDS,
+	DPFIX_IPFIX_IPV4_ADDRESS,
+	DPFIX_IPFIX_IPV6_ADDRESS,
+	DPFIX_IPFIX_BASIC_LIST,
+	DPFIX_IPFIX_SUB_TEMPLATE_LIST,
+	DPFIX_IPFIX_SUB_TEMPLATE_MULTI_LIST,
+};
+
+struct dpfix_ipfix_ie {
+	uint16_t id;
+	uint32_t pen;           /* 0 for IANA elements */
+	const char *name;
+	enum dpfix_ipfix_type type;
+};
+
+/* The registry entry for (pen, id), or NULL if unknown. */
+const struct dpfix_ipfix_ie *dpfix_ipfix_ie_by_id(uint32_t pen, uint16_t id);
+const struct dpfix_ipfix_ie *dpfix_ipfix_ie_by_name(const char *name);
+
+/* Frequently used IANA element ids. */
+enum {
+	IE_octetDeltaCount = 1,
+	IE_packetDeltaCount = 2,
+	IE_protocolIdentifier = 4,
+	IE_ipClassOfService = 5,
+	IE_tcpControlBits = 6,
+	IE_sourceTransportPort = 7,
+	IE_sourceIPv4Address = 8,
+	IE_ingressInterface = 10,
+	IE_destinationTransportPort = 11,
+	IE_destinationIPv4Address = 12,
+	IE_sourceIPv6Address = 27,
+	IE_destinationIPv6Address = 28,
+	IE_icmpTypeCodeIPv4 = 32,
+	IE_minimumTTL = 52,
+	IE_maximumTTL = 53,
+	IE_vlanId = 58,
+	IE_ipVersion = 60,
+	IE_flowEndReason = 136,
+	IE_icmpTypeCodeIPv6 = 139,
+	IE_flowStartMilliseconds = 152,
+	IE_flowEndMilliseconds = 153,
+};
+
+/* ---- templates ---- */
+
+struct dpfix_ipfix_field_spec {
+	uint16_t id;            /* without the enterprise bit */
+	uint16_t length;        /* DPFIX_IPFIX_VARLEN for variable length */
+	uint32_t pen;
+};
+
+struct dpfix_ipfix_template {
+	uint16_t id;
+	uint16_t field_count;
+	uint16_t scope_count;   /* nonzero for options templates */
+	uint16_t min_record_length; /* fixed fields, plus 1 per variable-length field */
+	struct dpfix_ipfix_field_spec fields[DPFIX_IPFIX_MAX_FIELDS];
+};
+
+/* Appends a field; keeps min_record_length current. -ENOSPC past the maximum. */
+int dpfix_ipfix_template_add(struct dpfix_ipfix_template *t, uint32_t pen, uint16_t id,
+		uint16_t length);
+
+/* ---- writer ---- */
+
+struct dpfix_ipfix_msg {
+	uint8_t *buf;
+	uint32_t limit;         /* bytes this message may use, header included */
+	uint32_t len;
+	uint32_t set_offset;    /* start of the open set, 0 if none */
+	uint16_t set_id;
+	uint32_t data_records;  /* data records in this message, for sequence numbers */
+};
+
+/* Starts a message in buf of at most limit bytes (the session's size limit). */
+void dpfix_ipfix_msg_begin(struct dpfix_ipfix_msg *m, uint8_t *buf, uint32_t limit);
+/* Adds a template record (Template Set, or Options Template Set if scope_count).
+ * -ENOSPC if it does not fit; the message is unchanged then. */
+int dpfix_ipfix_msg_add_template(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_template *t);
+/* Adds an encoded data record to the Data Set for template_id. -ENOSPC if full. */
+int dpfix_ipfix_msg_add_record(struct dpfix_ipfix_msg *m, uint16_t template_id,
+		const uint8_t *record, uint32_t len);
+/* Closes the open set, writes the header and returns the message length. */
+uint32_t dpfix_ipfix_msg_finish(struct dpfix_ipfix_msg *m, uint32_t export_time,
+		uint32_t sequence, uint32_t domain);
+
+/* ---- reader ---- */
+
+struct dpfix_ipfix_header {
+	uint16_t version;
+	uint16_t length;
+	uint32_t export_time;
+	uint32_t sequence;
+	uint32_t domain;
+};
+
+#define DPFIX_IPFIX_DECODE_COUNTERS(X) \
+	X(messages, "messages decoded") \
+	X(data_records, "data records decoded") \
+	X(templates, "templates learned") \
+	X(templates_withdrawn, "templates withdrawn") \
+	X(options_records, "options data records decoded") \
+	X(sets_unknown_template, "data sets skipped: template not (yet) known") \
+	X(malformed_messages, "messages refused as malformed") \
+	X(sequence_lost, "data records missing by sequence number") \
+	X(sequence_out_of_order, "messages out of sequence")
+
+struct dpfix_ipfix_decode_stats {
+#define DPFIX_IPFIX_DECODE_FIELD(name, text) uint64_t name;
+	DPFIX_IPFIX_DECODE_COUNTERS(DPFIX_IPFIX_DECODE_FIELD)
+#undef DPFIX_IPFIX_DECODE_FIELD
+};
+
+/* Templates and sequence state of one transport session (RFC 7011 scope). */
+struct dpfix_ipfix_decoder;
+
+typedef void (*dpfix_ipfix_record_cb)(void *ctx, const struct dpfix_ipfix_header *h,
+		const struct dpfix_ipfix_template *t, const uint8_t *record, uint32_t len);
+
+struct dpfix_ipfix_decoder *dpfix_ipfix_decoder_create(void);
+void dpfix_ipfix_decoder_free(struct dpfix_ipfix_decoder *d);
+
+/* Decodes one message of len bytes, calling cb for every data record. Returns 0, or
+ * -EBADMSG with err naming what is wrong and where (nothing after that point is
+ * delivered; records before it were). */
+int dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t len,
+		dpfix_ipfix_record_cb cb, void *ctx, char *err, size_t errlen);
+
+const struct dpfix_ipfix_decode_stats *dpfix_ipfix_decoder_stats(const struct dpfix_ipfix_decoder *d);
+
+/* Reads just the header; -EBADMSG if len is short or the version is not 10. */
+int dpfix_ipfix_read_header(const uint8_t *buf, size_t len, struct dpfix_ipfix_header *h);
+
+/* Splits a data record into its fields: offsets[i], lengths[i] for field i.
+ * Returns the record's length, or -EBADMSG if it overruns len. */
+int dpfix_ipfix_record_fields(const struct dpfix_ipfix_template *t, const uint8_t *record,
+		uint32_t len, uint32_t *offsets, uint16_t *lengths);
+
+/* ---- formatting ---- */
+
+/* Writes the value of one field as JSON (numbers bare, addresses and times quoted).
+ * Unknown types print as a hex string. Returns the characters written. */
+int dpfix_ipfix_format_json_value(enum dpfix_ipfix_type type, const uint8_t *v, uint16_t len,
+		char *out, size_t outlen);
+
+/* Writes one data record as a JSON object keyed by IE names (unknown elements as
+ * "pen:id" or "_ieID") followed by a newline. Returns 0 or -EBADMSG. */
+int dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *record,
+		uint32_t len, FILE *out);
+
+/* Unsigned value of a field of any reduced size (RFC 7011 6.2), big-endian. */
+uint64_t dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len);
+
+#endif

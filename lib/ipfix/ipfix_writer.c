@@ -1,0 +1,135 @@
+/* IPFIX message writer. Every addition checks the caller's byte limit first and
+ * leaves the message untouched when it does not fit, so no message ever exceeds it. */
+#include <errno.h>
+#include <string.h>
+
+#include "dpfix_ipfix.h"
+
+static inline void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+int
+dpfix_ipfix_template_add(struct dpfix_ipfix_template *t, uint32_t pen, uint16_t id,
+		uint16_t length)
+{
+	if (t->field_count >= DPFIX_IPFIX_MAX_FIELDS || id > 0x7fff)
+		return -ENOSPC;
+	t->fields[t->field_count++] = (struct dpfix_ipfix_field_spec){
+		.id = id, .length = length, .pen = pen,
+	};
+	t->min_record_length += length == DPFIX_IPFIX_VARLEN ? 1 : length;
+	return 0;
+}
+
+void
+dpfix_ipfix_msg_begin(struct dpfix_ipfix_msg *m, uint8_t *buf, uint32_t limit)
+{
+	m->buf = buf;
+	m->limit = limit;
+	m->len = DPFIX_IPFIX_HEADER_LEN;
+	m->set_offset = 0;
+	m->set_id = 0;
+	m->data_records = 0;
+}
+
+static void
+close_set(struct dpfix_ipfix_msg *m)
+{
+	if (m->set_offset != 0)
+		put16(m->buf + m->set_offset + 2, (uint16_t)(m->len - m->set_offset));
+	m->set_offset = 0;
+	m->set_id = 0;
+}
+
+/* Makes room for need bytes in a set with set_id, opening the set if needed. */
+static int
+reserve(struct dpfix_ipfix_msg *m, uint16_t set_id, uint32_t need)
+{
+	uint32_t extra = m->set_id == set_id ? 0 : DPFIX_IPFIX_SET_HEADER_LEN;
+
+	if (m->len + extra + need > m->limit || m->len + extra + need > UINT16_MAX)
+		return -ENOSPC;
+	if (extra != 0) {
+		close_set(m);
+		m->set_offset = m->len;
+		m->set_id = set_id;
+		put16(m->buf + m->len, set_id);
+		put16(m->buf + m->len + 2, 0);
+		m->len += DPFIX_IPFIX_SET_HEADER_LEN;
+	}
+	return 0;
+}
+
+int
+dpfix_ipfix_msg_add_template(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_template *t)
+{
+	uint16_t set_id = t->scope_count ? DPFIX_IPFIX_SET_OPTIONS_TEMPLATE : DPFIX_IPFIX_SET_TEMPLATE;
+	uint32_t need = t->scope_count ? 6 : 4;
+	uint8_t *p;
+
+	for (uint16_t i = 0; i < t->field_count; i++)
+		need += t->fields[i].pen ? 8 : 4;
+	if (reserve(m, set_id, need) < 0)
+		return -ENOSPC;
+	p = m->buf + m->len;
+	put16(p, t->id);
+	put16(p + 2, t->field_count);
+	p += 4;
+	if (t->scope_count) {
+		put16(p, t->scope_count);
+		p += 2;
+	}
+	for (uint16_t i = 0; i < t->field_count; i++) {
+		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
+
+		put16(p, (uint16_t)(f->id | (f->pen ? 0x8000 : 0)));
+		put16(p + 2, f->length);
+		p += 4;
+		if (f->pen) {
+			put32(p, f->pen);
+			p += 4;
+		}
+	}
+	m->len += need;
+	return 0;
+}
+
+int
+dpfix_ipfix_msg_add_record(struct dpfix_ipfix_msg *m, uint16_t template_id,
+		const uint8_t *record, uint32_t len)
+{
+	if (template_id < DPFIX_IPFIX_SET_MIN_DATA)
+		return -EINVAL;
+	if (reserve(m, template_id, len) < 0)
+		return -ENOSPC;
+	memcpy(m->buf + m->len, record, len);
+	m->len += len;
+	m->data_records++;
+	return 0;
+}
+
+uint32_t
+dpfix_ipfix_msg_finish(struct dpfix_ipfix_msg *m, uint32_t export_time, uint32_t sequence,
+		uint32_t domain)
+{
+	close_set(m);
+	put16(m->buf, DPFIX_IPFIX_VERSION);
+	put16(m->buf + 2, (uint16_t)m->len);
+	put32(m->buf + 4, export_time);
+	put32(m->buf + 8, sequence);
+	put32(m->buf + 12, domain);
+	return m->len;
+}
