@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Hostile input to the collector: garbage datagrams, truncated and lying IPFIX, data
+# for unknown templates. It must count and report them, keep running, and still decode
+# a real export completely afterwards. tshark must flag the same malformed message, so
+# the malformed-frame check in probe_to_collector is shown able to fail.
+source "$(dirname "$0")/lib.sh"
+
+port=$(free_port)
+tshark -i lo -f "udp port $port" -w "$WORK/bad.pcapng" -q 2>"$WORK/tshark.stderr" &
+TSHARK_PID=$!
+PIDS+=("$TSHARK_PID")
+wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
+start_collector "$port" "$WORK/collector" --quiet
+
+$PY - "$port" <<'PYEOF'
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))   # one exporter session for all the bad messages
+def msg(sets, seq=0, length=None):
+    body = b"".join(sets)
+    return struct.pack("!HHIII", 10, length if length is not None else 16 + len(body), 0, seq, 7) + body
+def tmpl_set(tid, fields):
+    rec = struct.pack("!HH", tid, len(fields)) + b"".join(struct.pack("!HH", i, l) for i, l in fields)
+    return struct.pack("!HH", 2, 4 + len(rec)) + rec
+bad = [
+    b"",                                   # empty datagram
+    b"\x00\x0a\x00",                       # shorter than a header
+    b"GET / HTTP/1.1\r\n\r\n",             # not IPFIX at all
+    struct.pack("!HHIII", 9, 16, 0, 0, 7), # NetFlow v9 version
+    msg([], length=200),                   # header claims more than was sent
+    msg([struct.pack("!HH", 256, 2)]),     # set length below 4
+    msg([struct.pack("!HH", 256, 40) + b"\0" * 8]),   # set overruns the message
+    msg([struct.pack("!HH", 2, 12) + struct.pack("!HHHH", 300, 5, 8, 4)]),  # template fields cut short
+    msg([struct.pack("!HH", 1, 8) + b"\0" * 4]),      # NetFlow v9 template set id
+]
+for b in bad:
+    s.sendto(b, ("127.0.0.1", port))
+# Data for a template never sent: skipped and counted, not an error.
+s.sendto(msg([struct.pack("!HH", 999, 12) + b"\1" * 8]), ("127.0.0.1", port))
+PYEOF
+sleep 0.3
+kill -0 "$COLLECTOR_PID" || fail "collector died on bad input"
+
+# A real export after the garbage, from the probe: complete and exact.
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "udp://127.0.0.1:$port" >"$WORK/probe.stdout" 2>&1 || fail "probe failed"
+sleep 0.5
+stop_collector
+sleep 1
+kill -INT "$TSHARK_PID"
+wait "$TSHARK_PID" || true
+
+out="$WORK/collector.stdout"
+for what in flows packets octets; do
+	[ "$(summary_value "$out" "$what")" = "$(expected "$what")" ] || fail "$what after bad input"
+done
+grep -q "malformed_messages *9$" "$out" || fail "expected 9 malformed messages: $(cat "$out")"
+grep -q "sets_unknown_template *1$" "$out" || fail "expected 1 set with an unknown template"
+grep -q "malformed message (reported once per session)" "$WORK/collector.stderr" ||
+	fail "malformed input not reported"
+[ "$(grep -c 'malformed message' "$WORK/collector.stderr")" -eq 1 ] || fail "reported more than once"
+
+flagged=$(tshark -r "$WORK/bad.pcapng" -d "udp.port==$port,cflow" \
+	-Y "_ws.malformed || _ws.expert.severity >= warning" -T fields -e frame.number | wc -l)
+[ "$flagged" -ge 1 ] || fail "tshark flagged none of the malformed messages"
+echo "collector_bad_input: ok (tshark flagged $flagged frames)"

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The first path end to end: the probe meters the bundled capture through net_pcap and
+# exports IPFIX/UDP to the collector; totals and every flow must match the capture's
+# ground truth exactly, and tshark must decode the same export without complaint.
+source "$(dirname "$0")/lib.sh"
+
+port=$(free_port)
+tshark -i lo -f "udp port $port" -w "$WORK/export.pcapng" -q 2>"$WORK/tshark.stderr" &
+TSHARK_PID=$!
+PIDS+=("$TSHARK_PID")
+wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
+
+start_collector "$port" "$WORK/collector" --json "$WORK/records.json"
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "udp://127.0.0.1:$port" >"$WORK/probe.stdout" 2>"$WORK/probe.stderr" ||
+	fail "probe exited with $?: $(cat "$WORK/probe.stderr")"
+sleep 0.5
+stop_collector
+sleep 1   # let tshark write what it has seen
+kill -INT "$TSHARK_PID"
+wait "$TSHARK_PID" || true
+
+for what in flows packets octets; do
+	got=$(summary_value "$WORK/collector.stdout" "$what")
+	want=$(expected "$what")
+	[ "$got" = "$want" ] || fail "collector $what: got '$got', want $want"
+done
+grep -q "sequence_lost *0$" "$WORK/collector.stdout" || fail "sequence loss reported"
+grep -q "malformed_messages *0$" "$WORK/collector.stdout" || fail "malformed messages reported"
+
+# The probe's own accounting of what was not metered.
+grep -q "NOT_IP *$(expected non_ip) " "$WORK/probe.stdout" || fail "probe non-IP count"
+malformed=$(awk '/TRUNCATED|BAD_/ {s += $2} END {print s + 0}' "$WORK/probe.stdout")
+[ "$malformed" = "$(expected malformed)" ] || fail "probe malformed: got $malformed"
+
+# Every flow, field by field.
+$PY - "$WORK/records.json" "$SAMPLE_EXPECTED" <<'PYEOF' || fail "per-flow comparison"
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+expected = json.load(open(sys.argv[2]))["flow_list"]
+def key_of_record(r):
+    v6 = "sourceIPv6Address" in r
+    src = r["sourceIPv6Address" if v6 else "sourceIPv4Address"]
+    dst = r["destinationIPv6Address" if v6 else "destinationIPv4Address"]
+    icmp = r.get("icmpTypeCodeIPv6" if v6 else "icmpTypeCodeIPv4", 0)
+    dport = icmp if r["protocolIdentifier"] in (1, 58) else r["destinationTransportPort"]
+    return (6 if v6 else 4, src, dst, r["protocolIdentifier"], r["sourceTransportPort"], dport)
+got = {}
+for r in records:
+    k = key_of_record(r)
+    if k in got:
+        sys.exit(f"flow {k} exported twice")
+    got[k] = (r["packetDeltaCount"], r["octetDeltaCount"])
+want = {(f["ip_version"], f["src"], f["dst"], f["protocol"], f["src_port"], f["dst_port"]):
+        (f["packets"], f["octets"]) for f in expected}
+missing = set(want) - set(got)
+extra = set(got) - set(want)
+wrong = [k for k in want if k in got and got[k] != want[k]]
+if missing or extra or wrong:
+    sys.exit(f"missing {sorted(missing)[:3]} extra {sorted(extra)[:3]} "
+             f"wrong {[(k, got[k], want[k]) for k in wrong[:3]]}")
+print(f"{len(got)} flows match exactly")
+PYEOF
+
+# tshark's IPFIX dissector is the judge of the wire format.
+tshark -r "$WORK/export.pcapng" -d "udp.port==$port,cflow" -Y "_ws.malformed || _ws.expert.severity >= warning" \
+	-T fields -e frame.number -e _ws.expert.message >"$WORK/tshark.bad" 2>"$WORK/tshark.read.stderr" ||
+	fail "tshark could not read the export capture: $(cat "$WORK/tshark.read.stderr")"
+[ ! -s "$WORK/tshark.bad" ] || fail "tshark reports malformed or erroneous frames: $(head -5 "$WORK/tshark.bad")"
+$PY - "$WORK/export.pcapng" "$port" <<PYEOF || fail "tshark totals"
+import subprocess, sys
+out = subprocess.run(["tshark", "-r", sys.argv[1], "-d", f"udp.port=={sys.argv[2]},cflow",
+                      "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
+                      "-e", "cflow.packets", "-e", "cflow.octets"],
+                     capture_output=True, text=True, check=True).stdout
+pk = oc = n = 0
+for line in out.splitlines():
+    p, o = line.split("\t")
+    if not p:
+        continue
+    ps, os_ = p.split(","), o.split(",")
+    n += len(ps)
+    pk += sum(map(int, ps))
+    oc += sum(map(int, os_))
+want = ($(expected flows), $(expected packets), $(expected octets))
+if (n, pk, oc) != want:
+    sys.exit(f"tshark decoded flows/packets/octets {(n, pk, oc)}, want {want}")
+print(f"tshark: {n} flows, {pk} packets, {oc} octets")
+PYEOF
+echo "probe_to_collector: ok"
