@@ -1,27 +1,58 @@
 #!/usr/bin/env bash
-# Quick start, second command: installs and builds what is needed (warnings are errors),
-# runs the whole test suite, and ends with one line "N passed, N failed".
+# Quick start, second command: installs and builds what is needed, then runs the whole
+# test suite twice: in a gcc -Werror build and in an ASan+UBSan build. Also compiles
+# everything with clang -Werror. Ends with one line "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 devtools/setup-deps.sh || exit 1
-if [ ! -f build-test/build.ninja ]; then
-	meson setup build-test -Dwerror=true >/dev/null || exit 1
-fi
-ninja -C build-test || exit 1
-meson test -C build-test --print-errorlogs "$@"
-status=$?
-/usr/bin/python3 - build-test/meson-logs/testlog.json <<'PY'
-import json, sys
+
+configure() {   # configure DIR [meson options...]
+	local dir=$1
+	shift
+	[ -f "$dir/build.ninja" ] && return 0
+	meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; return 1; }
+	rm -f "$dir.setup.log"
+}
+
+configure build-test || exit 1
+CC=clang configure build-clang || exit 1
+configure build-sanitize -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+for dir in build-test build-clang build-sanitize; do
+	echo "== ninja -C $dir"
+	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log" >&2; exit 1; }
+done
+
+status=0
+echo "== tests (gcc)"
+meson test -C build-test --print-errorlogs "$@" || status=1
+echo "== tests (ASan + UBSan)"
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	meson test -C build-sanitize --print-errorlogs "$@" || status=1
+
+# Count test cases: a test program that prints its own "N passed, N failed" counts as
+# N + N; any other test counts as one.
+/usr/bin/python3 - build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json <<'PY'
+import json, re, sys
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
-    result = json.loads(line)["result"]
-    if result in ("OK", "EXPECTEDFAIL"):
-        passed += 1
-    elif result == "SKIP":
-        skipped += 1
-    else:
-        failed += 1
+for log in sys.argv[1:]:
+    for line in open(log):
+        t = json.loads(line)
+        ok = t["result"] in ("OK", "EXPECTEDFAIL")
+        if t["result"] == "SKIP":
+            skipped += 1
+            continue
+        counts = re.findall(r"^(\d+) passed, (\d+) failed", t.get("stdout") or "", re.M)
+        if counts:
+            p, f = map(int, counts[-1])
+            passed += p
+            failed += f if (f or ok) else 1
+        elif ok:
+            passed += 1
+        else:
+            failed += 1
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+sys.exit(0 if failed == 0 else 1)
 PY
+[ $? -eq 0 ] || status=1
 exit $status

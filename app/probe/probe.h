@@ -47,6 +47,7 @@ struct worker_ctx {
 	struct probe_rx_queue queues[PROBE_MAX_QUEUES_PER_WORKER];
 	unsigned int nb_queues;
 	struct dpfix_flow_table *table;
+	struct dpfix_flow_expiry expiry;  /* timeouts checked as packets arrive */
 	struct rte_ring *ring;          /* records to the exporter (SPSC) */
 	const struct probe_settings *settings;
 	int timestamp_offset;           /* mbuf dynfield with the rx timestamp, -1 if none */

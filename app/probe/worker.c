@@ -57,7 +57,7 @@ poll_queue(struct worker_ctx *w, const struct probe_rx_queue *q, uint64_t now_ns
 		metered++;
 	}
 	if (metered > 0) {
-		dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port);
+		dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port, &w->expiry);
 		*last_packet_ns = times[metered - 1];
 	}
 	w->stats.rx_packets += n;
@@ -76,23 +76,32 @@ worker_main(void *arg)
 	const uint64_t active_ns = s->active_timeout_ms * 1000000ull;
 	const uint64_t input_end_ns = s->input_end_idle_ms * 1000000ull;
 	uint64_t now_ns = probe_clock_now_ns();
-	/* Flow time follows the packets' own timestamps; between packets it advances with
-	 * the clock, so flows still expire when traffic stops. */
+
+	w->expiry = (struct dpfix_flow_expiry){
+		.idle_ns = idle_ns, .active_ns = active_ns, .emit = emit_to_ring, .ctx = w,
+	};
+	/* Flow time follows the packets' own timestamps. It advances with the clock only
+	 * while no packets arrive, so flows still expire when traffic stops, and a replayed
+	 * capture (faster than real time) is never expired ahead of its own next packet. */
 	uint64_t last_packet_ns = now_ns, last_packet_clock_ns = now_ns;
 
 	while (!atomic_load_explicit(&probe_stop, memory_order_relaxed)) {
 		unsigned int received = 0;
+		uint64_t flow_now_ns;
 
 		now_ns = probe_clock_now_ns();
 		for (unsigned int i = 0; i < w->nb_queues; i++)
 			received += poll_queue(w, &w->queues[i], now_ns, &last_packet_ns);
 		if (received > 0) {
 			last_packet_clock_ns = now_ns;
+			flow_now_ns = last_packet_ns;
 		} else if (w->input_is_finite && now_ns - last_packet_clock_ns > input_end_ns) {
 			break; /* end of the capture file(s) */
+		} else {
+			flow_now_ns = last_packet_ns + (now_ns - last_packet_clock_ns);
 		}
-		dpfix_flow_table_expire(w->table, last_packet_ns + (now_ns - last_packet_clock_ns),
-				idle_ns, active_ns, EXPIRE_SLOTS_PER_ROUND, emit_to_ring, w);
+		dpfix_flow_table_expire(w->table, flow_now_ns, idle_ns, active_ns,
+				EXPIRE_SLOTS_PER_ROUND, emit_to_ring, w);
 	}
 
 	/* End of input or shutdown: hand every flow over. The exporter keeps draining

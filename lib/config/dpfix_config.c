@@ -42,7 +42,7 @@ parse_u32(const struct dpfix_config_option *o, const char *value, void *dst,
 
 	errno = 0;
 	v = strtoull(value, &end, 10);
-	if (value[0] == '\0' || value[0] == '-' || *end != '\0' || errno != 0) {
+	if (!isdigit((unsigned char)value[0]) || *end != '\0' || errno != 0) {
 		snprintf(err, errlen, "%s: %s '%s' is not a whole number", origin, o->key, value);
 		return -EINVAL;
 	}

@@ -85,6 +85,21 @@ record_update(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, ui
 		r->max_ttl = p->ttl;
 }
 
+/* A fresh record for the packet p; record_update then counts the packet. */
+static void
+record_init(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, uint64_t now_ns,
+		uint16_t port)
+{
+	memset(r, 0, sizeof(*r));
+	r->key = p->key;
+	r->first_ns = r->last_ns = now_ns;
+	r->vlan_id = p->vlan_id;
+	r->ingress_port = port;
+	r->tos = p->tos;
+	r->min_ttl = r->max_ttl = p->ttl;
+	r->in_use = 1;
+}
+
 static struct dpfix_flow_record *
 record_create(struct dpfix_flow_table *t, const struct dpfix_packet_info *p, uint64_t now_ns,
 		uint16_t port)
@@ -99,58 +114,9 @@ record_create(struct dpfix_flow_table *t, const struct dpfix_packet_info *p, uin
 		return NULL;
 	t->free_count--;
 	r = &t->records[slot];
-	memset(r, 0, sizeof(*r));
-	r->key = p->key;
-	r->first_ns = r->last_ns = now_ns;
-	r->vlan_id = p->vlan_id;
-	r->ingress_port = port;
-	r->tos = p->tos;
-	r->min_ttl = r->max_ttl = p->ttl;
-	r->in_use = 1;
+	record_init(r, p, now_ns, port);
 	t->stats.flows_created++;
 	return r;
-}
-
-void
-dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
-		const uint64_t *times_ns, uint32_t n, uint16_t port)
-{
-	const void *keys[LOOKUP_BURST];
-	void *data[LOOKUP_BURST];
-
-	while (n > 0) {
-		uint32_t batch = n < LOOKUP_BURST ? n : LOOKUP_BURST;
-		uint64_t hits = 0;
-
-		for (uint32_t i = 0; i < batch; i++)
-			keys[i] = &pkts[i].key;
-		rte_hash_lookup_bulk_data(t->hash, keys, batch, &hits, data);
-		for (uint32_t i = 0; i < batch; i++) {
-			if (hits & (1ULL << i))
-				rte_prefetch0(&t->records[(uintptr_t)data[i]]);
-		}
-		for (uint32_t i = 0; i < batch; i++) {
-			struct dpfix_flow_record *r;
-			void *slot;
-
-			if (hits & (1ULL << i)) {
-				r = &t->records[(uintptr_t)data[i]];
-			} else if (rte_hash_lookup_data(t->hash, keys[i], &slot) >= 0) {
-				/* Created by an earlier packet of this same burst. */
-				r = &t->records[(uintptr_t)slot];
-			} else {
-				r = record_create(t, &pkts[i], times_ns[i], port);
-				if (r == NULL) {
-					t->stats.table_full++;
-					continue;
-				}
-			}
-			record_update(r, &pkts[i], times_ns[i]);
-		}
-		pkts += batch;
-		times_ns += batch;
-		n -= batch;
-	}
 }
 
 /* Offers the record to emit; on acceptance removes it from the table. */
@@ -180,6 +146,80 @@ record_end(struct dpfix_flow_table *t, uint32_t slot, uint8_t reason, dpfix_flow
 		break;
 	}
 	return 1;
+}
+
+/* Ends the record in place and restarts it for the packet at now_ns, keeping its slot
+ * and hash entry. Returns 0 (record kept as it was) if emit refused. */
+static int
+record_restart(struct dpfix_flow_table *t, struct dpfix_flow_record *r,
+		const struct dpfix_packet_info *p, uint64_t now_ns, uint16_t port,
+		const struct dpfix_flow_expiry *expiry)
+{
+	uint8_t reason;
+
+	if (now_ns >= r->last_ns + expiry->idle_ns)
+		reason = DPFIX_FLOW_END_IDLE;
+	else if (now_ns >= r->first_ns + expiry->active_ns)
+		reason = DPFIX_FLOW_END_ACTIVE;
+	else
+		return 1;
+	r->end_reason = reason;
+	if (!expiry->emit(expiry->ctx, r)) {
+		t->stats.emit_deferred++;
+		return 0; /* keep metering into the old record rather than lose it */
+	}
+	if (reason == DPFIX_FLOW_END_IDLE)
+		t->stats.flows_expired_idle++;
+	else
+		t->stats.flows_expired_active++;
+	t->stats.flows_created++;
+	record_init(r, p, now_ns, port);
+	return 1;
+}
+
+void
+dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
+		const uint64_t *times_ns, uint32_t n, uint16_t port, const struct dpfix_flow_expiry *expiry)
+{
+	const void *keys[LOOKUP_BURST];
+	void *data[LOOKUP_BURST];
+
+	while (n > 0) {
+		uint32_t batch = n < LOOKUP_BURST ? n : LOOKUP_BURST;
+		uint64_t hits = 0;
+
+		for (uint32_t i = 0; i < batch; i++)
+			keys[i] = &pkts[i].key;
+		rte_hash_lookup_bulk_data(t->hash, keys, batch, &hits, data);
+		for (uint32_t i = 0; i < batch; i++) {
+			if (hits & (1ULL << i))
+				rte_prefetch0(&t->records[(uintptr_t)data[i]]);
+		}
+		for (uint32_t i = 0; i < batch; i++) {
+			struct dpfix_flow_record *r;
+			void *slot;
+
+			if (hits & (1ULL << i))
+				r = &t->records[(uintptr_t)data[i]];
+			else if (rte_hash_lookup_data(t->hash, keys[i], &slot) >= 0)
+				r = &t->records[(uintptr_t)slot]; /* created earlier in this burst */
+			else
+				r = NULL;
+			if (r != NULL && expiry != NULL) {
+				record_restart(t, r, &pkts[i], times_ns[i], port, expiry);
+			} else if (r == NULL) {
+				r = record_create(t, &pkts[i], times_ns[i], port);
+				if (r == NULL) {
+					t->stats.table_full++;
+					continue;
+				}
+			}
+			record_update(r, &pkts[i], times_ns[i]);
+		}
+		pkts += batch;
+		times_ns += batch;
+		n -= batch;
+	}
 }
 
 uint32_t
@@ -218,12 +258,16 @@ int
 dpfix_flow_table_flush(struct dpfix_flow_table *t, uint8_t reason, dpfix_flow_emit_t emit,
 		void *ctx)
 {
-	for (; t->flush_cursor < t->capacity; t->flush_cursor++) {
-		if (t->records[t->flush_cursor].in_use &&
-				!record_end(t, t->flush_cursor, reason, emit, ctx))
-			return -EAGAIN;
+	/* Resumable: after -EAGAIN new flows may have taken slots behind the cursor,
+	 * so sweep again until a whole pass finds the table empty. */
+	while (dpfix_flow_table_count(t) != 0) {
+		for (; t->flush_cursor < t->capacity; t->flush_cursor++) {
+			if (t->records[t->flush_cursor].in_use &&
+					!record_end(t, t->flush_cursor, reason, emit, ctx))
+				return -EAGAIN;
+		}
+		t->flush_cursor = 0;
 	}
-	t->flush_cursor = 0;
 	return 0;
 }
 

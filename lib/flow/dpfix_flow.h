@@ -58,9 +58,20 @@ struct dpfix_flow_stats {
 struct dpfix_flow_table *dpfix_flow_table_create(const char *name, uint32_t capacity, int socket);
 void dpfix_flow_table_free(struct dpfix_flow_table *t);
 
-/* Meters n parsed packets seen at time now_ns on port. */
+/* Timeouts applied when a packet arrives for an existing flow. */
+struct dpfix_flow_expiry {
+	uint64_t idle_ns;
+	uint64_t active_ns;
+	dpfix_flow_emit_t emit;
+	void *ctx;
+};
+
+/* Meters n parsed packets, packet i seen at times_ns[i] on port. With expiry, a packet
+ * that finds its flow already idle or active past the timeout ends that record and
+ * starts a new one, so timeouts are exact in packet time however far the expiry scan
+ * lags (a replayed capture runs much faster than real time). */
 void dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
-		const uint64_t *times_ns, uint32_t n, uint16_t port);
+		const uint64_t *times_ns, uint32_t n, uint16_t port, const struct dpfix_flow_expiry *expiry);
 
 /* Looks at up to max_slots table slots from where the last call stopped and expires
  * flows idle for idle_ns or active for active_ns. Returns the number expired. */

@@ -51,17 +51,25 @@ format_time(uint64_t seconds, uint32_t fraction_ns, int digits, char *out, size_
 	return snprintf(out, outlen, "\"%s.%09uZ\"", date, fraction_ns);
 }
 
-/* NTP-format timestamps (RFC 7011 6.1.9/6.1.10): seconds since 1900, binary fraction. */
+/* NTP-format timestamps (RFC 7011 6.1.9/6.1.10): seconds since 1900, binary fraction.
+ * The fraction is rounded to the nearest unit of the element's precision: an encoder
+ * rounds the other way, and the error is below half a unit, so the value comes back. */
 static int
 format_ntp_time(const uint8_t *v, int digits, char *out, size_t outlen)
 {
-	uint64_t ntp_seconds = dpfix_ipfix_read_unsigned(v, 4);
+	uint64_t seconds = dpfix_ipfix_read_unsigned(v, 4) - 2208988800u;
 	uint64_t fraction = dpfix_ipfix_read_unsigned(v + 4, 4);
+	uint64_t unit = digits == 6 ? 1000000u : 1000000000u;
+	uint64_t sub;
 
 	if (digits == 6)
 		fraction &= ~(uint64_t)0x7ff; /* the low 11 bits carry no microseconds */
-	return format_time(ntp_seconds - 2208988800u, (uint32_t)((fraction * 1000000000u) >> 32),
-			digits, out, outlen);
+	sub = (fraction * unit + (1ull << 31)) >> 32;
+	if (sub == unit) {
+		seconds++;
+		sub = 0;
+	}
+	return format_time(seconds, (uint32_t)(digits == 6 ? sub * 1000 : sub), digits, out, outlen);
 }
 
 static int

@@ -155,7 +155,7 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 
 	/* Fewer than 4 remaining bytes can only be padding. */
 	while (len - off >= 4) {
-		uint32_t rec_off = set_offset + off;
+		uint32_t rec_off = set_offset + DPFIX_IPFIX_SET_HEADER_LEN + off;
 		uint16_t id = get16(p + off), count = get16(p + off + 2), scope = 0;
 
 		off += 4;
@@ -274,7 +274,7 @@ decode_data_set(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_header *
 
 		if (n < 0)
 			return fail(err, errlen, "data set %u at offset %u: record at offset %u overruns "
-					"the set", set_id, set_offset, set_offset + off);
+					"the set", set_id, set_offset, set_offset + DPFIX_IPFIX_SET_HEADER_LEN + off);
 		if (cb != NULL)
 			cb(ctx, h, t, p + off, (uint32_t)n);
 		if (t->scope_count)

@@ -10,7 +10,7 @@
  * the NetFlow convention that keeps echo requests and replies apart. Fixed size and
  * fully zeroed before filling, so it can be hashed and compared as bytes. */
 struct dpfix_flow_key {
-	uint8_t src_addr[16];
+	_Alignas(8) uint8_t src_addr[16]; /* 8-aligned: the hash reads it in 8-byte words */
 	uint8_t dst_addr[16];
 	uint16_t src_port;
 	uint16_t dst_port;

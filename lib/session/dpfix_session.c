@@ -73,7 +73,8 @@ dpfix_endpoint_parse(const char *url, struct dpfix_endpoint *ep, char *err, size
 	memcpy(ep->host, host, host_len);
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port == 0 || port > 65535) {
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port == 0 ||
+			port > 65535) {
 		snprintf(err, errlen, "'%s': port '%s' is not in 1..65535", url, colon + 1);
 		return -EINVAL;
 	}

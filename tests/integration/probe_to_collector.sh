@@ -88,4 +88,13 @@ if (n, pk, oc) != want:
     sys.exit(f"tshark decoded flows/packets/octets {(n, pk, oc)}, want {want}")
 print(f"tshark: {n} flows, {pk} packets, {oc} octets")
 PYEOF
+# libfixbuf's ipfixDump reads the same messages as an IPFIX stream and checks sequence
+# numbers ("out of sequence" warnings) and set structure.
+tshark -r "$WORK/export.pcapng" -T fields -e udp.payload 2>/dev/null | tr -d ':\n' | xxd -r -p >"$WORK/export.ipfix"
+ipfixDump -i "$WORK/export.ipfix" -s >"$WORK/ipfixdump.txt" 2>&1 || fail "ipfixDump failed: $(head -5 "$WORK/ipfixdump.txt")"
+! grep -qiE "warning|error|critical" "$WORK/ipfixdump.txt" ||
+	fail "ipfixDump complains: $(grep -iE "warning|error|critical" "$WORK/ipfixdump.txt" | head -3)"
+grep -q "Messages, $(expected flows) Data Records, 2 Template Records" "$WORK/ipfixdump.txt" ||
+	fail "ipfixDump counts differ: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
+echo "ipfixDump: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
 echo "probe_to_collector: ok"

@@ -1,0 +1,407 @@
+/* Unit tests for lib/config: value parsing per option type, config files with their
+ * file:line errors, and the command-line name mapping, on a small table of our own. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpfix_config.h"
+#include "unit_test.h"
+
+struct settings {
+	uint32_t workers;
+	uint32_t big;
+	uint64_t idle_ms;
+	int verbose;
+	char name[16];
+};
+
+static const struct dpfix_config_option options[] = {
+	{"workers", DPFIX_CONFIG_U32, offsetof(struct settings, workers), 0, 1, 64,
+		"worker cores"},
+	{"big", DPFIX_CONFIG_U32, offsetof(struct settings, big), 0, 0, UINT32_MAX,
+		"a counter using the whole 32-bit range"},
+	{"idle_timeout", DPFIX_CONFIG_DURATION, offsetof(struct settings, idle_ms), 0, 100,
+		3600 * 1000, "seconds without packets before a flow ends"},
+	{"verbose", DPFIX_CONFIG_BOOL, offsetof(struct settings, verbose), 0, 0, 0,
+		"log more"},
+	{"name", DPFIX_CONFIG_STRING, offsetof(struct settings, name),
+		sizeof(((struct settings *)0)->name), 0, 0, "interface name"},
+	{NULL, 0, 0, 0, 0, 0, NULL},
+};
+
+/* Defaults that no test input uses, so an untouched field is recognisable. */
+static void
+settings_init(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->workers = 7;
+	s->big = 7;
+	s->idle_ms = 7;
+	s->verbose = 7;
+	strcpy(s->name, "default");
+}
+
+static int
+set(struct settings *s, const char *key, const char *value, char *err)
+{
+	err[0] = '\0';
+	return dpfix_config_set(options, s, key, value, "--test", err, DPFIX_CONFIG_ERRLEN);
+}
+
+static void
+test_u32(void)
+{
+	struct settings s;
+	char err[DPFIX_CONFIG_ERRLEN];
+	static const char *const bad_syntax[] = {
+		"", "-1", "-0", "abc", "12abc", "1.5", "0x10", "99999999999999999999999",
+		/* Command-line values are not trimmed; strtoull would skip the blank and
+		 * negate, turning this into 1. */
+		" -18446744073709551615",
+	};
+
+	settings_init(&s);
+	CHECK(set(&s, "workers", "8", err) == 0);
+	CHECK_EQ_U64(s.workers, 8);
+	CHECK(set(&s, "workers", "1", err) == 0);
+	CHECK_EQ_U64(s.workers, 1);
+	CHECK(set(&s, "workers", "64", err) == 0);
+	CHECK_EQ_U64(s.workers, 64);
+
+	/* Out of range: refused, named, and the old value kept. */
+	CHECK(set(&s, "workers", "0", err) == -EINVAL);
+	CHECK(strstr(err, "out of range") != NULL);
+	CHECK(strstr(err, "--test") != NULL);
+	CHECK(strstr(err, "workers") != NULL);
+	CHECK_EQ_U64(s.workers, 64);
+	CHECK(set(&s, "workers", "65", err) == -EINVAL);
+	CHECK(strstr(err, "65") != NULL);
+	CHECK(strstr(err, "[1, 64]") != NULL);
+	CHECK_EQ_U64(s.workers, 64);
+
+	for (size_t i = 0; i < sizeof(bad_syntax) / sizeof(bad_syntax[0]); i++) {
+		CHECK(set(&s, "workers", bad_syntax[i], err) == -EINVAL);
+		CHECK(err[0] != '\0');
+		CHECK(strstr(err, bad_syntax[i]) != NULL);
+		CHECK_EQ_U64(s.workers, 64);
+	}
+
+	/* The full 32-bit range, and one past it (must not wrap to 0). */
+	CHECK(set(&s, "big", "4294967295", err) == 0);
+	CHECK_EQ_U64(s.big, UINT32_MAX);
+	CHECK(set(&s, "big", "0", err) == 0);
+	CHECK_EQ_U64(s.big, 0);
+	CHECK(set(&s, "big", "4294967296", err) == -EINVAL);
+	CHECK(strstr(err, "out of range") != NULL);
+	CHECK_EQ_U64(s.big, 0);
+}
+
+static void
+test_duration(void)
+{
+	struct settings s;
+	char err[DPFIX_CONFIG_ERRLEN];
+	static const char *const bad_syntax[] = {
+		"", "-1", "-0.5", "abc", "1s", "1.5.2", "nan", "inf", "-inf",
+	};
+
+	settings_init(&s);
+	CHECK(set(&s, "idle_timeout", "0.25", err) == 0);
+	CHECK_EQ_U64(s.idle_ms, 250);
+	CHECK(set(&s, "idle_timeout", "30", err) == 0);
+	CHECK_EQ_U64(s.idle_ms, 30000);
+	CHECK(set(&s, "idle_timeout", "1.5", err) == 0);
+	CHECK_EQ_U64(s.idle_ms, 1500);
+	/* Decimal fractions that binary floating point cannot hold exactly round to
+	 * the nearest millisecond rather than truncating one short. */
+	CHECK(set(&s, "idle_timeout", "0.3", err) == 0);
+	CHECK_EQ_U64(s.idle_ms, 300);
+	CHECK(set(&s, "idle_timeout", "4.001", err) == 0);
+	CHECK_EQ_U64(s.idle_ms, 4001);
+	CHECK(set(&s, "idle_timeout", "0.1", err) == 0);
+	CHECK_EQ_U64(s.idle_ms, 100);
+	CHECK(set(&s, "idle_timeout", "3600", err) == 0);
+	CHECK_EQ_U64(s.idle_ms, 3600000);
+
+	CHECK(set(&s, "idle_timeout", "0.05", err) == -EINVAL);
+	CHECK(strstr(err, "out of range") != NULL);
+	CHECK(strstr(err, "0.05") != NULL);
+	CHECK(set(&s, "idle_timeout", "3600.5", err) == -EINVAL);
+	CHECK(strstr(err, "out of range") != NULL);
+	CHECK(set(&s, "idle_timeout", "1e12", err) == -EINVAL);
+	CHECK(set(&s, "idle_timeout", "1e400", err) == -EINVAL);
+	CHECK_EQ_U64(s.idle_ms, 3600000);
+
+	for (size_t i = 0; i < sizeof(bad_syntax) / sizeof(bad_syntax[0]); i++) {
+		CHECK(set(&s, "idle_timeout", bad_syntax[i], err) == -EINVAL);
+		CHECK(strstr(err, "idle_timeout") != NULL);
+		CHECK(strstr(err, bad_syntax[i]) != NULL);
+		CHECK_EQ_U64(s.idle_ms, 3600000);
+	}
+}
+
+static void
+test_bool(void)
+{
+	struct settings s;
+	char err[DPFIX_CONFIG_ERRLEN];
+	static const char *const yes[] = {"yes", "true", "on", "1", "YES", "True", "On"};
+	static const char *const no[] = {"no", "false", "off", "0", "NO", "False", "OFF"};
+	static const char *const bad[] = {"", "maybe", "2", "y", "n", "yes please", "-1"};
+
+	settings_init(&s);
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		s.verbose = 7;
+		CHECK(set(&s, "verbose", yes[i], err) == 0);
+		CHECK_EQ_U64(s.verbose, 1);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		s.verbose = 7;
+		CHECK(set(&s, "verbose", no[i], err) == 0);
+		CHECK_EQ_U64(s.verbose, 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s.verbose = 7;
+		CHECK(set(&s, "verbose", bad[i], err) == -EINVAL);
+		CHECK(strstr(err, "verbose") != NULL);
+		CHECK(strstr(err, bad[i]) != NULL);
+		CHECK_EQ_U64(s.verbose, 7);
+	}
+}
+
+static void
+test_string(void)
+{
+	struct settings s;
+	char err[DPFIX_CONFIG_ERRLEN];
+
+	settings_init(&s);
+	CHECK(set(&s, "name", "eth0", err) == 0);
+	CHECK(strcmp(s.name, "eth0") == 0);
+	/* 15 characters fill the 16-byte buffer with its terminator. */
+	CHECK(set(&s, "name", "0123456789abcde", err) == 0);
+	CHECK(strcmp(s.name, "0123456789abcde") == 0);
+	CHECK(set(&s, "name", "0123456789abcdef", err) == -EINVAL);
+	CHECK(strstr(err, "longer than 15") != NULL);
+	CHECK(strstr(err, "name") != NULL);
+	CHECK(strcmp(s.name, "0123456789abcde") == 0);
+	CHECK(set(&s, "name", "", err) == 0);
+	CHECK(strcmp(s.name, "") == 0);
+}
+
+static void
+test_unknown_key(void)
+{
+	struct settings s, before;
+	char err[DPFIX_CONFIG_ERRLEN];
+
+	settings_init(&s);
+	before = s;
+	CHECK(set(&s, "wokers", "4", err) == -EINVAL);
+	CHECK(strstr(err, "unknown option 'wokers'") != NULL);
+	CHECK(strstr(err, "--test") != NULL);
+	/* Keys are exact: the command-line spelling is not a file key. */
+	CHECK(set(&s, "idle-timeout", "4", err) == -EINVAL);
+	CHECK(set(&s, "", "4", err) == -EINVAL);
+	CHECK(memcmp(&s, &before, sizeof(s)) == 0);
+}
+
+/* Writes text to a new temporary file; path receives its name. */
+static int
+write_temp(const char *text, char *path, size_t pathlen)
+{
+	int fd;
+	FILE *f;
+
+	snprintf(path, pathlen, "/tmp/dpfix-test-config-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		return -1;
+	}
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Loads text as a config file; err receives the message. */
+static int
+load_text(const char *text, struct settings *s, char *err, char *path, size_t pathlen)
+{
+	int ret;
+
+	err[0] = '\0';
+	if (write_temp(text, path, pathlen) < 0) {
+		CHECK(!"cannot write a temporary file");
+		return -999;
+	}
+	ret = dpfix_config_load_file(options, s, path, err, DPFIX_CONFIG_ERRLEN);
+	unlink(path);
+	return ret;
+}
+
+/* err must name "path:line". */
+static int
+names_line(const char *err, const char *path, unsigned int line)
+{
+	char where[128];
+
+	snprintf(where, sizeof(where), "%s:%u:", path, line);
+	return strstr(err, where) != NULL;
+}
+
+static void
+test_load_file(void)
+{
+	struct settings s;
+	char err[DPFIX_CONFIG_ERRLEN], path[64];
+
+	settings_init(&s);
+	CHECK(load_text("# probe settings\n"
+			"\n"
+			"   \n"
+			"workers = 4   # four of them\n"
+			"\tidle_timeout=0.5\n"
+			"   verbose   =   on   \n"
+			"# name = commented\n"
+			"name = eth1\n"
+			"big=123", /* last line without a newline */
+			&s, err, path, sizeof(path)) == 0);
+	CHECK(err[0] == '\0');
+	CHECK_EQ_U64(s.workers, 4);
+	CHECK_EQ_U64(s.idle_ms, 500);
+	CHECK_EQ_U64(s.verbose, 1);
+	CHECK(strcmp(s.name, "eth1") == 0);
+	CHECK_EQ_U64(s.big, 123);
+
+	/* Later lines override earlier ones. */
+	settings_init(&s);
+	CHECK(load_text("workers = 2\nworkers = 3\n", &s, err, path, sizeof(path)) == 0);
+	CHECK_EQ_U64(s.workers, 3);
+
+	/* An empty file and a comments-only file change nothing. */
+	settings_init(&s);
+	CHECK(load_text("", &s, err, path, sizeof(path)) == 0);
+	CHECK(load_text("# nothing\n\n", &s, err, path, sizeof(path)) == 0);
+	CHECK_EQ_U64(s.workers, 7);
+}
+
+static void
+test_load_file_errors(void)
+{
+	struct settings s;
+	char err[DPFIX_CONFIG_ERRLEN], path[64];
+	char *long_line;
+
+	/* A bad value: file:line and the value; lines before it applied, after it not. */
+	settings_init(&s);
+	CHECK(load_text("# comment\nworkers = 4\n\nworkers = 100\nverbose = yes\n", &s, err, path,
+			sizeof(path)) == -EINVAL);
+	CHECK(names_line(err, path, 4));
+	CHECK(strstr(err, "100") != NULL);
+	CHECK_EQ_U64(s.workers, 4);
+	CHECK_EQ_U64(s.verbose, 7);
+
+	settings_init(&s);
+	CHECK(load_text("idle_timeout = soon\n", &s, err, path, sizeof(path)) == -EINVAL);
+	CHECK(names_line(err, path, 1));
+	CHECK(strstr(err, "soon") != NULL);
+
+	settings_init(&s);
+	CHECK(load_text("workers = 2\nbogus = 1\n", &s, err, path, sizeof(path)) == -EINVAL);
+	CHECK(names_line(err, path, 2));
+	CHECK(strstr(err, "unknown option 'bogus'") != NULL);
+
+	settings_init(&s);
+	CHECK(load_text("workers = 2\n\nverbose yes\n", &s, err, path, sizeof(path)) == -EINVAL);
+	CHECK(names_line(err, path, 3));
+	CHECK(strstr(err, "verbose yes") != NULL);
+	CHECK_EQ_U64(s.verbose, 7);
+
+	settings_init(&s);
+	CHECK(load_text("workers =\n", &s, err, path, sizeof(path)) == -EINVAL);
+	CHECK(names_line(err, path, 1));
+	CHECK(load_text("workers = # no value\n", &s, err, path, sizeof(path)) == -EINVAL);
+	CHECK(names_line(err, path, 1));
+	CHECK(load_text(" = 4\n", &s, err, path, sizeof(path)) == -EINVAL);
+	CHECK(names_line(err, path, 1));
+	CHECK_EQ_U64(s.workers, 7);
+
+	/* A line longer than the reader's buffer is refused, not split into two lines. */
+	long_line = malloc(4096);
+	if (long_line != NULL) {
+		memset(long_line, ' ', 4096);
+		memcpy(long_line, "name = x", 8);
+		strcpy(long_line + 4000, "\n");
+		CHECK(load_text(long_line, &s, err, path, sizeof(path)) == -EINVAL);
+		CHECK(names_line(err, path, 1));
+		CHECK(strstr(err, "longer than") != NULL);
+		free(long_line);
+	}
+
+	/* A missing file names the path. */
+	err[0] = '\0';
+	CHECK(dpfix_config_load_file(options, &s, "/nonexistent/dpfix.conf", err, sizeof(err)) < 0);
+	CHECK(strstr(err, "/nonexistent/dpfix.conf") != NULL);
+}
+
+static void
+test_find_cli(void)
+{
+	const struct dpfix_config_option *o;
+	char longname[100];
+
+	o = dpfix_config_find_cli(options, "idle-timeout");
+	CHECK(o != NULL && o == &options[2]);
+	o = dpfix_config_find_cli(options, "workers");
+	CHECK(o != NULL && o == &options[0]);
+	CHECK(dpfix_config_find_cli(options, "idle-timeout-x") == NULL);
+	CHECK(dpfix_config_find_cli(options, "idle") == NULL);
+	CHECK(dpfix_config_find_cli(options, "") == NULL);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK(dpfix_config_find_cli(options, longname) == NULL);
+}
+
+static void
+test_print_help(void)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	dpfix_config_print_help(options, f);
+	fclose(f);
+	/* Options appear under their command-line names with their help text. */
+	CHECK(strstr(text, "--idle-timeout SECONDS") != NULL);
+	CHECK(strstr(text, "seconds without packets before a flow ends") != NULL);
+	CHECK(strstr(text, "--workers N") != NULL);
+	CHECK(strstr(text, "--verbose yes|no") != NULL);
+	CHECK(strstr(text, "--name TEXT") != NULL);
+	CHECK(strstr(text, "idle_timeout") == NULL);
+	free(text);
+}
+
+int
+main(void)
+{
+	RUN_TEST(test_u32);
+	RUN_TEST(test_duration);
+	RUN_TEST(test_bool);
+	RUN_TEST(test_string);
+	RUN_TEST(test_unknown_key);
+	RUN_TEST(test_load_file);
+	RUN_TEST(test_load_file_errors);
+	RUN_TEST(test_find_cli);
+	RUN_TEST(test_print_help);
+	return unit_test_summary();
+}
