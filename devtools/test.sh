@@ -11,8 +11,7 @@ configure() {   # configure DIR [meson options...]
 	local dir=$1
 	shift
 	[ -f "$dir/build.ninja" ] && return 0
-	meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; return 1; }
-	rm -f "$dir.setup.log"
+	meson setup "$dir" -Dwerror=true "$@" >/tmp/dpfix-setup.log 2>&1 || { cat /tmp/dpfix-setup.log >&2; return 1; }
 }
 
 configure build-test || exit 1
@@ -20,7 +19,7 @@ CC=clang configure build-clang || exit 1
 configure build-sanitize -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 for dir in build-test build-clang build-sanitize; do
 	echo "== ninja -C $dir"
-	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log" >&2; exit 1; }
+	ninja -C "$dir" >"$dir/dpfix-ninja.log" 2>&1 || { cat "$dir/dpfix-ninja.log" >&2; exit 1; }
 done
 
 status=0
