@@ -18,27 +18,27 @@
 #define MAX_SESSIONS 256
 #define RECV_BUFFER (16 * 1024 * 1024)
 
-/* A UDP transport session is identified by the exporter's address and port. */
+/* One exporter's transport session, with its own templates and sequence state. */
 struct session {
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
-	char name[INET6_ADDRSTRLEN + 8];
+	struct dpfix_session *session;
 	struct dpfix_ipfix_decoder *decoder;
 	int error_reported;
 };
 
 struct totals {
-	uint64_t datagrams;
 	uint64_t flow_records;
 	uint64_t options_records;
 	uint64_t packets;
 	uint64_t octets;
+	uint64_t sessions_opened;
+	uint64_t sessions_refused;   /* handshake or framing failures */
+	uint64_t stream_messages[DPFIX_MAX_STREAMS];
 };
 
 static volatile sig_atomic_t stop;
 static struct session sessions[MAX_SESSIONS];
 static unsigned int session_count;
-static uint64_t sessions_refused;
+static struct dpfix_ipfix_decode_stats closed_stats; /* of sessions already closed */
 static struct totals totals;
 static FILE *json_out;
 static int print_records = 1;
@@ -53,37 +53,19 @@ on_signal(int sig)
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: dpfix-collector --listen udp://ADDR:PORT [--json FILE|-] [--quiet]\n\n"
+	fprintf(out, "usage: dpfix-collector --listen URL [--listen URL ...] [options]\n\n"
 		"Receives IPFIX and prints one line per record, then a summary when stopped\n"
 		"with SIGINT or SIGTERM.\n"
-		"  --listen URL   where to receive (udp://0.0.0.0:4739, udp://[::]:4739)\n"
-		"  --json FILE    also write one JSON object per record, keyed by IE names (- = stdout)\n"
-		"  --quiet        do not print records; only the summary\n");
-}
-
-static struct session *
-find_session(const struct sockaddr_storage *peer, socklen_t len)
-{
-	struct session *s;
-	char host[INET6_ADDRSTRLEN], port[8];
-
-	for (unsigned int i = 0; i < session_count; i++)
-		if (sessions[i].peer_len == len && memcmp(&sessions[i].peer, peer, len) == 0)
-			return &sessions[i];
-	if (session_count == MAX_SESSIONS)
-		return NULL;
-	s = &sessions[session_count];
-	s->decoder = dpfix_ipfix_decoder_create();
-	if (s->decoder == NULL)
-		return NULL;
-	session_count++;
-	memcpy(&s->peer, peer, len);
-	s->peer_len = len;
-	getnameinfo((const struct sockaddr *)peer, len, host, sizeof(host), port, sizeof(port),
-			NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(s->name, sizeof(s->name), "%s:%s", host, port);
-	fprintf(stderr, "dpfix-collector: new session from %s\n", s->name);
-	return s;
+		"  --listen URL        udp://, tcp://, sctp://, dtls+udp://, tls+tcp://, dtls+sctp://\n"
+		"                      ADDR:PORT, e.g. tls+tcp://0.0.0.0:4740 or udp://[::]:4739\n"
+		"  --json FILE         also write one JSON object per record, keyed by IE names (- = stdout)\n"
+		"  --quiet             do not print records; only the summary\n"
+		"  --psk-file FILE     (D)TLS pre-shared keys: identity:hexkey lines, mode 600\n"
+		"  --cert FILE --key FILE --ca FILE [--crl FILE] [--peer-name NAME]\n"
+		"                      (D)TLS with X.509 mutual authentication; NAME is what the\n"
+		"                      exporters' certificates must carry (SAN, else CN)\n"
+		"  --ciphers LIST      (D)TLS suites to accept (wolfSSL names joined by ':')\n"
+		"  --mtu BYTES         path MTU for DTLS/UDP replies (default 1400)\n");
 }
 
 static void
@@ -139,127 +121,199 @@ on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfi
 		dpfix_ipfix_record_to_json(t, rec, len, json_out);
 }
 
-static int
-open_listener(const char *url)
+static void
+add_decode_stats(struct dpfix_ipfix_decode_stats *sum, const struct dpfix_ipfix_decode_stats *d)
 {
-	struct dpfix_endpoint ep;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *res;
-	char err[DPFIX_SESSION_ERRLEN], port[8];
-	int fd, rc, size = RECV_BUFFER, on = 1;
-
-	if (dpfix_endpoint_parse(url, &ep, err, sizeof(err)) < 0) {
-		fprintf(stderr, "dpfix-collector: --listen %s\n", err);
-		return -1;
-	}
-	if (strcmp(ep.scheme, "udp") != 0) {
-		fprintf(stderr, "dpfix-collector: --listen %s: transport '%s' is not supported yet "
-				"(udp only)\n", url, ep.scheme);
-		return -1;
-	}
-	snprintf(port, sizeof(port), "%u", ep.port);
-	rc = getaddrinfo(ep.host, port, &hints, &res);
-	if (rc != 0) {
-		fprintf(stderr, "dpfix-collector: --listen %s: %s\n", url, gai_strerror(rc));
-		return -1;
-	}
-	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		/* A burst of export must not overrun the socket: ask for a large buffer,
-		 * beyond rmem_max when privileged. */
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	}
-	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		fprintf(stderr, "dpfix-collector: --listen %s: %s\n", url, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return fd;
+#define ADD(name, text) sum->name += d->name;
+	DPFIX_IPFIX_DECODE_COUNTERS(ADD)
+#undef ADD
 }
 
 static void
-receive_one(int fd, uint8_t *buf, size_t buflen)
+close_session(unsigned int i, const char *why)
 {
-	struct sockaddr_storage peer;
-	socklen_t peer_len = sizeof(peer);
-	struct session *s;
-	char err[256];
-	ssize_t n;
+	struct session *s = &sessions[i];
+	const struct dpfix_session_stats *st = dpfix_session_stats(s->session);
 
-	n = recvfrom(fd, buf, buflen, MSG_DONTWAIT, (struct sockaddr *)&peer, &peer_len);
-	if (n < 0)
-		return;
-	totals.datagrams++;
-	s = find_session(&peer, peer_len);
-	if (s == NULL) {
-		sessions_refused++;
-		return;
+	fprintf(stderr, "dpfix-collector: %s: %s after %" PRIu64 " messages\n",
+			dpfix_session_name(s->session), why, st->messages_received);
+	for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
+		totals.stream_messages[k] += dpfix_session_stream_messages(s->session, k);
+	add_decode_stats(&closed_stats, dpfix_ipfix_decoder_stats(s->decoder));
+	dpfix_ipfix_decoder_free(s->decoder);
+	dpfix_session_close(s->session);
+	sessions[i] = sessions[--session_count];
+}
+
+static void
+accept_sessions(struct dpfix_listener *l)
+{
+	struct dpfix_session *ds;
+
+	dpfix_listener_poll(l);
+	while ((ds = dpfix_listener_accept(l)) != NULL) {
+		if (session_count == MAX_SESSIONS) {
+			fprintf(stderr, "dpfix-collector: %s: refused, %d sessions already\n",
+					dpfix_session_name(ds), MAX_SESSIONS);
+			dpfix_session_close(ds);
+			totals.sessions_refused++;
+			continue;
+		}
+		sessions[session_count].session = ds;
+		sessions[session_count].decoder = dpfix_ipfix_decoder_create();
+		sessions[session_count].error_reported = 0;
+		session_count++;
+		totals.sessions_opened++;
+		fprintf(stderr, "dpfix-collector: new session from %s\n", dpfix_session_name(ds));
 	}
-	if (dpfix_ipfix_decode(s->decoder, buf, (size_t)n, on_record, s, err, sizeof(err)) < 0 &&
-			!s->error_reported) {
-		/* Once per session: a broken exporter must not flood the log. */
-		fprintf(stderr, "dpfix-collector: %s: malformed message (reported once per session): "
-				"%s\n", s->name, err);
-		s->error_reported = 1;
+}
+
+/* Reads what one session has; returns the number of messages, or -1 if it closed. */
+static int
+serve_session(unsigned int i, uint8_t *buf, size_t cap)
+{
+	struct session *s = &sessions[i];
+	char err[DPFIX_SESSION_ERRLEN], derr[256];
+	int messages = 0;
+
+	while (messages < 64) {
+		ssize_t n = dpfix_session_recv(s->session, buf, cap, err, sizeof(err));
+
+		if (n == -EAGAIN)
+			break;
+		if (n == -EPIPE) {
+			close_session(i, "closed by the exporter");
+			return -1;
+		}
+		if (n < 0) {
+			fprintf(stderr, "dpfix-collector: %s: %s\n", dpfix_session_name(s->session), err);
+			totals.sessions_refused++;
+			close_session(i, "closed");
+			return -1;
+		}
+		messages++;
+		if (dpfix_ipfix_decode(s->decoder, buf, (size_t)n, on_record, s, derr, sizeof(derr)) < 0 &&
+				!s->error_reported) {
+			/* Once per session: a broken exporter must not flood the log. */
+			fprintf(stderr, "dpfix-collector: %s: malformed message (reported once per "
+					"session): %s\n", dpfix_session_name(s->session), derr);
+			s->error_reported = 1;
+		}
 	}
+	return messages;
 }
 
 static void
 print_summary(void)
 {
-	struct dpfix_ipfix_decode_stats sum = {0};
+	struct dpfix_ipfix_decode_stats sum = closed_stats;
+	int used_streams = 0;
 
 	for (unsigned int i = 0; i < session_count; i++) {
-		const struct dpfix_ipfix_decode_stats *d = dpfix_ipfix_decoder_stats(sessions[i].decoder);
-#define ADD(name, text) sum.name += d->name;
-		DPFIX_IPFIX_DECODE_COUNTERS(ADD)
-#undef ADD
+		add_decode_stats(&sum, dpfix_ipfix_decoder_stats(sessions[i].decoder));
+		for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
+			totals.stream_messages[k] += dpfix_session_stream_messages(sessions[i].session, k);
 	}
-	printf("dpfix-collector: summary: sessions %u, flows %" PRIu64 ", packets %" PRIu64
-			", octets %" PRIu64 "\n", session_count, totals.flow_records, totals.packets,
+	printf("dpfix-collector: summary: sessions %" PRIu64 ", flows %" PRIu64 ", packets %" PRIu64
+			", octets %" PRIu64 "\n", totals.sessions_opened, totals.flow_records, totals.packets,
 			totals.octets);
-	printf("  %-24s %" PRIu64 "\n", "datagrams", totals.datagrams);
 #define SHOW(name, text) printf("  %-24s %" PRIu64 "\n", #name, sum.name);
 	DPFIX_IPFIX_DECODE_COUNTERS(SHOW)
 #undef SHOW
-	if (sessions_refused)
-		printf("  %-24s %" PRIu64 "\n", "sessions_refused", sessions_refused);
+	printf("  %-24s %" PRIu64 "\n", "sessions_refused", totals.sessions_refused);
+	/* Messages per SCTP stream, when streams other than 0 were used. */
+	for (uint16_t k = 1; k < DPFIX_MAX_STREAMS; k++)
+		used_streams |= totals.stream_messages[k] != 0;
+	for (uint16_t k = 0; used_streams && k < DPFIX_MAX_STREAMS; k++)
+		if (totals.stream_messages[k] != 0)
+			printf("  stream_%-17u %" PRIu64 "\n", k, totals.stream_messages[k]);
 	fflush(stdout);
 }
+
+#define MAX_LISTENERS 16
 
 int
 main(int argc, char **argv)
 {
-	const char *listen_url = NULL, *json_path = NULL;
+	const char *listen_urls[MAX_LISTENERS], *json_path = NULL;
+	struct dpfix_listener *listeners[MAX_LISTENERS];
+	struct dpfix_session_params params = {.mtu = 1400};
+	struct dpfix_security_params *sec = &params.security;
+	unsigned int nb_listen = 0;
 	static uint8_t buf[65536];
 	struct sigaction sa = {.sa_handler = on_signal};
-	int fd;
+	char err[DPFIX_SESSION_ERRLEN];
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		struct {
+			const char *flag;
+			char *dst;
+			size_t size;
+		} strings[] = {
+			{"--psk-file", sec->psk_file, sizeof(sec->psk_file)},
+			{"--cert", sec->cert_file, sizeof(sec->cert_file)},
+			{"--key", sec->key_file, sizeof(sec->key_file)},
+			{"--ca", sec->ca_file, sizeof(sec->ca_file)},
+			{"--crl", sec->crl_file, sizeof(sec->crl_file)},
+			{"--peer-name", sec->peer_name, sizeof(sec->peer_name)},
+			{"--ciphers", sec->ciphers, sizeof(sec->ciphers)},
+		};
+		int matched = 0;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-			listen_url = argv[++i];
-		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
-			json_path = argv[++i];
-		} else if (strcmp(argv[i], "--quiet") == 0) {
+		}
+		if (strcmp(a, "--quiet") == 0) {
 			print_records = 0;
+			continue;
+		}
+		if (v == NULL) {
+			fprintf(stderr, "dpfix-collector: unknown or incomplete argument '%s'\n", a);
+			usage(stderr);
+			return 1;
+		}
+		for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++) {
+			if (strcmp(a, strings[k].flag) == 0) {
+				if (strlen(v) >= strings[k].size) {
+					fprintf(stderr, "dpfix-collector: %s: value too long\n", a);
+					return 1;
+				}
+				strcpy(strings[k].dst, v);
+				matched = 1;
+			}
+		}
+		if (matched) {
+			i++;
+		} else if (strcmp(a, "--listen") == 0 && nb_listen < MAX_LISTENERS) {
+			listen_urls[nb_listen++] = v;
+			i++;
+		} else if (strcmp(a, "--json") == 0) {
+			json_path = v;
+			i++;
+		} else if (strcmp(a, "--mtu") == 0 && atoi(v) >= 576 && atoi(v) <= 65535) {
+			params.mtu = (uint32_t)atoi(v);
+			i++;
 		} else {
-			fprintf(stderr, "dpfix-collector: unknown or incomplete argument '%s'\n", argv[i]);
+			fprintf(stderr, "dpfix-collector: unknown or bad argument '%s %s'\n", a, v);
 			usage(stderr);
 			return 1;
 		}
 	}
-	if (listen_url == NULL) {
+	if (nb_listen == 0) {
 		fprintf(stderr, "dpfix-collector: --listen URL is required\n");
 		usage(stderr);
 		return 1;
+	}
+	for (unsigned int i = 0; i < nb_listen; i++) {
+		struct dpfix_endpoint ep;
+
+		if (dpfix_endpoint_parse(listen_urls[i], &ep, err, sizeof(err)) < 0 ||
+				(listeners[i] = dpfix_listener_open(&ep, &params, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "dpfix-collector: --listen %s: %s\n", listen_urls[i], err);
+			return 1;
+		}
 	}
 	if (json_path != NULL) {
 		json_out = strcmp(json_path, "-") == 0 ? stdout : fopen(json_path, "w");
@@ -268,33 +322,52 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	fd = open_listener(listen_url);
-	if (fd < 0)
-		return 1;
-	/* No SA_RESTART: poll() must return on a signal so shutdown is prompt. */
+	/* No SA_RESTART: sleeps must end on a signal so shutdown is prompt. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	fprintf(stderr, "dpfix-collector: listening on %s\n", listen_url);
+	signal(SIGPIPE, SIG_IGN);
+	for (unsigned int i = 0; i < nb_listen; i++)
+		fprintf(stderr, "dpfix-collector: listening on %s\n", listen_urls[i]);
 
 	while (!stop) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int busy = 0;
 
-		if (poll(&pfd, 1, 200) > 0)
-			receive_one(fd, buf, sizeof(buf));
+		for (unsigned int i = 0; i < nb_listen; i++)
+			accept_sessions(listeners[i]);
+		for (unsigned int i = 0; i < session_count; i++) {
+			int n = serve_session(i, buf, sizeof(buf));
+
+			if (n < 0)
+				i--; /* the last session moved into slot i */
+			else
+				busy += n;
+		}
+		if (!busy)
+			usleep(1000);
 	}
-	/* Drain what already arrived before the signal. */
-	for (int i = 0; i < 100000; i++) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	/* Take what already arrived before the signal, then close in order. */
+	for (int round = 0; round < 50; round++) {
+		int busy = 0;
 
-		if (poll(&pfd, 1, 0) <= 0)
+		for (unsigned int i = 0; i < nb_listen; i++)
+			accept_sessions(listeners[i]);
+		for (unsigned int i = 0; i < session_count; i++) {
+			int n = serve_session(i, buf, sizeof(buf));
+
+			if (n < 0)
+				i--;
+			else
+				busy += n;
+		}
+		if (!busy)
 			break;
-		receive_one(fd, buf, sizeof(buf));
 	}
-	close(fd);
 	print_summary();
+	while (session_count > 0)
+		close_session(session_count - 1, "closed at shutdown");
+	for (unsigned int i = 0; i < nb_listen; i++)
+		dpfix_listener_close(listeners[i]);
 	if (json_out != NULL && json_out != stdout)
 		fclose(json_out);
-	for (unsigned int i = 0; i < session_count; i++)
-		dpfix_ipfix_decoder_free(sessions[i].decoder);
 	return 0;
 }

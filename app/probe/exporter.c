@@ -110,31 +110,66 @@ encode_flow(const struct dpfix_flow_record *rec, uint8_t *out)
 	return (uint32_t)(p - out);
 }
 
+/* Sends one finished message, retrying briefly while the transport is full. */
+static int
+send_with_retry(struct exporter_ctx *x, uint32_t len, enum dpfix_message_kind kind)
+{
+	struct exporter_state *st = x->state;
+	int ret = dpfix_session_send(x->session, st->buf, len, kind);
+
+	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
+		/* Socket buffer full: brief back-off; the rings absorb the wait. */
+		usleep(100);
+		ret = dpfix_session_send(x->session, st->buf, len, kind);
+	}
+	if (ret < 0)
+		RTE_LOG(WARNING, USER1, "export: sending a %u-byte message on %s failed: %s\n", len,
+				dpfix_session_name(x->session), strerror(-ret));
+	return ret;
+}
+
+/* Templates travel in messages of their own: SCTP must carry them on stream 0 and
+ * data never there (RFC 7011 10.2), and one rule for every transport is simplest. */
+static void
+send_templates(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	uint32_t len;
+
+	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
+	dpfix_ipfix_msg_add_template(&st->msg, &st->templates[0]);
+	dpfix_ipfix_msg_add_template(&st->msg, &st->templates[1]);
+	len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull), st->sequence,
+			x->settings->observation_domain);
+	if (send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES) < 0)
+		x->send_failures++;
+	else
+		x->messages_sent++;
+	st->templates_sent_ns = now_ns;
+	st->templates_due = 0;
+}
+
 static void
 start_message(struct exporter_ctx *x, uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
 
-	dpfix_ipfix_msg_begin(&st->msg, st->buf, x->session->max_message);
+	/* Templates go first, and on UDP again every refresh interval (RFC 7011 8.4). */
+	if (st->templates_due || (!dpfix_session_is_reliable(x->session) &&
+			now_ns - st->templates_sent_ns >= x->settings->template_refresh_ms * 1000000ull))
+		send_templates(x, now_ns);
+	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
 	st->msg_started_ns = now_ns;
-	/* Templates lead the first message, and on UDP every refresh interval after. */
-	if (st->templates_due || (!x->session->reliable &&
-			now_ns - st->templates_sent_ns >= x->settings->template_refresh_ms * 1000000ull)) {
-		dpfix_ipfix_msg_add_template(&st->msg, &st->templates[0]);
-		dpfix_ipfix_msg_add_template(&st->msg, &st->templates[1]);
-		st->templates_sent_ns = now_ns;
-		st->templates_due = 0;
-	}
 }
 
 static int
 message_has_content(const struct exporter_state *st)
 {
-	return st->msg.len > DPFIX_IPFIX_HEADER_LEN;
+	return st->msg.data_records > 0;
 }
 
-/* Sends the message being filled and starts the next. A datagram that cannot be
- * sent is counted with its records: UDP gives no second chance. */
+/* Sends the message being filled and starts the next. A message that cannot be
+ * sent is counted with its records: the loss is never silent. */
 static void
 send_message(struct exporter_ctx *x, uint64_t now_ns)
 {
@@ -142,19 +177,10 @@ send_message(struct exporter_ctx *x, uint64_t now_ns)
 	uint32_t records = st->msg.data_records;
 	uint32_t len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull),
 			st->sequence, x->settings->observation_domain);
-	int ret = dpfix_session_send(x->session, st->buf, len);
 
-	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
-		/* Socket buffer full: brief back-off; the rings absorb the wait. */
-		usleep(100);
-		ret = dpfix_session_send(x->session, st->buf, len);
-	}
-	if (ret < 0) {
+	if (send_with_retry(x, len, DPFIX_MESSAGE_DATA) < 0) {
 		x->send_failures++;
 		x->records_lost += records;
-		RTE_LOG(WARNING, USER1, "export: sending %u-byte message to %s://%s:%u failed: %s\n",
-				len, x->session->endpoint.scheme, x->session->endpoint.host,
-				x->session->endpoint.port, strerror(-ret));
 	} else {
 		x->messages_sent++;
 	}
@@ -185,7 +211,11 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 {
 	struct exporter_state *st;
 	struct dpfix_endpoint ep;
-	struct dpfix_session_params params = {.mtu = x->settings->export_mtu};
+	struct dpfix_session_params params = {
+		.mtu = x->settings->export_mtu,
+		.connect_timeout_ms = 5000,
+		.security = x->settings->security,
+	};
 
 	if (dpfix_endpoint_parse(x->settings->collector, &ep, err, errlen) < 0)
 		return -EINVAL;
@@ -194,7 +224,7 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		return -EINVAL;
 	st = rte_zmalloc("exporter", sizeof(*st), RTE_CACHE_LINE_SIZE);
 	if (st != NULL)
-		st->buf = rte_malloc("export_msg", x->session->max_message, RTE_CACHE_LINE_SIZE);
+		st->buf = rte_malloc("export_msg", UINT16_MAX, RTE_CACHE_LINE_SIZE);
 	if (st == NULL || st->buf == NULL) {
 		snprintf(err, errlen, "out of memory for the export buffer");
 		rte_free(st);

@@ -260,7 +260,7 @@ main(int argc, char **argv)
 	}
 	printf("dpfix-probe: %u worker(s), export on %s, exporting to %s (messages up to %u bytes)%s\n",
 			nb_workers, export_lcore == RTE_MAX_LCORE ? "the main lcore" : "its own lcore",
-			settings.collector, exporter.session->max_message,
+			dpfix_session_name(exporter.session), dpfix_session_max_message(exporter.session),
 			finite ? ", stopping at end of input" : "");
 	fflush(stdout);
 

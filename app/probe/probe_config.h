@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "dpfix_config.h"
+#include "dpfix_session.h"
 
 struct probe_settings {
 	char collector[320];
@@ -23,6 +24,7 @@ struct probe_settings {
 	uint32_t rx_ring_size;
 	int key_vlan;
 	int packet_timestamps;
+	struct dpfix_security_params security;
 };
 
 extern const struct dpfix_config_option probe_options[];

@@ -1,6 +1,6 @@
-/* Export sessions: an endpoint URL, a transport chosen by its scheme, and the size
- * limit for messages. Transport drivers (drivers/transport/) register themselves here;
- * the exporter and collector never see a socket. */
+/* Export sessions between an exporter (client) and a collector (server): an endpoint
+ * URL picks the transport (udp, tcp, sctp) and the security ((D)TLS or none). The
+ * exporter and collector see whole IPFIX messages only, never sockets or records. */
 #ifndef DPFIX_SESSION_H
 #define DPFIX_SESSION_H
 
@@ -9,9 +9,19 @@
 #include <sys/types.h>
 
 #define DPFIX_SESSION_ERRLEN 512
+#define DPFIX_PATH_LEN 256
+#define DPFIX_MAX_STREAMS 16     /* SCTP streams counted per session */
+
+enum dpfix_security {
+	DPFIX_SECURITY_NONE,
+	DPFIX_SECURITY_TLS,     /* TLS 1.2/1.3 over TCP */
+	DPFIX_SECURITY_DTLS,    /* DTLS 1.2 over UDP, or over SCTP per RFC 6083 */
+};
 
 struct dpfix_endpoint {
 	char scheme[16];        /* udp, tcp, sctp, dtls+udp, tls+tcp, dtls+sctp */
+	char transport[8];      /* udp, tcp, sctp */
+	enum dpfix_security security;
 	char host[256];         /* name or address, without IPv6 brackets */
 	uint16_t port;
 };
@@ -19,42 +29,104 @@ struct dpfix_endpoint {
 /* Parses SCHEME://HOST:PORT ([v6addr] for IPv6). -EINVAL with err filled in. */
 int dpfix_endpoint_parse(const char *url, struct dpfix_endpoint *ep, char *err, size_t errlen);
 
+/* Credentials: PSK (RFC 4279) or X.509. A PSK file holds "identity:hexkey" lines and
+ * must not be readable by group or others; the exporter's identity is its FQDN. */
+struct dpfix_security_params {
+	char psk_identity[256];
+	char psk_file[DPFIX_PATH_LEN];
+	char cert_file[DPFIX_PATH_LEN];
+	char key_file[DPFIX_PATH_LEN];
+	char ca_file[DPFIX_PATH_LEN];
+	char crl_file[DPFIX_PATH_LEN];
+	char peer_name[256];    /* expected SAN/CN of the peer's certificate */
+	char ciphers[256];      /* optional suite list; empty: dpfix's defaults */
+	char keylog_file[DPFIX_PATH_LEN]; /* NSS key log for debugging; empty: off */
+};
+
 struct dpfix_session_params {
-	uint32_t mtu;           /* path MTU on the wire (IP packet size) for datagram transports */
+	uint32_t mtu;           /* datagram transports: path MTU on the wire (IP packet) */
+	uint32_t connect_timeout_ms;
+	struct dpfix_security_params security;
+};
+
+/* What a message carries: SCTP puts templates on stream 0, data elsewhere. */
+enum dpfix_message_kind {
+	DPFIX_MESSAGE_TEMPLATES,
+	DPFIX_MESSAGE_DATA,
+};
+
+#define DPFIX_SESSION_COUNTERS(X) \
+	X(messages_sent, "IPFIX messages sent") \
+	X(bytes_sent, "IPFIX message bytes sent") \
+	X(messages_received, "IPFIX messages received") \
+	X(bytes_received, "IPFIX message bytes received") \
+	X(send_errors, "messages that could not be sent") \
+	X(framing_errors, "received data that is not a sequence of IPFIX messages")
+
+struct dpfix_session_stats {
+#define DPFIX_SESSION_COUNTER_FIELD(name, text) uint64_t name;
+	DPFIX_SESSION_COUNTERS(DPFIX_SESSION_COUNTER_FIELD)
+#undef DPFIX_SESSION_COUNTER_FIELD
 };
 
 struct dpfix_session;
+struct dpfix_listener;
 
-struct dpfix_transport_ops {
-	const char *scheme;
-	/* Opens the exporter side; fills s->max_message. */
-	int (*open)(struct dpfix_session *s, char *err, size_t errlen);
-	/* Sends one whole IPFIX message: 0, or negative errno. Never blocks for long. */
-	int (*send)(struct dpfix_session *s, const void *msg, size_t len);
-	void (*close)(struct dpfix_session *s);
-};
+/* ---- exporter side ---- */
 
-struct dpfix_session {
-	const struct dpfix_transport_ops *ops;
-	struct dpfix_endpoint endpoint;
-	struct dpfix_session_params params;
-	uint32_t max_message;   /* the largest IPFIX message this session may carry */
-	int reliable;           /* templates once per session (TCP/SCTP) or resent (UDP) */
-	int fd;
-	void *driver;           /* driver-private state */
-	uint64_t messages_sent;
-	uint64_t bytes_sent;
-	uint64_t send_errors;
-};
-
-/* Called by transport drivers from a constructor. */
-void dpfix_transport_register(const struct dpfix_transport_ops *ops);
-const struct dpfix_transport_ops *dpfix_transport_find(const char *scheme);
-
-/* Opens an exporting session to ep. NULL with err filled in on failure. */
+/* Connects and, for (D)TLS, completes the handshake within connect_timeout_ms.
+ * NULL with err naming the endpoint and the reason on failure. Several sessions to
+ * the same collector may be open at once (hand-off). */
 struct dpfix_session *dpfix_session_open(const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *params, char *err, size_t errlen);
-int dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len);
+
+/* Sends one whole IPFIX message of at most dpfix_session_max_message bytes.
+ * 0 on success, -EAGAIN if the transport cannot take it now (nothing was sent; try
+ * again later), -EMSGSIZE if too large, or another negative errno: the session is dead. */
+int dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
+		enum dpfix_message_kind kind);
+
+/* The largest IPFIX message this session carries in one piece (PMTU minus headers and
+ * record overhead on UDP/DTLS, the DTLS record limit on SCTP, 65535 on TCP). */
+uint32_t dpfix_session_max_message(const struct dpfix_session *s);
+
+/* Reliable transports get templates once per session; UDP needs periodic resends. */
+int dpfix_session_is_reliable(const struct dpfix_session *s);
+
+/* Orderly close: pending data flushed (bounded wait), close_notify sent for (D)TLS. */
 void dpfix_session_close(struct dpfix_session *s);
+
+/* ---- collector side ---- */
+
+struct dpfix_listener *dpfix_listener_open(const struct dpfix_endpoint *ep,
+		const struct dpfix_session_params *params, char *err, size_t errlen);
+/* A new session from a peer that connected since the last call, or NULL. */
+struct dpfix_session *dpfix_listener_accept(struct dpfix_listener *l);
+/* Reads from the listener's socket (UDP peers are told apart here). */
+void dpfix_listener_poll(struct dpfix_listener *l);
+void dpfix_listener_close(struct dpfix_listener *l);
+const struct dpfix_endpoint *dpfix_listener_endpoint(const struct dpfix_listener *l);
+
+/* Receives one whole IPFIX message into buf. Returns its length (0 for an empty UDP
+ * datagram, which the decoder will refuse), -EAGAIN if none is ready, -EPIPE when the
+ * peer has closed in order, or another negative errno with err filled in (handshake
+ * refused, malformed framing): the session should then be closed. */
+ssize_t dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
+		size_t errlen);
+
+/* "tls+tcp 127.0.0.1:4739 (psk identity probe1.example)": for logs. */
+const char *dpfix_session_name(const struct dpfix_session *s);
+const struct dpfix_session_stats *dpfix_session_stats(const struct dpfix_session *s);
+/* The SCTP stream each message arrived on is counted per stream (collector stats). */
+uint64_t dpfix_session_stream_messages(const struct dpfix_session *s, uint16_t stream);
+
+enum dpfix_log_level {
+	DPFIX_LOG_ERROR,
+	DPFIX_LOG_WARNING,
+	DPFIX_LOG_INFO,
+};
+
+/* Where lib/session's messages go (default: stderr, prefixed with the level). */
+void dpfix_session_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg));
 
 #endif

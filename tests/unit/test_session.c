@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dpfix_session.h"
+#include "dpfix_transport.h"
 #include "unit_test.h"
 
 static void
@@ -117,7 +118,7 @@ test_endpoint_error_clears(void)
 static void
 test_transport_registry(void)
 {
-	static const struct dpfix_transport_ops fake = {.scheme = "fake"};
+	static const struct dpfix_transport_ops fake = {.name = "fake"};
 	struct dpfix_endpoint ep;
 	char err[DPFIX_SESSION_ERRLEN] = "";
 
@@ -133,6 +134,37 @@ test_transport_registry(void)
 	CHECK(dpfix_transport_find("fak") == NULL);
 }
 
+/* The scheme names the transport and its security; nothing else is accepted. */
+static void
+test_endpoint_schemes(void)
+{
+	static const struct {
+		const char *url, *transport;
+		enum dpfix_security security;
+	} ok[] = {
+		{"udp://h:1", "udp", DPFIX_SECURITY_NONE},
+		{"tcp://h:1", "tcp", DPFIX_SECURITY_NONE},
+		{"sctp://h:1", "sctp", DPFIX_SECURITY_NONE},
+		{"dtls+udp://h:1", "udp", DPFIX_SECURITY_DTLS},
+		{"tls+tcp://h:1", "tcp", DPFIX_SECURITY_TLS},
+		{"dtls+sctp://h:1", "sctp", DPFIX_SECURITY_DTLS},
+	};
+	static const char *const bad[] = {"tls+udp://h:1", "dtls+tcp://h:1", "http://h:1",
+		"UDP://h:1"};
+	struct dpfix_endpoint ep;
+	char err[DPFIX_SESSION_ERRLEN];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		CHECK(dpfix_endpoint_parse(ok[i].url, &ep, err, sizeof(err)) == 0);
+		CHECK(strcmp(ep.transport, ok[i].transport) == 0);
+		CHECK(ep.security == ok[i].security);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(dpfix_endpoint_parse(bad[i], &ep, err, sizeof(err)) == -EINVAL);
+		CHECK(strstr(err, "not available") != NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -142,5 +174,6 @@ main(void)
 	RUN_TEST(test_endpoint_errors);
 	RUN_TEST(test_endpoint_error_clears);
 	RUN_TEST(test_transport_registry);
+	RUN_TEST(test_endpoint_schemes);
 	return unit_test_summary();
 }

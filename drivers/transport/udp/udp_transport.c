@@ -1,79 +1,302 @@
-/* Plain IPFIX over UDP (RFC 7011 10.3): one message per datagram, sized to the
- * path MTU, templates resent by the exporter on a timer. */
+/* UDP transport (RFC 7011 10.3): one IPFIX message or DTLS record per datagram. The
+ * listener has one socket and tells exporters apart by source address and port, each
+ * becoming its own connection with a small queue of datagrams. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dpfix_session.h"
+#include "dpfix_transport.h"
+#include "sockaddr_util.h"
 
 #define IPV4_UDP_HEADERS 28
 #define IPV6_UDP_HEADERS 48
+#define MAX_PEERS 1024
+#define PEER_QUEUE 64
+#define READS_PER_POLL 64
+#define RECV_BUFFER (16 * 1024 * 1024)
+
+struct datagram {
+	uint32_t len;
+	uint8_t data[];
+};
+
+struct udp_peer {
+	struct udp_listener *listener;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	struct datagram *queue[PEER_QUEUE];
+	unsigned int head, count;
+	uint64_t dropped;       /* queue full: the collector is not keeping up */
+	int in_use;
+	int accepted;
+};
+
+struct udp_listener {
+	int fd;
+	uint32_t max_payload;   /* replies (DTLS handshake flights) fit the path MTU */
+	struct udp_peer *peers;
+	uint8_t buf[65536];
+};
+
+/* ---- exporter side ---- */
 
 static int
-udp_open(struct dpfix_session *s, char *err, size_t errlen)
+udp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
+		const struct dpfix_session_params *p, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP};
 	struct addrinfo *res;
-	char port[8];
-	int fd, rc, headers;
+	int fd, ret, headers;
 
-	snprintf(port, sizeof(port), "%u", s->endpoint.port);
-	rc = getaddrinfo(s->endpoint.host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "collector %s: %s", s->endpoint.host, gai_strerror(rc));
-		return -EINVAL;
-	}
+	ret = sockaddr_resolve(ep, SOCK_DGRAM, 0, &res, err, errlen);
+	if (ret < 0)
+		return ret;
 	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "collector udp://%s:%u: %s", s->endpoint.host, s->endpoint.port,
+		ret = -errno;
+		snprintf(err, errlen, "collector %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
 				strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(res);
-		return rc;
+		return ret;
 	}
 	headers = res->ai_family == AF_INET6 ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS;
+	sockaddr_format(res->ai_addr, res->ai_addrlen, c->peer, sizeof(c->peer));
 	freeaddrinfo(res);
-	if (s->params.mtu <= (uint32_t)headers + 256) {
-		snprintf(err, errlen, "MTU %u leaves no room for IPFIX messages", s->params.mtu);
+	if (p->mtu <= (uint32_t)headers + 256) {
+		snprintf(err, errlen, "MTU %u leaves no room for IPFIX messages", p->mtu);
 		close(fd);
 		return -EINVAL;
 	}
-	s->fd = fd;
-	s->max_message = s->params.mtu - (uint32_t)headers;
-	if (s->max_message > 65535 - 8)
-		s->max_message = 65535 - 8;
-	s->reliable = 0;
+	c->max_payload = p->mtu - (uint32_t)headers;
+	c->priv = (void *)(intptr_t)fd;
 	return 0;
 }
 
 static int
-udp_send(struct dpfix_session *s, const void *msg, size_t len)
+client_fd(const struct dpfix_conn *c)
 {
-	ssize_t n = send(s->fd, msg, len, MSG_DONTWAIT);
+	return (int)(intptr_t)c->priv;
+}
 
+/* ---- both sides ---- */
+
+static int
+udp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_send_opts *opts)
+{
+	ssize_t n;
+	(void)opts;
+
+	if (c->accepted) { /* a peer of a listener: reply to its address */
+		struct udp_peer *peer = c->priv;
+
+		n = sendto(peer->listener->fd, buf, len, MSG_DONTWAIT,
+				(const struct sockaddr *)&peer->addr, peer->addr_len);
+	} else {
+		n = send(client_fd(c), buf, len, MSG_DONTWAIT);
+	}
 	if (n < 0)
-		return -errno;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-static void
-udp_close(struct dpfix_session *s)
+static ssize_t
+udp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info)
 {
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
+	ssize_t n;
+
+	info->stream = 0;
+	if (c->accepted) {
+		struct udp_peer *peer = c->priv;
+		struct datagram *d;
+
+		if (peer->count == 0)
+			return -EAGAIN;
+		d = peer->queue[peer->head];
+		peer->queue[peer->head] = NULL;
+		peer->head = (peer->head + 1) % PEER_QUEUE;
+		peer->count--;
+		n = d->len < len ? d->len : (ssize_t)len;
+		memcpy(buf, d->data, (size_t)n);
+		free(d);
+		return n;
+	}
+	n = recv(client_fd(c), buf, len, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+static int
+udp_flush(struct dpfix_conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+static void
+udp_close(struct dpfix_conn *c)
+{
+	if (c->accepted) {
+		struct udp_peer *peer = c->priv;
+
+		while (peer->count > 0) {
+			free(peer->queue[peer->head]);
+			peer->head = (peer->head + 1) % PEER_QUEUE;
+			peer->count--;
+		}
+		peer->in_use = 0;
+	} else {
+		close(client_fd(c));
+	}
+}
+
+/* ---- collector side ---- */
+
+static int
+udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_session_params *p,
+		char *err, size_t errlen)
+{
+	struct udp_listener *l = calloc(1, sizeof(*l));
+	int size = RECV_BUFFER, on = 1, ret;
+	struct addrinfo *res;
+
+	if (l == NULL || (l->peers = calloc(MAX_PEERS, sizeof(*l->peers))) == NULL) {
+		free(l);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = sockaddr_resolve(ep, SOCK_DGRAM, AI_PASSIVE, &res, err, errlen);
+	if (ret < 0)
+		goto fail;
+	l->max_payload = (p->mtu ? p->mtu : 1400) -
+			(res->ai_family == AF_INET6 ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS);
+	l->fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd >= 0) {
+		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		/* A burst of export must not overrun the socket: ask for a large buffer,
+		 * beyond rmem_max when privileged. */
+		if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	if (l->fd < 0 || bind(l->fd, res->ai_addr, res->ai_addrlen) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "listen %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
+				strerror(errno));
+		if (l->fd >= 0)
+			close(l->fd);
+		freeaddrinfo(res);
+		goto fail;
+	}
+	freeaddrinfo(res);
+	*state = l;
+	return 0;
+fail:
+	free(l->peers);
+	free(l);
+	return ret;
+}
+
+static struct udp_peer *
+find_peer(struct udp_listener *l, const struct sockaddr_storage *addr, socklen_t len)
+{
+	struct udp_peer *unused = NULL;
+
+	for (unsigned int i = 0; i < MAX_PEERS; i++) {
+		struct udp_peer *p = &l->peers[i];
+
+		if (p->in_use && p->addr_len == len && memcmp(&p->addr, addr, len) == 0)
+			return p;
+		if (!p->in_use && unused == NULL)
+			unused = p;
+	}
+	if (unused != NULL) {
+		memset(unused, 0, sizeof(*unused));
+		unused->listener = l;
+		unused->in_use = 1;
+		memcpy(&unused->addr, addr, len);
+		unused->addr_len = len;
+	}
+	return unused;
+}
+
+static void
+udp_poll(void *state)
+{
+	struct udp_listener *l = state;
+
+	for (int i = 0; i < READS_PER_POLL; i++) {
+		struct sockaddr_storage addr;
+		socklen_t addr_len = sizeof(addr);
+		struct udp_peer *peer;
+		struct datagram *d;
+		ssize_t n;
+
+		n = recvfrom(l->fd, l->buf, sizeof(l->buf), MSG_DONTWAIT, (struct sockaddr *)&addr,
+				&addr_len);
+		if (n < 0)
+			return;
+		peer = find_peer(l, &addr, addr_len);
+		if (peer == NULL)
+			continue; /* more than MAX_PEERS exporters: the newest wait */
+		if (peer->count == PEER_QUEUE || (d = malloc(sizeof(*d) + (size_t)n)) == NULL) {
+			peer->dropped++;
+			continue;
+		}
+		d->len = (uint32_t)n;
+		memcpy(d->data, l->buf, (size_t)n);
+		peer->queue[(peer->head + peer->count) % PEER_QUEUE] = d;
+		peer->count++;
+	}
+}
+
+static int
+udp_accept(void *state, struct dpfix_conn *c)
+{
+	struct udp_listener *l = state;
+
+	for (unsigned int i = 0; i < MAX_PEERS; i++) {
+		struct udp_peer *p = &l->peers[i];
+
+		if (p->in_use && !p->accepted) {
+			p->accepted = 1;
+			c->priv = p;
+			c->accepted = 1;
+			c->max_payload = l->max_payload;
+			sockaddr_format((const struct sockaddr *)&p->addr, p->addr_len, c->peer,
+					sizeof(c->peer));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+udp_unlisten(void *state)
+{
+	struct udp_listener *l = state;
+
+	close(l->fd);
+	free(l->peers);
+	free(l);
 }
 
 static const struct dpfix_transport_ops udp_ops = {
-	.scheme = "udp",
-	.open = udp_open,
+	.name = "udp",
+	.flags = DPFIX_TRANSPORT_MESSAGES,
+	.connect = udp_connect,
 	.send = udp_send,
+	.recv = udp_recv,
+	.flush = udp_flush,
 	.close = udp_close,
+	.listen = udp_listen,
+	.poll = udp_poll,
+	.accept = udp_accept,
+	.unlisten = udp_unlisten,
 };
 
 __attribute__((constructor)) static void

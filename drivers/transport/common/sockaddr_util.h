@@ -1,0 +1,17 @@
+/* Socket-address helpers shared by the transport drivers: resolving an endpoint and
+ * printing an address as ADDR:PORT. */
+#ifndef SOCKADDR_UTIL_H
+#define SOCKADDR_UTIL_H
+
+#include <netdb.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "dpfix_session.h"
+
+/* getaddrinfo for ep; flags e.g. AI_PASSIVE. 0 or -EINVAL with err filled in. */
+int sockaddr_resolve(const struct dpfix_endpoint *ep, int socktype, int flags,
+		struct addrinfo **res, char *err, size_t errlen);
+void sockaddr_format(const struct sockaddr *sa, socklen_t len, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,248 @@
+/* TCP transport (RFC 7011 10.4): a byte stream with an output buffer, so a whole
+ * message (or TLS record) is taken or refused at once and never half-written from the
+ * caller's point of view; the buffer drains as the socket allows. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpfix_transport.h"
+#include "sockaddr_util.h"
+
+#define OUT_BUFFER (4 * 1024 * 1024)
+#define MAX_MESSAGE 65535
+
+struct tcp_conn {
+	int fd;
+	uint8_t *out;
+	size_t out_start, out_len;
+};
+
+struct tcp_listener {
+	int fd;
+};
+
+static struct tcp_conn *
+conn_new(int fd)
+{
+	struct tcp_conn *t = calloc(1, sizeof(*t));
+	int on = 1;
+
+	if (t == NULL || (t->out = malloc(OUT_BUFFER)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->fd = fd;
+	/* Whole messages go out at once; Nagle would only add delay. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	return t;
+}
+
+static int
+tcp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
+		const struct dpfix_session_params *p, char *err, size_t errlen)
+{
+	struct addrinfo *res;
+	struct pollfd pfd;
+	int fd, ret, soerr = 0;
+	socklen_t len = sizeof(soerr);
+	int timeout = p->connect_timeout_ms ? (int)p->connect_timeout_ms : 5000;
+
+	ret = sockaddr_resolve(ep, SOCK_STREAM, 0, &res, err, errlen);
+	if (ret < 0)
+		return ret;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		freeaddrinfo(res);
+		return ret;
+	}
+	sockaddr_format(res->ai_addr, res->ai_addrlen, c->peer, sizeof(c->peer));
+	ret = connect(fd, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (ret < 0 && errno == EINPROGRESS) {
+		/* Bounded wait, at session set-up only (never on the export path). */
+		pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+		ret = poll(&pfd, 1, timeout);
+		if (ret == 0) {
+			snprintf(err, errlen, "collector %s://%s:%u: no answer within %d ms", ep->scheme,
+					ep->host, ep->port, timeout);
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		ret = soerr ? -1 : 0;
+		errno = soerr;
+	}
+	if (ret < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "collector %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
+				strerror(errno));
+		close(fd);
+		return ret;
+	}
+	c->priv = conn_new(fd);
+	if (c->priv == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->max_payload = MAX_MESSAGE;
+	return 0;
+}
+
+static int
+tcp_flush(struct dpfix_conn *c)
+{
+	struct tcp_conn *t = c->priv;
+
+	while (t->out_len > 0) {
+		ssize_t n = send(t->fd, t->out + t->out_start, t->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+		t->out_start += (size_t)n;
+		t->out_len -= (size_t)n;
+	}
+	t->out_start = 0;
+	return 0;
+}
+
+static int
+tcp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_send_opts *opts)
+{
+	struct tcp_conn *t = c->priv;
+	int ret;
+	(void)opts;
+
+	ret = tcp_flush(c);
+	if (ret < 0 && ret != -EAGAIN)
+		return ret;
+	if (t->out_start + t->out_len + len > OUT_BUFFER) {
+		memmove(t->out, t->out + t->out_start, t->out_len);
+		t->out_start = 0;
+		if (t->out_len + len > OUT_BUFFER)
+			return -EAGAIN; /* the peer is slow: the caller keeps the message */
+	}
+	memcpy(t->out + t->out_start + t->out_len, buf, len);
+	t->out_len += len;
+	ret = tcp_flush(c);
+	return ret == -EAGAIN ? 0 : ret;
+}
+
+static ssize_t
+tcp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info)
+{
+	struct tcp_conn *t = c->priv;
+	ssize_t n = recv(t->fd, buf, len, MSG_DONTWAIT);
+
+	info->stream = 0;
+	if (n < 0)
+		return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+	return n;
+}
+
+static void
+tcp_close(struct dpfix_conn *c)
+{
+	struct tcp_conn *t = c->priv;
+
+	if (t == NULL)
+		return;
+	close(t->fd);
+	free(t->out);
+	free(t);
+	c->priv = NULL;
+}
+
+static int
+tcp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_session_params *p,
+		char *err, size_t errlen)
+{
+	struct tcp_listener *l = calloc(1, sizeof(*l));
+	struct addrinfo *res;
+	int on = 1, ret;
+	(void)p;
+
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = sockaddr_resolve(ep, SOCK_STREAM, AI_PASSIVE, &res, err, errlen);
+	if (ret < 0) {
+		free(l);
+		return ret;
+	}
+	l->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd >= 0)
+		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (l->fd < 0 || bind(l->fd, res->ai_addr, res->ai_addrlen) < 0 || listen(l->fd, 64) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "listen %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
+				strerror(errno));
+		if (l->fd >= 0)
+			close(l->fd);
+		freeaddrinfo(res);
+		free(l);
+		return ret;
+	}
+	freeaddrinfo(res);
+	*state = l;
+	return 0;
+}
+
+static int
+tcp_accept(void *state, struct dpfix_conn *c)
+{
+	struct tcp_listener *l = state;
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+	int fd = accept4(l->fd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	c->priv = conn_new(fd);
+	if (c->priv == NULL) {
+		close(fd);
+		return 0;
+	}
+	c->accepted = 1;
+	c->max_payload = MAX_MESSAGE;
+	sockaddr_format((const struct sockaddr *)&addr, len, c->peer, sizeof(c->peer));
+	return 1;
+}
+
+static void
+tcp_unlisten(void *state)
+{
+	struct tcp_listener *l = state;
+
+	close(l->fd);
+	free(l);
+}
+
+static const struct dpfix_transport_ops tcp_ops = {
+	.name = "tcp",
+	.flags = DPFIX_TRANSPORT_RELIABLE,
+	.connect = tcp_connect,
+	.send = tcp_send,
+	.recv = tcp_recv,
+	.flush = tcp_flush,
+	.close = tcp_close,
+	.listen = tcp_listen,
+	.accept = tcp_accept,
+	.unlisten = tcp_unlisten,
+};
+
+__attribute__((constructor)) static void
+tcp_transport_init(void)
+{
+	dpfix_transport_register(&tcp_ops);
+}

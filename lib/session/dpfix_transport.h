@@ -1,0 +1,67 @@
+/* The interface transport drivers (drivers/transport/) implement: raw, non-blocking
+ * bytes or messages over one connection, and a listener that yields connections.
+ * Security and IPFIX framing live above, in lib/session. */
+#ifndef DPFIX_TRANSPORT_H
+#define DPFIX_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dpfix_session.h"
+
+#define DPFIX_TRANSPORT_MESSAGES 0x1   /* each send is delivered as one message */
+#define DPFIX_TRANSPORT_RELIABLE 0x2   /* nothing is lost or reordered silently */
+
+struct dpfix_send_opts {
+	uint16_t stream;        /* SCTP stream id; ignored elsewhere */
+	uint8_t unordered;
+};
+
+struct dpfix_recv_info {
+	uint16_t stream;
+};
+
+/* One transport connection (an association for SCTP, a peer address for UDP). */
+struct dpfix_conn {
+	const struct dpfix_transport_ops *ops;
+	void *priv;             /* driver state */
+	char peer[64];          /* "ADDR:PORT", for messages */
+	uint32_t max_payload;   /* largest single send; datagram limit for UDP */
+	int accepted;           /* this end came from a listener (the collector side) */
+};
+
+struct dpfix_listener_conn_ops;
+
+struct dpfix_transport_ops {
+	const char *name;       /* "udp", "tcp", "sctp" */
+	unsigned int flags;
+
+	/* Client: connect to ep. May return before the connection is complete
+	 * (TCP/SCTP); send then returns -EAGAIN until it is. */
+	int (*connect)(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
+			const struct dpfix_session_params *p, char *err, size_t errlen);
+	/* Sends all len bytes or none: 0, -EAGAIN (no room now), or -errno (dead). */
+	int (*send)(struct dpfix_conn *c, const void *buf, size_t len,
+			const struct dpfix_send_opts *opts);
+	/* Message transports: one message; stream transports: available bytes.
+	 * >0 bytes, -EAGAIN nothing now, 0 orderly close, <0 -errno. */
+	ssize_t (*recv)(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info);
+	/* Pushes buffered output: 0 when all is out, -EAGAIN if some remains, -errno. */
+	int (*flush)(struct dpfix_conn *c);
+	void (*close)(struct dpfix_conn *c);
+
+	/* Server side. listen binds; poll reads what is waiting on the listening
+	 * socket(s); accept fills c with a new connection (1), or returns 0 if none. */
+	int (*listen)(void **state, const struct dpfix_endpoint *ep,
+			const struct dpfix_session_params *p, char *err, size_t errlen);
+	void (*poll)(void *state);
+	int (*accept)(void *state, struct dpfix_conn *c);
+	void (*unlisten)(void *state);
+};
+
+/* Called by transport drivers from a constructor. */
+void dpfix_transport_register(const struct dpfix_transport_ops *ops);
+const struct dpfix_transport_ops *dpfix_transport_find(const char *name);
+
+#endif

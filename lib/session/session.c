@@ -1,0 +1,553 @@
+/* Sessions: the transport driver registry, endpoint URLs, and whole-IPFIX-message
+ * send and receive over any transport, with or without (D)TLS. On byte streams
+ * (TCP, TLS) messages are framed by the IPFIX header's length field. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpfix_transport.h"
+#include "session_log.h"
+#include "session_tls.h"
+
+#define MAX_TRANSPORTS 8
+#define IPFIX_HEADER_LEN 16
+#define STREAM_TEMPLATES 0      /* SCTP: templates alone on stream 0 (RFC 7011 10.2) */
+#define STREAM_DATA 1
+#define MAX_IPFIX_MESSAGE 65535
+#define CLOSE_FLUSH_MS 2000
+
+struct dpfix_session {
+	struct dpfix_conn conn;
+	struct dpfix_endpoint endpoint;
+	struct dpfix_session_params params;
+	int server;
+	struct tls_ctx *own_ctx;        /* exporter: its own; collector: the listener's */
+	struct tls_conn *tls;
+	int handshake_done;
+	uint16_t send_stream;           /* stream of the message being written */
+	uint16_t recv_stream;
+	uint8_t *rx;                    /* byte streams: data not yet a whole message */
+	size_t rx_len;
+	struct dpfix_session_stats stats;
+	uint64_t stream_messages[DPFIX_MAX_STREAMS];
+	char name[400];
+};
+
+struct dpfix_listener {
+	const struct dpfix_transport_ops *ops;
+	void *state;
+	struct dpfix_endpoint endpoint;
+	struct dpfix_session_params params;
+	struct tls_ctx *ctx;
+};
+
+static const struct dpfix_transport_ops *transports[MAX_TRANSPORTS];
+static unsigned int transport_count;
+static void (*logger)(enum dpfix_log_level level, const char *msg);
+
+void
+dpfix_session_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg))
+{
+	logger = fn;
+}
+
+void
+dpfix_session_log(enum dpfix_log_level level, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warning", "info"};
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (logger != NULL)
+		logger(level, msg);
+	else
+		fprintf(stderr, "dpfix session %s: %s\n", names[level], msg);
+}
+
+void
+dpfix_transport_register(const struct dpfix_transport_ops *ops)
+{
+	if (transport_count < MAX_TRANSPORTS)
+		transports[transport_count++] = ops;
+}
+
+const struct dpfix_transport_ops *
+dpfix_transport_find(const char *name)
+{
+	for (unsigned int i = 0; i < transport_count; i++)
+		if (strcmp(transports[i]->name, name) == 0)
+			return transports[i];
+	return NULL;
+}
+
+static int
+parse_scheme(struct dpfix_endpoint *ep, const char *url, char *err, size_t errlen)
+{
+	static const struct {
+		const char *scheme, *transport;
+		enum dpfix_security security;
+	} schemes[] = {
+		{"udp", "udp", DPFIX_SECURITY_NONE},
+		{"tcp", "tcp", DPFIX_SECURITY_NONE},
+		{"sctp", "sctp", DPFIX_SECURITY_NONE},
+		{"dtls+udp", "udp", DPFIX_SECURITY_DTLS},
+		{"tls+tcp", "tcp", DPFIX_SECURITY_TLS},
+		{"dtls+sctp", "sctp", DPFIX_SECURITY_DTLS},
+	};
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		if (strcmp(ep->scheme, schemes[i].scheme) == 0) {
+			snprintf(ep->transport, sizeof(ep->transport), "%s", schemes[i].transport);
+			ep->security = schemes[i].security;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "'%s': transport '%s' is not available in this build "
+			"(udp, tcp, sctp, dtls+udp, tls+tcp, dtls+sctp)", url, ep->scheme);
+	return -EINVAL;
+}
+
+int
+dpfix_endpoint_parse(const char *url, struct dpfix_endpoint *ep, char *err, size_t errlen)
+{
+	const char *sep = strstr(url, "://"), *host, *colon;
+	size_t scheme_len, host_len;
+	char *end;
+	unsigned long port;
+
+	memset(ep, 0, sizeof(*ep));
+	if (sep == NULL) {
+		snprintf(err, errlen, "'%s' is not SCHEME://HOST:PORT", url);
+		return -EINVAL;
+	}
+	scheme_len = (size_t)(sep - url);
+	if (scheme_len == 0 || scheme_len >= sizeof(ep->scheme)) {
+		snprintf(err, errlen, "'%s': missing or unknown scheme", url);
+		return -EINVAL;
+	}
+	memcpy(ep->scheme, url, scheme_len);
+	host = sep + 3;
+	if (*host == '[') {
+		const char *close = strchr(host, ']');
+
+		if (close == NULL || close[1] != ':') {
+			snprintf(err, errlen, "'%s': IPv6 address needs [ADDR]:PORT", url);
+			return -EINVAL;
+		}
+		host++;
+		host_len = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(host, ':');
+		if (colon == NULL) {
+			snprintf(err, errlen, "'%s': missing :PORT", url);
+			return -EINVAL;
+		}
+		host_len = (size_t)(colon - host);
+	}
+	if (host_len == 0 || host_len >= sizeof(ep->host)) {
+		snprintf(err, errlen, "'%s': missing or overlong host", url);
+		return -EINVAL;
+	}
+	memcpy(ep->host, host, host_len);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port == 0 ||
+			port > 65535) {
+		snprintf(err, errlen, "'%s': port '%s' is not in 1..65535", url, colon + 1);
+		return -EINVAL;
+	}
+	ep->port = (uint16_t)port;
+	return parse_scheme(ep, url, err, errlen);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Raw I/O for the (D)TLS glue: records go straight to the transport. */
+int
+session_io_send(struct dpfix_session *s, const void *buf, size_t len)
+{
+	struct dpfix_send_opts opts = {.stream = s->send_stream};
+
+	return s->conn.ops->send(&s->conn, buf, len, &opts);
+}
+
+ssize_t
+session_io_recv(struct dpfix_session *s, void *buf, size_t len)
+{
+	struct dpfix_recv_info info = {0};
+	ssize_t n = s->conn.ops->recv(&s->conn, buf, len, &info);
+
+	if (n > 0)
+		s->recv_stream = info.stream;
+	return n;
+}
+
+static void
+set_name(struct dpfix_session *s)
+{
+	snprintf(s->name, sizeof(s->name), "%s %s%s%s", s->endpoint.scheme, s->conn.peer,
+			s->tls != NULL && s->handshake_done ? " " : "",
+			s->tls != NULL && s->handshake_done ? tls_describe(s->tls) : "");
+}
+
+static struct dpfix_session *
+session_new(const struct dpfix_endpoint *ep, const struct dpfix_session_params *p,
+		const struct dpfix_transport_ops *ops, int server)
+{
+	struct dpfix_session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->endpoint = *ep;
+	s->params = *p;
+	s->conn.ops = ops;
+	s->server = server;
+	if (!(ops->flags & DPFIX_TRANSPORT_MESSAGES)) {
+		s->rx = malloc(2 * MAX_IPFIX_MESSAGE);
+		if (s->rx == NULL) {
+			free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+static void
+session_free(struct dpfix_session *s)
+{
+	tls_conn_free(s->tls);
+	if (!s->server)
+		tls_ctx_free(s->own_ctx);
+	free(s->rx);
+	free(s);
+}
+
+/* DTLS over UDP holds each record to one datagram of the path MTU. */
+static uint32_t
+dtls_mtu(const struct dpfix_session *s)
+{
+	return strcmp(s->endpoint.transport, "udp") == 0 ? s->conn.max_payload : 0;
+}
+
+struct dpfix_session *
+dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_params *params,
+		char *err, size_t errlen)
+{
+	const struct dpfix_transport_ops *ops = dpfix_transport_find(ep->transport);
+	struct dpfix_session *s;
+	uint64_t deadline;
+	int ret;
+
+	if (ops == NULL) {
+		snprintf(err, errlen, "transport '%s' is not available in this build", ep->transport);
+		return NULL;
+	}
+	s = session_new(ep, params, ops, 0);
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ops->connect(&s->conn, ep, params, err, errlen) < 0) {
+		session_free(s);
+		return NULL;
+	}
+	set_name(s);
+	if (ep->security == DPFIX_SECURITY_NONE) {
+		s->handshake_done = 1;
+		return s;
+	}
+	s->own_ctx = tls_ctx_create(ep, 0, &params->security, err, errlen);
+	if (s->own_ctx != NULL)
+		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), err, errlen);
+	if (s->tls == NULL) {
+		ops->close(&s->conn);
+		session_free(s);
+		return NULL;
+	}
+	/* The exporter opens its session before export starts (and the control lcore
+	 * opens replacements off the export path), so waiting here is bounded and safe. */
+	deadline = now_ms() + (params->connect_timeout_ms ? params->connect_timeout_ms : 5000);
+	s->send_stream = STREAM_TEMPLATES;
+	while ((ret = tls_handshake(s->tls, err, errlen)) == 0) {
+		if (now_ms() > deadline) {
+			snprintf(err, errlen, "no (D)TLS handshake within %u ms",
+					params->connect_timeout_ms ? params->connect_timeout_ms : 5000);
+			ret = -ETIMEDOUT;
+			break;
+		}
+		ops->flush(&s->conn);
+		usleep(500);
+	}
+	if (ret < 0) {
+		char reason[DPFIX_SESSION_ERRLEN];
+
+		snprintf(reason, sizeof(reason), "%s", err);
+		snprintf(err, errlen, "%s: handshake failed: %s", s->name, reason);
+		ops->close(&s->conn);
+		session_free(s);
+		return NULL;
+	}
+	s->handshake_done = 1;
+	set_name(s);
+	return s;
+}
+
+uint32_t
+dpfix_session_max_message(const struct dpfix_session *s)
+{
+	uint32_t limit = s->conn.max_payload;
+
+	if (s->tls != NULL && s->endpoint.security == DPFIX_SECURITY_DTLS)
+		limit = tls_max_record(s->tls);
+	return limit < MAX_IPFIX_MESSAGE ? limit : MAX_IPFIX_MESSAGE;
+}
+
+int
+dpfix_session_is_reliable(const struct dpfix_session *s)
+{
+	return (s->conn.ops->flags & DPFIX_TRANSPORT_RELIABLE) != 0;
+}
+
+int
+dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
+		enum dpfix_message_kind kind)
+{
+	int ret;
+
+	if (len > dpfix_session_max_message(s)) {
+		s->stats.send_errors++;
+		return -EMSGSIZE;
+	}
+	s->send_stream = kind == DPFIX_MESSAGE_TEMPLATES ? STREAM_TEMPLATES : STREAM_DATA;
+	if (s->tls != NULL)
+		ret = tls_write(s->tls, msg, len);
+	else
+		ret = session_io_send(s, msg, len);
+	if (ret == 0) {
+		s->stats.messages_sent++;
+		s->stats.bytes_sent += len;
+		s->conn.ops->flush(&s->conn);
+	} else if (ret != -EAGAIN) {
+		s->stats.send_errors++;
+	}
+	return ret;
+}
+
+void
+dpfix_session_close(struct dpfix_session *s)
+{
+	uint64_t deadline = now_ms() + CLOSE_FLUSH_MS;
+
+	if (s == NULL)
+		return;
+	if (s->tls != NULL)
+		tls_shutdown(s->tls);
+	while (s->conn.ops->flush(&s->conn) == -EAGAIN && now_ms() < deadline)
+		usleep(1000);
+	s->conn.ops->close(&s->conn);
+	session_free(s);
+}
+
+/* Reads more bytes (or one datagram) from the transport, through (D)TLS if any.
+ * -EAGAIN: nothing now; -EPIPE: orderly close; 0: an empty datagram (UDP only). */
+static ssize_t
+read_some(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err, size_t errlen)
+{
+	ssize_t n;
+
+	if (s->tls != NULL) {
+		n = tls_read(s->tls, buf, cap, err, errlen);
+		return n == 0 ? -EAGAIN : n;
+	}
+	n = session_io_recv(s, buf, cap);
+	if (n == 0 && (s->conn.ops->flags & DPFIX_TRANSPORT_RELIABLE))
+		return -EPIPE;
+	if (n < 0 && n != -EAGAIN)
+		snprintf(err, errlen, "%s: %s", s->name, strerror((int)-n));
+	return n;
+}
+
+static ssize_t
+deliver(struct dpfix_session *s, size_t len)
+{
+	s->stats.messages_received++;
+	s->stats.bytes_received += len;
+	if (s->recv_stream < DPFIX_MAX_STREAMS)
+		s->stream_messages[s->recv_stream]++;
+	return (ssize_t)len;
+}
+
+ssize_t
+dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err, size_t errlen)
+{
+	ssize_t n;
+
+	if (!s->handshake_done) {
+		int ret = tls_handshake(s->tls, err, errlen);
+
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			s->conn.ops->flush(&s->conn);
+			return -EAGAIN;
+		}
+		s->handshake_done = 1;
+		set_name(s);
+		dpfix_session_log(DPFIX_LOG_INFO, "%s: session established", s->name);
+	}
+	if (s->conn.ops->flags & DPFIX_TRANSPORT_MESSAGES) {
+		n = read_some(s, buf, cap, err, errlen);
+		return n >= 0 ? deliver(s, (size_t)n) : n;
+	}
+	/* A byte stream: gather until the header's length is there, then cut. */
+	for (;;) {
+		if (s->rx_len >= 4) {
+			uint16_t version = (uint16_t)(s->rx[0] << 8 | s->rx[1]);
+			size_t len = (size_t)(s->rx[2] << 8 | s->rx[3]);
+
+			if (version != 10 || len < IPFIX_HEADER_LEN) {
+				s->stats.framing_errors++;
+				snprintf(err, errlen, "%s: stream is not IPFIX (version %u, length %zu): "
+						"closing as RFC 7011 10.4.1.2 requires", s->name, version, len);
+				return -EBADMSG;
+			}
+			if (s->rx_len >= len) {
+				if (len > cap)
+					return -EMSGSIZE;
+				memcpy(buf, s->rx, len);
+				memmove(s->rx, s->rx + len, s->rx_len - len);
+				s->rx_len -= len;
+				return deliver(s, len);
+			}
+		}
+		n = read_some(s, s->rx + s->rx_len, 2 * MAX_IPFIX_MESSAGE - s->rx_len, err, errlen);
+		if (n < 0) {
+			if (n == -EPIPE && s->rx_len != 0) {
+				s->stats.framing_errors++;
+				snprintf(err, errlen, "%s: closed in the middle of a message (%zu bytes)",
+						s->name, s->rx_len);
+				return -EBADMSG;
+			}
+			return n;
+		}
+		s->rx_len += (size_t)n;
+	}
+}
+
+const char *
+dpfix_session_name(const struct dpfix_session *s)
+{
+	return s->name;
+}
+
+const struct dpfix_session_stats *
+dpfix_session_stats(const struct dpfix_session *s)
+{
+	return &s->stats;
+}
+
+uint64_t
+dpfix_session_stream_messages(const struct dpfix_session *s, uint16_t stream)
+{
+	return stream < DPFIX_MAX_STREAMS ? s->stream_messages[stream] : 0;
+}
+
+struct dpfix_listener *
+dpfix_listener_open(const struct dpfix_endpoint *ep, const struct dpfix_session_params *params,
+		char *err, size_t errlen)
+{
+	const struct dpfix_transport_ops *ops = dpfix_transport_find(ep->transport);
+	struct dpfix_listener *l;
+
+	if (ops == NULL || ops->listen == NULL) {
+		snprintf(err, errlen, "transport '%s' cannot listen in this build", ep->transport);
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->ops = ops;
+	l->endpoint = *ep;
+	l->params = *params;
+	if (ep->security != DPFIX_SECURITY_NONE) {
+		l->ctx = tls_ctx_create(ep, 1, &params->security, err, errlen);
+		if (l->ctx == NULL) {
+			free(l);
+			return NULL;
+		}
+	}
+	if (ops->listen(&l->state, ep, params, err, errlen) < 0) {
+		tls_ctx_free(l->ctx);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+dpfix_listener_poll(struct dpfix_listener *l)
+{
+	if (l->ops->poll != NULL)
+		l->ops->poll(l->state);
+}
+
+struct dpfix_session *
+dpfix_listener_accept(struct dpfix_listener *l)
+{
+	struct dpfix_session *s = session_new(&l->endpoint, &l->params, l->ops, 1);
+	char err[DPFIX_SESSION_ERRLEN];
+
+	if (s == NULL)
+		return NULL;
+	if (l->ops->accept(l->state, &s->conn) != 1) {
+		session_free(s);
+		return NULL;
+	}
+	set_name(s);
+	if (l->ctx == NULL) {
+		s->handshake_done = 1;
+		return s;
+	}
+	s->own_ctx = l->ctx;
+	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), err, sizeof(err));
+	if (s->tls == NULL) {
+		dpfix_session_log(DPFIX_LOG_ERROR, "%s: %s", s->name, err);
+		l->ops->close(&s->conn);
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+dpfix_listener_close(struct dpfix_listener *l)
+{
+	if (l == NULL)
+		return;
+	l->ops->unlisten(l->state);
+	tls_ctx_free(l->ctx);
+	free(l);
+}
+
+const struct dpfix_endpoint *
+dpfix_listener_endpoint(const struct dpfix_listener *l)
+{
+	return &l->endpoint;
+}

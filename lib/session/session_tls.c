@@ -1,0 +1,619 @@
+/* wolfSSL glue for sessions: contexts with PSK (RFC 4279) or X.509 mutual
+ * authentication, non-blocking handshakes driven by the session, record I/O through
+ * the transport driver, DTLS cookies without a socket, and the optional NSS key log. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/dh.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/random.h>
+
+#include "session_log.h"
+#include "session_tls.h"
+
+#define MAX_PSKS 256
+#define MAX_PSK_LEN 64
+
+/* Ephemeral key exchange first (forward secrecy); no NULL, anonymous or export suites
+ * are in any list, and a configured list containing one is refused. */
+static const char default_psk_ciphers[] =
+	"TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
+	"ECDHE-PSK-AES128-GCM-SHA256:DHE-PSK-AES128-GCM-SHA256:DHE-PSK-AES256-GCM-SHA384:"
+	"ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-CHACHA20-POLY1305";
+static const char default_cert_ciphers[] =
+	"TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+struct psk_entry {
+	char identity[256];
+	uint8_t key[MAX_PSK_LEN];
+	unsigned int key_len;
+};
+
+struct tls_ctx {
+	WOLFSSL_CTX *ctx;
+	int server;
+	int dtls;
+	int use_psk;
+	struct dpfix_security_params params;
+	struct psk_entry *psks;
+	unsigned int psk_count;
+	uint8_t cookie_secret[32];
+};
+
+struct tls_conn {
+	WOLFSSL *ssl;
+	struct tls_ctx *ctx;
+	struct dpfix_session *session;
+	int done;
+	uint64_t timeout_at_ms;     /* DTLS retransmission deadline, 0 if none */
+	char psk_identity[256];     /* server: the identity the peer used */
+	char description[320];
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void
+library_init(void)
+{
+	wolfSSL_Init();
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
+{
+	int code = wolfSSL_get_error(ssl, ret);
+	char text[WOLFSSL_MAX_ERROR_SZ];
+
+	wolfSSL_ERR_error_string_n((unsigned long)code, text, sizeof(text));
+	snprintf(buf, len, "%s (wolfSSL %d)", text, code);
+}
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Reads "identity:hexkey" lines. Keys never come from the command line, and a file
+ * others can read is refused: a leaked PSK is a forged exporter. */
+static int
+load_psk_file(struct tls_ctx *c, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char line[1024];
+	unsigned int lineno = 0;
+	FILE *f;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "psk_file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "psk_file %s is accessible by group or others (mode %04o); "
+				"chmod 600 it", path, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "psk_file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	c->psks = calloc(MAX_PSKS, sizeof(*c->psks));
+	if (c->psks == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *colon, *hex, *end;
+		struct psk_entry *e;
+		size_t hexlen;
+
+		lineno++;
+		end = line + strcspn(line, "\r\n");
+		*end = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		colon = strrchr(line, ':');
+		if (colon == NULL || colon == line || (size_t)(colon - line) >= sizeof(e->identity)) {
+			snprintf(err, errlen, "%s:%u: expected identity:hexkey", path, lineno);
+			fclose(f);
+			return -EINVAL;
+		}
+		hex = colon + 1;
+		hexlen = strlen(hex);
+		if (hexlen < 32 || hexlen % 2 != 0 || hexlen / 2 > MAX_PSK_LEN) {
+			snprintf(err, errlen, "%s:%u: key must be 16 to %d bytes in hex (got %zu hex digits)",
+					path, lineno, MAX_PSK_LEN, hexlen);
+			fclose(f);
+			return -EINVAL;
+		}
+		if (c->psk_count == MAX_PSKS) {
+			snprintf(err, errlen, "%s: more than %d keys", path, MAX_PSKS);
+			fclose(f);
+			return -EINVAL;
+		}
+		e = &c->psks[c->psk_count];
+		memcpy(e->identity, line, (size_t)(colon - line));
+		e->identity[colon - line] = '\0';
+		for (size_t i = 0; i < hexlen; i += 2) {
+			int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+
+			if (hi < 0 || lo < 0) {
+				snprintf(err, errlen, "%s:%u: key is not hexadecimal", path, lineno);
+				fclose(f);
+				return -EINVAL;
+			}
+			e->key[i / 2] = (uint8_t)(hi << 4 | lo);
+		}
+		e->key_len = (unsigned int)(hexlen / 2);
+		c->psk_count++;
+	}
+	fclose(f);
+	if (c->psk_count == 0) {
+		snprintf(err, errlen, "psk_file %s holds no keys", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct psk_entry *
+find_psk(const struct tls_ctx *c, const char *identity)
+{
+	for (unsigned int i = 0; i < c->psk_count; i++)
+		if (strcmp(c->psks[i].identity, identity) == 0)
+			return &c->psks[i];
+	return NULL;
+}
+
+static unsigned int
+psk_client_cb(WOLFSSL *ssl, const char *hint, char *identity, unsigned int id_max,
+		unsigned char *key, unsigned int key_max)
+{
+	struct tls_conn *t = wolfSSL_GetIOReadCtx(ssl);
+	const struct psk_entry *e = find_psk(t->ctx, t->ctx->params.psk_identity);
+	(void)hint;
+
+	if (e == NULL || strlen(e->identity) >= id_max || e->key_len > key_max)
+		return 0;
+	strcpy(identity, e->identity);
+	memcpy(key, e->key, e->key_len);
+	return e->key_len;
+}
+
+static unsigned int
+psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned char *key, unsigned int key_max)
+{
+	struct tls_conn *t = wolfSSL_GetIOReadCtx(ssl);
+	const struct psk_entry *e = identity != NULL ? find_psk(t->ctx, identity) : NULL;
+
+	if (identity != NULL)
+		snprintf(t->psk_identity, sizeof(t->psk_identity), "%s", identity);
+	if (e == NULL || e->key_len > key_max) {
+		dpfix_session_log(DPFIX_LOG_WARNING, "%s: unknown PSK identity '%s'",
+				dpfix_session_name(t->session), identity ? identity : "");
+		return 0;
+	}
+	memcpy(key, e->key, e->key_len);
+	return e->key_len;
+}
+
+static int
+io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+	struct tls_conn *t = arg;
+	ssize_t n = session_io_recv(t->session, buf, (size_t)sz);
+	(void)ssl;
+
+	if (n > 0)
+		return (int)n;
+	if (n == -EAGAIN)
+		return WOLFSSL_CBIO_ERR_WANT_READ;
+	if (n == 0)
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	return WOLFSSL_CBIO_ERR_CONN_RST;
+}
+
+static int
+io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+	struct tls_conn *t = arg;
+	int ret = session_io_send(t->session, buf, (size_t)sz);
+	(void)ssl;
+
+	if (ret == 0)
+		return sz;
+	if (ret == -EAGAIN)
+		return WOLFSSL_CBIO_ERR_WANT_WRITE;
+	return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+}
+
+/* DTLS cookie (RFC 6347 4.2.1) from the peer's address: the default generator needs
+ * a socket, which the session layer hides. */
+static int
+gen_cookie(WOLFSSL *ssl, unsigned char *buf, int sz, void *arg)
+{
+	struct tls_conn *t = arg;
+	const char *peer = dpfix_session_name(t->session);
+	unsigned char digest[WC_SHA256_DIGEST_SIZE];
+	Hmac hmac;
+	(void)ssl;
+
+	if (wc_HmacInit(&hmac, NULL, INVALID_DEVID) != 0)
+		return -1;
+	if (wc_HmacSetKey(&hmac, WC_SHA256, t->ctx->cookie_secret, sizeof(t->ctx->cookie_secret)) != 0 ||
+			wc_HmacUpdate(&hmac, (const byte *)peer, (word32)strlen(peer)) != 0 ||
+			wc_HmacFinal(&hmac, digest) != 0) {
+		wc_HmacFree(&hmac);
+		return -1;
+	}
+	wc_HmacFree(&hmac);
+	if (sz > (int)sizeof(digest))
+		sz = sizeof(digest);
+	memcpy(buf, digest, (size_t)sz);
+	return sz;
+}
+
+static int
+refuses_weak_suites(const char *list, char *err, size_t errlen)
+{
+	static const char *const weak[] = {"NULL", "ADH", "AECDH", "anon", "EXP", "RC4", "DES"};
+
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		if (strcasestr(list, weak[i]) != NULL) {
+			snprintf(err, errlen, "ciphers '%s': %s suites are never allowed", list, weak[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+load_x509(struct tls_ctx *c, const struct dpfix_security_params *p, char *err, size_t errlen)
+{
+	if (p->cert_file[0] == '\0' || p->key_file[0] == '\0' || p->ca_file[0] == '\0') {
+		snprintf(err, errlen, "X.509 needs cert, key and ca files (or use a PSK)");
+		return -EINVAL;
+	}
+	if (wolfSSL_CTX_use_certificate_chain_file(c->ctx, p->cert_file) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "cert %s: cannot load a PEM certificate chain", p->cert_file);
+		return -EINVAL;
+	}
+	if (wolfSSL_CTX_use_PrivateKey_file(c->ctx, p->key_file, WOLFSSL_FILETYPE_PEM) !=
+			WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "key %s: cannot load a PEM private key", p->key_file);
+		return -EINVAL;
+	}
+	if (wolfSSL_CTX_check_private_key(c->ctx) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "key %s does not match cert %s", p->key_file, p->cert_file);
+		return -EINVAL;
+	}
+	if (wolfSSL_CTX_load_verify_locations(c->ctx, p->ca_file, NULL) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "ca %s: cannot load CA certificates", p->ca_file);
+		return -EINVAL;
+	}
+	if (p->crl_file[0] != '\0' &&
+			(wolfSSL_CTX_EnableCRL(c->ctx, WOLFSSL_CRL_CHECKALL) != WOLFSSL_SUCCESS ||
+			 wolfSSL_CTX_LoadCRLFile(c->ctx, p->crl_file, WOLFSSL_FILETYPE_PEM) !=
+			 WOLFSSL_SUCCESS)) {
+		snprintf(err, errlen, "crl %s: cannot load the CRL", p->crl_file);
+		return -EINVAL;
+	}
+	/* Mutual authentication: both ends demand and verify the other's certificate. */
+	wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+			NULL);
+	return 0;
+}
+
+struct tls_ctx *
+tls_ctx_create(const struct dpfix_endpoint *ep, int server, const struct dpfix_security_params *p,
+		char *err, size_t errlen)
+{
+	struct tls_ctx *c;
+	WOLFSSL_METHOD *method;
+	const char *ciphers;
+	WC_RNG rng;
+
+	pthread_once(&init_once, library_init);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->server = server;
+	c->dtls = ep->security == DPFIX_SECURITY_DTLS;
+	c->params = *p;
+	c->use_psk = p->psk_file[0] != '\0';
+	if (c->use_psk && (p->cert_file[0] != '\0' || p->key_file[0] != '\0')) {
+		snprintf(err, errlen, "give either a PSK or a certificate, not both");
+		goto fail;
+	}
+	if (!c->use_psk && p->cert_file[0] == '\0') {
+		snprintf(err, errlen, "%s needs credentials: --psk-identity and --psk-file, or "
+				"--cert, --key and --ca", ep->scheme);
+		goto fail;
+	}
+	if (c->use_psk && !server && p->psk_identity[0] == '\0') {
+		snprintf(err, errlen, "--psk-identity is required with a PSK (the exporter's FQDN)");
+		goto fail;
+	}
+	if (c->dtls)
+		method = server ? wolfDTLSv1_2_server_method() : wolfDTLSv1_2_client_method();
+	else
+		method = server ? wolfSSLv23_server_method() : wolfSSLv23_client_method();
+	c->ctx = wolfSSL_CTX_new(method);
+	if (c->ctx == NULL) {
+		snprintf(err, errlen, "cannot create a wolfSSL context");
+		goto fail;
+	}
+	if (!c->dtls && wolfSSL_CTX_SetMinVersion(c->ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "cannot require TLS 1.2 or later");
+		goto fail;
+	}
+	ciphers = p->ciphers[0] ? p->ciphers : c->use_psk ? default_psk_ciphers : default_cert_ciphers;
+	if (refuses_weak_suites(ciphers, err, errlen) < 0)
+		goto fail;
+	if (wolfSSL_CTX_set_cipher_list(c->ctx, ciphers) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "ciphers '%s': none is available in this wolfSSL", ciphers);
+		goto fail;
+	}
+	if (c->use_psk) {
+		if (load_psk_file(c, p->psk_file, err, errlen) < 0)
+			goto fail;
+		if (!server && find_psk(c, p->psk_identity) == NULL) {
+			snprintf(err, errlen, "psk_file %s has no key for identity '%s'", p->psk_file,
+					p->psk_identity);
+			goto fail;
+		}
+		if (server) {
+			const DhParams *dh = wc_Dh_ffdhe2048_Get();
+
+			wolfSSL_CTX_set_psk_server_callback(c->ctx, psk_server_cb);
+			/* DHE-PSK suites need a group: RFC 7919 ffdhe2048. */
+			wolfSSL_CTX_SetTmpDH(c->ctx, dh->p, (int)dh->p_len, dh->g, (int)dh->g_len);
+		} else {
+			wolfSSL_CTX_set_psk_client_callback(c->ctx, psk_client_cb);
+		}
+	} else if (load_x509(c, p, err, errlen) < 0) {
+		goto fail;
+	}
+	wolfSSL_CTX_SetIORecv(c->ctx, io_recv);
+	wolfSSL_CTX_SetIOSend(c->ctx, io_send);
+	if (c->dtls && server) {
+		wolfSSL_CTX_SetGenCookie(c->ctx, gen_cookie);
+		if (wc_InitRng(&rng) != 0 ||
+				wc_RNG_GenerateBlock(&rng, c->cookie_secret, sizeof(c->cookie_secret)) != 0) {
+			snprintf(err, errlen, "no random numbers for the DTLS cookie secret");
+			goto fail;
+		}
+		wc_FreeRng(&rng);
+	}
+	if (p->keylog_file[0] != '\0')
+		dpfix_session_log(DPFIX_LOG_WARNING, "WARNING: writing TLS session keys to %s: anyone "
+				"who reads it can decrypt the exported records. For debugging only.",
+				p->keylog_file);
+	return c;
+fail:
+	tls_ctx_free(c);
+	return NULL;
+}
+
+void
+tls_ctx_free(struct tls_ctx *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ctx != NULL)
+		wolfSSL_CTX_free(c->ctx);
+	if (c->psks != NULL) {
+		memset(c->psks, 0, MAX_PSKS * sizeof(*c->psks)); /* keys do not outlive use */
+		free(c->psks);
+	}
+	free(c);
+}
+
+struct tls_conn *
+tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu, char *err,
+		size_t errlen)
+{
+	struct tls_conn *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->ctx = ctx;
+	t->session = s;
+	t->ssl = wolfSSL_new(ctx->ctx);
+	if (t->ssl == NULL) {
+		snprintf(err, errlen, "cannot create a wolfSSL connection");
+		free(t);
+		return NULL;
+	}
+	wolfSSL_SetIOReadCtx(t->ssl, t);
+	wolfSSL_SetIOWriteCtx(t->ssl, t);
+	if (ctx->dtls) {
+		wolfSSL_dtls_set_using_nonblock(t->ssl, 1);
+		if (ctx->server)
+			wolfSSL_SetCookieCtx(t->ssl, t);
+		/* Our build's DTLS-SCTP option raises the default record size to 16 KB for
+		 * every DTLS session: UDP must be held to the path MTU explicitly. */
+		if (mtu != 0 && wolfSSL_dtls_set_mtu(t->ssl, (unsigned short)mtu) != WOLFSSL_SUCCESS) {
+			snprintf(err, errlen, "DTLS MTU %u refused", mtu);
+			tls_conn_free(t);
+			return NULL;
+		}
+	}
+	if (!ctx->server && !ctx->use_psk && ctx->params.peer_name[0] != '\0')
+		wolfSSL_check_domain_name(t->ssl, ctx->params.peer_name);
+	if (ctx->server && !ctx->use_psk && ctx->params.peer_name[0] != '\0')
+		wolfSSL_check_domain_name(t->ssl, ctx->params.peer_name);
+	if (!ctx->server && ctx->params.keylog_file[0] != '\0')
+		wolfSSL_KeepArrays(t->ssl);
+	return t;
+}
+
+void
+tls_conn_free(struct tls_conn *t)
+{
+	if (t == NULL)
+		return;
+	wolfSSL_free(t->ssl);
+	free(t);
+}
+
+static void
+hex(char *out, const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", in[i]);
+}
+
+/* NSS key log line for Wireshark: TLS 1.2 / DTLS 1.2 master secrets only. */
+static void
+write_keylog(struct tls_conn *t)
+{
+	uint8_t random[32], master[48];
+	char random_hex[65], master_hex[97];
+	WOLFSSL_SESSION *sess = wolfSSL_get_session(t->ssl);
+	FILE *f;
+
+	if (sess == NULL || wolfSSL_get_client_random(t->ssl, random, sizeof(random)) != sizeof(random) ||
+			wolfSSL_SESSION_get_master_key(sess, master, sizeof(master)) != sizeof(master)) {
+		dpfix_session_log(DPFIX_LOG_WARNING, "%s: no key log line: the key log covers "
+				"TLS 1.2 and DTLS 1.2 only", dpfix_session_name(t->session));
+		return;
+	}
+	hex(random_hex, random, sizeof(random));
+	hex(master_hex, master, sizeof(master));
+	f = fopen(t->ctx->params.keylog_file, "a");
+	if (f == NULL) {
+		dpfix_session_log(DPFIX_LOG_WARNING, "key log %s: %s", t->ctx->params.keylog_file,
+				strerror(errno));
+		return;
+	}
+	fprintf(f, "CLIENT_RANDOM %s %s\n", random_hex, master_hex);
+	fclose(f);
+	memset(master, 0, sizeof(master));
+}
+
+int
+tls_handshake(struct tls_conn *t, char *err, size_t errlen)
+{
+	int ret, code;
+
+	if (t->done)
+		return 1;
+	ret = t->ctx->server ? wolfSSL_accept(t->ssl) : wolfSSL_connect(t->ssl);
+	if (ret == WOLFSSL_SUCCESS) {
+		const char *suite = wolfSSL_get_cipher_name(t->ssl);
+
+		t->done = 1;
+		if (suite == NULL || refuses_weak_suites(suite, err, errlen) < 0)
+			return -EPROTO;
+		snprintf(t->description, sizeof(t->description), "%s %s%s%s",
+				wolfSSL_get_version(t->ssl), suite,
+				t->ctx->use_psk ? " psk " : " x509",
+				t->ctx->use_psk ? (t->ctx->server ? t->psk_identity :
+						t->ctx->params.psk_identity) : "");
+		if (!t->ctx->server && t->ctx->params.keylog_file[0] != '\0') {
+			write_keylog(t);
+			wolfSSL_FreeArrays(t->ssl);
+		}
+		return 1;
+	}
+	code = wolfSSL_get_error(t->ssl, ret);
+	if (code == WOLFSSL_ERROR_WANT_READ || code == WOLFSSL_ERROR_WANT_WRITE) {
+		if (t->ctx->dtls) {
+			uint64_t now = now_ms();
+
+			if (t->timeout_at_ms == 0) {
+				t->timeout_at_ms = now + (uint64_t)wolfSSL_dtls_get_current_timeout(t->ssl) * 1000;
+			} else if (now >= t->timeout_at_ms) {
+				/* Lost flight: retransmit, with wolfSSL's backoff. */
+				wolfSSL_dtls_got_timeout(t->ssl);
+				t->timeout_at_ms = now + (uint64_t)wolfSSL_dtls_get_current_timeout(t->ssl) * 1000;
+			}
+		}
+		return 0;
+	}
+	wolfssl_error(t->ssl, ret, err, errlen);
+	return -ECONNREFUSED;
+}
+
+int
+tls_write(struct tls_conn *t, const void *buf, size_t len)
+{
+	int ret = wolfSSL_write(t->ssl, buf, (int)len);
+	int code;
+
+	if (ret == (int)len)
+		return 0;
+	code = wolfSSL_get_error(t->ssl, ret);
+	if (code == WOLFSSL_ERROR_WANT_WRITE || code == WOLFSSL_ERROR_WANT_READ)
+		return -EAGAIN;
+	return -EIO;
+}
+
+ssize_t
+tls_read(struct tls_conn *t, void *buf, size_t cap, char *err, size_t errlen)
+{
+	int ret = wolfSSL_read(t->ssl, buf, (int)cap);
+	int code;
+
+	if (ret > 0)
+		return ret;
+	code = wolfSSL_get_error(t->ssl, ret);
+	if (code == WOLFSSL_ERROR_WANT_READ || code == WOLFSSL_ERROR_WANT_WRITE)
+		return 0;
+	if (code == WOLFSSL_ERROR_ZERO_RETURN)
+		return -EPIPE;
+	wolfssl_error(t->ssl, ret, err, errlen);
+	return -EIO;
+}
+
+uint32_t
+tls_max_record(struct tls_conn *t)
+{
+	int n = wolfSSL_GetMaxOutputSize(t->ssl);
+
+	return n > 0 ? (uint32_t)n : 0;
+}
+
+void
+tls_shutdown(struct tls_conn *t)
+{
+	if (t->done)
+		wolfSSL_shutdown(t->ssl);
+}
+
+const char *
+tls_describe(struct tls_conn *t)
+{
+	return t->description;
+}

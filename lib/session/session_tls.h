@@ -1,0 +1,43 @@
+/* (D)TLS for sessions, on wolfSSL: contexts with PSK or X.509 credentials, and
+ * connections whose I/O goes through the session's transport driver. Private to
+ * lib/session. */
+#ifndef SESSION_TLS_H
+#define SESSION_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dpfix_session.h"
+
+struct dpfix_session;
+struct tls_ctx;
+struct tls_conn;
+
+struct tls_ctx *tls_ctx_create(const struct dpfix_endpoint *ep, int server,
+		const struct dpfix_security_params *p, char *err, size_t errlen);
+void tls_ctx_free(struct tls_ctx *ctx);
+
+/* A connection for session s; mtu is the datagram payload limit (DTLS over UDP). */
+struct tls_conn *tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu,
+		char *err, size_t errlen);
+void tls_conn_free(struct tls_conn *t);
+
+/* Advances the handshake: 1 done, 0 waiting for the peer, <0 refused (err says why). */
+int tls_handshake(struct tls_conn *t, char *err, size_t errlen);
+/* Writes one message as (D)TLS records: 0, -EAGAIN (retry with the same data), -errno. */
+int tls_write(struct tls_conn *t, const void *buf, size_t len);
+/* Reads decrypted data: >0 bytes, 0 nothing yet, -EPIPE on close_notify, <0 error. */
+ssize_t tls_read(struct tls_conn *t, void *buf, size_t cap, char *err, size_t errlen);
+/* Largest plaintext in one record (DTLS: one datagram). */
+uint32_t tls_max_record(struct tls_conn *t);
+/* Sends close_notify. */
+void tls_shutdown(struct tls_conn *t);
+/* "TLSv1.3 TLS13-AES128-GCM-SHA256 psk probe1.example": negotiated parameters. */
+const char *tls_describe(struct tls_conn *t);
+
+/* The session callbacks the I/O glue uses (session.c). */
+int session_io_send(struct dpfix_session *s, const void *buf, size_t len);
+ssize_t session_io_recv(struct dpfix_session *s, void *buf, size_t len);
+
+#endif
