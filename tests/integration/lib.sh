@@ -11,7 +11,8 @@ WORK=$(mktemp -d /tmp/dpfix-test.XXXXXX)
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$WORK" "/var/run/dpdk/dpfix-test-$$"
+	[ -n "${DPFIX_KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
+	rm -rf "/var/run/dpdk/dpfix-test-$$"
 }
 trap cleanup EXIT
 
@@ -34,11 +35,18 @@ expected() {
 	$PY -c "import json,sys; print(json.load(open('$SAMPLE_EXPECTED'))['$1'])"
 }
 
-# start_collector PORT OUTPREFIX [args...]: runs the collector in the background.
+# start_collector PORT OUTPREFIX [args...]: the collector on udp://127.0.0.1:PORT, in the
+# background; start_collector_at URL OUTPREFIX [args...] for any other endpoint.
 start_collector() {
-	local port=$1 out=$2
+	local port=$1
+	shift
+	start_collector_at "udp://127.0.0.1:$port" "$@"
+}
+
+start_collector_at() {
+	local url=$1 out=$2
 	shift 2
-	"$DPFIX_COLLECTOR" --listen "udp://127.0.0.1:$port" "$@" >"$out.stdout" 2>"$out.stderr" &
+	"$DPFIX_COLLECTOR" --listen "$url" "$@" >"$out.stdout" 2>"$out.stderr" &
 	COLLECTOR_PID=$!
 	PIDS+=("$COLLECTOR_PID")
 	wait_for_text "$out.stderr" "listening on" 10

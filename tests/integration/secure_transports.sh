@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Every transport and security combination, probe -> collector, real handshakes on
+# loopback: records arrive complete (the capture's ground truth), nothing readable
+# crosses a secured port, and an NSS key log lets tshark decrypt DTLS and see the same
+# IPFIX (ipfixDump reads it back).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pki.sh"
+make_pki "$WORK/pki" || fail "could not make test certificates"
+K=$WORK/pki
+
+# run_pair NAME SCHEME "COLLECTOR ARGS" "PROBE ARGS": one export end to end, captured.
+run_pair() {
+	local name=$1 scheme=$2 cargs=$3 pargs=$4 port proto
+	port=$(free_port)
+	proto=${scheme##*+}
+	tshark -i lo -f "$proto port $port" -w "$WORK/$name.pcapng" -q 2>"$WORK/$name.tshark" &
+	local tpid=$!
+	PIDS+=("$tpid")
+	wait_for_text "$WORK/$name.tshark" "Capturing on" 20
+	# shellcheck disable=SC2086
+	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$name.collector" --quiet $cargs
+	# shellcheck disable=SC2046,SC2086
+	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+		--collector "$scheme://127.0.0.1:$port" $pargs >"$WORK/$name.probe" 2>&1 ||
+		fail "$name: probe exited with $?: $(grep -v TELEMETRY "$WORK/$name.probe" | tail -3)"
+	sleep 0.3
+	stop_collector
+	sleep 0.5
+	kill -INT "$tpid"
+	wait "$tpid" || true
+	for what in flows packets octets; do
+		got=$(summary_value "$WORK/$name.collector.stdout" "$what")
+		[ "$got" = "$(expected "$what")" ] || fail "$name: $what $got, want $(expected "$what")"
+	done
+	# Orderly close (FIN, close_notify) where the transport has one.
+	[ "$scheme" = udp ] || grep -q "closed by the exporter" "$WORK/$name.collector.stderr" ||
+		fail "$name: the exporter did not close the session in order"
+	LAST_PORT=$port
+	echo "ok $name: $(grep -o 'exporting to [^(]*' "$WORK/$name.probe")"
+}
+
+# Plaintext IPFIX must not appear on a secured port: the capture's own addresses
+# (192.0.2.10, 2001:db8:ffff::80) are in nearly every record.
+assert_no_cleartext() {
+	local name=$1 field=$2
+	tshark -r "$WORK/$name.pcapng" -T fields -e "$field" 2>/dev/null | tr -d ':' >"$WORK/$name.payload"
+	[ -s "$WORK/$name.payload" ] || fail "$name: nothing captured"
+	! grep -qi "c000020a\|20010db8ffff00000000000000000080" "$WORK/$name.payload" ||
+		fail "$name: record contents visible on the wire"
+}
+
+PSK_P="--psk-identity probe1.example --psk-file $K/probe.psk"
+PSK_C="--psk-file $K/collector.psk"
+X509_P="--cert $K/probe.pem --key $K/probe.key --ca $K/ca.pem --peer-name collector.example"
+X509_C="--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem --peer-name probe.example"
+
+run_pair udp udp "" ""
+run_pair tcp tcp "" ""
+run_pair dtls_udp_psk dtls+udp "$PSK_C" "$PSK_P --keylog-file $WORK/keys.log --ciphers DHE-PSK-AES128-GCM-SHA256"
+dtls_port=$LAST_PORT
+assert_no_cleartext dtls_udp_psk udp.payload
+run_pair dtls_udp_x509 dtls+udp "$X509_C" "$X509_P"
+assert_no_cleartext dtls_udp_x509 udp.payload
+run_pair tls_tcp_psk tls+tcp "$PSK_C" "$PSK_P"
+assert_no_cleartext tls_tcp_psk tcp.payload
+run_pair tls_tcp_x509 tls+tcp "$X509_C" "$X509_P"
+assert_no_cleartext tls_tcp_x509 tcp.payload
+grep -q "DHE-PSK-AES128-GCM-SHA256" "$WORK/dtls_udp_psk.probe" || fail "the configured suite was not used"
+
+# The key log decrypts the DTLS capture; the plaintext is our IPFIX, complete.
+grep -q "^CLIENT_RANDOM [0-9a-f]\{64\} [0-9a-f]\{96\}$" "$WORK/keys.log" || fail "key log line malformed"
+grep -q "session keys" "$WORK/dtls_udp_psk.probe" || fail "no loud warning about the key log"
+tshark -r "$WORK/dtls_udp_psk.pcapng" -o "tls.keylog_file:$WORK/keys.log" -d "udp.port==$dtls_port,dtls" \
+	-Y "dtls.record.content_type == 23" -T fields -e data.data 2>"$WORK/decrypt.err" |
+	tr -d ':\t\n' | xxd -r -p >"$WORK/decrypted.ipfix"
+[ -s "$WORK/decrypted.ipfix" ] || fail "tshark decrypted nothing: $(head -3 "$WORK/decrypt.err")"
+ipfixDump -i "$WORK/decrypted.ipfix" -s >"$WORK/decrypted.txt" 2>&1 || fail "ipfixDump on decrypted data"
+grep -q "Messages, $(expected flows) Data Records" "$WORK/decrypted.txt" ||
+	fail "decrypted IPFIX differs: $(grep -i 'stats\|warn' "$WORK/decrypted.txt" | head -3)"
+echo "ok key log: tshark decrypts DTLS; ipfixDump: $(grep 'File Stats' "$WORK/decrypted.txt")"
+echo "secure_transports: ok"
