@@ -196,7 +196,9 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 				!s->error_reported) {
 			/* Once per session: a broken exporter must not flood the log. */
 			fprintf(stderr, "dpfix-collector: %s: malformed message (reported once per "
-					"session): %s\n", dpfix_session_name(s->session), derr);
+					"session): %s%s\n", dpfix_session_name(s->session), derr,
+					n > 0 && buf[0] == 0x16 ? " - it looks like a DTLS handshake: is the "
+					"exporter using dtls+udp://?" : "");
 			s->error_reported = 1;
 		}
 	}

@@ -19,6 +19,7 @@
 #define STREAM_DATA 1
 #define MAX_IPFIX_MESSAGE 65535
 #define CLOSE_FLUSH_MS 2000
+#define SERVER_HANDSHAKE_MS 3000
 
 struct dpfix_session {
 	struct dpfix_conn conn;
@@ -30,6 +31,8 @@ struct dpfix_session {
 	int handshake_done;
 	uint16_t send_stream;           /* stream of the message being written */
 	uint16_t recv_stream;
+	int plaintext_refused;          /* cleartext IPFIX arrived on a (D)TLS endpoint */
+	uint64_t handshake_deadline_ms; /* collector: give up on a peer that stalls */
 	uint8_t *rx;                    /* byte streams: data not yet a whole message */
 	size_t rx_len;
 	struct dpfix_session_stats stats;
@@ -191,9 +194,16 @@ session_io_recv(struct dpfix_session *s, void *buf, size_t len)
 {
 	struct dpfix_recv_info info = {0};
 	ssize_t n = s->conn.ops->recv(&s->conn, buf, len, &info);
+	const uint8_t *b = buf;
 
 	if (n > 0)
 		s->recv_stream = info.stream;
+	/* An IPFIX header (version 10) where a (D)TLS record must be: no silent fall back
+	 * to plaintext, and a clear reason instead of a handshake error. */
+	if (n >= 2 && s->server && s->tls != NULL && !s->handshake_done && b[0] == 0 && b[1] == 10) {
+		s->plaintext_refused = 1;
+		return -EPROTO;
+	}
 	return n;
 }
 
@@ -302,6 +312,27 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 		session_free(s);
 		return NULL;
 	}
+	/* TLS 1.3 lets the client finish before the server has checked the client's
+	 * certificate; a refusal then arrives as an alert. Wait briefly for one, so a
+	 * refused exporter says why instead of losing its first messages. */
+	if (ep->security == DPFIX_SECURITY_TLS) {
+		uint8_t scratch[64];
+		uint64_t until = now_ms() + 200;
+		ssize_t n = 0;
+
+		while (now_ms() < until && (n = tls_read(s->tls, scratch, sizeof(scratch), err,
+				errlen)) == 0)
+			usleep(1000);
+		if (n < 0) {
+			char reason[DPFIX_SESSION_ERRLEN];
+
+			snprintf(reason, sizeof(reason), "%s", err);
+			snprintf(err, errlen, "%s: handshake failed: %s", s->name, reason);
+			ops->close(&s->conn);
+			session_free(s);
+			return NULL;
+		}
+	}
 	s->handshake_done = 1;
 	set_name(s);
 	return s;
@@ -400,6 +431,16 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 	if (!s->handshake_done) {
 		int ret = tls_handshake(s->tls, err, errlen);
 
+		/* DTLS drops records that fail to decrypt, so a wrong key shows up only as
+		 * a handshake that never finishes. */
+		if (ret == 0 && now_ms() > s->handshake_deadline_ms) {
+			snprintf(err, errlen, "handshake did not complete within %u ms (with DTLS, a wrong "
+					"key or a peer that gave up looks like this)", SERVER_HANDSHAKE_MS);
+			return -ETIMEDOUT;
+		}
+		if (ret < 0 && s->plaintext_refused)
+			snprintf(err, errlen, "plaintext IPFIX sent to a %s endpoint: refused (the "
+					"exporter must use %s)", s->endpoint.scheme, s->endpoint.scheme);
 		if (ret < 0)
 			return ret;
 		if (ret == 0) {
@@ -422,8 +463,10 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 
 			if (version != 10 || len < IPFIX_HEADER_LEN) {
 				s->stats.framing_errors++;
-				snprintf(err, errlen, "%s: stream is not IPFIX (version %u, length %zu): "
-						"closing as RFC 7011 10.4.1.2 requires", s->name, version, len);
+				snprintf(err, errlen, "%s: stream is not IPFIX (version %u, length %zu)%s: "
+						"closing as RFC 7011 10.4.1.2 requires", s->name, version, len,
+						s->rx[0] == 0x16 ? ", it looks like a TLS handshake (the exporter "
+						"uses TLS; listen on tls+tcp://)" : "");
 				return -EBADMSG;
 			}
 			if (s->rx_len >= len) {
@@ -526,6 +569,7 @@ dpfix_listener_accept(struct dpfix_listener *l)
 		return s;
 	}
 	s->own_ctx = l->ctx;
+	s->handshake_deadline_ms = now_ms() + SERVER_HANDSHAKE_MS;
 	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), err, sizeof(err));
 	if (s->tls == NULL) {
 		dpfix_session_log(DPFIX_LOG_ERROR, "%s: %s", s->name, err);

@@ -12,6 +12,8 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/dh.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -78,14 +80,40 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* wolfSSL's own text, plus what it most likely means for an operator. */
 static void
 wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
 {
+	static const struct {
+		int code;
+		const char *hint;
+	} hints[] = {
+		{BAD_BINDER, "wrong pre-shared key for this identity"},
+		{VERIFY_MAC_ERROR, "wrong key: the peer's records do not verify"},
+		{SOCKET_ERROR_E, "the peer closed the connection: it refused the handshake (see its log)"},
+		{ASN_NO_SIGNER_E, "the peer's certificate is not signed by a trusted CA"},
+		{ASN_AFTER_DATE_E, "the peer's certificate has expired"},
+		{ASN_BEFORE_DATE_E, "the peer's certificate is not valid yet"},
+		{DOMAIN_NAME_MISMATCH, "the peer's certificate does not carry the configured peer name"},
+		{MATCH_SUITE_ERROR, "no cipher suite in common"},
+		{PSK_KEY_ERROR, "unknown PSK identity or no key"},
+	};
 	int code = wolfSSL_get_error(ssl, ret);
-	char text[WOLFSSL_MAX_ERROR_SZ];
+	char text[WOLFSSL_MAX_ERROR_SZ], alert[96] = "";
+	const char *hint = NULL;
+	WOLFSSL_ALERT_HISTORY history;
 
 	wolfSSL_ERR_error_string_n((unsigned long)code, text, sizeof(text));
-	snprintf(buf, len, "%s (wolfSSL %d)", text, code);
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (hints[i].code == code)
+			hint = hints[i].hint;
+	/* The peer's alert names its reason (unknown_ca, certificate_expired, ...). */
+	if (code == FATAL_ERROR && wolfSSL_get_alert_history(ssl, &history) == WOLFSSL_SUCCESS &&
+			history.last_rx.code > 0)
+		snprintf(alert, sizeof(alert), ": the peer refused us with alert %s",
+				wolfSSL_alert_desc_string_long(history.last_rx.code));
+	snprintf(buf, len, "%s (wolfSSL %d)%s%s%s", text, code, hint ? ": " : "", hint ? hint : "",
+			alert);
 }
 
 static int

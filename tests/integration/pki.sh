@@ -18,6 +18,7 @@ new_certs_dir = ca-db
 default_md = sha256
 policy = anything
 copy_extensions = copy
+unique_subject = no
 [ anything ]
 commonName = supplied
 CNF

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# What a secured collector must refuse, each with a clear error and no record
+# delivered: wrong PSK, unknown identity, untrusted CA, wrong peer name, expired
+# certificate, plaintext exporter to a (D)TLS port, (D)TLS exporter to a plaintext
+# port, and garbage bytes to every kind of listener (after which a real export
+# still arrives complete).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pki.sh"
+make_pki "$WORK/pki" || fail "could not make test certificates"
+K=$WORK/pki
+
+PSK_P="--psk-identity probe1.example --psk-file $K/probe.psk"
+PSK_C="--psk-file $K/collector.psk"
+X509_C="--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem --peer-name probe.example"
+x509_p() { # CERTNAME [PEER_NAME]
+	echo "--cert $K/$1.pem --key $K/$1.key --ca $K/ca.pem --peer-name ${2:-collector.example}"
+}
+
+# refuse NAME SCHEME "COLLECTOR ARGS" "PROBE ARGS" COLLECTOR_TEXT [PROBE_TEXT]
+refuse() {
+	local name=$1 scheme=$2 cargs=$3 pargs=$4 ctext=$5 ptext=${6:-} port rc=0
+	port=$(free_port)
+	# shellcheck disable=SC2086
+	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$name.c" --quiet $cargs
+	# shellcheck disable=SC2046,SC2086
+	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+		--collector "${PROBE_SCHEME:-$scheme}://127.0.0.1:$port" $pargs >"$WORK/$name.p" 2>&1 || rc=$?
+	[ "$rc" -ne 124 ] || fail "$name: probe hung"
+	sleep 0.3
+	stop_collector
+	grep -qF -- "$ctext" "$WORK/$name.c.stderr" ||
+		fail "$name: collector should say '$ctext': $(cat "$WORK/$name.c.stderr")"
+	[ "$(summary_value "$WORK/$name.c.stdout" flows)" = 0 ] || fail "$name: records were delivered"
+	if [ -n "$ptext" ]; then
+		[ "$rc" -ne 0 ] || fail "$name: probe exited 0"
+		grep -qF -- "$ptext" "$WORK/$name.p" || fail "$name: probe should say '$ptext': $(tail -3 "$WORK/$name.p")"
+	fi
+	echo "ok $name: collector: $(grep -F -- "$ctext" "$WORK/$name.c.stderr" | head -1 | cut -c1-160)"
+}
+
+refuse wrong_psk_dtls dtls+udp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
+	"handshake did not complete" "handshake failed"
+refuse wrong_psk_tls tls+tcp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
+	"wrong pre-shared key for this identity" "handshake failed"
+refuse unknown_identity tls+tcp "$PSK_C" "--psk-identity stranger.example --psk-file $K/stranger.psk" \
+	"unknown PSK identity 'stranger.example'" "handshake failed"
+refuse untrusted_ca tls+tcp "$X509_C" "$(x509_p foreign)" "not signed by a trusted CA" "handshake failed"
+refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" "the peer refused us with alert" \
+	"does not carry the configured peer name"
+refuse expired_cert dtls+udp "$X509_C" "$(x509_p expired)" "certificate has expired" "handshake failed"
+PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
+PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused"
+PROBE_SCHEME=tls+tcp refuse tls_to_plaintext tcp "" "$PSK_P" "looks like a TLS handshake" "handshake failed"
+PROBE_SCHEME=dtls+udp refuse dtls_to_plaintext udp "" "$PSK_P" "looks like a DTLS handshake" "handshake"
+
+# Garbage to every listener of one collector; it keeps serving, and a real export
+# afterwards arrives complete.
+ports=()
+for i in 1 2 3 4; do ports+=("$(free_port)"); done
+"$DPFIX_COLLECTOR" --quiet $PSK_C --listen "udp://127.0.0.1:${ports[0]}" --listen "tcp://127.0.0.1:${ports[1]}" \
+	--listen "dtls+udp://127.0.0.1:${ports[2]}" --listen "tls+tcp://127.0.0.1:${ports[3]}" \
+	>"$WORK/garbage.c.stdout" 2>"$WORK/garbage.c.stderr" &
+COLLECTOR_PID=$!
+PIDS+=("$COLLECTOR_PID")
+wait_for_text "$WORK/garbage.c.stderr" "listening on tls+tcp" 10
+$PY - "${ports[@]}" <<'PYEOF'
+import os, random, socket, sys, time
+rng = random.Random(7)
+udp, tcp, dtls, tls = map(int, sys.argv[1:])
+blobs = [b"", b"\x16\xfe\xfd" + bytes(rng.getrandbits(8) for _ in range(60)),
+         bytes(rng.getrandbits(8) for _ in range(300)), b"\x00\x0a\x00\x10" + b"\x00" * 12]
+for port in (udp, dtls):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for b in blobs * 5:
+        s.sendto(b, ("127.0.0.1", port))
+for port in (tcp, tls):
+    for b in blobs[1:]:
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b * 3)
+        time.sleep(0.05)
+        c.close()
+PYEOF
+sleep 0.5
+kill -0 "$COLLECTOR_PID" || fail "collector died on garbage"
+# shellcheck disable=SC2046,SC2086
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "tls+tcp://127.0.0.1:${ports[3]}" $PSK_P >"$WORK/garbage.p" 2>&1 || fail "export after garbage failed"
+sleep 0.3
+stop_collector
+for what in flows packets octets; do
+	[ "$(summary_value "$WORK/garbage.c.stdout" "$what")" = "$(expected "$what")" ] ||
+		fail "after garbage: $what $(summary_value "$WORK/garbage.c.stdout" "$what")"
+done
+grep -q "stream is not IPFIX" "$WORK/garbage.c.stderr" || fail "garbage on tcp not reported"
+grep -q "malformed message" "$WORK/garbage.c.stderr" || fail "garbage on udp not reported"
+echo "ok garbage to udp, tcp, dtls+udp, tls+tcp; then a complete export"
+echo "secure_refusals: ok"
