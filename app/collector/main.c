@@ -65,7 +65,8 @@ usage(FILE *out)
 		"                      (D)TLS with X.509 mutual authentication; NAME is what the\n"
 		"                      exporters' certificates must carry (SAN, else CN)\n"
 		"  --ciphers LIST      (D)TLS suites to accept (wolfSSL names joined by ':')\n"
-		"  --mtu BYTES         path MTU for DTLS/UDP replies (default 1400)\n");
+		"  --mtu BYTES         path MTU for DTLS/UDP replies (default 1400)\n"
+		"  --sctp-udp-port N   UDP port that carries SCTP (RFC 6951; default 9899)\n");
 }
 
 static void
@@ -296,6 +297,9 @@ main(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--mtu") == 0 && atoi(v) >= 576 && atoi(v) <= 65535) {
 			params.mtu = (uint32_t)atoi(v);
+			i++;
+		} else if (strcmp(a, "--sctp-udp-port") == 0 && atoi(v) >= 1 && atoi(v) <= 65535) {
+			params.sctp_udp_port = (uint16_t)atoi(v);
 			i++;
 		} else {
 			fprintf(stderr, "dpfix-collector: unknown or bad argument '%s %s'\n", a, v);

@@ -214,6 +214,7 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	struct dpfix_session_params params = {
 		.mtu = x->settings->export_mtu,
 		.connect_timeout_ms = 5000,
+		.sctp_udp_port = (uint16_t)x->settings->sctp_udp_port,
 		.security = x->settings->security,
 	};
 

@@ -15,6 +15,8 @@ const struct dpfix_config_option probe_options[] = {
 	OPT("collector", DPFIX_CONFIG_STRING, collector, 0, 0,
 		"where records go: SCHEME://HOST:PORT, SCHEME one of udp, tcp, sctp, dtls+udp, "
 		"tls+tcp, dtls+sctp (default udp://127.0.0.1:4739)"),
+	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
+		"the collector's UDP port for SCTP over UDP, RFC 6951 (default 9899)"),
 	OPT("psk_identity", DPFIX_CONFIG_STRING, security.psk_identity, 0, 0,
 		"(D)TLS with a pre-shared key: this exporter's identity, its FQDN"),
 	OPT("psk_file", DPFIX_CONFIG_STRING, security.psk_file, 0, 0,
@@ -81,6 +83,7 @@ probe_settings_defaults(struct probe_settings *s)
 	s->rx_ring_size = 1024;
 	s->key_vlan = 0;
 	s->packet_timestamps = 1;
+	s->sctp_udp_port = 9899;
 }
 
 static void

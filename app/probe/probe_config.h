@@ -24,6 +24,7 @@ struct probe_settings {
 	uint32_t rx_ring_size;
 	int key_vlan;
 	int packet_timestamps;
+	uint32_t sctp_udp_port;
 	struct dpfix_security_params security;
 };
 

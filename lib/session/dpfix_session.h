@@ -46,6 +46,7 @@ struct dpfix_security_params {
 struct dpfix_session_params {
 	uint32_t mtu;           /* datagram transports: path MTU on the wire (IP packet) */
 	uint32_t connect_timeout_ms;
+	uint16_t sctp_udp_port; /* the collector's UDP port for SCTP encapsulation (9899) */
 	struct dpfix_security_params security;
 };
 

@@ -50,6 +50,8 @@ struct dpfix_transport_ops {
 	/* Pushes buffered output: 0 when all is out, -EAGAIN if some remains, -errno. */
 	int (*flush)(struct dpfix_conn *c);
 	void (*close)(struct dpfix_conn *c);
+	/* Optional (SCTP): authenticate DATA with this key from now on (RFC 6083). */
+	int (*set_auth_key)(struct dpfix_conn *c, const uint8_t *key, size_t len);
 
 	/* Server side. listen binds; poll reads what is waiting on the listening
 	 * socket(s); accept fills c with a new connection (1), or returns 0 if none. */

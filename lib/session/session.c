@@ -254,6 +254,31 @@ dtls_mtu(const struct dpfix_session *s)
 	return strcmp(s->endpoint.transport, "udp") == 0 ? s->conn.max_payload : 0;
 }
 
+static int
+is_sctp(const struct dpfix_session *s)
+{
+	return strcmp(s->endpoint.transport, "sctp") == 0;
+}
+
+/* RFC 6083 4.7: once DTLS is up, SCTP authenticates DATA with a key exported from it. */
+static int
+start_sctp_auth(struct dpfix_session *s, char *err, size_t errlen)
+{
+	uint8_t key[64];
+	int ret;
+
+	if (!is_sctp(s) || s->conn.ops->set_auth_key == NULL)
+		return 0;
+	ret = tls_export_key(s->tls, "EXPORTER_DTLS_OVER_SCTP", key, sizeof(key));
+	if (ret == 0)
+		ret = s->conn.ops->set_auth_key(&s->conn, key, sizeof(key));
+	memset(key, 0, sizeof(key));
+	if (ret < 0)
+		snprintf(err, errlen, "%s: cannot key SCTP-AUTH from DTLS: %s", s->name,
+				strerror(-ret));
+	return ret;
+}
+
 struct dpfix_session *
 dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_params *params,
 		char *err, size_t errlen)
@@ -283,7 +308,7 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 	}
 	s->own_ctx = tls_ctx_create(ep, 0, &params->security, err, errlen);
 	if (s->own_ctx != NULL)
-		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), err, errlen);
+		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s), err, errlen);
 	if (s->tls == NULL) {
 		ops->close(&s->conn);
 		session_free(s);
@@ -308,6 +333,11 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 
 		snprintf(reason, sizeof(reason), "%s", err);
 		snprintf(err, errlen, "%s: handshake failed: %s", s->name, reason);
+		ops->close(&s->conn);
+		session_free(s);
+		return NULL;
+	}
+	if (start_sctp_auth(s, err, errlen) < 0) {
 		ops->close(&s->conn);
 		session_free(s);
 		return NULL;
@@ -449,6 +479,8 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		}
 		s->handshake_done = 1;
 		set_name(s);
+		if (start_sctp_auth(s, err, errlen) < 0)
+			return -EIO;
 		dpfix_session_log(DPFIX_LOG_INFO, "%s: session established", s->name);
 	}
 	if (s->conn.ops->flags & DPFIX_TRANSPORT_MESSAGES) {
@@ -570,7 +602,7 @@ dpfix_listener_accept(struct dpfix_listener *l)
 	}
 	s->own_ctx = l->ctx;
 	s->handshake_deadline_ms = now_ms() + SERVER_HANDSHAKE_MS;
-	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), err, sizeof(err));
+	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), is_sctp(s), err, sizeof(err));
 	if (s->tls == NULL) {
 		dpfix_session_log(DPFIX_LOG_ERROR, "%s: %s", s->name, err);
 		l->ops->close(&s->conn);

@@ -466,7 +466,7 @@ tls_ctx_free(struct tls_ctx *c)
 }
 
 struct tls_conn *
-tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu, char *err,
+tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu, int sctp, char *err,
 		size_t errlen)
 {
 	struct tls_conn *t = calloc(1, sizeof(*t));
@@ -497,11 +497,16 @@ tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu, char
 			return NULL;
 		}
 	}
-	if (!ctx->server && !ctx->use_psk && ctx->params.peer_name[0] != '\0')
+	if (ctx->dtls && sctp && wolfSSL_dtls_set_sctp(t->ssl) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "this wolfSSL has no DTLS over SCTP");
+		tls_conn_free(t);
+		return NULL;
+	}
+	/* Both ends check the other's certificate name. */
+	if (!ctx->use_psk && ctx->params.peer_name[0] != '\0')
 		wolfSSL_check_domain_name(t->ssl, ctx->params.peer_name);
-	if (ctx->server && !ctx->use_psk && ctx->params.peer_name[0] != '\0')
-		wolfSSL_check_domain_name(t->ssl, ctx->params.peer_name);
-	if (!ctx->server && ctx->params.keylog_file[0] != '\0')
+	/* The key log and the SCTP-AUTH key need the handshake secrets kept. */
+	if ((!ctx->server && ctx->params.keylog_file[0] != '\0') || sctp)
 		wolfSSL_KeepArrays(t->ssl);
 	return t;
 }
@@ -569,10 +574,8 @@ tls_handshake(struct tls_conn *t, char *err, size_t errlen)
 				t->ctx->use_psk ? " psk " : " x509",
 				t->ctx->use_psk ? (t->ctx->server ? t->psk_identity :
 						t->ctx->params.psk_identity) : "");
-		if (!t->ctx->server && t->ctx->params.keylog_file[0] != '\0') {
+		if (!t->ctx->server && t->ctx->params.keylog_file[0] != '\0')
 			write_keylog(t);
-			wolfSSL_FreeArrays(t->ssl);
-		}
 		return 1;
 	}
 	code = wolfSSL_get_error(t->ssl, ret);
@@ -623,6 +626,15 @@ tls_read(struct tls_conn *t, void *buf, size_t cap, char *err, size_t errlen)
 		return -EPIPE;
 	wolfssl_error(t->ssl, ret, err, errlen);
 	return -EIO;
+}
+
+int
+tls_export_key(struct tls_conn *t, const char *label, uint8_t *out, size_t len)
+{
+	int ok = wolfSSL_export_keying_material(t->ssl, out, len, label, strlen(label), NULL, 0, 0);
+
+	wolfSSL_FreeArrays(t->ssl); /* secrets no longer needed once the key is out */
+	return ok == WOLFSSL_SUCCESS ? 0 : -EIO;
 }
 
 uint32_t

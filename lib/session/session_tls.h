@@ -18,9 +18,12 @@ struct tls_ctx *tls_ctx_create(const struct dpfix_endpoint *ep, int server,
 		const struct dpfix_security_params *p, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *ctx);
 
-/* A connection for session s; mtu is the datagram payload limit (DTLS over UDP). */
+/* A connection for session s; mtu is the datagram payload limit (DTLS over UDP);
+ * sctp selects DTLS over SCTP (RFC 6083: 16 KB records, keys for SCTP-AUTH). */
 struct tls_conn *tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu,
-		char *err, size_t errlen);
+		int sctp, char *err, size_t errlen);
+/* Keying material from the handshake (RFC 5705), e.g. EXPORTER_DTLS_OVER_SCTP. */
+int tls_export_key(struct tls_conn *t, const char *label, uint8_t *out, size_t len);
 void tls_conn_free(struct tls_conn *t);
 
 /* Advances the handshake: 1 done, 0 waiting for the peer, <0 refused (err says why). */

@@ -10,10 +10,17 @@ K=$WORK/pki
 
 # run_pair NAME SCHEME "COLLECTOR ARGS" "PROBE ARGS": one export end to end, captured.
 run_pair() {
-	local name=$1 scheme=$2 cargs=$3 pargs=$4 port proto
+	local name=$1 scheme=$2 cargs=$3 pargs=$4 port filter
 	port=$(free_port)
-	proto=${scheme##*+}
-	tshark -i lo -f "$proto port $port" -w "$WORK/$name.pcapng" -q 2>"$WORK/$name.tshark" &
+	filter="${scheme##*+} port $port"
+	if [ "${scheme##*+}" = sctp ]; then
+		# SCTP runs inside UDP (RFC 6951): a port of its own per test run.
+		SCTP_UDP_PORT=$(free_port)
+		filter="udp port $SCTP_UDP_PORT"
+		cargs="$cargs --sctp-udp-port $SCTP_UDP_PORT"
+		pargs="$pargs --sctp-udp-port $SCTP_UDP_PORT"
+	fi
+	tshark -i lo -f "$filter" -w "$WORK/$name.pcapng" -q 2>"$WORK/$name.tshark" &
 	local tpid=$!
 	PIDS+=("$tpid")
 	wait_for_text "$WORK/$name.tshark" "Capturing on" 20
@@ -66,6 +73,45 @@ assert_no_cleartext tls_tcp_psk tcp.payload
 run_pair tls_tcp_x509 tls+tcp "$X509_C" "$X509_P"
 assert_no_cleartext tls_tcp_x509 tcp.payload
 grep -q "DHE-PSK-AES128-GCM-SHA256" "$WORK/dtls_udp_psk.probe" || fail "the configured suite was not used"
+
+# SCTP: templates only on stream 0 and data never there (RFC 7011 10.2), seen on the
+# wire by tshark and in the collector's per-stream counts.
+run_pair sctp sctp "" ""
+tshark -r "$WORK/sctp.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -d "sctp.port==$LAST_PORT,cflow" \
+	-Y sctp.data_sid -T fields -e sctp.data_sid -e cflow.flowset_id 2>/dev/null >"$WORK/sctp.streams"
+$PY - "$WORK/sctp.streams" <<'PYEOF' || fail "SCTP stream use"
+import sys
+seen = {"templates_on_0": 0, "data_elsewhere": 0}
+for line in open(sys.argv[1]):
+    sid, _, sets = line.rstrip("\n").partition("\t")
+    ids = {int(x) for x in sets.split(",") if x}
+    if int(sid, 16) == 0:
+        if ids - {2, 3}:
+            sys.exit(f"data set ids {ids} on stream 0")
+        seen["templates_on_0"] += bool(ids)
+    else:
+        if ids & {2, 3}:
+            sys.exit(f"template sets on stream {sid}")
+        seen["data_elsewhere"] += bool(ids)
+if not all(seen.values()):
+    sys.exit(f"expected templates on stream 0 and data elsewhere: {seen}")
+print(f"tshark: {seen}")
+PYEOF
+grep -q "stream_0 *1$" "$WORK/sctp.collector.stdout" || fail "collector: not one template message on stream 0"
+grep -q "stream_1 " "$WORK/sctp.collector.stdout" || fail "collector: no data on stream 1"
+tshark -r "$WORK/sctp.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -d "sctp.port==$LAST_PORT,cflow" \
+	-Y "_ws.malformed || _ws.expert.severity >= warning" -T fields -e frame.number 2>/dev/null >"$WORK/sctp.bad"
+[ ! -s "$WORK/sctp.bad" ] || fail "tshark flags the SCTP export"
+run_pair dtls_sctp_psk dtls+sctp "$PSK_C" "$PSK_P"
+assert_no_cleartext dtls_sctp_psk udp.payload
+# RFC 6083: DATA is authenticated (SCTP-AUTH, keyed from the DTLS exporter).
+auth=$(tshark -r "$WORK/dtls_sctp_psk.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" \
+	-Y "sctp.chunk_type == 15" -T fields -e frame.number 2>/dev/null | wc -l)
+[ "$auth" -gt 0 ] || fail "dtls+sctp: no SCTP AUTH chunks on the wire"
+echo "ok dtls+sctp: $auth packets carry SCTP AUTH chunks"
+run_pair dtls_sctp_x509 dtls+sctp "$X509_C" "$X509_P"
+grep -q "stream_0 " "$WORK/dtls_sctp_x509.collector.stdout" && grep -q "stream_1 " "$WORK/dtls_sctp_x509.collector.stdout" ||
+	fail "dtls+sctp: templates and data not on separate streams"
 
 # The key log decrypts the DTLS capture; the plaintext is our IPFIX, complete.
 grep -q "^CLIENT_RANDOM [0-9a-f]\{64\} [0-9a-f]\{96\}$" "$WORK/keys.log" || fail "key log line malformed"

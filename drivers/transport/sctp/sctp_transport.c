@@ -1,0 +1,406 @@
+/* SCTP transport on usrsctp, encapsulated in UDP (RFC 6951) so it runs without kernel
+ * SCTP. Messages keep their boundaries; each carries a stream id (templates on 0, data
+ * elsewhere: RFC 7011 10.2); partial deliveries are reassembled before a message is
+ * handed up. SCTP-AUTH is set up for DTLS over SCTP (RFC 6083) when keys arrive. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <usrsctp.h>
+
+#include "dpfix_transport.h"
+#include "sockaddr_util.h"
+
+#define STREAMS 16
+#define MAX_MESSAGE 65535
+#define DEFAULT_UDP_PORT 9899   /* IANA's sctp-tunneling port (RFC 6951) */
+#define SCTP_BUFFER (2 * 1024 * 1024)
+
+struct sctp_conn {
+	struct socket *sock;
+	uint8_t *msg;               /* message being reassembled from partial deliveries */
+	size_t msg_len;
+	uint16_t msg_stream;
+	int closed;
+};
+
+struct sctp_listener {
+	struct socket *sock;
+	uint16_t udp_port;
+};
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int initialised;
+static uint16_t local_udp_port;
+
+/* usrsctp is one stack per process, bound to one UDP port for encapsulation. */
+static int
+stack_init(uint16_t udp_port, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&init_lock);
+	if (!initialised) {
+		usrsctp_init(udp_port, NULL, NULL);
+		/* No ABORT for stray packets (a port scan gets nothing back). */
+		usrsctp_sysctl_set_sctp_blackhole(2);
+		usrsctp_sysctl_set_sctp_auth_enable(1);
+		usrsctp_sysctl_set_sctp_pr_enable(1);
+		usrsctp_sysctl_set_sctp_sendspace(SCTP_BUFFER);
+		usrsctp_sysctl_set_sctp_recvspace(SCTP_BUFFER);
+		local_udp_port = udp_port;
+		initialised = 1;
+	} else if (udp_port != 0 && local_udp_port != udp_port) {
+		snprintf(err, errlen, "SCTP already runs on UDP port %u in this process, not %u",
+				local_udp_port, udp_port);
+		ret = -EINVAL;
+	}
+	pthread_mutex_unlock(&init_lock);
+	return ret;
+}
+
+/* A free local UDP port for the exporter's end of the encapsulation. */
+static uint16_t
+ephemeral_udp_port(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+			getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int
+set_common_options(struct socket *sock, int auth, char *err, size_t errlen)
+{
+	struct sctp_initmsg init = {
+		.sinit_num_ostreams = STREAMS, .sinit_max_instreams = STREAMS,
+		.sinit_max_attempts = 4, .sinit_max_init_timeo = 1000,
+	};
+	const uint16_t events[] = {SCTP_ASSOC_CHANGE, SCTP_SHUTDOWN_EVENT};
+	int on = 1;
+
+	if (usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init)) < 0 ||
+			usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on)) < 0 ||
+			usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on)) < 0) {
+		snprintf(err, errlen, "SCTP socket options: %s", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		struct sctp_event ev = {.se_assoc_id = SCTP_ALL_ASSOC, .se_type = events[i], .se_on = 1};
+
+		usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev));
+	}
+	if (auth) {
+		/* RFC 6083: DATA chunks authenticated once DTLS has given us a key. */
+		struct sctp_authchunk chunk = {.sauth_chunk = SCTP_DATA};
+
+		if (usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_AUTH_CHUNK, &chunk, sizeof(chunk)) < 0) {
+			snprintf(err, errlen, "SCTP-AUTH for DATA: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static struct sctp_conn *
+conn_new(struct socket *sock)
+{
+	struct sctp_conn *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->msg = malloc(MAX_MESSAGE)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->sock = sock;
+	usrsctp_set_non_blocking(sock, 1);
+	return t;
+}
+
+static int
+sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
+		const struct dpfix_session_params *p, char *err, size_t errlen)
+{
+	uint16_t remote_udp = p->sctp_udp_port ? p->sctp_udp_port : DEFAULT_UDP_PORT;
+	struct sctp_udpencaps encaps = {.sue_port = htons(remote_udp)};
+	struct addrinfo *res;
+	struct socket *sock;
+	int ret;
+
+	ret = stack_init(ephemeral_udp_port(), err, errlen);
+	if (ret < 0 && !initialised)
+		return ret;
+	ret = sockaddr_resolve(ep, SOCK_STREAM, 0, &res, err, errlen);
+	if (ret < 0)
+		return ret;
+	sock = usrsctp_socket(res->ai_family, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
+	if (sock == NULL) {
+		snprintf(err, errlen, "SCTP socket: %s", strerror(errno));
+		freeaddrinfo(res);
+		return -errno;
+	}
+	encaps.sue_address.ss_family = (sa_family_t)res->ai_family;
+	if (set_common_options(sock, ep->security != DPFIX_SECURITY_NONE, err, errlen) < 0 ||
+			usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
+					sizeof(encaps)) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "SCTP over UDP port %u: %s", remote_udp, strerror(errno));
+		usrsctp_close(sock);
+		freeaddrinfo(res);
+		return -EINVAL;
+	}
+	sockaddr_format(res->ai_addr, res->ai_addrlen, c->peer, sizeof(c->peer));
+	/* Blocking connect at session set-up, bounded by the INIT retry limits above. */
+	ret = usrsctp_connect(sock, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (ret < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "collector %s://%s:%u (SCTP over UDP port %u): %s", ep->scheme,
+				ep->host, ep->port, remote_udp, strerror(errno));
+		usrsctp_close(sock);
+		return ret;
+	}
+	c->priv = conn_new(sock);
+	if (c->priv == NULL) {
+		usrsctp_close(sock);
+		return -ENOMEM;
+	}
+	c->max_payload = MAX_MESSAGE;
+	return 0;
+}
+
+static int
+sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_send_opts *opts)
+{
+	struct sctp_conn *t = c->priv;
+	struct sctp_sndinfo info = {
+		.snd_sid = opts->stream,
+		.snd_flags = opts->unordered ? SCTP_UNORDERED : 0,
+	};
+	ssize_t n;
+
+	if (t->closed)
+		return -EPIPE;
+	n = usrsctp_sendv(t->sock, buf, len, NULL, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO, 0);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return 0;
+}
+
+/* Association events: a lost or shut-down association ends the connection. */
+static void
+handle_notification(struct sctp_conn *t, const union sctp_notification *n, size_t len)
+{
+	if (len < sizeof(n->sn_header))
+		return;
+	if (n->sn_header.sn_type == SCTP_SHUTDOWN_EVENT)
+		t->closed = 1;
+	if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && len >= sizeof(n->sn_assoc_change)) {
+		uint16_t state = n->sn_assoc_change.sac_state;
+
+		if (state == SCTP_COMM_LOST || state == SCTP_SHUTDOWN_COMP || state == SCTP_CANT_STR_ASSOC)
+			t->closed = 1;
+	}
+}
+
+static ssize_t
+sctp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info)
+{
+	struct sctp_conn *t = c->priv;
+
+	for (;;) {
+		struct sctp_rcvinfo rcv;
+		socklen_t infolen = sizeof(rcv);
+		unsigned int infotype = 0;
+		int flags = 0;
+		ssize_t n;
+
+		n = usrsctp_recvv(t->sock, t->msg + t->msg_len, MAX_MESSAGE - t->msg_len, NULL, NULL,
+				&rcv, &infolen, &infotype, &flags);
+		if (n < 0) {
+			if (errno == EWOULDBLOCK)
+				return t->closed ? 0 : -EAGAIN;
+			return -errno;
+		}
+		if (n == 0)
+			return 0; /* association shut down */
+		if (flags & MSG_NOTIFICATION) {
+			handle_notification(t, (const union sctp_notification *)(t->msg + t->msg_len),
+					(size_t)n);
+			continue;
+		}
+		if (infotype == SCTP_RECVV_RCVINFO && t->msg_len == 0)
+			t->msg_stream = rcv.rcv_sid;
+		t->msg_len += (size_t)n;
+		if (!(flags & MSG_EOR)) {
+			if (t->msg_len == MAX_MESSAGE)
+				return -EMSGSIZE; /* no IPFIX message (or DTLS record) is this long */
+			continue;
+		}
+		n = (ssize_t)(t->msg_len < len ? t->msg_len : len);
+		memcpy(buf, t->msg, (size_t)n);
+		info->stream = t->msg_stream;
+		t->msg_len = 0;
+		return n;
+	}
+}
+
+static int
+sctp_flush(struct dpfix_conn *c)
+{
+	(void)c;
+	return 0; /* usrsctp keeps and retransmits what it accepted */
+}
+
+static void
+sctp_close(struct dpfix_conn *c)
+{
+	struct sctp_conn *t = c->priv;
+
+	if (t == NULL)
+		return;
+	/* SHUTDOWN rather than ABORT: the peer gets everything already accepted. Wait
+	 * (bounded) for the shutdown to complete, since closing earlier aborts. */
+	if (!t->closed && usrsctp_shutdown(t->sock, SHUT_WR) == 0) {
+		struct dpfix_recv_info info;
+		uint8_t scratch[256];
+
+		for (int i = 0; i < 2000 && !t->closed; i++) {
+			ssize_t n = sctp_recv(c, scratch, sizeof(scratch), &info);
+
+			if (n == 0 || (n < 0 && n != -EAGAIN))
+				break;
+			if (n == -EAGAIN)
+				usleep(500);
+		}
+	}
+	usrsctp_close(t->sock);
+	free(t->msg);
+	free(t);
+	c->priv = NULL;
+}
+
+static int
+sctp_set_auth_key(struct dpfix_conn *c, const uint8_t *key, size_t len)
+{
+	struct sctp_conn *t = c->priv;
+	size_t size = sizeof(struct sctp_authkey) + len;
+	struct sctp_authkey *k = calloc(1, size);
+	struct sctp_authkeyid id = {.scact_assoc_id = SCTP_FUTURE_ASSOC, .scact_keynumber = 1};
+	int ret = 0;
+
+	if (k == NULL)
+		return -ENOMEM;
+	k->sca_assoc_id = SCTP_FUTURE_ASSOC;
+	k->sca_keynumber = 1;
+	k->sca_keylength = (uint16_t)len;
+	memcpy(k->sca_key, key, len);
+	/* Key 1 from the DTLS exporter replaces the null key 0 (RFC 6083 4.7). */
+	if (usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_AUTH_KEY, k, (socklen_t)size) < 0 ||
+			usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_AUTH_ACTIVE_KEY, &id, sizeof(id)) < 0)
+		ret = -errno;
+	memset(k, 0, size);
+	free(k);
+	return ret;
+}
+
+static int
+sctp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_session_params *p,
+		char *err, size_t errlen)
+{
+	struct sctp_listener *l = calloc(1, sizeof(*l));
+	struct addrinfo *res;
+	int ret;
+
+	if (l == NULL)
+		return -ENOMEM;
+	l->udp_port = p->sctp_udp_port ? p->sctp_udp_port : DEFAULT_UDP_PORT;
+	ret = stack_init(l->udp_port, err, errlen);
+	if (ret < 0)
+		goto fail;
+	ret = sockaddr_resolve(ep, SOCK_STREAM, AI_PASSIVE, &res, err, errlen);
+	if (ret < 0)
+		goto fail;
+	l->sock = usrsctp_socket(res->ai_family, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
+	if (l->sock == NULL || set_common_options(l->sock, ep->security != DPFIX_SECURITY_NONE,
+			err, errlen) < 0 || usrsctp_bind(l->sock, res->ai_addr, res->ai_addrlen) < 0 ||
+			usrsctp_listen(l->sock, 16) < 0) {
+		ret = -errno;
+		if (err[0] == '\0' || ret != 0)
+			snprintf(err, errlen, "listen %s://%s:%u (SCTP over UDP port %u): %s", ep->scheme,
+					ep->host, ep->port, l->udp_port, strerror(errno));
+		if (l->sock != NULL)
+			usrsctp_close(l->sock);
+		freeaddrinfo(res);
+		goto fail;
+	}
+	freeaddrinfo(res);
+	usrsctp_set_non_blocking(l->sock, 1);
+	*state = l;
+	return 0;
+fail:
+	free(l);
+	return ret < 0 ? ret : -EINVAL;
+}
+
+static int
+sctp_accept(void *state, struct dpfix_conn *c)
+{
+	struct sctp_listener *l = state;
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+	struct socket *sock = usrsctp_accept(l->sock, (struct sockaddr *)&addr, &len);
+
+	if (sock == NULL)
+		return 0;
+	c->priv = conn_new(sock);
+	if (c->priv == NULL) {
+		usrsctp_close(sock);
+		return 0;
+	}
+	c->accepted = 1;
+	c->max_payload = MAX_MESSAGE;
+	sockaddr_format((const struct sockaddr *)&addr, len, c->peer, sizeof(c->peer));
+	return 1;
+}
+
+static void
+sctp_unlisten(void *state)
+{
+	struct sctp_listener *l = state;
+
+	usrsctp_close(l->sock);
+	free(l);
+}
+
+static const struct dpfix_transport_ops sctp_ops = {
+	.name = "sctp",
+	.flags = DPFIX_TRANSPORT_MESSAGES | DPFIX_TRANSPORT_RELIABLE,
+	.connect = sctp_connect,
+	.send = sctp_send,
+	.recv = sctp_recv,
+	.flush = sctp_flush,
+	.close = sctp_close,
+	.set_auth_key = sctp_set_auth_key,
+	.listen = sctp_listen,
+	.accept = sctp_accept,
+	.unlisten = sctp_unlisten,
+};
+
+__attribute__((constructor)) static void
+sctp_transport_init(void)
+{
+	dpfix_transport_register(&sctp_ops);
+}
