@@ -28,8 +28,31 @@ struct exporter_state {
 	uint32_t sequence;          /* data records sent so far in this domain */
 	uint64_t msg_started_ns;
 	uint64_t templates_sent_ns;
+	uint64_t liveness_check_ns;
+	uint64_t failed_since_ns;
+	uint64_t next_reconnect_ms;     /* control lcore: backoff state */
+	uint64_t reconnect_backoff_ms;
 	int templates_due;
 };
+
+#define LIVENESS_CHECK_NS 100000000ull  /* reliable sessions: look for a close every 100 ms */
+#define SHUTDOWN_GRACE_NS 5000000000ull /* at shutdown, wait this long for a new session */
+#define RECONNECT_MIN_MS 500
+#define RECONNECT_MAX_MS 30000
+
+/* A reliable session that failed is replaced rather than written into further. */
+static void
+mark_failed(struct exporter_ctx *x, uint64_t now_ns, const char *why)
+{
+	struct exporter_state *st = x->state;
+
+	if (!dpfix_session_is_reliable(x->session) || atomic_load(&x->session_failed))
+		return;
+	RTE_LOG(WARNING, USER1, "export: session %s is down (%s); records wait in the rings while "
+			"the control lcore reconnects\n", dpfix_session_name(x->session), why);
+	st->failed_since_ns = now_ns;
+	atomic_store(&x->session_failed, 1);
+}
 
 /* Fields of both flow templates; the address elements differ by IP version. */
 static void
@@ -122,9 +145,12 @@ send_with_retry(struct exporter_ctx *x, uint32_t len, enum dpfix_message_kind ki
 		usleep(100);
 		ret = dpfix_session_send(x->session, st->buf, len, kind);
 	}
-	if (ret < 0)
+	if (ret < 0) {
 		RTE_LOG(WARNING, USER1, "export: sending a %u-byte message on %s failed: %s\n", len,
 				dpfix_session_name(x->session), strerror(-ret));
+		if (ret != -EAGAIN && ret != -EMSGSIZE)
+			mark_failed(x, probe_clock_now_ns(), strerror(-ret));
+	}
 	return ret;
 }
 
@@ -155,8 +181,9 @@ start_message(struct exporter_ctx *x, uint64_t now_ns)
 	struct exporter_state *st = x->state;
 
 	/* Templates go first, and on UDP again every refresh interval (RFC 7011 8.4). */
-	if (st->templates_due || (!dpfix_session_is_reliable(x->session) &&
-			now_ns - st->templates_sent_ns >= x->settings->template_refresh_ms * 1000000ull))
+	if (!atomic_load(&x->session_failed) && (st->templates_due ||
+			(!dpfix_session_is_reliable(x->session) &&
+			 now_ns - st->templates_sent_ns >= x->settings->template_refresh_ms * 1000000ull)))
 		send_templates(x, now_ns);
 	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
 	st->msg_started_ns = now_ns;
@@ -220,6 +247,8 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 
 	if (dpfix_endpoint_parse(x->settings->collector, &ep, err, errlen) < 0)
 		return -EINVAL;
+	x->endpoint = ep;
+	x->session_params = params;
 	x->session = dpfix_session_open(&ep, &params, err, errlen);
 	if (x->session == NULL)
 		return -EINVAL;
@@ -239,6 +268,62 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	return 0;
 }
 
+/* Takes up a replacement session once the control lcore has one; until then, and
+ * for at most the shutdown grace once input has ended, records wait in the rings.
+ * Returns nonzero while export must hold. */
+static int
+hold_for_session(struct exporter_ctx *x, uint64_t now_ns, int workers_done)
+{
+	struct exporter_state *st = x->state;
+	struct dpfix_session *next;
+
+	if (!atomic_load(&x->session_failed))
+		return 0;
+	next = atomic_exchange(&x->replacement, NULL);
+	if (next != NULL) {
+		dpfix_session_close(x->session);
+		x->session = next;
+		x->reconnects++;
+		st->templates_due = 1; /* a new session knows no templates */
+		atomic_store(&x->session_failed, 0);
+		RTE_LOG(INFO, USER1, "export: resumed on %s\n", dpfix_session_name(x->session));
+		start_message(x, now_ns);
+		return 0;
+	}
+	/* Input is over and no collector came back: stop waiting, and count what is
+	 * dropped, so shutdown is bounded and the loss is not silent. */
+	return !(workers_done && now_ns - st->failed_since_ns > SHUTDOWN_GRACE_NS);
+}
+
+/* A reliable session closed by the collector is noticed before the next message is
+ * written into it. */
+static void
+check_liveness(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	char err[DPFIX_SESSION_ERRLEN];
+	uint8_t scratch[256];
+	ssize_t n;
+
+	if (!dpfix_session_is_reliable(x->session) || now_ns < st->liveness_check_ns)
+		return;
+	st->liveness_check_ns = now_ns + LIVENESS_CHECK_NS;
+	n = dpfix_session_recv(x->session, scratch, sizeof(scratch), err, sizeof(err));
+	if (n == -EPIPE)
+		mark_failed(x, now_ns, "closed by the collector");
+	else if (n < 0 && n != -EAGAIN && n != -EMSGSIZE)
+		mark_failed(x, now_ns, err);
+}
+
+static int
+all_workers_done(const struct exporter_ctx *x)
+{
+	for (unsigned int w = 0; w < x->nb_workers; w++)
+		if (!atomic_load(&x->workers[w].done))
+			return 0;
+	return 1;
+}
+
 unsigned int
 exporter_poll(struct exporter_ctx *x)
 {
@@ -246,8 +331,12 @@ exporter_poll(struct exporter_ctx *x)
 	struct dpfix_flow_record recs[DEQUEUE_BURST];
 	uint64_t now_ns = probe_clock_now_ns();
 	unsigned int handled = 0;
-	int all_done = 1;
+	int all_done = 1, dropping;
 
+	check_liveness(x, now_ns);
+	if (hold_for_session(x, now_ns, all_workers_done(x)))
+		return 0;
+	dropping = atomic_load(&x->session_failed);
 	for (unsigned int w = 0; w < x->nb_workers; w++) {
 		struct worker_ctx *wk = &x->workers[w];
 		/* Read done before draining: a worker sets it after its last enqueue. */
@@ -257,22 +346,50 @@ exporter_poll(struct exporter_ctx *x)
 		do {
 			n = rte_ring_sc_dequeue_burst_elem(wk->ring, recs, sizeof(recs[0]), DEQUEUE_BURST,
 					NULL);
-			for (unsigned int i = 0; i < n; i++)
-				export_record(x, &recs[i], now_ns);
+			if (dropping)
+				x->records_lost += n; /* no collector at shutdown: counted */
+			else
+				for (unsigned int i = 0; i < n; i++)
+					export_record(x, &recs[i], now_ns);
 			handled += n;
-		} while (n == DEQUEUE_BURST);
+			/* A session that just failed takes no more: the rest waits in the ring. */
+		} while (n == DEQUEUE_BURST && dropping == atomic_load(&x->session_failed));
 		if (!done || rte_ring_count(wk->ring) != 0)
 			all_done = 0;
 	}
-	if (st->msg.data_records > 0 &&
+	if (!dropping && st->msg.data_records > 0 &&
 			now_ns - st->msg_started_ns >= x->settings->export_flush_ms * 1000000ull)
 		send_message(x, now_ns);
 	if (all_done) {
-		if (message_has_content(st))
+		if (!dropping && message_has_content(st))
 			send_message(x, now_ns);
 		atomic_store(&x->done, 1);
 	}
 	return handled;
+}
+
+int
+exporter_reconnect_step(struct exporter_ctx *x, uint64_t now_ms)
+{
+	struct exporter_state *st = x->state;
+	char err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_session *s;
+
+	if (!atomic_load(&x->session_failed) || atomic_load(&x->replacement) != NULL ||
+			now_ms < st->next_reconnect_ms)
+		return 0;
+	s = dpfix_session_open(&x->endpoint, &x->session_params, err, sizeof(err));
+	if (s != NULL) {
+		st->reconnect_backoff_ms = 0;
+		atomic_store(&x->replacement, s);
+		return 1;
+	}
+	st->reconnect_backoff_ms = st->reconnect_backoff_ms == 0 ? RECONNECT_MIN_MS :
+			RTE_MIN(st->reconnect_backoff_ms * 2, (uint64_t)RECONNECT_MAX_MS);
+	st->next_reconnect_ms = now_ms + st->reconnect_backoff_ms;
+	RTE_LOG(WARNING, USER1, "export: reconnect failed: %s; next try in %.1f s\n", err,
+			st->reconnect_backoff_ms / 1000.0);
+	return 1;
 }
 
 int
@@ -293,6 +410,7 @@ exporter_fini(struct exporter_ctx *x)
 	struct exporter_state *st = x->state;
 
 	dpfix_session_close(x->session);
+	dpfix_session_close(atomic_exchange(&x->replacement, NULL));
 	x->session = NULL;
 	if (st != NULL) {
 		rte_free(st->buf);

@@ -66,7 +66,15 @@ struct exporter_ctx {
 	uint64_t messages_sent;
 	uint64_t send_failures;
 	uint64_t records_lost;          /* in messages that could not be sent */
+	uint64_t reconnects;
 	atomic_int done;
+	/* Session hand-off: the exporter marks a reliable session dead and stops taking
+	 * records (they wait in the rings); the control lcore opens a replacement, off the
+	 * export path, and the exporter takes it up with fresh templates. */
+	struct dpfix_endpoint endpoint;
+	struct dpfix_session_params session_params;
+	atomic_int session_failed;
+	struct dpfix_session *_Atomic replacement;
 	void *state;                    /* exporter-private */
 };
 
@@ -80,6 +88,8 @@ int exporter_init(struct exporter_ctx *x, char *err, size_t errlen);
 unsigned int exporter_poll(struct exporter_ctx *x);
 int exporter_main(void *arg);
 void exporter_fini(struct exporter_ctx *x);
+/* Control lcore: reopens a failed session with backoff. Returns nonzero if it tried. */
+int exporter_reconnect_step(struct exporter_ctx *x, uint64_t now_ms);
 
 /* Wall-clock nanoseconds, from the TSC (no syscall on the data path). */
 void probe_clock_init(void);

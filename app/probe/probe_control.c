@@ -61,6 +61,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "messages_sent", t_exporter->messages_sent);
 	rte_tel_data_add_dict_u64(d, "send_failures", t_exporter->send_failures);
 	rte_tel_data_add_dict_u64(d, "records_lost", t_exporter->records_lost);
+	rte_tel_data_add_dict_u64(d, "reconnects", t_exporter->reconnects);
 	return 0;
 }
 
@@ -98,6 +99,7 @@ control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned
 
 		if (run_exporter)
 			handled = exporter_poll(exporter);
+		exporter_reconnect_step(exporter, rte_get_tsc_cycles() * 1000 / hz);
 		if (s->stats_interval_ms != 0 && rte_get_tsc_cycles() >= next_stats) {
 			print_progress(workers, nb_workers, exporter);
 			next_stats += s->stats_interval_ms * hz / 1000;
@@ -129,5 +131,6 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 	fprintf(out, "  %-28s %" PRIu64 "\n", "messages_sent", x->messages_sent);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "send_failures", x->send_failures);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "records_lost", x->records_lost);
+	fprintf(out, "  %-28s %" PRIu64 "\n", "reconnects", x->reconnects);
 	fflush(out);
 }
