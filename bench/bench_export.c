@@ -49,6 +49,9 @@ build_template(struct dpfix_ipfix_template *t)
 	dpfix_ipfix_template_add(t, 0, IE_flowStartMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndReason, 1);
+	dpfix_ipfix_template_add(t, 0, IE_vlanId, 2);
+	dpfix_ipfix_template_add(t, 0, IE_ipClassOfService, 1);
+	dpfix_ipfix_template_add(t, 0, IE_minimumTTL, 1);
 }
 
 int
@@ -97,6 +100,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	build_template(&tmpl);
+	if (tmpl.min_record_length != RECORD_LEN) {
+		fprintf(stderr, "bench_export: template is %u bytes, not %d\n", tmpl.min_record_length,
+				RECORD_LEN);
+		return 1;
+	}
 	memset(rec, 0x11, sizeof(rec));
 	rec[RECORD_LEN - 1] = 2;
 	dpfix_ipfix_msg_begin(&msg, buf, dpfix_session_max_message(s));

@@ -608,6 +608,13 @@ tls_write(struct tls_conn *t, const void *buf, size_t len)
 	code = wolfSSL_get_error(t->ssl, ret);
 	if (code == WOLFSSL_ERROR_WANT_WRITE || code == WOLFSSL_ERROR_WANT_READ)
 		return -EAGAIN;
+	{
+		char text[WOLFSSL_MAX_ERROR_SZ];
+
+		wolfssl_error(t->ssl, ret, text, sizeof(text));
+		dpfix_session_log(DPFIX_LOG_ERROR, "%s: write failed: %s",
+				dpfix_session_name(t->session), text);
+	}
 	return -EIO;
 }
 
