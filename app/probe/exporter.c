@@ -242,6 +242,8 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		.mtu = x->settings->export_mtu,
 		.connect_timeout_ms = 5000,
 		.sctp_udp_port = (uint16_t)x->settings->sctp_udp_port,
+		.sctp_data_unordered = (uint8_t)x->settings->sctp_data_unordered,
+		.sctp_data_pr_ttl_ms = (uint32_t)x->settings->sctp_data_lifetime_ms,
 		.security = x->settings->security,
 	};
 

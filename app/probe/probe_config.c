@@ -17,6 +17,11 @@ const struct dpfix_config_option probe_options[] = {
 		"tls+tcp, dtls+sctp (default udp://127.0.0.1:4739)"),
 	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
 		"the collector's UDP port for SCTP over UDP, RFC 6951 (default 9899)"),
+	OPT("sctp_data_unordered", DPFIX_CONFIG_BOOL, sctp_data_unordered, 0, 1,
+		"SCTP: data messages unordered (templates stay ordered on stream 0) (default no)"),
+	OPT("sctp_data_lifetime", DPFIX_CONFIG_DURATION, sctp_data_lifetime_ms, 0, 3600000,
+		"SCTP: stop retransmitting data messages after this long, PR-SCTP; 0 = fully "
+		"reliable (default 0)"),
 	OPT("psk_identity", DPFIX_CONFIG_STRING, security.psk_identity, 0, 0,
 		"(D)TLS with a pre-shared key: this exporter's identity, its FQDN"),
 	OPT("psk_file", DPFIX_CONFIG_STRING, security.psk_file, 0, 0,

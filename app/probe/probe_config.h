@@ -25,6 +25,8 @@ struct probe_settings {
 	int key_vlan;
 	int packet_timestamps;
 	uint32_t sctp_udp_port;
+	int sctp_data_unordered;
+	uint64_t sctp_data_lifetime_ms;
 	struct dpfix_security_params security;
 };
 

@@ -47,6 +47,10 @@ struct dpfix_session_params {
 	uint32_t mtu;           /* datagram transports: path MTU on the wire (IP packet) */
 	uint32_t connect_timeout_ms;
 	uint16_t sctp_udp_port; /* the collector's UDP port for SCTP encapsulation (9899) */
+	/* SCTP data streams only (templates stay ordered and fully reliable on stream 0):
+	 * unordered delivery, and partial reliability (RFC 3758) with this lifetime. */
+	uint8_t sctp_data_unordered;
+	uint32_t sctp_data_pr_ttl_ms;
 	struct dpfix_security_params security;
 };
 

@@ -15,7 +15,8 @@
 
 struct dpfix_send_opts {
 	uint16_t stream;        /* SCTP stream id; ignored elsewhere */
-	uint8_t unordered;
+	uint8_t unordered;      /* SCTP: deliver without waiting for earlier messages */
+	uint32_t pr_ttl_ms;     /* SCTP: give up retransmitting after this long (PR-SCTP), 0 never */
 };
 
 struct dpfix_recv_info {

@@ -30,7 +30,7 @@ struct dpfix_session {
 	struct tls_ctx *own_ctx;        /* exporter: its own; collector: the listener's */
 	struct tls_conn *tls;
 	int handshake_done;
-	uint16_t send_stream;           /* stream of the message being written */
+	struct dpfix_send_opts send_opts; /* stream etc. of the message being written */
 	uint16_t recv_stream;
 	int plaintext_refused;          /* cleartext IPFIX arrived on a (D)TLS endpoint */
 	uint64_t handshake_deadline_ms; /* collector: give up on a peer that stalls */
@@ -185,9 +185,7 @@ now_ms(void)
 int
 session_io_send(struct dpfix_session *s, const void *buf, size_t len)
 {
-	struct dpfix_send_opts opts = {.stream = s->send_stream};
-
-	return s->conn.ops->send(&s->conn, buf, len, &opts);
+	return s->conn.ops->send(&s->conn, buf, len, &s->send_opts);
 }
 
 ssize_t
@@ -318,7 +316,7 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 	/* The exporter opens its session before export starts (and the control lcore
 	 * opens replacements off the export path), so waiting here is bounded and safe. */
 	deadline = now_ms() + (params->connect_timeout_ms ? params->connect_timeout_ms : 5000);
-	s->send_stream = STREAM_TEMPLATES;
+	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
 	while ((ret = tls_handshake(s->tls, err, errlen)) == 0) {
 		if (now_ms() > deadline) {
 			snprintf(err, errlen, "no (D)TLS handshake within %u ms",
@@ -401,7 +399,14 @@ dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
 		s->stats.send_errors++;
 		return -EMSGSIZE;
 	}
-	s->send_stream = kind == DPFIX_MESSAGE_TEMPLATES ? STREAM_TEMPLATES : STREAM_DATA;
+	if (kind == DPFIX_MESSAGE_TEMPLATES)
+		s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
+	else
+		s->send_opts = (struct dpfix_send_opts){
+			.stream = STREAM_DATA,
+			.unordered = s->params.sctp_data_unordered,
+			.pr_ttl_ms = s->params.sctp_data_pr_ttl_ms,
+		};
 	if (s->tls != NULL)
 		ret = tls_write(s->tls, msg, len);
 	else

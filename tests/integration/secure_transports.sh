@@ -102,6 +102,13 @@ grep -q "stream_1 " "$WORK/sctp.collector.stdout" || fail "collector: no data on
 tshark -r "$WORK/sctp.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -d "sctp.port==$LAST_PORT,cflow" \
 	-Y "_ws.malformed || _ws.expert.severity >= warning" -T fields -e frame.number 2>/dev/null >"$WORK/sctp.bad"
 [ ! -s "$WORK/sctp.bad" ] || fail "tshark flags the SCTP export"
+# Data unordered and partially reliable when configured; templates stay ordered.
+run_pair sctp_pr sctp "" "--sctp-data-unordered yes --sctp-data-lifetime 2"
+tshark -r "$WORK/sctp_pr.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -Y sctp.data_sid -T fields \
+	-e sctp.data_sid -e sctp.data_u_bit 2>/dev/null | sort -u >"$WORK/sctp_pr.ubits"
+[ "$(cat "$WORK/sctp_pr.ubits" | tr '\t\n' ' ')" = "0x0000 0 0x0001 1 " ] ||
+	fail "sctp: want ordered templates on stream 0, unordered data on 1: $(cat "$WORK/sctp_pr.ubits")"
+echo "ok sctp: unordered data chunks on stream 1, ordered templates on stream 0"
 run_pair dtls_sctp_psk dtls+sctp "$PSK_C" "$PSK_P"
 assert_no_cleartext dtls_sctp_psk udp.payload
 # RFC 6083: DATA is authenticated (SCTP-AUTH, keyed from the DTLS exporter).

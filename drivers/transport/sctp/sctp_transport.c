@@ -185,15 +185,23 @@ static int
 sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_send_opts *opts)
 {
 	struct sctp_conn *t = c->priv;
-	struct sctp_sndinfo info = {
-		.snd_sid = opts->stream,
-		.snd_flags = opts->unordered ? SCTP_UNORDERED : 0,
+	struct sctp_sendv_spa spa = {
+		.sendv_flags = SCTP_SEND_SNDINFO_VALID,
+		.sendv_sndinfo = {
+			.snd_sid = opts->stream,
+			.snd_flags = opts->unordered ? SCTP_UNORDERED : 0,
+		},
 	};
 	ssize_t n;
 
 	if (t->closed)
 		return -EPIPE;
-	n = usrsctp_sendv(t->sock, buf, len, NULL, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO, 0);
+	if (opts->pr_ttl_ms != 0) {
+		spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+		spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_TTL;
+		spa.sendv_prinfo.pr_value = opts->pr_ttl_ms;
+	}
+	n = usrsctp_sendv(t->sock, buf, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return 0;
