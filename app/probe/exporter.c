@@ -406,11 +406,30 @@ exporter_main(void *arg)
 	return 0;
 }
 
+/* On TCP and SCTP an exporter that ends in order withdraws its templates first
+ * (RFC 7011 8.1), so the collector can drop them at once. */
+static void
+withdraw_templates(struct exporter_ctx *x)
+{
+	struct exporter_state *st = x->state;
+	uint32_t len;
+
+	if (st == NULL || x->session == NULL || !dpfix_session_is_reliable(x->session) ||
+			atomic_load(&x->session_failed))
+		return;
+	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
+	dpfix_ipfix_msg_add_withdrawal(&st->msg, DPFIX_IPFIX_SET_TEMPLATE, DPFIX_IPFIX_SET_TEMPLATE);
+	len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(probe_clock_now_ns() / 1000000000ull),
+			st->sequence, x->settings->observation_domain);
+	send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES);
+}
+
 void
 exporter_fini(struct exporter_ctx *x)
 {
 	struct exporter_state *st = x->state;
 
+	withdraw_templates(x);
 	dpfix_session_close(x->session);
 	dpfix_session_close(atomic_exchange(&x->replacement, NULL));
 	x->session = NULL;

@@ -116,6 +116,10 @@ void dpfix_ipfix_msg_begin(struct dpfix_ipfix_msg *m, uint8_t *buf, uint32_t lim
 /* Adds a template record (Template Set, or Options Template Set if scope_count).
  * -ENOSPC if it does not fit; the message is unchanged then. */
 int dpfix_ipfix_msg_add_template(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_template *t);
+/* Adds a Template Withdrawal (RFC 7011 8.1) for template_id, or for every template of
+ * the set's kind when template_id is the set id (2: templates, 3: options templates).
+ * For TCP and SCTP only; -ENOSPC if it does not fit. */
+int dpfix_ipfix_msg_add_withdrawal(struct dpfix_ipfix_msg *m, uint16_t set_id, uint16_t template_id);
 /* Adds an encoded data record to the Data Set for template_id. -ENOSPC if full. */
 int dpfix_ipfix_msg_add_record(struct dpfix_ipfix_msg *m, uint16_t template_id,
 		const uint8_t *record, uint32_t len);

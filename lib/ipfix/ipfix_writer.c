@@ -108,6 +108,19 @@ dpfix_ipfix_msg_add_template(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix
 }
 
 int
+dpfix_ipfix_msg_add_withdrawal(struct dpfix_ipfix_msg *m, uint16_t set_id, uint16_t template_id)
+{
+	if (set_id != DPFIX_IPFIX_SET_TEMPLATE && set_id != DPFIX_IPFIX_SET_OPTIONS_TEMPLATE)
+		return -EINVAL;
+	if (reserve(m, set_id, 4) < 0)
+		return -ENOSPC;
+	put16(m->buf + m->len, template_id);
+	put16(m->buf + m->len + 2, 0); /* field count 0: withdrawn */
+	m->len += 4;
+	return 0;
+}
+
+int
 dpfix_ipfix_msg_add_record(struct dpfix_ipfix_msg *m, uint16_t template_id,
 		const uint8_t *record, uint32_t len)
 {

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <wolfssl/options.h>
@@ -307,6 +309,25 @@ gen_cookie(WOLFSSL *ssl, unsigned char *buf, int sz, void *arg)
 	return sz;
 }
 
+/* The exporter's default PSK identity (RFC 4279 usage in seed 002): its FQDN. */
+static int
+own_fqdn(char *out, size_t len)
+{
+	struct addrinfo hints = {.ai_flags = AI_CANONNAME}, *res;
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		return -errno;
+	host[sizeof(host) - 1] = '\0';
+	if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+		if (res->ai_canonname != NULL)
+			snprintf(host, sizeof(host), "%s", res->ai_canonname);
+		freeaddrinfo(res);
+	}
+	snprintf(out, len, "%s", host);
+	return 0;
+}
+
 static int
 refuses_weak_suites(const char *list, char *err, size_t errlen)
 {
@@ -386,8 +407,9 @@ tls_ctx_create(const struct dpfix_endpoint *ep, int server, const struct dpfix_s
 				"--cert, --key and --ca", ep->scheme);
 		goto fail;
 	}
-	if (c->use_psk && !server && p->psk_identity[0] == '\0') {
-		snprintf(err, errlen, "--psk-identity is required with a PSK (the exporter's FQDN)");
+	if (c->use_psk && !server && c->params.psk_identity[0] == '\0' &&
+			own_fqdn(c->params.psk_identity, sizeof(c->params.psk_identity)) < 0) {
+		snprintf(err, errlen, "no --psk-identity given and this host's FQDN is unknown");
 		goto fail;
 	}
 	if (c->dtls)
@@ -413,9 +435,9 @@ tls_ctx_create(const struct dpfix_endpoint *ep, int server, const struct dpfix_s
 	if (c->use_psk) {
 		if (load_psk_file(c, p->psk_file, err, errlen) < 0)
 			goto fail;
-		if (!server && find_psk(c, p->psk_identity) == NULL) {
+		if (!server && find_psk(c, c->params.psk_identity) == NULL) {
 			snprintf(err, errlen, "psk_file %s has no key for identity '%s'", p->psk_file,
-					p->psk_identity);
+					c->params.psk_identity);
 			goto fail;
 		}
 		if (server) {

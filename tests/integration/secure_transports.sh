@@ -97,7 +97,12 @@ if not all(seen.values()):
     sys.exit(f"expected templates on stream 0 and data elsewhere: {seen}")
 print(f"tshark: {seen}")
 PYEOF
-grep -q "stream_0 *1$" "$WORK/sctp.collector.stdout" || fail "collector: not one template message on stream 0"
+# Stream 0: the templates, and their withdrawal when the exporter ends (RFC 7011 8.1).
+grep -q "stream_0 *2$" "$WORK/sctp.collector.stdout" || fail "collector: want 2 template messages on stream 0"
+for name in tcp sctp tls_tcp_psk; do
+	grep -q "templates_withdrawn *2$" "$WORK/$name.collector.stdout" ||
+		fail "$name: templates not withdrawn at the end of the session"
+done
 grep -q "stream_1 " "$WORK/sctp.collector.stdout" || fail "collector: no data on stream 1"
 tshark -r "$WORK/sctp.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -d "sctp.port==$LAST_PORT,cflow" \
 	-Y "_ws.malformed || _ws.expert.severity >= warning" -T fields -e frame.number 2>/dev/null >"$WORK/sctp.bad"
