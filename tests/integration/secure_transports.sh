@@ -84,6 +84,8 @@ import sys
 seen = {"templates_on_0": 0, "data_elsewhere": 0}
 for line in open(sys.argv[1]):
     sid, _, sets = line.rstrip("\n").partition("\t")
+    if "," in sid:
+        continue  # chunks of several streams bundled in one packet: sets not attributable
     ids = {int(x) for x in sets.split(",") if x}
     if int(sid, 16) == 0:
         if ids - {2, 3}:
