@@ -6,12 +6,14 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dpfix_config.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_session.h"
 
@@ -50,23 +52,54 @@ on_signal(int sig)
 	stop = 1;
 }
 
+/* Everything the collector is told, from --config FILE and the command line. */
+struct collector_settings {
+	struct dpfix_config_list listen;
+	char json[DPFIX_PATH_LEN];
+	int quiet;
+	uint32_t mtu;
+	uint32_t sctp_udp_port;
+	struct dpfix_security_params security;
+};
+
+#define OPT(key, type, field, min, max, help) \
+	{key, type, offsetof(struct collector_settings, field), \
+		sizeof(((struct collector_settings *)0)->field), min, max, help}
+
+static const struct dpfix_config_option collector_options[] = {
+	OPT("listen", DPFIX_CONFIG_LIST, listen, 0, 0,
+		"where to receive: SCHEME://ADDR:PORT, SCHEME one of udp, tcp, sctp, dtls+udp, "
+		"tls+tcp, dtls+sctp (e.g. tls+tcp://0.0.0.0:4740, udp://[::]:4739)"),
+	OPT("json", DPFIX_CONFIG_STRING, json, 0, 0,
+		"also write one JSON object per record, keyed by IE names (- = stdout)"),
+	OPT("quiet", DPFIX_CONFIG_BOOL, quiet, 0, 1, "do not print records; only the summary"),
+	OPT("psk_file", DPFIX_CONFIG_STRING, security.psk_file, 0, 0,
+		"(D)TLS pre-shared keys: identity:hexkey lines, mode 600"),
+	OPT("cert", DPFIX_CONFIG_STRING, security.cert_file, 0, 0,
+		"(D)TLS with X.509: this collector's certificate chain (PEM)"),
+	OPT("key", DPFIX_CONFIG_STRING, security.key_file, 0, 0, "its private key (PEM)"),
+	OPT("ca", DPFIX_CONFIG_STRING, security.ca_file, 0, 0,
+		"CA certificates that sign the exporters' certificates (PEM)"),
+	OPT("crl", DPFIX_CONFIG_STRING, security.crl_file, 0, 0, "optional CRL (PEM)"),
+	OPT("peer_name", DPFIX_CONFIG_STRING, security.peer_name, 0, 0,
+		"name the exporters' certificates must carry (SAN, else CN)"),
+	OPT("ciphers", DPFIX_CONFIG_STRING, security.ciphers, 0, 0,
+		"(D)TLS suites to accept, wolfSSL names joined by ':'"),
+	OPT("mtu", DPFIX_CONFIG_U32, mtu, 576, 65535, "path MTU for DTLS/UDP replies (default 1400)"),
+	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
+		"UDP port that carries SCTP, RFC 6951 (default 9899)"),
+	{NULL, 0, 0, 0, 0, 0, NULL},
+};
+
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: dpfix-collector --listen URL [--listen URL ...] [options]\n\n"
+	fprintf(out, "usage: dpfix-collector [--config FILE] --listen URL [--listen URL ...] "
+		"[options]\n\n"
 		"Receives IPFIX and prints one line per record, then a summary when stopped\n"
-		"with SIGINT or SIGTERM.\n"
-		"  --listen URL        udp://, tcp://, sctp://, dtls+udp://, tls+tcp://, dtls+sctp://\n"
-		"                      ADDR:PORT, e.g. tls+tcp://0.0.0.0:4740 or udp://[::]:4739\n"
-		"  --json FILE         also write one JSON object per record, keyed by IE names (- = stdout)\n"
-		"  --quiet             do not print records; only the summary\n"
-		"  --psk-file FILE     (D)TLS pre-shared keys: identity:hexkey lines, mode 600\n"
-		"  --cert FILE --key FILE --ca FILE [--crl FILE] [--peer-name NAME]\n"
-		"                      (D)TLS with X.509 mutual authentication; NAME is what the\n"
-		"                      exporters' certificates must carry (SAN, else CN)\n"
-		"  --ciphers LIST      (D)TLS suites to accept (wolfSSL names joined by ':')\n"
-		"  --mtu BYTES         path MTU for DTLS/UDP replies (default 1400)\n"
-		"  --sctp-udp-port N   UDP port that carries SCTP (RFC 6951; default 9899)\n");
+		"with SIGINT or SIGTERM. Options on the command line override the config file,\n"
+		"whose keys are the same names with '_' (\"listen = tcp://0.0.0.0:4739\").\n\n");
+	dpfix_config_print_help(collector_options, out);
 }
 
 static void
@@ -233,98 +266,50 @@ print_summary(void)
 	fflush(stdout);
 }
 
-#define MAX_LISTENERS 16
-
 int
 main(int argc, char **argv)
 {
-	const char *listen_urls[MAX_LISTENERS], *json_path = NULL;
-	struct dpfix_listener *listeners[MAX_LISTENERS];
-	struct dpfix_session_params params = {.mtu = 1400};
-	struct dpfix_security_params *sec = &params.security;
-	unsigned int nb_listen = 0;
+	static struct collector_settings cfg = {.mtu = 1400, .sctp_udp_port = 9899};
+	struct dpfix_listener *listeners[DPFIX_CONFIG_LIST_MAX];
+	struct dpfix_session_params params;
+	unsigned int nb_listen;
 	static uint8_t buf[65536];
 	struct sigaction sa = {.sa_handler = on_signal};
-	char err[DPFIX_SESSION_ERRLEN];
+	char err[DPFIX_CONFIG_ERRLEN];
+	int ret;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		struct {
-			const char *flag;
-			char *dst;
-			size_t size;
-		} strings[] = {
-			{"--psk-file", sec->psk_file, sizeof(sec->psk_file)},
-			{"--cert", sec->cert_file, sizeof(sec->cert_file)},
-			{"--key", sec->key_file, sizeof(sec->key_file)},
-			{"--ca", sec->ca_file, sizeof(sec->ca_file)},
-			{"--crl", sec->crl_file, sizeof(sec->crl_file)},
-			{"--peer-name", sec->peer_name, sizeof(sec->peer_name)},
-			{"--ciphers", sec->ciphers, sizeof(sec->ciphers)},
-		};
-		int matched = 0;
-
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		if (strcmp(a, "--quiet") == 0) {
-			print_records = 0;
-			continue;
-		}
-		if (v == NULL) {
-			fprintf(stderr, "dpfix-collector: unknown or incomplete argument '%s'\n", a);
-			usage(stderr);
-			return 1;
-		}
-		for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++) {
-			if (strcmp(a, strings[k].flag) == 0) {
-				if (strlen(v) >= strings[k].size) {
-					fprintf(stderr, "dpfix-collector: %s: value too long\n", a);
-					return 1;
-				}
-				strcpy(strings[k].dst, v);
-				matched = 1;
-			}
-		}
-		if (matched) {
-			i++;
-		} else if (strcmp(a, "--listen") == 0 && nb_listen < MAX_LISTENERS) {
-			listen_urls[nb_listen++] = v;
-			i++;
-		} else if (strcmp(a, "--json") == 0) {
-			json_path = v;
-			i++;
-		} else if (strcmp(a, "--mtu") == 0 && atoi(v) >= 576 && atoi(v) <= 65535) {
-			params.mtu = (uint32_t)atoi(v);
-			i++;
-		} else if (strcmp(a, "--sctp-udp-port") == 0 && atoi(v) >= 1 && atoi(v) <= 65535) {
-			params.sctp_udp_port = (uint16_t)atoi(v);
-			i++;
-		} else {
-			fprintf(stderr, "dpfix-collector: unknown or bad argument '%s %s'\n", a, v);
-			usage(stderr);
-			return 1;
-		}
+	ret = dpfix_config_from_args(collector_options, &cfg, argc - 1, argv + 1, err, sizeof(err));
+	if (ret == 1) {
+		usage(stdout);
+		return 0;
 	}
-	if (nb_listen == 0) {
+	if (ret < 0) {
+		fprintf(stderr, "dpfix-collector: %s\n", err);
+		return 1;
+	}
+	if (cfg.listen.count == 0) {
 		fprintf(stderr, "dpfix-collector: --listen URL is required\n");
 		usage(stderr);
 		return 1;
 	}
+	print_records = !cfg.quiet;
+	params = (struct dpfix_session_params){
+		.mtu = cfg.mtu, .sctp_udp_port = (uint16_t)cfg.sctp_udp_port, .security = cfg.security,
+	};
+	nb_listen = cfg.listen.count;
 	for (unsigned int i = 0; i < nb_listen; i++) {
 		struct dpfix_endpoint ep;
 
-		if (dpfix_endpoint_parse(listen_urls[i], &ep, err, sizeof(err)) < 0 ||
+		if (dpfix_endpoint_parse(cfg.listen.items[i], &ep, err, sizeof(err)) < 0 ||
 				(listeners[i] = dpfix_listener_open(&ep, &params, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "dpfix-collector: --listen %s: %s\n", listen_urls[i], err);
+			fprintf(stderr, "dpfix-collector: --listen %s: %s\n", cfg.listen.items[i], err);
 			return 1;
 		}
 	}
-	if (json_path != NULL) {
-		json_out = strcmp(json_path, "-") == 0 ? stdout : fopen(json_path, "w");
+	if (cfg.json[0] != '\0') {
+		json_out = strcmp(cfg.json, "-") == 0 ? stdout : fopen(cfg.json, "w");
 		if (json_out == NULL) {
-			fprintf(stderr, "dpfix-collector: --json %s: %s\n", json_path, strerror(errno));
+			fprintf(stderr, "dpfix-collector: --json %s: %s\n", cfg.json, strerror(errno));
 			return 1;
 		}
 	}
@@ -333,7 +318,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (unsigned int i = 0; i < nb_listen; i++)
-		fprintf(stderr, "dpfix-collector: listening on %s\n", listen_urls[i]);
+		fprintf(stderr, "dpfix-collector: listening on %s\n", cfg.listen.items[i]);
 
 	while (!stop) {
 		int busy = 0;

@@ -106,47 +106,12 @@ print_usage(void)
 int
 probe_settings_from_args(struct probe_settings *s, int argc, char **argv, char *err, size_t errlen)
 {
-	int ret;
+	int ret = dpfix_config_from_args(probe_options, s, argc, argv, err, errlen);
 
-	/* The config file first, wherever it appears, so the command line wins. */
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			print_usage();
-			return 1;
-		}
-		if (strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "--config needs a file name");
-				return -EINVAL;
-			}
-			ret = dpfix_config_load_file(probe_options, s, argv[i + 1], err, errlen);
-			if (ret < 0)
-				return -EINVAL;
-		}
-	}
-	for (int i = 0; i < argc; i++) {
-		const struct dpfix_config_option *o;
-		char origin[80];
-
-		if (strcmp(argv[i], "--config") == 0) {
-			i++;
-			continue;
-		}
-		if (strncmp(argv[i], "--", 2) != 0 ||
-				(o = dpfix_config_find_cli(probe_options, argv[i] + 2)) == NULL) {
-			snprintf(err, errlen, "unknown argument '%s' (see --help)", argv[i]);
-			return -EINVAL;
-		}
-		if (i + 1 >= argc) {
-			snprintf(err, errlen, "%s needs a value", argv[i]);
-			return -EINVAL;
-		}
-		snprintf(origin, sizeof(origin), "%s", argv[i]);
-		ret = dpfix_config_set(probe_options, s, o->key, argv[i + 1], origin, err, errlen);
-		if (ret < 0)
-			return ret;
-		i++;
-	}
+	if (ret == 1)
+		print_usage();
+	if (ret != 0)
+		return ret;
 	return probe_settings_check(s, err, errlen);
 }
 

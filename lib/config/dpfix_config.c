@@ -124,6 +124,17 @@ dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 		return parse_duration(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_BOOL:
 		return parse_bool(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_LIST: {
+		struct dpfix_config_list *list = dst;
+
+		if (list->count == DPFIX_CONFIG_LIST_MAX || strlen(value) >= DPFIX_CONFIG_LIST_LEN) {
+			snprintf(err, errlen, "%s: %s: at most %d values of %d characters", origin, key,
+					DPFIX_CONFIG_LIST_MAX, DPFIX_CONFIG_LIST_LEN - 1);
+			return -EINVAL;
+		}
+		strcpy(list->items[list->count++], value);
+		return 0;
+	}
 	case DPFIX_CONFIG_STRING:
 		if (strlen(value) >= o->size) {
 			snprintf(err, errlen, "%s: %s is longer than %zu characters", origin, key,
@@ -206,12 +217,55 @@ dpfix_config_load_file(const struct dpfix_config_option *options, void *settings
 	return ret;
 }
 
+int
+dpfix_config_from_args(const struct dpfix_config_option *options, void *settings, int argc,
+		char **argv, char *err, size_t errlen)
+{
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--config needs a file name");
+				return -EINVAL;
+			}
+			if (dpfix_config_load_file(options, settings, argv[i + 1], err, errlen) < 0)
+				return -EINVAL;
+		}
+	}
+	for (int i = 0; i < argc; i++) {
+		const struct dpfix_config_option *o;
+		const char *flag = argv[i], *value;
+
+		if (strcmp(flag, "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(flag, "--", 2) != 0 || (o = dpfix_config_find_cli(options, flag + 2)) == NULL) {
+			snprintf(err, errlen, "unknown argument '%s' (see --help)", flag);
+			return -EINVAL;
+		}
+		if (o->type == DPFIX_CONFIG_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+			value = "yes"; /* a bare flag: --quiet */
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			snprintf(err, errlen, "%s needs a value", flag);
+			return -EINVAL;
+		}
+		if (dpfix_config_set(options, settings, o->key, value, flag, err, errlen) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 void
 dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 {
 	static const char *const type_names[] = {
 		[DPFIX_CONFIG_U32] = "N", [DPFIX_CONFIG_DURATION] = "SECONDS",
 		[DPFIX_CONFIG_BOOL] = "yes|no", [DPFIX_CONFIG_STRING] = "TEXT",
+		[DPFIX_CONFIG_LIST] = "TEXT (repeatable)",
 	};
 	char flag[96];
 

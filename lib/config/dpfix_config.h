@@ -12,6 +12,15 @@ enum dpfix_config_type {
 	DPFIX_CONFIG_DURATION, /* seconds, fractions allowed; stored as uint64_t milliseconds */
 	DPFIX_CONFIG_BOOL,     /* yes/no, true/false, on/off, 1/0 */
 	DPFIX_CONFIG_STRING,   /* stored in a char[size] */
+	DPFIX_CONFIG_LIST,     /* repeatable; appended to a struct dpfix_config_list */
+};
+
+#define DPFIX_CONFIG_LIST_MAX 16
+#define DPFIX_CONFIG_LIST_LEN 320
+
+struct dpfix_config_list {
+	unsigned int count;
+	char items[DPFIX_CONFIG_LIST_MAX][DPFIX_CONFIG_LIST_LEN];
 };
 
 struct dpfix_config_option {
@@ -35,6 +44,12 @@ int dpfix_config_set(const struct dpfix_config_option *options, void *settings,
  * dpfix_config_set. Stops at the first error: a half-understood config is refused. */
 int dpfix_config_load_file(const struct dpfix_config_option *options, void *settings,
 		const char *path, char *err, size_t errlen);
+
+/* Program arguments: --config FILE is read first wherever it appears, then every
+ * --option VALUE overrides it (a yes/no option may stand alone: --quiet). Returns 0,
+ * 1 if --help or -h was given (the caller prints its usage), or -EINVAL with err. */
+int dpfix_config_from_args(const struct dpfix_config_option *options, void *settings, int argc,
+		char **argv, char *err, size_t errlen);
 
 /* The option whose command-line name is name ("idle-timeout"), or NULL. */
 const struct dpfix_config_option *dpfix_config_find_cli(const struct dpfix_config_option *options,

@@ -17,6 +17,7 @@ struct settings {
 	uint64_t idle_ms;
 	int verbose;
 	char name[16];
+	struct dpfix_config_list peers;
 };
 
 static const struct dpfix_config_option options[] = {
@@ -30,6 +31,7 @@ static const struct dpfix_config_option options[] = {
 		"log more"},
 	{"name", DPFIX_CONFIG_STRING, offsetof(struct settings, name),
 		sizeof(((struct settings *)0)->name), 0, 0, "interface name"},
+	{"peer", DPFIX_CONFIG_LIST, offsetof(struct settings, peers), 0, 0, 0, "repeatable"},
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -391,6 +393,57 @@ test_print_help(void)
 	free(text);
 }
 
+/* Program arguments: the file first, the command line over it, bare yes/no flags,
+ * repeatable options, --help, and errors that name the flag. */
+static void
+test_from_args(void)
+{
+	char path[] = "/tmp/dpfix-test-args-XXXXXX";
+	char err[DPFIX_CONFIG_ERRLEN] = "";
+	struct settings s;
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs("workers = 4\nname = eth0\npeer = a\n", f);
+	fclose(f);
+	{
+		char *argv[] = {"--workers", "8", "--config", path, "--verbose", "--peer", "b"};
+
+		memset(&s, 0, sizeof(s));
+		CHECK(dpfix_config_from_args(options, &s, 7, argv, err, sizeof(err)) == 0);
+		CHECK_EQ_U64(s.workers, 8);   /* the command line wins, wherever --config is */
+		CHECK(strcmp(s.name, "eth0") == 0);
+		CHECK_EQ_U64(s.verbose, 1);   /* bare flag */
+		CHECK_EQ_U64(s.peers.count, 2);
+		CHECK(strcmp(s.peers.items[0], "a") == 0 && strcmp(s.peers.items[1], "b") == 0);
+	}
+	{
+		char *argv[] = {"--name", "x", "-h"};
+
+		CHECK(dpfix_config_from_args(options, &s, 3, argv, err, sizeof(err)) == 1);
+	}
+	{
+		char *argv[] = {"--workers", "99"};
+
+		CHECK(dpfix_config_from_args(options, &s, 2, argv, err, sizeof(err)) == -EINVAL);
+		CHECK(strstr(err, "--workers") != NULL && strstr(err, "99") != NULL);
+	}
+	{
+		char *argv[] = {"--workers"};
+
+		CHECK(dpfix_config_from_args(options, &s, 1, argv, err, sizeof(err)) == -EINVAL);
+		CHECK(strstr(err, "needs a value") != NULL);
+	}
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < DPFIX_CONFIG_LIST_MAX; i++)
+		CHECK(dpfix_config_set(options, &s, "peer", "p", "t", err, sizeof(err)) == 0);
+	CHECK(dpfix_config_set(options, &s, "peer", "p", "t", err, sizeof(err)) == -EINVAL);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -403,5 +456,6 @@ main(void)
 	RUN_TEST(test_load_file_errors);
 	RUN_TEST(test_find_cli);
 	RUN_TEST(test_print_help);
+	RUN_TEST(test_from_args);
 	return unit_test_summary();
 }
