@@ -63,8 +63,7 @@ struct collector_settings {
 };
 
 #define OPT(key, type, field, min, max, help) \
-	{key, type, offsetof(struct collector_settings, field), \
-		sizeof(((struct collector_settings *)0)->field), min, max, help}
+	DPFIX_CONFIG_OPTION(struct collector_settings, key, type, field, min, max, help)
 
 static const struct dpfix_config_option collector_options[] = {
 	OPT("listen", DPFIX_CONFIG_LIST, listen, 0, 0,
@@ -239,6 +238,26 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 	return messages;
 }
 
+/* One round: new sessions from every listener, then what each session has.
+ * Returns the number of messages handled. */
+static int
+serve_all(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, size_t cap)
+{
+	int busy = 0;
+
+	for (unsigned int i = 0; i < nb_listen; i++)
+		accept_sessions(listeners[i]);
+	for (unsigned int i = 0; i < session_count; i++) {
+		int n = serve_session(i, buf, cap);
+
+		if (n < 0)
+			i--; /* the last session moved into slot i */
+		else
+			busy += n;
+	}
+	return busy;
+}
+
 static void
 print_summary(void)
 {
@@ -321,38 +340,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpfix-collector: listening on %s\n", cfg.listen.items[i]);
 
 	while (!stop) {
-		int busy = 0;
-
-		for (unsigned int i = 0; i < nb_listen; i++)
-			accept_sessions(listeners[i]);
-		for (unsigned int i = 0; i < session_count; i++) {
-			int n = serve_session(i, buf, sizeof(buf));
-
-			if (n < 0)
-				i--; /* the last session moved into slot i */
-			else
-				busy += n;
-		}
-		if (!busy)
+		if (serve_all(listeners, nb_listen, buf, sizeof(buf)) == 0)
 			usleep(1000);
 	}
 	/* Take what already arrived before the signal, then close in order. */
-	for (int round = 0; round < 50; round++) {
-		int busy = 0;
-
-		for (unsigned int i = 0; i < nb_listen; i++)
-			accept_sessions(listeners[i]);
-		for (unsigned int i = 0; i < session_count; i++) {
-			int n = serve_session(i, buf, sizeof(buf));
-
-			if (n < 0)
-				i--;
-			else
-				busy += n;
-		}
-		if (!busy)
-			break;
-	}
+	for (int round = 0; round < 50 && serve_all(listeners, nb_listen, buf, sizeof(buf)) > 0;
+			round++)
+		;
 	print_summary();
 	while (session_count > 0)
 		close_session(session_count - 1, "closed at shutdown");

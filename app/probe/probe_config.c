@@ -7,8 +7,7 @@
 #include "probe_config.h"
 
 #define OPT(key, type, field, min, max, help) \
-	{key, type, offsetof(struct probe_settings, field), sizeof(((struct probe_settings *)0)->field), \
-		min, max, help}
+	DPFIX_CONFIG_OPTION(struct probe_settings, key, type, field, min, max, help)
 #define MS_PER_DAY (86400ull * 1000)
 
 const struct dpfix_config_option probe_options[] = {

@@ -32,6 +32,10 @@ struct dpfix_config_option {
 	const char *help;
 };
 
+/* An option table entry for field of settings type stype. */
+#define DPFIX_CONFIG_OPTION(stype, key, type, field, min, max, help) \
+	{key, type, offsetof(stype, field), sizeof(((stype *)0)->field), min, max, help}
+
 #define DPFIX_CONFIG_ERRLEN 512
 
 /* Sets one option from its text value. origin names the source for messages
