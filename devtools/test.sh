@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, second command: installs and builds what is needed, then runs the whole
 # test suite twice: in a gcc -Werror build and in an ASan+UBSan build. Also compiles
-# everything with clang -Werror. Ends with one line "N passed, N failed".
+# everything with clang -Werror, with the libFuzzer targets, and runs each of those
+# for a bounded time (suite fuzz). Ends with one line "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -15,7 +16,9 @@ configure() {   # configure DIR [meson options...]
 }
 
 configure build-test || exit 1
-CC=clang configure build-clang || exit 1
+CC=clang configure build-clang -Dfuzzers=true || exit 1
+# A build-clang configured before the fuzzers existed gets them too.
+meson configure build-clang -Dfuzzers=true >/dev/null || exit 1
 configure build-sanitize -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 for dir in build-test build-clang build-sanitize; do
 	echo "== ninja -C $dir"
@@ -28,10 +31,13 @@ meson test -C build-test --print-errorlogs "$@" || status=1
 echo "== tests (ASan + UBSan)"
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-sanitize --print-errorlogs "$@" || status=1
+echo "== fuzz targets (clang, libFuzzer + ASan + UBSan, bounded time each)"
+meson test -C build-clang --suite fuzz --print-errorlogs || status=1
 
 # Count test cases: a test program that prints its own "N passed, N failed" counts as
 # N + N; any other test counts as one.
-/usr/bin/python3 - build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json <<'PY'
+/usr/bin/python3 - build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json \
+	build-clang/meson-logs/testlog.json <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
 for log in sys.argv[1:]:

@@ -1,0 +1,60 @@
+/* libFuzzer target for the IPFIX decoder. The input's first byte picks the transport
+ * kind of the session; the rest is a stream of messages as a collector receives them
+ * on that session: each message is cut at the length
+ * its header claims (or the rest of the input when that length is impossible), so
+ * templates learned from one message apply to the next. Every delivered record is
+ * split into fields and formatted as JSON, the way the collector uses it. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dpfix_ipfix.h"
+
+static FILE *sink;
+
+static void
+on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
+		const uint8_t *rec, uint32_t len)
+{
+	static uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
+	static uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
+	(void)ctx;
+	(void)h;
+
+	/* The decoder delivered it whole, so splitting it must succeed. */
+	if (dpfix_ipfix_record_fields(t, rec, len, offsets, lengths) != (int)len)
+		__builtin_trap();
+	dpfix_ipfix_record_to_json(t, rec, len, sink);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct dpfix_ipfix_decoder *d;
+	char err[256];
+	size_t off = 1;
+
+	if (sink == NULL)
+		sink = fopen("/dev/null", "w");
+	if (size < 1)
+		return 0;
+	d = dpfix_ipfix_decoder_create();
+	if (d == NULL)
+		return 0;
+	while (off < size) {
+		size_t left = size - off, n = left;
+
+		if (left >= 4) {
+			size_t claimed = (size_t)data[off + 2] << 8 | data[off + 3];
+
+			if (claimed >= DPFIX_IPFIX_HEADER_LEN && claimed <= left)
+				n = claimed;
+		}
+		dpfix_ipfix_decode(d, data + off, n, on_record, NULL, err, sizeof(err));
+		off += n;
+	}
+	dpfix_ipfix_decoder_free(d);
+	return 0;
+}
