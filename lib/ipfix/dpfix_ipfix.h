@@ -171,6 +171,19 @@ int dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t
 
 const struct dpfix_ipfix_decode_stats *dpfix_ipfix_decoder_stats(const struct dpfix_ipfix_decoder *d);
 
+/* A template of observation domain `domain`: t is its definition, or NULL when the
+ * template was withdrawn. */
+typedef void (*dpfix_ipfix_template_cb)(void *ctx, uint32_t domain, uint16_t template_id,
+		const struct dpfix_ipfix_template *t);
+/* Tells cb of every template learned or withdrawn from now on, as it is decoded
+ * (dump tools print them; the file writer notices templates that clash with its own). */
+void dpfix_ipfix_decoder_set_template_cb(struct dpfix_ipfix_decoder *d, dpfix_ipfix_template_cb cb,
+		void *ctx);
+/* Calls cb for every template the decoder currently holds (a file writer rewrites them
+ * at the start of each new file). */
+void dpfix_ipfix_decoder_foreach_template(const struct dpfix_ipfix_decoder *d,
+		dpfix_ipfix_template_cb cb, void *ctx);
+
 /* Reads just the header; -EBADMSG if len is short or the version is not 10. */
 int dpfix_ipfix_read_header(const uint8_t *buf, size_t len, struct dpfix_ipfix_header *h);
 

@@ -28,6 +28,8 @@ struct dpfix_ipfix_decoder {
 	uint32_t domain_count;
 	struct dpfix_ipfix_decode_stats stats;
 	struct dpfix_ipfix_template scratch; /* template being read: too large for the stack */
+	dpfix_ipfix_template_cb template_cb;
+	void *template_ctx;
 };
 
 static inline uint16_t
@@ -101,9 +103,27 @@ find_template(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t id)
 	return NULL;
 }
 
+void
+dpfix_ipfix_decoder_set_template_cb(struct dpfix_ipfix_decoder *d, dpfix_ipfix_template_cb cb,
+		void *ctx)
+{
+	d->template_cb = cb;
+	d->template_ctx = ctx;
+}
+
+void
+dpfix_ipfix_decoder_foreach_template(const struct dpfix_ipfix_decoder *d,
+		dpfix_ipfix_template_cb cb, void *ctx)
+{
+	for (uint32_t i = 0; i < d->template_count; i++)
+		cb(ctx, d->templates[i]->domain, d->templates[i]->t.id, &d->templates[i]->t);
+}
+
 static void
 withdraw_template(struct dpfix_ipfix_decoder *d, struct stored_template **slot)
 {
+	if (d->template_cb != NULL)
+		d->template_cb(d->template_ctx, (*slot)->domain, (*slot)->t.id, NULL);
 	free(*slot);
 	*slot = d->templates[--d->template_count];
 	d->stats.templates_withdrawn++;
@@ -142,6 +162,8 @@ store_template(struct dpfix_ipfix_decoder *d, uint32_t domain, const struct dpfi
 	s->domain = domain;
 	s->t = *t;
 	d->stats.templates++;
+	if (d->template_cb != NULL)
+		d->template_cb(d->template_ctx, domain, t->id, &s->t);
 	return 0;
 }
 

@@ -1,0 +1,742 @@
+/* IPFIX files (RFC 5655): splitting a byte stream into messages with their offsets, and
+ * a writer that stores received messages so that every file, rotated or not, decodes
+ * on its own with consistent sequence numbers per observation domain. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpfix_ipfix_file.h"
+
+#define MAX_FILE_DOMAINS 1024
+#define PATH_LEN 4096
+#define FLUSH_INTERVAL_MS 1000
+#define FILE_BUFFER (1 << 20)
+#define DETAILS_MAX 128         /* bytes a Message Details record and its template add */
+
+/* Elements of RFC 5655's Message Details Options Template (section 8.1.4). */
+enum {
+	FILE_IE_messageScope = 263,
+	FILE_IE_collectionTimeMilliseconds = 258,
+	FILE_IE_exporterIPv4Address = 130,
+	FILE_IE_exporterIPv6Address = 131,
+	FILE_IE_exporterTransportPort = 217,
+	FILE_IE_collectorIPv4Address = 211,
+	FILE_IE_collectorIPv6Address = 212,
+	FILE_IE_collectorTransportPort = 216,
+	FILE_IE_exportTransportProtocol = 215,
+	FILE_IE_exportProtocolVersion = 214,
+	FILE_IE_exportSctpStreamId = 259,
+};
+
+static inline uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static int
+fail(int ret, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+/* ---- framing ---- */
+
+int
+dpfix_ipfix_frame(const uint8_t *buf, size_t avail, char *err, size_t errlen)
+{
+	uint16_t length;
+
+	if (avail < 2)
+		return 0;
+	if (get16(buf) != DPFIX_IPFIX_VERSION)
+		return fail(-EBADMSG, err, errlen, "version %u is not IPFIX (10)", get16(buf));
+	if (avail < 4)
+		return 0;
+	length = get16(buf + 2);
+	if (length < DPFIX_IPFIX_HEADER_LEN)
+		return fail(-EBADMSG, err, errlen, "message length %u is below the %u-byte header",
+				length, DPFIX_IPFIX_HEADER_LEN);
+	return avail >= length ? length : 0;
+}
+
+/* ---- reader ---- */
+
+struct dpfix_ipfix_file_reader {
+	FILE *in;
+	uint64_t offset;        /* of the next message */
+	int error;              /* sticky: a stream cannot be re-framed after corruption */
+	char error_text[256];
+	uint8_t buf[DPFIX_IPFIX_MAX_MESSAGE];
+};
+
+struct dpfix_ipfix_file_reader *
+dpfix_ipfix_file_reader_create(FILE *in)
+{
+	struct dpfix_ipfix_file_reader *r = calloc(1, sizeof(*r));
+
+	if (r != NULL)
+		r->in = in;
+	return r;
+}
+
+void
+dpfix_ipfix_file_reader_free(struct dpfix_ipfix_file_reader *r)
+{
+	free(r);
+}
+
+static int
+reader_fail(struct dpfix_ipfix_file_reader *r, int ret, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->error_text, sizeof(r->error_text), fmt, ap);
+	va_end(ap);
+	r->error = ret;
+	return fail(ret, err, errlen, "%s", r->error_text);
+}
+
+int
+dpfix_ipfix_file_read(struct dpfix_ipfix_file_reader *r, const uint8_t **msg, size_t *len,
+		uint64_t *offset, char *err, size_t errlen)
+{
+	char why[128];
+	size_t got;
+	int n;
+
+	if (r->error != 0)
+		return fail(r->error, err, errlen, "%s", r->error_text);
+	got = fread(r->buf, 1, DPFIX_IPFIX_HEADER_LEN, r->in);
+	if (ferror(r->in))
+		return reader_fail(r, -EIO, err, errlen, "offset %" PRIu64 ": read error", r->offset);
+	if (got == 0)
+		return 0;
+	n = dpfix_ipfix_frame(r->buf, got, why, sizeof(why));
+	if (n < 0)
+		return reader_fail(r, -EBADMSG, err, errlen, "offset %" PRIu64 ": %s", r->offset, why);
+	if (got < DPFIX_IPFIX_HEADER_LEN)
+		return reader_fail(r, -EBADMSG, err, errlen, "offset %" PRIu64 ": truncated: the "
+				"stream ends %zu bytes into a 16-byte message header", r->offset, got);
+	n = get16(r->buf + 2);
+	got += fread(r->buf + got, 1, (size_t)n - got, r->in);
+	if (ferror(r->in))
+		return reader_fail(r, -EIO, err, errlen, "offset %" PRIu64 ": read error", r->offset);
+	if (got < (size_t)n)
+		return reader_fail(r, -EBADMSG, err, errlen, "offset %" PRIu64 ": truncated: message "
+				"of %d bytes, the stream ends after %zu of them", r->offset, n, got);
+	*msg = r->buf;
+	*len = (size_t)n;
+	*offset = r->offset;
+	r->offset += (uint64_t)n;
+	return 1;
+}
+
+/* ---- writer ---- */
+
+/* One (session, exporter's observation domain) pair and its domain in the files. */
+struct file_domain {
+	const void *session;
+	int closed;             /* the session has ended: forgotten with the file */
+	uint32_t source_domain;
+	uint32_t file_domain;
+	uint32_t next_sequence; /* data records stored before in this domain, modulo 2^32 */
+	uint16_t details_id;    /* our Message Details template in the current file, 0 if none */
+	uint8_t details_v6, details_sctp; /* the shape of that template */
+};
+
+struct dpfix_ipfix_file_writer {
+	struct dpfix_ipfix_file_params p;
+	char base[PATH_LEN];
+	char path[PATH_LEN + 64];
+	FILE *out;
+	uint64_t file_bytes;
+	uint64_t file_messages;
+	uint64_t interval_end_ms;
+	uint64_t last_flush_ms;
+	int dirty;
+	unsigned int counter;
+	/* A reader's view of the current file: every byte written is decoded here, so the
+	 * writer knows which templates a reader holds at any point. */
+	struct dpfix_ipfix_decoder *decoder;
+	struct dpfix_ipfix_decoder *carried; /* the closed file's, for the next file's start */
+	struct file_domain domains[MAX_FILE_DOMAINS];
+	unsigned int domain_count;
+	struct file_domain *decoding; /* whose message is being decoded */
+	uint32_t records;             /* records counted while decoding it */
+	struct dpfix_ipfix_file_stats stats;
+	struct dpfix_ipfix_template scratch;
+	uint8_t used_ids[65536 / 8];
+	uint8_t work[DPFIX_IPFIX_MAX_MESSAGE];
+	uint8_t extra[DPFIX_IPFIX_MAX_MESSAGE];
+};
+
+int
+dpfix_ipfix_file_name(const char *path, uint64_t time_ms, unsigned int counter, char *out,
+		size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash != NULL ? slash + 1 : path;
+	const char *dot = strrchr(name, '.');
+	time_t t = (time_t)(time_ms / 1000);
+	size_t stem;
+	char stamp[32];
+	struct tm tm;
+	int n;
+
+	if (dot == NULL || dot == name)
+		dot = name + strlen(name); /* no extension (a leading dot is not one) */
+	stem = (size_t)(dot - path);
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	n = snprintf(out, outlen, "%.*s-%s-%04u%s", (int)stem, path, stamp, counter, dot);
+	if (n < 0 || (size_t)n >= outlen)
+		return -ENAMETOOLONG;
+	return n;
+}
+
+static void
+on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
+		const uint8_t *record, uint32_t len)
+{
+	struct dpfix_ipfix_file_writer *w = ctx;
+
+	(void)h;
+	(void)t;
+	(void)record;
+	(void)len;
+	w->records++;
+}
+
+/* An exporter's template that replaces or withdraws ours takes its id: ours must be
+ * defined again, under a free id, before our next record. */
+static void
+on_template(void *ctx, uint32_t domain, uint16_t id, const struct dpfix_ipfix_template *t)
+{
+	struct dpfix_ipfix_file_writer *w = ctx;
+	struct file_domain *d = w->decoding;
+
+	(void)t;
+	if (d != NULL && d->file_domain == domain && d->details_id == id)
+		d->details_id = 0;
+}
+
+struct dpfix_ipfix_file_writer *
+dpfix_ipfix_file_writer_create(const struct dpfix_ipfix_file_params *p, char *err, size_t errlen)
+{
+	struct dpfix_ipfix_file_writer *w;
+	char probe[PATH_LEN + 64];
+
+	if (p->path == NULL || p->path[0] == '\0') {
+		fail(-EINVAL, err, errlen, "no file name given");
+		return NULL;
+	}
+	if (strlen(p->path) >= PATH_LEN ||
+			dpfix_ipfix_file_name(p->path, 0, 0, probe, sizeof(probe)) < 0) {
+		fail(-EINVAL, err, errlen, "%s: file name too long", p->path);
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		fail(-ENOMEM, err, errlen, "%s: no memory for the file writer", p->path);
+		return NULL;
+	}
+	w->p = *p;
+	snprintf(w->base, sizeof(w->base), "%s", p->path);
+	w->p.path = w->base;
+	return w;
+}
+
+static int
+rotating(const struct dpfix_ipfix_file_writer *w)
+{
+	return w->p.rotate_bytes != 0 || w->p.rotate_interval_ms != 0;
+}
+
+static int
+write_bytes(struct dpfix_ipfix_file_writer *w, const uint8_t *buf, size_t len, char *err,
+		size_t errlen)
+{
+	if (fwrite(buf, 1, len, w->out) != len) {
+		w->stats.write_errors++;
+		return fail(-EIO, err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+	}
+	w->file_bytes += len;
+	w->stats.bytes += len;
+	w->dirty = 1;
+	return 0;
+}
+
+/* Decodes what is written into the reader's view, counting its records. */
+static int
+follow(struct dpfix_ipfix_file_writer *w, struct file_domain *d, const uint8_t *msg, size_t len,
+		char *err, size_t errlen)
+{
+	int ret;
+
+	w->decoding = d;
+	w->records = 0;
+	ret = dpfix_ipfix_decode(w->decoder, msg, len, on_record, w, err, errlen);
+	w->decoding = NULL;
+	return ret;
+}
+
+struct template_copy {
+	struct dpfix_ipfix_file_writer *w;
+	struct file_domain *d;
+	struct dpfix_ipfix_msg m;
+	uint64_t now_ms;
+	int ret;
+	char *err;
+	size_t errlen;
+};
+
+static int
+flush_template_message(struct template_copy *c)
+{
+	struct dpfix_ipfix_file_writer *w = c->w;
+	uint32_t len;
+
+	if (c->m.len == DPFIX_IPFIX_HEADER_LEN)
+		return 0;
+	len = dpfix_ipfix_msg_finish(&c->m, (uint32_t)(c->now_ms / 1000), c->d->next_sequence,
+			c->d->file_domain);
+	if (follow(w, NULL, w->extra, len, c->err, c->errlen) < 0)
+		return -EBADMSG; /* cannot happen: these are templates the decoder accepted */
+	if (write_bytes(w, w->extra, len, c->err, c->errlen) < 0)
+		return -EIO;
+	w->stats.template_messages++;
+	dpfix_ipfix_msg_begin(&c->m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
+	return 0;
+}
+
+static void
+copy_template(void *ctx, uint32_t domain, uint16_t id, const struct dpfix_ipfix_template *t)
+{
+	struct template_copy *c = ctx;
+
+	(void)id;
+	if (c->ret != 0 || domain != c->d->file_domain)
+		return;
+	if (dpfix_ipfix_msg_add_template(&c->m, t) == 0)
+		return;
+	c->ret = flush_template_message(c);
+	if (c->ret == 0)
+		dpfix_ipfix_msg_add_template(&c->m, t); /* fits: an empty message holds any template */
+}
+
+/* The next file starts with the templates every live domain had in the last one. */
+static int
+write_carried_templates(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err,
+		size_t errlen)
+{
+	struct template_copy c = {.w = w, .now_ms = now_ms, .err = err, .errlen = errlen};
+
+	if (w->carried == NULL)
+		return 0;
+	for (unsigned int i = 0; i < w->domain_count && c.ret == 0; i++) {
+		c.d = &w->domains[i];
+		dpfix_ipfix_msg_begin(&c.m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
+		dpfix_ipfix_decoder_foreach_template(w->carried, copy_template, &c);
+		if (c.ret == 0)
+			c.ret = flush_template_message(&c);
+	}
+	dpfix_ipfix_decoder_free(w->carried);
+	w->carried = NULL;
+	return c.ret;
+}
+
+static int
+open_file(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err, size_t errlen)
+{
+	uint64_t start_ms = now_ms;
+	int fd = -1;
+
+	if (w->p.rotate_interval_ms != 0) {
+		start_ms = now_ms - now_ms % w->p.rotate_interval_ms;
+		w->interval_end_ms = start_ms + w->p.rotate_interval_ms;
+	}
+	if (!rotating(w)) {
+		snprintf(w->path, sizeof(w->path), "%s", w->base);
+		fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	} else {
+		/* Never overwrite: an earlier run may have left a file of the same name. */
+		for (unsigned int tries = 0; fd < 0 && tries < 10000; tries++) {
+			dpfix_ipfix_file_name(w->base, start_ms, ++w->counter, w->path, sizeof(w->path));
+			fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (fd < 0 && errno != EEXIST)
+				break;
+		}
+	}
+	if (fd < 0)
+		return fail(-EIO, err, errlen, "%s: cannot create: %s", w->path, strerror(errno));
+	w->out = fdopen(fd, "w");
+	w->decoder = dpfix_ipfix_decoder_create();
+	if (w->out == NULL || w->decoder == NULL) {
+		if (w->out != NULL)
+			fclose(w->out);
+		else
+			close(fd);
+		w->out = NULL;
+		dpfix_ipfix_decoder_free(w->decoder);
+		w->decoder = NULL;
+		return fail(-EIO, err, errlen, "%s: no memory to write it", w->path);
+	}
+	setvbuf(w->out, NULL, _IOFBF, FILE_BUFFER);
+	dpfix_ipfix_decoder_set_template_cb(w->decoder, on_template, w);
+	w->file_bytes = 0;
+	w->file_messages = 0;
+	w->last_flush_ms = now_ms;
+	w->stats.files++;
+	return write_carried_templates(w, now_ms, err, errlen);
+}
+
+/* Closes the current file; its templates are kept for the start of the next one, and
+ * the domains of sessions that have ended are forgotten. */
+static int
+close_file(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
+{
+	int ret = 0;
+	unsigned int kept = 0;
+
+	if (w->out == NULL)
+		return 0;
+	if (fclose(w->out) != 0) {
+		w->stats.write_errors++;
+		ret = fail(-EIO, err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+	}
+	w->out = NULL;
+	w->dirty = 0;
+	dpfix_ipfix_decoder_free(w->carried);
+	w->carried = w->decoder;
+	w->decoder = NULL;
+	for (unsigned int i = 0; i < w->domain_count; i++)
+		if (!w->domains[i].closed)
+			w->domains[kept++] = w->domains[i];
+	w->domain_count = kept;
+	return ret;
+}
+
+static int
+domain_taken(const struct dpfix_ipfix_file_writer *w, uint32_t id)
+{
+	for (unsigned int i = 0; i < w->domain_count; i++)
+		if (w->domains[i].file_domain == id)
+			return 1;
+	return 0;
+}
+
+static struct file_domain *
+find_domain(struct dpfix_ipfix_file_writer *w, const void *session, uint32_t source_domain,
+		uint32_t sequence)
+{
+	struct file_domain *d;
+	uint32_t id = source_domain;
+
+	for (unsigned int i = 0; i < w->domain_count; i++) {
+		d = &w->domains[i];
+		if (d->session == session && d->source_domain == source_domain && !d->closed)
+			return d;
+	}
+	if (w->domain_count == MAX_FILE_DOMAINS)
+		return NULL;
+	/* Templates are scoped per domain, and a file is one scope: two sessions must not
+	 * share a domain id in it. Each taken id is one entry, so this loop is bounded. */
+	while (domain_taken(w, id))
+		id++;
+	if (id != source_domain)
+		w->stats.domains_renumbered++;
+	d = &w->domains[w->domain_count++];
+	*d = (struct file_domain){
+		.session = session, .source_domain = source_domain, .file_domain = id,
+		.next_sequence = sequence, /* the file continues the exporter's numbering */
+	};
+	return d;
+}
+
+static void
+mark_used(void *ctx, uint32_t domain, uint16_t id, const struct dpfix_ipfix_template *t)
+{
+	struct dpfix_ipfix_file_writer *w = ctx;
+
+	(void)t;
+	if (domain == w->decoding->file_domain)
+		w->used_ids[id / 8] |= (uint8_t)(1u << (id % 8));
+}
+
+/* A template id no template of the domain uses, from the top: exporters count up from
+ * 256, so clashes stay rare. 0 if all are taken. */
+static uint16_t
+free_template_id(struct dpfix_ipfix_file_writer *w, struct file_domain *d)
+{
+	memset(w->used_ids, 0, sizeof(w->used_ids));
+	w->decoding = d;
+	dpfix_ipfix_decoder_foreach_template(w->decoder, mark_used, w);
+	w->decoding = NULL;
+	for (uint32_t id = 65535; id >= DPFIX_IPFIX_SET_MIN_DATA; id--)
+		if (!(w->used_ids[id / 8] & (1u << (id % 8))))
+			return (uint16_t)id;
+	return 0;
+}
+
+static int
+is_v6(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6;
+}
+
+static void
+details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->scope_count = 1;
+	dpfix_ipfix_template_add(t, 0, FILE_IE_messageScope, 1);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_collectionTimeMilliseconds, 8);
+	if (v6)
+		dpfix_ipfix_template_add(t, 0, FILE_IE_exporterIPv6Address, 16);
+	else
+		dpfix_ipfix_template_add(t, 0, FILE_IE_exporterIPv4Address, 4);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_exporterTransportPort, 2);
+	if (v6)
+		dpfix_ipfix_template_add(t, 0, FILE_IE_collectorIPv6Address, 16);
+	else
+		dpfix_ipfix_template_add(t, 0, FILE_IE_collectorIPv4Address, 4);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_collectorTransportPort, 2);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_exportTransportProtocol, 1);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_exportProtocolVersion, 1);
+	if (sctp)
+		dpfix_ipfix_template_add(t, 0, FILE_IE_exportSctpStreamId, 2);
+}
+
+/* Address and port in the record's family: IPv4 in IPv6 as ::ffff:a.b.c.d, IPv4-mapped
+ * IPv6 as IPv4, anything else (unknown) as zeros. Returns the bytes written. */
+static size_t
+put_address(uint8_t *p, const struct sockaddr_storage *ss, int v6)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+	size_t alen = v6 ? 16 : 4;
+	uint16_t port = 0;
+
+	memset(p, 0, alen + 2);
+	if (ss->ss_family == AF_INET) {
+		port = ntohs(in4->sin_port);
+		if (v6) {
+			p[10] = p[11] = 0xff;
+			memcpy(p + 12, &in4->sin_addr, 4);
+		} else {
+			memcpy(p, &in4->sin_addr, 4);
+		}
+	} else if (ss->ss_family == AF_INET6) {
+		port = ntohs(in6->sin6_port);
+		if (v6)
+			memcpy(p, &in6->sin6_addr, 16);
+		else if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			memcpy(p, (const uint8_t *)&in6->sin6_addr + 12, 4);
+	}
+	put16(p + alen, port);
+	return alen + 2;
+}
+
+static uint32_t
+details_record(uint8_t *rec, const struct dpfix_ipfix_file_origin *o, int v6, int sctp)
+{
+	uint8_t *p = rec;
+	uint64_t ms = o->collection_time_ms;
+
+	*p++ = 0; /* messageScope: written as 0, RFC 5655 */
+	for (int i = 7; i >= 0; i--)
+		*p++ = (uint8_t)(ms >> (i * 8));
+	p += put_address(p, &o->exporter, v6);
+	p += put_address(p, &o->collector, v6);
+	*p++ = o->transport;
+	*p++ = DPFIX_IPFIX_VERSION;
+	if (sctp) {
+		put16(p, o->sctp_stream);
+		p += 2;
+	}
+	return (uint32_t)(p - rec);
+}
+
+/* Appends a Message Details record (and its template when the file lacks it) to the
+ * message in w->work; returns the message's new length, or len if there is no room. */
+static size_t
+append_details(struct dpfix_ipfix_file_writer *w, struct file_domain *d,
+		const struct dpfix_ipfix_file_origin *o, size_t len)
+{
+	int v6 = is_v6(&o->exporter), sctp = o->transport == IPPROTO_SCTP;
+	struct dpfix_ipfix_msg m;
+	uint8_t rec[64];
+	uint32_t rec_len, extra_len;
+	uint16_t id = d->details_id;
+
+	if (id == 0 || d->details_v6 != v6 || d->details_sctp != sctp)
+		id = free_template_id(w, d);
+	if (id == 0)
+		goto no_room;
+	/* Built as a message of its own, so the reader's view can follow it. */
+	dpfix_ipfix_msg_begin(&m, w->extra, (uint32_t)(DPFIX_IPFIX_MAX_MESSAGE - len +
+			DPFIX_IPFIX_HEADER_LEN));
+	if (id != d->details_id) {
+		details_template(&w->scratch, id, v6, sctp);
+		if (dpfix_ipfix_msg_add_template(&m, &w->scratch) < 0)
+			goto no_room;
+	}
+	rec_len = details_record(rec, o, v6, sctp);
+	if (dpfix_ipfix_msg_add_record(&m, id, rec, rec_len) < 0)
+		goto no_room;
+	extra_len = dpfix_ipfix_msg_finish(&m, get32(w->work + 4), get32(w->work + 8),
+			d->file_domain);
+	if (dpfix_ipfix_decode(w->decoder, w->extra, extra_len, NULL, NULL, NULL, 0) < 0)
+		goto no_room; /* cannot happen: we built it */
+	d->details_id = id;
+	d->details_v6 = (uint8_t)v6;
+	d->details_sctp = (uint8_t)sctp;
+	memcpy(w->work + len, w->extra + DPFIX_IPFIX_HEADER_LEN, extra_len - DPFIX_IPFIX_HEADER_LEN);
+	len += extra_len - DPFIX_IPFIX_HEADER_LEN;
+	put16(w->work + 2, (uint16_t)len);
+	w->records++;
+	return len;
+no_room:
+	w->stats.details_skipped++;
+	return len;
+}
+
+int
+dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipfix_file_origin *o,
+		const uint8_t *msg, size_t len, char *err, size_t errlen)
+{
+	uint64_t now = o->collection_time_ms;
+	struct file_domain *d;
+	char why[256];
+	int ret;
+
+	if (len < DPFIX_IPFIX_HEADER_LEN || get16(msg) != DPFIX_IPFIX_VERSION || get16(msg + 2) != len) {
+		w->stats.refused_malformed++;
+		return fail(-EBADMSG, err, errlen, "%s: message of %zu bytes is not one IPFIX "
+				"message: not written", w->base, len);
+	}
+	if (w->out != NULL && w->p.rotate_interval_ms != 0 && now >= w->interval_end_ms &&
+			(ret = close_file(w, err, errlen)) < 0)
+		return ret;
+	if (w->out != NULL && w->p.rotate_bytes != 0 && w->file_messages > 0 &&
+			w->file_bytes + len + (w->p.message_details ? DETAILS_MAX : 0) > w->p.rotate_bytes &&
+			(ret = close_file(w, err, errlen)) < 0)
+		return ret;
+	/* Opened before a new domain is added: the new file's first messages carry the
+	 * templates of the domains the last file had, and only those. */
+	if (w->out == NULL && (ret = open_file(w, now, err, errlen)) < 0)
+		return ret;
+	d = find_domain(w, o->session, get32(msg + 12), get32(msg + 8));
+	if (d == NULL) {
+		w->stats.refused_domains++;
+		return fail(-ENOSPC, err, errlen, "%s: more than %u observation domains in one "
+				"file: message not written", w->base, MAX_FILE_DOMAINS);
+	}
+	memcpy(w->work, msg, len);
+	put32(w->work + 8, d->next_sequence);
+	put32(w->work + 12, d->file_domain);
+	if (follow(w, d, w->work, len, why, sizeof(why)) < 0) {
+		w->stats.refused_malformed++;
+		return fail(-EBADMSG, err, errlen, "%s: malformed message not written: %s", w->base,
+				why);
+	}
+	if (w->p.message_details)
+		len = append_details(w, d, o, len);
+	if ((ret = write_bytes(w, w->work, len, err, errlen)) < 0)
+		return ret;
+	d->next_sequence += w->records;
+	w->file_messages++;
+	w->stats.messages++;
+	return 0;
+}
+
+int
+dpfix_ipfix_file_writer_tick(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err,
+		size_t errlen)
+{
+	if (w->out == NULL)
+		return 0;
+	if (w->p.rotate_interval_ms != 0 && now_ms >= w->interval_end_ms)
+		return close_file(w, err, errlen);
+	if (w->dirty && now_ms - w->last_flush_ms >= FLUSH_INTERVAL_MS) {
+		w->last_flush_ms = now_ms;
+		w->dirty = 0;
+		if (fflush(w->out) != 0) {
+			w->stats.write_errors++;
+			return fail(-EIO, err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+void
+dpfix_ipfix_file_writer_session_closed(struct dpfix_ipfix_file_writer *w, const void *session)
+{
+	/* The entry stays until the file closes: its domain id stays taken in this file. */
+	for (unsigned int i = 0; i < w->domain_count; i++)
+		if (w->domains[i].session == session)
+			w->domains[i].closed = 1;
+}
+
+int
+dpfix_ipfix_file_writer_close(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
+{
+	int ret;
+
+	if (w == NULL)
+		return 0;
+	ret = close_file(w, err, errlen);
+	dpfix_ipfix_decoder_free(w->carried);
+	free(w);
+	return ret;
+}
+
+const struct dpfix_ipfix_file_stats *
+dpfix_ipfix_file_writer_stats(const struct dpfix_ipfix_file_writer *w)
+{
+	return &w->stats;
+}
+
+const char *
+dpfix_ipfix_file_writer_path(const struct dpfix_ipfix_file_writer *w)
+{
+	return w->path;
+}
