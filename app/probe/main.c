@@ -14,6 +14,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_random.h>
 
 #include "probe.h"
 #include "probe_control.h"
@@ -201,6 +202,22 @@ setup_workers(int finite)
 		w->input_is_finite = finite;
 		w->timestamp_offset = ts_offset;
 		w->timestamp_flag = ts_flag;
+		w->parse_cfg = (struct dpfix_parse_config){
+			.key_fields = settings.flow_key,
+			.vxlan_inner = (uint8_t)settings.vxlan_inner,
+			.vxlan_port = (uint16_t)settings.vxlan_port,
+		};
+		w->frags = rte_zmalloc_socket("fragments",
+				dpfix_frag_map_memsize(settings.fragment_map_size), RTE_CACHE_LINE_SIZE,
+				(int)rte_lcore_to_socket_id(w->lcore_id));
+		if (w->frags == NULL) {
+			fprintf(stderr, "dpfix-probe: worker %u: cannot allocate a fragment map of %u "
+					"entries (try a smaller fragment_map_size)\n", i,
+					settings.fragment_map_size);
+			return -ENOMEM;
+		}
+		dpfix_frag_map_init(w->frags, settings.fragment_map_size,
+				settings.fragment_timeout_ms * 1000000ull, (uint32_t)rte_rand());
 		snprintf(name, sizeof(name), "flows_w%u", i);
 		w->table = dpfix_flow_table_create(name, settings.flow_table_size,
 				(int)rte_lcore_to_socket_id(w->lcore_id));
@@ -277,6 +294,7 @@ main(int argc, char **argv)
 	exporter_fini(&exporter);
 	for (unsigned int i = 0; i < nb_workers; i++) {
 		dpfix_flow_table_free(workers[i].table);
+		rte_free(workers[i].frags);
 		rte_ring_free(workers[i].ring);
 	}
 	RTE_ETH_FOREACH_DEV(port) {

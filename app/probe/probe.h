@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 
 #include "dpfix_flow.h"
+#include "dpfix_frag.h"
 #include "dpfix_parse.h"
 #include "dpfix_session.h"
 #include "probe_config.h"
@@ -46,6 +47,8 @@ struct worker_ctx {
 	unsigned int index;
 	struct probe_rx_queue queues[PROBE_MAX_QUEUES_PER_WORKER];
 	unsigned int nb_queues;
+	struct dpfix_parse_config parse_cfg;
+	struct dpfix_frag_map *frags;   /* this worker's fragmented datagrams in flight */
 	struct dpfix_flow_table *table;
 	struct dpfix_flow_expiry expiry;  /* timeouts checked as packets arrive */
 	struct rte_ring *ring;          /* records to the exporter (SPSC) */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dpfix_parse.h"
 #include "probe_config.h"
 
 #define OPT(key, type, field, min, max, help) \
@@ -61,8 +62,17 @@ const struct dpfix_config_option probe_options[] = {
 		"packet buffers in the pool (default 16383)"),
 	OPT("rx_ring_size", DPFIX_CONFIG_U32, rx_ring_size, 64, 32768,
 		"receive descriptors per queue (default 1024)"),
-	OPT("key_vlan", DPFIX_CONFIG_BOOL, key_vlan, 0, 1,
-		"make the VLAN id part of the flow key (default no)"),
+	DPFIX_CONFIG_FLAGS_OPTION(struct probe_settings, "flow_key", flow_key, dpfix_key_field_names,
+		"fields the flow key holds besides IP version, addresses, protocol and ports "
+		"(default none)"),
+	OPT("vxlan_inner", DPFIX_CONFIG_BOOL, vxlan_inner, 0, 1,
+		"meter the packet inside VXLAN instead of the tunnel's UDP flow (default no)"),
+	OPT("vxlan_port", DPFIX_CONFIG_U32, vxlan_port, 1, 65535,
+		"UDP destination port of VXLAN (default 4789)"),
+	OPT("fragment_map_size", DPFIX_CONFIG_U32, fragment_map_size, 4, 1u << 24,
+		"fragmented datagrams each worker follows at once (default 4096)"),
+	OPT("fragment_timeout", DPFIX_CONFIG_DURATION, fragment_timeout_ms, 1, 3600000,
+		"forget a fragmented datagram after this long without a fragment (default 30)"),
 	OPT("packet_timestamps", DPFIX_CONFIG_BOOL, packet_timestamps, 0, 1,
 		"use the port's receive timestamps (pcap: capture time) when offered (default yes)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
@@ -85,7 +95,11 @@ probe_settings_defaults(struct probe_settings *s)
 	s->export_ring_size = 8192;
 	s->mbuf_count = 16383;
 	s->rx_ring_size = 1024;
-	s->key_vlan = 0;
+	s->flow_key = 0;
+	s->vxlan_inner = 0;
+	s->vxlan_port = DPFIX_VXLAN_PORT;
+	s->fragment_map_size = 4096;
+	s->fragment_timeout_ms = 30000;
 	s->packet_timestamps = 1;
 	s->sctp_udp_port = 9899;
 }

@@ -22,7 +22,11 @@ struct probe_settings {
 	uint32_t export_ring_size;
 	uint32_t mbuf_count;
 	uint32_t rx_ring_size;
-	int key_vlan;
+	uint32_t flow_key;              /* DPFIX_KEY_* bits */
+	int vxlan_inner;
+	uint32_t vxlan_port;
+	uint32_t fragment_map_size;
+	uint64_t fragment_timeout_ms;
 	int packet_timestamps;
 	uint32_t sctp_udp_port;
 	int sctp_data_unordered;

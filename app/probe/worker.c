@@ -47,12 +47,14 @@ poll_queue(struct worker_ctx *w, const struct probe_rx_queue *q, uint64_t now_ns
 
 		w->stats.rx_bytes += m->pkt_len;
 		/* Headers are in the first segment for every PMD used here. */
-		r = dpfix_parse_ethernet(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
-				w->settings->key_vlan, &infos[metered]);
+		r = dpfix_parse_ethernet(&w->parse_cfg, rte_pktmbuf_mtod(m, const uint8_t *),
+				m->data_len, q->port, &infos[metered]);
 		w->stats.parse_results[r]++;
 		if (r != DPFIX_PARSE_OK)
 			continue;
 		times[metered] = packet_time_ns(w, q, m, now_ns);
+		if (infos[metered].fragment != DPFIX_FRAG_NONE)
+			dpfix_frag_map_attribute(w->frags, &infos[metered], times[metered]);
 		w->stats.metered_octets += infos[metered].ip_octets;
 		metered++;
 	}

@@ -104,6 +104,50 @@ parse_bool(const struct dpfix_config_option *o, const char *value, void *dst,
 	return -EINVAL;
 }
 
+/* "vlan,dscp" (spaces allowed around names) or "none". */
+static int
+parse_flags(const struct dpfix_config_option *o, const char *value, void *dst,
+		const char *origin, char *err, size_t errlen)
+{
+	uint32_t bits = 0;
+	const char *p = value;
+
+	if (strcasecmp(value, "none") == 0) {
+		*(uint32_t *)dst = 0;
+		return 0;
+	}
+	for (;;) {
+		size_t n;
+		unsigned int i;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		n = strcspn(p, ",");
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		for (i = 0; o->names[i] != NULL; i++)
+			if (strlen(o->names[i]) == n && strncmp(o->names[i], p, n) == 0)
+				break;
+		if (o->names[i] == NULL || i >= 32) {
+			int len = snprintf(err, errlen, "%s: %s: unknown name '%.*s' in '%s' (known:",
+					origin, o->key, (int)n, p, value);
+
+			for (i = 0; o->names[i] != NULL && len > 0 && (size_t)len < errlen; i++)
+				len += snprintf(err + len, errlen - (size_t)len, " %s", o->names[i]);
+			if (len > 0 && (size_t)len < errlen)
+				snprintf(err + len, errlen - (size_t)len, "; or none)");
+			return -EINVAL;
+		}
+		bits |= 1u << i;
+		p = strchr(p, ',');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	*(uint32_t *)dst = bits;
+	return 0;
+}
+
 int
 dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 		const char *key, const char *value, const char *origin,
@@ -124,6 +168,8 @@ dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 		return parse_duration(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_BOOL:
 		return parse_bool(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_FLAGS:
+		return parse_flags(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_LIST: {
 		struct dpfix_config_list *list = dst;
 
@@ -265,7 +311,7 @@ dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 	static const char *const type_names[] = {
 		[DPFIX_CONFIG_U32] = "N", [DPFIX_CONFIG_DURATION] = "SECONDS",
 		[DPFIX_CONFIG_BOOL] = "yes|no", [DPFIX_CONFIG_STRING] = "TEXT",
-		[DPFIX_CONFIG_LIST] = "TEXT (repeatable)",
+		[DPFIX_CONFIG_LIST] = "TEXT (repeatable)", [DPFIX_CONFIG_FLAGS] = "NAME,...",
 	};
 	char flag[96];
 
@@ -275,5 +321,11 @@ dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 			if (flag[i] == '_')
 				flag[i] = '-';
 		fprintf(out, "  %-34s %s\n", flag, o->help);
+		if (o->type == DPFIX_CONFIG_FLAGS) {
+			fprintf(out, "  %-34s names:", "");
+			for (unsigned int i = 0; o->names[i] != NULL; i++)
+				fprintf(out, " %s", o->names[i]);
+			fprintf(out, " (or none)\n");
+		}
 	}
 }

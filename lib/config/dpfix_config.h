@@ -13,6 +13,8 @@ enum dpfix_config_type {
 	DPFIX_CONFIG_BOOL,     /* yes/no, true/false, on/off, 1/0 */
 	DPFIX_CONFIG_STRING,   /* stored in a char[size] */
 	DPFIX_CONFIG_LIST,     /* repeatable; appended to a struct dpfix_config_list */
+	DPFIX_CONFIG_FLAGS,    /* names from the option's list joined by ',', or "none";
+	                        * stored as a uint32_t with bit i for names[i] */
 };
 
 #define DPFIX_CONFIG_LIST_MAX 16
@@ -30,11 +32,17 @@ struct dpfix_config_option {
 	size_t size;            /* DPFIX_CONFIG_STRING: the buffer size */
 	uint64_t min, max;      /* U32: value range; DURATION: range in milliseconds */
 	const char *help;
+	const char *const *names; /* FLAGS: the accepted names, NULL-terminated (at most 32) */
 };
 
 /* An option table entry for field of settings type stype. */
 #define DPFIX_CONFIG_OPTION(stype, key, type, field, min, max, help) \
 	{key, type, offsetof(stype, field), sizeof(((stype *)0)->field), min, max, help}
+
+/* A FLAGS entry: field is a uint32_t, names a NULL-terminated list. */
+#define DPFIX_CONFIG_FLAGS_OPTION(stype, key, field, names, help) \
+	{key, DPFIX_CONFIG_FLAGS, offsetof(stype, field), sizeof(((stype *)0)->field), 0, 0, help, \
+		names}
 
 #define DPFIX_CONFIG_ERRLEN 512
 

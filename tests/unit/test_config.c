@@ -18,7 +18,10 @@ struct settings {
 	int verbose;
 	char name[16];
 	struct dpfix_config_list peers;
+	uint32_t key;
 };
+
+static const char *const key_names[] = {"vlan", "dscp", "mpls", "ingress_port", NULL};
 
 static const struct dpfix_config_option options[] = {
 	{"workers", DPFIX_CONFIG_U32, offsetof(struct settings, workers), 0, 1, 64,
@@ -32,6 +35,7 @@ static const struct dpfix_config_option options[] = {
 	{"name", DPFIX_CONFIG_STRING, offsetof(struct settings, name),
 		sizeof(((struct settings *)0)->name), 0, 0, "interface name"},
 	{"peer", DPFIX_CONFIG_LIST, offsetof(struct settings, peers), 0, 0, 0, "repeatable"},
+	DPFIX_CONFIG_FLAGS_OPTION(struct settings, "flow_key", key, key_names, "extra key fields"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -45,6 +49,7 @@ settings_init(struct settings *s)
 	s->idle_ms = 7;
 	s->verbose = 7;
 	strcpy(s->name, "default");
+	s->key = 0x80;
 }
 
 static int
@@ -353,6 +358,45 @@ test_load_file_errors(void)
 	CHECK(strstr(err, "/nonexistent/dpfix.conf") != NULL);
 }
 
+/* FLAGS: names from the list in any order, spaces around them, "none"; an unknown or
+ * empty name is refused with the value and the names that are known. */
+static void
+test_flags(void)
+{
+	struct settings s;
+	char err[DPFIX_CONFIG_ERRLEN], path[64];
+
+	settings_init(&s);
+	CHECK(set(&s, "flow_key", "vlan", err) == 0);
+	CHECK_EQ_U64(s.key, 1);
+	CHECK(set(&s, "flow_key", "mpls,vlan", err) == 0);
+	CHECK_EQ_U64(s.key, 5);
+	CHECK(set(&s, "flow_key", " dscp , ingress_port ,vlan,dscp", err) == 0);
+	CHECK_EQ_U64(s.key, 11);
+	CHECK(set(&s, "flow_key", "none", err) == 0);
+	CHECK_EQ_U64(s.key, 0);
+
+	static const char *const bad[] = {"vlna", "vlan,", ",vlan", "vlan,,dscp", "VLAN",
+		"vlan dscp", "none,vlan", "vlanx"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s.key = 3;
+		CHECK(set(&s, "flow_key", bad[i], err) == -EINVAL);
+		CHECK(strstr(err, "--test: flow_key: unknown name") != NULL);
+		CHECK(strstr(err, bad[i]) != NULL);
+		CHECK(strstr(err, "known: vlan dscp mpls ingress_port; or none") != NULL);
+		CHECK_EQ_U64(s.key, 3);
+	}
+	/* From a file, the error names the file and line. */
+	settings_init(&s);
+	CHECK(load_text("workers = 2\nflow_key = vlan,mlps\n", &s, err, path, sizeof(path)) ==
+			-EINVAL);
+	CHECK(names_line(err, path, 2));
+	CHECK(strstr(err, "unknown name 'mlps' in 'vlan,mlps'") != NULL);
+	settings_init(&s);
+	CHECK(load_text("flow_key = dscp, mpls  # comment\n", &s, err, path, sizeof(path)) == 0);
+	CHECK_EQ_U64(s.key, 6);
+}
+
 static void
 test_find_cli(void)
 {
@@ -390,6 +434,8 @@ test_print_help(void)
 	CHECK(strstr(text, "--verbose yes|no") != NULL);
 	CHECK(strstr(text, "--name TEXT") != NULL);
 	CHECK(strstr(text, "idle_timeout") == NULL);
+	CHECK(strstr(text, "--flow-key NAME,...") != NULL);
+	CHECK(strstr(text, "names: vlan dscp mpls ingress_port (or none)") != NULL);
 	free(text);
 }
 
@@ -451,6 +497,7 @@ main(void)
 	RUN_TEST(test_duration);
 	RUN_TEST(test_bool);
 	RUN_TEST(test_string);
+	RUN_TEST(test_flags);
 	RUN_TEST(test_unknown_key);
 	RUN_TEST(test_load_file);
 	RUN_TEST(test_load_file_errors);
