@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dpfix_config.h"
@@ -25,6 +26,7 @@ struct session {
 	struct dpfix_session *session;
 	struct dpfix_ipfix_decoder *decoder;
 	int error_reported;
+	int warning_reported;
 };
 
 struct totals {
@@ -59,6 +61,7 @@ struct collector_settings {
 	int quiet;
 	uint32_t mtu;
 	uint32_t sctp_udp_port;
+	uint32_t template_lifetime_s;
 	struct dpfix_security_params security;
 };
 
@@ -87,6 +90,9 @@ static const struct dpfix_config_option collector_options[] = {
 	OPT("mtu", DPFIX_CONFIG_U32, mtu, 576, 65535, "path MTU for DTLS/UDP replies (default 1400)"),
 	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
 		"UDP port that carries SCTP, RFC 6951 (default 9899)"),
+	OPT("template_lifetime", DPFIX_CONFIG_U32, template_lifetime_s, 0, 86400,
+		"UDP: seconds after which a template not sent again expires, RFC 7011 8.4 "
+		"(default 1800; 0: never)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -155,14 +161,6 @@ on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfi
 }
 
 static void
-add_decode_stats(struct dpfix_ipfix_decode_stats *sum, const struct dpfix_ipfix_decode_stats *d)
-{
-#define ADD(name, text) sum->name += d->name;
-	DPFIX_IPFIX_DECODE_COUNTERS(ADD)
-#undef ADD
-}
-
-static void
 close_session(unsigned int i, const char *why)
 {
 	struct session *s = &sessions[i];
@@ -172,15 +170,33 @@ close_session(unsigned int i, const char *why)
 			dpfix_session_name(s->session), why, st->messages_received);
 	for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
 		totals.stream_messages[k] += dpfix_session_stream_messages(s->session, k);
-	add_decode_stats(&closed_stats, dpfix_ipfix_decoder_stats(s->decoder));
+	dpfix_ipfix_decode_stats_add(&closed_stats, dpfix_ipfix_decoder_stats(s->decoder));
 	dpfix_ipfix_decoder_free(s->decoder);
 	dpfix_session_close(s->session);
 	sessions[i] = sessions[--session_count];
 }
 
+static uint32_t template_lifetime_s;
+
+/* The template rules follow the listener's transport (RFC 7011 8). */
+static enum dpfix_ipfix_transport
+transport_of(const struct dpfix_listener *l)
+{
+	const char *tr = dpfix_listener_endpoint(l)->transport;
+
+	if (strcmp(tr, "tcp") == 0)
+		return DPFIX_IPFIX_TRANSPORT_TCP;
+	if (strcmp(tr, "sctp") == 0)
+		return DPFIX_IPFIX_TRANSPORT_SCTP;
+	return DPFIX_IPFIX_TRANSPORT_UDP;
+}
+
 static void
 accept_sessions(struct dpfix_listener *l)
 {
+	struct dpfix_ipfix_decoder_params dp = {
+		.transport = transport_of(l), .template_lifetime_s = template_lifetime_s,
+	};
 	struct dpfix_session *ds;
 
 	dpfix_listener_poll(l);
@@ -193,8 +209,16 @@ accept_sessions(struct dpfix_listener *l)
 			continue;
 		}
 		sessions[session_count].session = ds;
-		sessions[session_count].decoder = dpfix_ipfix_decoder_create();
+		sessions[session_count].decoder = dpfix_ipfix_decoder_create_params(&dp);
+		if (sessions[session_count].decoder == NULL) {
+			fprintf(stderr, "dpfix-collector: %s: refused, out of memory\n",
+					dpfix_session_name(ds));
+			dpfix_session_close(ds);
+			totals.sessions_refused++;
+			continue;
+		}
 		sessions[session_count].error_reported = 0;
+		sessions[session_count].warning_reported = 0;
 		session_count++;
 		totals.sessions_opened++;
 		fprintf(stderr, "dpfix-collector: new session from %s\n", dpfix_session_name(ds));
@@ -207,7 +231,7 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 {
 	struct session *s = &sessions[i];
 	char err[DPFIX_SESSION_ERRLEN], derr[256];
-	int messages = 0;
+	int messages = 0, ret;
 
 	while (messages < 64) {
 		ssize_t n = dpfix_session_recv(s->session, buf, cap, err, sizeof(err));
@@ -225,8 +249,15 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 			return -1;
 		}
 		messages++;
-		if (dpfix_ipfix_decode(s->decoder, buf, (size_t)n, on_record, s, derr, sizeof(derr)) < 0 &&
-				!s->error_reported) {
+		dpfix_ipfix_decoder_set_time(s->decoder, (uint64_t)time(NULL));
+		ret = dpfix_ipfix_decode(s->decoder, buf, (size_t)n, on_record, s, derr, sizeof(derr));
+		if (ret == DPFIX_IPFIX_DECODE_WARNING && !s->warning_reported) {
+			/* Template rule broken (counted in the summary); once per session too. */
+			fprintf(stderr, "dpfix-collector: %s: template error (reported once per "
+					"session): %s\n", dpfix_session_name(s->session), derr);
+			s->warning_reported = 1;
+		}
+		if (ret < 0 && !s->error_reported) {
 			/* Once per session: a broken exporter must not flood the log. */
 			fprintf(stderr, "dpfix-collector: %s: malformed message (reported once per "
 					"session): %s%s\n", dpfix_session_name(s->session), derr,
@@ -265,30 +296,36 @@ print_summary(void)
 	int used_streams = 0;
 
 	for (unsigned int i = 0; i < session_count; i++) {
-		add_decode_stats(&sum, dpfix_ipfix_decoder_stats(sessions[i].decoder));
+		dpfix_ipfix_decode_stats_add(&sum, dpfix_ipfix_decoder_stats(sessions[i].decoder));
 		for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
 			totals.stream_messages[k] += dpfix_session_stream_messages(sessions[i].session, k);
 	}
 	printf("dpfix-collector: summary: sessions %" PRIu64 ", flows %" PRIu64 ", packets %" PRIu64
 			", octets %" PRIu64 "\n", totals.sessions_opened, totals.flow_records, totals.packets,
 			totals.octets);
-#define SHOW(name, text) printf("  %-24s %" PRIu64 "\n", #name, sum.name);
+#define SHOW(name, text) printf("  %-28s %" PRIu64 "\n", #name, sum.name);
 	DPFIX_IPFIX_DECODE_COUNTERS(SHOW)
 #undef SHOW
-	printf("  %-24s %" PRIu64 "\n", "sessions_refused", totals.sessions_refused);
+	for (int r = 0; r < DPFIX_IPFIX_MALFORMED_COUNT; r++)
+		if (sum.malformed[r] != 0)
+			printf("    malformed_%-18s %" PRIu64 "  (%s)\n", dpfix_ipfix_malformed_name(r),
+					sum.malformed[r], dpfix_ipfix_malformed_text(r));
+	printf("  %-28s %" PRIu64 "\n", "sessions_refused", totals.sessions_refused);
 	/* Messages per SCTP stream, when streams other than 0 were used. */
 	for (uint16_t k = 1; k < DPFIX_MAX_STREAMS; k++)
 		used_streams |= totals.stream_messages[k] != 0;
 	for (uint16_t k = 0; used_streams && k < DPFIX_MAX_STREAMS; k++)
 		if (totals.stream_messages[k] != 0)
-			printf("  stream_%-17u %" PRIu64 "\n", k, totals.stream_messages[k]);
+			printf("  stream_%-21u %" PRIu64 "\n", k, totals.stream_messages[k]);
 	fflush(stdout);
 }
 
 int
 main(int argc, char **argv)
 {
-	static struct collector_settings cfg = {.mtu = 1400, .sctp_udp_port = 9899};
+	static struct collector_settings cfg = {
+		.mtu = 1400, .sctp_udp_port = 9899, .template_lifetime_s = 1800,
+	};
 	struct dpfix_listener *listeners[DPFIX_CONFIG_LIST_MAX];
 	struct dpfix_session_params params;
 	unsigned int nb_listen;
@@ -312,6 +349,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	print_records = !cfg.quiet;
+	template_lifetime_s = cfg.template_lifetime_s;
 	params = (struct dpfix_session_params){
 		.mtu = cfg.mtu, .sctp_udp_port = (uint16_t)cfg.sctp_udp_port, .security = cfg.security,
 	};

@@ -93,6 +93,7 @@ struct dpfix_ipfix_template {
 	uint16_t field_count;
 	uint16_t scope_count;   /* nonzero for options templates */
 	uint16_t min_record_length; /* fixed fields, plus 1 per variable-length field */
+	uint16_t varlen_count;  /* variable-length fields; 0: every record is min_record_length */
 	struct dpfix_ipfix_field_spec fields[DPFIX_IPFIX_MAX_FIELDS];
 };
 
@@ -137,39 +138,110 @@ struct dpfix_ipfix_header {
 	uint32_t domain;
 };
 
+/* The transport of the session a decoder serves decides the template rules
+ * (RFC 7011 8): withdrawals are honoured on TCP and SCTP (and in files) and ignored on
+ * UDP; a different definition of a known id replaces it on UDP (and in files) but is an
+ * error on TCP and SCTP; only UDP templates expire (8.4, 10.3.6). */
+enum dpfix_ipfix_transport {
+	DPFIX_IPFIX_TRANSPORT_FILE,     /* RFC 5655 file, or not known */
+	DPFIX_IPFIX_TRANSPORT_UDP,
+	DPFIX_IPFIX_TRANSPORT_TCP,
+	DPFIX_IPFIX_TRANSPORT_SCTP,
+};
+
+struct dpfix_ipfix_decoder_params {
+	enum dpfix_ipfix_transport transport;
+	/* UDP: a template not refreshed within this many seconds of the decoder's clock
+	 * expires; 0 keeps templates for the whole session. */
+	uint32_t template_lifetime_s;
+};
+
 #define DPFIX_IPFIX_DECODE_COUNTERS(X) \
 	X(messages, "messages decoded") \
 	X(data_records, "data records decoded") \
-	X(templates, "templates learned") \
-	X(templates_withdrawn, "templates withdrawn") \
 	X(options_records, "options data records decoded") \
+	X(templates, "templates learned (new ids)") \
+	X(templates_refreshed, "templates sent again unchanged") \
+	X(templates_replaced, "templates redefined, new definition used (UDP, files)") \
+	X(templates_redefined_invalid, "templates redefined without withdrawal on TCP/SCTP: dropped") \
+	X(templates_withdrawn, "templates withdrawn") \
+	X(withdrawals_all, "all-templates withdrawals") \
+	X(withdrawals_invalid, "withdrawals ignored: unknown template, wrong kind, or UDP") \
+	X(templates_expired, "UDP templates expired: not refreshed within their lifetime") \
 	X(sets_unknown_template, "data sets skipped: template not (yet) known") \
 	X(malformed_messages, "messages refused as malformed") \
 	X(sequence_lost, "data records missing by sequence number") \
-	X(sequence_out_of_order, "messages out of sequence")
+	X(sequence_out_of_order, "messages that arrived behind the sequence") \
+	X(sequence_recovered, "records of late messages that filled a gap counted as lost") \
+	X(sequence_resets, "sequence jumps back taken as an exporter restart")
+
+/* Why a message was refused; each is counted (stats.malformed[reason]). */
+#define DPFIX_IPFIX_MALFORMED_REASONS(X) \
+	X(MESSAGE_SHORT, "message shorter than the 16-byte header") \
+	X(VERSION, "version is not 10") \
+	X(MESSAGE_LENGTH, "header length differs from the bytes received") \
+	X(SET_HEADER, "set header cut short") \
+	X(SET_LENGTH, "set length below 4 or past the message end") \
+	X(SET_ID, "reserved set id (0, 1, 4..255)") \
+	X(TEMPLATE_ID, "template id below 256") \
+	X(TEMPLATE_FIELDS, "field count over 512, or scope count not in 1..field count") \
+	X(TEMPLATE_SHORT, "template record cut short by its set") \
+	X(FIELD_LENGTH, "field length 0, or records too long for any message") \
+	X(RECORD_OVERRUN, "data record overruns its set") \
+	X(TEMPLATE_LIMIT, "more templates than a session may hold (4096)")
+
+enum dpfix_ipfix_malformed {
+#define DPFIX_IPFIX_MALFORMED_ENUM(name, text) DPFIX_IPFIX_MALFORMED_##name,
+	DPFIX_IPFIX_MALFORMED_REASONS(DPFIX_IPFIX_MALFORMED_ENUM)
+#undef DPFIX_IPFIX_MALFORMED_ENUM
+	DPFIX_IPFIX_MALFORMED_COUNT
+};
 
 struct dpfix_ipfix_decode_stats {
 #define DPFIX_IPFIX_DECODE_FIELD(name, text) uint64_t name;
 	DPFIX_IPFIX_DECODE_COUNTERS(DPFIX_IPFIX_DECODE_FIELD)
 #undef DPFIX_IPFIX_DECODE_FIELD
+	uint64_t malformed[DPFIX_IPFIX_MALFORMED_COUNT]; /* by reason; sums to malformed_messages */
 };
 
-/* Templates and sequence state of one transport session (RFC 7011 scope). */
+/* "MESSAGE_LENGTH" and its description. */
+const char *dpfix_ipfix_malformed_name(enum dpfix_ipfix_malformed r);
+const char *dpfix_ipfix_malformed_text(enum dpfix_ipfix_malformed r);
+const char *dpfix_ipfix_transport_name(enum dpfix_ipfix_transport tr);
+
+/* Templates and sequence state of one transport session (RFC 7011 scope): templates
+ * per observation domain, sequence numbers per observation domain. */
 struct dpfix_ipfix_decoder;
 
 typedef void (*dpfix_ipfix_record_cb)(void *ctx, const struct dpfix_ipfix_header *h,
 		const struct dpfix_ipfix_template *t, const uint8_t *record, uint32_t len);
 
+struct dpfix_ipfix_decoder *dpfix_ipfix_decoder_create_params(
+		const struct dpfix_ipfix_decoder_params *p);
+/* A decoder with the rules for files (DPFIX_IPFIX_TRANSPORT_FILE). */
 struct dpfix_ipfix_decoder *dpfix_ipfix_decoder_create(void);
 void dpfix_ipfix_decoder_free(struct dpfix_ipfix_decoder *d);
 
-/* Decodes one message of len bytes, calling cb for every data record. Returns 0, or
- * -EBADMSG with err naming what is wrong and where (nothing after that point is
- * delivered; records before it were). */
+/* The clock template lifetimes are measured with (seconds; a collector passes its
+ * wall clock before each message). Until it is set, each message's export time is
+ * used. */
+void dpfix_ipfix_decoder_set_time(struct dpfix_ipfix_decoder *d, uint64_t now_s);
+
+#define DPFIX_IPFIX_DECODE_WARNING 1
+
+/* Decodes one whole message of exactly len bytes, calling cb for every data record.
+ * Returns 0; or DPFIX_IPFIX_DECODE_WARNING when the message was decoded but broke a
+ * template rule (an invalid withdrawal or redefinition: ignored or handled as RFC 7011
+ * 8 says, counted, and the first such fault named in err); or -EBADMSG with err naming
+ * what is wrong and at which offset (nothing after that point is delivered; records
+ * and templates before it were). */
 int dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t len,
 		dpfix_ipfix_record_cb cb, void *ctx, char *err, size_t errlen);
 
 const struct dpfix_ipfix_decode_stats *dpfix_ipfix_decoder_stats(const struct dpfix_ipfix_decoder *d);
+/* sum += s, every counter. */
+void dpfix_ipfix_decode_stats_add(struct dpfix_ipfix_decode_stats *sum,
+		const struct dpfix_ipfix_decode_stats *s);
 
 /* A template of observation domain `domain`: t is its definition, or NULL when the
  * template was withdrawn. */

@@ -31,6 +31,7 @@ dpfix_ipfix_template_add(struct dpfix_ipfix_template *t, uint32_t pen, uint16_t 
 		.id = id, .length = length, .pen = pen,
 	};
 	t->min_record_length += length == DPFIX_IPFIX_VARLEN ? 1 : length;
+	t->varlen_count += length == DPFIX_IPFIX_VARLEN;
 	return 0;
 }
 

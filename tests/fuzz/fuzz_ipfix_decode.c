@@ -1,5 +1,6 @@
 /* libFuzzer target for the IPFIX decoder. The input's first byte picks the transport
- * kind of the session; the rest is a stream of messages as a collector receives them
+ * kind of the session (low 2 bits) and the UDP template lifetime in seconds (the rest,
+ * measured with the messages' export times); the rest of the input is a stream of messages as a collector receives them
  * on that session: each message is cut at the length
  * its header claims (or the rest of the input when that length is impossible), so
  * templates learned from one message apply to the next. Every delivered record is
@@ -32,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct dpfix_ipfix_decoder_params p;
 	struct dpfix_ipfix_decoder *d;
 	char err[256];
 	size_t off = 1;
@@ -40,7 +42,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sink = fopen("/dev/null", "w");
 	if (size < 1)
 		return 0;
-	d = dpfix_ipfix_decoder_create();
+	p = (struct dpfix_ipfix_decoder_params){
+		.transport = (enum dpfix_ipfix_transport)(data[0] & 3),
+		.template_lifetime_s = data[0] >> 2,
+	};
+	d = dpfix_ipfix_decoder_create_params(&p);
 	if (d == NULL)
 		return 0;
 	while (off < size) {

@@ -1,0 +1,642 @@
+/* Unit tests for the collecting side's template management and sequence accounting in
+ * lib/ipfix (RFC 7011 8, 8.1, 8.4, 10.3.6): withdrawal, redefinition and lifetime per
+ * transport kind, sequence numbers per domain, and every reason a message is refused. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpfix_ipfix.h"
+#include "unit_test.h"
+
+/* ---- a raw message builder, so tests can write what no encoder would ---- */
+
+struct raw {
+	uint8_t b[70000];
+	uint32_t len;
+	uint32_t set_off;
+};
+
+static void
+put(struct raw *m, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--)
+		m->b[m->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static void
+rbegin(struct raw *m, uint32_t export_time, uint32_t seq, uint32_t domain)
+{
+	m->len = 0;
+	put(m, 10, 2);
+	put(m, 0, 2);
+	put(m, export_time, 4);
+	put(m, seq, 4);
+	put(m, domain, 4);
+}
+
+static void
+rset(struct raw *m, uint16_t id)
+{
+	m->set_off = m->len;
+	put(m, id, 2);
+	put(m, 0, 2);
+}
+
+static void
+rset_end(struct raw *m)
+{
+	m->b[m->set_off + 2] = (uint8_t)((m->len - m->set_off) >> 8);
+	m->b[m->set_off + 3] = (uint8_t)(m->len - m->set_off);
+}
+
+static void
+rend(struct raw *m)
+{
+	m->b[2] = (uint8_t)(m->len >> 8);
+	m->b[3] = (uint8_t)m->len;
+}
+
+/* A template record: id, count, [scope], then (id, length) pairs. */
+static void
+rtemplate(struct raw *m, const struct dpfix_ipfix_template *t)
+{
+	put(m, t->id, 2);
+	put(m, t->field_count, 2);
+	if (t->scope_count)
+		put(m, t->scope_count, 2);
+	for (uint16_t i = 0; i < t->field_count; i++) {
+		put(m, t->fields[i].id | (t->fields[i].pen ? 0x8000 : 0), 2);
+		put(m, t->fields[i].length, 2);
+		if (t->fields[i].pen)
+			put(m, t->fields[i].pen, 4);
+	}
+}
+
+static void
+rwithdraw(struct raw *m, uint16_t set_id, uint16_t id)
+{
+	rset(m, set_id);
+	put(m, id, 2);
+	put(m, 0, 2);
+	rset_end(m);
+}
+
+/* ---- fixtures ---- */
+
+static struct dpfix_ipfix_template t_a;     /* 256: 2 fields, 8-byte records */
+static struct dpfix_ipfix_template t_a2;    /* 256 redefined: 3 fields, 12-byte records */
+static struct dpfix_ipfix_template t_opt;   /* 400: options, 8-byte records */
+
+static void
+fixtures(void)
+{
+	memset(&t_a, 0, sizeof(t_a));
+	t_a.id = 256;
+	dpfix_ipfix_template_add(&t_a, 0, IE_sourceIPv4Address, 4);
+	dpfix_ipfix_template_add(&t_a, 0, IE_destinationIPv4Address, 4);
+	memset(&t_a2, 0, sizeof(t_a2));
+	t_a2.id = 256;
+	dpfix_ipfix_template_add(&t_a2, 0, IE_sourceIPv4Address, 4);
+	dpfix_ipfix_template_add(&t_a2, 0, IE_destinationIPv4Address, 4);
+	dpfix_ipfix_template_add(&t_a2, 0, IE_ingressInterface, 4);
+	memset(&t_opt, 0, sizeof(t_opt));
+	t_opt.id = 400;
+	t_opt.scope_count = 1;
+	dpfix_ipfix_template_add(&t_opt, 0, 149 /* observationDomainId */, 4);
+	dpfix_ipfix_template_add(&t_opt, 0, 41 /* exportedMessageTotalCount */, 4);
+}
+
+struct seen {
+	uint32_t records;
+	uint32_t last_len;
+	uint16_t last_tid;
+};
+
+static void
+on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
+		const uint8_t *rec, uint32_t len)
+{
+	struct seen *s = ctx;
+	(void)h;
+	(void)rec;
+
+	s->records++;
+	s->last_len = len;
+	s->last_tid = t->id;
+}
+
+static char err[512];
+
+/* Decodes a copy of exactly the message's bytes (ASan sees any overread). */
+static int
+decode(struct dpfix_ipfix_decoder *d, struct raw *m, struct seen *s)
+{
+	uint8_t *copy = malloc(m->len ? m->len : 1);
+	int ret;
+
+	memcpy(copy, m->b, m->len);
+	memset(s, 0, sizeof(*s));
+	ret = dpfix_ipfix_decode(d, copy, m->len, on_record, s, err, sizeof(err));
+	free(copy);
+	return ret;
+}
+
+static struct dpfix_ipfix_decoder *
+decoder(enum dpfix_ipfix_transport tr, uint32_t lifetime)
+{
+	struct dpfix_ipfix_decoder_params p = {.transport = tr, .template_lifetime_s = lifetime};
+
+	return dpfix_ipfix_decoder_create_params(&p);
+}
+
+static uint32_t define_seq; /* sequence number of the template messages define() sends */
+
+/* Defines templates (data and options) in a domain. */
+static int
+define(struct dpfix_ipfix_decoder *d, uint32_t domain, const struct dpfix_ipfix_template *t)
+{
+	static struct raw m;
+	struct seen s;
+
+	rbegin(&m, 1000, define_seq, domain);
+	rset(&m, t->scope_count ? DPFIX_IPFIX_SET_OPTIONS_TEMPLATE : DPFIX_IPFIX_SET_TEMPLATE);
+	rtemplate(&m, t);
+	rset_end(&m);
+	rend(&m);
+	return decode(d, &m, &s);
+}
+
+/* Sends n records of len bytes for template id; returns the records delivered. */
+static uint32_t
+data(struct dpfix_ipfix_decoder *d, uint32_t domain, uint32_t seq, uint16_t id, uint32_t n,
+		uint32_t len)
+{
+	static struct raw m;
+	struct seen s;
+
+	rbegin(&m, 1000, seq, domain);
+	rset(&m, id);
+	for (uint32_t i = 0; i < n * len; i++)
+		put(&m, i, 1);
+	rset_end(&m);
+	rend(&m);
+	CHECK(decode(d, &m, &s) >= 0);
+	return s.records;
+}
+
+/* ---- withdrawal (RFC 7011 8.1) ---- */
+
+static void
+test_withdrawal_reliable(void)
+{
+	enum dpfix_ipfix_transport kinds[] = {DPFIX_IPFIX_TRANSPORT_TCP, DPFIX_IPFIX_TRANSPORT_SCTP,
+		DPFIX_IPFIX_TRANSPORT_FILE};
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct dpfix_ipfix_decoder *d = decoder(kinds[k], 0);
+		const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+		static struct raw m;
+		struct seen s;
+
+		CHECK(define(d, 1, &t_a) == 0);
+		CHECK(define(d, 1, &t_opt) == 0);
+		CHECK(define(d, 2, &t_a) == 0);
+		CHECK_EQ_U64(data(d, 1, 0, 256, 3, 8), 3);
+
+		/* Valid: one template, in its own kind of set. */
+		rbegin(&m, 1000, 3, 1);
+		rwithdraw(&m, DPFIX_IPFIX_SET_TEMPLATE, 256);
+		rend(&m);
+		CHECK(decode(d, &m, &s) == 0);
+		CHECK_EQ_U64(st->templates_withdrawn, 1);
+		CHECK_EQ_U64(data(d, 1, 3, 256, 1, 8), 0);
+		CHECK_EQ_U64(st->sets_unknown_template, 1);
+		/* The other domain's 256 is untouched. */
+		CHECK_EQ_U64(data(d, 2, 0, 256, 2, 8), 2);
+
+		/* Invalid: not defined (any more): ignored, counted, named. */
+		CHECK(decode(d, &m, &s) == DPFIX_IPFIX_DECODE_WARNING);
+		CHECK(strstr(err, "withdrawal of template 256 at offset 20") != NULL);
+		CHECK(strstr(err, "not defined in domain 1") != NULL);
+		CHECK_EQ_U64(st->withdrawals_invalid, 1);
+
+		/* Invalid: an options template withdrawn in a Template Set, and a data
+		 * template in an Options Template Set. */
+		rbegin(&m, 1000, 3, 1);
+		rwithdraw(&m, DPFIX_IPFIX_SET_TEMPLATE, 400);
+		rend(&m);
+		CHECK(decode(d, &m, &s) == DPFIX_IPFIX_DECODE_WARNING);
+		CHECK(strstr(err, "options template 400") != NULL);
+		CHECK_EQ_U64(st->withdrawals_invalid, 2);
+		CHECK(define(d, 1, &t_a) == 0);
+		rbegin(&m, 1000, 3, 1);
+		rwithdraw(&m, DPFIX_IPFIX_SET_OPTIONS_TEMPLATE, 256);
+		rend(&m);
+		CHECK(decode(d, &m, &s) == DPFIX_IPFIX_DECODE_WARNING);
+		CHECK(strstr(err, "data template 256") != NULL);
+		CHECK_EQ_U64(st->withdrawals_invalid, 3);
+		CHECK_EQ_U64(data(d, 1, 3, 400, 2, 8), 2);
+		CHECK_EQ_U64(data(d, 1, 3, 256, 1, 8), 1);
+
+		/* All data templates of domain 1 (id 2 in a Template Set): options stay. */
+		rbegin(&m, 1000, 4, 1);
+		rwithdraw(&m, DPFIX_IPFIX_SET_TEMPLATE, DPFIX_IPFIX_SET_TEMPLATE);
+		rend(&m);
+		CHECK(decode(d, &m, &s) == 0);
+		CHECK_EQ_U64(st->withdrawals_all, 1);
+		CHECK_EQ_U64(data(d, 1, 4, 256, 1, 8), 0);
+		CHECK_EQ_U64(data(d, 1, 4, 400, 1, 8), 1);
+		CHECK_EQ_U64(data(d, 2, 2, 256, 1, 8), 1);
+		/* All options templates (id 3 in an Options Template Set). */
+		rbegin(&m, 1000, 5, 1);
+		rwithdraw(&m, DPFIX_IPFIX_SET_OPTIONS_TEMPLATE, DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+		rend(&m);
+		CHECK(decode(d, &m, &s) == 0);
+		CHECK_EQ_U64(data(d, 1, 5, 400, 1, 8), 0);
+		CHECK_EQ_U64(st->templates_withdrawn, 3);
+		/* An id may be defined anew after its withdrawal, with another layout. */
+		CHECK(define(d, 1, &t_a2) == 0);
+		CHECK_EQ_U64(data(d, 1, 5, 256, 2, 12), 2);
+		CHECK_EQ_U64(st->templates_redefined_invalid, 0);
+		CHECK_EQ_U64(st->malformed_messages, 0);
+		dpfix_ipfix_decoder_free(d);
+	}
+}
+
+static void
+test_withdrawal_udp_ignored(void)
+{
+	struct dpfix_ipfix_decoder *d = decoder(DPFIX_IPFIX_TRANSPORT_UDP, 0);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+	static struct raw m;
+	struct seen s;
+
+	CHECK(define(d, 1, &t_a) == 0);
+	rbegin(&m, 1000, 0, 1);
+	rwithdraw(&m, DPFIX_IPFIX_SET_TEMPLATE, 256);
+	rwithdraw(&m, DPFIX_IPFIX_SET_TEMPLATE, DPFIX_IPFIX_SET_TEMPLATE);
+	rend(&m);
+	CHECK(decode(d, &m, &s) == DPFIX_IPFIX_DECODE_WARNING);
+	CHECK(strstr(err, "on UDP ignored") != NULL);
+	CHECK_EQ_U64(st->withdrawals_invalid, 2);
+	CHECK_EQ_U64(st->templates_withdrawn, 0);
+	CHECK_EQ_U64(data(d, 1, 0, 256, 1, 8), 1);
+	dpfix_ipfix_decoder_free(d);
+}
+
+/* ---- redefinition (RFC 7011 8, 8.4) ---- */
+
+static void
+test_redefinition(void)
+{
+	enum dpfix_ipfix_transport kinds[] = {DPFIX_IPFIX_TRANSPORT_UDP, DPFIX_IPFIX_TRANSPORT_FILE,
+		DPFIX_IPFIX_TRANSPORT_TCP, DPFIX_IPFIX_TRANSPORT_SCTP};
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct dpfix_ipfix_decoder *d = decoder(kinds[k], 0);
+		const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+		int reliable = kinds[k] == DPFIX_IPFIX_TRANSPORT_TCP ||
+				kinds[k] == DPFIX_IPFIX_TRANSPORT_SCTP;
+		int ret;
+
+		CHECK(define(d, 7, &t_a) == 0);
+		/* The same definition again is a refresh on every transport: no fault. */
+		CHECK(define(d, 7, &t_a) == 0);
+		CHECK_EQ_U64(st->templates_refreshed, 1);
+		CHECK_EQ_U64(st->templates, 1);
+
+		ret = define(d, 7, &t_a2);
+		if (reliable) {
+			/* Without a withdrawal: an error; neither definition is used. */
+			CHECK(ret == DPFIX_IPFIX_DECODE_WARNING);
+			CHECK(strstr(err, "template 256 at offset 20 redefined without a withdrawal") != NULL);
+			CHECK(strstr(err, dpfix_ipfix_transport_name(kinds[k])) != NULL);
+			CHECK_EQ_U64(st->templates_redefined_invalid, 1);
+			CHECK_EQ_U64(data(d, 7, 0, 256, 2, 12), 0);
+			CHECK_EQ_U64(st->sets_unknown_template, 1);
+			/* Defined once more, it is taken up. */
+			CHECK(define(d, 7, &t_a2) == 0);
+			CHECK_EQ_U64(data(d, 7, 0, 256, 2, 12), 2);
+		} else {
+			/* UDP and files: the new definition replaces the old. */
+			CHECK(ret == 0);
+			CHECK_EQ_U64(st->templates_replaced, 1);
+			CHECK_EQ_U64(data(d, 7, 0, 256, 2, 12), 2);
+		}
+		CHECK_EQ_U64(st->malformed_messages, 0);
+		dpfix_ipfix_decoder_free(d);
+	}
+}
+
+/* ---- template lifetime on UDP (RFC 7011 8.4, 10.3.6) ---- */
+
+static void
+test_udp_lifetime(void)
+{
+	struct dpfix_ipfix_decoder *d = decoder(DPFIX_IPFIX_TRANSPORT_UDP, 30);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+	struct dpfix_ipfix_decoder *tcp = decoder(DPFIX_IPFIX_TRANSPORT_TCP, 30);
+	struct dpfix_ipfix_decoder *noexp = decoder(DPFIX_IPFIX_TRANSPORT_UDP, 0);
+	static struct raw m;
+	struct seen s;
+
+	dpfix_ipfix_decoder_set_time(d, 100);
+	CHECK(define(d, 1, &t_a) == 0);
+	CHECK(define(d, 2, &t_a) == 0);
+	dpfix_ipfix_decoder_set_time(d, 130);     /* exactly the lifetime: still valid */
+	CHECK_EQ_U64(data(d, 1, 0, 256, 1, 8), 1);
+	CHECK(define(d, 1, &t_a) == 0);             /* refresh domain 1 only */
+	CHECK_EQ_U64(st->templates_refreshed, 1);
+	dpfix_ipfix_decoder_set_time(d, 131);
+	CHECK_EQ_U64(data(d, 1, 1, 256, 1, 8), 1);
+	CHECK_EQ_U64(data(d, 2, 0, 256, 1, 8), 0);  /* 31 s without refresh: gone */
+	CHECK_EQ_U64(st->templates_expired, 1);
+	CHECK_EQ_U64(st->sets_unknown_template, 1);
+	dpfix_ipfix_decoder_set_time(d, 161);
+	/* A template nobody uses expires too (swept once the clock moves). */
+	rbegin(&m, 1000, 2, 9);
+	rend(&m);
+	CHECK(decode(d, &m, &s) == 0);
+	CHECK_EQ_U64(st->templates_expired, 2);
+	CHECK_EQ_U64(data(d, 1, 2, 256, 1, 8), 0);
+	/* Learned again, it is used again. */
+	CHECK(define(d, 1, &t_a) == 0);
+	CHECK_EQ_U64(data(d, 1, 2, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->templates, 3);
+	dpfix_ipfix_decoder_free(d);
+
+	/* Without a clock, the messages' export times are the clock. */
+	d = decoder(DPFIX_IPFIX_TRANSPORT_UDP, 30);
+	st = dpfix_ipfix_decoder_stats(d);
+	CHECK(define(d, 1, &t_a) == 0);             /* export time 1000 */
+	rbegin(&m, 1031, 0, 1);
+	rset(&m, 256);
+	put(&m, 0, 8);
+	rset_end(&m);
+	rend(&m);
+	CHECK(decode(d, &m, &s) == 0);
+	CHECK_EQ_U64(s.records, 0);
+	CHECK_EQ_U64(st->templates_expired, 1);
+	dpfix_ipfix_decoder_free(d);
+
+	/* TCP templates and lifetime 0 never expire. */
+	dpfix_ipfix_decoder_set_time(tcp, 100);
+	dpfix_ipfix_decoder_set_time(noexp, 100);
+	CHECK(define(tcp, 1, &t_a) == 0);
+	CHECK(define(noexp, 1, &t_a) == 0);
+	dpfix_ipfix_decoder_set_time(tcp, 100000);
+	dpfix_ipfix_decoder_set_time(noexp, 100000);
+	CHECK_EQ_U64(data(tcp, 1, 0, 256, 1, 8), 1);
+	CHECK_EQ_U64(data(noexp, 1, 0, 256, 1, 8), 1);
+	dpfix_ipfix_decoder_free(tcp);
+	dpfix_ipfix_decoder_free(noexp);
+}
+
+/* ---- sequence numbers ---- */
+
+static void
+test_sequence(void)
+{
+	struct dpfix_ipfix_decoder *d = decoder(DPFIX_IPFIX_TRANSPORT_UDP, 0);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+
+	CHECK(define(d, 1, &t_a) == 0);
+	define_seq = 0xfffffffeu;
+	CHECK(define(d, 2, &t_a) == 0);
+	define_seq = 50000000;
+	CHECK(define(d, 3, &t_a) == 0);
+	define_seq = 0;
+	/* The first data message sets the expectation (the define carried 0 records). */
+	CHECK_EQ_U64(data(d, 1, 0, 256, 2, 8), 2);
+	CHECK_EQ_U64(data(d, 1, 2, 256, 2, 8), 2);
+	CHECK_EQ_U64(st->sequence_lost, 0);
+	/* 4..9 lost, in three messages of 2 that arrive late in the order 6, 4, 8. */
+	CHECK_EQ_U64(data(d, 1, 10, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->sequence_lost, 6);
+	CHECK_EQ_U64(data(d, 1, 6, 256, 2, 8), 2);    /* fills the middle of the gap */
+	CHECK_EQ_U64(st->sequence_out_of_order, 1);
+	CHECK_EQ_U64(st->sequence_recovered, 2);
+	CHECK_EQ_U64(data(d, 1, 4, 256, 2, 8), 2);
+	CHECK_EQ_U64(data(d, 1, 8, 256, 2, 8), 2);
+	CHECK_EQ_U64(st->sequence_recovered, 6);       /* nothing was lost after all */
+	/* A duplicate of records already received is late but recovers nothing. */
+	CHECK_EQ_U64(data(d, 1, 2, 256, 2, 8), 2);
+	CHECK_EQ_U64(st->sequence_out_of_order, 4);
+	CHECK_EQ_U64(st->sequence_recovered, 6);
+	CHECK_EQ_U64(data(d, 1, 11, 256, 1, 8), 1);   /* back in sequence */
+	CHECK_EQ_U64(st->sequence_lost, 6);
+
+	/* Domain 2 wraps at 2^32: ...fffe + 3 records -> 1. */
+	CHECK_EQ_U64(data(d, 2, 0xfffffffeu, 256, 3, 8), 3);
+	CHECK_EQ_U64(data(d, 2, 1, 256, 2, 8), 2);
+	CHECK_EQ_U64(st->sequence_lost, 6);
+	CHECK_EQ_U64(data(d, 2, 5, 256, 1, 8), 1);    /* 3, 4 lost */
+	CHECK_EQ_U64(st->sequence_lost, 8);
+	/* 22 behind, across the wrap: late, not a restart. */
+	CHECK_EQ_U64(data(d, 2, 0xfffffff0u, 256, 0, 8), 0);
+	CHECK_EQ_U64(st->sequence_out_of_order, 5);
+	CHECK_EQ_U64(st->sequence_resets, 0);
+	CHECK_EQ_U64(data(d, 2, 6, 256, 1, 8), 1);
+	CHECK_EQ_U64(data(d, 2, 0xfffffffeu + 20, 256, 1, 8), 1); /* 7..17 lost */
+	CHECK_EQ_U64(st->sequence_lost, 19);
+
+	/* Domain 3: an exporter that starts again far behind resynchronises at once. */
+	CHECK_EQ_U64(data(d, 3, 50000000, 256, 1, 8), 1);
+	CHECK_EQ_U64(data(d, 3, 0, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->sequence_resets, 1);
+	CHECK_EQ_U64(data(d, 3, 1, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->sequence_lost, 19);
+	/* Near behind: 15 late messages in a row are reordering, the 16th a restart. */
+	CHECK_EQ_U64(data(d, 3, 1000, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->sequence_lost, 19 + 998);
+	for (uint32_t i = 0; i < 15; i++)
+		CHECK_EQ_U64(data(d, 3, 500 + i, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->sequence_resets, 1);
+	CHECK_EQ_U64(data(d, 3, 515, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->sequence_resets, 2);
+	CHECK_EQ_U64(data(d, 3, 516, 256, 1, 8), 1);
+	CHECK_EQ_U64(st->sequence_lost, 19 + 998);
+	dpfix_ipfix_decoder_free(d);
+}
+
+/* ---- every reason a message is refused ---- */
+
+static void
+expect_refused(struct dpfix_ipfix_decoder *d, struct raw *m, uint32_t len,
+		enum dpfix_ipfix_malformed reason, const char *text)
+{
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+	uint64_t before = st->malformed[reason], total = st->malformed_messages;
+	uint32_t keep = m->len;
+	struct seen s;
+	int ret;
+
+	m->len = len;
+	ret = decode(d, m, &s);
+	m->len = keep;
+	if (ret != -EBADMSG || strstr(err, text) == NULL)
+		fprintf(stderr, "  %s: got %d '%s', want '%s'\n", dpfix_ipfix_malformed_name(reason),
+				ret, err, text);
+	CHECK(ret == -EBADMSG);
+	CHECK(strstr(err, text) != NULL);
+	CHECK_EQ_U64(st->malformed[reason], before + 1);
+	CHECK_EQ_U64(st->malformed_messages, total + 1);
+}
+
+static void
+test_malformed_reasons(void)
+{
+	struct dpfix_ipfix_decoder *d = decoder(DPFIX_IPFIX_TRANSPORT_TCP, 0);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+	static struct raw m;
+	uint64_t sum = 0;
+
+	rbegin(&m, 0, 0, 1);
+	rend(&m);
+	expect_refused(d, &m, 15, DPFIX_IPFIX_MALFORMED_MESSAGE_SHORT, "message of 15 bytes");
+	m.b[1] = 9;
+	expect_refused(d, &m, 16, DPFIX_IPFIX_MALFORMED_VERSION, "version 9 is not IPFIX");
+	m.b[1] = 10;
+	put(&m, 0, 4);      /* 4 bytes more than the header says */
+	expect_refused(d, &m, 20, DPFIX_IPFIX_MALFORMED_MESSAGE_LENGTH,
+			"header length 16 does not match the 20 bytes");
+	rend(&m);
+	m.len = 18;
+	rend(&m);
+	expect_refused(d, &m, 18, DPFIX_IPFIX_MALFORMED_SET_HEADER, "set header at offset 16 cut short");
+
+	rbegin(&m, 0, 0, 1);
+	rset(&m, 256);
+	put(&m, 0, 4);
+	rset_end(&m);
+	m.b[19] = 3;
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_SET_LENGTH, "set 256 at offset 16: length 3");
+	m.b[19] = 9;
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_SET_LENGTH, "length 9 outside 4..8");
+
+	rbegin(&m, 0, 0, 1);
+	rset(&m, 1);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_SET_ID, "set id 1 at offset 16 is reserved");
+
+	rbegin(&m, 0, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_TEMPLATE);
+	put(&m, 255, 2);
+	put(&m, 1, 2);
+	put(&m, 8, 2);
+	put(&m, 4, 2);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_TEMPLATE_ID,
+			"template set 2 at offset 20: template id 255 is below 256");
+
+	rbegin(&m, 0, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+	put(&m, 300, 2);
+	put(&m, 1, 2);
+	put(&m, 2, 2);      /* scope count 2 of 1 field */
+	put(&m, 8, 2);
+	put(&m, 4, 2);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_TEMPLATE_FIELDS,
+			"options template 300 at offset 20: scope count 2 not in 1..1");
+	rbegin(&m, 0, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_TEMPLATE);
+	put(&m, 300, 2);
+	put(&m, 513, 2);
+	for (int i = 0; i < 513; i++)
+		put(&m, 0x00080004, 4);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_TEMPLATE_FIELDS, "513 fields");
+
+	rbegin(&m, 0, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_TEMPLATE);
+	put(&m, 300, 2);
+	put(&m, 2, 2);
+	put(&m, 0x8001, 2);  /* enterprise field without its number */
+	put(&m, 4, 2);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_TEMPLATE_SHORT,
+			"template 300 at offset 20: enterprise number of field 0 cut short");
+
+	rbegin(&m, 0, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_TEMPLATE);
+	put(&m, 300, 2);
+	put(&m, 1, 2);
+	put(&m, 8, 2);
+	put(&m, 0, 2);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_FIELD_LENGTH, "field 0 has length 0");
+	rbegin(&m, 0, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_TEMPLATE);
+	put(&m, 300, 2);
+	put(&m, 2, 2);
+	put(&m, 0x0001fde8, 4);  /* a field of 65000 bytes */
+	put(&m, 0x00020258, 4);  /* and one of 600 */
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_FIELD_LENGTH, "more than a message holds");
+
+	/* A variable-length record whose length runs past its set. */
+	rbegin(&m, 0, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_TEMPLATE);
+	put(&m, 301, 2);
+	put(&m, 1, 2);
+	put(&m, 82, 2);
+	put(&m, 65535, 2);
+	rset_end(&m);
+	rset(&m, 301);
+	put(&m, 3, 1);
+	put(&m, 0x414243, 3);
+	put(&m, 9, 1);        /* 9 bytes announced, 3 present */
+	put(&m, 0x414243, 3);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_RECORD_OVERRUN,
+			"data set 301 at offset 28: record at offset 36 overruns the set");
+	CHECK_EQ_U64(st->data_records, 1);  /* the record before it was delivered */
+
+	/* 4096 templates a session at most (one, 301, is stored already). */
+	for (uint32_t i = 0; i < 4095; i++) {
+		static struct dpfix_ipfix_template t;
+
+		t = t_a;
+		t.id = (uint16_t)(256 + i % 4000);
+		if (define(d, 100 + i / 4000, &t) != 0)
+			CHECK(!"define");
+	}
+	rbegin(&m, 0, 0, 200);
+	rset(&m, DPFIX_IPFIX_SET_TEMPLATE);
+	rtemplate(&m, &t_a);
+	rset_end(&m);
+	rend(&m);
+	expect_refused(d, &m, m.len, DPFIX_IPFIX_MALFORMED_TEMPLATE_LIMIT,
+			"template 256 at offset 20: more than 4096 templates");
+	for (int r = 0; r < DPFIX_IPFIX_MALFORMED_COUNT; r++) {
+		CHECK(st->malformed[r] != 0);   /* every reason was tried */
+		sum += st->malformed[r];
+	}
+	CHECK_EQ_U64(sum, st->malformed_messages);
+	dpfix_ipfix_decoder_free(d);
+}
+
+int
+main(void)
+{
+	fixtures();
+	RUN_TEST(test_withdrawal_reliable);
+	RUN_TEST(test_withdrawal_udp_ignored);
+	RUN_TEST(test_redefinition);
+	RUN_TEST(test_udp_lifetime);
+	RUN_TEST(test_sequence);
+	RUN_TEST(test_malformed_reasons);
+	return unit_test_summary();
+}
