@@ -1,0 +1,200 @@
+/* Unit tests for the options templates of RFC 7011 section 4 and the interface options
+ * record (lib/ipfix/ipfix_options.c): every record is written with its template,
+ * decoded, and read back field by field through the decoded template. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpfix_ipfix.h"
+#include "dpfix_ipfix_options.h"
+#include "unit_test.h"
+
+#define MAX_GOT 16
+
+struct got {
+	unsigned int n;
+	struct dpfix_ipfix_template t[MAX_GOT];
+	uint8_t rec[MAX_GOT][600];
+	uint32_t len[MAX_GOT];
+};
+
+static struct got got;
+
+static void
+on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
+		const uint8_t *rec, uint32_t len)
+{
+	(void)ctx;
+	(void)h;
+	if (got.n == MAX_GOT || len > sizeof(got.rec[0]))
+		return;
+	got.t[got.n] = *t;
+	memcpy(got.rec[got.n], rec, len);
+	got.len[got.n++] = len;
+}
+
+/* Field i of record k as an unsigned number; its length must be want_len. */
+static uint64_t
+field_u(unsigned int k, uint16_t i, uint16_t want_id, uint16_t want_len)
+{
+	static uint32_t off[DPFIX_IPFIX_MAX_FIELDS];
+	static uint16_t len[DPFIX_IPFIX_MAX_FIELDS];
+
+	CHECK(dpfix_ipfix_record_fields(&got.t[k], got.rec[k], got.len[k], off, len) == (int)got.len[k]);
+	CHECK_EQ_U64(got.t[k].fields[i].id, want_id);
+	CHECK_EQ_U64(len[i], want_len);
+	return dpfix_ipfix_read_unsigned(got.rec[k] + off[i], len[i]);
+}
+
+static int
+field_str(unsigned int k, uint16_t i, const char *want)
+{
+	static uint32_t off[DPFIX_IPFIX_MAX_FIELDS];
+	static uint16_t len[DPFIX_IPFIX_MAX_FIELDS];
+
+	if (dpfix_ipfix_record_fields(&got.t[k], got.rec[k], got.len[k], off, len) != (int)got.len[k])
+		return 0;
+	return len[i] == strlen(want) && memcmp(got.rec[k] + off[i], want, len[i]) == 0;
+}
+
+static void
+test_options_round_trip(void)
+{
+	static struct dpfix_ipfix_template tm, tr, te, tk, ti, flow;
+	static uint8_t buf[4096];
+	uint8_t rec[DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN];
+	struct dpfix_ipfix_decoder_params p = {.transport = DPFIX_IPFIX_TRANSPORT_TCP};
+	struct dpfix_ipfix_decoder *d = dpfix_ipfix_decoder_create_params(&p);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+	static const uint16_t keys[] = {IE_sourceIPv4Address, IE_destinationIPv4Address,
+		IE_protocolIdentifier};
+	struct dpfix_ipfix_msg m;
+	char err[256];
+	uint32_t len;
+
+	dpfix_ipfix_metering_stats_template(&tm, 258);
+	dpfix_ipfix_metering_reliability_template(&tr, 259);
+	dpfix_ipfix_exporting_reliability_template(&te, 260);
+	dpfix_ipfix_flow_keys_template(&tk, 261);
+	dpfix_ipfix_interface_info_template(&ti, 262);
+	CHECK_EQ_U64(tm.scope_count, 2);
+	CHECK_EQ_U64(tm.min_record_length, DPFIX_IPFIX_METERING_STATS_LEN);
+	CHECK_EQ_U64(tr.min_record_length, DPFIX_IPFIX_METERING_RELIABILITY_LEN);
+	CHECK_EQ_U64(te.min_record_length, DPFIX_IPFIX_EXPORTING_RELIABILITY_LEN);
+	CHECK_EQ_U64(tk.min_record_length, DPFIX_IPFIX_FLOW_KEYS_LEN);
+	CHECK_EQ_U64(ti.scope_count, 1);
+	CHECK_EQ_U64(ti.varlen_count, 2);
+
+	/* The flow key indicator marks fields by position, least significant bit first. */
+	memset(&flow, 0, sizeof(flow));
+	flow.id = 256;
+	dpfix_ipfix_template_add(&flow, 0, IE_sourceIPv4Address, 4);
+	dpfix_ipfix_template_add(&flow, 0, IE_octetDeltaCount, 8);
+	dpfix_ipfix_template_add(&flow, 0, IE_destinationIPv4Address, 4);
+	dpfix_ipfix_template_add(&flow, 9, IE_protocolIdentifier, 1);  /* enterprise: not it */
+	dpfix_ipfix_template_add(&flow, 0, IE_protocolIdentifier, 1);
+	CHECK_EQ_U64(dpfix_ipfix_flow_key_indicator(&flow, keys, 3), 0x15);
+
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_msg_add_template(&m, &tm) == 0);
+	CHECK(dpfix_ipfix_msg_add_template(&m, &tr) == 0);
+	CHECK(dpfix_ipfix_msg_add_template(&m, &te) == 0);
+	CHECK(dpfix_ipfix_msg_add_template(&m, &tk) == 0);
+	CHECK(dpfix_ipfix_msg_add_template(&m, &ti) == 0);
+	len = dpfix_ipfix_metering_stats_record(&(struct dpfix_ipfix_metering_stats){
+		.observation_domain = 7, .metering_process = 4242, .messages = 10,
+		.flow_records = 500, .octets = 0x123456789aull}, rec);
+	CHECK_EQ_U64(len, DPFIX_IPFIX_METERING_STATS_LEN);
+	CHECK(dpfix_ipfix_msg_add_record(&m, 258, rec, len) == 0);
+	len = dpfix_ipfix_metering_reliability_record(&(struct dpfix_ipfix_metering_reliability){
+		.observation_domain = 7, .metering_process = 4242, .ignored_packets = 3,
+		.ignored_octets = 180, .first_ignored_ms = 1700000000001ull,
+		.last_ignored_ms = 1700000000999ull}, rec);
+	CHECK_EQ_U64(len, DPFIX_IPFIX_METERING_RELIABILITY_LEN);
+	CHECK(dpfix_ipfix_msg_add_record(&m, 259, rec, len) == 0);
+	len = dpfix_ipfix_exporting_reliability_record(&(struct dpfix_ipfix_exporting_reliability){
+		.exporting_process = 4242, .not_sent_flows = 5, .not_sent_packets = 50,
+		.not_sent_octets = 5000, .first_not_sent_ms = 1700000001000ull,
+		.last_not_sent_ms = 1700000002000ull}, rec);
+	CHECK_EQ_U64(len, DPFIX_IPFIX_EXPORTING_RELIABILITY_LEN);
+	CHECK(dpfix_ipfix_msg_add_record(&m, 260, rec, len) == 0);
+	len = dpfix_ipfix_flow_keys_record(&(struct dpfix_ipfix_flow_keys){
+		.template_id = 256, .flow_key_indicator = 0x15}, rec);
+	CHECK(dpfix_ipfix_msg_add_record(&m, 261, rec, len) == 0);
+	len = dpfix_ipfix_interface_info_record(&(struct dpfix_ipfix_interface_info){
+		.ingress_interface = 0, .name = "net_pcap0", .description = "net_pcap"}, rec);
+	CHECK_EQ_U64(len, 4 + 1 + 9 + 1 + 8);
+	CHECK(dpfix_ipfix_msg_add_record(&m, 262, rec, len) == 0);
+	len = dpfix_ipfix_interface_info_record(&(struct dpfix_ipfix_interface_info){
+		.ingress_interface = 3, .name = NULL, .description = ""}, rec);
+	CHECK(dpfix_ipfix_msg_add_record(&m, 262, rec, len) == 0);
+	len = dpfix_ipfix_msg_finish(&m, 1700000000, 0, 7);
+
+	memset(&got, 0, sizeof(got));
+	CHECK(dpfix_ipfix_decode(d, buf, len, on_record, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(st->options_records, 6);
+	CHECK_EQ_U64(st->data_records, 0);
+	CHECK_EQ_U64(got.n, 6);
+	if (got.n != 6)
+		return;
+	CHECK_EQ_U64(field_u(0, 0, 149, 4), 7);
+	CHECK_EQ_U64(field_u(0, 1, 143, 4), 4242);
+	CHECK_EQ_U64(field_u(0, 2, 41, 8), 10);
+	CHECK_EQ_U64(field_u(0, 3, 42, 8), 500);
+	CHECK_EQ_U64(field_u(0, 4, 40, 8), 0x123456789aull);
+	CHECK_EQ_U64(got.t[0].scope_count, 2);
+	CHECK_EQ_U64(field_u(1, 2, 164, 8), 3);
+	CHECK_EQ_U64(field_u(1, 3, 165, 8), 180);
+	CHECK_EQ_U64(field_u(1, 4, IE_flowStartMilliseconds, 8), 1700000000001ull);
+	CHECK_EQ_U64(field_u(1, 5, IE_flowEndMilliseconds, 8), 1700000000999ull);
+	CHECK_EQ_U64(field_u(2, 0, 144, 4), 4242);
+	CHECK_EQ_U64(field_u(2, 1, 166, 8), 5);
+	CHECK_EQ_U64(field_u(2, 2, 167, 8), 50);
+	CHECK_EQ_U64(field_u(2, 3, 168, 8), 5000);
+	CHECK_EQ_U64(field_u(2, 5, IE_flowEndMilliseconds, 8), 1700000002000ull);
+	CHECK_EQ_U64(got.t[2].scope_count, 1);
+	CHECK_EQ_U64(field_u(3, 0, 145, 2), 256);
+	CHECK_EQ_U64(field_u(3, 1, 173, 8), 0x15);
+	CHECK_EQ_U64(field_u(4, 0, IE_ingressInterface, 4), 0);
+	CHECK(field_str(4, 1, "net_pcap0"));
+	CHECK(field_str(4, 2, "net_pcap"));
+	CHECK_EQ_U64(field_u(5, 0, IE_ingressInterface, 4), 3);
+	CHECK(field_str(5, 1, ""));
+	CHECK(field_str(5, 2, ""));
+	dpfix_ipfix_decoder_free(d);
+}
+
+static void
+test_interface_strings_cut(void)
+{
+	static char name[400];
+	uint8_t rec[DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN + 1];
+	uint32_t len;
+
+	/* 253 ASCII bytes, then a 2-byte UTF-8 character: byte 254 would split it. */
+	memset(name, 'a', 253);
+	memcpy(name + 253, "\xc3\xa9tail", 6);
+	memset(rec, 0xee, sizeof(rec));
+	len = dpfix_ipfix_interface_info_record(&(struct dpfix_ipfix_interface_info){
+		.ingress_interface = 1, .name = name, .description = name}, rec);
+	CHECK_EQ_U64(rec[4], 253);
+	CHECK_EQ_U64(len, 4 + 2 * (1 + 253));
+	CHECK(len <= DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN);
+	CHECK_EQ_U64(rec[DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN], 0xee);
+	/* 300 ASCII bytes are cut to 254, the most the one-byte length form carries. */
+	memset(name, 'b', 300);
+	name[300] = '\0';
+	len = dpfix_ipfix_interface_info_record(&(struct dpfix_ipfix_interface_info){
+		.ingress_interface = 1, .name = name, .description = "x"}, rec);
+	CHECK_EQ_U64(rec[4], 254);
+	CHECK_EQ_U64(len, 4 + 1 + 254 + 1 + 1);
+}
+
+int
+main(void)
+{
+	RUN_TEST(test_options_round_trip);
+	RUN_TEST(test_interface_strings_cut);
+	return unit_test_summary();
+}
