@@ -3,6 +3,7 @@
 #ifndef DPFIX_IPFIX_H
 #define DPFIX_IPFIX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,15 @@
 
 /* ---- information elements (RFC 7012) ---- */
 
+/* RFC 5103 6.1: the PEN whose element N is the reverse of IANA element N. */
+#define DPFIX_IPFIX_PEN_REVERSE 29305
+/* RFC 5103 6.2's suggestion for enterprise elements: the reverse of element N of a
+ * PEN is element N | 0x4000 of the same PEN. */
+#define DPFIX_IPFIX_IE_REVERSE_BIT 0x4000
+/* Longest name (and units) of an element added at run time. */
+#define DPFIX_IPFIX_IE_NAME_MAX 127
+
+/* Abstract data types (RFC 7012 3.1, RFC 6313, RFC 9740). */
 enum dpfix_ipfix_type {
 	DPFIX_IPFIX_OCTET_ARRAY,
 	DPFIX_IPFIX_UNSIGNED8,
@@ -42,43 +52,74 @@ enum dpfix_ipfix_type {
 	DPFIX_IPFIX_BASIC_LIST,
 	DPFIX_IPFIX_SUB_TEMPLATE_LIST,
 	DPFIX_IPFIX_SUB_TEMPLATE_MULTI_LIST,
+	DPFIX_IPFIX_UNSIGNED256,
+	DPFIX_IPFIX_TYPE_COUNT
 };
 
+/* Data type semantics (RFC 7012 3.2); NONE where the registry gives none. */
+enum dpfix_ipfix_semantics {
+	DPFIX_IPFIX_SEM_NONE,
+	DPFIX_IPFIX_SEM_DEFAULT,
+	DPFIX_IPFIX_SEM_QUANTITY,
+	DPFIX_IPFIX_SEM_TOTAL_COUNTER,
+	DPFIX_IPFIX_SEM_DELTA_COUNTER,
+	DPFIX_IPFIX_SEM_IDENTIFIER,
+	DPFIX_IPFIX_SEM_FLAGS,
+	DPFIX_IPFIX_SEM_LIST,
+	DPFIX_IPFIX_SEM_SNMP_COUNTER,
+	DPFIX_IPFIX_SEM_SNMP_GAUGE,
+	DPFIX_IPFIX_SEM_COUNT
+};
+
+enum dpfix_ipfix_status {
+	DPFIX_IPFIX_STATUS_CURRENT,
+	DPFIX_IPFIX_STATUS_DEPRECATED,
+};
+
+/* One information element. IANA elements and their RFC 5103 reverse elements are
+ * generated from the registry in lib/ipfix/registry; enterprise elements are added
+ * at run time (dpfix_ipfix_ie_load). Entries never move once returned. */
 struct dpfix_ipfix_ie {
 	uint16_t id;
 	uint32_t pen;           /* 0 for IANA elements */
 	const char *name;
 	enum dpfix_ipfix_type type;
+	enum dpfix_ipfix_semantics semantics;
+	enum dpfix_ipfix_status status;
+	const char *units;      /* "octets", "packets"...; NULL where none is given */
+	bool has_range;         /* the registry gives range_low..range_high */
+	bool reversible;        /* a reverse element exists for this one */
+	uint64_t range_low;
+	uint64_t range_high;
 };
 
-/* The registry entry for (pen, id), or NULL if unknown. */
+/* The element (pen, id), or NULL if unknown: constant time for IANA and reverse
+ * elements, a binary search for enterprise ones. */
 const struct dpfix_ipfix_ie *dpfix_ipfix_ie_by_id(uint32_t pen, uint16_t id);
+/* The element called name (case matters), or NULL: a binary search. */
 const struct dpfix_ipfix_ie *dpfix_ipfix_ie_by_name(const char *name);
 
-/* Frequently used IANA element ids. */
-enum {
-	IE_octetDeltaCount = 1,
-	IE_packetDeltaCount = 2,
-	IE_protocolIdentifier = 4,
-	IE_ipClassOfService = 5,
-	IE_tcpControlBits = 6,
-	IE_sourceTransportPort = 7,
-	IE_sourceIPv4Address = 8,
-	IE_ingressInterface = 10,
-	IE_destinationTransportPort = 11,
-	IE_destinationIPv4Address = 12,
-	IE_sourceIPv6Address = 27,
-	IE_destinationIPv6Address = 28,
-	IE_icmpTypeCodeIPv4 = 32,
-	IE_minimumTTL = 52,
-	IE_maximumTTL = 53,
-	IE_vlanId = 58,
-	IE_ipVersion = 60,
-	IE_flowEndReason = 136,
-	IE_icmpTypeCodeIPv6 = 139,
-	IE_flowStartMilliseconds = 152,
-	IE_flowEndMilliseconds = 153,
-};
+/* Adds an enterprise element (a copy is kept; pen is neither 0 nor 29305, id in
+ * 1..32767, the name letters and digits). If ie->reversible, also adds its reverse
+ * element (id | DPFIX_IPFIX_IE_REVERSE_BIT, "reverse" + Name). -EEXIST if an id or
+ * name is taken, -EINVAL if a field is invalid, -ENOMEM. Not for the data path:
+ * add elements before threads that look them up start. */
+int dpfix_ipfix_ie_add(const struct dpfix_ipfix_ie *ie);
+/* Adds the enterprise elements of a file (format: doc/information-elements.md).
+ * Returns how many were added, or a negative errno with err holding
+ * "FILE:LINE: reason 'value'"; a file with any error adds nothing. */
+int dpfix_ipfix_ie_load(const char *path, char *err, size_t errlen);
+/* Forgets every element added at run time (their pointers become invalid). */
+void dpfix_ipfix_ie_reset(void);
+
+/* "unsigned64", "dateTimeMicroseconds"...: the registry's names. */
+const char *dpfix_ipfix_type_name(enum dpfix_ipfix_type type);
+int dpfix_ipfix_type_by_name(const char *name, enum dpfix_ipfix_type *type);
+const char *dpfix_ipfix_semantics_name(enum dpfix_ipfix_semantics semantics);
+int dpfix_ipfix_semantics_by_name(const char *name, enum dpfix_ipfix_semantics *semantics);
+
+/* IE_<name> for every IANA element, generated from the registry. */
+#include "dpfix_ipfix_ie_ids.h"
 
 /* ---- templates ---- */
 
