@@ -121,6 +121,85 @@ int dpfix_ipfix_semantics_by_name(const char *name, enum dpfix_ipfix_semantics *
 /* IE_<name> for every IANA element, generated from the registry. */
 #include "dpfix_ipfix_ie_ids.h"
 
+/* ---- values (RFC 7011 sections 6 and 7) ---- */
+
+/* Whether a value of type may be len octets long: its full size, a reduced size
+ * (RFC 7011 6.2), or any length for strings, octet arrays and lists. */
+bool dpfix_ipfix_type_length_valid(enum dpfix_ipfix_type type, uint32_t len);
+/* The full size of type in octets, 0 for types without one (strings, lists...). */
+uint16_t dpfix_ipfix_type_size(enum dpfix_ipfix_type type);
+
+/* A point in time: seconds since the UNIX epoch (negative before 1970) and
+ * nanoseconds into that second. */
+struct dpfix_ipfix_time {
+	int64_t sec;
+	uint32_t nsec;          /* 0..999999999 */
+};
+
+/* NTP timestamps (dateTimeMicroseconds/Nanoseconds) carry no era (RFC 7011 5.2):
+ * a decoder puts them in the 2^32-second window centred on a pivot time. The
+ * default pivot, the start of NTP era 1, gives 1968-01-20 to 2104-02-26. */
+#define DPFIX_IPFIX_NTP_PIVOT_DEFAULT INT64_C(2085978496) /* 2036-02-07T06:28:16Z */
+
+/* A decoded value. Octets (string, octetArray, unsigned256 big-endian, and the
+ * RFC 6313 lists, which dpfix keeps opaque) point into the decoded record. */
+struct dpfix_ipfix_value {
+	enum dpfix_ipfix_type type;
+	union {
+		uint64_t u;                     /* unsigned8..64 */
+		int64_t i;                      /* signed8..64 */
+		double f;                       /* float32, float64 */
+		bool b;                         /* boolean */
+		uint8_t addr[16];               /* macAddress 6, ipv4Address 4, ipv6Address 16 */
+		struct dpfix_ipfix_time t;      /* dateTime* */
+		struct {
+			const uint8_t *p;
+			uint16_t len;
+		} octets;
+	};
+};
+
+/* Decodes a field of type from its len octets, reduced sizes included (RFC 7011
+ * 6.2: integers sign- or zero-extended, float64 from float32). NTP times are put
+ * in the window around ntp_pivot. -EBADMSG if len is not valid for type or a
+ * boolean is neither 1 (true) nor 2 (false); -EILSEQ if a string is not UTF-8 (the
+ * octets are still set). */
+int dpfix_ipfix_value_decode(enum dpfix_ipfix_type type, const uint8_t *v, uint16_t len,
+		int64_t ntp_pivot, struct dpfix_ipfix_value *out);
+/* Encodes val in exactly len octets, reduced size where RFC 7011 6.2 allows it.
+ * -ERANGE if the value does not fit in len octets (never truncated), -EINVAL if len
+ * is not valid for the type. A string shorter than len is padded with zeros;
+ * octet arrays must be exactly len long. Times are floored to the type's unit. */
+int dpfix_ipfix_value_encode(const struct dpfix_ipfix_value *val, uint8_t *v, uint16_t len);
+/* Encodes val as a field of template length field_len into out (room octets):
+ * DPFIX_IPFIX_VARLEN writes the RFC 7011 7 length prefix first. Returns the octets
+ * written; -ENOSPC if room is short, else as dpfix_ipfix_value_encode. */
+int dpfix_ipfix_field_encode(const struct dpfix_ipfix_value *val, uint16_t field_len,
+		uint8_t *out, size_t room);
+
+/* Writes the length prefix of a variable-length field (RFC 7011 7): one octet below
+ * 255, else 255 and two octets. Returns 1 or 3; -ERANGE above 65535, -ENOSPC if
+ * room is short. */
+int dpfix_ipfix_varlen_encode(uint8_t *out, size_t room, uint32_t len);
+/* Reads a length prefix from avail octets: sets *len, returns 1 or 3, or -EBADMSG
+ * if the prefix is cut short. */
+int dpfix_ipfix_varlen_decode(const uint8_t *p, size_t avail, uint16_t *len);
+
+/* Integers of any reduced size, big-endian. get: -EBADMSG unless len is 1..8.
+ * put: -ERANGE if x does not fit in len octets, -EINVAL unless len is 1..8. */
+int dpfix_ipfix_get_unsigned(const uint8_t *v, uint16_t len, uint64_t *x);
+int dpfix_ipfix_get_signed(const uint8_t *v, uint16_t len, int64_t *x);
+int dpfix_ipfix_put_unsigned(uint8_t *v, uint16_t len, uint64_t x);
+int dpfix_ipfix_put_signed(uint8_t *v, uint16_t len, int64_t x);
+
+/* Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+bool dpfix_ipfix_utf8_valid(const uint8_t *s, size_t len);
+/* The length (1..4) of the well-formed UTF-8 character at s (len > 0 octets), or
+ * minus the length of its maximal ill-formed subpart, which a reader replaces with
+ * one U+FFFD (Unicode 3.9, "substitution of maximal subparts"). */
+int dpfix_ipfix_utf8_next(const uint8_t *s, size_t len);
+
 /* ---- templates ---- */
 
 struct dpfix_ipfix_field_spec {
