@@ -1244,7 +1244,7 @@ test_record_every_type(void)
 					type == DPFIX_IPFIX_DATETIME_MILLISECONDS ? 123000000 : 0};
 			else if (type == DPFIX_IPFIX_STRING)
 				v->octets = (struct dpfix_ipfix_value){.octets = {(const uint8_t *)
-					"h\xc3\xa9llo w\xc3\xb6rld!", 16}}.octets;
+					"h\xc3\xa9llo w\xc3\xb6rld!!!", 16}}.octets;
 			else if (type == DPFIX_IPFIX_UNSIGNED256)
 				v->octets = (struct dpfix_ipfix_value){.octets = {octets, vlen}}.octets;
 			else
