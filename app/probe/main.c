@@ -219,8 +219,17 @@ setup_workers(int finite)
 		dpfix_frag_map_init(w->frags, settings.fragment_map_size,
 				settings.fragment_timeout_ms * 1000000ull, (uint32_t)rte_rand());
 		snprintf(name, sizeof(name), "flows_w%u", i);
-		w->table = dpfix_flow_table_create(name, settings.flow_table_size,
-				(int)rte_lcore_to_socket_id(w->lcore_id));
+		w->table = dpfix_flow_table_create(&(struct dpfix_flow_params){
+			.name = name,
+			.capacity = settings.flow_table_size,
+			.socket = (int)rte_lcore_to_socket_id(w->lcore_id),
+			.idle_ns = settings.idle_timeout_ms * 1000000ull,
+			.active_ns = settings.active_timeout_ms * 1000000ull,
+			.tcp_end_ns = settings.tcp_end_wait_ms * 1000000ull,
+			.biflow = settings.biflow,
+			.emit = worker_emit,
+			.emit_ctx = w,
+		});
 		snprintf(name, sizeof(name), "export_w%u", i);
 		w->ring = rte_ring_create_elem(name, sizeof(struct dpfix_flow_record),
 				settings.export_ring_size, (int)rte_lcore_to_socket_id(w->lcore_id),

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <rte_common.h>
+#include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "dpfix_flow.h"
@@ -33,7 +34,8 @@ struct probe_rx_queue {
 	X(rx_bytes, "bytes received (frames)") \
 	X(metered_packets, "packets metered into flows") \
 	X(metered_octets, "IP octets metered into flows") \
-	X(records_enqueued, "flow records handed to the exporter")
+	X(records_enqueued, "flow records handed to the exporter") \
+	X(ring_full, "records the export ring had no room for (kept and offered again)")
 
 struct worker_stats {
 #define WORKER_COUNTER_FIELD(name, text) uint64_t name;
@@ -50,7 +52,6 @@ struct worker_ctx {
 	struct dpfix_parse_config parse_cfg;
 	struct dpfix_frag_map *frags;   /* this worker's fragmented datagrams in flight */
 	struct dpfix_flow_table *table;
-	struct dpfix_flow_expiry expiry;  /* timeouts checked as packets arrive */
 	struct rte_ring *ring;          /* records to the exporter (SPSC) */
 	const struct probe_settings *settings;
 	int timestamp_offset;           /* mbuf dynfield with the rx timestamp, -1 if none */
@@ -85,6 +86,12 @@ struct exporter_ctx {
 extern atomic_int probe_stop;
 
 int worker_main(void *arg);
+/* The flow table's emit callback: the record onto the worker's export ring. */
+int worker_emit(void *arg, const struct dpfix_flow_record *rec);
+/* Parses and meters n packets received from q at now_ns (when they carry no
+ * timestamp of their own), then frees them; last_packet_ns: the newest packet time. */
+void worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q,
+		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns);
 
 int exporter_init(struct exporter_ctx *x, char *err, size_t errlen);
 /* One round of exporter work; returns the number of records handled. */

@@ -42,6 +42,9 @@ const struct dpfix_config_option probe_options[] = {
 		"end a flow after this long without packets (default 15)"),
 	OPT("active_timeout", DPFIX_CONFIG_DURATION, active_timeout_ms, 1, MS_PER_DAY,
 		"export a long-lived flow at least this often (default 120)"),
+	OPT("tcp_end_wait", DPFIX_CONFIG_DURATION, tcp_end_wait_ms, 0, MS_PER_DAY,
+		"after a TCP FIN or RST, end the flow once it is this long without packets, "
+		"flowEndReason 3; at most idle_timeout (default 2)"),
 	OPT("template_refresh", DPFIX_CONFIG_DURATION, template_refresh_ms, 1000, MS_PER_DAY,
 		"resend templates this often on UDP (default 60)"),
 	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, 1, 60000,
@@ -85,6 +88,7 @@ probe_settings_defaults(struct probe_settings *s)
 	snprintf(s->collector, sizeof(s->collector), "udp://127.0.0.1:4739");
 	s->idle_timeout_ms = 15000;
 	s->active_timeout_ms = 120000;
+	s->tcp_end_wait_ms = 2000;
 	s->template_refresh_ms = 60000;
 	s->export_flush_ms = 500;
 	s->stats_interval_ms = 10000;

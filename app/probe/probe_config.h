@@ -12,6 +12,7 @@ struct probe_settings {
 	char collector[320];
 	uint64_t idle_timeout_ms;
 	uint64_t active_timeout_ms;
+	uint64_t tcp_end_wait_ms;
 	uint64_t template_refresh_ms;
 	uint64_t export_flush_ms;
 	uint64_t stats_interval_ms;
@@ -27,6 +28,7 @@ struct probe_settings {
 	uint32_t vxlan_port;
 	uint32_t fragment_map_size;
 	uint64_t fragment_timeout_ms;
+	int biflow;
 	int packet_timestamps;
 	uint32_t sctp_udp_port;
 	int sctp_data_unordered;

@@ -6,15 +6,18 @@
 
 #include "probe.h"
 
-#define EXPIRE_SLOTS_PER_ROUND 64
+/* Flows the expiry pass may look at per loop round: bounds the time taken from rx. */
+#define EXPIRE_WORK_PER_ROUND 64
 
-static int
-emit_to_ring(void *arg, const struct dpfix_flow_record *rec)
+int
+worker_emit(void *arg, const struct dpfix_flow_record *rec)
 {
 	struct worker_ctx *w = arg;
 
-	if (rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec)) != 0)
+	if (rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec)) != 0) {
+		w->stats.ring_full++; /* the table keeps the flow and offers it again */
 		return 0;
+	}
 	w->stats.records_enqueued++;
 	return 1;
 }
@@ -31,16 +34,14 @@ packet_time_ns(const struct worker_ctx *w, const struct probe_rx_queue *q, const
 	return now_ns;
 }
 
-static unsigned int
-poll_queue(struct worker_ctx *w, const struct probe_rx_queue *q, uint64_t now_ns,
-		uint64_t *last_packet_ns)
+void
+worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
+		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
 {
-	struct rte_mbuf *mbufs[PROBE_BURST];
 	struct dpfix_packet_info infos[PROBE_BURST];
 	uint64_t times[PROBE_BURST];
-	unsigned int n, metered = 0;
+	unsigned int metered = 0;
 
-	n = rte_eth_rx_burst(q->port, q->queue, mbufs, PROBE_BURST);
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = mbufs[i];
 		enum dpfix_parse_result r;
@@ -59,13 +60,23 @@ poll_queue(struct worker_ctx *w, const struct probe_rx_queue *q, uint64_t now_ns
 		metered++;
 	}
 	if (metered > 0) {
-		dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port, &w->expiry);
+		dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port);
 		*last_packet_ns = times[metered - 1];
 	}
 	w->stats.rx_packets += n;
 	w->stats.metered_packets += metered;
 	if (n > 0)
 		rte_pktmbuf_free_bulk(mbufs, n);
+}
+
+static unsigned int
+poll_queue(struct worker_ctx *w, const struct probe_rx_queue *q, uint64_t now_ns,
+		uint64_t *last_packet_ns)
+{
+	struct rte_mbuf *mbufs[PROBE_BURST];
+	unsigned int n = rte_eth_rx_burst(q->port, q->queue, mbufs, PROBE_BURST);
+
+	worker_meter_burst(w, q, mbufs, n, now_ns, last_packet_ns);
 	return n;
 }
 
@@ -74,14 +85,9 @@ worker_main(void *arg)
 {
 	struct worker_ctx *w = arg;
 	const struct probe_settings *s = w->settings;
-	const uint64_t idle_ns = s->idle_timeout_ms * 1000000ull;
-	const uint64_t active_ns = s->active_timeout_ms * 1000000ull;
 	const uint64_t input_end_ns = s->input_end_idle_ms * 1000000ull;
 	uint64_t now_ns = probe_clock_now_ns();
 
-	w->expiry = (struct dpfix_flow_expiry){
-		.idle_ns = idle_ns, .active_ns = active_ns, .emit = emit_to_ring, .ctx = w,
-	};
 	/* Flow time follows the packets' own timestamps. It advances with the clock only
 	 * while no packets arrive, so flows still expire when traffic stops, and a replayed
 	 * capture (faster than real time) is never expired ahead of its own next packet. */
@@ -102,13 +108,13 @@ worker_main(void *arg)
 		} else {
 			flow_now_ns = last_packet_ns + (now_ns - last_packet_clock_ns);
 		}
-		dpfix_flow_table_expire(w->table, flow_now_ns, idle_ns, active_ns,
-				EXPIRE_SLOTS_PER_ROUND, emit_to_ring, w);
+		dpfix_flow_table_expire(w->table, flow_now_ns, EXPIRE_WORK_PER_ROUND);
 	}
 
-	/* End of input or shutdown: hand every flow over. The exporter keeps draining
-	 * the ring, so waiting for room here is bounded. */
-	while (dpfix_flow_table_flush(w->table, DPFIX_FLOW_END_FORCED, emit_to_ring, w) == -EAGAIN)
+	/* End of input or shutdown: rx has stopped, so waiting for ring room stalls no
+	 * packet; the exporter keeps draining (or, with no collector, counts the records
+	 * as lost), so the wait is bounded. */
+	while (dpfix_flow_table_flush(w->table, DPFIX_FLOW_END_FORCED) == -EAGAIN)
 		rte_pause();
 	atomic_store(&w->done, 1);
 	return 0;

@@ -1,76 +1,249 @@
-/* Flow table on rte_hash (single writer, bulk lookup) with a preallocated record
- * array. Records never move, so the hash stores a record index as its data. */
+/* The flow table: records in one preallocated array, found through the hash index
+ * (flow_index.h), ended through the timer wheel (flow_wheel.h). Metering a burst is
+ * a three-stage pipeline: hash and prefetch buckets, match signatures and prefetch
+ * records, then compare keys and count. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
+#include <rte_common.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
 #include "dpfix_flow.h"
+#include "flow_index.h"
+#include "flow_wheel.h"
 
 #define LOOKUP_BURST 32
+#define NO_RECORD UINT32_MAX
+#define WHEEL_SLOTS 8192
+/* At most this many flows are looked at to find one to evict. Those passed over are
+ * filed where the expiry pass would have put them, so the work is not wasted. */
+#define EVICT_CANDIDATES 16
+
+#define IPPROTO_TCP_ 6
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_ICMPV6_ 58
+#define TCP_FIN 0x01
+#define TCP_RST 0x04
+
+/* A live record's end_reason byte holds its state. */
+enum {
+	STATE_IN_USE = 0x40,
+	STATE_TCP_END = 0x80,   /* a FIN or RST was seen: ends after tcp_end_ns quiet */
+};
+
+_Static_assert(sizeof(struct dpfix_flow_record) == 128, "flow record must be two cache lines");
+_Static_assert(offsetof(struct dpfix_flow_record, last_ns) == 64,
+		"key, packets and octets must fill the first cache line");
 
 struct dpfix_flow_table {
-	struct rte_hash *hash;
+	struct flow_index index;
+	struct flow_wheel wheel;
 	struct dpfix_flow_record *records;
-	uint32_t *free_slots;   /* stack of unused record indexes */
+	uint32_t *free_slots;   /* stack of unused record numbers */
 	uint32_t free_count;
 	uint32_t capacity;
-	uint32_t scan_cursor;   /* where the incremental expiry scan resumes */
-	uint32_t flush_cursor;
+	uint64_t idle_ns;
+	uint64_t active_ns;
+	uint64_t tcp_end_ns;
+	int biflow;
+	dpfix_flow_emit_t emit;
+	void *emit_ctx;
 	struct dpfix_flow_stats stats;
 };
 
-struct dpfix_flow_table *
-dpfix_flow_table_create(const char *name, uint32_t capacity, int socket)
+/* The answering ICMP type: request <-> reply for echo, timestamp, information and
+ * address mask (ICMPv4) and echo (ICMPv6); any other type answers itself. */
+static inline uint8_t
+icmp_reverse_type(uint8_t protocol, uint8_t type)
 {
-	struct dpfix_flow_table *t;
-	struct rte_hash_parameters params = {
-		.name = name,
-		/* rte_hash needs headroom over the live-entry count to avoid early
-		 * "full" under cuckoo displacement; the records bound the flow count. */
-		.entries = capacity + capacity / 4 + 64,
-		.key_len = sizeof(struct dpfix_flow_key),
-		.hash_func = rte_hash_crc,
-		.socket_id = socket,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
-
-	if (capacity == 0)
-		return NULL;
-	t = rte_zmalloc_socket(name, sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
-	if (t == NULL)
-		return NULL;
-	t->capacity = capacity;
-	t->records = rte_zmalloc_socket(name, sizeof(*t->records) * capacity, RTE_CACHE_LINE_SIZE,
-			socket);
-	t->free_slots = rte_malloc_socket(name, sizeof(*t->free_slots) * capacity, 0, socket);
-	t->hash = rte_hash_create(&params);
-	if (t->records == NULL || t->free_slots == NULL || t->hash == NULL) {
-		dpfix_flow_table_free(t);
-		return NULL;
+	if (protocol == IPPROTO_ICMPV6_)
+		return type == 128 || type == 129 ? type ^ 1 : type;
+	switch (type) {
+	case 0:
+		return 8;
+	case 8:
+		return 0;
+	case 13: case 15: case 17:
+		return type + 1;
+	case 14: case 16: case 18:
+		return type - 1;
+	default:
+		return type;
 	}
-	for (uint32_t i = 0; i < capacity; i++)
-		t->free_slots[i] = capacity - 1 - i;
-	t->free_count = capacity;
-	return t;
-}
-
-void
-dpfix_flow_table_free(struct dpfix_flow_table *t)
-{
-	if (t == NULL)
-		return;
-	rte_hash_free(t->hash);
-	rte_free(t->records);
-	rte_free(t->free_slots);
-	rte_free(t);
 }
 
 static inline void
-record_update(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, uint64_t now_ns)
+key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out)
+{
+	*out = *k;
+	memcpy(out->src_addr, k->dst_addr, sizeof(out->src_addr));
+	memcpy(out->dst_addr, k->src_addr, sizeof(out->dst_addr));
+	if (k->protocol == IPPROTO_ICMP_ || k->protocol == IPPROTO_ICMPV6_) {
+		out->dst_port = (uint16_t)(icmp_reverse_type(k->protocol, (uint8_t)(k->dst_port >> 8)) << 8 |
+				(k->dst_port & 0xff));
+	} else {
+		out->src_port = k->dst_port;
+		out->dst_port = k->src_port;
+	}
+}
+
+void
+dpfix_flow_key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out)
+{
+	key_reverse(k, out);
+}
+
+static inline int
+key_equal(const struct dpfix_flow_key *a, const struct dpfix_flow_key *b)
+{
+	const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
+	uint64_t diff = 0;
+
+	for (unsigned int i = 0; i < sizeof(*a) / 8; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+/* The index hashes a biflow by the smaller of its two orientations, so both
+ * directions land in the same bucket. */
+static inline struct flow_hash
+key_hash(const struct dpfix_flow_table *t, const struct dpfix_flow_key *k,
+		const struct dpfix_flow_key *rk)
+{
+	if (t->biflow && memcmp(rk, k, sizeof(*k)) < 0)
+		return flow_index_hash(rk);
+	return flow_index_hash(k);
+}
+
+static inline struct flow_hash
+record_hash(const struct dpfix_flow_table *t, const struct dpfix_flow_record *r)
+{
+	struct dpfix_flow_key rk;
+
+	if (t->biflow)
+		key_reverse(&r->key, &rk);
+	return key_hash(t, &r->key, &rk);
+}
+
+/* Record number holding k (or, with biflow, its reverse rk), else NO_RECORD. */
+static inline uint32_t
+lookup(const struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_flow_key *k,
+		const struct dpfix_flow_key *rk, int *reverse)
+{
+	uint32_t b = h.bucket & t->index.mask;
+
+	for (;;) {
+		const struct flow_bucket *bk = &t->index.buckets[b];
+		uint32_t m = flow_bucket_match(bk, h.sig);
+
+		while (m != 0) {
+			uint32_t r = bk->rec[__builtin_ctz(m) / 2];
+			const struct dpfix_flow_key *rec_key = &t->records[r].key;
+
+			if (key_equal(rec_key, k)) {
+				*reverse = 0;
+				return r;
+			}
+			if (t->biflow && key_equal(rec_key, rk)) {
+				*reverse = 1;
+				return r;
+			}
+			m &= m - 1;
+		}
+		if (bk->overflow == 0)
+			return NO_RECORD;
+		b = (b + 1) & t->index.mask;
+	}
+}
+
+/* When the flow ends if no packet comes, and for which reason. */
+static inline uint64_t
+flow_due(const struct dpfix_flow_table *t, const struct dpfix_flow_record *r, uint8_t *reason)
+{
+	uint64_t last = RTE_MAX(r->last_ns, r->rev_last_ns);
+	uint64_t quiet_end = last + ((r->end_reason & STATE_TCP_END) ? t->tcp_end_ns : t->idle_ns);
+	uint64_t active_end = r->first_ns + t->active_ns;
+
+	if (quiet_end <= active_end) {
+		*reason = (r->end_reason & STATE_TCP_END) ? DPFIX_FLOW_END_OF_FLOW : DPFIX_FLOW_END_IDLE;
+		return quiet_end;
+	}
+	*reason = DPFIX_FLOW_END_ACTIVE;
+	return active_end;
+}
+
+static void
+count_end(struct dpfix_flow_table *t, uint8_t reason)
+{
+	switch (reason) {
+	case DPFIX_FLOW_END_IDLE:
+		t->stats.flows_expired_idle++;
+		break;
+	case DPFIX_FLOW_END_ACTIVE:
+		t->stats.flows_expired_active++;
+		break;
+	case DPFIX_FLOW_END_OF_FLOW:
+		t->stats.flows_ended_tcp++;
+		break;
+	case DPFIX_FLOW_END_LACK_OF_RESOURCES:
+		t->stats.flows_evicted++;
+		break;
+	default:
+		t->stats.flows_expired_forced++;
+		break;
+	}
+}
+
+/* Offers the record to emit with its end reason; if refused, it lives on as it was. */
+static inline int
+offer(struct dpfix_flow_table *t, struct dpfix_flow_record *rec, uint8_t reason)
+{
+	uint8_t state = rec->end_reason;
+
+	rec->end_reason = reason;
+	if (t->emit(t->emit_ctx, rec))
+		return 1;
+	rec->end_reason = state;
+	t->stats.emit_deferred++;
+	return 0;
+}
+
+/* Offers record r (already out of the wheel) to emit; on acceptance removes it from
+ * the index and frees it. Returns 0 if emit refused: the caller puts it back. */
+static int
+flow_end(struct dpfix_flow_table *t, uint32_t r, uint8_t reason)
+{
+	struct dpfix_flow_record *rec = &t->records[r];
+
+	if (!offer(t, rec, reason))
+		return 0;
+	count_end(t, reason);
+	flow_index_del(&t->index, record_hash(t, rec), r);
+	t->free_slots[t->free_count++] = r;
+	return 1;
+}
+
+/* A fresh record for packet p (its direction is the forward one); the counting
+ * functions then count the packet. */
+static inline void
+record_init(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, uint64_t now_ns,
+		uint16_t port)
+{
+	memset(r, 0, sizeof(*r));
+	r->key = p->key;
+	r->first_ns = r->last_ns = now_ns;
+	r->vlan_id = p->vlan_id;
+	r->ingress_port = port;
+	r->mpls_top = p->mpls_top;
+	r->tos = p->tos;
+	r->min_ttl = r->max_ttl = p->ttl;
+	r->end_reason = STATE_IN_USE;
+}
+
+static inline void
+count_forward(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, uint64_t now_ns)
 {
 	r->packets++;
 	r->octets += p->ip_octets;
@@ -85,137 +258,168 @@ record_update(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, ui
 		r->max_ttl = p->ttl;
 }
 
-/* A fresh record for the packet p; record_update then counts the packet. */
-static void
-record_init(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, uint64_t now_ns,
-		uint16_t port)
+static inline void
+count_reverse(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, uint64_t now_ns)
 {
-	memset(r, 0, sizeof(*r));
-	r->key = p->key;
-	r->first_ns = r->last_ns = now_ns;
-	r->vlan_id = p->vlan_id;
-	r->ingress_port = port;
-	r->tos = p->tos;
-	r->min_ttl = r->max_ttl = p->ttl;
-	r->in_use = 1;
+	if (r->rev_packets == 0) {
+		r->rev_first_ns = r->rev_last_ns = now_ns;
+		r->rev_min_ttl = r->rev_max_ttl = p->ttl;
+	}
+	r->rev_packets++;
+	r->rev_octets += p->ip_octets;
+	if (now_ns > r->rev_last_ns)
+		r->rev_last_ns = now_ns;
+	if (now_ns < r->rev_first_ns)
+		r->rev_first_ns = now_ns;
+	r->rev_tcp_flags |= p->tcp_flags;
+	if (p->ttl < r->rev_min_ttl)
+		r->rev_min_ttl = p->ttl;
+	if (p->ttl > r->rev_max_ttl)
+		r->rev_max_ttl = p->ttl;
 }
 
-static struct dpfix_flow_record *
-record_create(struct dpfix_flow_table *t, const struct dpfix_packet_info *p, uint64_t now_ns,
-		uint16_t port)
+/* Finds room for one more flow: ends the flow nearest its expiry. A candidate
+ * whose expiry is later than its slot says (it saw packets since it was filed) is
+ * filed where it belongs and the next one looked at; one already past its expiry
+ * ends for that reason rather than as an eviction. Returns 0 if nothing could be
+ * ended (the export ring is full). */
+static int
+evict_one(struct dpfix_flow_table *t, uint64_t now_ns)
 {
-	struct dpfix_flow_record *r;
-	uint32_t slot;
+	struct flow_wheel *wh = &t->wheel;
 
-	if (t->free_count == 0)
-		return NULL;
-	slot = t->free_slots[t->free_count - 1];
-	if (rte_hash_add_key_data(t->hash, &p->key, (void *)(uintptr_t)slot) < 0)
-		return NULL;
-	t->free_count--;
-	r = &t->records[slot];
-	record_init(r, p, now_ns, port);
+	for (unsigned int tries = 1;; tries++) {
+		uint64_t s = flow_wheel_first_busy(wh);
+		uint32_t r;
+		uint64_t due;
+		uint8_t reason;
+
+		if (s == UINT64_MAX)
+			return 0;
+		r = flow_wheel_pop(wh, s);
+		due = flow_due(t, &t->records[r], &reason);
+		if (due > now_ns) {
+			if (tries < EVICT_CANDIDATES && flow_wheel_slot_of(wh, due) > s) {
+				flow_wheel_add(wh, r, due);
+				continue;
+			}
+			reason = DPFIX_FLOW_END_LACK_OF_RESOURCES;
+		}
+		if (!flow_end(t, r, reason)) {
+			flow_wheel_push_front(wh, r, s);
+			return 0;
+		}
+		return 1;
+	}
+}
+
+static uint32_t
+flow_create(struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_packet_info *p,
+		uint64_t now_ns, uint16_t port)
+{
+	uint32_t r;
+
+	if (t->free_count == 0) {
+		t->stats.table_full++;
+		if (!evict_one(t, now_ns)) {
+			t->stats.ignored_packets++;
+			t->stats.ignored_octets += p->ip_octets;
+			return NO_RECORD;
+		}
+	}
+	if (t->wheel.cursor == 0)
+		t->wheel.cursor = t->wheel.evict_hint = flow_wheel_slot_of(&t->wheel, now_ns);
+	r = t->free_slots[--t->free_count];
+	record_init(&t->records[r], p, now_ns, port);
+	flow_index_add(&t->index, h, r);
+	flow_wheel_add(&t->wheel, r, now_ns + t->idle_ns);
 	t->stats.flows_created++;
 	return r;
 }
 
-/* Offers the record to emit; on acceptance removes it from the table. */
-static int
-record_end(struct dpfix_flow_table *t, uint32_t slot, uint8_t reason, dpfix_flow_emit_t emit,
-		void *ctx)
+/* A packet for a flow whose time is up ends the record and starts a new one in the
+ * same place. Returns nonzero if the record was restarted. If emit refuses, the
+ * packet is counted in the old record rather than lost. */
+static inline int
+restart_if_ended(struct dpfix_flow_table *t, struct dpfix_flow_record *rec,
+		const struct dpfix_packet_info *p, uint64_t now_ns, uint16_t port)
 {
-	struct dpfix_flow_record *r = &t->records[slot];
+	uint8_t reason;
+	uint64_t due = flow_due(t, rec, &reason);
 
-	r->end_reason = reason;
-	if (!emit(ctx, r)) {
-		t->stats.emit_deferred++;
+	if (now_ns < due)
 		return 0;
-	}
-	rte_hash_del_key(t->hash, &r->key);
-	r->in_use = 0;
-	t->free_slots[t->free_count++] = slot;
-	switch (reason) {
-	case DPFIX_FLOW_END_IDLE:
-		t->stats.flows_expired_idle++;
-		break;
-	case DPFIX_FLOW_END_ACTIVE:
-		t->stats.flows_expired_active++;
-		break;
-	default:
-		t->stats.flows_expired_forced++;
-		break;
-	}
+	if (!offer(t, rec, reason))
+		return 0;
+	count_end(t, reason);
+	t->stats.flows_created++;
+	record_init(rec, p, now_ns, port);
 	return 1;
 }
 
-/* Ends the record in place and restarts it for the packet at now_ns, keeping its slot
- * and hash entry. Returns 0 (record kept as it was) if emit refused. */
-static int
-record_restart(struct dpfix_flow_table *t, struct dpfix_flow_record *r,
-		const struct dpfix_packet_info *p, uint64_t now_ns, uint16_t port,
-		const struct dpfix_flow_expiry *expiry)
+static inline void
+meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
+		const struct dpfix_flow_key *rk, struct flow_hash h, uint64_t now_ns, uint16_t port)
 {
-	uint8_t reason;
+	struct dpfix_flow_record *rec;
+	int reverse = 0;
+	uint32_t r = lookup(t, h, &p->key, rk, &reverse);
 
-	if (now_ns >= r->last_ns + expiry->idle_ns)
-		reason = DPFIX_FLOW_END_IDLE;
-	else if (now_ns >= r->first_ns + expiry->active_ns)
-		reason = DPFIX_FLOW_END_ACTIVE;
-	else
-		return 1;
-	r->end_reason = reason;
-	if (!expiry->emit(expiry->ctx, r)) {
-		t->stats.emit_deferred++;
-		return 0; /* keep metering into the old record rather than lose it */
+	if (r == NO_RECORD) {
+		r = flow_create(t, h, p, now_ns, port);
+		if (r == NO_RECORD)
+			return;
+		rec = &t->records[r];
+	} else {
+		rec = &t->records[r];
+		if (restart_if_ended(t, rec, p, now_ns, port))
+			reverse = 0;
 	}
-	if (reason == DPFIX_FLOW_END_IDLE)
-		t->stats.flows_expired_idle++;
+	if (reverse)
+		count_reverse(rec, p, now_ns);
 	else
-		t->stats.flows_expired_active++;
-	t->stats.flows_created++;
-	record_init(r, p, now_ns, port);
-	return 1;
+		count_forward(rec, p, now_ns);
+	if (p->key.protocol == IPPROTO_TCP_ && (p->tcp_flags & (TCP_FIN | TCP_RST)) &&
+			!(rec->end_reason & STATE_TCP_END)) {
+		uint8_t reason;
+
+		/* Its end came closer: file it again, once per flow. */
+		rec->end_reason |= STATE_TCP_END;
+		flow_wheel_remove(&t->wheel, r);
+		flow_wheel_add(&t->wheel, r, flow_due(t, rec, &reason));
+	}
 }
 
 void
 dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
-		const uint64_t *times_ns, uint32_t n, uint16_t port, const struct dpfix_flow_expiry *expiry)
+		const uint64_t *times_ns, uint32_t n, uint16_t port)
 {
-	const void *keys[LOOKUP_BURST];
-	void *data[LOOKUP_BURST];
+	struct flow_hash h[LOOKUP_BURST];
+	struct dpfix_flow_key rkeys[LOOKUP_BURST];
 
 	while (n > 0) {
 		uint32_t batch = n < LOOKUP_BURST ? n : LOOKUP_BURST;
-		uint64_t hits = 0;
 
-		for (uint32_t i = 0; i < batch; i++)
-			keys[i] = &pkts[i].key;
-		rte_hash_lookup_bulk_data(t->hash, keys, batch, &hits, data);
 		for (uint32_t i = 0; i < batch; i++) {
-			if (hits & (1ULL << i))
-				rte_prefetch0(&t->records[(uintptr_t)data[i]]);
+			if (t->biflow)
+				key_reverse(&pkts[i].key, &rkeys[i]);
+			h[i] = key_hash(t, &pkts[i].key, &rkeys[i]);
+			rte_prefetch0(&t->index.buckets[h[i].bucket & t->index.mask]);
 		}
 		for (uint32_t i = 0; i < batch; i++) {
-			struct dpfix_flow_record *r;
-			void *slot;
+			const struct flow_bucket *bk = &t->index.buckets[h[i].bucket & t->index.mask];
+			uint32_t m = flow_bucket_match(bk, h[i].sig);
 
-			if (hits & (1ULL << i))
-				r = &t->records[(uintptr_t)data[i]];
-			else if (rte_hash_lookup_data(t->hash, keys[i], &slot) >= 0)
-				r = &t->records[(uintptr_t)slot]; /* created earlier in this burst */
-			else
-				r = NULL;
-			if (r != NULL && expiry != NULL) {
-				record_restart(t, r, &pkts[i], times_ns[i], port, expiry);
-			} else if (r == NULL) {
-				r = record_create(t, &pkts[i], times_ns[i], port);
-				if (r == NULL) {
-					t->stats.table_full++;
-					continue;
-				}
+			while (m != 0) {
+				const struct dpfix_flow_record *rec = &t->records[bk->rec[__builtin_ctz(m) / 2]];
+
+				rte_prefetch0(rec);
+				rte_prefetch0((const char *)rec + RTE_CACHE_LINE_SIZE);
+				m &= m - 1;
 			}
-			record_update(r, &pkts[i], times_ns[i]);
 		}
+		for (uint32_t i = 0; i < batch; i++)
+			meter_one(t, &pkts[i], &rkeys[i], h[i], times_ns[i], port);
 		pkts += batch;
 		times_ns += batch;
 		n -= batch;
@@ -223,58 +427,143 @@ dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_pack
 }
 
 uint32_t
-dpfix_flow_table_expire(struct dpfix_flow_table *t, uint64_t now_ns, uint64_t idle_ns,
-		uint64_t active_ns, uint32_t max_slots, dpfix_flow_emit_t emit, void *ctx)
+dpfix_flow_table_expire(struct dpfix_flow_table *t, uint64_t now_ns, uint32_t max_work)
 {
-	uint32_t expired = 0;
+	struct flow_wheel *wh = &t->wheel;
+	uint64_t now_slot = flow_wheel_slot_of(wh, now_ns);
+	uint32_t ended = 0, work = 0;
 
-	if (max_slots > t->capacity)
-		max_slots = t->capacity;
-	for (uint32_t i = 0; i < max_slots; i++) {
-		uint32_t slot = t->scan_cursor;
-		struct dpfix_flow_record *r = &t->records[slot];
-		uint8_t reason = 0;
+	/* Far behind (a jump in packet time): every filed flow is in the last
+	 * nb_slots slots' lists read as the slots up to now, which is never later
+	 * than where it was filed, so nothing is missed. */
+	if (now_slot >= wh->cursor + wh->nb_slots)
+		wh->cursor = now_slot - wh->nb_slots + 1;
+	/* A slot is worked once its whole time has passed, so a flow found not yet
+	 * due always moves to a later slot. */
+	while (wh->cursor < now_slot && work < max_work) {
+		uint32_t r = flow_wheel_pop(wh, wh->cursor);
+		uint64_t due;
+		uint8_t reason;
 
-		t->scan_cursor = slot + 1 == t->capacity ? 0 : slot + 1;
-		if (!r->in_use)
+		work++;
+		if (r == FLOW_WHEEL_NONE) {
+			wh->cursor++;
 			continue;
-		if (now_ns >= r->last_ns + idle_ns)
-			reason = DPFIX_FLOW_END_IDLE;
-		else if (now_ns >= r->first_ns + active_ns)
-			reason = DPFIX_FLOW_END_ACTIVE;
-		if (reason == 0)
+		}
+		due = flow_due(t, &t->records[r], &reason);
+		if (due > now_ns) {
+			flow_wheel_add(wh, r, due);
 			continue;
-		if (!record_end(t, slot, reason, emit, ctx)) {
-			/* Consumer is full: resume at this slot next time. */
-			t->scan_cursor = slot;
+		}
+		if (!flow_end(t, r, reason)) {
+			flow_wheel_push_front(wh, r, wh->cursor);
 			break;
 		}
-		expired++;
+		ended++;
 	}
-	return expired;
+	return ended;
 }
 
 int
-dpfix_flow_table_flush(struct dpfix_flow_table *t, uint8_t reason, dpfix_flow_emit_t emit,
-		void *ctx)
+dpfix_flow_table_flush(struct dpfix_flow_table *t, uint8_t reason)
 {
-	/* Resumable: after -EAGAIN new flows may have taken slots behind the cursor,
-	 * so sweep again until a whole pass finds the table empty. */
-	while (dpfix_flow_table_count(t) != 0) {
-		for (; t->flush_cursor < t->capacity; t->flush_cursor++) {
-			if (t->records[t->flush_cursor].in_use &&
-					!record_end(t, t->flush_cursor, reason, emit, ctx))
+	struct flow_wheel *wh = &t->wheel;
+
+	for (uint64_t s = wh->cursor; s < wh->cursor + wh->nb_slots; s++) {
+		uint32_t r;
+
+		while ((r = flow_wheel_pop(wh, s)) != FLOW_WHEEL_NONE) {
+			if (!flow_end(t, r, reason)) {
+				flow_wheel_push_front(wh, r, s);
 				return -EAGAIN;
+			}
 		}
-		t->flush_cursor = 0;
 	}
 	return 0;
+}
+
+struct dpfix_flow_table *
+dpfix_flow_table_create(const struct dpfix_flow_params *p)
+{
+	struct dpfix_flow_table *t;
+	uint64_t span, buckets;
+
+	if (p->capacity == 0 || p->capacity >= FLOW_WHEEL_END || p->emit == NULL ||
+			p->idle_ns == 0 || p->active_ns == 0)
+		return NULL;
+	t = rte_zmalloc_socket(p->name, sizeof(*t), RTE_CACHE_LINE_SIZE, p->socket);
+	if (t == NULL)
+		return NULL;
+	t->capacity = p->capacity;
+	t->idle_ns = p->idle_ns;
+	t->active_ns = p->active_ns;
+	t->tcp_end_ns = RTE_MIN(p->tcp_end_ns, p->idle_ns);
+	t->biflow = p->biflow;
+	t->emit = p->emit;
+	t->emit_ctx = p->emit_ctx;
+
+	/* At most two thirds of the index's ways in use keeps probes short. */
+	buckets = rte_align64pow2(((uint64_t)p->capacity * 3 / 2 + FLOW_INDEX_WAYS - 1) /
+			FLOW_INDEX_WAYS);
+	t->index.mask = (uint32_t)buckets - 1;
+	t->index.buckets = rte_zmalloc_socket(p->name, buckets * sizeof(struct flow_bucket),
+			RTE_CACHE_LINE_SIZE, p->socket);
+	t->records = rte_zmalloc_socket(p->name, (size_t)p->capacity * sizeof(*t->records),
+			2 * RTE_CACHE_LINE_SIZE, p->socket);
+	t->free_slots = rte_malloc_socket(p->name, sizeof(uint32_t) * p->capacity, 0, p->socket);
+	t->wheel.links = rte_malloc_socket(p->name, sizeof(struct flow_wheel_link) * p->capacity,
+			0, p->socket);
+	t->wheel.heads = rte_malloc_socket(p->name, sizeof(uint32_t) * WHEEL_SLOTS, 0, p->socket);
+	t->wheel.tails = rte_malloc_socket(p->name, sizeof(uint32_t) * WHEEL_SLOTS, 0, p->socket);
+	if (t->index.buckets == NULL || t->records == NULL || t->free_slots == NULL ||
+			t->wheel.links == NULL || t->wheel.heads == NULL || t->wheel.tails == NULL) {
+		dpfix_flow_table_free(t);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < p->capacity; i++)
+		t->free_slots[i] = p->capacity - 1 - i;
+	t->free_count = p->capacity;
+
+	/* The wheel spans the longest timeout, so a flow is filed at most one turn ahead. */
+	t->wheel.nb_slots = WHEEL_SLOTS;
+	span = RTE_MAX(p->idle_ns, p->active_ns);
+	while ((span >> t->wheel.slot_shift) >= WHEEL_SLOTS - 1)
+		t->wheel.slot_shift++;
+	for (uint32_t i = 0; i < WHEEL_SLOTS; i++)
+		t->wheel.heads[i] = t->wheel.tails[i] = FLOW_WHEEL_NONE;
+	return t;
+}
+
+void
+dpfix_flow_table_free(struct dpfix_flow_table *t)
+{
+	if (t == NULL)
+		return;
+	rte_free(t->index.buckets);
+	rte_free(t->records);
+	rte_free(t->free_slots);
+	rte_free(t->wheel.links);
+	rte_free(t->wheel.heads);
+	rte_free(t->wheel.tails);
+	rte_free(t);
 }
 
 uint32_t
 dpfix_flow_table_count(const struct dpfix_flow_table *t)
 {
 	return t->capacity - t->free_count;
+}
+
+uint32_t
+dpfix_flow_table_capacity(const struct dpfix_flow_table *t)
+{
+	return t->capacity;
+}
+
+uint64_t
+dpfix_flow_table_granularity_ns(const struct dpfix_flow_table *t)
+{
+	return 1ull << t->wheel.slot_shift;
 }
 
 const struct dpfix_flow_stats *

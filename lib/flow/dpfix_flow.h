@@ -1,5 +1,5 @@
 /* Per-worker flow table: single writer, no locks, all memory taken at creation.
- * Packets update records by key; expiry hands finished records to a callback. */
+ * Packets update records by key; ended flows leave through the emit callback. */
 #ifndef DPFIX_FLOW_H
 #define DPFIX_FLOW_H
 
@@ -11,42 +11,58 @@
 enum dpfix_flow_end_reason {
 	DPFIX_FLOW_END_IDLE = 1,
 	DPFIX_FLOW_END_ACTIVE = 2,
-	DPFIX_FLOW_END_OF_FLOW = 3,
-	DPFIX_FLOW_END_FORCED = 4,
-	DPFIX_FLOW_END_LACK_OF_RESOURCES = 5,
+	DPFIX_FLOW_END_OF_FLOW = 3,             /* TCP FIN or RST, then tcp_end_ns quiet */
+	DPFIX_FLOW_END_FORCED = 4,              /* end of input, shutdown */
+	DPFIX_FLOW_END_LACK_OF_RESOURCES = 5,   /* evicted from a full table */
 };
 
-/* A metered flow as it leaves the worker: the unit carried on the export ring. */
+/* A metered flow, as held in the table and as carried on the export ring: two
+ * cache lines, the first holding what every packet compares and counts. With biflow,
+ * key is the forward direction (that of the first packet) and rev_* count the other
+ * one; otherwise rev_* stay zero. Times are UNIX nanoseconds. */
 struct dpfix_flow_record {
 	struct dpfix_flow_key key;
 	uint64_t packets;
-	uint64_t octets;
-	uint64_t first_ns;      /* UNIX time of the first and last packet, nanoseconds */
+	uint64_t octets;        /* IP layer */
+	/* second cache line */
 	uint64_t last_ns;
+	uint64_t first_ns;
+	uint64_t rev_packets;
+	uint64_t rev_octets;
+	uint64_t rev_first_ns;
+	uint64_t rev_last_ns;
+	uint32_t mpls_top;      /* top label stack entry as dpfix_packet_info.mpls_top, 0 if none */
 	uint16_t vlan_id;
 	uint16_t ingress_port;
-	uint8_t tcp_flags;      /* union of all packets' flags */
-	uint8_t tos;            /* of the first packet */
+	uint8_t tcp_flags;      /* union over the direction's packets */
+	uint8_t rev_tcp_flags;
+	uint8_t tos;            /* of the first packet; DSCP is tos >> 2 */
 	uint8_t min_ttl;
 	uint8_t max_ttl;
-	uint8_t end_reason;
-	uint8_t in_use;         /* table-internal: slot holds a live flow */
-	uint8_t pad[6];
+	uint8_t rev_min_ttl;
+	uint8_t rev_max_ttl;
+	uint8_t end_reason;     /* enum dpfix_flow_end_reason once the flow has ended;
+	                         * table-internal state while it lives */
 };
-
-struct dpfix_flow_table;
 
 /* Returns nonzero if the record was taken; zero leaves the flow in the table to be
  * offered again later (the export ring was full: back-pressure, not loss). */
 typedef int (*dpfix_flow_emit_t)(void *ctx, const struct dpfix_flow_record *rec);
 
+/* Counters of one table. The names of the last group are those of RFC 7011's
+ * Metering Process Reliability Statistics (section 4.3) they feed. */
 #define DPFIX_FLOW_COUNTERS(X) \
 	X(flows_created, "flows created") \
-	X(flows_expired_idle, "flows ended by idle timeout") \
-	X(flows_expired_active, "flows ended by active timeout") \
-	X(flows_expired_forced, "flows ended at shutdown or end of input") \
-	X(table_full, "packets not metered because the table was full") \
-	X(emit_deferred, "expiries deferred because the export ring was full")
+	X(flows_expired_idle, "flows ended by idle timeout (flowEndReason 1)") \
+	X(flows_expired_active, "flows ended by active timeout (flowEndReason 2)") \
+	X(flows_ended_tcp, "flows ended by TCP FIN or RST (flowEndReason 3)") \
+	X(flows_expired_forced, "flows ended at shutdown or end of input (flowEndReason 4)") \
+	X(flows_evicted, "flows ended early to make room in a full table (flowEndReason 5)") \
+	X(table_full, "new flows that found the table full") \
+	X(emit_deferred, "expiries postponed because the export ring was full") \
+	X(ignored_packets, "packets not metered: table full, nothing could be evicted " \
+		"(ignoredPacketTotalCount)") \
+	X(ignored_octets, "IP octets of those packets (ignoredOctetTotalCount)")
 
 struct dpfix_flow_stats {
 #define DPFIX_FLOW_COUNTER_FIELD(name, text) uint64_t name;
@@ -54,36 +70,49 @@ struct dpfix_flow_stats {
 #undef DPFIX_FLOW_COUNTER_FIELD
 };
 
-/* capacity: the most flows held at once. socket: NUMA socket for the memory. */
-struct dpfix_flow_table *dpfix_flow_table_create(const char *name, uint32_t capacity, int socket);
-void dpfix_flow_table_free(struct dpfix_flow_table *t);
-
-/* Timeouts applied when a packet arrives for an existing flow. */
-struct dpfix_flow_expiry {
-	uint64_t idle_ns;
-	uint64_t active_ns;
+struct dpfix_flow_params {
+	const char *name;       /* for DPDK memory zones; unique per table */
+	uint32_t capacity;      /* most flows held at once */
+	int socket;             /* NUMA socket of the memory */
+	uint64_t idle_ns;       /* end a flow this long after its last packet */
+	uint64_t active_ns;     /* end a flow this long after its first packet */
+	uint64_t tcp_end_ns;    /* after a FIN or RST, end the flow once it is this long quiet
+	                         * (capped at idle_ns) */
+	int biflow;             /* RFC 5103: both directions in one record */
 	dpfix_flow_emit_t emit;
-	void *ctx;
+	void *emit_ctx;
 };
 
-/* Meters n parsed packets, packet i seen at times_ns[i] on port. With expiry, a packet
- * that finds its flow already idle or active past the timeout ends that record and
- * starts a new one, so timeouts are exact in packet time however far the expiry scan
- * lags (a replayed capture runs much faster than real time). */
-void dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
-		const uint64_t *times_ns, uint32_t n, uint16_t port, const struct dpfix_flow_expiry *expiry);
+struct dpfix_flow_table;
 
-/* Looks at up to max_slots table slots from where the last call stopped and expires
- * flows idle for idle_ns or active for active_ns. Returns the number expired. */
-uint32_t dpfix_flow_table_expire(struct dpfix_flow_table *t, uint64_t now_ns, uint64_t idle_ns,
-		uint64_t active_ns, uint32_t max_slots, dpfix_flow_emit_t emit, void *ctx);
+/* NULL on bad parameters (capacity 0, no emit, a zero timeout) or out of memory. */
+struct dpfix_flow_table *dpfix_flow_table_create(const struct dpfix_flow_params *p);
+void dpfix_flow_table_free(struct dpfix_flow_table *t);
+
+/* Meters n parsed packets, packet i seen at times_ns[i] on port. A packet that finds
+ * its flow past a timeout ends that record and starts a new one, so timeouts are
+ * exact in packet time however far the expiry pass lags (a replayed capture runs
+ * much faster than real time). A new flow in a full table evicts the flow nearest
+ * its expiry (flowEndReason 5). */
+void dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
+		const uint64_t *times_ns, uint32_t n, uint16_t port);
+
+/* Ends the flows whose timeouts have passed at now_ns, looking at no more than
+ * max_work flows, so a call is bounded. Returns the number ended. */
+uint32_t dpfix_flow_table_expire(struct dpfix_flow_table *t, uint64_t now_ns, uint32_t max_work);
 
 /* Ends every flow with the given reason. Returns -EAGAIN if emit refused one (call
  * again once the consumer has made room), 0 when the table is empty. */
-int dpfix_flow_table_flush(struct dpfix_flow_table *t, uint8_t reason, dpfix_flow_emit_t emit,
-		void *ctx);
+int dpfix_flow_table_flush(struct dpfix_flow_table *t, uint8_t reason);
 
 uint32_t dpfix_flow_table_count(const struct dpfix_flow_table *t);
+uint32_t dpfix_flow_table_capacity(const struct dpfix_flow_table *t);
+/* A flow is ended by dpfix_flow_table_expire no later than this after it is due. */
+uint64_t dpfix_flow_table_granularity_ns(const struct dpfix_flow_table *t);
 const struct dpfix_flow_stats *dpfix_flow_table_stats(const struct dpfix_flow_table *t);
+
+/* The key of the other direction: addresses and ports swapped; for ICMP the
+ * answering type (echo request <-> reply and the like) with the same code. */
+void dpfix_flow_key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out);
 
 #endif

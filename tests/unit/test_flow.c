@@ -1,5 +1,6 @@
 /* Unit tests for lib/flow on a real (hugepage-free) DPDK EAL: metering per key, bursts,
- * idle and active expiry, back-pressure from the export callback, and a full table. */
+ * idle, active and TCP end expiry, back-pressure from the export callback, eviction
+ * from a full table, biflow pairing, and a random trace against a reference model. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ make_packet(struct dpfix_packet_info *p, uint32_t key, uint32_t ip_octets, uint8
 	p->ttl = ttl;
 	p->tos = (uint8_t)(key & 0xfc);
 	p->vlan_id = (uint16_t)(key % 4096);
+	p->mpls_top = key << 4 | 1;
 }
 
 static uint32_t
@@ -97,13 +99,32 @@ find_emitted(const struct sink *s, uint32_t key)
 	return found;
 }
 
+#define NEVER 1000000000000ull      /* a timeout no test reaches */
+
 static struct dpfix_flow_table *
-table(const char *name, uint32_t capacity)
+table_with(const char *name, uint32_t capacity, uint64_t idle, uint64_t active, uint64_t tcp_end,
+		int biflow)
 {
-	struct dpfix_flow_table *t = dpfix_flow_table_create(name, capacity, SOCKET_ID_ANY);
+	struct dpfix_flow_table *t = dpfix_flow_table_create(&(struct dpfix_flow_params){
+		.name = name, .capacity = capacity, .socket = SOCKET_ID_ANY, .idle_ns = idle,
+		.active_ns = active, .tcp_end_ns = tcp_end, .biflow = biflow, .emit = sink_emit,
+		.emit_ctx = &sink,
+	});
 
 	CHECK(t != NULL);
 	return t;
+}
+
+static struct dpfix_flow_table *
+table(const char *name, uint32_t capacity)
+{
+	return table_with(name, capacity, NEVER, NEVER, NEVER, 0);
+}
+
+static void
+meter(struct dpfix_flow_table *t, const struct dpfix_packet_info *p, uint64_t time_ns)
+{
+	dpfix_flow_table_update_bulk(t, p, &time_ns, 1, 0);
 }
 
 /* Expected totals per key, computed alongside the packets. */
@@ -111,6 +132,7 @@ struct expect {
 	uint64_t packets, octets, first, last;
 	uint8_t flags, min_ttl, max_ttl, tos;
 	uint16_t vlan;
+	uint32_t mpls;
 };
 
 static void
@@ -121,6 +143,7 @@ expect_add(struct expect *e, const struct dpfix_packet_info *p, uint64_t t)
 		e->min_ttl = e->max_ttl = p->ttl;
 		e->tos = p->tos;
 		e->vlan = p->vlan_id;
+		e->mpls = p->mpls_top;
 	}
 	e->packets++;
 	e->octets += p->ip_octets;
@@ -151,6 +174,7 @@ check_record(const struct dpfix_flow_record *r, const struct expect *e, uint16_t
 	CHECK_EQ_U64(r->max_ttl, e->max_ttl);
 	CHECK_EQ_U64(r->tos, e->tos);
 	CHECK_EQ_U64(r->vlan_id, e->vlan);
+	CHECK_EQ_U64(r->mpls_top, e->mpls);
 	CHECK_EQ_U64(r->ingress_port, port);
 	CHECK_EQ_U64(r->end_reason, reason);
 }
@@ -160,13 +184,22 @@ test_create(void)
 {
 	struct dpfix_flow_table *t;
 
-	CHECK(dpfix_flow_table_create("ft_zero", 0, SOCKET_ID_ANY) == NULL);
+	struct dpfix_flow_params bad = {.name = "ft_bad", .capacity = 0, .socket = SOCKET_ID_ANY,
+		.idle_ns = 1, .active_ns = 1, .emit = sink_emit};
+
+	CHECK(dpfix_flow_table_create(&bad) == NULL);
+	bad.capacity = 16;
+	bad.emit = NULL;
+	CHECK(dpfix_flow_table_create(&bad) == NULL);
+	bad.emit = sink_emit;
+	bad.idle_ns = 0;
+	CHECK(dpfix_flow_table_create(&bad) == NULL);
 	t = table("ft_create", CAPACITY);
 	if (t == NULL)
 		return;
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 0);
 	sink_reset(&sink, -1);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK_EQ_U64(sink.n, 0);
 	dpfix_flow_table_free(t);
 	dpfix_flow_table_free(NULL);
@@ -200,14 +233,14 @@ test_metering(void)
 		times[i] = pk[i].t;
 		expect_add(&e[pk[i].key], &pkts[i], pk[i].t);
 	}
-	dpfix_flow_table_update_bulk(t, pkts, times, n, 3, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, n, 3);
 	st = dpfix_flow_table_stats(t);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 3);
 	CHECK_EQ_U64(st->flows_created, 3);
 	CHECK_EQ_U64(st->table_full, 0);
 
 	sink_reset(&sink, -1);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK_EQ_U64(sink.n, 3);
 	for (uint32_t k = 1; k <= 3; k++) {
 		const struct dpfix_flow_record *r = find_emitted(&sink, k);
@@ -222,11 +255,11 @@ test_metering(void)
 	CHECK_EQ_U64(st->flows_expired_forced, 3);
 
 	/* An emptied table starts over: the same key is a new flow. */
-	dpfix_flow_table_update_bulk(t, pkts, times, 1, 3, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, 1, 3);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 1);
 	CHECK_EQ_U64(st->flows_created, 4);
 	sink_reset(&sink, -1);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK(sink.n == 1 && sink.rec[0].packets == 1 && sink.rec[0].octets == 60);
 	dpfix_flow_table_free(t);
 }
@@ -253,10 +286,11 @@ test_bursts(void)
 		uint32_t key = i % 3 == 0 ? 8 + (i / 3) % 2 : 7;
 
 		make_packet(&pkts[i], key, 100 + i, (uint8_t)(1u << (i % 8)), (uint8_t)(10 + i));
+		pkts[i].key.protocol = 17; /* any flags, without TCP's end-of-connection rules */
 		times[i] = 10000 + i;
 		expect_add(&e[key], &pkts[i], times[i]);
 	}
-	dpfix_flow_table_update_bulk(t, pkts, times, 32, 0, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, 32, 0);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 3);
 	CHECK_EQ_U64(st->flows_created, 3);
 
@@ -268,17 +302,18 @@ test_bursts(void)
 		if (i == 31 || i == 32)
 			key = 50;
 		make_packet(&pkts[i], key, 40 + i % 1460, (uint8_t)(i & 0x3f), (uint8_t)(i % 251 + 1));
+		pkts[i].key.protocol = 17;
 		times[i] = 20000 + i;
 		expect_add(&e[key], &pkts[i], times[i]);
 		n++;
 	}
-	dpfix_flow_table_update_bulk(t, pkts, times, n, 1, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, n, 1);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 3 + 41);
 	CHECK_EQ_U64(st->flows_created, 3 + 41);
 	CHECK_EQ_U64(st->table_full, 0);
 
 	sink_reset(&sink, -1);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK_EQ_U64(sink.n, 44);
 	check_record(find_emitted(&sink, 7), &e[7], 0, DPFIX_FLOW_END_FORCED);
 	check_record(find_emitted(&sink, 8), &e[8], 0, DPFIX_FLOW_END_FORCED);
@@ -295,40 +330,42 @@ test_bursts(void)
 	dpfix_flow_table_free(t);
 }
 
+/* Expiry is never early and at most one granule late. */
 static void
 test_idle_expiry(void)
 {
 	const uint64_t idle = 500, active = 1000000;
-	struct dpfix_flow_table *t = table("ft_idle", CAPACITY);
+	struct dpfix_flow_table *t = table_with("ft_idle", CAPACITY, idle, active, idle, 0);
 	const struct dpfix_flow_stats *st;
 	struct dpfix_packet_info p[2];
-	uint64_t times[2] = {1000, 1200};
+	uint64_t times[2] = {1000, 1200}, g;
 
 	if (t == NULL)
 		return;
 	st = dpfix_flow_table_stats(t);
+	g = dpfix_flow_table_granularity_ns(t);
+	CHECK(g >= 1 && g <= active / 1000);
 	make_packet(&p[0], 1, 100, 0x02, 64);
 	make_packet(&p[1], 2, 100, 0x02, 64);
-	dpfix_flow_table_update_bulk(t, p, times, 2, 0, NULL);
+	dpfix_flow_table_update_bulk(t, p, times, 2, 0);
 
-	/* Key 1 last seen at 1000: still alive at 1499, idle at 1500 exactly. */
+	/* Key 1 last seen at 1000: alive until 1499, ended by 1500 + g. */
 	sink_reset(&sink, -1);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1499, idle, active, CAPACITY, sink_emit, &sink), 0);
+	for (uint64_t now = 1000; now < 1500; now += 7)
+		CHECK_EQ_U64(dpfix_flow_table_expire(t, now, CAPACITY), 0);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1499, CAPACITY), 0);
 	CHECK_EQ_U64(sink.n, 0);
-	CHECK_EQ_U64(dpfix_flow_table_count(t), 2);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1500, idle, active, CAPACITY, sink_emit, &sink), 1);
-	CHECK_EQ_U64(sink.n, 1);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1500 + g, CAPACITY), 1);
 	CHECK(sink.n == 1 && key_number(&sink.rec[0].key) == 1);
 	CHECK(sink.n == 1 && sink.rec[0].end_reason == DPFIX_FLOW_END_IDLE);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 1);
 	CHECK_EQ_U64(st->flows_expired_idle, 1);
 
 	/* A packet refreshes key 2: idle is measured from the last one. */
-	times[0] = 1600;
-	dpfix_flow_table_update_bulk(t, &p[1], times, 1, 0, NULL);
+	meter(t, &p[1], 1600);
 	sink_reset(&sink, -1);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 2099, idle, active, CAPACITY, sink_emit, &sink), 0);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 2100, idle, active, CAPACITY, sink_emit, &sink), 1);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 2099, CAPACITY), 0);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 2100 + g, CAPACITY), 1);
 	CHECK(sink.n == 1 && sink.rec[0].end_reason == DPFIX_FLOW_END_IDLE);
 	CHECK(sink.n == 1 && sink.rec[0].first_ns == 1200 && sink.rec[0].last_ns == 1600);
 	CHECK(sink.n == 1 && sink.rec[0].packets == 2);
@@ -341,25 +378,26 @@ static void
 test_active_expiry(void)
 {
 	const uint64_t idle = 500, active = 1000;
-	struct dpfix_flow_table *t = table("ft_active", CAPACITY);
+	struct dpfix_flow_table *t = table_with("ft_active", CAPACITY, idle, active, idle, 0);
 	const struct dpfix_flow_stats *st;
 	struct dpfix_packet_info p;
-	uint64_t now;
+	uint64_t now, g;
 
 	if (t == NULL)
 		return;
 	st = dpfix_flow_table_stats(t);
+	g = dpfix_flow_table_granularity_ns(t);
 	make_packet(&p, 1, 100, 0x10, 64);
 
 	/* A packet every 100 ns from 0 keeps the flow from going idle; it ends as active
 	 * once now reaches first + active. */
 	sink_reset(&sink, -1);
 	for (now = 0; now < 1000; now += 100) {
-		dpfix_flow_table_update_bulk(t, &p, &now, 1, 0, NULL);
-		CHECK_EQ_U64(dpfix_flow_table_expire(t, now, idle, active, CAPACITY, sink_emit, &sink), 0);
+		meter(t, &p, now);
+		CHECK_EQ_U64(dpfix_flow_table_expire(t, now, CAPACITY), 0);
 	}
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 999, idle, active, CAPACITY, sink_emit, &sink), 0);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1000, idle, active, CAPACITY, sink_emit, &sink), 1);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 999, CAPACITY), 0);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1000 + g, CAPACITY), 1);
 	CHECK(sink.n == 1 && sink.rec[0].end_reason == DPFIX_FLOW_END_ACTIVE);
 	CHECK(sink.n == 1 && sink.rec[0].packets == 10 && sink.rec[0].octets == 1000);
 	CHECK(sink.n == 1 && sink.rec[0].first_ns == 0 && sink.rec[0].last_ns == 900);
@@ -367,25 +405,24 @@ test_active_expiry(void)
 	CHECK_EQ_U64(st->flows_expired_idle, 0);
 
 	/* Traffic goes on in a new flow, counted from zero. */
-	now = 1000;
-	dpfix_flow_table_update_bulk(t, &p, &now, 1, 0, NULL);
+	meter(t, &p, 1100);
 	CHECK_EQ_U64(st->flows_created, 2);
 
-	/* Both timeouts due at once: idle wins (the flow has ended, not just run long). */
+	/* Long after both timeouts: the one that came first (idle at 1600) is the reason. */
 	sink_reset(&sink, -1);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 5000, idle, active, CAPACITY, sink_emit, &sink), 1);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 5000, CAPACITY), 1);
 	CHECK(sink.n == 1 && sink.rec[0].end_reason == DPFIX_FLOW_END_IDLE);
 	CHECK(sink.n == 1 && sink.rec[0].packets == 1);
 	dpfix_flow_table_free(t);
 }
 
-/* Expiry looks at max_slots slots per call and resumes where it stopped. */
+/* One call looks at no more than max_work flows and the next goes on from there. */
 static void
-test_incremental_expiry(void)
+test_bounded_expiry(void)
 {
 	static struct dpfix_packet_info pkts[300];
 	static uint64_t times[300];
-	struct dpfix_flow_table *t = table("ft_incremental", CAPACITY);
+	struct dpfix_flow_table *t = table_with("ft_bounded", CAPACITY, 10, 1000000, 10, 0);
 	uint32_t total = 0, calls = 0;
 
 	if (t == NULL)
@@ -394,20 +431,48 @@ test_incremental_expiry(void)
 		make_packet(&pkts[i], i, 100, 0, 64);
 		times[i] = 0;
 	}
-	dpfix_flow_table_update_bulk(t, pkts, times, 300, 0, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, 300, 0);
 	sink_reset(&sink, -1);
-	/* 64 slots per call cover the 1024 slots in 16 calls. */
-	while (calls < 16) {
-		uint32_t n = dpfix_flow_table_expire(t, 1000, 10, 1000000, 64, sink_emit, &sink);
+	while (calls < 1000 && total < 300) {
+		uint32_t n = dpfix_flow_table_expire(t, 100000, 64);
 
 		CHECK(n <= 64);
 		total += n;
 		calls++;
 	}
+	CHECK(calls >= 300 / 64);
 	CHECK_EQ_U64(total, 300);
 	CHECK_EQ_U64(sink.n, 300);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 0);
 	for (uint32_t k = 0; k < 300; k++)
+		CHECK(find_emitted(&sink, k) != NULL);
+	dpfix_flow_table_free(t);
+}
+
+/* Packet time jumps by hours: every flow still ends, once, for idle. */
+static void
+test_time_jump(void)
+{
+	static struct dpfix_packet_info pkts[500];
+	static uint64_t times[500];
+	const uint64_t sec = 1000000000ull, t0 = 1700000000 * sec;
+	struct dpfix_flow_table *t = table_with("ft_jump", CAPACITY, 15 * sec, 120 * sec, 2 * sec, 0);
+	uint32_t calls = 0;
+
+	if (t == NULL)
+		return;
+	for (uint32_t i = 0; i < 500; i++) {
+		make_packet(&pkts[i], i, 100, 0, 64);
+		times[i] = t0 + i * (sec / 10);
+	}
+	dpfix_flow_table_update_bulk(t, pkts, times, 500, 0);
+	sink_reset(&sink, -1);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, t0 + 10 * sec, 64), 0);
+	while (dpfix_flow_table_count(t) != 0 && calls++ < 100000)
+		dpfix_flow_table_expire(t, t0 + 5 * 3600 * sec, 64);
+	CHECK_EQ_U64(sink.n, 500);
+	CHECK_EQ_U64(dpfix_flow_table_stats(t)->flows_expired_idle, 500);
+	for (uint32_t k = 0; k < 500; k++)
 		CHECK(find_emitted(&sink, k) != NULL);
 	dpfix_flow_table_free(t);
 }
@@ -419,7 +484,7 @@ test_emit_refused(void)
 {
 	static struct dpfix_packet_info pkts[100];
 	static uint64_t times[100];
-	struct dpfix_flow_table *t = table("ft_refused", CAPACITY);
+	struct dpfix_flow_table *t = table_with("ft_refused", CAPACITY, 100, 1000000, 100, 0);
 	const struct dpfix_flow_stats *st;
 	uint64_t seen_packets = 0;
 
@@ -430,19 +495,19 @@ test_emit_refused(void)
 		make_packet(&pkts[i], i % 10, 100, 0, 64);
 		times[i] = i;
 	}
-	dpfix_flow_table_update_bulk(t, pkts, times, 100, 0, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, 100, 0);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 10);
 
 	/* Nothing accepted. */
 	sink_reset(&sink, 0);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == -EAGAIN);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == -EAGAIN);
 	CHECK_EQ_U64(sink.n, 0);
 	CHECK_EQ_U64(st->emit_deferred, 1);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 10);
 
 	/* Room for 4. */
 	sink_reset(&sink, 4);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == -EAGAIN);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == -EAGAIN);
 	CHECK_EQ_U64(sink.n, 4);
 	CHECK_EQ_U64(st->emit_deferred, 2);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 6);
@@ -451,7 +516,7 @@ test_emit_refused(void)
 
 	/* Room for all: the other 6, none twice. */
 	sink_reset(&sink, -1);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK_EQ_U64(sink.n, 6);
 	for (uint32_t i = 0; i < sink.n; i++)
 		seen_packets += sink.rec[i].packets;
@@ -460,13 +525,13 @@ test_emit_refused(void)
 	CHECK_EQ_U64(st->flows_expired_forced, 10);
 
 	/* The same through expiry: refused flows wait, and all come out once. */
-	dpfix_flow_table_update_bulk(t, pkts, times, 100, 0, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, 100, 0);
 	sink_reset(&sink, 0);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 10000, 100, 1000000, CAPACITY, sink_emit, &sink), 0);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 10000, CAPACITY), 0);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 10);
 	CHECK_EQ_U64(st->emit_deferred, 3);
 	sink_reset(&sink, 3);
-	CHECK_EQ_U64(dpfix_flow_table_expire(t, 10000, 100, 1000000, CAPACITY, sink_emit, &sink), 3);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 10000, CAPACITY), 3);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 7);
 	{
 		uint32_t got = sink.n;
@@ -475,7 +540,7 @@ test_emit_refused(void)
 		memcpy(first, sink.rec, sizeof(first));
 		sink_reset(&sink, -1);
 		for (int i = 0; i < 2; i++)
-			dpfix_flow_table_expire(t, 10000, 100, 1000000, CAPACITY, sink_emit, &sink);
+			dpfix_flow_table_expire(t, 10000, CAPACITY);
 		CHECK_EQ_U64(got + sink.n, 10);
 		for (uint32_t i = 0; i < 3; i++)
 			CHECK(find_emitted(&sink, key_number(&first[i].key)) == NULL);
@@ -500,7 +565,6 @@ test_flush_resumed_after_new_flows(void)
 	static struct dpfix_packet_info pkts[20];
 	static uint64_t times[20];
 	struct dpfix_flow_table *t = table("ft_resume", CAPACITY);
-	int ret;
 
 	if (t == NULL)
 		return;
@@ -508,25 +572,28 @@ test_flush_resumed_after_new_flows(void)
 		make_packet(&pkts[i], i, 100, 0, 64);
 		times[i] = i;
 	}
-	dpfix_flow_table_update_bulk(t, pkts, times, 10, 0, NULL);
+	dpfix_flow_table_update_bulk(t, pkts, times, 10, 0);
 	sink_reset(&sink, 5);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == -EAGAIN);
-	dpfix_flow_table_update_bulk(t, pkts + 10, times + 10, 10, 0, NULL);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == -EAGAIN);
+	dpfix_flow_table_update_bulk(t, pkts + 10, times + 10, 10, 0);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 15);
 	sink_reset(&sink, -1);
-	ret = dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink);
-	CHECK(ret == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 0);
 	CHECK_EQ_U64(sink.n, 15);
 	dpfix_flow_table_free(t);
 }
 
+/* A full table: each new flow evicts the flow nearest its expiry (reason 5), flows
+ * seen again recently are passed over, and nothing is lost. */
 static void
-test_table_full(void)
+test_table_full_evicts(void)
 {
 	static struct dpfix_packet_info pkts[1100];
 	static uint64_t times[1100];
-	struct dpfix_flow_table *t = table("ft_full", CAPACITY);
+	const uint64_t ms = 1000000;
+	struct dpfix_flow_table *t = table_with("ft_full", CAPACITY, 10000 * ms, 20000 * ms,
+			10000 * ms, 0);
 	const struct dpfix_flow_stats *st;
 	uint64_t packets = 0;
 
@@ -534,33 +601,88 @@ test_table_full(void)
 		return;
 	st = dpfix_flow_table_stats(t);
 	for (uint32_t i = 0; i < 1100; i++) {
-		make_packet(&pkts[i], i, 100, 0, 64);
-		times[i] = i;
+		make_packet(&pkts[i], i, 100 + i, 0, 64);
+		times[i] = i * ms;
 	}
-	dpfix_flow_table_update_bulk(t, pkts, times, 1100, 0, NULL);
+	sink_reset(&sink, -1);
+	dpfix_flow_table_update_bulk(t, pkts, times, CAPACITY, 0);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), CAPACITY);
-	CHECK_EQ_U64(st->flows_created, CAPACITY);
+	/* Flows 0..9 see a packet again just before the table overflows. */
+	for (uint32_t i = 0; i < 10; i++)
+		meter(t, &pkts[i], (CAPACITY - 1) * ms + i);
+	dpfix_flow_table_update_bulk(t, pkts + CAPACITY, times + CAPACITY, 1100 - CAPACITY, 0);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), CAPACITY);
+	CHECK_EQ_U64(st->flows_created, 1100);
 	CHECK_EQ_U64(st->table_full, 1100 - CAPACITY);
+	CHECK_EQ_U64(st->flows_evicted, 1100 - CAPACITY);
+	CHECK_EQ_U64(st->ignored_packets, 0);
+	/* The evicted are the oldest flows not seen again: 10 .. 85. */
+	CHECK_EQ_U64(sink.n, 1100 - CAPACITY);
+	for (uint32_t k = 10; k < 10 + 1100 - CAPACITY; k++) {
+		const struct dpfix_flow_record *r = find_emitted(&sink, k);
 
-	/* Flows already in the table keep being metered; new ones still do not fit. */
-	dpfix_flow_table_update_bulk(t, pkts, times, 10, 0, NULL);
-	CHECK_EQ_U64(st->table_full, 1100 - CAPACITY);
-	dpfix_flow_table_update_bulk(t, pkts + 1050, times + 1050, 10, 0, NULL);
-	CHECK_EQ_U64(st->table_full, 1100 - CAPACITY + 10);
+		CHECK(r != NULL && r->end_reason == DPFIX_FLOW_END_LACK_OF_RESOURCES);
+		CHECK(r != NULL && r->packets == 1 && r->octets == 100 + k && r->first_ns == k * ms);
+	}
+
+	/* The export ring is full too: a new flow cannot be metered, and is counted. */
+	sink_reset(&sink, 0);
+	make_packet(&pkts[0], 5000, 1234, 0, 64);
+	meter(t, &pkts[0], 2000 * ms);
+	meter(t, &pkts[0], 2001 * ms);
+	CHECK_EQ_U64(st->ignored_packets, 2);
+	CHECK_EQ_U64(st->ignored_octets, 2 * 1234);
+	CHECK_EQ_U64(st->table_full, 1100 - CAPACITY + 2);
+	CHECK_EQ_U64(st->flows_evicted, 1100 - CAPACITY);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), CAPACITY);
 
 	sink_reset(&sink, -1);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK_EQ_U64(sink.n, CAPACITY);
 	for (uint32_t i = 0; i < sink.n && i < MAX_EMITTED; i++)
 		packets += sink.rec[i].packets;
 	CHECK_EQ_U64(packets, CAPACITY + 10);
+	for (uint32_t k = 0; k < 10; k++)
+		CHECK(find_emitted(&sink, k) != NULL && find_emitted(&sink, k)->packets == 2);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), 0);
+	dpfix_flow_table_free(t);
+}
 
-	/* Emptied, the table takes the keys that were refused before. */
-	dpfix_flow_table_update_bulk(t, pkts + CAPACITY, times + CAPACITY, 1100 - CAPACITY, 0, NULL);
-	CHECK_EQ_U64(dpfix_flow_table_count(t), 1100 - CAPACITY);
-	CHECK_EQ_U64(st->table_full, 1100 - CAPACITY + 10);
+/* A flood: every packet a new flow, many times the capacity; memory stays the
+ * table's, and every flow comes out exactly once with its packet. */
+static void
+test_flood(void)
+{
+	static struct dpfix_packet_info pkts[256];
+	static uint64_t times[256];
+	struct dpfix_flow_table *t = table_with("ft_flood", CAPACITY, NEVER, NEVER, NEVER, 0);
+	const struct dpfix_flow_stats *st;
+	uint64_t emitted = 0, emitted_packets = 0;
+
+	if (t == NULL)
+		return;
+	st = dpfix_flow_table_stats(t);
+	for (uint32_t round = 0; round < 40; round++) {
+		for (uint32_t i = 0; i < 256; i++) {
+			make_packet(&pkts[i], round * 256 + i, 64, 0, 64);
+			times[i] = (round * 256 + i) * 1000ull;
+		}
+		sink_reset(&sink, -1);
+		dpfix_flow_table_update_bulk(t, pkts, times, 256, 0);
+		emitted += sink.n;
+		for (uint32_t i = 0; i < sink.n; i++)
+			emitted_packets += sink.rec[i].packets;
+	}
+	CHECK_EQ_U64(st->flows_created, 40 * 256);
+	CHECK_EQ_U64(st->flows_evicted, 40 * 256 - CAPACITY);
+	CHECK_EQ_U64(emitted, 40 * 256 - CAPACITY);
+	sink_reset(&sink, -1);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	emitted_packets += sink.n;
+	CHECK_EQ_U64(emitted_packets, 40 * 256);
+	/* What is left are the newest flows. */
+	for (uint32_t k = 40 * 256 - CAPACITY; k < 40 * 256; k++)
+		CHECK(find_emitted(&sink, k) != NULL);
 	dpfix_flow_table_free(t);
 }
 
@@ -570,7 +692,7 @@ test_churn(void)
 {
 	static struct dpfix_packet_info pkts[CAPACITY];
 	static uint64_t times[CAPACITY];
-	struct dpfix_flow_table *t = table("ft_churn", CAPACITY);
+	struct dpfix_flow_table *t = table_with("ft_churn", CAPACITY, 100, 1000000, 100, 0);
 	const struct dpfix_flow_stats *st;
 
 	if (t == NULL)
@@ -579,16 +701,16 @@ test_churn(void)
 	for (uint32_t round = 0; round < 20; round++) {
 		for (uint32_t i = 0; i < CAPACITY; i++) {
 			make_packet(&pkts[i], round * CAPACITY + i, 100, 0, 64);
-			times[i] = round * 10000 + i;
+			times[i] = round * 100000 + i;
 		}
-		dpfix_flow_table_update_bulk(t, pkts, times, CAPACITY, 0, NULL);
+		dpfix_flow_table_update_bulk(t, pkts, times, CAPACITY, 0);
 		CHECK_EQ_U64(dpfix_flow_table_count(t), CAPACITY);
 		sink_reset(&sink, -1);
-		/* Drain half by expiry and the rest by flush. */
-		dpfix_flow_table_expire(t, round * 10000 + CAPACITY / 2 - 1 + 100, 100, 1000000, CAPACITY,
-				sink_emit, &sink);
-		CHECK_EQ_U64(sink.n, CAPACITY / 2);
-		CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+		/* Expire up to about half, flush the rest. */
+		dpfix_flow_table_expire(t, round * 100000 + CAPACITY / 2 + 100, CAPACITY * 4);
+		CHECK(sink.n <= CAPACITY / 2 + 1);
+		CHECK(sink.n + dpfix_flow_table_count(t) == CAPACITY);
+		CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 		CHECK_EQ_U64(sink.n, CAPACITY);
 		CHECK_EQ_U64(dpfix_flow_table_count(t), 0);
 	}
@@ -600,13 +722,11 @@ test_churn(void)
 
 /* Timeouts checked as packets arrive: a packet that finds its flow idle or active past
  * the timeout ends that record (with the right reason) and starts a new one, however
- * long the expiry scan has not run. A refused emit keeps metering into the old record. */
+ * long the expiry pass has not run. A refused emit keeps metering into the old record. */
 static void
 test_expiry_on_packet(void)
 {
-	struct dpfix_flow_table *t = table("ft_on_packet", CAPACITY);
-	struct dpfix_flow_expiry expiry = {.idle_ns = 100, .active_ns = 150, .emit = sink_emit,
-		.ctx = &sink};
+	struct dpfix_flow_table *t = table_with("ft_on_packet", CAPACITY, 100, 150, 100, 0);
 	static const uint64_t times[] = {0, 10, 200, 250, 300, 360};
 	struct dpfix_packet_info p;
 
@@ -615,7 +735,7 @@ test_expiry_on_packet(void)
 	sink_reset(&sink, -1);
 	make_packet(&p, 7, 100, 0, 64);
 	for (unsigned int i = 0; i < 6; i++)
-		dpfix_flow_table_update_bulk(t, &p, &times[i], 1, 0, &expiry);
+		meter(t, &p, times[i]);
 	/* 0,10 | idle gap to 200 | 200,250,300 | 360 is 160 after 200: active */
 	CHECK_EQ_U64(sink.n, 2);
 	CHECK_EQ_U64(sink.rec[0].packets, 2);
@@ -628,18 +748,246 @@ test_expiry_on_packet(void)
 
 	/* The consumer is full: the packet is counted in the old record, not lost. */
 	sink_reset(&sink, 0);
-	{
-		uint64_t late = 1000;
-
-		dpfix_flow_table_update_bulk(t, &p, &late, 1, 0, &expiry);
-	}
+	meter(t, &p, 1000);
 	CHECK_EQ_U64(sink.refused, 1);
 	CHECK_EQ_U64(dpfix_flow_table_stats(t)->emit_deferred, 1);
 	sink_reset(&sink, -1);
-	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED, sink_emit, &sink) == 0);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
 	CHECK_EQ_U64(sink.n, 1);
 	CHECK_EQ_U64(sink.rec[0].packets, 2);
 	CHECK_EQ_U64(dpfix_flow_table_stats(t)->flows_created, 3);
+	dpfix_flow_table_free(t);
+}
+
+/* TCP FIN or RST: the flow ends (reason 3) once it has been tcp_end quiet, not idle;
+ * packets within the wait still count. */
+static void
+test_tcp_end(void)
+{
+	const uint64_t idle = 10000, tcp_end = 300;
+	struct dpfix_flow_table *t = table_with("ft_tcp_end", CAPACITY, idle, 1000000, tcp_end, 0);
+	const struct dpfix_flow_stats *st;
+	struct dpfix_packet_info syn, data, fin, ack, rst, syn2;
+	uint64_t g;
+
+	if (t == NULL)
+		return;
+	st = dpfix_flow_table_stats(t);
+	g = dpfix_flow_table_granularity_ns(t);
+	make_packet(&syn, 1, 60, 0x02, 64);
+	make_packet(&data, 1, 1500, 0x18, 64);
+	make_packet(&fin, 1, 52, 0x11, 64);
+	make_packet(&ack, 1, 52, 0x10, 64);
+	make_packet(&rst, 2, 40, 0x04, 64);
+	make_packet(&syn2, 1, 60, 0x02, 64);
+
+	sink_reset(&sink, -1);
+	meter(t, &syn, 1000);
+	meter(t, &data, 1100);
+	meter(t, &fin, 1200);
+	meter(t, &ack, 1400);           /* within the wait: same record */
+	meter(t, &rst, 1000);           /* another flow, reset at once */
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1299, CAPACITY), 0);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1300 + g, CAPACITY), 1);
+	CHECK(sink.n == 1 && key_number(&sink.rec[0].key) == 2);
+	CHECK(sink.n == 1 && sink.rec[0].end_reason == DPFIX_FLOW_END_OF_FLOW);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1699, CAPACITY), 0);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, 1700 + g, CAPACITY), 1);
+	CHECK_EQ_U64(sink.n, 2);
+	if (sink.n == 2) {
+		CHECK_EQ_U64(key_number(&sink.rec[1].key), 1);
+		CHECK_EQ_U64(sink.rec[1].end_reason, DPFIX_FLOW_END_OF_FLOW);
+		CHECK_EQ_U64(sink.rec[1].packets, 4);
+		CHECK_EQ_U64(sink.rec[1].octets, 60 + 1500 + 52 + 52);
+		CHECK_EQ_U64(sink.rec[1].tcp_flags, 0x1b);
+		CHECK_EQ_U64(sink.rec[1].last_ns, 1400);
+	}
+	CHECK_EQ_U64(st->flows_ended_tcp, 2);
+
+	/* A packet after the wait ends the record too, with no expiry pass in between;
+	 * one within the wait (a new SYN included) still counts in it. */
+	sink_reset(&sink, -1);
+	meter(t, &syn, 5000);
+	meter(t, &fin, 5100);
+	meter(t, &syn2, 5150);
+	meter(t, &fin, 5200);
+	CHECK_EQ_U64(sink.n, 0);
+	meter(t, &ack, 5600);
+	CHECK_EQ_U64(sink.n, 1);
+	CHECK(sink.n == 1 && sink.rec[0].packets == 4 && sink.rec[0].first_ns == 5000 &&
+			sink.rec[0].last_ns == 5200 && sink.rec[0].end_reason == DPFIX_FLOW_END_OF_FLOW);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), 1);
+	CHECK_EQ_U64(st->flows_ended_tcp, 3);
+	dpfix_flow_table_free(t);
+}
+
+static void
+swap_direction(struct dpfix_packet_info *p)
+{
+	struct dpfix_flow_key k;
+
+	dpfix_flow_key_reverse(&p->key, &k);
+	p->key = k;
+}
+
+/* Biflow: both directions in one record, forward being the first packet's. */
+static void
+test_biflow(void)
+{
+	struct dpfix_flow_table *t = table_with("ft_biflow", CAPACITY, 1000, 100000, 1000, 1);
+	struct dpfix_packet_info fwd, rev, echo, reply, other;
+	const struct dpfix_flow_record *r;
+
+	if (t == NULL)
+		return;
+	make_packet(&fwd, 3, 100, 0x02, 60);
+	rev = fwd;
+	swap_direction(&rev);
+	rev.ip_octets = 1500;
+	rev.tcp_flags = 0x12;
+	rev.ttl = 120;
+	sink_reset(&sink, -1);
+	/* The reverse direction comes first here: it is the forward one of the record. */
+	meter(t, &rev, 10);
+	meter(t, &fwd, 20);
+	meter(t, &rev, 30);
+	fwd.ttl = 58;
+	fwd.tcp_flags = 0x10;
+	meter(t, &fwd, 40);
+	meter(t, &fwd, 50);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), 1);
+
+	/* ICMP echo request and reply pair up; an unrelated type does not. */
+	make_packet(&echo, 9, 84, 0, 64);
+	echo.key.protocol = 1;
+	echo.key.src_port = 0;
+	echo.key.dst_port = 8 << 8;
+	reply = echo;
+	swap_direction(&reply);
+	CHECK_EQ_U64(reply.key.dst_port, 0);
+	CHECK(memcmp(reply.key.src_addr, echo.key.dst_addr, 16) == 0);
+	other = reply;
+	other.key.dst_port = 3 << 8 | 1;
+	meter(t, &echo, 100);
+	meter(t, &reply, 110);
+	meter(t, &other, 120);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), 3);
+
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	CHECK_EQ_U64(sink.n, 3);
+	r = NULL;
+	for (uint32_t i = 0; i < sink.n; i++)
+		if (sink.rec[i].key.protocol == 6)
+			r = &sink.rec[i];
+	CHECK(r != NULL);
+	if (r != NULL) {
+		CHECK(memcmp(&r->key, &rev.key, sizeof(r->key)) == 0);
+		CHECK_EQ_U64(r->packets, 2);
+		CHECK_EQ_U64(r->octets, 3000);
+		CHECK_EQ_U64(r->first_ns, 10);
+		CHECK_EQ_U64(r->last_ns, 30);
+		CHECK_EQ_U64(r->tcp_flags, 0x12);
+		CHECK_EQ_U64(r->min_ttl, 120);
+		CHECK_EQ_U64(r->rev_packets, 3);
+		CHECK_EQ_U64(r->rev_octets, 300);
+		CHECK_EQ_U64(r->rev_first_ns, 20);
+		CHECK_EQ_U64(r->rev_last_ns, 50);
+		CHECK_EQ_U64(r->rev_tcp_flags, 0x12);
+		CHECK_EQ_U64(r->rev_min_ttl, 58);
+		CHECK_EQ_U64(r->rev_max_ttl, 60);
+	}
+	for (uint32_t i = 0; i < sink.n; i++) {
+		if (sink.rec[i].key.protocol != 1)
+			continue;
+		if (sink.rec[i].key.dst_port == 8 << 8)
+			CHECK(sink.rec[i].packets == 1 && sink.rec[i].rev_packets == 1);
+		else
+			CHECK(sink.rec[i].packets == 1 && sink.rec[i].rev_packets == 0);
+	}
+	dpfix_flow_table_free(t);
+}
+
+/* A random trace through a small table against an independent model of the rules:
+ * per key, a packet starts a new record when the flow has been quiet for idle (or
+ * tcp_end after a FIN/RST) or active since its first packet. Totals per key and the
+ * number of records must agree exactly. */
+#define MODEL_KEYS 400
+static void
+test_model(void)
+{
+	const uint64_t idle = 5000, active = 20000, tcp_end = 700;
+	static struct dpfix_packet_info pkts[32];
+	static uint64_t times[32];
+	static struct {
+		uint64_t first, last, packets, octets, records;
+		int ended;
+		int live;
+	} m[MODEL_KEYS];
+	static uint64_t got_packets[MODEL_KEYS], got_octets[MODEL_KEYS], got_records[MODEL_KEYS];
+	struct dpfix_flow_table *t = table_with("ft_model", 1024, idle, active, tcp_end, 0);
+	uint64_t now = 1000000, rnd = 88172645463325252ull;
+
+	if (t == NULL)
+		return;
+	memset(m, 0, sizeof(m));
+	memset(got_packets, 0, sizeof(got_packets));
+	memset(got_octets, 0, sizeof(got_octets));
+	memset(got_records, 0, sizeof(got_records));
+	for (uint32_t round = 0; round < 3000; round++) {
+		sink_reset(&sink, -1);
+		for (uint32_t i = 0; i < 32; i++) {
+			uint32_t k;
+			uint8_t flags;
+
+			rnd ^= rnd << 13;
+			rnd ^= rnd >> 7;
+			rnd ^= rnd << 17;
+			k = (uint32_t)(rnd % MODEL_KEYS);
+			flags = (rnd >> 20) % 50 == 0 ? 0x11 : (rnd >> 20) % 97 == 0 ? 0x04 : 0x10;
+			now += (rnd >> 40) % 7;
+			make_packet(&pkts[i], k, 40 + (uint32_t)(rnd >> 50) % 1000, flags, 64);
+			times[i] = now;
+			if (!m[k].live || now - m[k].last >= (m[k].ended ? tcp_end : idle) ||
+					now - m[k].first >= active) {
+				m[k].records++;
+				m[k].first = now;
+				m[k].ended = 0;
+				m[k].live = 1;
+			}
+			m[k].last = now;
+			m[k].packets++;
+			m[k].octets += pkts[i].ip_octets;
+			if (flags & 0x05)
+				m[k].ended = 1;
+		}
+		dpfix_flow_table_update_bulk(t, pkts, times, 32, 0);
+		if (round % 3 == 0)
+			dpfix_flow_table_expire(t, now, 64);
+		for (uint32_t i = 0; i < sink.n; i++) {
+			uint32_t k = key_number(&sink.rec[i].key);
+
+			got_packets[k] += sink.rec[i].packets;
+			got_octets[k] += sink.rec[i].octets;
+			got_records[k]++;
+		}
+	}
+	sink_reset(&sink, -1);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	for (uint32_t i = 0; i < sink.n; i++) {
+		uint32_t k = key_number(&sink.rec[i].key);
+
+		got_packets[k] += sink.rec[i].packets;
+		got_octets[k] += sink.rec[i].octets;
+		got_records[k]++;
+	}
+	for (uint32_t k = 0; k < MODEL_KEYS; k++) {
+		CHECK_EQ_U64(got_packets[k], m[k].packets);
+		CHECK_EQ_U64(got_octets[k], m[k].octets);
+		CHECK_EQ_U64(got_records[k], m[k].records);
+	}
+	CHECK_EQ_U64(dpfix_flow_table_stats(t)->flows_evicted, 0);
+	CHECK(dpfix_flow_table_stats(t)->flows_ended_tcp > 0);
+	CHECK(dpfix_flow_table_stats(t)->flows_expired_active > 0);
 	dpfix_flow_table_free(t);
 }
 
@@ -660,12 +1008,17 @@ main(void)
 	RUN_TEST(test_bursts);
 	RUN_TEST(test_idle_expiry);
 	RUN_TEST(test_active_expiry);
-	RUN_TEST(test_incremental_expiry);
+	RUN_TEST(test_bounded_expiry);
+	RUN_TEST(test_time_jump);
 	RUN_TEST(test_emit_refused);
 	RUN_TEST(test_expiry_on_packet);
 	RUN_TEST(test_flush_resumed_after_new_flows);
-	RUN_TEST(test_table_full);
+	RUN_TEST(test_table_full_evicts);
+	RUN_TEST(test_flood);
 	RUN_TEST(test_churn);
+	RUN_TEST(test_tcp_end);
+	RUN_TEST(test_biflow);
+	RUN_TEST(test_model);
 	ret = unit_test_summary();
 	rte_eal_cleanup();
 	return ret;
