@@ -3,10 +3,77 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
 #include "dpfix_ipfix.h"
+
+/* Where formatted text goes: a stream (no limit), or a buffer that keeps room for a
+ * closing quote and the NUL, so a value cut short is still a terminated JSON string. */
+struct sink {
+	FILE *f;
+	char *buf;
+	size_t size;
+	size_t len;
+	bool full;
+};
+
+static void
+put(struct sink *s, const char *p, size_t n)
+{
+	if (s->f != NULL) {
+		fwrite(p, 1, n, s->f);
+		s->len += n;
+		return;
+	}
+	if (s->full || s->len + n + 2 > s->size) {
+		s->full = true;
+		return;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+}
+
+static void
+puts_sink(struct sink *s, const char *p)
+{
+	put(s, p, strlen(p));
+}
+
+static void putf(struct sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+putf(struct sink *s, const char *fmt, ...)
+{
+	char text[96];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(s, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
+/* The closing quote of a string: written even when the buffer filled up, into the
+ * room put() kept for it. */
+static void
+close_quote(struct sink *s)
+{
+	if (s->f != NULL) {
+		fputc('"', s->f);
+		s->len++;
+		return;
+	}
+	if (s->len + 2 <= s->size) {
+		s->buf[s->len++] = '"';
+		s->buf[s->len] = '\0';
+	}
+}
 
 uint64_t
 dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len)
@@ -18,169 +85,166 @@ dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len)
 	return x;
 }
 
-static int
-format_hex(const uint8_t *v, uint16_t len, char *out, size_t outlen)
+static void
+format_hex(struct sink *s, const uint8_t *v, uint16_t len)
 {
-	size_t n = 0;
+	static const char digits[] = "0123456789abcdef";
 
-	if (outlen < 3)
-		return 0;
-	out[n++] = '"';
-	for (uint16_t i = 0; i < len && n + 3 < outlen; i++)
-		n += (size_t)snprintf(out + n, outlen - n, "%02x", v[i]);
-	out[n++] = '"';
-	out[n] = '\0';
-	return (int)n;
+	put(s, "\"", 1);
+	for (uint16_t i = 0; i < len && !s->full; i++) {
+		char pair[2] = {digits[v[i] >> 4], digits[v[i] & 15]};
+
+		put(s, pair, 2);
+	}
+	close_quote(s);
 }
 
-static int
-format_time(uint64_t seconds, uint32_t fraction_ns, int digits, char *out, size_t outlen)
+/* A JSON string of UTF-8 text. Quote, backslash and control characters are escaped;
+ * NUL padding at the end of a fixed-length field is dropped; each ill-formed part of
+ * the octets becomes one U+FFFD, so the output is always valid UTF-8 (RFC 7011 6.1.6
+ * asks collectors to detect such values; this keeps the field visible). */
+static void
+format_string(struct sink *s, const uint8_t *v, uint16_t len)
 {
-	time_t s = (time_t)seconds;
-	struct tm tm;
-	char date[32];
+	size_t i = 0, n = len;
 
-	gmtime_r(&s, &tm);
+	while (n > 0 && v[n - 1] == '\0')
+		n--;
+	put(s, "\"", 1);
+	while (i < n && !s->full) {
+		uint8_t c = v[i];
+		int k;
+
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+
+			put(s, esc, 2);
+			i++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			putf(s, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		k = dpfix_ipfix_utf8_next(v + i, n - i);
+		if (k > 0) {
+			put(s, (const char *)v + i, (size_t)k);
+			i += (size_t)k;
+		} else {
+			put(s, "\xef\xbf\xbd", 3);
+			i += (size_t)-k;
+		}
+	}
+	close_quote(s);
+}
+
+/* ISO 8601 UTC with the precision of the type; false for years outside 0..9999. */
+static bool
+format_time(struct sink *s, const struct dpfix_ipfix_time *t, int digits)
+{
+	time_t sec = (time_t)t->sec;
+	struct tm tm;
+	char date[40];
+
+	if (gmtime_r(&sec, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		return false;
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (digits == 0)
-		return snprintf(out, outlen, "\"%sZ\"", date);
-	if (digits == 3)
-		return snprintf(out, outlen, "\"%s.%03uZ\"", date, fraction_ns / 1000000);
-	if (digits == 6)
-		return snprintf(out, outlen, "\"%s.%06uZ\"", date, fraction_ns / 1000);
-	return snprintf(out, outlen, "\"%s.%09uZ\"", date, fraction_ns);
+		putf(s, "\"%sZ\"", date);
+	else if (digits == 3)
+		putf(s, "\"%s.%03" PRIu32 "Z\"", date, t->nsec / 1000000);
+	else if (digits == 6)
+		putf(s, "\"%s.%06" PRIu32 "Z\"", date, t->nsec / 1000);
+	else
+		putf(s, "\"%s.%09" PRIu32 "Z\"", date, t->nsec);
+	return true;
 }
 
-/* NTP-format timestamps (RFC 7011 6.1.9/6.1.10): seconds since 1900, binary fraction.
- * The fraction is rounded to the nearest unit of the element's precision: an encoder
- * rounds the other way, and the error is below half a unit, so the value comes back. */
-static int
-format_ntp_time(const uint8_t *v, int digits, char *out, size_t outlen)
+/* JSON has no NaN or infinities: they are written as strings. */
+static void
+format_float(struct sink *s, double f, bool single)
 {
-	uint64_t seconds = dpfix_ipfix_read_unsigned(v, 4) - 2208988800u;
-	uint64_t fraction = dpfix_ipfix_read_unsigned(v + 4, 4);
-	uint64_t unit = digits == 6 ? 1000000u : 1000000000u;
-	uint64_t sub;
-
-	if (digits == 6)
-		fraction &= ~(uint64_t)0x7ff; /* the low 11 bits carry no microseconds */
-	sub = (fraction * unit + (1ull << 31)) >> 32;
-	if (sub == unit) {
-		seconds++;
-		sub = 0;
-	}
-	return format_time(seconds, (uint32_t)(digits == 6 ? sub * 1000 : sub), digits, out, outlen);
+	if (isnan(f))
+		puts_sink(s, "\"NaN\"");
+	else if (isinf(f))
+		puts_sink(s, f > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+	else
+		putf(s, single ? "%.9g" : "%.17g", f);
 }
 
-static int
-format_string(const uint8_t *v, uint16_t len, char *out, size_t outlen)
+static void
+format_value(struct sink *s, enum dpfix_ipfix_type type, const uint8_t *v, uint16_t len)
 {
-	size_t n = 0;
+	struct dpfix_ipfix_value val;
+	char addr[INET6_ADDRSTRLEN];
+	int ret = dpfix_ipfix_value_decode(type, v, len, DPFIX_IPFIX_NTP_PIVOT_DEFAULT, &val);
 
-	if (outlen < 3)
-		return 0;
-	out[n++] = '"';
-	for (uint16_t i = 0; i < len && n + 8 < outlen; i++) {
-		uint8_t c = v[i];
-
-		if (c == '"' || c == '\\')
-			n += (size_t)snprintf(out + n, outlen - n, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			n += (size_t)snprintf(out + n, outlen - n, "\\u%04x", c);
-		else
-			out[n++] = (char)c; /* UTF-8 bytes pass through as they are */
+	if (ret == -EILSEQ && type == DPFIX_IPFIX_STRING)
+		ret = 0; /* printed with replacement characters */
+	if (ret < 0) {
+		/* A length the type cannot have, or a boolean that is not one. */
+		format_hex(s, v, len);
+		return;
 	}
-	out[n++] = '"';
-	out[n] = '\0';
-	return (int)n;
+	switch (type) {
+	case DPFIX_IPFIX_UNSIGNED8:
+	case DPFIX_IPFIX_UNSIGNED16:
+	case DPFIX_IPFIX_UNSIGNED32:
+	case DPFIX_IPFIX_UNSIGNED64:
+		putf(s, "%" PRIu64, val.u);
+		return;
+	case DPFIX_IPFIX_SIGNED8:
+	case DPFIX_IPFIX_SIGNED16:
+	case DPFIX_IPFIX_SIGNED32:
+	case DPFIX_IPFIX_SIGNED64:
+		putf(s, "%" PRId64, val.i);
+		return;
+	case DPFIX_IPFIX_FLOAT32:
+	case DPFIX_IPFIX_FLOAT64:
+		format_float(s, val.f, len == 4);
+		return;
+	case DPFIX_IPFIX_BOOLEAN:
+		puts_sink(s, val.b ? "true" : "false");
+		return;
+	case DPFIX_IPFIX_MAC_ADDRESS:
+		putf(s, "\"%02x:%02x:%02x:%02x:%02x:%02x\"", v[0], v[1], v[2], v[3], v[4], v[5]);
+		return;
+	case DPFIX_IPFIX_IPV4_ADDRESS:
+	case DPFIX_IPFIX_IPV6_ADDRESS:
+		inet_ntop(type == DPFIX_IPFIX_IPV4_ADDRESS ? AF_INET : AF_INET6, v, addr, sizeof(addr));
+		putf(s, "\"%s\"", addr);
+		return;
+	case DPFIX_IPFIX_STRING:
+		format_string(s, v, len);
+		return;
+	case DPFIX_IPFIX_DATETIME_SECONDS:
+	case DPFIX_IPFIX_DATETIME_MILLISECONDS:
+	case DPFIX_IPFIX_DATETIME_MICROSECONDS:
+	case DPFIX_IPFIX_DATETIME_NANOSECONDS:
+		if (!format_time(s, &val.t, type == DPFIX_IPFIX_DATETIME_SECONDS ? 0 :
+				type == DPFIX_IPFIX_DATETIME_MILLISECONDS ? 3 :
+				type == DPFIX_IPFIX_DATETIME_MICROSECONDS ? 6 : 9))
+			format_hex(s, v, len);
+		return;
+	default:
+		/* Octet arrays, unsigned256 and the RFC 6313 lists (kept opaque). */
+		format_hex(s, v, len);
+		return;
+	}
 }
 
 int
 dpfix_ipfix_format_json_value(enum dpfix_ipfix_type type, const uint8_t *v, uint16_t len,
 		char *out, size_t outlen)
 {
-	char addr[INET6_ADDRSTRLEN];
+	struct sink s = {.buf = out, .size = outlen};
 
-	switch (type) {
-	case DPFIX_IPFIX_UNSIGNED8:
-	case DPFIX_IPFIX_UNSIGNED16:
-	case DPFIX_IPFIX_UNSIGNED32:
-	case DPFIX_IPFIX_UNSIGNED64:
-		if (len > 8)
-			break;
-		return snprintf(out, outlen, "%" PRIu64, dpfix_ipfix_read_unsigned(v, len));
-	case DPFIX_IPFIX_SIGNED8:
-	case DPFIX_IPFIX_SIGNED16:
-	case DPFIX_IPFIX_SIGNED32:
-	case DPFIX_IPFIX_SIGNED64: {
-		uint64_t x = dpfix_ipfix_read_unsigned(v, len);
-
-		if (len == 0 || len > 8)
-			break;
-		if (len < 8 && (x >> (len * 8 - 1)) & 1)
-			x |= ~(uint64_t)0 << (len * 8); /* sign-extend a reduced-size value */
-		return snprintf(out, outlen, "%" PRId64, (int64_t)x);
-	}
-	case DPFIX_IPFIX_FLOAT32:
-	case DPFIX_IPFIX_FLOAT64:
-		if (len == 4) {
-			uint32_t bits = (uint32_t)dpfix_ipfix_read_unsigned(v, 4);
-			float f;
-
-			memcpy(&f, &bits, 4);
-			return snprintf(out, outlen, "%.9g", (double)f);
-		}
-		if (len == 8) {
-			uint64_t bits = dpfix_ipfix_read_unsigned(v, 8);
-			double f;
-
-			memcpy(&f, &bits, 8);
-			return snprintf(out, outlen, "%.17g", f);
-		}
-		break;
-	case DPFIX_IPFIX_BOOLEAN:
-		if (len == 1 && (v[0] == 1 || v[0] == 2))
-			return snprintf(out, outlen, "%s", v[0] == 1 ? "true" : "false");
-		break;
-	case DPFIX_IPFIX_MAC_ADDRESS:
-		if (len == 6)
-			return snprintf(out, outlen, "\"%02x:%02x:%02x:%02x:%02x:%02x\"", v[0], v[1], v[2],
-					v[3], v[4], v[5]);
-		break;
-	case DPFIX_IPFIX_STRING:
-		return format_string(v, len, out, outlen);
-	case DPFIX_IPFIX_DATETIME_SECONDS:
-		if (len == 4)
-			return format_time(dpfix_ipfix_read_unsigned(v, 4), 0, 0, out, outlen);
-		break;
-	case DPFIX_IPFIX_DATETIME_MILLISECONDS:
-		if (len == 8) {
-			uint64_t ms = dpfix_ipfix_read_unsigned(v, 8);
-
-			return format_time(ms / 1000, (uint32_t)(ms % 1000) * 1000000, 3, out, outlen);
-		}
-		break;
-	case DPFIX_IPFIX_DATETIME_MICROSECONDS:
-		if (len == 8)
-			return format_ntp_time(v, 6, out, outlen);
-		break;
-	case DPFIX_IPFIX_DATETIME_NANOSECONDS:
-		if (len == 8)
-			return format_ntp_time(v, 9, out, outlen);
-		break;
-	case DPFIX_IPFIX_IPV4_ADDRESS:
-		if (len == 4 && inet_ntop(AF_INET, v, addr, sizeof(addr)) != NULL)
-			return snprintf(out, outlen, "\"%s\"", addr);
-		break;
-	case DPFIX_IPFIX_IPV6_ADDRESS:
-		if (len == 16 && inet_ntop(AF_INET6, v, addr, sizeof(addr)) != NULL)
-			return snprintf(out, outlen, "\"%s\"", addr);
-		break;
-	default:
-		break;
-	}
-	/* Octet arrays, lists, and any value whose length its type does not allow. */
-	return format_hex(v, len, out, outlen);
+	if (outlen == 0)
+		return 0;
+	out[0] = '\0';
+	format_value(&s, type, v, len);
+	return (int)s.len;
 }
 
 int
@@ -189,7 +253,7 @@ dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *
 {
 	static __thread uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
 	static __thread uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
-	char value[1024 * 3];
+	struct sink s = {.f = out};
 
 	if (dpfix_ipfix_record_fields(t, record, len, offsets, lengths) < 0)
 		return -EBADMSG;
@@ -197,18 +261,18 @@ dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *
 	for (uint16_t i = 0; i < t->field_count; i++) {
 		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
 		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(f->pen, f->id);
-		enum dpfix_ipfix_type type = ie != NULL ? ie->type : DPFIX_IPFIX_OCTET_ARRAY;
 
 		if (i > 0)
 			fputc(',', out);
+		/* Names are identifiers (the registry's, or checked when added): no escaping. */
 		if (ie != NULL)
 			fprintf(out, "\"%s\":", ie->name);
 		else if (f->pen != 0)
-			fprintf(out, "\"%u:%u\":", f->pen, f->id);
+			fprintf(out, "\"%" PRIu32 ":%u\":", f->pen, f->id);
 		else
 			fprintf(out, "\"_ie%u\":", f->id);
-		dpfix_ipfix_format_json_value(type, record + offsets[i], lengths[i], value, sizeof(value));
-		fputs(value, out);
+		format_value(&s, ie != NULL ? ie->type : DPFIX_IPFIX_OCTET_ARRAY, record + offsets[i],
+				lengths[i]);
 	}
 	fputs("}\n", out);
 	return 0;

@@ -1303,6 +1303,217 @@ test_record_every_type(void)
 	CHECK_EQ_U64(mismatches, 0);
 }
 
+/* ---- JSON ---- */
+
+static void
+check_json_value(enum dpfix_ipfix_type type, const void *v, uint16_t len, const char *want)
+{
+	char out[512];
+	int n = dpfix_ipfix_format_json_value(type, v, len, out, sizeof(out));
+
+	if (strcmp(out, want) != 0)
+		fprintf(stderr, "  %s, %u octets: got %s, wanted %s\n", dpfix_ipfix_type_name(type),
+				len, out, want);
+	CHECK(strcmp(out, want) == 0);
+	CHECK_EQ_U64(n, strlen(want));
+}
+
+/* Ill-formed UTF-8 prints as U+FFFD per maximal subpart; the JSON stays UTF-8. */
+static void
+test_json_strings(void)
+{
+	check_json_value(DPFIX_IPFIX_STRING, "caf\xc3\xa9", 5, "\"caf\xc3\xa9\"");
+	check_json_value(DPFIX_IPFIX_STRING, "caf\xc3", 4, "\"caf\xef\xbf\xbd\"");
+	check_json_value(DPFIX_IPFIX_STRING, "\xe2\x82" "A", 3, "\"\xef\xbf\xbd" "A\"");
+	check_json_value(DPFIX_IPFIX_STRING, "\xf0\x80\x80", 3,
+			"\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	check_json_value(DPFIX_IPFIX_STRING, "\xed\xa0\x80x", 4,
+			"\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\"");
+	check_json_value(DPFIX_IPFIX_STRING, "a\xffz", 3, "\"a\xef\xbf\xbdz\"");
+	check_json_value(DPFIX_IPFIX_STRING, "\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"");
+	/* NUL padding of a fixed-length field is not part of the text; inner NULs are. */
+	check_json_value(DPFIX_IPFIX_STRING, "eth0\0\0\0\0", 8, "\"eth0\"");
+	check_json_value(DPFIX_IPFIX_STRING, "a\0b\0", 4, "\"a\\u0000b\"");
+	check_json_value(DPFIX_IPFIX_STRING, "\0\0", 2, "\"\"");
+	check_json_value(DPFIX_IPFIX_STRING, "tab\there \"q\" \\", 15,
+			"\"tab\\u0009here \\\"q\\\" \\\\\"");
+}
+
+static void
+test_json_numbers_times(void)
+{
+	const uint8_t nan32[4] = {0x7f, 0xc0, 0, 0}, inf32[4] = {0x7f, 0x80, 0, 0};
+	const uint8_t ninf64[8] = {0xff, 0xf0, 0, 0, 0, 0, 0, 0};
+	const uint8_t nan64[8] = {0x7f, 0xf8, 0, 0, 0, 0, 0, 1};
+	const uint8_t big[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	const uint8_t u256[4] = {0x00, 0x01, 0x80, 0xff};
+	uint8_t b[8];
+	struct dpfix_ipfix_value v;
+
+	/* JSON has no NaN or infinity literals. */
+	check_json_value(DPFIX_IPFIX_FLOAT32, nan32, 4, "\"NaN\"");
+	check_json_value(DPFIX_IPFIX_FLOAT64, inf32, 4, "\"Infinity\"");
+	check_json_value(DPFIX_IPFIX_FLOAT64, ninf64, 8, "\"-Infinity\"");
+	check_json_value(DPFIX_IPFIX_FLOAT64, nan64, 8, "\"NaN\"");
+	v = (struct dpfix_ipfix_value){.type = DPFIX_IPFIX_FLOAT64, .f = -1.25e300};
+	dpfix_ipfix_value_encode(&v, b, 8);
+	check_json_value(DPFIX_IPFIX_FLOAT64, b, 8, "-1.2500000000000001e+300");
+	/* Signed and unsigned in reduced sizes. */
+	check_json_value(DPFIX_IPFIX_SIGNED32, (const uint8_t[]){0xff, 0xfb}, 2, "-5");
+	check_json_value(DPFIX_IPFIX_UNSIGNED64, big, 8, "18446744073709551615");
+	/* unsigned256 as the hex of its octets, like an octet array. */
+	check_json_value(DPFIX_IPFIX_UNSIGNED256, u256, 4, "\"000180ff\"");
+	check_json_value(DPFIX_IPFIX_SUB_TEMPLATE_LIST, u256, 4, "\"000180ff\"");
+	/* Every precision, exact. */
+	v = (struct dpfix_ipfix_value){.type = DPFIX_IPFIX_DATETIME_NANOSECONDS,
+		.t = {1700000000, 123456789}};
+	dpfix_ipfix_value_encode(&v, b, 8);
+	check_json_value(v.type, b, 8, "\"2023-11-14T22:13:20.123456789Z\"");
+	v.type = DPFIX_IPFIX_DATETIME_MICROSECONDS;
+	dpfix_ipfix_value_encode(&v, b, 8);
+	check_json_value(v.type, b, 8, "\"2023-11-14T22:13:20.123456Z\"");
+	v.type = DPFIX_IPFIX_DATETIME_MILLISECONDS;
+	dpfix_ipfix_value_encode(&v, b, 8);
+	check_json_value(v.type, b, 8, "\"2023-11-14T22:13:20.123Z\"");
+	v.type = DPFIX_IPFIX_DATETIME_SECONDS;
+	dpfix_ipfix_value_encode(&v, b, 4);
+	check_json_value(v.type, b, 4, "\"2023-11-14T22:13:20Z\"");
+	/* Across the NTP era boundary of 2036. */
+	v = (struct dpfix_ipfix_value){.type = DPFIX_IPFIX_DATETIME_NANOSECONDS,
+		.t = {INT64_C(2085978496), 1}};
+	dpfix_ipfix_value_encode(&v, b, 8);
+	check_json_value(v.type, b, 8, "\"2036-02-07T06:28:16.000000001Z\"");
+	v.t.sec--;
+	dpfix_ipfix_value_encode(&v, b, 8);
+	check_json_value(v.type, b, 8, "\"2036-02-07T06:28:15.000000001Z\"");
+	/* Milliseconds past year 9999 have no ISO 8601 basic form: hex. */
+	check_json_value(DPFIX_IPFIX_DATETIME_MILLISECONDS, big, 8, "\"ffffffffffffffff\"");
+	check_json_value(DPFIX_IPFIX_DATETIME_MILLISECONDS,
+			(const uint8_t[]){0, 0, 0xe6, 0x77, 0xd2, 0x1f, 0xdb, 0xff}, 8,
+			"\"9999-12-31T23:59:59.999Z\"");
+	/* Booleans other than 1 and 2 show their octet. */
+	check_json_value(DPFIX_IPFIX_BOOLEAN, (const uint8_t[]){0}, 1, "\"00\"");
+	check_json_value(DPFIX_IPFIX_BOOLEAN, (const uint8_t[]){2}, 1, "false");
+}
+
+/* Every element of the registry prints with its registry type: a record with one
+ * field of the element, filled with a value of that type, gives the same JSON as
+ * formatting that type directly, keyed by the element's name. */
+static void
+test_json_every_element(void)
+{
+	static struct dpfix_ipfix_template t;
+	uint8_t rec[64], oct[16] = {0x41, 0x42, 0x43};
+	unsigned int checked = 0, wrong = 0;
+
+	for (uint32_t pen = 0; pen <= DPFIX_IPFIX_PEN_REVERSE; pen += DPFIX_IPFIX_PEN_REVERSE) {
+		for (uint32_t id = 1; id <= DPFIX_IPFIX_IE_IANA_MAX_ID; id++) {
+			const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(pen, (uint16_t)id);
+			struct dpfix_ipfix_value v;
+			uint16_t len;
+			char *json = NULL, value[256], want[512];
+			size_t size = 0;
+			FILE *f;
+
+			if (ie == NULL)
+				continue;
+			len = dpfix_ipfix_type_size(ie->type);
+			v = (struct dpfix_ipfix_value){.type = ie->type};
+			if (len == 0 || ie->type == DPFIX_IPFIX_UNSIGNED256) {
+				len = 3;
+				v.octets.p = oct;
+				v.octets.len = 3;
+			} else if (ie->type >= DPFIX_IPFIX_DATETIME_SECONDS &&
+					ie->type <= DPFIX_IPFIX_DATETIME_NANOSECONDS) {
+				v.t = (struct dpfix_ipfix_time){1700000000, 987654321};
+			} else if (ie->type == DPFIX_IPFIX_BOOLEAN) {
+				v.b = true;
+			} else if (ie->type >= DPFIX_IPFIX_UNSIGNED8 && ie->type <= DPFIX_IPFIX_SIGNED64) {
+				v.u = 0x0102030405060708 >> (8 * (8 - len));
+			} else if (ie->type == DPFIX_IPFIX_FLOAT32 || ie->type == DPFIX_IPFIX_FLOAT64) {
+				v.f = 2.5;
+			} else {
+				memcpy(v.addr, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10", 16);
+			}
+			if (dpfix_ipfix_value_encode(&v, rec, len) != 0) {
+				fprintf(stderr, "  %s: cannot encode a %s\n", ie->name,
+						dpfix_ipfix_type_name(ie->type));
+				wrong++;
+				continue;
+			}
+			memset(&t, 0, sizeof(t));
+			t.id = 256;
+			dpfix_ipfix_template_add(&t, pen, (uint16_t)id, len);
+			f = open_memstream(&json, &size);
+			if (f == NULL)
+				continue;
+			CHECK(dpfix_ipfix_record_to_json(&t, rec, len, f) == 0);
+			fclose(f);
+			dpfix_ipfix_format_json_value(ie->type, rec, len, value, sizeof(value));
+			snprintf(want, sizeof(want), "{\"%s\":%s}\n", ie->name, value);
+			/* The value is typed: only octet-like types print as hex. */
+			if (strcmp(json, want) != 0 || (len != 3 && value[0] == '"' &&
+					ie->type != DPFIX_IPFIX_MAC_ADDRESS && ie->type != DPFIX_IPFIX_IPV4_ADDRESS &&
+					ie->type != DPFIX_IPFIX_IPV6_ADDRESS && ie->type < DPFIX_IPFIX_DATETIME_SECONDS)) {
+				if (wrong++ < 3)
+					fprintf(stderr, "  got %s  wanted %s", json, want);
+			}
+			checked++;
+			free(json);
+		}
+	}
+	CHECK_EQ_U64(wrong, 0);
+	CHECK_EQ_U64(checked, 498 + 473);
+}
+
+/* Keys: registry names, reverse names, loaded enterprise names, then "PEN:ID" and
+ * "_ieN" for what no one described (values of those as hex). */
+static void
+test_json_record_keys(void)
+{
+	static struct dpfix_ipfix_template t;
+	static const uint8_t rec[] = {
+		0xe8, 0xfe, 0x6f, 0x80, 0x80, 0, 0, 0,                 /* flowStartMicroseconds */
+		0x00, 0x2a,                                             /* reverseOctetDeltaCount */
+		0x01,                                                   /* dataRecordsReliability */
+		0xff, 0xfe,                                             /* vendorScore, signed16 */
+		0xca, 0xfe,                                             /* 40000:9 */
+		0xbe, 0xef,                                             /* _ie600 */
+		0x03, 'e', 't', 'h',                                    /* interfaceName, varlen */
+	};
+	char *json = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	dpfix_ipfix_ie_reset();
+	CHECK(dpfix_ipfix_ie_add(&(struct dpfix_ipfix_ie){.pen = 40000, .id = 8, .name = "vendorScore",
+			.type = DPFIX_IPFIX_SIGNED16}) == 0);
+	memset(&t, 0, sizeof(t));
+	t.id = 256;
+	dpfix_ipfix_template_add(&t, 0, IE_flowStartMicroseconds, 8);
+	dpfix_ipfix_template_add(&t, DPFIX_IPFIX_PEN_REVERSE, IE_octetDeltaCount, 2);
+	dpfix_ipfix_template_add(&t, 0, IE_dataRecordsReliability, 1);
+	dpfix_ipfix_template_add(&t, 40000, 8, 2);
+	dpfix_ipfix_template_add(&t, 40000, 9, 2);
+	dpfix_ipfix_template_add(&t, 0, 600, 2);
+	dpfix_ipfix_template_add(&t, 0, IE_interfaceName, DPFIX_IPFIX_VARLEN);
+	f = open_memstream(&json, &size);
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	CHECK(dpfix_ipfix_record_to_json(&t, rec, sizeof(rec), f) == 0);
+	fclose(f);
+	if (strcmp(json, "{\"flowStartMicroseconds\":\"2023-11-14T22:13:20.500000Z\","
+			"\"reverseOctetDeltaCount\":42,\"dataRecordsReliability\":true,"
+			"\"vendorScore\":-2,\"40000:9\":\"cafe\",\"_ie600\":\"beef\","
+			"\"interfaceName\":\"eth\"}\n") != 0) {
+		fprintf(stderr, "  %s", json);
+		CHECK(0);
+	}
+	free(json);
+	dpfix_ipfix_ie_reset();
+}
+
 int
 main(void)
 {
@@ -1329,5 +1540,9 @@ main(void)
 	RUN_TEST(test_varlen_prefix);
 	RUN_TEST(test_varlen_fields);
 	RUN_TEST(test_record_every_type);
+	RUN_TEST(test_json_strings);
+	RUN_TEST(test_json_numbers_times);
+	RUN_TEST(test_json_every_element);
+	RUN_TEST(test_json_record_keys);
 	return unit_test_summary();
 }
