@@ -108,29 +108,6 @@ usage(FILE *out)
 }
 
 static void
-print_record(const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len)
-{
-	static uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
-	static uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
-	char value[256];
-
-	if (dpfix_ipfix_record_fields(t, rec, len, offsets, lengths) < 0)
-		return;
-	for (uint16_t i = 0; i < t->field_count; i++) {
-		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
-		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(f->pen, f->id);
-
-		dpfix_ipfix_format_json_value(ie ? ie->type : DPFIX_IPFIX_OCTET_ARRAY, rec + offsets[i],
-				lengths[i], value, sizeof(value));
-		if (ie != NULL)
-			printf("%s%s=%s", i ? " " : "", ie->name, value);
-		else
-			printf("%s%u:%u=%s", i ? " " : "", f->pen, f->id, value);
-	}
-	putchar('\n');
-}
-
-static void
 on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
 		const uint8_t *rec, uint32_t len)
 {
@@ -155,7 +132,7 @@ on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfi
 		}
 	}
 	if (print_records)
-		print_record(t, rec, len);
+		dpfix_ipfix_record_to_text(t, rec, len, stdout);
 	if (json_out != NULL)
 		dpfix_ipfix_record_to_json(t, rec, len, json_out);
 }

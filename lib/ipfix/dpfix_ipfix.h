@@ -396,6 +396,15 @@ int dpfix_ipfix_format_json_value(enum dpfix_ipfix_type type, const uint8_t *v, 
 int dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *record,
 		uint32_t len, FILE *out);
 
+/* A field's key in records: its IE name, "pen:id" for unknown enterprise elements,
+ * "_ieID" for unknown IANA ones. Returns what snprintf returns. */
+int dpfix_ipfix_field_name(const struct dpfix_ipfix_field_spec *f, char *out, size_t outlen);
+
+/* Writes one data record as "name=value" pairs on one line (values as in JSON).
+ * Returns 0 or -EBADMSG. */
+int dpfix_ipfix_record_to_text(const struct dpfix_ipfix_template *t, const uint8_t *record,
+		uint32_t len, FILE *out);
+
 /* Unsigned value of a field of any reduced size (RFC 7011 6.2), big-endian. */
 uint64_t dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len);
 

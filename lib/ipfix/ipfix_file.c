@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_file.h"
 
 #define MAX_FILE_DOMAINS 1024
@@ -34,34 +35,6 @@ enum {
 	FILE_IE_exportSctpStreamId = 259,
 };
 
-static inline uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static int
 fail(int ret, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -84,11 +57,11 @@ dpfix_ipfix_frame(const uint8_t *buf, size_t avail, char *err, size_t errlen)
 
 	if (avail < 2)
 		return 0;
-	if (get16(buf) != DPFIX_IPFIX_VERSION)
-		return fail(-EBADMSG, err, errlen, "version %u is not IPFIX (10)", get16(buf));
+	if (dpfix_get16(buf) != DPFIX_IPFIX_VERSION)
+		return fail(-EBADMSG, err, errlen, "version %u is not IPFIX (10)", dpfix_get16(buf));
 	if (avail < 4)
 		return 0;
-	length = get16(buf + 2);
+	length = dpfix_get16(buf + 2);
 	if (length < DPFIX_IPFIX_HEADER_LEN)
 		return fail(-EBADMSG, err, errlen, "message length %u is below the %u-byte header",
 				length, DPFIX_IPFIX_HEADER_LEN);
@@ -154,7 +127,7 @@ dpfix_ipfix_file_read(struct dpfix_ipfix_file_reader *r, const uint8_t **msg, si
 	if (got < DPFIX_IPFIX_HEADER_LEN)
 		return reader_fail(r, -EBADMSG, err, errlen, "offset %" PRIu64 ": truncated: the "
 				"stream ends %zu bytes into a 16-byte message header", r->offset, got);
-	n = get16(r->buf + 2);
+	n = dpfix_get16(r->buf + 2);
 	got += fread(r->buf + got, 1, (size_t)n - got, r->in);
 	if (ferror(r->in))
 		return reader_fail(r, -EIO, err, errlen, "offset %" PRIu64 ": read error", r->offset);
@@ -571,7 +544,7 @@ put_address(uint8_t *p, const struct sockaddr_storage *ss, int v6)
 		else if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
 			memcpy(p, (const uint8_t *)&in6->sin6_addr + 12, 4);
 	}
-	put16(p + alen, port);
+	dpfix_put16(p + alen, port);
 	return alen + 2;
 }
 
@@ -589,7 +562,7 @@ details_record(uint8_t *rec, const struct dpfix_ipfix_file_origin *o, int v6, in
 	*p++ = o->transport;
 	*p++ = DPFIX_IPFIX_VERSION;
 	if (sctp) {
-		put16(p, o->sctp_stream);
+		dpfix_put16(p, o->sctp_stream);
 		p += 2;
 	}
 	return (uint32_t)(p - rec);
@@ -622,7 +595,7 @@ append_details(struct dpfix_ipfix_file_writer *w, struct file_domain *d,
 	rec_len = details_record(rec, o, v6, sctp);
 	if (dpfix_ipfix_msg_add_record(&m, id, rec, rec_len) < 0)
 		goto no_room;
-	extra_len = dpfix_ipfix_msg_finish(&m, get32(w->work + 4), get32(w->work + 8),
+	extra_len = dpfix_ipfix_msg_finish(&m, dpfix_get32(w->work + 4), dpfix_get32(w->work + 8),
 			d->file_domain);
 	if (dpfix_ipfix_decode(w->decoder, w->extra, extra_len, NULL, NULL, NULL, 0) < 0)
 		goto no_room; /* cannot happen: we built it */
@@ -631,7 +604,7 @@ append_details(struct dpfix_ipfix_file_writer *w, struct file_domain *d,
 	d->details_sctp = (uint8_t)sctp;
 	memcpy(w->work + len, w->extra + DPFIX_IPFIX_HEADER_LEN, extra_len - DPFIX_IPFIX_HEADER_LEN);
 	len += extra_len - DPFIX_IPFIX_HEADER_LEN;
-	put16(w->work + 2, (uint16_t)len);
+	dpfix_put16(w->work + 2, (uint16_t)len);
 	w->records++;
 	return len;
 no_room:
@@ -648,7 +621,7 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 	char why[256];
 	int ret;
 
-	if (len < DPFIX_IPFIX_HEADER_LEN || get16(msg) != DPFIX_IPFIX_VERSION || get16(msg + 2) != len) {
+	if (len < DPFIX_IPFIX_HEADER_LEN || dpfix_get16(msg) != DPFIX_IPFIX_VERSION || dpfix_get16(msg + 2) != len) {
 		w->stats.refused_malformed++;
 		return fail(-EBADMSG, err, errlen, "%s: message of %zu bytes is not one IPFIX "
 				"message: not written", w->base, len);
@@ -664,15 +637,15 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 	 * templates of the domains the last file had, and only those. */
 	if (w->out == NULL && (ret = open_file(w, now, err, errlen)) < 0)
 		return ret;
-	d = find_domain(w, o->session, get32(msg + 12), get32(msg + 8));
+	d = find_domain(w, o->session, dpfix_get32(msg + 12), dpfix_get32(msg + 8));
 	if (d == NULL) {
 		w->stats.refused_domains++;
 		return fail(-ENOSPC, err, errlen, "%s: more than %u observation domains in one "
 				"file: message not written", w->base, MAX_FILE_DOMAINS);
 	}
 	memcpy(w->work, msg, len);
-	put32(w->work + 8, d->next_sequence);
-	put32(w->work + 12, d->file_domain);
+	dpfix_put32(w->work + 8, d->next_sequence);
+	dpfix_put32(w->work + 12, d->file_domain);
 	if (follow(w, d, w->work, len, why, sizeof(why)) < 0) {
 		w->stats.refused_malformed++;
 		return fail(-EBADMSG, err, errlen, "%s: malformed message not written: %s", w->base,

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Third-party agreement on our wire format and on dpfix-dump: the probe exports the
+# bundled capture over UDP and over TCP while tshark captures loopback. On each capture
+# dpfix-dump --json must give exactly the collector's --json lines, and tshark's IPFIX
+# dissector must decode the same records with the same value in every field both decode
+# (ipfix_agreement.py). A changed value must make that comparison fail.
+source "$(dirname "$0")/lib.sh"
+: "${DPFIX_DUMP:?}"
+AGREE="$DPFIX_SOURCE_ROOT/tests/integration/ipfix_agreement.py"
+flows=$(expected flows)
+
+for transport in udp tcp; do
+	port=$(free_port)
+	[ "$transport" = udp ] && udp_port=$port
+	cap="$WORK/$transport.pcapng"
+	tshark -i lo -f "$transport port $port" -w "$cap" -q 2>"$WORK/tshark.$transport.stderr" &
+	TSHARK_PID=$!
+	PIDS+=("$TSHARK_PID")
+	wait_for_text "$WORK/tshark.$transport.stderr" "Capturing on" 20
+	start_collector_at "$transport://127.0.0.1:$port" "$WORK/collector.$transport" --quiet \
+		--json "$WORK/collector.$transport.json"
+	# shellcheck disable=SC2046
+	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+		--collector "$transport://127.0.0.1:$port" >"$WORK/probe.$transport.stdout" 2>&1 ||
+		fail "$transport: probe exited with $?: $(tail -5 "$WORK/probe.$transport.stdout")"
+	sleep 0.5
+	stop_collector
+	sleep 1 # let tshark write what it has seen
+	kill -INT "$TSHARK_PID"
+	wait "$TSHARK_PID" || true
+	[ "$(summary_value "$WORK/collector.$transport.stdout" flows)" = "$flows" ] ||
+		fail "$transport: the collector did not get all $flows flows"
+
+	"$DPFIX_DUMP" --json "$cap" >"$WORK/dump.$transport.json" 2>"$WORK/dump.$transport.stderr" ||
+		fail "$transport: dpfix-dump exited with $?: $(head -5 "$WORK/dump.$transport.stderr")"
+	cmp -s "$WORK/dump.$transport.json" "$WORK/collector.$transport.json" ||
+		fail "$transport: dpfix-dump --json differs from the collector's --json: $(diff \
+			"$WORK/dump.$transport.json" "$WORK/collector.$transport.json" | head -4)"
+	[ "$(wc -l <"$WORK/dump.$transport.json")" -eq "$flows" ] || fail "$transport: record count"
+	grep -q "data_records *$flows$" "$WORK/dump.$transport.stderr" || fail "$transport: summary"
+
+	$PY "$AGREE" "$cap" "$transport" "$port" "$WORK/dump.$transport.json" ||
+		fail "$transport: tshark and dpfix-dump disagree"
+
+	# The readable form: one line per record, the two templates, the messages.
+	"$DPFIX_DUMP" "$cap" >"$WORK/dump.$transport.txt" 2>/dev/null || fail "$transport: text mode"
+	[ "$(grep -c '^  record 25[67]: sourceIPv' "$WORK/dump.$transport.txt")" -eq "$flows" ] ||
+		fail "$transport: text mode: record lines"
+	[ "$(grep -c '^  template 25[67] (domain 1, 17 fields): sourceIPv' "$WORK/dump.$transport.txt")" -eq 2 ] ||
+		fail "$transport: text mode: template lines"
+	grep -q "^message ($transport 127.0.0.1:[0-9]* > 127.0.0.1:$port, " "$WORK/dump.$transport.txt" ||
+		fail "$transport: text mode: message lines"
+done
+
+# The comparison is able to fail: one octet count changed by one.
+$PY - "$WORK/dump.udp.json" "$WORK/changed.json" <<'PYEOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+lines[7]["octetDeltaCount"] += 1
+open(sys.argv[2], "w").write("".join(json.dumps(l) + "\n" for l in lines))
+PYEOF
+! $PY "$AGREE" "$WORK/udp.pcapng" udp "$udp_port" "$WORK/changed.json" >"$WORK/changed.out" 2>&1 ||
+	fail "a changed value went unnoticed"
+grep -q "record 8: octetDeltaCount" "$WORK/changed.out" || fail "the difference was not named: $(cat "$WORK/changed.out")"
+echo "dump_tshark_agreement: ok"
