@@ -93,7 +93,12 @@ find_session(const struct flow_id *id)
 	if (c == NULL)
 		return NULL;
 	c->id = *id;
-	c->s.decoder = dpfix_ipfix_decoder_create();
+	/* The collector's template rules for the transport; templates do not expire in a
+	 * capture (its time may span anything). */
+	c->s.decoder = dpfix_ipfix_decoder_create_params(&(struct dpfix_ipfix_decoder_params){
+		.transport = id->proto == IPPROTO_TCP ? DPFIX_IPFIX_TRANSPORT_TCP :
+				DPFIX_IPFIX_TRANSPORT_UDP,
+	});
 	if (id->proto == IPPROTO_TCP) {
 		c->tcp = calloc(1, sizeof(*c->tcp));
 		dump_counters.tcp_streams++;

@@ -151,10 +151,15 @@ dump_message(struct dump_session *s, const uint8_t *msg, size_t len, const char 
 
 	if (text)
 		print_message(s, msg, len, where);
+	int ret;
+
 	dpfix_ipfix_decoder_set_template_cb(s->decoder, text ? print_template : NULL, NULL);
-	if (dpfix_ipfix_decode(s->decoder, msg, len, cfg.quiet ? NULL : print_record, NULL, err,
-			sizeof(err)) < 0)
+	ret = dpfix_ipfix_decode(s->decoder, msg, len, cfg.quiet ? NULL : print_record, NULL, err,
+			sizeof(err));
+	if (ret < 0)
 		dump_error("%s: %s: malformed message: %s", s->name, where, err);
+	else if (ret == DPFIX_IPFIX_DECODE_WARNING) /* decoded; a template rule was broken */
+		dump_error("%s: %s: warning: %s", s->name, where, err);
 }
 
 /* ---- input: the first bytes tell a capture from an IPFIX stream ---- */
@@ -258,12 +263,8 @@ out:
 static void
 add_session_stats(struct dump_session *s, void *ctx)
 {
-	const struct dpfix_ipfix_decode_stats *d = dpfix_ipfix_decoder_stats(s->decoder);
-
 	(void)ctx;
-#define ADD(name, text) decode_totals.name += d->name;
-	DPFIX_IPFIX_DECODE_COUNTERS(ADD)
-#undef ADD
+	dpfix_ipfix_decode_stats_add(&decode_totals, dpfix_ipfix_decoder_stats(s->decoder));
 }
 
 /* Prints the summary; returns whether the input had anything bad in it. */
@@ -273,12 +274,17 @@ summary(int capture)
 	int bad = decode_totals.malformed_messages != 0;
 
 	fprintf(stderr, "dpfix-dump: summary:\n");
-#define SHOW(name, text) fprintf(stderr, "  %-26s %" PRIu64 "\n", #name, decode_totals.name);
+#define SHOW(name, text) fprintf(stderr, "  %-27s %" PRIu64 "\n", #name, decode_totals.name);
 	DPFIX_IPFIX_DECODE_COUNTERS(SHOW)
 #undef SHOW
+	for (int r = 0; r < DPFIX_IPFIX_MALFORMED_COUNT; r++)
+		if (decode_totals.malformed[r] != 0)
+			fprintf(stderr, "    malformed_%-16s %" PRIu64 "  (%s)\n",
+					dpfix_ipfix_malformed_name(r), decode_totals.malformed[r],
+					dpfix_ipfix_malformed_text(r));
 #define SHOW_DUMP(name, is_bad, text) \
 	if (capture || dump_counters.name != 0) \
-		fprintf(stderr, "  %-26s %" PRIu64 "\n", #name, dump_counters.name); \
+		fprintf(stderr, "  %-27s %" PRIu64 "\n", #name, dump_counters.name); \
 	bad |= is_bad && dump_counters.name != 0;
 	DUMP_COUNTERS(SHOW_DUMP)
 #undef SHOW_DUMP

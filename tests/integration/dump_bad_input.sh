@@ -134,6 +134,7 @@ want_count empty messages 0
 run bad_set "$WORK/bad_set.ipfix" 2
 want_text bad_set "offset $s3: malformed message: set 256 at offset 16: length 200 outside 4..12"
 want_count bad_set malformed_messages 1
+grep -qE "^    malformed_SET_LENGTH +1  " "$WORK/bad_set.stderr" || fail "bad_set: reason not counted"
 records bad_set 5
 
 run short_len "$WORK/short_len.ipfix" 2
