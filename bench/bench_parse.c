@@ -85,7 +85,7 @@ main(int argc, char **argv)
 	double ns;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench_parse FILE.pcap ROUNDS\n");
+		fprintf(stderr, "usage: bench_parse FILE.pcap ROUNDS (0: print each packet's result)\n");
 		return 1;
 	}
 	if (load_pcap(argv[1], &storage, pkts, &count) != 0 || count == 0) {
@@ -93,6 +93,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rounds = (uint32_t)strtoul(argv[2], NULL, 10);
+	if (rounds == 0) {
+		/* Round 0: list each packet's result instead (for looking into a capture). */
+		for (uint32_t i = 0; i < count; i++)
+			printf("%u %s\n", i + 1, dpfix_parse_result_name(dpfix_parse_ethernet(&cfg,
+					pkts[i].data, pkts[i].len, 0, &info)));
+		free(storage);
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint32_t r = 0; r < rounds; r++) {
 		for (uint32_t i = 0; i < count; i++) {

@@ -25,6 +25,7 @@ static struct probe_settings settings;
 static struct worker_ctx *workers;
 static unsigned int nb_workers;
 static struct exporter_ctx exporter;
+static FILE *stats_json;
 
 static void
 on_signal(int sig)
@@ -267,6 +268,16 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return ret < 0 ? 1 : 0;
 	}
+	/* Opened now so that a bad path is refused before any packet is metered. */
+	if (settings.stats_json[0] != '\0') {
+		stats_json = fopen(settings.stats_json, "w");
+		if (stats_json == NULL) {
+			fprintf(stderr, "dpfix-probe: stats_json %s: %s\n", settings.stats_json,
+					strerror(errno));
+			rte_eal_cleanup();
+			return 1;
+		}
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	probe_clock_init();
@@ -300,6 +311,16 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	control_print_summary(stdout, workers, nb_workers, &exporter);
 	ret = exporter.send_failures ? 2 : 0;
+	if (stats_json != NULL) {
+		int werr = control_write_stats_json(stats_json, workers, nb_workers, &exporter);
+
+		if (fclose(stats_json) != 0 || werr != 0) {
+			fprintf(stderr, "dpfix-probe: stats_json %s: cannot write the counters\n",
+					settings.stats_json);
+			if (ret == 0)
+				ret = 1;
+		}
+	}
 	exporter_fini(&exporter);
 	for (unsigned int i = 0; i < nb_workers; i++) {
 		dpfix_flow_table_free(workers[i].table);

@@ -76,6 +76,9 @@ const struct dpfix_config_option probe_options[] = {
 		"fragmented datagrams each worker follows at once (default 4096)"),
 	OPT("fragment_timeout", DPFIX_CONFIG_DURATION, fragment_timeout_ms, 1, 3600000,
 		"forget a fragmented datagram after this long without a fragment (default 30)"),
+	OPT("stats_json", DPFIX_CONFIG_STRING, stats_json, 0, 0,
+		"at exit, write every counter (totals and per worker) to this file as one JSON "
+		"object"),
 	OPT("packet_timestamps", DPFIX_CONFIG_BOOL, packet_timestamps, 0, 1,
 		"use the port's receive timestamps (pcap: capture time) when offered (default yes)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},

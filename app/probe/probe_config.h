@@ -29,6 +29,7 @@ struct probe_settings {
 	uint32_t fragment_map_size;
 	uint64_t fragment_timeout_ms;
 	int biflow;
+	char stats_json[256];
 	int packet_timestamps;
 	uint32_t sctp_udp_port;
 	int sctp_data_unordered;

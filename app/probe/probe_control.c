@@ -1,6 +1,9 @@
 /* Control loop of the probe (main lcore): shutdown, progress lines, telemetry.
  * Counters are per-lcore and summed here; a torn read of a live counter is harmless. */
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@ static const struct exporter_ctx *t_exporter;
 struct totals {
 	struct worker_stats w;
 	struct dpfix_flow_stats f;
+	struct dpfix_frag_stats fr;
 	uint64_t active_flows;
 };
 
@@ -26,6 +30,7 @@ sum_totals(struct worker_ctx *workers, unsigned int nb_workers, struct totals *t
 	for (unsigned int i = 0; i < nb_workers; i++) {
 		const struct worker_stats *ws = &workers[i].stats;
 		const struct dpfix_flow_stats *fs = dpfix_flow_table_stats(workers[i].table);
+		const struct dpfix_frag_stats *frs = dpfix_frag_map_stats(workers[i].frags);
 
 #define SUM_W(name, text) t->w.name += ws->name;
 		WORKER_COUNTERS(SUM_W)
@@ -33,10 +38,54 @@ sum_totals(struct worker_ctx *workers, unsigned int nb_workers, struct totals *t
 #define SUM_F(name, text) t->f.name += fs->name;
 		DPFIX_FLOW_COUNTERS(SUM_F)
 #undef SUM_F
+#define SUM_FR(name, text) t->fr.name += frs->name;
+		DPFIX_FRAG_COUNTERS(SUM_FR)
+#undef SUM_FR
 		for (int r = 0; r < DPFIX_PARSE_RESULT_COUNT; r++)
 			t->w.parse_results[r] += ws->parse_results[r];
 		t->active_flows += dpfix_flow_table_count(workers[i].table);
 	}
+}
+
+static uint64_t
+parse_results_of_kind(const struct totals *t, enum dpfix_parse_kind kind)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < DPFIX_PARSE_RESULT_COUNT; r++)
+		if (dpfix_parse_result_kind(r) == kind)
+			n += t->w.parse_results[r];
+	return n;
+}
+
+/* Every counter of a worker or of the total, by name, in one order for telemetry and
+ * the JSON file: the worker's own, each parse result (by its name, e.g. TRUNCATED_TCP),
+ * the fragment map's and the flow table's. */
+typedef void (*counter_fn)(void *ctx, const char *name, uint64_t value);
+
+static void
+visit_counters(const struct totals *t, counter_fn fn, void *ctx)
+{
+#define VISIT_W(name, text) fn(ctx, #name, t->w.name);
+	WORKER_COUNTERS(VISIT_W)
+#undef VISIT_W
+	fn(ctx, "skipped_packets", parse_results_of_kind(t, DPFIX_PARSE_KIND_SKIPPED));
+	fn(ctx, "malformed_packets", parse_results_of_kind(t, DPFIX_PARSE_KIND_MALFORMED));
+	for (int r = 1; r < DPFIX_PARSE_RESULT_COUNT; r++)
+		fn(ctx, dpfix_parse_result_name(r), t->w.parse_results[r]);
+#define VISIT_FR(name, text) fn(ctx, #name, t->fr.name);
+	DPFIX_FRAG_COUNTERS(VISIT_FR)
+#undef VISIT_FR
+#define VISIT_F(name, text) fn(ctx, #name, t->f.name);
+	DPFIX_FLOW_COUNTERS(VISIT_F)
+#undef VISIT_F
+	fn(ctx, "active_flows", t->active_flows);
+}
+
+static void
+telemetry_add(void *ctx, const char *name, uint64_t value)
+{
+	rte_tel_data_add_dict_u64(ctx, name, value);
 }
 
 static int
@@ -48,15 +97,8 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 
 	sum_totals(t_workers, t_nb_workers, &t);
 	rte_tel_data_start_dict(d);
-#define TEL_W(name, text) rte_tel_data_add_dict_u64(d, #name, t.w.name);
-	WORKER_COUNTERS(TEL_W)
-#undef TEL_W
-#define TEL_F(name, text) rte_tel_data_add_dict_u64(d, #name, t.f.name);
-	DPFIX_FLOW_COUNTERS(TEL_F)
-#undef TEL_F
-	for (int r = 1; r < DPFIX_PARSE_RESULT_COUNT; r++)
-		rte_tel_data_add_dict_u64(d, dpfix_parse_result_name(r), t.w.parse_results[r]);
-	rte_tel_data_add_dict_u64(d, "active_flows", t.active_flows);
+	visit_counters(&t, telemetry_add, d);
+	rte_tel_data_add_dict_u64(d, "workers", t_nb_workers);
 	rte_tel_data_add_dict_u64(d, "records_exported", t_exporter->records_exported);
 	rte_tel_data_add_dict_u64(d, "messages_sent", t_exporter->messages_sent);
 	rte_tel_data_add_dict_u64(d, "send_failures", t_exporter->send_failures);
@@ -65,15 +107,36 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* /dpfix/worker,N: the counters of worker N alone. */
+static int
+telemetry_worker(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct totals t;
+	char *end;
+	unsigned long n;
+	(void)cmd;
+
+	if (params == NULL || !isdigit((unsigned char)params[0]))
+		return -EINVAL;
+	n = strtoul(params, &end, 10);
+	if (*end != '\0' || n >= t_nb_workers)
+		return -EINVAL;
+	sum_totals(&t_workers[n], 1, &t);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "worker", n);
+	rte_tel_data_add_dict_u64(d, "lcore", t_workers[n].lcore_id);
+	visit_counters(&t, telemetry_add, d);
+	return 0;
+}
+
 static void
 print_progress(struct worker_ctx *workers, unsigned int nb_workers, const struct exporter_ctx *x)
 {
 	struct totals t;
-	uint64_t bad = 0;
+	uint64_t bad;
 
 	sum_totals(workers, nb_workers, &t);
-	for (int r = 2; r < DPFIX_PARSE_RESULT_COUNT; r++)
-		bad += t.w.parse_results[r];
+	bad = parse_results_of_kind(&t, DPFIX_PARSE_KIND_MALFORMED);
 	printf("dpfix-probe: rx %" PRIu64 " pkts, metered %" PRIu64 ", malformed %" PRIu64
 			", active flows %" PRIu64 ", records exported %" PRIu64 ", lost %" PRIu64 "\n",
 			t.w.rx_packets, t.w.metered_packets, bad, t.active_flows, x->records_exported,
@@ -91,7 +154,9 @@ control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned
 	t_nb_workers = nb_workers;
 	t_exporter = exporter;
 	rte_telemetry_register_cmd("/dpfix/stats", telemetry_stats,
-			"Probe totals: packets, flows, parse errors, export. No parameters.");
+			"Probe totals: packets, parse results, fragments, flows, export. No parameters.");
+	rte_telemetry_register_cmd("/dpfix/worker", telemetry_worker,
+			"One worker's counters. Parameter: the worker's index, from 0.");
 
 	next_stats = rte_get_tsc_cycles() + s->stats_interval_ms * hz / 1000;
 	while (!atomic_load(&exporter->done)) {
@@ -124,6 +189,13 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 		if (t.w.parse_results[r] != 0)
 			fprintf(out, "  %-28s %" PRIu64 "  (%s)\n", dpfix_parse_result_name(r),
 					t.w.parse_results[r], dpfix_parse_result_text(r));
+	fprintf(out, "  %-28s %" PRIu64 "\n", "skipped_packets",
+			parse_results_of_kind(&t, DPFIX_PARSE_KIND_SKIPPED));
+	fprintf(out, "  %-28s %" PRIu64 "\n", "malformed_packets",
+			parse_results_of_kind(&t, DPFIX_PARSE_KIND_MALFORMED));
+#define PRINT_FR(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.fr.name);
+	DPFIX_FRAG_COUNTERS(PRINT_FR)
+#undef PRINT_FR
 #define PRINT_F(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.f.name);
 	DPFIX_FLOW_COUNTERS(PRINT_F)
 #undef PRINT_F
@@ -133,4 +205,48 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 	fprintf(out, "  %-28s %" PRIu64 "\n", "records_lost", x->records_lost);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "reconnects", x->reconnects);
 	fflush(out);
+}
+
+struct json_ctx {
+	FILE *out;
+	const char *indent;
+};
+
+static void
+json_add(void *ctx, const char *name, uint64_t value)
+{
+	struct json_ctx *j = ctx;
+
+	/* Every object starts with a member written by the caller, so always a comma. */
+	fprintf(j->out, ",\n%s\"%s\": %" PRIu64, j->indent, name, value);
+}
+
+int
+control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
+		const struct exporter_ctx *x)
+{
+	struct totals t;
+	struct json_ctx j = {.out = out, .indent = "    "};
+
+	sum_totals(workers, nb_workers, &t);
+	fprintf(out, "{\n  \"totals\": {\n    \"workers\": %u", nb_workers);
+	visit_counters(&t, json_add, &j);
+	fprintf(out, "\n  },\n  \"workers\": [");
+	j.indent = "      ";
+	for (unsigned int i = 0; i < nb_workers; i++) {
+		sum_totals(&workers[i], 1, &t);
+		fprintf(out, "%s\n    {\n      \"worker\": %u,\n      \"lcore\": %u", i ? "," : "", i,
+				workers[i].lcore_id);
+		visit_counters(&t, json_add, &j);
+		fprintf(out, "\n    }");
+	}
+	fprintf(out, "\n  ],\n  \"exporter\": {\n    \"records_exported\": %" PRIu64,
+			x->records_exported);
+	j.indent = "    ";
+	json_add(&j, "messages_sent", x->messages_sent);
+	json_add(&j, "send_failures", x->send_failures);
+	json_add(&j, "records_lost", x->records_lost);
+	json_add(&j, "reconnects", x->reconnects);
+	fprintf(out, "\n  }\n}\n");
+	return ferror(out) ? -EIO : 0;
 }

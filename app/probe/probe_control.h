@@ -15,4 +15,9 @@ void control_run(const struct probe_settings *s, struct worker_ctx *workers, uns
 void control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
 		const struct exporter_ctx *exporter);
 
+/* Writes every counter as one JSON object: "totals", "workers" (one object each, the
+ * same members plus its index and lcore) and "exporter". Returns 0 or -EIO. */
+int control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
+		const struct exporter_ctx *exporter);
+
 #endif

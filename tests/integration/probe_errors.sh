@@ -40,6 +40,14 @@ expect_error out_of_range_option "--flow-table-size: flow_table_size 5 is out of
 expect_error active_shorter_than_idle "active_timeout 5 s is shorter than idle_timeout 30 s" -- \
 	"${EAL[@]}" "${PCAP[@]}" -- --idle-timeout 30 --active-timeout 5
 
+printf 'idle_timeout = 30\nflow_key = vlan, dscpp\n' >"$WORK/flow-key.conf"
+expect_error unknown_flow_key_field \
+	"flow-key.conf:2: flow_key: unknown name 'dscpp' in 'vlan, dscpp' (known: vlan dscp mpls ingress_port; or none)" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --config "$WORK/flow-key.conf"
+
+expect_error stats_json_unwritable "stats_json $WORK/no/such/dir/stats.json: No such file or directory" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --stats-json "$WORK/no/such/dir/stats.json"
+
 expect_error unknown_argument "unknown argument '--colector'" -- \
 	"${EAL[@]}" "${PCAP[@]}" -- --colector udp://127.0.0.1:4739
 
