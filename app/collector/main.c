@@ -20,6 +20,7 @@
 
 #define MAX_SESSIONS 256
 #define RECV_BUFFER (16 * 1024 * 1024)
+#define IDLE_WAKE_MS 100     /* (D)TLS handshake timers still run when nothing arrives */
 
 /* One exporter's transport session, with its own templates and sequence state. */
 struct session {
@@ -266,6 +267,24 @@ serve_all(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *bu
 	return busy;
 }
 
+/* After a round that found nothing: sleep until a listener or session has input, so an
+ * idle collector uses no CPU and a busy one wakes as soon as data arrives. */
+static void
+wait_for_input(struct dpfix_listener **listeners, unsigned int nb_listen)
+{
+	static struct pollfd fds[DPFIX_CONFIG_LIST_MAX + MAX_SESSIONS];
+	nfds_t n = 0;
+
+	for (unsigned int i = 0; i < nb_listen + session_count; i++) {
+		int fd = i < nb_listen ? dpfix_listener_event_fd(listeners[i]) :
+				dpfix_session_event_fd(sessions[i - nb_listen].session);
+
+		if (fd >= 0)
+			fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+	}
+	poll(fds, n, IDLE_WAKE_MS); /* EINTR on SIGINT/SIGTERM: the loop then stops */
+}
+
 static void
 print_summary(void)
 {
@@ -356,7 +375,7 @@ main(int argc, char **argv)
 
 	while (!stop) {
 		if (serve_all(listeners, nb_listen, buf, sizeof(buf)) == 0)
-			usleep(1000);
+			wait_for_input(listeners, nb_listen);
 	}
 	/* Take what already arrived before the signal, then close in order. */
 	for (int round = 0; round < 50 && serve_all(listeners, nb_listen, buf, sizeof(buf)) > 0;

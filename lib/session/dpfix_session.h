@@ -110,6 +110,15 @@ struct dpfix_session *dpfix_listener_accept(struct dpfix_listener *l);
 /* Reads from the listener's socket (UDP peers are told apart here). */
 void dpfix_listener_poll(struct dpfix_listener *l);
 void dpfix_listener_close(struct dpfix_listener *l);
+
+/* For a server's event loop that sleeps instead of spinning. One round: for every
+ * listener dpfix_listener_poll and dpfix_listener_accept until NULL, then for every
+ * session dpfix_session_recv until -EAGAIN. After a round that found nothing, poll()
+ * these descriptors for POLLIN: whatever arrives after the round started makes one
+ * readable (UDP and SCTP sessions are covered by their listener's and give -1). Wake at
+ * least every 100 ms all the same: (D)TLS handshakes have timers. */
+int dpfix_listener_event_fd(const struct dpfix_listener *l);
+int dpfix_session_event_fd(const struct dpfix_session *s);
 const struct dpfix_endpoint *dpfix_listener_endpoint(const struct dpfix_listener *l);
 
 /* Receives one whole IPFIX message into buf. Returns its length (0 for an empty UDP

@@ -61,6 +61,12 @@ struct dpfix_transport_ops {
 	void (*poll)(void *state);
 	int (*accept)(void *state, struct dpfix_conn *c);
 	void (*unlisten)(void *state);
+
+	/* Optional, for a server's event loop (see dpfix_listener_event_fd): a descriptor
+	 * that turns readable when the listener, or a connection without a descriptor of its
+	 * own, has something new since the last poll op; and a connection's own one. */
+	int (*listener_event_fd)(void *state);
+	int (*event_fd)(const struct dpfix_conn *c);
 };
 
 /* Called by transport drivers from a constructor. */

@@ -634,6 +634,18 @@ dpfix_listener_close(struct dpfix_listener *l)
 	free(l);
 }
 
+int
+dpfix_listener_event_fd(const struct dpfix_listener *l)
+{
+	return l->ops->listener_event_fd != NULL ? l->ops->listener_event_fd(l->state) : -1;
+}
+
+int
+dpfix_session_event_fd(const struct dpfix_session *s)
+{
+	return s->conn.ops->event_fd != NULL ? s->conn.ops->event_fd(&s->conn) : -1;
+}
+
 const struct dpfix_endpoint *
 dpfix_listener_endpoint(const struct dpfix_listener *l)
 {

@@ -3,12 +3,15 @@
  * elsewhere: RFC 7011 10.2); partial deliveries are reassembled before a message is
  * handed up. SCTP-AUTH is set up for DTLS over SCTP (RFC 6083) when keys arrive. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +42,70 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int initialised;
 static uint16_t local_udp_port;
 
+/* usrsctp sockets have no descriptors, so a server cannot sleep in poll() on them. Its
+ * listening and accepted sockets get an upcall instead, run on usrsctp's receive thread,
+ * that raises this eventfd (one per process, like the stack). wake_raised holds it to one
+ * write per round of the server's loop rather than one per packet. */
+static int wake_fd = -1;
+static atomic_int wake_raised;
+
+static void
+wake_upcall(struct socket *sock, void *arg, int flags)
+{
+	uint64_t one = 1;
+	(void)arg;
+	(void)flags;
+
+	/* usrsctp calls this for every packet, and the socket is nearly always writable:
+	 * wake only for something to read (a message, a new association, an error or EOF). */
+	if (!(usrsctp_get_events(sock) & (SCTP_EVENT_READ | SCTP_EVENT_ERROR)))
+		return;
+	if (!atomic_exchange(&wake_raised, 1)) {
+		ssize_t n = write(wake_fd, &one, sizeof(one));
+
+		(void)n; /* cannot fail: the counter holds at most 1 */
+	}
+}
+
+/* usrsctp binds its UDP encapsulation sockets with 128 KB buffers. One congestion window
+ * sent at once overflows that on the receiving end, and the losses cost fast retransmits,
+ * a halved window and now and then a 1 s retransmission timeout (measured with usrsctp's
+ * counters: 1-3 % of DATA chunks). usrsctp does not hand those sockets out, so find them
+ * by their local port, which nothing else in the process binds, and enlarge them (up to
+ * net.core.rmem_max / wmem_max). */
+static void
+enlarge_udp_buffers(uint16_t udp_port)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	int size = SCTP_BUFFER;
+
+	if (dir == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = atoi(e->d_name), type;
+		socklen_t type_len = sizeof(type);
+		uint16_t port;
+
+		if (fd == dirfd(dir) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) < 0 ||
+				type != SOCK_DGRAM || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+		else
+			continue;
+		if (port != udp_port)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+	closedir(dir);
+}
+
 /* usrsctp is one stack per process, bound to one UDP port for encapsulation. */
 static int
 stack_init(uint16_t udp_port, char *err, size_t errlen)
@@ -54,6 +121,7 @@ stack_init(uint16_t udp_port, char *err, size_t errlen)
 		usrsctp_sysctl_set_sctp_pr_enable(1);
 		usrsctp_sysctl_set_sctp_sendspace(SCTP_BUFFER);
 		usrsctp_sysctl_set_sctp_recvspace(SCTP_BUFFER);
+		enlarge_udp_buffers(udp_port);
 		local_udp_port = udp_port;
 		initialised = 1;
 	} else if (udp_port != 0 && local_udp_port != udp_port) {
@@ -356,6 +424,19 @@ sctp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_se
 	}
 	freeaddrinfo(res);
 	usrsctp_set_non_blocking(l->sock, 1);
+	pthread_mutex_lock(&init_lock);
+	if (wake_fd < 0)
+		wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_unlock(&init_lock);
+	if (wake_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "listen %s://%s:%u: eventfd: %s", ep->scheme, ep->host, ep->port,
+				strerror(errno));
+		usrsctp_close(l->sock);
+		goto fail;
+	}
+	/* New associations (and data before accept) raise the listening socket's upcall. */
+	usrsctp_set_upcall(l->sock, wake_upcall, NULL);
 	*state = l;
 	return 0;
 fail:
@@ -373,6 +454,8 @@ sctp_accept(void *state, struct dpfix_conn *c)
 
 	if (sock == NULL)
 		return 0;
+	/* Set before the first read, so nothing that arrives after that read goes unnoticed. */
+	usrsctp_set_upcall(sock, wake_upcall, NULL);
 	c->priv = conn_new(sock);
 	if (c->priv == NULL) {
 		usrsctp_close(sock);
@@ -382,6 +465,26 @@ sctp_accept(void *state, struct dpfix_conn *c)
 	c->max_payload = MAX_MESSAGE;
 	sockaddr_format((const struct sockaddr *)&addr, len, c->peer, sizeof(c->peer));
 	return 1;
+}
+
+/* A server's round begins: lower the flag so that anything arriving from now on raises
+ * it again. Lowered only once the write behind it has been read, or the eventfd could
+ * stay readable with the flag down and poll() would never sleep. */
+static void
+sctp_poll(void *state)
+{
+	uint64_t count;
+	(void)state;
+
+	if (atomic_load(&wake_raised) && read(wake_fd, &count, sizeof(count)) == sizeof(count))
+		atomic_store(&wake_raised, 0);
+}
+
+static int
+sctp_listener_event_fd(void *state)
+{
+	(void)state;
+	return wake_fd;
 }
 
 static void
@@ -403,8 +506,10 @@ static const struct dpfix_transport_ops sctp_ops = {
 	.close = sctp_close,
 	.set_auth_key = sctp_set_auth_key,
 	.listen = sctp_listen,
+	.poll = sctp_poll,
 	.accept = sctp_accept,
 	.unlisten = sctp_unlisten,
+	.listener_event_fd = sctp_listener_event_fd,
 };
 
 __attribute__((constructor)) static void

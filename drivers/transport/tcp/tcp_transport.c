@@ -228,6 +228,18 @@ tcp_unlisten(void *state)
 	free(l);
 }
 
+static int
+tcp_listener_event_fd(void *state)
+{
+	return ((struct tcp_listener *)state)->fd;
+}
+
+static int
+tcp_event_fd(const struct dpfix_conn *c)
+{
+	return ((const struct tcp_conn *)c->priv)->fd;
+}
+
 static const struct dpfix_transport_ops tcp_ops = {
 	.name = "tcp",
 	.flags = DPFIX_TRANSPORT_RELIABLE,
@@ -239,6 +251,8 @@ static const struct dpfix_transport_ops tcp_ops = {
 	.listen = tcp_listen,
 	.accept = tcp_accept,
 	.unlisten = tcp_unlisten,
+	.listener_event_fd = tcp_listener_event_fd,
+	.event_fd = tcp_event_fd,
 };
 
 __attribute__((constructor)) static void

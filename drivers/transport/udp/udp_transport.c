@@ -285,6 +285,13 @@ udp_unlisten(void *state)
 	free(l);
 }
 
+/* Its connections have no socket of their own: udp_poll feeds them from this one. */
+static int
+udp_listener_event_fd(void *state)
+{
+	return ((struct udp_listener *)state)->fd;
+}
+
 static const struct dpfix_transport_ops udp_ops = {
 	.name = "udp",
 	.flags = DPFIX_TRANSPORT_MESSAGES,
@@ -297,6 +304,7 @@ static const struct dpfix_transport_ops udp_ops = {
 	.poll = udp_poll,
 	.accept = udp_accept,
 	.unlisten = udp_unlisten,
+	.listener_event_fd = udp_listener_event_fd,
 };
 
 __attribute__((constructor)) static void
