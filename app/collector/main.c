@@ -58,6 +58,7 @@ on_signal(int sig)
 /* Everything the collector is told, from --config FILE and the command line. */
 struct collector_settings {
 	struct dpfix_config_list listen;
+	struct dpfix_config_list elements;
 	char json[DPFIX_PATH_LEN];
 	int quiet;
 	uint32_t mtu;
@@ -76,6 +77,10 @@ static const struct dpfix_config_option collector_options[] = {
 	OPT("json", DPFIX_CONFIG_STRING, json, 0, 0,
 		"also write one JSON object per record, keyed by IE names (- = stdout)"),
 	OPT("quiet", DPFIX_CONFIG_BOOL, quiet, 0, 1, "do not print records; only the summary"),
+	OPT("elements", DPFIX_CONFIG_LIST, elements, 0, 0,
+		"enterprise information elements to decode by name and type: a file of "
+		"'PEN, ElementID, Name, type[, semantics, units, range, reversible]' lines "
+		"(doc/information-elements.md)"),
 	OPT("psk_file", DPFIX_CONFIG_STRING, security.psk_file, 0, 0,
 		"(D)TLS pre-shared keys: identity:hexkey lines, mode 600"),
 	OPT("cert", DPFIX_CONFIG_STRING, security.cert_file, 0, 0,
@@ -343,6 +348,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpfix-collector: --listen URL is required\n");
 		usage(stderr);
 		return 1;
+	}
+	for (unsigned int i = 0; i < cfg.elements.count; i++) {
+		ret = dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "dpfix-collector: --elements %s\n", err);
+			return 1;
+		}
+		fprintf(stderr, "dpfix-collector: %d enterprise elements from %s\n", ret,
+				cfg.elements.items[i]);
 	}
 	print_records = !cfg.quiet;
 	template_lifetime_s = cfg.template_lifetime_s;
