@@ -22,6 +22,7 @@ struct dump_settings {
 	int json;
 	int quiet;
 	struct dpfix_config_list port;
+	struct dpfix_config_list elements;
 };
 
 #define OPT(key, type, field, min, max, help) \
@@ -33,6 +34,10 @@ static const struct dpfix_config_option dump_options[] = {
 	OPT("quiet", DPFIX_CONFIG_BOOL, quiet, 0, 1, "print nothing but problems and the summary"),
 	OPT("port", DPFIX_CONFIG_LIST, port, 0, 0,
 		"captures: only UDP/TCP packets from or to this port (repeatable; default all)"),
+	OPT("elements", DPFIX_CONFIG_LIST, elements, 0, 0,
+		"enterprise information elements to decode by name and type: a file of "
+		"'PEN, ElementID, Name, type[, semantics, units, range, reversible]' lines "
+		"(doc/information-elements.md)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -343,6 +348,14 @@ main(int argc, char **argv)
 	ret = parse_args(argc, argv, &input);
 	if (ret != 0)
 		return ret == 1 ? 0 : 1;
+	for (unsigned int i = 0; i < cfg.elements.count; i++) {
+		char err[512];
+
+		if (dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "dpfix-dump: --elements %s\n", err);
+			return 1;
+		}
+	}
 	for (unsigned int i = 0; i < cfg.port.count; i++) {
 		char *end;
 		unsigned long p = strtoul(cfg.port.items[i], &end, 10);

@@ -261,16 +261,12 @@ dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *
 	for (uint16_t i = 0; i < t->field_count; i++) {
 		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
 		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(f->pen, f->id);
+		char name[DPFIX_IPFIX_IE_NAME_MAX + 16];
 
-		if (i > 0)
-			fputc(',', out);
-		/* Names are identifiers (the registry's, or checked when added): no escaping. */
-		if (ie != NULL)
-			fprintf(out, "\"%s\":", ie->name);
-		else if (f->pen != 0)
-			fprintf(out, "\"%" PRIu32 ":%u\":", f->pen, f->id);
-		else
-			fprintf(out, "\"_ie%u\":", f->id);
+		/* Names are identifiers (the registry's, or checked when added), "PEN:ID" or
+		 * "_ieN": nothing to escape. */
+		dpfix_ipfix_field_name(f, name, sizeof(name));
+		fprintf(out, "%s\"%s\":", i > 0 ? "," : "", name);
 		format_value(&s, ie != NULL ? ie->type : DPFIX_IPFIX_OCTET_ARRAY, record + offsets[i],
 				lengths[i]);
 	}

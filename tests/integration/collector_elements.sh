@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The collector told about a vendor's elements (--elements FILE): a record mixing IANA,
 # RFC 5103 reverse, loaded enterprise and unknown enterprise elements comes out of
-# --json keyed by their names with values by their types; tshark reads the same
-# reverse counter and microsecond timestamp from the wire. A bad elements file stops
+# --json keyed by their names with values by their types; dpfix-dump --elements reads
+# the capture into the same JSON; tshark reads the same reverse counters and
+# microsecond timestamp from the wire. A bad elements file stops
 # the collector with FILE:LINE: reason 'value'.
 source "$(dirname "$0")/lib.sh"
 
@@ -61,6 +62,13 @@ want='{"sourceIPv4Address":"192.0.2.7","flowStartMicroseconds":"2023-11-14T22:13
 got=$(cat "$WORK/records.json")
 [ "$got" = "$want" ] || fail "JSON differs:
 got:    $got
+wanted: $want"
+
+# dpfix-dump, told the same elements, reads the capture into the same JSON.
+"$DPFIX_DUMP" --json --elements "$WORK/vendor.csv" "$WORK/elements.pcapng" \
+	>"$WORK/dump.json" 2>"$WORK/dump.stderr" || fail "dpfix-dump failed: $(cat "$WORK/dump.stderr")"
+[ "$(cat "$WORK/dump.json")" = "$want" ] || fail "dpfix-dump --json differs:
+got:    $(cat "$WORK/dump.json")
 wanted: $want"
 
 # tshark agrees on the reverse counters and the microsecond time (it shows the NTP
