@@ -137,8 +137,12 @@ on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfi
 			}
 		}
 	}
-	if (print_records)
+	if (print_records) {
+		/* Options records say so, and how many leading fields are their scope. */
+		if (t->scope_count != 0)
+			printf("options %u (scope %u): ", t->id, t->scope_count);
 		dpfix_ipfix_record_to_text(t, rec, len, stdout);
+	}
 	if (json_out != NULL)
 		dpfix_ipfix_record_to_json(t, rec, len, json_out);
 }

@@ -1,6 +1,8 @@
 /* The export lcore: drains the workers' rings, encodes flow records per template into
- * IPFIX messages no larger than the session allows, and sends them. It owns all IPFIX
- * state: templates, the sequence number, the message being filled. */
+ * IPFIX messages no larger than the session allows, and sends them; every
+ * options_interval (and at start and end) it also sends the options records of RFC 7011
+ * section 4 and the interface names. It owns all IPFIX state: templates, the sequence
+ * number, the message being filled. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,24 +10,49 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_options.h"
 #include "probe.h"
 
 #define TEMPLATE_ID_IPV4 256
 #define TEMPLATE_ID_IPV6 257
+/* Options templates (RFC 7011 4), sent with the flow templates. */
+#define TEMPLATE_ID_METERING_STATS 258
+#define TEMPLATE_ID_METERING_RELIABILITY 259
+#define TEMPLATE_ID_EXPORTING_RELIABILITY 260
+#define TEMPLATE_ID_FLOW_KEYS 261
+#define TEMPLATE_ID_INTERFACES 262
+#define NB_TEMPLATES 7
+#define IE_MPLS_TOP_LABEL_STACK_SECTION 70
 #define DEQUEUE_BURST 64
 #define MAX_RECORD_LEN 128
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_ICMPV6_ 58
 
+struct port_name {
+	uint32_t port;
+	char name[RTE_ETH_NAME_MAX_LEN];
+	char driver[64];
+};
+
 struct exporter_state {
-	struct dpfix_ipfix_template templates[2];
+	struct dpfix_ipfix_template templates[NB_TEMPLATES]; /* IPv4, IPv6, then options */
 	struct dpfix_ipfix_msg msg;
 	uint8_t *buf;
-	uint32_t sequence;          /* data records sent so far in this domain */
+	struct dpfix_ipfix_msg opt_msg;  /* options records: their own message, so the */
+	uint8_t *opt_buf;                /* flow message being filled stays open */
+	uint32_t sequence;          /* data records (flows and options) sent so far */
+	uint64_t msg_packets;       /* packets and octets of the flows in msg, counted */
+	uint64_t msg_octets;        /* as lost if it cannot be sent */
+	uint64_t options_sent_ns;
+	int options_due;
+	uint32_t process_id;        /* meteringProcessId and exportingProcessId */
+	unsigned int nb_ports;
+	struct port_name ports[RTE_MAX_ETHPORTS];
 	uint64_t msg_started_ns;
 	uint64_t templates_sent_ns;
 	uint64_t liveness_check_ns;
@@ -52,6 +79,36 @@ mark_failed(struct exporter_ctx *x, uint64_t now_ns, const char *why)
 			"the control lcore reconnects\n", dpfix_session_name(x->session), why);
 	st->failed_since_ns = now_ns;
 	atomic_store(&x->session_failed, 1);
+}
+
+/* The flow key of the probe's templates: the 5-tuple (ICMP type/code instead of the
+ * ports) always, and what the flow_key option adds (DSCP marks ipClassOfService, of
+ * which it is the upper 6 bits). */
+static uint64_t
+flow_key_indicator(const struct exporter_ctx *x, const struct dpfix_ipfix_template *t)
+{
+	uint16_t keys[16];
+	size_t n = 0;
+	uint32_t fk = x->settings->flow_key;
+
+	keys[n++] = IE_sourceIPv4Address;
+	keys[n++] = IE_destinationIPv4Address;
+	keys[n++] = IE_sourceIPv6Address;
+	keys[n++] = IE_destinationIPv6Address;
+	keys[n++] = IE_sourceTransportPort;
+	keys[n++] = IE_destinationTransportPort;
+	keys[n++] = IE_protocolIdentifier;
+	keys[n++] = IE_icmpTypeCodeIPv4;
+	keys[n++] = IE_icmpTypeCodeIPv6;
+	if (fk & DPFIX_KEY_VLAN)
+		keys[n++] = IE_vlanId;
+	if (fk & DPFIX_KEY_DSCP)
+		keys[n++] = IE_ipClassOfService;
+	if (fk & DPFIX_KEY_MPLS)
+		keys[n++] = IE_MPLS_TOP_LABEL_STACK_SECTION;
+	if (fk & DPFIX_KEY_INGRESS_PORT)
+		keys[n++] = IE_ingressInterface;
+	return dpfix_ipfix_flow_key_indicator(t, keys, n);
 }
 
 /* Fields of both flow templates; the address elements differ by IP version. */
@@ -133,18 +190,30 @@ encode_flow(const struct dpfix_flow_record *rec, uint8_t *out)
 	return (uint32_t)(p - out);
 }
 
+static int send_buf_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
+		enum dpfix_message_kind kind);
+
 /* Sends one finished message, retrying briefly while the transport is full. */
 static int
 send_with_retry(struct exporter_ctx *x, uint32_t len, enum dpfix_message_kind kind)
 {
 	struct exporter_state *st = x->state;
-	int ret = dpfix_session_send(x->session, st->buf, len, kind);
+	return send_buf_with_retry(x, st->buf, len, kind);
+}
+
+static int
+send_buf_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
+		enum dpfix_message_kind kind)
+{
+	int ret = dpfix_session_send(x->session, buf, len, kind);
 
 	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
 		/* Socket buffer full: brief back-off; the rings absorb the wait. */
 		usleep(100);
-		ret = dpfix_session_send(x->session, st->buf, len, kind);
+		ret = dpfix_session_send(x->session, buf, len, kind);
 	}
+	if (ret == 0)
+		x->bytes_sent += len;
 	if (ret < 0) {
 		RTE_LOG(WARNING, USER1, "export: sending a %u-byte message on %s failed: %s\n", len,
 				dpfix_session_name(x->session), strerror(-ret));
@@ -163,8 +232,9 @@ send_templates(struct exporter_ctx *x, uint64_t now_ns)
 	uint32_t len;
 
 	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
-	dpfix_ipfix_msg_add_template(&st->msg, &st->templates[0]);
-	dpfix_ipfix_msg_add_template(&st->msg, &st->templates[1]);
+	/* All seven take under 300 bytes: they fit the smallest message (576-byte MTU). */
+	for (int i = 0; i < NB_TEMPLATES; i++)
+		dpfix_ipfix_msg_add_template(&st->msg, &st->templates[i]);
 	len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull), st->sequence,
 			x->settings->observation_domain);
 	if (send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES) < 0)
@@ -187,6 +257,24 @@ start_message(struct exporter_ctx *x, uint64_t now_ns)
 		send_templates(x, now_ns);
 	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
 	st->msg_started_ns = now_ns;
+	st->msg_packets = 0;
+	st->msg_octets = 0;
+}
+
+/* Flow records that will never reach the collector, for the Exporting Process
+ * Reliability Statistics (RFC 7011 4.3). */
+static void
+count_lost(struct exporter_ctx *x, uint64_t records, uint64_t packets, uint64_t octets,
+		uint64_t now_ns)
+{
+	if (records == 0)
+		return;
+	x->records_lost += records;
+	x->packets_lost += packets;
+	x->octets_lost += octets;
+	if (x->first_loss_ns == 0)
+		x->first_loss_ns = now_ns;
+	x->last_loss_ns = now_ns;
 }
 
 static int
@@ -207,7 +295,7 @@ send_message(struct exporter_ctx *x, uint64_t now_ns)
 
 	if (send_with_retry(x, len, DPFIX_MESSAGE_DATA) < 0) {
 		x->send_failures++;
-		x->records_lost += records;
+		count_lost(x, records, st->msg_packets, st->msg_octets, now_ns);
 	} else {
 		x->messages_sent++;
 	}
@@ -231,6 +319,109 @@ export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint6
 		/* An empty message always has room for one record (mtu >= 576). */
 		dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len);
 	}
+	st->msg_packets += rec->packets;
+	st->msg_octets += rec->octets;
+}
+
+/* Sends the options records gathered in opt_msg (on SCTP on a data stream: options
+ * data are data, RFC 7011 10.2). They count in the sequence like flow records. */
+static void
+flush_options(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	uint32_t records = st->opt_msg.data_records;
+	uint32_t len;
+
+	if (records == 0)
+		return;
+	len = dpfix_ipfix_msg_finish(&st->opt_msg, (uint32_t)(now_ns / 1000000000ull), st->sequence,
+			x->settings->observation_domain);
+	if (send_buf_with_retry(x, st->opt_buf, len, DPFIX_MESSAGE_DATA) < 0)
+		x->send_failures++;
+	else
+		x->messages_sent++;
+	st->sequence += records;
+	x->options_records += records;
+	dpfix_ipfix_msg_begin(&st->opt_msg, st->opt_buf, dpfix_session_max_message(x->session));
+}
+
+static void
+add_option(struct exporter_ctx *x, uint16_t tid, const uint8_t *rec, uint32_t len, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+
+	if (dpfix_ipfix_msg_add_record(&st->opt_msg, tid, rec, len) == -ENOSPC) {
+		flush_options(x, now_ns);
+		dpfix_ipfix_msg_add_record(&st->opt_msg, tid, rec, len);
+	}
+}
+
+static uint64_t
+ns_to_ms(uint64_t ns)
+{
+	return ns / 1000000ull;
+}
+
+/* The probe's statistics (RFC 7011 4.1-4.4) and one record per port naming it. The
+ * counters are the same the summary and telemetry show, read without locks. */
+static void
+send_options(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	uint8_t rec[DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN];
+	struct dpfix_ipfix_metering_reliability mr = {
+		.observation_domain = x->settings->observation_domain,
+		.metering_process = st->process_id,
+	};
+	uint64_t first_ignored = 0, last_ignored = 0;
+	uint32_t len;
+
+	for (unsigned int w = 0; w < x->nb_workers; w++) {
+		const struct worker_stats *ws = &x->workers[w].stats;
+		const struct dpfix_flow_stats *fs = dpfix_flow_table_stats(x->workers[w].table);
+
+		/* Refused by the parser (frame bytes), and found no room in the flow table
+		 * (IP octets: the table sees no frames). */
+		mr.ignored_packets += ws->rx_packets - ws->metered_packets + fs->ignored_packets;
+		mr.ignored_octets += ws->unmetered_bytes + fs->ignored_octets;
+		if (ws->first_ignored_ns != 0 && (first_ignored == 0 || ws->first_ignored_ns < first_ignored))
+			first_ignored = ws->first_ignored_ns;
+		if (ws->last_ignored_ns > last_ignored)
+			last_ignored = ws->last_ignored_ns;
+	}
+	mr.first_ignored_ms = ns_to_ms(first_ignored);
+	mr.last_ignored_ms = ns_to_ms(last_ignored);
+
+	dpfix_ipfix_msg_begin(&st->opt_msg, st->opt_buf, dpfix_session_max_message(x->session));
+	len = dpfix_ipfix_metering_stats_record(&(struct dpfix_ipfix_metering_stats){
+		.observation_domain = x->settings->observation_domain,
+		.metering_process = st->process_id,
+		.messages = x->messages_sent, .flow_records = x->records_exported,
+		.octets = x->bytes_sent}, rec);
+	add_option(x, TEMPLATE_ID_METERING_STATS, rec, len, now_ns);
+	len = dpfix_ipfix_metering_reliability_record(&mr, rec);
+	add_option(x, TEMPLATE_ID_METERING_RELIABILITY, rec, len, now_ns);
+	len = dpfix_ipfix_exporting_reliability_record(&(struct dpfix_ipfix_exporting_reliability){
+		.exporting_process = st->process_id,
+		.not_sent_flows = x->records_lost, .not_sent_packets = x->packets_lost,
+		.not_sent_octets = x->octets_lost, .first_not_sent_ms = ns_to_ms(x->first_loss_ns),
+		.last_not_sent_ms = ns_to_ms(x->last_loss_ns)}, rec);
+	add_option(x, TEMPLATE_ID_EXPORTING_RELIABILITY, rec, len, now_ns);
+	for (int i = 0; i < 2; i++) {
+		len = dpfix_ipfix_flow_keys_record(&(struct dpfix_ipfix_flow_keys){
+			.template_id = st->templates[i].id,
+			.flow_key_indicator = flow_key_indicator(x, &st->templates[i])}, rec);
+		add_option(x, TEMPLATE_ID_FLOW_KEYS, rec, len, now_ns);
+	}
+	for (unsigned int p = 0; p < st->nb_ports; p++) {
+		len = dpfix_ipfix_interface_info_record(&(struct dpfix_ipfix_interface_info){
+			.ingress_interface = st->ports[p].port, .name = st->ports[p].name,
+			.description = st->ports[p].driver}, rec);
+		add_option(x, TEMPLATE_ID_INTERFACES, rec, len, now_ns);
+	}
+	flush_options(x, now_ns);
+	st->options_sent_ns = now_ns;
+	st->options_due = 0;
 }
 
 int
@@ -238,6 +429,7 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 {
 	struct exporter_state *st;
 	struct dpfix_endpoint ep;
+	uint16_t port;
 	struct dpfix_session_params params = {
 		.mtu = x->settings->export_mtu,
 		.connect_timeout_ms = 5000,
@@ -255,16 +447,43 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	if (x->session == NULL)
 		return -EINVAL;
 	st = rte_zmalloc("exporter", sizeof(*st), RTE_CACHE_LINE_SIZE);
-	if (st != NULL)
+	if (st != NULL) {
 		st->buf = rte_malloc("export_msg", UINT16_MAX, RTE_CACHE_LINE_SIZE);
-	if (st == NULL || st->buf == NULL) {
+		st->opt_buf = rte_malloc("export_opt_msg", UINT16_MAX, RTE_CACHE_LINE_SIZE);
+	}
+	if (st == NULL || st->buf == NULL || st->opt_buf == NULL) {
 		snprintf(err, errlen, "out of memory for the export buffer");
+		if (st != NULL) {
+			rte_free(st->buf);
+			rte_free(st->opt_buf);
+		}
 		rte_free(st);
 		return -ENOMEM;
 	}
 	build_template(&st->templates[0], TEMPLATE_ID_IPV4, 0);
 	build_template(&st->templates[1], TEMPLATE_ID_IPV6, 1);
+	dpfix_ipfix_metering_stats_template(&st->templates[2], TEMPLATE_ID_METERING_STATS);
+	dpfix_ipfix_metering_reliability_template(&st->templates[3], TEMPLATE_ID_METERING_RELIABILITY);
+	dpfix_ipfix_exporting_reliability_template(&st->templates[4],
+			TEMPLATE_ID_EXPORTING_RELIABILITY);
+	dpfix_ipfix_flow_keys_template(&st->templates[5], TEMPLATE_ID_FLOW_KEYS);
+	dpfix_ipfix_interface_info_template(&st->templates[6], TEMPLATE_ID_INTERFACES);
+	st->process_id = (uint32_t)getpid();
+	/* Interface names for the interface options records: ingressInterface is the
+	 * DPDK port id; the description is the port's driver. */
+	RTE_ETH_FOREACH_DEV(port) {
+		struct port_name *pn = &st->ports[st->nb_ports];
+		struct rte_eth_dev_info info;
+
+		pn->port = port;
+		if (rte_eth_dev_get_name_by_port(port, pn->name) != 0)
+			snprintf(pn->name, sizeof(pn->name), "port%u", port);
+		if (rte_eth_dev_info_get(port, &info) == 0 && info.driver_name != NULL)
+			snprintf(pn->driver, sizeof(pn->driver), "%s", info.driver_name);
+		st->nb_ports++;
+	}
 	st->templates_due = 1;
+	st->options_due = 1;
 	x->state = st;
 	start_message(x, probe_clock_now_ns());
 	return 0;
@@ -287,6 +506,7 @@ hold_for_session(struct exporter_ctx *x, uint64_t now_ns, int workers_done)
 		x->session = next;
 		x->reconnects++;
 		st->templates_due = 1; /* a new session knows no templates */
+		st->options_due = 1;
 		atomic_store(&x->session_failed, 0);
 		RTE_LOG(INFO, USER1, "export: resumed on %s\n", dpfix_session_name(x->session));
 		start_message(x, now_ns);
@@ -339,6 +559,9 @@ exporter_poll(struct exporter_ctx *x)
 	if (hold_for_session(x, now_ns, all_workers_done(x)))
 		return 0;
 	dropping = atomic_load(&x->session_failed);
+	if (!dropping && (st->options_due ||
+			now_ns - st->options_sent_ns >= x->settings->options_interval_ms * 1000000ull))
+		send_options(x, now_ns);
 	for (unsigned int w = 0; w < x->nb_workers; w++) {
 		struct worker_ctx *wk = &x->workers[w];
 		/* Read done before draining: a worker sets it after its last enqueue. */
@@ -348,9 +571,16 @@ exporter_poll(struct exporter_ctx *x)
 		do {
 			n = rte_ring_sc_dequeue_burst_elem(wk->ring, recs, sizeof(recs[0]), DEQUEUE_BURST,
 					NULL);
-			if (dropping)
-				x->records_lost += n; /* no collector at shutdown: counted */
-			else
+			if (dropping) {
+				/* No collector at shutdown: counted. */
+				uint64_t packets = 0, octets = 0;
+
+				for (unsigned int i = 0; i < n; i++) {
+					packets += recs[i].packets;
+					octets += recs[i].octets;
+				}
+				count_lost(x, n, packets, octets, now_ns);
+			} else
 				for (unsigned int i = 0; i < n; i++)
 					export_record(x, &recs[i], now_ns);
 			handled += n;
@@ -365,6 +595,9 @@ exporter_poll(struct exporter_ctx *x)
 	if (all_done) {
 		if (!dropping && message_has_content(st))
 			send_message(x, now_ns);
+		/* The last statistics, once every flow is accounted for. */
+		if (!dropping && !atomic_load(&x->session_failed))
+			send_options(x, now_ns);
 		atomic_store(&x->done, 1);
 	}
 	return handled;
@@ -418,6 +651,9 @@ withdraw_templates(struct exporter_ctx *x)
 			atomic_load(&x->session_failed))
 		return;
 	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
+	/* Options templates are left to the session's end: tshark 4.0 takes an options
+	 * template withdrawal (4 bytes, RFC 7011 8.1) as malformed, reading a scope count
+	 * after it. */
 	dpfix_ipfix_msg_add_withdrawal(&st->msg, DPFIX_IPFIX_SET_TEMPLATE, DPFIX_IPFIX_SET_TEMPLATE);
 	len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(probe_clock_now_ns() / 1000000000ull),
 			st->sequence, x->settings->observation_domain);
@@ -435,6 +671,7 @@ exporter_fini(struct exporter_ctx *x)
 	x->session = NULL;
 	if (st != NULL) {
 		rte_free(st->buf);
+		rte_free(st->opt_buf);
 		rte_free(st);
 	}
 	x->state = NULL;

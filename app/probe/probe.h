@@ -35,12 +35,15 @@ struct probe_rx_queue {
 	X(metered_packets, "packets metered into flows") \
 	X(metered_octets, "IP octets metered into flows") \
 	X(records_enqueued, "flow records handed to the exporter") \
-	X(ring_full, "records the export ring had no room for (kept and offered again)")
+	X(ring_full, "records the export ring had no room for (kept and offered again)") \
+	X(unmetered_bytes, "frame bytes of the packets the parser did not meter")
 
 struct worker_stats {
 #define WORKER_COUNTER_FIELD(name, text) uint64_t name;
 	WORKER_COUNTERS(WORKER_COUNTER_FIELD)
 #undef WORKER_COUNTER_FIELD
+	uint64_t first_ignored_ns;      /* packet time of the first and last packet not */
+	uint64_t last_ignored_ns;       /* metered (0: none yet), for the options records */
 	uint64_t parse_results[DPFIX_PARSE_RESULT_COUNT];
 };
 
@@ -70,6 +73,11 @@ struct exporter_ctx {
 	uint64_t messages_sent;
 	uint64_t send_failures;
 	uint64_t records_lost;          /* in messages that could not be sent */
+	uint64_t packets_lost;          /* ... and the packets and octets they counted */
+	uint64_t octets_lost;
+	uint64_t first_loss_ns, last_loss_ns;
+	uint64_t bytes_sent;            /* IPFIX message bytes sent */
+	uint64_t options_records;       /* options data records exported */
 	uint64_t reconnects;
 	atomic_int done;
 	/* Session hand-off: the exporter marks a reliable session dead and stops taking

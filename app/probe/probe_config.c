@@ -47,6 +47,9 @@ const struct dpfix_config_option probe_options[] = {
 		"flowEndReason 3; at most idle_timeout (default 2)"),
 	OPT("template_refresh", DPFIX_CONFIG_DURATION, template_refresh_ms, 1000, MS_PER_DAY,
 		"resend templates this often on UDP (default 60)"),
+	OPT("options_interval", DPFIX_CONFIG_DURATION, options_interval_ms, 1000, MS_PER_DAY,
+		"export the statistics options records (RFC 7011 4) and interface names this "
+		"often, and once at start and at the end (default 60s)"),
 	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, 1, 60000,
 		"send a partly filled message after this long (default 0.5)"),
 	OPT("stats_interval", DPFIX_CONFIG_DURATION, stats_interval_ms, 0, MS_PER_DAY,
@@ -93,6 +96,7 @@ probe_settings_defaults(struct probe_settings *s)
 	s->active_timeout_ms = 120000;
 	s->tcp_end_wait_ms = 2000;
 	s->template_refresh_ms = 60000;
+	s->options_interval_ms = 60000;
 	s->export_flush_ms = 500;
 	s->stats_interval_ms = 10000;
 	s->input_end_idle_ms = 250;

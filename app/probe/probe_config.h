@@ -14,6 +14,7 @@ struct probe_settings {
 	uint64_t active_timeout_ms;
 	uint64_t tcp_end_wait_ms;
 	uint64_t template_refresh_ms;
+	uint64_t options_interval_ms;   /* RFC 7011 4 statistics and interface records */
 	uint64_t export_flush_ms;
 	uint64_t stats_interval_ms;
 	uint64_t input_end_idle_ms;

@@ -103,6 +103,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "messages_sent", t_exporter->messages_sent);
 	rte_tel_data_add_dict_u64(d, "send_failures", t_exporter->send_failures);
 	rte_tel_data_add_dict_u64(d, "records_lost", t_exporter->records_lost);
+	rte_tel_data_add_dict_u64(d, "options_records", t_exporter->options_records);
 	rte_tel_data_add_dict_u64(d, "reconnects", t_exporter->reconnects);
 	return 0;
 }
@@ -203,6 +204,7 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 	fprintf(out, "  %-28s %" PRIu64 "\n", "messages_sent", x->messages_sent);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "send_failures", x->send_failures);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "records_lost", x->records_lost);
+	fprintf(out, "  %-28s %" PRIu64 "\n", "options_records", x->options_records);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "reconnects", x->reconnects);
 	fflush(out);
 }

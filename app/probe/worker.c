@@ -51,8 +51,14 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 		r = dpfix_parse_ethernet(&w->parse_cfg, rte_pktmbuf_mtod(m, const uint8_t *),
 				m->data_len, q->port, &infos[metered]);
 		w->stats.parse_results[r]++;
-		if (r != DPFIX_PARSE_OK)
+		if (r != DPFIX_PARSE_OK) {
+			/* For the Metering Process Reliability Statistics (RFC 7011 4.2). */
+			w->stats.unmetered_bytes += m->pkt_len;
+			w->stats.last_ignored_ns = packet_time_ns(w, q, m, now_ns);
+			if (w->stats.first_ignored_ns == 0)
+				w->stats.first_ignored_ns = w->stats.last_ignored_ns;
 			continue;
+		}
 		times[metered] = packet_time_ns(w, q, m, now_ns);
 		if (infos[metered].fragment != DPFIX_FRAG_NONE)
 			dpfix_frag_map_attribute(w->frags, &infos[metered], times[metered]);

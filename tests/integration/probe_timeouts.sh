@@ -53,7 +53,8 @@ for pkt in rdpcap(sys.argv[3]):
         state[k] = [t, t]
     state[k][1] = t
 
-records = [json.loads(l) for l in open(sys.argv[1])]
+# Flow records only; the options records (RFC 7011 4) are checked in probe_to_collector.
+records = [r for r in map(json.loads, open(sys.argv[1])) if "flowEndReason" in r]
 reasons = {}
 for r in records:
     reasons[r["flowEndReason"]] = reasons.get(r["flowEndReason"], 0) + 1

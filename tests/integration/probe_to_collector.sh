@@ -37,7 +37,7 @@ malformed=$(awk '/TRUNCATED|BAD_/ {s += $2} END {print s + 0}' "$WORK/probe.stdo
 # Every flow, field by field.
 $PY - "$WORK/records.json" "$SAMPLE_EXPECTED" <<'PYEOF' || fail "per-flow comparison"
 import json, sys
-records = [json.loads(l) for l in open(sys.argv[1])]
+records = [r for r in map(json.loads, open(sys.argv[1])) if "octetDeltaCount" in r]
 expected = json.load(open(sys.argv[2]))["flow_list"]
 def key_of_record(r):
     v6 = "sourceIPv6Address" in r
@@ -61,6 +61,48 @@ if missing or extra or wrong:
     sys.exit(f"missing {sorted(missing)[:3]} extra {sorted(extra)[:3]} "
              f"wrong {[(k, got[k], want[k]) for k in wrong[:3]]}")
 print(f"{len(got)} flows match exactly")
+PYEOF
+
+# Options records (RFC 7011 4): at start and at the end, the last ones with the final
+# counts, and the port's name from DPDK.
+probe_value() { awk -v k="$1" '$1 == k {print $2}' "$WORK/probe.stdout"; }
+ignored=$(( $(probe_value rx_packets) - $(probe_value metered_packets) + $(probe_value ignored_packets) ))
+options=$(probe_value options_records)
+[ "$options" = 12 ] || fail "probe exported $options options records, want 2 x 6"
+grep -q "options_records *12$" "$WORK/collector.stdout" || fail "collector options_records != 12"
+grep -q "^options 262 (scope 1): ingressInterface=0 interfaceName=\"net_pcap0\" interfaceDescription=\"net_pcap\"" \
+	"$WORK/collector.stdout" || fail "collector does not show the interface options record readably"
+$PY - "$WORK/records.json" "$(expected flows)" "$ignored" <<'PYEOF' || fail "options records"
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+flows, ignored = int(sys.argv[2]), int(sys.argv[3])
+def last(key):
+    rs = [r for r in records if key in r]
+    if len(rs) != 2:
+        sys.exit(f"{len(rs)} records with {key}, want 2 (start and end): {rs}")
+    return rs[-1]
+ms = last("exportedFlowRecordTotalCount")
+if ms["exportedFlowRecordTotalCount"] != flows or ms["exportedMessageTotalCount"] < 2:
+    sys.exit(f"metering statistics {ms}, want {flows} flow records")
+mr = last("ignoredPacketTotalCount")
+if mr["ignoredPacketTotalCount"] != ignored or (ignored > 0) != (mr["ignoredOctetTotalCount"] > 0):
+    sys.exit(f"metering reliability {mr}, want {ignored} ignored packets")
+er = last("notSentFlowTotalCount")
+if er["notSentFlowTotalCount"] != 0 or er["notSentPacketTotalCount"] != 0:
+    sys.exit(f"exporting reliability {er}, want nothing lost")
+iface = last("interfaceName")
+if (iface["ingressInterface"], iface["interfaceName"], iface["interfaceDescription"]) != (0, "net_pcap0", "net_pcap"):
+    sys.exit(f"interface record {iface}")
+# Key fields of both flow templates: addresses, ports, protocol, ICMP type/code
+# (positions 0-4 and 7 of the template).
+# (A registry without flowKeyIndicator shows it as hex under "_ie173".)
+def indicator(r):
+    v = r.get("flowKeyIndicator", r.get("_ie173"))
+    return int(v, 16) if isinstance(v, str) else v
+keys = {r["templateId"]: indicator(r) for r in records if "templateId" in r}
+if keys != {256: 0x9f, 257: 0x9f}:
+    sys.exit(f"flow keys {keys}")
+print(f"options records: final metering stats {ms}, interface {iface}")
 PYEOF
 
 # tshark's IPFIX dissector is the judge of the wire format.
@@ -94,7 +136,7 @@ tshark -r "$WORK/export.pcapng" -T fields -e udp.payload 2>/dev/null | tr -d ':\
 ipfixDump -i "$WORK/export.ipfix" -s >"$WORK/ipfixdump.txt" 2>&1 || fail "ipfixDump failed: $(head -5 "$WORK/ipfixdump.txt")"
 ! grep -qiE "warning|error|critical" "$WORK/ipfixdump.txt" ||
 	fail "ipfixDump complains: $(grep -iE "warning|error|critical" "$WORK/ipfixdump.txt" | head -3)"
-grep -q "Messages, $(expected flows) Data Records, 2 Template Records" "$WORK/ipfixdump.txt" ||
+grep -q "Messages, $(( $(expected flows) + options )) Data Records, 7 Template Records" "$WORK/ipfixdump.txt" ||
 	fail "ipfixDump counts differ: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
 echo "ipfixDump: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
 echo "probe_to_collector: ok"

@@ -103,9 +103,15 @@ print(f"tshark: {seen}")
 PYEOF
 # Stream 0: the templates, and their withdrawal when the exporter ends (RFC 7011 8.1).
 grep -q "stream_0 *2$" "$WORK/sctp.collector.stdout" || fail "collector: want 2 template messages on stream 0"
+# The two flow templates, by one all-templates withdrawal (the options templates stay:
+# see doc/ipfix-decoding.md).
 for name in tcp sctp tls_tcp_psk; do
 	grep -q "templates_withdrawn *2$" "$WORK/$name.collector.stdout" ||
 		fail "$name: templates not withdrawn at the end of the session"
+	grep -q "withdrawals_all *1$" "$WORK/$name.collector.stdout" ||
+		fail "$name: want 1 all-templates withdrawal"
+	grep -q "withdrawals_invalid *0$" "$WORK/$name.collector.stdout" ||
+		fail "$name: invalid withdrawals reported"
 done
 grep -q "stream_1 " "$WORK/sctp.collector.stdout" || fail "collector: no data on stream 1"
 tshark -r "$WORK/sctp.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -d "sctp.port==$LAST_PORT,cflow" \
@@ -145,7 +151,8 @@ tshark -r "$WORK/dtls_udp_psk.pcapng" -o "tls.keylog_file:$WORK/keys.log" -d "ud
 	tr -d ':\t\n' | xxd -r -p >"$WORK/decrypted.ipfix"
 [ -s "$WORK/decrypted.ipfix" ] || fail "tshark decrypted nothing: $(head -3 "$WORK/decrypt.err")"
 ipfixDump -i "$WORK/decrypted.ipfix" -s >"$WORK/decrypted.txt" 2>&1 || fail "ipfixDump on decrypted data"
-grep -q "Messages, $(expected flows) Data Records" "$WORK/decrypted.txt" ||
+# The flows and 2 x 6 options records (at start and at the end).
+grep -q "Messages, $(( $(expected flows) + 12 )) Data Records" "$WORK/decrypted.txt" ||
 	fail "decrypted IPFIX differs: $(grep -i 'stats\|warn' "$WORK/decrypted.txt" | head -3)"
 echo "ok key log: tshark decrypts DTLS; ipfixDump: $(grep 'File Stats' "$WORK/decrypted.txt")"
 echo "secure_transports: ok"
