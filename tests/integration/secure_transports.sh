@@ -114,9 +114,22 @@ for name in tcp sctp tls_tcp_psk; do
 		fail "$name: invalid withdrawals reported"
 done
 grep -q "stream_1 " "$WORK/sctp.collector.stdout" || fail "collector: no data on stream 1"
+# tshark checks sequence numbers per domain in packet order; SCTP delivers each stream
+# on its own, so a packet that bundles chunks of several streams (say the options
+# records on stream 1 and the final withdrawal on stream 0) may carry them out of order.
+# Only that warning, and only in such packets, is not a fault.
 tshark -r "$WORK/sctp.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -d "sctp.port==$LAST_PORT,cflow" \
-	-Y "_ws.malformed || _ws.expert.severity >= warning" -T fields -e frame.number 2>/dev/null >"$WORK/sctp.bad"
-[ ! -s "$WORK/sctp.bad" ] || fail "tshark flags the SCTP export"
+	-Y "_ws.malformed || _ws.expert.severity >= warning" -T fields -E occurrence=a -E aggregator='|' \
+	-e frame.number -e _ws.expert.message -e sctp.data_sid 2>/dev/null |
+	$PY -c '
+import sys
+for line in sys.stdin:
+    frame, messages, sids = (line.rstrip("\n").split("\t") + ["", ""])[:3]
+    msgs = [m for m in messages.split("|") if m]
+    if len(set(sids.split("|"))) > 1 and msgs and all(m.startswith("Unexpected flow sequence") for m in msgs):
+        continue
+    print(line, end="")' >"$WORK/sctp.bad"
+[ ! -s "$WORK/sctp.bad" ] || fail "tshark flags the SCTP export: $(head -3 "$WORK/sctp.bad")"
 # Data unordered and partially reliable when configured; templates stay ordered.
 run_pair sctp_pr sctp "" "--sctp-data-unordered yes --sctp-data-lifetime 2"
 tshark -r "$WORK/sctp_pr.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -Y sctp.data_sid -T fields \
