@@ -36,7 +36,11 @@ for transport in udp tcp; do
 	cmp -s "$WORK/dump.$transport.json" "$WORK/collector.$transport.json" ||
 		fail "$transport: dpfix-dump --json differs from the collector's --json: $(diff \
 			"$WORK/dump.$transport.json" "$WORK/collector.$transport.json" | head -4)"
-	[ "$(wc -l <"$WORK/dump.$transport.json")" -eq "$flows" ] || fail "$transport: record count"
+	# The flows, and the probe's options records (RFC 7011 4) at start and at the end.
+	[ "$(grep -c '"octetDeltaCount"' "$WORK/dump.$transport.json")" -eq "$flows" ] ||
+		fail "$transport: record count"
+	[ "$(wc -l <"$WORK/dump.$transport.json")" -eq $((flows + 12)) ] ||
+		fail "$transport: record count with the options records"
 	grep -q "data_records *$flows$" "$WORK/dump.$transport.stderr" || fail "$transport: summary"
 
 	$PY "$AGREE" "$cap" "$transport" "$port" "$WORK/dump.$transport.json" ||

@@ -54,6 +54,11 @@ def text(ours, theirs):
     return ours == theirs
 
 
+def hex_bytes(ours, theirs):
+    """flowKeyIndicator: tshark shows the 8 bytes as 00:..:9f."""
+    return int(ours) == int(theirs.replace(":", ""), 16)
+
+
 def type_code(ours, theirs):
     """icmpTypeCodeIPv6: tshark shows the type and the code as two fields."""
     icmp_type, code = theirs
@@ -93,9 +98,23 @@ FIELDS = {
     "samplingPacketSpace": ("cflow.sampling_packet_space", integer),
     "selectorAlgorithm": ("cflow.selector_algorithm", integer),
     "interfaceName": ("cflow.if_name", text),
+    # The probe's options records (RFC 7011 section 4 and interface names).
+    "interfaceDescription": ("cflow.if_descr", text),
+    "observationDomainId": ("cflow.od_id", integer),
+    "exportingProcessId": ("cflow.flow_exporter", integer),
+    "exportedMessageTotalCount": ("cflow.packetsexp", integer),
+    "exportedFlowRecordTotalCount": ("cflow.flowsexp", integer),
+    "exportedOctetTotalCount": ("cflow.octetsexp", integer),
+    "ignoredPacketTotalCount": ("cflow.ignore_packets", integer),
+    "ignoredOctetTotalCount": ("cflow.ignore_octets", integer),
+    "notSentFlowTotalCount": ("cflow.notsent_flows", integer),
+    "notSentPacketTotalCount": ("cflow.notsent_packets", integer),
+    "notSentOctetTotalCount": ("cflow.notsent_octets", integer),
+    "templateId": ("cflow.template_id", integer),
+    "flowKeyIndicator": ("cflow.post_key", hex_bytes),
 }
 # tshark's derived values (a duration, flag bits): not elements of the record.
-DERIVED = {"cflow.timedelta", "cflow.tcpflags_tree"}
+DERIVED = {"cflow.timedelta", "cflow.tcpflags_tree", "cflow.if_name_tree", "cflow.if_descr_tree"}
 
 
 def flatten(pairs):
