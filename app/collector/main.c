@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collector_write.h"
 #include "dpfix_config.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_session.h"
@@ -60,6 +61,10 @@ struct collector_settings {
 	struct dpfix_config_list listen;
 	struct dpfix_config_list elements;
 	char json[DPFIX_PATH_LEN];
+	char write[DPFIX_PATH_LEN];
+	uint32_t write_rotate_size;
+	uint64_t write_rotate_interval_ms;
+	int write_details;
 	int quiet;
 	uint32_t mtu;
 	uint32_t sctp_udp_port;
@@ -76,6 +81,17 @@ static const struct dpfix_config_option collector_options[] = {
 		"tls+tcp, dtls+sctp (e.g. tls+tcp://0.0.0.0:4740, udp://[::]:4739)"),
 	OPT("json", DPFIX_CONFIG_STRING, json, 0, 0,
 		"also write one JSON object per record, keyed by IE names (- = stdout)"),
+	OPT("write", DPFIX_CONFIG_STRING, write, 0, 0,
+		"also store what is received as an RFC 5655 IPFIX file (with rotation: FILE with "
+		"-YYYYMMDDTHHMMSSZ-NNNN before its extension)"),
+	OPT("write_rotate_size", DPFIX_CONFIG_U32, write_rotate_size, 0, UINT32_MAX,
+		"start a new file before one grows past this many bytes (default 0: never)"),
+	OPT("write_rotate_interval", DPFIX_CONFIG_DURATION, write_rotate_interval_ms, 0,
+		366ull * 86400 * 1000, "start a new file at each multiple of this many seconds of "
+		"UTC time (default 0: never)"),
+	OPT("write_details", DPFIX_CONFIG_BOOL, write_details, 0, 1,
+		"--write: add an RFC 5655 Message Details record (reception time, exporter and "
+		"collector address and port, transport) to each stored message"),
 	OPT("quiet", DPFIX_CONFIG_BOOL, quiet, 0, 1, "do not print records; only the summary"),
 	OPT("elements", DPFIX_CONFIG_LIST, elements, 0, 0,
 		"enterprise information elements to decode by name and type: a file of "
@@ -159,6 +175,7 @@ close_session(unsigned int i, const char *why)
 		totals.stream_messages[k] += dpfix_session_stream_messages(s->session, k);
 	dpfix_ipfix_decode_stats_add(&closed_stats, dpfix_ipfix_decoder_stats(s->decoder));
 	dpfix_ipfix_decoder_free(s->decoder);
+	collector_write_session_closed(s->session);
 	dpfix_session_close(s->session);
 	sessions[i] = sessions[--session_count];
 }
@@ -238,6 +255,7 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 		messages++;
 		dpfix_ipfix_decoder_set_time(s->decoder, (uint64_t)time(NULL));
 		ret = dpfix_ipfix_decode(s->decoder, buf, (size_t)n, on_record, s, derr, sizeof(derr));
+		collector_write_message(s->session, buf, (size_t)n);
 		if (ret == DPFIX_IPFIX_DECODE_WARNING && !s->warning_reported) {
 			/* Template rule broken (counted in the summary); once per session too. */
 			fprintf(stderr, "dpfix-collector: %s: template error (reported once per "
@@ -316,6 +334,7 @@ print_summary(void)
 			printf("    malformed_%-18s %" PRIu64 "  (%s)\n", dpfix_ipfix_malformed_name(r),
 					sum.malformed[r], dpfix_ipfix_malformed_text(r));
 	printf("  %-28s %" PRIu64 "\n", "sessions_refused", totals.sessions_refused);
+	collector_write_print_summary(stdout);
 	/* Messages per SCTP stream, when streams other than 0 were used. */
 	for (uint16_t k = 1; k < DPFIX_MAX_STREAMS; k++)
 		used_streams |= totals.stream_messages[k] != 0;
@@ -384,6 +403,11 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (cfg.write[0] != '\0' && collector_write_open(&(struct collector_write_params){
+			.path = cfg.write, .rotate_bytes = cfg.write_rotate_size,
+			.rotate_interval_ms = cfg.write_rotate_interval_ms,
+			.message_details = cfg.write_details}) < 0)
+		return 1;
 	/* No SA_RESTART: sleeps must end on a signal so shutdown is prompt. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -394,6 +418,7 @@ main(int argc, char **argv)
 	while (!stop) {
 		if (serve_all(listeners, nb_listen, buf, sizeof(buf)) == 0)
 			wait_for_input(listeners, nb_listen);
+		collector_write_tick();
 	}
 	/* Take what already arrived before the signal, then close in order. */
 	for (int round = 0; round < 50 && serve_all(listeners, nb_listen, buf, sizeof(buf)) > 0;
@@ -406,5 +431,6 @@ main(int argc, char **argv)
 		dpfix_listener_close(listeners[i]);
 	if (json_out != NULL && json_out != stdout)
 		fclose(json_out);
+	collector_write_close();
 	return 0;
 }

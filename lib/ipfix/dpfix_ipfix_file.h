@@ -68,6 +68,8 @@ struct dpfix_ipfix_file_origin {
 	X(refused_domains, "messages not written: too many observation domains in one file") \
 	X(domains_renumbered, "observation domains given another id: the id was taken by another session") \
 	X(details_skipped, "messages without Message Details: no room below 65535 bytes") \
+	X(withdrawals_expanded, "all-templates withdrawals stored as one withdrawal per template") \
+	X(withdrawals_dropped, "sets of withdrawals from UDP sessions not stored (RFC 7011 8.1)") \
 	X(write_errors, "writes that failed")
 
 struct dpfix_ipfix_file_stats {
@@ -85,6 +87,8 @@ struct dpfix_ipfix_file_writer *dpfix_ipfix_file_writer_create(const struct dpfi
 
 /* Stores one received message. Each (session, observation domain) pair gets its own
  * domain in the file: the exporter's id unless another session already uses it there.
+ * Withdrawals are stored as a reader of the file needs them: dropped from UDP sessions,
+ * the all-templates form spelled out template by template.
  * The header's sequence number is rewritten to count the data records stored before in
  * that domain, so the file's numbering is consistent whatever was lost on the way.
  * Returns 0, -EBADMSG (malformed: not written), -ENOSPC (too many domains), or -EIO

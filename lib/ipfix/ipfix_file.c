@@ -19,6 +19,7 @@
 #define FLUSH_INTERVAL_MS 1000
 #define FILE_BUFFER (1 << 20)
 #define DETAILS_MAX 128         /* bytes a Message Details record and its template add */
+#define MAX_TEMPLATE_IDS 4096   /* a decoder holds no more templates per session */
 
 /* Elements of RFC 5655's Message Details Options Template (section 8.1.4). */
 enum {
@@ -176,6 +177,7 @@ struct dpfix_ipfix_file_writer {
 	struct dpfix_ipfix_file_stats stats;
 	struct dpfix_ipfix_template scratch;
 	uint8_t used_ids[65536 / 8];
+	uint16_t withdraw_ids[MAX_TEMPLATE_IDS];
 	uint8_t work[DPFIX_IPFIX_MAX_MESSAGE];
 	uint8_t extra[DPFIX_IPFIX_MAX_MESSAGE];
 };
@@ -230,6 +232,22 @@ on_template(void *ctx, uint32_t domain, uint16_t id, const struct dpfix_ipfix_te
 		d->details_id = 0;
 }
 
+/* Files are created when data comes; a directory that cannot take them is refused
+ * at once, while the operator is still looking. dir gets the directory's name. */
+static int
+directory_writable(const char *path, char *dir, size_t dirlen)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, dirlen, ".");
+	else if (slash == path)
+		snprintf(dir, dirlen, "/");
+	else
+		snprintf(dir, dirlen, "%.*s", (int)(slash - path), path);
+	return access(dir, W_OK | X_OK) == 0;
+}
+
 struct dpfix_ipfix_file_writer *
 dpfix_ipfix_file_writer_create(const struct dpfix_ipfix_file_params *p, char *err, size_t errlen)
 {
@@ -243,6 +261,11 @@ dpfix_ipfix_file_writer_create(const struct dpfix_ipfix_file_params *p, char *er
 	if (strlen(p->path) >= PATH_LEN ||
 			dpfix_ipfix_file_name(p->path, 0, 0, probe, sizeof(probe)) < 0) {
 		fail(-EINVAL, err, errlen, "%s: file name too long", p->path);
+		return NULL;
+	}
+	if (!directory_writable(p->path, probe, sizeof(probe))) {
+		fail(-EACCES, err, errlen, "%s: cannot create files in %s: %s", p->path, probe,
+				strerror(errno));
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
@@ -612,6 +635,109 @@ no_room:
 	return len;
 }
 
+struct kind_ids {
+	uint32_t domain;
+	int options;
+	uint16_t *ids;
+	unsigned int count;
+};
+
+static void
+collect_id(void *ctx, uint32_t domain, uint16_t id, const struct dpfix_ipfix_template *t)
+{
+	struct kind_ids *k = ctx;
+
+	if (domain == k->domain && (t->scope_count != 0) == k->options && k->count < MAX_TEMPLATE_IDS)
+		k->ids[k->count++] = id;
+}
+
+/* A Template or Options Template Set of withdrawals only (RFC 7011 8.1): records of 4
+ * bytes with a field count of 0 (zero padding looks the same and is skipped). */
+static int
+withdrawals_only(const uint8_t *set, uint16_t set_len)
+{
+	if (set_len <= DPFIX_IPFIX_SET_HEADER_LEN || set_len % 4 != 0)
+		return 0;
+	for (uint16_t off = DPFIX_IPFIX_SET_HEADER_LEN; off < set_len; off += 4)
+		if (dpfix_get16(set + off + 2) != 0)
+			return 0;
+	return 1;
+}
+
+/* Withdrawals as a file needs them. From UDP sessions they are dropped: the collector
+ * ignores them there (RFC 7011 8.1), and so must a reader of the file. Otherwise the
+ * all-templates form, which exporters send at the end of a TCP or SCTP session and
+ * libfixbuf 2.4 refuses ("Illegal template id 2"), is spelled out as one withdrawal per
+ * template of that kind the domain has in the file. Only sets made of withdrawals are
+ * touched; anything malformed is left for the decoder to refuse. Returns the length. */
+static size_t
+rewrite_withdrawals(struct dpfix_ipfix_file_writer *w, struct file_domain *d, uint8_t transport,
+		size_t len)
+{
+	const uint8_t *in = w->work;
+	uint8_t *out = w->extra;
+	size_t off = DPFIX_IPFIX_HEADER_LEN, n = DPFIX_IPFIX_HEADER_LEN;
+	int changed = 0;
+
+	memcpy(out, in, DPFIX_IPFIX_HEADER_LEN);
+	while (off + DPFIX_IPFIX_SET_HEADER_LEN <= len) {
+		uint16_t set_id = dpfix_get16(in + off), set_len = dpfix_get16(in + off + 2);
+		size_t start = n;
+
+		if (set_len < DPFIX_IPFIX_SET_HEADER_LEN || set_len > len - off)
+			return len;
+		if ((set_id != DPFIX_IPFIX_SET_TEMPLATE && set_id != DPFIX_IPFIX_SET_OPTIONS_TEMPLATE) ||
+				!withdrawals_only(in + off, set_len)) {
+			if (n + set_len > DPFIX_IPFIX_MAX_MESSAGE)
+				return len;
+			memcpy(out + n, in + off, set_len);
+			n += set_len;
+			off += set_len;
+			continue;
+		}
+		changed = 1;
+		n += DPFIX_IPFIX_SET_HEADER_LEN;
+		for (size_t r = off + DPFIX_IPFIX_SET_HEADER_LEN; r < off + set_len &&
+				transport != IPPROTO_UDP; r += 4) {
+			struct kind_ids k = {.domain = d->file_domain, .ids = w->withdraw_ids,
+				.options = set_id == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE};
+			uint16_t id = dpfix_get16(in + r);
+
+			if (id == 0)
+				continue; /* padding */
+			if (id == set_id) {
+				dpfix_ipfix_decoder_foreach_template(w->decoder, collect_id, &k);
+			} else {
+				k.ids[0] = id;
+				k.count = 1;
+			}
+			for (unsigned int i = 0; i < k.count; i++) {
+				if (n + 4 > DPFIX_IPFIX_MAX_MESSAGE)
+					return len;
+				dpfix_put16(out + n, k.ids[i]);
+				dpfix_put16(out + n + 2, 0);
+				n += 4;
+			}
+			if (id == set_id)
+				w->stats.withdrawals_expanded++;
+		}
+		if (transport == IPPROTO_UDP)
+			w->stats.withdrawals_dropped++;
+		if (n == start + DPFIX_IPFIX_SET_HEADER_LEN) {
+			n = start; /* nothing left in it */
+		} else {
+			dpfix_put16(out + start, set_id);
+			dpfix_put16(out + start + 2, (uint16_t)(n - start));
+		}
+		off += set_len;
+	}
+	if (!changed || off != len)
+		return len;
+	dpfix_put16(out + 2, (uint16_t)n);
+	memcpy(w->work, out, n);
+	return n;
+}
+
 int
 dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipfix_file_origin *o,
 		const uint8_t *msg, size_t len, char *err, size_t errlen)
@@ -621,7 +747,8 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 	char why[256];
 	int ret;
 
-	if (len < DPFIX_IPFIX_HEADER_LEN || dpfix_get16(msg) != DPFIX_IPFIX_VERSION || dpfix_get16(msg + 2) != len) {
+	if (len < DPFIX_IPFIX_HEADER_LEN || dpfix_get16(msg) != DPFIX_IPFIX_VERSION ||
+			dpfix_get16(msg + 2) != len) {
 		w->stats.refused_malformed++;
 		return fail(-EBADMSG, err, errlen, "%s: message of %zu bytes is not one IPFIX "
 				"message: not written", w->base, len);
@@ -646,6 +773,7 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 	memcpy(w->work, msg, len);
 	dpfix_put32(w->work + 8, d->next_sequence);
 	dpfix_put32(w->work + 12, d->file_domain);
+	len = rewrite_withdrawals(w, d, o->transport, len);
 	if (follow(w, d, w->work, len, why, sizeof(why)) < 0) {
 		w->stats.refused_malformed++;
 		return fail(-EBADMSG, err, errlen, "%s: malformed message not written: %s", w->base,

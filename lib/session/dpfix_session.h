@@ -134,6 +134,14 @@ const struct dpfix_session_stats *dpfix_session_stats(const struct dpfix_session
 /* The SCTP stream each message arrived on is counted per stream (collector stats). */
 uint64_t dpfix_session_stream_messages(const struct dpfix_session *s, uint16_t stream);
 
+/* Where a session's messages come from, for records that say so (RFC 5655 Message
+ * Details): the peer's address and port as text ("ADDR:PORT", "[IPv6]:PORT"), the
+ * endpoint (a collector's: its listener's scheme, transport, address and port), and the
+ * SCTP stream the last message received came on (0 on other transports). */
+const char *dpfix_session_peer(const struct dpfix_session *s);
+const struct dpfix_endpoint *dpfix_session_endpoint(const struct dpfix_session *s);
+uint16_t dpfix_session_recv_stream(const struct dpfix_session *s);
+
 enum dpfix_log_level {
 	DPFIX_LOG_ERROR,
 	DPFIX_LOG_WARNING,

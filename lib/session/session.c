@@ -554,6 +554,24 @@ dpfix_session_stream_messages(const struct dpfix_session *s, uint16_t stream)
 	return stream < DPFIX_MAX_STREAMS ? s->stream_messages[stream] : 0;
 }
 
+const char *
+dpfix_session_peer(const struct dpfix_session *s)
+{
+	return s->conn.peer;
+}
+
+const struct dpfix_endpoint *
+dpfix_session_endpoint(const struct dpfix_session *s)
+{
+	return &s->endpoint;
+}
+
+uint16_t
+dpfix_session_recv_stream(const struct dpfix_session *s)
+{
+	return s->recv_stream;
+}
+
 struct dpfix_listener *
 dpfix_listener_open(const struct dpfix_endpoint *ep, const struct dpfix_session_params *params,
 		char *err, size_t errlen)

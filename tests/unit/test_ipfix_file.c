@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dpfix_ipfix.h"
@@ -603,7 +604,7 @@ test_message_details(void)
 	const char *want = "{\"messageScope\":0,\"collectionTimeMilliseconds\":"
 		"\"2024-05-01T12:05:00.123Z\",\"exporterIPv4Address\":\"127.0.0.2\","
 		"\"exporterTransportPort\":40000,\"collectorIPv4Address\":\"127.0.0.1\","
-		"\"collectorTransportPort\":4739,\"exportTransportProtocol\":17,"
+		"\"collectorTransportPort\":4739,\"exportTransportProtocol\":6,"
 		"\"exportProtocolVersion\":10}";
 	const char *at;
 	uint32_t len;
@@ -612,6 +613,7 @@ test_message_details(void)
 
 	snprintf(path, sizeof(path), "%s/details.ipfix", dir);
 	p.path = path;
+	o.transport = IPPROTO_TCP; /* withdrawals count on TCP */
 	w = dpfix_ipfix_file_writer_create(&p, err, sizeof(err));
 	len = make_message(m, 1, 0, &t_flow, 0, 2);
 	CHECK_EQ_U64(dpfix_ipfix_file_write(w, &o, m, len, err, sizeof(err)), 0);
@@ -640,11 +642,62 @@ test_message_details(void)
 	CHECK_EQ_U64(res.stats.sets_unknown_template, 0);
 	CHECK_EQ_U64(res.stats.data_records, 4);     /* 2 + 1 + 1 flows, one from 65535 */
 	CHECK_EQ_U64(res.stats.options_records, 4);  /* one Message Details per message */
+	CHECK_EQ_U64(res.stats.templates_withdrawn, 1); /* ours, spelled out */
+	CHECK_EQ_U64(res.stats.withdrawals_all, 0);
 	CHECK_EQ_U64(res.stats.sequence_lost + res.stats.sequence_out_of_order, 0);
 	for (at = res.json; (at = strstr(at, want)) != NULL; at++)
 		count++;
 	CHECK_EQ_U64(count, 4);
 	CHECK(strstr(res.json, "{\"protocolIdentifier\":6,\"octetDeltaCount\":99}") != NULL);
+	free(res.json);
+	remove_dir_files();
+}
+
+/* Withdrawals: from TCP the all-templates form becomes one withdrawal per template
+ * (libfixbuf refuses the other); from UDP, where a collector ignores them, none is
+ * stored. Either way the file means to a reader what the session meant. */
+static void
+test_withdrawals(void)
+{
+	static uint8_t m[65536];
+	struct dpfix_ipfix_file_params p = {0};
+	struct dpfix_ipfix_file_writer *w;
+	struct dpfix_ipfix_file_origin tcp = origin(&sess_a, 0), udp = origin(&sess_b, 0);
+	struct dpfix_ipfix_template t2 = t_other;
+	struct dpfix_ipfix_msg mb;
+	struct file_result res;
+	char path[128], err[256];
+	uint32_t len;
+
+	snprintf(path, sizeof(path), "%s/w.ipfix", dir);
+	p.path = path;
+	tcp.transport = IPPROTO_TCP;
+	w = dpfix_ipfix_file_writer_create(&p, err, sizeof(err));
+	t2.id = 300;
+	for (int i = 0; i < 2; i++) {
+		struct dpfix_ipfix_file_origin *o = i == 0 ? &tcp : &udp;
+
+		dpfix_ipfix_msg_begin(&mb, m, 65535);
+		dpfix_ipfix_msg_add_template(&mb, &t_flow);
+		dpfix_ipfix_msg_add_template(&mb, &t2);
+		len = dpfix_ipfix_msg_finish(&mb, 1, 0, 9);
+		CHECK_EQ_U64(dpfix_ipfix_file_write(w, o, m, len, err, sizeof(err)), 0);
+		dpfix_ipfix_msg_begin(&mb, m, 65535);
+		dpfix_ipfix_msg_add_withdrawal(&mb, DPFIX_IPFIX_SET_TEMPLATE, DPFIX_IPFIX_SET_TEMPLATE);
+		len = dpfix_ipfix_msg_finish(&mb, 1, 0, 9);
+		CHECK_EQ_U64(dpfix_ipfix_file_write(w, o, m, len, err, sizeof(err)), 0);
+	}
+	CHECK_EQ_U64(dpfix_ipfix_file_writer_stats(w)->withdrawals_expanded, 1);
+	CHECK_EQ_U64(dpfix_ipfix_file_writer_stats(w)->withdrawals_dropped, 1);
+	dpfix_ipfix_file_writer_close(w, err, sizeof(err));
+	read_file(path, &res);
+	CHECK_EQ_U64(res.read_ret, 0);
+	CHECK_EQ_U64(res.decode_errors, 0);
+	CHECK_EQ_U64(res.messages, 4);
+	CHECK_EQ_U64(res.stats.templates, 4);
+	CHECK_EQ_U64(res.stats.withdrawals_all, 0);
+	CHECK_EQ_U64(res.stats.templates_withdrawn, 2); /* 256 and 300 of the TCP session */
+	CHECK_EQ_U64(res.stats.withdrawals_invalid, 0);
 	free(res.json);
 	remove_dir_files();
 }
@@ -663,11 +716,18 @@ test_refused(void)
 	CHECK(strstr(err, "no file name") != NULL);
 	snprintf(path, sizeof(path), "%s/no/such/dir/f.ipfix", dir);
 	p.path = path;
+	CHECK(dpfix_ipfix_file_writer_create(&p, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "no/such/dir: No such file or directory") != NULL);
+	/* A name the writer cannot create (a directory of that name) fails at the write. */
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	mkdir(path, 0755);
 	w = dpfix_ipfix_file_writer_create(&p, err, sizeof(err));
 	len = make_message(m, 1, 0, &t_flow, 0, 2);
 	CHECK(dpfix_ipfix_file_write(w, &o, m, len, err, sizeof(err)) == -EIO);
 	CHECK(strstr(err, "cannot create") != NULL);
+	CHECK(dpfix_ipfix_file_write(w, &o, m, len, err, sizeof(err)) == -EIO);
 	dpfix_ipfix_file_writer_close(w, err, sizeof(err));
+	rmdir(path);
 
 	snprintf(path, sizeof(path), "%s/r.ipfix", dir);
 	w = dpfix_ipfix_file_writer_create(&p, err, sizeof(err));
@@ -702,6 +762,7 @@ main(void)
 	RUN_TEST(test_rotation_by_time);
 	RUN_TEST(test_rotation_never_overwrites);
 	RUN_TEST(test_message_details);
+	RUN_TEST(test_withdrawals);
 	RUN_TEST(test_refused);
 	remove_dir_files();
 	rmdir(dir);

@@ -1,0 +1,160 @@
+/* dpfix-collector --write: each received message goes to lib/ipfix's RFC 5655 file
+ * writer with its origin (exporter and collector address and port, transport, SCTP
+ * stream, reception time); failures are logged once until writing works again. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector_write.h"
+#include "dpfix_ipfix_file.h"
+
+static struct dpfix_ipfix_file_writer *writer;
+static uint64_t files_seen;
+static int failing;
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "ADDR", "[IPv6]" or a name, and a port; family 0 when host is not a literal address. */
+static void
+set_address(struct sockaddr_storage *ss, const char *host, size_t host_len, uint16_t port)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	char text[INET6_ADDRSTRLEN + 2];
+
+	memset(ss, 0, sizeof(*ss));
+	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+		host++;
+		host_len -= 2;
+	}
+	if (host_len >= sizeof(text))
+		return;
+	memcpy(text, host, host_len);
+	text[host_len] = '\0';
+	if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+	}
+}
+
+static uint8_t
+ip_protocol(const char *transport)
+{
+	if (strcmp(transport, "tcp") == 0)
+		return IPPROTO_TCP;
+	if (strcmp(transport, "sctp") == 0)
+		return IPPROTO_SCTP;
+	return IPPROTO_UDP;
+}
+
+static void
+report(int ret, const char *err)
+{
+	if (ret == 0 || ret == -EBADMSG) {
+		/* Malformed messages are reported where they are decoded; only counted here. */
+		if (ret == 0 && failing) {
+			fprintf(stderr, "dpfix-collector: --write: writing works again\n");
+			failing = 0;
+		}
+		return;
+	}
+	if (!failing)
+		fprintf(stderr, "dpfix-collector: --write: %s (reported once until it works again)\n",
+				err);
+	failing = 1;
+}
+
+int
+collector_write_open(const struct collector_write_params *p)
+{
+	struct dpfix_ipfix_file_params fp = {
+		.path = p->path, .rotate_bytes = p->rotate_bytes,
+		.rotate_interval_ms = p->rotate_interval_ms, .message_details = p->message_details,
+	};
+	char err[512];
+
+	writer = dpfix_ipfix_file_writer_create(&fp, err, sizeof(err));
+	if (writer == NULL) {
+		fprintf(stderr, "dpfix-collector: --write: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+collector_write_message(const struct dpfix_session *s, const uint8_t *msg, size_t len)
+{
+	const struct dpfix_endpoint *ep = dpfix_session_endpoint(s);
+	const char *peer = dpfix_session_peer(s), *colon = strrchr(peer, ':');
+	struct dpfix_ipfix_file_origin o = {
+		.session = s, .collection_time_ms = now_ms(), .transport = ip_protocol(ep->transport),
+		.sctp_stream = dpfix_session_recv_stream(s),
+	};
+	char err[512];
+	int ret;
+
+	if (writer == NULL)
+		return;
+	if (colon != NULL)
+		set_address(&o.exporter, peer, (size_t)(colon - peer), (uint16_t)strtoul(colon + 1, NULL, 10));
+	set_address(&o.collector, ep->host, strlen(ep->host), ep->port);
+	ret = dpfix_ipfix_file_write(writer, &o, msg, len, err, sizeof(err));
+	report(ret, err);
+	if (dpfix_ipfix_file_writer_stats(writer)->files != files_seen) {
+		files_seen = dpfix_ipfix_file_writer_stats(writer)->files;
+		fprintf(stderr, "dpfix-collector: writing %s\n", dpfix_ipfix_file_writer_path(writer));
+	}
+}
+
+void
+collector_write_session_closed(const struct dpfix_session *s)
+{
+	if (writer != NULL)
+		dpfix_ipfix_file_writer_session_closed(writer, s);
+}
+
+void
+collector_write_tick(void)
+{
+	char err[512];
+
+	if (writer != NULL)
+		report(dpfix_ipfix_file_writer_tick(writer, now_ms(), err, sizeof(err)), err);
+}
+
+void
+collector_write_print_summary(FILE *out)
+{
+	const struct dpfix_ipfix_file_stats *st;
+
+	if (writer == NULL)
+		return;
+	st = dpfix_ipfix_file_writer_stats(writer);
+#define SHOW(name, text) fprintf(out, "  write_%-22s %" PRIu64 "\n", #name, st->name);
+	DPFIX_IPFIX_FILE_COUNTERS(SHOW)
+#undef SHOW
+}
+
+void
+collector_write_close(void)
+{
+	char err[512];
+
+	if (writer != NULL && dpfix_ipfix_file_writer_close(writer, err, sizeof(err)) < 0)
+		fprintf(stderr, "dpfix-collector: --write: %s\n", err);
+	writer = NULL;
+}
