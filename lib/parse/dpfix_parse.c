@@ -248,6 +248,7 @@ parse_ipv4(uint32_t vxlan_port, const uint8_t *ip, uint32_t len,
 	memcpy(info->key.src_addr, ip + 12, 4);
 	memcpy(info->key.dst_addr, ip + 16, 4);
 	info->ip_octets = total_len;
+	info->ip_header_len = (uint16_t)header_len;
 	info->tos = ip[1];
 	info->ttl = ip[8];
 
@@ -332,6 +333,7 @@ parse_ipv6(uint32_t vxlan_port, const uint8_t *ip, uint32_t len,
 				 * map may replace it and the ports with the first fragment's. */
 				info->fragment = DPFIX_FRAG_LATER;
 				info->key.protocol = next;
+				info->ip_header_len = (uint16_t)off;
 				return DPFIX_PARSE_OK;
 			}
 			info->fragment = DPFIX_FRAG_FIRST;
@@ -354,6 +356,7 @@ parse_ipv6(uint32_t vxlan_port, const uint8_t *ip, uint32_t len,
 	if (end < off)
 		return DPFIX_PARSE_TRUNCATED_IPV6_EXT;
 	info->key.protocol = next;
+	info->ip_header_len = (uint16_t)off;
 	return parse_transport(vxlan_port, ip + off, end - off, declared_end - off, info, inner);
 }
 
@@ -380,6 +383,7 @@ parse_frame(uint32_t vxlan_port, const uint8_t *frame, uint32_t len,
 		ethertype = read_be16(frame + off + 2);
 		off += 4;
 	}
+	info->l3_offset = (uint16_t)off;
 	if (ethertype == ETHERTYPE_IPV4)
 		return parse_ipv4(vxlan_port, frame + off, len - off, info, inner);
 	if (ethertype == ETHERTYPE_IPV6)
@@ -405,6 +409,7 @@ parse_frame(uint32_t vxlan_port, const uint8_t *frame, uint32_t len,
 	}
 	if (len <= off)
 		return DPFIX_PARSE_TRUNCATED_MPLS;
+	info->l3_offset = (uint16_t)off;
 	switch (frame[off] >> 4) {
 	case 4:
 		return parse_ipv4(vxlan_port, frame + off, len - off, info, inner);
@@ -432,11 +437,13 @@ dpfix_parse_ethernet(const struct dpfix_parse_config *cfg, const uint8_t *frame,
 		 * label stay, as they describe the link. */
 		uint16_t vlan_id = info->vlan_id;
 		uint32_t mpls_top = info->mpls_top;
+		uint16_t inner_offset = (uint16_t)(inner.frame - frame);
 
 		memset(info, 0, sizeof(*info));
 		r = parse_frame(VXLAN_OFF, inner.frame, inner.len, info, &inner);
 		info->vlan_id = vlan_id;
 		info->mpls_top = mpls_top;
+		info->l3_offset += inner_offset;
 	}
 	if (r != DPFIX_PARSE_OK)
 		return r;

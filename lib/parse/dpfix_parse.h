@@ -69,6 +69,13 @@ struct dpfix_packet_info {
 	uint32_t mpls_top;
 	uint16_t vlan_id;       /* outer VLAN id, 0 if untagged */
 	uint16_t ingress_port;  /* the port passed to the parser */
+	/* Where the metered IP packet lies in the frame (the inner one with VXLAN), for
+	 * selectors that hash packet content: l3_offset is its IP header's first byte;
+	 * ip_header_len counts that header with IPv4 options or the IPv6 extension
+	 * headers the parser followed, so the upper-layer data (or a later fragment's
+	 * data) starts at l3_offset + ip_header_len. */
+	uint16_t l3_offset;
+	uint16_t ip_header_len;
 	uint8_t tcp_flags;
 	uint8_t tos;            /* IPv4 TOS or IPv6 traffic class */
 	uint8_t dscp;           /* tos >> 2 */

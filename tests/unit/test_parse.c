@@ -127,6 +127,9 @@ test_ipv4_tcp(void)
 	CHECK_EQ_U64(info.ttl, 61);
 	CHECK_EQ_U64(info.ingress_port, PORT);
 	CHECK_EQ_U64(info.fragment, DPFIX_FRAG_NONE);
+	/* Where the IP packet lies, for hash-based selection. */
+	CHECK_EQ_U64(info.l3_offset, 14);
+	CHECK_EQ_U64(info.ip_header_len, 20);
 }
 
 /* octetDeltaCount counts the IP packet: padding of a short frame is not part of it. */
@@ -172,6 +175,7 @@ test_ipv4_options(void)
 		CHECK_EQ_U64(info.key.src_port, 1000 + opts);
 		CHECK_EQ_U64(info.key.dst_port, 2000);
 		CHECK_EQ_U64(info.ip_octets, 20 + opts + 18);
+		CHECK_EQ_U64(info.ip_header_len, 20 + opts);
 	}
 
 	/* Options and TCP: the flags come from after the options. */
@@ -394,6 +398,8 @@ test_ipv6_extension_headers(void)
 	CHECK_EQ_U64(info.frag_more, 1);
 	CHECK_EQ_U64(info.frag_len, 8 + 100);
 	CHECK_EQ_U64(info.ip_octets, 40 + 8 + 8 + 8 + 100);
+	CHECK_EQ_U64(info.l3_offset, 14);
+	CHECK_EQ_U64(info.ip_header_len, 40 + 8 + 8); /* up to the UDP header */
 
 	/* Longer option headers (hop-by-hop 24 bytes, routing 16, destination 8). */
 	eth(&f);
@@ -410,6 +416,7 @@ test_ipv6_extension_headers(void)
 	CHECK_EQ_U64(info.key.dst_port, 2);
 	CHECK_EQ_U64(info.tcp_flags, TCP_SYN);
 	CHECK_EQ_U64(info.ip_octets, 40 + 24 + 16 + 8 + 20);
+	CHECK_EQ_U64(info.ip_header_len, 40 + 24 + 16 + 8);
 
 	/* AH counts its length in 4-byte units: 12 bytes plus a 16-byte ICV here. */
 	eth(&f);
@@ -495,6 +502,7 @@ test_fragments(void)
 	CHECK_EQ_U64(info.frag_offset, 1480);
 	CHECK_EQ_U64(info.frag_len, 48);
 	CHECK_EQ_U64(info.frag_more, 0);
+	CHECK_EQ_U64(info.ip_header_len, 20);
 
 	/* A middle fragment has the more-fragments bit. */
 	set16(&f, f.ip_off + 6, IPV4_MF | 1);
@@ -545,6 +553,7 @@ test_fragments(void)
 	CHECK_EQ_U64(info.frag_offset, 1480);
 	CHECK_EQ_U64(info.frag_len, 8);
 	CHECK_EQ_U64(info.frag_more, 0);
+	CHECK_EQ_U64(info.ip_header_len, 40 + 8 + 8); /* the fragment's data follows */
 
 	/* A later fragment whose payload is shorter than any transport header is still
 	 * a valid packet: nothing after the fragment header is read. */
@@ -588,6 +597,7 @@ test_vlan(void)
 	CHECK_EQ_U64(info.key.vlan_id, 0);
 	CHECK_EQ_U64(info.key.src_port, 10);
 	CHECK_EQ_U64(info.ip_octets, 28);
+	CHECK_EQ_U64(info.l3_offset, 18);
 	CHECK(parse(&f, DPFIX_KEY_VLAN, &info) == DPFIX_PARSE_OK);
 	CHECK_EQ_U64(info.vlan_id, 100);
 	CHECK_EQ_U64(info.key.vlan_id, 100);
@@ -685,6 +695,8 @@ test_mpls(void)
 	CHECK_EQ_U64(info.key.vlan_id, 77);
 	CHECK_EQ_U64(info.key.ip_version, 6);
 	CHECK_EQ_U64(info.key.dst_port, 6000);
+	CHECK_EQ_U64(info.l3_offset, 14 + 4 + 3 * 4);
+	CHECK_EQ_U64(info.ip_header_len, 40);
 
 	/* Eight labels are followed; IPv4 explicit null at the bottom. */
 	eth(&f);
@@ -728,6 +740,7 @@ test_vxlan(void)
 	CHECK_EQ_U64(info.key.protocol, PROTO_UDP);
 	CHECK_EQ_U64(info.key.dst_port, 4789);
 	CHECK_EQ_U64(info.ip_octets, 40 + 8 + 8 + inner.len);
+	CHECK_EQ_U64(info.l3_offset, 14 + 4 + 4);
 
 	CHECK(parse_cfg(&cfg_vxlan, &f, &info) == DPFIX_PARSE_OK);
 	CHECK_EQ_U64(info.key.ip_version, 4);
@@ -744,6 +757,9 @@ test_vxlan(void)
 	CHECK_EQ_U64(info.vlan_id, 10);
 	CHECK_EQ_U64(info.mpls_top, 30u << 4 | 1);
 	CHECK_EQ_U64(info.ingress_port, PORT);
+	/* The inner IP header: after the outer headers, VXLAN's 8 and the inner L2. */
+	CHECK_EQ_U64(info.l3_offset, 14 + 4 + 4 + 40 + 8 + 8 + inner.ip_off);
+	CHECK_EQ_U64(info.ip_header_len, 20);
 
 	/* Key fields come from the same places. */
 	{
