@@ -327,10 +327,26 @@ port_selected(const struct flow_id *id, const uint16_t *ports, unsigned int nb_p
 	return 0;
 }
 
-/* Transport layer: proto's header at p (len bytes up to the end of the IP payload). */
+/* A fragment cannot be decoded (not reassembled). A first fragment has the ports, so
+ * --port can tell whether it matters; a later one cannot be attributed: it counts only
+ * when every port is of interest. */
+static void
+fragment(int family, unsigned int nb_ports, int first)
+{
+	if (!first && nb_ports != 0) {
+		dump_counters.packets_ignored++;
+		return;
+	}
+	dump_counters.ip_fragments++;
+	dump_error("packet %" PRIu64 ": IPv%d fragment: not reassembled", packet_number,
+			family == AF_INET ? 4 : 6);
+}
+
+/* Transport layer: proto's header at p (len bytes up to the end of the IP payload, or
+ * of the fragment when first_fragment). */
 static void
 transport(struct flow_id *id, const uint8_t *p, size_t len, const uint16_t *ports,
-		unsigned int nb_ports)
+		unsigned int nb_ports, int first_fragment)
 {
 	struct capture_session *c;
 	size_t hlen;
@@ -351,6 +367,10 @@ transport(struct flow_id *id, const uint8_t *p, size_t len, const uint16_t *port
 	id->dport = dpfix_get16(p + 2);
 	if (!port_selected(id, ports, nb_ports)) {
 		dump_counters.packets_ignored++;
+		return;
+	}
+	if (first_fragment) {
+		fragment(id->family, nb_ports, 1);
 		return;
 	}
 	if (id->proto == IPPROTO_UDP) {
@@ -380,6 +400,7 @@ ipv4(const uint8_t *p, size_t len, const uint16_t *ports, unsigned int nb_ports)
 {
 	struct flow_id id = {.family = AF_INET};
 	size_t hlen, total;
+	uint16_t frag;
 
 	if (len < 20 || (p[0] >> 4) != 4 || (hlen = (size_t)(p[0] & 0xf) * 4) < 20 || hlen > len ||
 			(total = dpfix_get16(p + 2)) < hlen || total > len) {
@@ -387,15 +408,16 @@ ipv4(const uint8_t *p, size_t len, const uint16_t *ports, unsigned int nb_ports)
 		dump_error("packet %" PRIu64 ": IPv4 header cut short or malformed", packet_number);
 		return;
 	}
-	if (dpfix_get16(p + 6) & 0x3fff) { /* more fragments, or an offset */
-		dump_counters.ip_fragments++;
-		dump_error("packet %" PRIu64 ": IPv4 fragment: not reassembled", packet_number);
+	frag = dpfix_get16(p + 6) & 0x3fff; /* more fragments, and the offset */
+	if (frag & 0x1fff) {
+		fragment(AF_INET, nb_ports, 0);
 		return;
 	}
 	id.proto = p[9];
 	memcpy(id.src, p + 12, 4);
 	memcpy(id.dst, p + 16, 4);
-	transport(&id, p + hlen, total - hlen, ports, nb_ports); /* total: not the link padding */
+	/* total, not len: Ethernet pads short frames. */
+	transport(&id, p + hlen, total - hlen, ports, nb_ports, frag != 0);
 }
 
 static void
@@ -404,6 +426,7 @@ ipv6(const uint8_t *p, size_t len, const uint16_t *ports, unsigned int nb_ports)
 	struct flow_id id = {.family = AF_INET6};
 	size_t off = 40, end;
 	uint8_t next;
+	int first_fragment = 0;
 
 	if (len < 40 || (p[0] >> 4) != 6 || (end = 40 + (size_t)dpfix_get16(p + 4)) > len) {
 		dump_counters.packets_malformed++;
@@ -424,12 +447,21 @@ ipv6(const uint8_t *p, size_t len, const uint16_t *ports, unsigned int nb_ports)
 		off += (size_t)(p[off + 1] + 1) * 8;
 	}
 	if (next == 44) {
-		dump_counters.ip_fragments++;
-		dump_error("packet %" PRIu64 ": IPv6 fragment: not reassembled", packet_number);
-		return;
+		if (end - off < 8) {
+			dump_counters.packets_malformed++;
+			dump_error("packet %" PRIu64 ": IPv6 fragment header cut short", packet_number);
+			return;
+		}
+		if (dpfix_get16(p + off + 2) >> 3) {
+			fragment(AF_INET6, nb_ports, 0);
+			return;
+		}
+		first_fragment = 1;
+		next = p[off];
+		off += 8;
 	}
 	id.proto = next;
-	transport(&id, p + off, end - off, ports, nb_ports);
+	transport(&id, p + off, end - off, ports, nb_ports, first_fragment);
 }
 
 static void

@@ -97,13 +97,27 @@ for i, (frame, caplen) in enumerate(packets):
     out += struct.pack("<IIII", 1700000000 + i, 0, len(data), len(frame)) + data
 open(f"{work}/bad.pcap", "wb").write(out)
 open(f"{work}/cut.pcap", "wb").write(out[:len(out) - 20])
+
+# Linux cooked v2 ("tshark -i any"), IPv6 with a hop-by-hop header, UDP: all good.
+def sll2_ip6_udp(payload):
+    udp6 = struct.pack("!HHHH", 1000, 4739, 8 + len(payload), 0) + payload
+    hbh = bytes([17, 0, 1, 4, 0, 0, 0, 0])
+    ip6 = struct.pack("!IHBB", 6 << 28, len(hbh) + len(udp6), 0, 64) + \
+        bytes.fromhex("20010db8000000000000000000000001") + \
+        bytes.fromhex("20010db8000000000000000000000002") + hbh + udp6
+    return struct.pack("!HHIHBB8s", 0x86dd, 0, 1, 772, 0, 6, b"") + ip6
+out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 276)
+for i, m in enumerate((m1, m2, m3)):
+    frame = sll2_ip6_udp(m)
+    out += struct.pack("<IIII", 1700000000 + i, 0, len(frame), len(frame)) + frame
+open(f"{work}/v6.pcap", "wb").write(out)
 PYEOF
 read -r s2 s3 <"$WORK/offsets"
 
-# run NAME FILE WANT_STATUS: dpfix-dump --json FILE into NAME.json / NAME.stderr.
+# run NAME FILE WANT_STATUS [OPTION...]: dpfix-dump --json FILE into NAME.json / NAME.stderr.
 run() {
 	local rc=0
-	"$DPFIX_DUMP" --json "$2" >"$WORK/$1.json" 2>"$WORK/$1.stderr" || rc=$?
+	"$DPFIX_DUMP" --json "$2" "${@:4}" >"$WORK/$1.json" 2>"$WORK/$1.stderr" || rc=$?
 	[ "$rc" -eq "$3" ] || fail "$1: exit status $rc, want $3: $(head -5 "$WORK/$1.stderr")"
 	grep -qiE "sanitizer|runtime error|segmentation" "$WORK/$1.stderr" && fail "$1: $(head -5 "$WORK/$1.stderr")"
 	return 0
@@ -168,6 +182,19 @@ want_count pcap tcp_truncated_streams 1
 # Decoded: UDP 2 + 3, the gap stream's template only, the reordered stream 5.
 records pcap 10
 want_count pcap data_records 10
+
+# Only the packets of a --port: none here but the one the snapshot length cut.
+run port "$WORK/bad.pcap" 2 --port 9999
+want_count port packets_ignored 22
+want_count port packets_truncated 1
+want_count port ip_fragments 0
+records port 0
+
+run v6 "$WORK/v6.pcap" 0
+records v6 5
+"$DPFIX_DUMP" "$WORK/v6.pcap" >"$WORK/v6.txt" 2>/dev/null || fail "v6: text mode"
+grep -q "^message (udp \[2001:db8::1\]:1000 > \[2001:db8::2\]:4739, packet 3): length 44," "$WORK/v6.txt" ||
+	fail "v6: $(head -3 "$WORK/v6.txt")"
 
 run cut_pcap "$WORK/cut.pcap" 2
 want_text cut_pcap "after packet 22: the capture is truncated or corrupt"
