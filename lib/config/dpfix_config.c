@@ -170,6 +170,8 @@ dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 		return parse_bool(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_FLAGS:
 		return parse_flags(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_CUSTOM:
+		return o->parse(settings, value, origin, err, errlen);
 	case DPFIX_CONFIG_LIST: {
 		struct dpfix_config_list *list = dst;
 
@@ -312,11 +314,14 @@ dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 		[DPFIX_CONFIG_U32] = "N", [DPFIX_CONFIG_DURATION] = "SECONDS",
 		[DPFIX_CONFIG_BOOL] = "yes|no", [DPFIX_CONFIG_STRING] = "TEXT",
 		[DPFIX_CONFIG_LIST] = "TEXT (repeatable)", [DPFIX_CONFIG_FLAGS] = "NAME,...",
+		[DPFIX_CONFIG_CUSTOM] = "VALUE",
 	};
 	char flag[96];
 
 	for (const struct dpfix_config_option *o = options; o->key != NULL; o++) {
-		size_t n = (size_t)snprintf(flag, sizeof(flag), "--%s %s", o->key, type_names[o->type]);
+		const char *value = o->type == DPFIX_CONFIG_CUSTOM && o->value_name != NULL ?
+				o->value_name : type_names[o->type];
+		size_t n = (size_t)snprintf(flag, sizeof(flag), "--%s %s", o->key, value);
 		for (size_t i = 2; i < n && flag[i] != ' '; i++)
 			if (flag[i] == '_')
 				flag[i] = '-';

@@ -15,6 +15,8 @@ enum dpfix_config_type {
 	DPFIX_CONFIG_LIST,     /* repeatable; appended to a struct dpfix_config_list */
 	DPFIX_CONFIG_FLAGS,    /* names from the option's list joined by ',', or "none";
 	                        * stored as a uint32_t with bit i for names[i] */
+	DPFIX_CONFIG_CUSTOM,   /* the option's own parse function reads the value, so a
+	                        * structured value is checked where its file:line is known */
 };
 
 #define DPFIX_CONFIG_LIST_MAX 16
@@ -33,6 +35,11 @@ struct dpfix_config_option {
 	uint64_t min, max;      /* U32: value range; DURATION: range in milliseconds */
 	const char *help;
 	const char *const *names; /* FLAGS: the accepted names, NULL-terminated (at most 32) */
+	/* CUSTOM: stores value in settings (the whole struct) or returns -EINVAL with err
+	 * filled in; origin ("probe.conf:12", "--sampling") starts every message. */
+	int (*parse)(void *settings, const char *value, const char *origin, char *err,
+			size_t errlen);
+	const char *value_name;   /* CUSTOM: how --help shows the value ("PORT:SELECTOR") */
 };
 
 /* An option table entry for field of settings type stype. */
@@ -43,6 +50,10 @@ struct dpfix_config_option {
 #define DPFIX_CONFIG_FLAGS_OPTION(stype, key, field, names, help) \
 	{key, DPFIX_CONFIG_FLAGS, offsetof(stype, field), sizeof(((stype *)0)->field), 0, 0, help, \
 		names}
+
+/* A CUSTOM entry: parse(settings, value, origin, err, errlen) does the work. */
+#define DPFIX_CONFIG_CUSTOM_OPTION(key, parse, value_name, help) \
+	{key, DPFIX_CONFIG_CUSTOM, 0, 0, 0, 0, help, NULL, parse, value_name}
 
 #define DPFIX_CONFIG_ERRLEN 512
 

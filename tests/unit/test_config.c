@@ -19,7 +19,27 @@ struct settings {
 	char name[16];
 	struct dpfix_config_list peers;
 	uint32_t key;
+	uint32_t range_low, range_high;
+	unsigned int ranges;
 };
+
+/* A custom option: "LOW-HIGH" with LOW <= HIGH, stored in two fields. */
+static int
+parse_range(void *settings, const char *value, const char *origin, char *err, size_t errlen)
+{
+	struct settings *s = settings;
+	unsigned int low, high;
+	int end = -1;
+
+	if (sscanf(value, "%u-%u%n", &low, &high, &end) != 2 || value[end] != '\0' || low > high) {
+		snprintf(err, errlen, "%s: range '%s' is not LOW-HIGH with LOW <= HIGH", origin, value);
+		return -EINVAL;
+	}
+	s->range_low = low;
+	s->range_high = high;
+	s->ranges++;
+	return 0;
+}
 
 static const char *const key_names[] = {"vlan", "dscp", "mpls", "ingress_port", NULL};
 
@@ -36,6 +56,7 @@ static const struct dpfix_config_option options[] = {
 		sizeof(((struct settings *)0)->name), 0, 0, "interface name"},
 	{"peer", DPFIX_CONFIG_LIST, offsetof(struct settings, peers), 0, 0, 0, "repeatable"},
 	DPFIX_CONFIG_FLAGS_OPTION(struct settings, "flow_key", key, key_names, "extra key fields"),
+	DPFIX_CONFIG_CUSTOM_OPTION("range", parse_range, "LOW-HIGH", "a range of numbers"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -397,6 +418,41 @@ test_flags(void)
 	CHECK_EQ_U64(s.key, 6);
 }
 
+/* A custom option parses its own value; errors keep the origin it is given. */
+static void
+test_custom(void)
+{
+	struct settings s, before;
+	char err[DPFIX_CONFIG_ERRLEN], path[64];
+	char *argv[] = {"--config", path, "--range", "7-9"};
+
+	settings_init(&s);
+	CHECK(set(&s, "range", "3-5", err) == 0);
+	CHECK_EQ_U64(s.range_low, 3);
+	CHECK_EQ_U64(s.range_high, 5);
+	CHECK_EQ_U64(s.ranges, 1);
+	before = s;
+	CHECK(set(&s, "range", "5-3", err) == -EINVAL);
+	CHECK(strstr(err, "--test: range '5-3' is not LOW-HIGH") != NULL);
+	CHECK(memcmp(&s, &before, sizeof(s)) == 0);
+
+	settings_init(&s);
+	CHECK(load_text("workers = 2\nrange = 1-2\nrange = 4-x\n", &s, err, path, sizeof(path)) ==
+			-EINVAL);
+	CHECK(names_line(err, path, 3));
+	CHECK(strstr(err, "range '4-x'") != NULL);
+	CHECK_EQ_U64(s.ranges, 1);
+
+	/* The file first, then the command line, each line through the parse function. */
+	settings_init(&s);
+	CHECK(write_temp("range = 1-2\n", path, sizeof(path)) == 0);
+	CHECK(dpfix_config_from_args(options, &s, 4, argv, err, sizeof(err)) == 0);
+	unlink(path);
+	CHECK_EQ_U64(s.ranges, 2);
+	CHECK_EQ_U64(s.range_low, 7);
+	CHECK_EQ_U64(s.range_high, 9);
+}
+
 static void
 test_find_cli(void)
 {
@@ -436,6 +492,7 @@ test_print_help(void)
 	CHECK(strstr(text, "idle_timeout") == NULL);
 	CHECK(strstr(text, "--flow-key NAME,...") != NULL);
 	CHECK(strstr(text, "names: vlan dscp mpls ingress_port (or none)") != NULL);
+	CHECK(strstr(text, "--range LOW-HIGH") != NULL);
 	free(text);
 }
 
@@ -498,6 +555,7 @@ main(void)
 	RUN_TEST(test_bool);
 	RUN_TEST(test_string);
 	RUN_TEST(test_flags);
+	RUN_TEST(test_custom);
 	RUN_TEST(test_unknown_key);
 	RUN_TEST(test_load_file);
 	RUN_TEST(test_load_file_errors);
