@@ -1,32 +1,57 @@
 #!/usr/bin/env bash
 # Export throughput for each transport and security: bench_export (one core, 56-byte
 # IPv4 records, messages as large as the session allows) into dpfix-collector on
-# loopback, which must count every record. Usage: bench/export_transports.sh [BUILD] [N]
+# loopback, which must count every record. Both processes share this machine's cores.
+# Usage: bench/export_transports.sh [BUILD] [N] [RUNS]
+# Prints one JSON line per transport and run (collector_cpu_s_per_million: all of the
+# collector's threads, handshake included), then with RUNS > 1 min/median/max records/s.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 n=${2:-1000000}
+runs=${3:-1}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 printf 'bench.example:000102030405060708090a0b0c0d0e0f\n' >"$work/psk"
 chmod 600 "$work/psk"
 
+# CPU nanoseconds used so far by all threads of a process.
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'
+}
+
+schemes="udp tcp sctp dtls+udp tls+tcp dtls+sctp"
 port=47390
-for scheme in udp tcp sctp dtls+udp tls+tcp dtls+sctp; do
-	port=$((port + 1))
-	sec_c=() sec_p=()
-	case $scheme in
-	*+*) sec_c=(--psk-file "$work/psk"); sec_p=(--psk bench.example "$work/psk") ;;
-	esac
-	"$build/app/collector/dpfix-collector" --quiet --listen "$scheme://127.0.0.1:$port" \
-		--sctp-udp-port $((port + 1000)) "${sec_c[@]}" >"$work/c.out" 2>"$work/c.err" &
-	cpid=$!
-	sleep 0.5
-	result=$("$build/bench/bench_export" "$scheme://127.0.0.1:$port" "$n" \
-		--sctp-udp-port $((port + 1000)) "${sec_p[@]}")
-	sleep 1
-	kill -INT $cpid
-	wait $cpid
-	got=$(grep -o 'flows [0-9]*' "$work/c.out" | awk '{print $2}')
-	echo "${result%\}},\"collector_received\":$got}"
+for run in $(seq 1 "$runs"); do
+	for scheme in $schemes; do
+		port=$((port + 1))
+		sec_c=() sec_p=()
+		case $scheme in
+		*+*) sec_c=(--psk-file "$work/psk"); sec_p=(--psk bench.example "$work/psk") ;;
+		esac
+		"$build/app/collector/dpfix-collector" --quiet --listen "$scheme://127.0.0.1:$port" \
+			--sctp-udp-port $((port + 1000)) "${sec_c[@]}" >"$work/c.out" 2>"$work/c.err" &
+		cpid=$!
+		sleep 0.5
+		result=$("$build/bench/bench_export" "$scheme://127.0.0.1:$port" "$n" \
+			--sctp-udp-port $((port + 1000)) "${sec_p[@]}")
+		sleep 1
+		ccpu=$(cpu_ns $cpid)
+		kill -INT $cpid
+		wait $cpid
+		got=$(grep -o 'flows [0-9]*' "$work/c.out" | awk '{print $2}')
+		line=$(printf '%s,"collector_received":%s,"collector_cpu_s_per_million":%.3f}' \
+			"${result%\}}" "$got" "$(echo "$ccpu $n" | awk '{print $1 / 1e9 / ($2 / 1e6)}')")
+		echo "$line"
+		echo "$line" >>"$work/all"
+	done
+done
+[ "$runs" -gt 1 ] || exit 0
+for scheme in $schemes; do
+	lines=$(grep -F "\"url\":\"$scheme://" "$work/all")
+	complete=$(echo "$lines" | grep -c "\"records\":$n,.*\"collector_received\":$n," || true)
+	echo "$lines" | grep -o '"records_per_s":[0-9]*' | cut -d: -f2 | sort -n |
+		awk -v s="$scheme" -v ok="$complete" '{v[NR] = $1} END {
+			printf "%-10s records/s min %.2f M, median %.2f M, max %.2f M; all received in %d of %d runs\n",
+				s, v[1] / 1e6, v[int((NR + 1) / 2)] / 1e6, v[NR] / 1e6, ok, NR }'
 done

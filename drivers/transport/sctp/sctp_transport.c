@@ -24,6 +24,9 @@
 #define MAX_MESSAGE 65535
 #define DEFAULT_UDP_PORT 9899   /* IANA's sctp-tunneling port (RFC 6951) */
 #define SCTP_BUFFER (2 * 1024 * 1024)
+#define HEARTBEAT_MS 1000
+#define RTO_MAX_MS 2000
+#define MAX_RETRANSMISSIONS 5
 
 struct sctp_conn {
 	struct socket *sock;
@@ -115,8 +118,18 @@ stack_init(uint16_t udp_port, char *err, size_t errlen)
 	pthread_mutex_lock(&init_lock);
 	if (!initialised) {
 		usrsctp_init(udp_port, NULL, NULL);
-		/* No ABORT for stray packets (a port scan gets nothing back). */
-		usrsctp_sysctl_set_sctp_blackhole(2);
+		/* An INIT to a closed port gets nothing back (a port scan learns nothing), but
+		 * other stray packets get an ABORT: a collector restarted after a crash thereby
+		 * tells the exporter at once that its old association is gone. */
+		usrsctp_sysctl_set_sctp_blackhole(1);
+		/* A peer that vanishes without SHUTDOWN or ABORT (killed, cable cut) must be
+		 * noticed while idle too: heartbeat every second, RTO backing off to 2 s, and
+		 * the association given up after 5 unanswered retransmissions or heartbeats,
+		 * about 10-15 s (RFC 4960's defaults, 30 s / 60 s / 10, take minutes). */
+		usrsctp_sysctl_set_sctp_heartbeat_interval_default(HEARTBEAT_MS);
+		usrsctp_sysctl_set_sctp_rto_max_default(RTO_MAX_MS);
+		usrsctp_sysctl_set_sctp_assoc_rtx_max_default(MAX_RETRANSMISSIONS);
+		usrsctp_sysctl_set_sctp_path_rtx_max_default(MAX_RETRANSMISSIONS);
 		usrsctp_sysctl_set_sctp_auth_enable(1);
 		usrsctp_sysctl_set_sctp_pr_enable(1);
 		usrsctp_sysctl_set_sctp_sendspace(SCTP_BUFFER);
