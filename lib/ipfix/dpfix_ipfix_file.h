@@ -70,7 +70,8 @@ struct dpfix_ipfix_file_origin {
 	X(details_skipped, "messages without Message Details: no room below 65535 bytes") \
 	X(withdrawals_expanded, "all-templates withdrawals stored as one withdrawal per template") \
 	X(withdrawals_dropped, "sets of withdrawals from UDP sessions not stored (RFC 7011 8.1)") \
-	X(write_errors, "writes that failed")
+	X(write_errors, "writes that failed") \
+	X(messages_lost, "messages not stored: a write failed (the file is cut back to whole messages)")
 
 struct dpfix_ipfix_file_stats {
 #define DPFIX_IPFIX_FILE_FIELD(name, text) uint64_t name;
@@ -96,8 +97,8 @@ struct dpfix_ipfix_file_writer *dpfix_ipfix_file_writer_create(const struct dpfi
 int dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipfix_file_origin *o,
 		const uint8_t *msg, size_t len, char *err, size_t errlen);
 
-/* Call now and then: closes a file whose interval has ended, flushes the stream once a
- * second. Returns 0 or -EIO with err. */
+/* Call now and then: closes a file whose interval has ended, writes what is buffered
+ * once a second. Returns 0 or -EIO with err. */
 int dpfix_ipfix_file_writer_tick(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err,
 		size_t errlen);
 

@@ -159,12 +159,16 @@ struct dpfix_ipfix_file_writer {
 	struct dpfix_ipfix_file_params p;
 	char base[PATH_LEN];
 	char path[PATH_LEN + 64];
-	FILE *out;
-	uint64_t file_bytes;
+	int fd;                 /* the current file, -1 when none is open */
+	uint8_t *out;           /* whole messages not yet written */
+	size_t out_len;
+	uint32_t out_messages;
+	uint64_t on_disk;       /* bytes of the current file written: whole messages */
+	int resend_templates;   /* a write failed: messages that defined templates may be lost */
+	uint64_t file_bytes;    /* on disk and buffered */
 	uint64_t file_messages;
 	uint64_t interval_end_ms;
 	uint64_t last_flush_ms;
-	int dirty;
 	unsigned int counter;
 	/* A reader's view of the current file: every byte written is decoded here, so the
 	 * writer knows which templates a reader holds at any point. */
@@ -273,6 +277,13 @@ dpfix_ipfix_file_writer_create(const struct dpfix_ipfix_file_params *p, char *er
 		fail(-ENOMEM, err, errlen, "%s: no memory for the file writer", p->path);
 		return NULL;
 	}
+	w->out = malloc(FILE_BUFFER);
+	if (w->out == NULL) {
+		free(w);
+		fail(-ENOMEM, err, errlen, "%s: no memory for the file writer", p->path);
+		return NULL;
+	}
+	w->fd = -1;
 	w->p = *p;
 	snprintf(w->base, sizeof(w->base), "%s", p->path);
 	w->p.path = w->base;
@@ -285,17 +296,57 @@ rotating(const struct dpfix_ipfix_file_writer *w)
 	return w->p.rotate_bytes != 0 || w->p.rotate_interval_ms != 0;
 }
 
+/* Writes the buffered messages. A failed write (disk full, file size limit) must not
+ * leave part of a message behind: the file is cut back to its last whole message, the
+ * buffered messages are counted as lost, and the templates are written again before the
+ * next message, since lost messages may have defined some. */
+static int
+flush_out(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
+{
+	size_t done = 0;
+
+	while (done < w->out_len) {
+		ssize_t n = write(w->fd, w->out + done, w->out_len - done);
+		int e = errno;
+
+		if (n < 0 && e == EINTR)
+			continue;
+		if (n <= 0) {
+			/* A device (/dev/full) cannot be cut back; a file can. */
+			if (ftruncate(w->fd, (off_t)w->on_disk) == 0)
+				lseek(w->fd, (off_t)w->on_disk, SEEK_SET);
+			w->stats.write_errors++;
+			w->stats.messages_lost += w->out_messages;
+			w->stats.bytes -= w->out_len;
+			w->file_bytes = w->on_disk;
+			w->out_len = 0;
+			w->out_messages = 0;
+			w->resend_templates = 1;
+			return fail(-EIO, err, errlen, "%s: write failed: %s", w->path,
+					strerror(n < 0 ? e : ENOSPC));
+		}
+		done += (size_t)n;
+	}
+	w->on_disk += w->out_len;
+	w->out_len = 0;
+	w->out_messages = 0;
+	return 0;
+}
+
+/* One whole message into the file's buffer. */
 static int
 write_bytes(struct dpfix_ipfix_file_writer *w, const uint8_t *buf, size_t len, char *err,
 		size_t errlen)
 {
-	if (fwrite(buf, 1, len, w->out) != len) {
-		w->stats.write_errors++;
-		return fail(-EIO, err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+	if (w->out_len + len > FILE_BUFFER && flush_out(w, err, errlen) < 0) {
+		w->stats.messages_lost++;
+		return -EIO;
 	}
+	memcpy(w->out + w->out_len, buf, len);
+	w->out_len += len;
+	w->out_messages++;
 	w->file_bytes += len;
 	w->stats.bytes += len;
-	w->dirty = 1;
 	return 0;
 }
 
@@ -316,6 +367,7 @@ follow(struct dpfix_ipfix_file_writer *w, struct file_domain *d, const uint8_t *
 struct template_copy {
 	struct dpfix_ipfix_file_writer *w;
 	struct file_domain *d;
+	int follow;             /* decode into the reader's view (not when it is the source) */
 	struct dpfix_ipfix_msg m;
 	uint64_t now_ms;
 	int ret;
@@ -333,7 +385,7 @@ flush_template_message(struct template_copy *c)
 		return 0;
 	len = dpfix_ipfix_msg_finish(&c->m, (uint32_t)(c->now_ms / 1000), c->d->next_sequence,
 			c->d->file_domain);
-	if (follow(w, NULL, w->extra, len, c->err, c->errlen) < 0)
+	if (c->follow && follow(w, NULL, w->extra, len, c->err, c->errlen) < 0)
 		return -EBADMSG; /* cannot happen: these are templates the decoder accepted */
 	if (write_bytes(w, w->extra, len, c->err, c->errlen) < 0)
 		return -EIO;
@@ -357,25 +409,36 @@ copy_template(void *ctx, uint32_t domain, uint16_t id, const struct dpfix_ipfix_
 		dpfix_ipfix_msg_add_template(&c->m, t); /* fits: an empty message holds any template */
 }
 
+/* Writes, per live domain, one message holding every template `from` has for it. */
+static int
+write_templates(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipfix_decoder *from,
+		int follow_them, uint64_t now_ms, char *err, size_t errlen)
+{
+	struct template_copy c = {.w = w, .follow = follow_them, .now_ms = now_ms, .err = err,
+		.errlen = errlen};
+
+	for (unsigned int i = 0; i < w->domain_count && c.ret == 0; i++) {
+		c.d = &w->domains[i];
+		dpfix_ipfix_msg_begin(&c.m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
+		dpfix_ipfix_decoder_foreach_template(from, copy_template, &c);
+		if (c.ret == 0)
+			c.ret = flush_template_message(&c);
+	}
+	return c.ret;
+}
+
 /* The next file starts with the templates every live domain had in the last one. */
 static int
 write_carried_templates(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err,
 		size_t errlen)
 {
-	struct template_copy c = {.w = w, .now_ms = now_ms, .err = err, .errlen = errlen};
+	int ret = 0;
 
-	if (w->carried == NULL)
-		return 0;
-	for (unsigned int i = 0; i < w->domain_count && c.ret == 0; i++) {
-		c.d = &w->domains[i];
-		dpfix_ipfix_msg_begin(&c.m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
-		dpfix_ipfix_decoder_foreach_template(w->carried, copy_template, &c);
-		if (c.ret == 0)
-			c.ret = flush_template_message(&c);
-	}
+	if (w->carried != NULL)
+		ret = write_templates(w, w->carried, 1, now_ms, err, errlen);
 	dpfix_ipfix_decoder_free(w->carried);
 	w->carried = NULL;
-	return c.ret;
+	return ret;
 }
 
 static int
@@ -402,20 +465,15 @@ open_file(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err, size_t 
 	}
 	if (fd < 0)
 		return fail(-EIO, err, errlen, "%s: cannot create: %s", w->path, strerror(errno));
-	w->out = fdopen(fd, "w");
 	w->decoder = dpfix_ipfix_decoder_create();
-	if (w->out == NULL || w->decoder == NULL) {
-		if (w->out != NULL)
-			fclose(w->out);
-		else
-			close(fd);
-		w->out = NULL;
-		dpfix_ipfix_decoder_free(w->decoder);
-		w->decoder = NULL;
+	if (w->decoder == NULL) {
+		close(fd);
 		return fail(-EIO, err, errlen, "%s: no memory to write it", w->path);
 	}
-	setvbuf(w->out, NULL, _IOFBF, FILE_BUFFER);
+	w->fd = fd;
 	dpfix_ipfix_decoder_set_template_cb(w->decoder, on_template, w);
+	w->on_disk = 0;
+	w->resend_templates = 0; /* a new file gets the templates anyway */
 	w->file_bytes = 0;
 	w->file_messages = 0;
 	w->last_flush_ms = now_ms;
@@ -431,14 +489,14 @@ close_file(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
 	int ret = 0;
 	unsigned int kept = 0;
 
-	if (w->out == NULL)
+	if (w->fd < 0)
 		return 0;
-	if (fclose(w->out) != 0) {
+	ret = flush_out(w, err, errlen);
+	if (close(w->fd) != 0 && ret == 0) {
 		w->stats.write_errors++;
 		ret = fail(-EIO, err, errlen, "%s: write failed: %s", w->path, strerror(errno));
 	}
-	w->out = NULL;
-	w->dirty = 0;
+	w->fd = -1;
 	dpfix_ipfix_decoder_free(w->carried);
 	w->carried = w->decoder;
 	w->decoder = NULL;
@@ -753,17 +811,22 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 		return fail(-EBADMSG, err, errlen, "%s: message of %zu bytes is not one IPFIX "
 				"message: not written", w->base, len);
 	}
-	if (w->out != NULL && w->p.rotate_interval_ms != 0 && now >= w->interval_end_ms &&
+	if (w->fd >= 0 && w->p.rotate_interval_ms != 0 && now >= w->interval_end_ms &&
 			(ret = close_file(w, err, errlen)) < 0)
 		return ret;
-	if (w->out != NULL && w->p.rotate_bytes != 0 && w->file_messages > 0 &&
+	if (w->fd >= 0 && w->p.rotate_bytes != 0 && w->file_messages > 0 &&
 			w->file_bytes + len + (w->p.message_details ? DETAILS_MAX : 0) > w->p.rotate_bytes &&
 			(ret = close_file(w, err, errlen)) < 0)
 		return ret;
 	/* Opened before a new domain is added: the new file's first messages carry the
 	 * templates of the domains the last file had, and only those. */
-	if (w->out == NULL && (ret = open_file(w, now, err, errlen)) < 0)
+	if (w->fd < 0 && (ret = open_file(w, now, err, errlen)) < 0)
 		return ret;
+	if (w->resend_templates) {
+		if ((ret = write_templates(w, w->decoder, 0, now, err, errlen)) < 0)
+			return ret;
+		w->resend_templates = 0;
+	}
 	d = find_domain(w, o->session, dpfix_get32(msg + 12), dpfix_get32(msg + 8));
 	if (d == NULL) {
 		w->stats.refused_domains++;
@@ -793,17 +856,13 @@ int
 dpfix_ipfix_file_writer_tick(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err,
 		size_t errlen)
 {
-	if (w->out == NULL)
+	if (w->fd < 0)
 		return 0;
 	if (w->p.rotate_interval_ms != 0 && now_ms >= w->interval_end_ms)
 		return close_file(w, err, errlen);
-	if (w->dirty && now_ms - w->last_flush_ms >= FLUSH_INTERVAL_MS) {
+	if (w->out_len != 0 && now_ms - w->last_flush_ms >= FLUSH_INTERVAL_MS) {
 		w->last_flush_ms = now_ms;
-		w->dirty = 0;
-		if (fflush(w->out) != 0) {
-			w->stats.write_errors++;
-			return fail(-EIO, err, errlen, "%s: write failed: %s", w->path, strerror(errno));
-		}
+		return flush_out(w, err, errlen);
 	}
 	return 0;
 }
@@ -826,6 +885,7 @@ dpfix_ipfix_file_writer_close(struct dpfix_ipfix_file_writer *w, char *err, size
 		return 0;
 	ret = close_file(w, err, errlen);
 	dpfix_ipfix_decoder_free(w->carried);
+	free(w->out);
 	free(w);
 	return ret;
 }

@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -702,6 +704,76 @@ test_withdrawals(void)
 	remove_dir_files();
 }
 
+/* A write that fails (here the process's file size limit, as a full disk would) leaves
+ * no partial message: the file is cut back to its last whole message, the lost
+ * messages are counted, and the templates are written again before the next message,
+ * so the file still decodes completely, its sequence numbers showing the loss. */
+static void
+test_write_failure(void)
+{
+	static uint8_t m[65536];
+	struct dpfix_ipfix_file_params p = {0};
+	struct dpfix_ipfix_file_writer *w;
+	struct dpfix_ipfix_file_origin o = origin(&sess_a, 1000);
+	struct dpfix_ipfix_template t2 = t_other;
+	struct dpfix_ipfix_msg mb;
+	uint8_t rec[5] = {6, 0, 0, 0, 99};
+	struct rlimit saved, small;
+	struct file_result res;
+	char path[128], err[256];
+	uint32_t len, first;
+	FILE *f;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/full.ipfix", dir);
+	p.path = path;
+	w = dpfix_ipfix_file_writer_create(&p, err, sizeof(err));
+	first = make_message(m, 1, 0, &t_flow, 0, 4);
+	CHECK_EQ_U64(dpfix_ipfix_file_write(w, &o, m, first, err, sizeof(err)), 0);
+	CHECK_EQ_U64(dpfix_ipfix_file_writer_tick(w, 3000, err, sizeof(err)), 0);
+	/* Room for half of the next message only. */
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &saved);
+	small = saved;
+	small.rlim_cur = first + 60;
+	CHECK_EQ_U64(setrlimit(RLIMIT_FSIZE, &small), 0);
+	len = make_message(m, 1, 4, NULL, 4, 5);
+	CHECK_EQ_U64(dpfix_ipfix_file_write(w, &o, m, len, err, sizeof(err)), 0);
+	/* The lost message also defines template 300, which the last message uses. */
+	t2.id = 300;
+	dpfix_ipfix_msg_begin(&mb, m, 65535);
+	dpfix_ipfix_msg_add_template(&mb, &t2);
+	dpfix_ipfix_msg_add_record(&mb, 300, rec, 5);
+	len = dpfix_ipfix_msg_finish(&mb, 1, 9, 1);
+	CHECK_EQ_U64(dpfix_ipfix_file_write(w, &o, m, len, err, sizeof(err)), 0);
+	CHECK(dpfix_ipfix_file_writer_tick(w, 5000, err, sizeof(err)) == -EIO);
+	CHECK(strstr(err, "write failed: File too large") != NULL);
+	setrlimit(RLIMIT_FSIZE, &saved);
+	CHECK_EQ_U64(dpfix_ipfix_file_writer_stats(w)->messages_lost, 2);
+	CHECK_EQ_U64(dpfix_ipfix_file_writer_stats(w)->write_errors, 1);
+	f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fclose(f);
+	CHECK_EQ_U64(size, first);
+	dpfix_ipfix_msg_begin(&mb, m, 65535);
+	dpfix_ipfix_msg_add_record(&mb, 300, rec, 5);
+	dpfix_ipfix_msg_add_record(&mb, 300, rec, 5);
+	len = dpfix_ipfix_msg_finish(&mb, 1, 10, 1);
+	CHECK_EQ_U64(dpfix_ipfix_file_write(w, &o, m, len, err, sizeof(err)), 0);
+	CHECK_EQ_U64(dpfix_ipfix_file_writer_close(w, err, sizeof(err)), 0);
+	read_file(path, &res);
+	CHECK_EQ_U64(res.read_ret, 0);
+	CHECK_EQ_U64(res.decode_errors, 0);
+	CHECK_EQ_U64(res.messages, 3); /* the first, the templates again, the last */
+	CHECK_EQ_U64(res.stats.data_records, 6);
+	CHECK_EQ_U64(res.stats.sets_unknown_template, 0);
+	CHECK_EQ_U64(res.stats.sequence_lost, 6);
+	CHECK(strstr(res.json, "{\"protocolIdentifier\":6,\"octetDeltaCount\":99}") != NULL);
+	free(res.json);
+	remove_dir_files();
+}
+
 static void
 test_refused(void)
 {
@@ -763,6 +835,7 @@ main(void)
 	RUN_TEST(test_rotation_never_overwrites);
 	RUN_TEST(test_message_details);
 	RUN_TEST(test_withdrawals);
+	RUN_TEST(test_write_failure);
 	RUN_TEST(test_refused);
 	remove_dir_files();
 	rmdir(dir);
