@@ -9,7 +9,8 @@
 #     the exporter, the collector and TCP; the sessions' template withdrawals are stored
 #     as ipfixDump accepts them;
 #  3. rotation by time (1 s) across two probe runs;
-#  4. a directory that cannot take files is refused at start.
+#  4. SCTP: each message's Message Details name its stream;
+#  5. a directory that cannot take files is refused at start.
 source "$(dirname "$0")/lib.sh"
 : "${DPFIX_DUMP:?}"
 flows=$(expected flows)
@@ -124,11 +125,39 @@ for f in "${files[@]}"; do
 done
 [ "$total" -eq $((2 * flows)) ] || fail "3: $total data records in the files, want $((2 * flows))"
 
-# 4. Refused at start, with the reason.
+# 4. SCTP (over UDP, RFC 6951): the Message Details name the stream of each message,
+#    0 for the templates, 1 for the data.
+port=$(free_port)
+sctp_udp=$(free_port)
+start_collector_at "sctp://127.0.0.1:$port" "$WORK/c5" --quiet --json "$WORK/sctp.json" \
+	--sctp-udp-port "$sctp_udp" --write "$WORK/sctp.ipfix" --write-details
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "sctp://127.0.0.1:$port" --sctp-udp-port "$sctp_udp" >"$WORK/probe.stdout" 2>&1 ||
+	fail "4: probe over SCTP exited with $?: $(tail -5 "$WORK/probe.stdout")"
+sleep 0.5
+stop_collector
+ipfix_dump_clean "$WORK/sctp.ipfix" $(($(counter "$WORK/c5.stdout" data_records) + \
+	$(counter "$WORK/c5.stdout" options_records) + $(counter "$WORK/c5.stdout" write_messages)))
+"$DPFIX_DUMP" --json "$WORK/sctp.ipfix" >"$WORK/sctp.dump.json" 2>/dev/null || fail "4: dpfix-dump"
+grep -v '"messageScope"' "$WORK/sctp.dump.json" | cmp -s - "$WORK/sctp.json" ||
+	fail "4: the file's records differ from the collector's --json"
+$PY - "$WORK/sctp.dump.json" <<'PYEOF' || fail "4: Message Details over SCTP"
+import json, sys
+details = [r for r in map(json.loads, open(sys.argv[1])) if "messageScope" in r]
+if {d["exportTransportProtocol"] for d in details} != {132}:
+    sys.exit(f"transport {[d['exportTransportProtocol'] for d in details]}")
+streams = sorted(d["exportSctpStreamId"] for d in details)
+if streams[0] != 0 or streams[-1] != 1 or set(streams) != {0, 1}:
+    sys.exit(f"streams {streams}: want templates on 0 and data on 1")
+print(f"SCTP streams of the stored messages: {streams}")
+PYEOF
+
+# 5. Refused at start, with the reason.
 rc=0
 "$DPFIX_COLLECTOR" --listen "udp://127.0.0.1:$port" --write /nonexistent-dir/x.ipfix \
 	>/dev/null 2>"$WORK/c4.stderr" || rc=$?
-[ "$rc" -eq 1 ] || fail "4: exit status $rc for an impossible --write"
+[ "$rc" -eq 1 ] || fail "5: exit status $rc for an impossible --write"
 grep -q "cannot create files in /nonexistent-dir: No such file or directory" "$WORK/c4.stderr" ||
-	fail "4: $(cat "$WORK/c4.stderr")"
+	fail "5: $(cat "$WORK/c4.stderr")"
 echo "collector_write: ok (${#files[@]} files by time, rotation by size and details checked)"
