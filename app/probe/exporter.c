@@ -15,6 +15,7 @@
 #include <rte_malloc.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_export.h"
 #include "dpfix_ipfix_options.h"
 #include "probe.h"
 
@@ -26,7 +27,6 @@
 #define TEMPLATE_ID_EXPORTING_RELIABILITY 260
 #define TEMPLATE_ID_FLOW_KEYS 261
 #define TEMPLATE_ID_INTERFACES 262
-#define NB_TEMPLATES 7
 #define IE_MPLS_TOP_LABEL_STACK_SECTION 70
 #define DEQUEUE_BURST 64
 #define MAX_RECORD_LEN 128
@@ -40,7 +40,7 @@ struct port_name {
 };
 
 struct exporter_state {
-	struct dpfix_ipfix_template templates[NB_TEMPLATES]; /* IPv4, IPv6, then options */
+	struct dpfix_ipfix_template_manager tm; /* IPv4, IPv6, then the options templates */
 	struct dpfix_ipfix_msg msg;
 	uint8_t *buf;
 	struct dpfix_ipfix_msg opt_msg;  /* options records: their own message, so the */
@@ -54,12 +54,10 @@ struct exporter_state {
 	unsigned int nb_ports;
 	struct port_name ports[RTE_MAX_ETHPORTS];
 	uint64_t msg_started_ns;
-	uint64_t templates_sent_ns;
 	uint64_t liveness_check_ns;
 	uint64_t failed_since_ns;
 	uint64_t next_reconnect_ms;     /* control lcore: backoff state */
 	uint64_t reconnect_backoff_ms;
-	int templates_due;
 };
 
 #define LIVENESS_CHECK_NS 100000000ull  /* reliable sessions: look for a close every 100 ms */
@@ -135,6 +133,30 @@ build_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
 	dpfix_ipfix_template_add(t, 0, IE_flowStartMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndReason, 1);
+}
+
+/* The flow templates first (the flow keys records follow this order), then the
+ * options templates (RFC 7011 4). */
+static void
+add_templates(struct exporter_state *st, uint64_t refresh_ns)
+{
+	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
+
+	dpfix_ipfix_tm_init(&st->tm, refresh_ns);
+	build_template(&t, TEMPLATE_ID_IPV4, 0);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+	build_template(&t, TEMPLATE_ID_IPV6, 1);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+	dpfix_ipfix_metering_stats_template(&t, TEMPLATE_ID_METERING_STATS);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+	dpfix_ipfix_metering_reliability_template(&t, TEMPLATE_ID_METERING_RELIABILITY);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+	dpfix_ipfix_exporting_reliability_template(&t, TEMPLATE_ID_EXPORTING_RELIABILITY);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+	dpfix_ipfix_flow_keys_template(&t, TEMPLATE_ID_FLOW_KEYS);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+	dpfix_ipfix_interface_info_template(&t, TEMPLATE_ID_INTERFACES);
+	dpfix_ipfix_tm_add(&st->tm, &t);
 }
 
 static inline uint8_t *
@@ -229,20 +251,20 @@ static void
 send_templates(struct exporter_ctx *x, uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
-	uint32_t len;
+	int pending;
 
-	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
-	/* All seven take under 300 bytes: they fit the smallest message (576-byte MTU). */
-	for (int i = 0; i < NB_TEMPLATES; i++)
-		dpfix_ipfix_msg_add_template(&st->msg, &st->templates[i]);
-	len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull), st->sequence,
-			x->settings->observation_domain);
-	if (send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES) < 0)
-		x->send_failures++;
-	else
-		x->messages_sent++;
-	st->templates_sent_ns = now_ns;
-	st->templates_due = 0;
+	do {
+		uint32_t len;
+
+		dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
+		pending = dpfix_ipfix_tm_write(&st->tm, &st->msg, now_ns);
+		len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull),
+				st->sequence, x->settings->observation_domain);
+		if (send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES) < 0)
+			x->send_failures++;
+		else
+			x->messages_sent++;
+	} while (pending > 0);
 }
 
 static void
@@ -251,9 +273,7 @@ start_message(struct exporter_ctx *x, uint64_t now_ns)
 	struct exporter_state *st = x->state;
 
 	/* Templates go first, and on UDP again every refresh interval (RFC 7011 8.4). */
-	if (!atomic_load(&x->session_failed) && (st->templates_due ||
-			(!dpfix_session_is_reliable(x->session) &&
-			 now_ns - st->templates_sent_ns >= x->settings->template_refresh_ms * 1000000ull)))
+	if (!atomic_load(&x->session_failed) && dpfix_ipfix_tm_due(&st->tm, now_ns))
 		send_templates(x, now_ns);
 	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
 	st->msg_started_ns = now_ns;
@@ -409,8 +429,8 @@ send_options(struct exporter_ctx *x, uint64_t now_ns)
 	add_option(x, TEMPLATE_ID_EXPORTING_RELIABILITY, rec, len, now_ns);
 	for (int i = 0; i < 2; i++) {
 		len = dpfix_ipfix_flow_keys_record(&(struct dpfix_ipfix_flow_keys){
-			.template_id = st->templates[i].id,
-			.flow_key_indicator = flow_key_indicator(x, &st->templates[i])}, rec);
+			.template_id = st->tm.entries[i].t.id,
+			.flow_key_indicator = flow_key_indicator(x, &st->tm.entries[i].t)}, rec);
 		add_option(x, TEMPLATE_ID_FLOW_KEYS, rec, len, now_ns);
 	}
 	for (unsigned int p = 0; p < st->nb_ports; p++) {
@@ -460,14 +480,8 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		rte_free(st);
 		return -ENOMEM;
 	}
-	build_template(&st->templates[0], TEMPLATE_ID_IPV4, 0);
-	build_template(&st->templates[1], TEMPLATE_ID_IPV6, 1);
-	dpfix_ipfix_metering_stats_template(&st->templates[2], TEMPLATE_ID_METERING_STATS);
-	dpfix_ipfix_metering_reliability_template(&st->templates[3], TEMPLATE_ID_METERING_RELIABILITY);
-	dpfix_ipfix_exporting_reliability_template(&st->templates[4],
-			TEMPLATE_ID_EXPORTING_RELIABILITY);
-	dpfix_ipfix_flow_keys_template(&st->templates[5], TEMPLATE_ID_FLOW_KEYS);
-	dpfix_ipfix_interface_info_template(&st->templates[6], TEMPLATE_ID_INTERFACES);
+	add_templates(st, x->settings->template_refresh_ms * 1000000ull);
+	dpfix_ipfix_tm_session(&st->tm, dpfix_session_is_reliable(x->session));
 	st->process_id = (uint32_t)getpid();
 	/* Interface names for the interface options records: ingressInterface is the
 	 * DPDK port id; the description is the port's driver. */
@@ -482,7 +496,6 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 			snprintf(pn->driver, sizeof(pn->driver), "%s", info.driver_name);
 		st->nb_ports++;
 	}
-	st->templates_due = 1;
 	st->options_due = 1;
 	x->state = st;
 	start_message(x, probe_clock_now_ns());
@@ -505,7 +518,8 @@ hold_for_session(struct exporter_ctx *x, uint64_t now_ns, int workers_done)
 		dpfix_session_close(x->session);
 		x->session = next;
 		x->reconnects++;
-		st->templates_due = 1; /* a new session knows no templates */
+		/* A new session knows no templates. */
+		dpfix_ipfix_tm_session(&st->tm, dpfix_session_is_reliable(x->session));
 		st->options_due = 1;
 		atomic_store(&x->session_failed, 0);
 		RTE_LOG(INFO, USER1, "export: resumed on %s\n", dpfix_session_name(x->session));
@@ -654,7 +668,8 @@ withdraw_templates(struct exporter_ctx *x)
 	/* Options templates are left to the session's end: tshark 4.0 takes an options
 	 * template withdrawal (4 bytes, RFC 7011 8.1) as malformed, reading a scope count
 	 * after it. */
-	dpfix_ipfix_msg_add_withdrawal(&st->msg, DPFIX_IPFIX_SET_TEMPLATE, DPFIX_IPFIX_SET_TEMPLATE);
+	if (dpfix_ipfix_tm_withdraw_all(&st->tm, DPFIX_IPFIX_TM_DATA, &st->msg) <= 0)
+		return;
 	len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(probe_clock_now_ns() / 1000000000ull),
 			st->sequence, x->settings->observation_domain);
 	send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES);

@@ -1,6 +1,7 @@
-/* Unit tests for the collecting side's template management and sequence accounting in
- * lib/ipfix (RFC 7011 8, 8.1, 8.4, 10.3.6): withdrawal, redefinition and lifetime per
- * transport kind, sequence numbers per domain, and every reason a message is refused. */
+/* Unit tests for template management in lib/ipfix (RFC 7011 8, 8.1, 8.4, 10.3.6). The
+ * collecting side: withdrawal, redefinition and lifetime per transport kind, sequence
+ * numbers per domain, every reason a message is refused. The exporting side: what a
+ * session is sent, UDP refresh, withdrawal, checked by decoding what it writes. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_export.h"
 #include "unit_test.h"
 
 /* ---- a raw message builder, so tests can write what no encoder would ---- */
@@ -628,6 +630,110 @@ test_malformed_reasons(void)
 	dpfix_ipfix_decoder_free(d);
 }
 
+/* ---- exporting side ---- */
+
+/* Decodes a finished message with d; returns the decode result. */
+static int
+decode_msg(struct dpfix_ipfix_decoder *d, struct dpfix_ipfix_msg *m)
+{
+	static struct raw r;
+	struct seen s;
+
+	r.len = dpfix_ipfix_msg_finish(m, 1000, 0, 1);
+	memcpy(r.b, m->buf, r.len);
+	return decode(d, &r, &s);
+}
+
+static void
+test_export_templates(void)
+{
+	static struct dpfix_ipfix_template_manager tm;
+	static uint8_t buf[65536];
+	struct dpfix_ipfix_msg m;
+	struct dpfix_ipfix_decoder *tcp = decoder(DPFIX_IPFIX_TRANSPORT_TCP, 0);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(tcp);
+	const uint64_t s = 1000000000ull;
+
+	dpfix_ipfix_tm_init(&tm, 60 * s);
+	CHECK(dpfix_ipfix_tm_add(&tm, &t_a) == 0);
+	CHECK(dpfix_ipfix_tm_add(&tm, &t_opt) == 0);
+	CHECK(dpfix_ipfix_tm_add(&tm, &t_a2) == -EEXIST);   /* same id */
+	CHECK(dpfix_ipfix_tm_get(&tm, 400) != NULL && dpfix_ipfix_tm_get(&tm, 400)->scope_count == 1);
+
+	/* TCP: once per session, whatever the time. */
+	dpfix_ipfix_tm_session(&tm, 1);
+	CHECK(dpfix_ipfix_tm_due(&tm, 5 * s));
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 5 * s) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK_EQ_U64(st->templates, 2);
+	CHECK(!dpfix_ipfix_tm_due(&tm, 5000 * s));
+	/* A template added later is due alone. */
+	{
+		struct dpfix_ipfix_template t = t_a;
+
+		t.id = 300;
+		CHECK(dpfix_ipfix_tm_add(&tm, &t) == 0);
+	}
+	CHECK(dpfix_ipfix_tm_due(&tm, 6 * s));
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 6 * s) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK_EQ_U64(st->templates, 3);
+	CHECK_EQ_U64(st->templates_refreshed, 0);
+
+	/* Removing a sent template on TCP withdraws it; the collector agrees. */
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_remove(&tm, 300, &m) == 0);
+	CHECK(dpfix_ipfix_tm_remove(&tm, 300, &m) == -ENOENT);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK_EQ_U64(st->templates_withdrawn, 1);
+	/* Withdrawing all data templates leaves the options template sent. */
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_withdraw_all(&tm, DPFIX_IPFIX_TM_DATA, &m) == 1);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK_EQ_U64(st->withdrawals_all, 1);
+	CHECK_EQ_U64(st->templates_withdrawn, 2);
+	CHECK_EQ_U64(data(tcp, 1, 0, 400, 1, 8), 1);
+	/* ...and makes the data templates due again; both kinds at once next. */
+	CHECK(dpfix_ipfix_tm_due(&tm, 7 * s));
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 7 * s) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_withdraw_all(&tm, DPFIX_IPFIX_TM_DATA | DPFIX_IPFIX_TM_OPTIONS, &m) == 2);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK_EQ_U64(st->withdrawals_all, 3);
+	CHECK_EQ_U64(st->withdrawals_invalid, 0);
+	CHECK_EQ_U64(data(tcp, 1, 1, 400, 1, 8), 0);
+	/* No room: nothing written, nothing forgotten. */
+	dpfix_ipfix_msg_begin(&m, buf, DPFIX_IPFIX_HEADER_LEN + 4);
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 8 * s) == 2);
+	CHECK_EQ_U64(m.len, DPFIX_IPFIX_HEADER_LEN);
+	dpfix_ipfix_msg_begin(&m, buf, DPFIX_IPFIX_HEADER_LEN + 4 + 4 + t_a.field_count * 4);
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 8 * s) == 1);       /* one fits, one waits */
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 8 * s) == 0);
+	dpfix_ipfix_decoder_free(tcp);
+
+	/* UDP: a new session is sent everything, again after each refresh interval, and
+	 * never a withdrawal. */
+	dpfix_ipfix_tm_session(&tm, 0);
+	CHECK(dpfix_ipfix_tm_due(&tm, 100 * s));
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 100 * s) == 0);
+	CHECK(!dpfix_ipfix_tm_due(&tm, 159 * s));
+	CHECK(dpfix_ipfix_tm_due(&tm, 160 * s));
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 160 * s) == 0);
+	CHECK_EQ_U64(m.len, DPFIX_IPFIX_HEADER_LEN + 4 + 4 + 2 * 4 + 4 + 6 + 2 * 4);
+	CHECK(!dpfix_ipfix_tm_due(&tm, 161 * s));
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_withdraw_all(&tm, DPFIX_IPFIX_TM_DATA, &m) == 0);
+	CHECK(dpfix_ipfix_tm_remove(&tm, 256, &m) == 0);
+	CHECK_EQ_U64(m.len, DPFIX_IPFIX_HEADER_LEN);
+}
+
 int
 main(void)
 {
@@ -638,5 +744,6 @@ main(void)
 	RUN_TEST(test_udp_lifetime);
 	RUN_TEST(test_sequence);
 	RUN_TEST(test_malformed_reasons);
+	RUN_TEST(test_export_templates);
 	return unit_test_summary();
 }
