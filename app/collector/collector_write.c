@@ -13,6 +13,8 @@
 #include "dpfix_ipfix_file.h"
 
 static struct dpfix_ipfix_file_writer *writer;
+static struct dpfix_ipfix_file_stats final_stats; /* once closed */
+static int written;
 static uint64_t files_seen;
 static int failing;
 
@@ -83,7 +85,7 @@ collector_write_open(const struct collector_write_params *p)
 {
 	struct dpfix_ipfix_file_params fp = {
 		.path = p->path, .rotate_bytes = p->rotate_bytes,
-		.rotate_interval_ms = p->rotate_interval_ms, .message_details = p->message_details,
+		.rotate_interval_ms = p->rotate_interval_ms, .details = p->details,
 	};
 	char err[512];
 
@@ -92,6 +94,7 @@ collector_write_open(const struct collector_write_params *p)
 		fprintf(stderr, "dpfix-collector: --write: %s\n", err);
 		return -1;
 	}
+	written = 1;
 	return 0;
 }
 
@@ -141,9 +144,9 @@ collector_write_print_summary(FILE *out)
 {
 	const struct dpfix_ipfix_file_stats *st;
 
-	if (writer == NULL)
+	if (!written)
 		return;
-	st = dpfix_ipfix_file_writer_stats(writer);
+	st = writer != NULL ? dpfix_ipfix_file_writer_stats(writer) : &final_stats;
 #define SHOW(name, text) fprintf(out, "  write_%-22s %" PRIu64 "\n", #name, st->name);
 	DPFIX_IPFIX_FILE_COUNTERS(SHOW)
 #undef SHOW
@@ -154,7 +157,12 @@ collector_write_close(void)
 {
 	char err[512];
 
-	if (writer != NULL && dpfix_ipfix_file_writer_close(writer, err, sizeof(err)) < 0)
+	if (writer == NULL)
+		return;
+	/* The last file gets its Export Session Details here: count them too. */
+	if (dpfix_ipfix_file_writer_finish(writer, err, sizeof(err)) < 0)
 		fprintf(stderr, "dpfix-collector: --write: %s\n", err);
+	final_stats = *dpfix_ipfix_file_writer_stats(writer);
+	dpfix_ipfix_file_writer_close(writer, err, sizeof(err)); /* nothing left to fail */
 	writer = NULL;
 }

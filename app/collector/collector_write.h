@@ -13,7 +13,7 @@ struct collector_write_params {
 	const char *path;
 	uint64_t rotate_bytes;       /* 0: never by size */
 	uint64_t rotate_interval_ms; /* 0: never by time */
-	int message_details;         /* RFC 5655 Message Details record in each message */
+	int details;                 /* RFC 5655 Message and Export Session Details */
 };
 
 /* Returns 0, or -1 with the reason printed. */
@@ -23,8 +23,9 @@ void collector_write_message(const struct dpfix_session *s, const uint8_t *msg, 
 void collector_write_session_closed(const struct dpfix_session *s);
 /* Closes a file whose interval has ended; flushes once a second. */
 void collector_write_tick(void);
-/* The file counters, as summary lines. */
-void collector_write_print_summary(FILE *out);
+/* Finishes and closes the current file. */
 void collector_write_close(void);
+/* The file counters, as summary lines (final ones once closed). */
+void collector_write_print_summary(FILE *out);
 
 #endif

@@ -90,8 +90,9 @@ static const struct dpfix_config_option collector_options[] = {
 		366ull * 86400 * 1000, "start a new file at each multiple of this many seconds of "
 		"UTC time (default 0: never)"),
 	OPT("write_details", DPFIX_CONFIG_BOOL, write_details, 0, 1,
-		"--write: add an RFC 5655 Message Details record (reception time, exporter and "
-		"collector address and port, transport) to each stored message"),
+		"--write: RFC 5655 Message Details with each stored message (reception time, "
+		"exporter and collector address and port, transport) and Export Session Details "
+		"per session at the end of each file"),
 	OPT("quiet", DPFIX_CONFIG_BOOL, quiet, 0, 1, "do not print records; only the summary"),
 	OPT("elements", DPFIX_CONFIG_LIST, elements, 0, 0,
 		"enterprise information elements to decode by name and type: a file of "
@@ -406,7 +407,7 @@ main(int argc, char **argv)
 	if (cfg.write[0] != '\0' && collector_write_open(&(struct collector_write_params){
 			.path = cfg.write, .rotate_bytes = cfg.write_rotate_size,
 			.rotate_interval_ms = cfg.write_rotate_interval_ms,
-			.message_details = cfg.write_details}) < 0)
+			.details = cfg.write_details}) < 0)
 		return 1;
 	/* No SA_RESTART: sleeps must end on a signal so shutdown is prompt. */
 	sigaction(SIGINT, &sa, NULL);
@@ -424,6 +425,7 @@ main(int argc, char **argv)
 	for (int round = 0; round < 50 && serve_all(listeners, nb_listen, buf, sizeof(buf)) > 0;
 			round++)
 		;
+	collector_write_close();
 	print_summary();
 	while (session_count > 0)
 		close_session(session_count - 1, "closed at shutdown");
@@ -431,6 +433,5 @@ main(int argc, char **argv)
 		dpfix_listener_close(listeners[i]);
 	if (json_out != NULL && json_out != stdout)
 		fclose(json_out);
-	collector_write_close();
 	return 0;
 }

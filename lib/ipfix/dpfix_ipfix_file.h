@@ -44,9 +44,11 @@ struct dpfix_ipfix_file_params {
 	 * either, each file is named by dpfix_ipfix_file_name and none is ever overwritten. */
 	uint64_t rotate_bytes;       /* a new file before this one would grow past it; 0 never */
 	uint64_t rotate_interval_ms; /* a new file at each multiple of this in UNIX time; 0 never */
-	/* RFC 5655 8.1.4: append a Message Details options record (collection time,
-	 * exporter and collector address and port, transport) to each stored message. */
-	int message_details;
+	/* RFC 5655 options: a Message Details record (8.1.4: collection time, exporter and
+	 * collector address and port, transport, SCTP stream) appended to each stored
+	 * message, and an Export Session Details record (8.1.3: the same session fields,
+	 * the export times of its first and last message) per session when a file ends. */
+	int details;
 };
 
 /* Where and when a message was received. */
@@ -67,7 +69,8 @@ struct dpfix_ipfix_file_origin {
 	X(refused_malformed, "messages not written: malformed") \
 	X(refused_domains, "messages not written: too many observation domains in one file") \
 	X(domains_renumbered, "observation domains given another id: the id was taken by another session") \
-	X(details_skipped, "messages without Message Details: no room below 65535 bytes") \
+	X(details_skipped, "Message or Session Details not written: no room or no free template id") \
+	X(session_details, "Export Session Details records written (per session, when a file ends)") \
 	X(withdrawals_expanded, "all-templates withdrawals stored as one withdrawal per template") \
 	X(withdrawals_dropped, "sets of withdrawals from UDP sessions not stored (RFC 7011 8.1)") \
 	X(write_errors, "writes that failed") \
@@ -105,7 +108,11 @@ int dpfix_ipfix_file_writer_tick(struct dpfix_ipfix_file_writer *w, uint64_t now
 /* The session ended: its templates are not carried into later files. */
 void dpfix_ipfix_file_writer_session_closed(struct dpfix_ipfix_file_writer *w, const void *session);
 
-/* Flushes and closes the current file, frees w. Returns 0 or -EIO with err. */
+/* Finishes the current file (its Export Session Details, the buffer) and closes it; a
+ * later message starts a new one. Returns 0 or -EIO with err. */
+int dpfix_ipfix_file_writer_finish(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen);
+
+/* Finishes the current file and frees w. Returns 0 or -EIO with err. */
 int dpfix_ipfix_file_writer_close(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen);
 
 const struct dpfix_ipfix_file_stats *dpfix_ipfix_file_writer_stats(const struct dpfix_ipfix_file_writer *w);

@@ -18,12 +18,16 @@
 #define PATH_LEN 4096
 #define FLUSH_INTERVAL_MS 1000
 #define FILE_BUFFER (1 << 20)
-#define DETAILS_MAX 128         /* bytes a Message Details record and its template add */
+#define DETAILS_MAX 128         /* bytes a Message (or Session) Details record and template take */
 #define MAX_TEMPLATE_IDS 4096   /* a decoder holds no more templates per session */
 
-/* Elements of RFC 5655's Message Details Options Template (section 8.1.4). */
+/* Elements of RFC 5655's Message Details and Export Session Details Options Templates
+ * (sections 8.1.4 and 8.1.3). */
 enum {
 	FILE_IE_messageScope = 263,
+	FILE_IE_sessionScope = 267,
+	FILE_IE_minExportSeconds = 264,
+	FILE_IE_maxExportSeconds = 260,
 	FILE_IE_collectionTimeMilliseconds = 258,
 	FILE_IE_exporterIPv4Address = 130,
 	FILE_IE_exporterIPv6Address = 131,
@@ -153,6 +157,11 @@ struct file_domain {
 	uint32_t next_sequence; /* data records stored before in this domain, modulo 2^32 */
 	uint16_t details_id;    /* our Message Details template in the current file, 0 if none */
 	uint8_t details_v6, details_sctp; /* the shape of that template */
+	/* For its Export Session Details record when the file closes. */
+	struct sockaddr_storage exporter, collector; /* of its last message */
+	uint8_t transport;
+	uint32_t file_messages;             /* its messages in this file */
+	uint32_t min_export, max_export;    /* their export times */
 };
 
 struct dpfix_ipfix_file_writer {
@@ -167,6 +176,7 @@ struct dpfix_ipfix_file_writer {
 	int resend_templates;   /* a write failed: messages that defined templates may be lost */
 	uint64_t file_bytes;    /* on disk and buffered */
 	uint64_t file_messages;
+	unsigned int file_domains;  /* domains with messages in this file */
 	uint64_t interval_end_ms;
 	uint64_t last_flush_ms;
 	unsigned int counter;
@@ -475,14 +485,18 @@ open_file(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err, size_t 
 	w->on_disk = 0;
 	w->resend_templates = 0; /* a new file gets the templates anyway */
 	w->file_bytes = 0;
+	w->file_domains = 0;
 	w->file_messages = 0;
 	w->last_flush_ms = now_ms;
 	w->stats.files++;
 	return write_carried_templates(w, now_ms, err, errlen);
 }
 
-/* Closes the current file; its templates are kept for the start of the next one, and
- * the domains of sessions that have ended are forgotten. */
+static int write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen);
+
+/* Closes the current file (with the Export Session Details records when details are
+ * on); its templates are kept for the start of the next one, and the domains of
+ * sessions that have ended are forgotten. */
 static int
 close_file(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
 {
@@ -491,7 +505,10 @@ close_file(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
 
 	if (w->fd < 0)
 		return 0;
-	ret = flush_out(w, err, errlen);
+	if (w->p.details)
+		ret = write_session_details(w, err, errlen);
+	if (flush_out(w, err, errlen) < 0)
+		ret = -EIO;
 	if (close(w->fd) != 0 && ret == 0) {
 		w->stats.write_errors++;
 		ret = fail(-EIO, err, errlen, "%s: write failed: %s", w->path, strerror(errno));
@@ -500,9 +517,11 @@ close_file(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
 	dpfix_ipfix_decoder_free(w->carried);
 	w->carried = w->decoder;
 	w->decoder = NULL;
-	for (unsigned int i = 0; i < w->domain_count; i++)
+	for (unsigned int i = 0; i < w->domain_count; i++) {
+		w->domains[i].file_messages = 0;
 		if (!w->domains[i].closed)
 			w->domains[kept++] = w->domains[i];
+	}
 	w->domain_count = kept;
 	return ret;
 }
@@ -575,14 +594,10 @@ is_v6(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET6;
 }
 
+/* The transport-session fields both options templates share. */
 static void
-details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
+add_session_fields(struct dpfix_ipfix_template *t, int v6)
 {
-	memset(t, 0, sizeof(*t));
-	t->id = id;
-	t->scope_count = 1;
-	dpfix_ipfix_template_add(t, 0, FILE_IE_messageScope, 1);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_collectionTimeMilliseconds, 8);
 	if (v6)
 		dpfix_ipfix_template_add(t, 0, FILE_IE_exporterIPv6Address, 16);
 	else
@@ -595,8 +610,31 @@ details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
 	dpfix_ipfix_template_add(t, 0, FILE_IE_collectorTransportPort, 2);
 	dpfix_ipfix_template_add(t, 0, FILE_IE_exportTransportProtocol, 1);
 	dpfix_ipfix_template_add(t, 0, FILE_IE_exportProtocolVersion, 1);
+}
+
+static void
+details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->scope_count = 1;
+	dpfix_ipfix_template_add(t, 0, FILE_IE_messageScope, 1);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_collectionTimeMilliseconds, 8);
+	add_session_fields(t, v6);
 	if (sctp)
 		dpfix_ipfix_template_add(t, 0, FILE_IE_exportSctpStreamId, 2);
+}
+
+static void
+session_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->scope_count = 1;
+	dpfix_ipfix_template_add(t, 0, FILE_IE_sessionScope, 1);
+	add_session_fields(t, v6);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_minExportSeconds, 4);
+	dpfix_ipfix_template_add(t, 0, FILE_IE_maxExportSeconds, 4);
 }
 
 /* Address and port in the record's family: IPv4 in IPv6 as ::ffff:a.b.c.d, IPv4-mapped
@@ -629,6 +667,17 @@ put_address(uint8_t *p, const struct sockaddr_storage *ss, int v6)
 	return alen + 2;
 }
 
+static uint8_t *
+put_session_fields(uint8_t *p, const struct sockaddr_storage *exporter,
+		const struct sockaddr_storage *collector, uint8_t transport, int v6)
+{
+	p += put_address(p, exporter, v6);
+	p += put_address(p, collector, v6);
+	*p++ = transport;
+	*p++ = DPFIX_IPFIX_VERSION;
+	return p;
+}
+
 static uint32_t
 details_record(uint8_t *rec, const struct dpfix_ipfix_file_origin *o, int v6, int sctp)
 {
@@ -638,10 +687,7 @@ details_record(uint8_t *rec, const struct dpfix_ipfix_file_origin *o, int v6, in
 	*p++ = 0; /* messageScope: written as 0, RFC 5655 */
 	for (int i = 7; i >= 0; i--)
 		*p++ = (uint8_t)(ms >> (i * 8));
-	p += put_address(p, &o->exporter, v6);
-	p += put_address(p, &o->collector, v6);
-	*p++ = o->transport;
-	*p++ = DPFIX_IPFIX_VERSION;
+	p = put_session_fields(p, &o->exporter, &o->collector, o->transport, v6);
 	if (sctp) {
 		dpfix_put16(p, o->sctp_stream);
 		p += 2;
@@ -796,6 +842,46 @@ rewrite_withdrawals(struct dpfix_ipfix_file_writer *w, struct file_domain *d, ui
 	return n;
 }
 
+/* RFC 5655 8.1.3, one record per domain of the file that ends here: the session's
+ * exporter and collector, and the export times of its first and last message in this
+ * file. Its template is defined in the same message, under an id free in the reader's
+ * view; the view does not follow (the file ends), so the next file does not carry it. */
+static int
+write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < w->domain_count; i++) {
+		struct file_domain *d = &w->domains[i];
+		int v6 = is_v6(&d->exporter);
+		struct dpfix_ipfix_msg m;
+		uint8_t rec[64], *p = rec;
+		uint16_t id;
+		uint32_t len;
+
+		if (d->file_messages == 0)
+			continue;
+		id = free_template_id(w, d);
+		if (id == 0) {
+			w->stats.details_skipped++;
+			continue;
+		}
+		session_template(&w->scratch, id, v6);
+		*p++ = 0; /* sessionScope: written as 0, RFC 5655 */
+		p = put_session_fields(p, &d->exporter, &d->collector, d->transport, v6);
+		dpfix_put32(p, d->min_export);
+		dpfix_put32(p + 4, d->max_export);
+		p += 8;
+		dpfix_ipfix_msg_begin(&m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
+		dpfix_ipfix_msg_add_template(&m, &w->scratch);
+		dpfix_ipfix_msg_add_record(&m, id, rec, (uint32_t)(p - rec));
+		len = dpfix_ipfix_msg_finish(&m, d->max_export, d->next_sequence, d->file_domain);
+		if (write_bytes(w, w->extra, len, err, errlen) < 0)
+			return -EIO;
+		d->next_sequence++;
+		w->stats.session_details++;
+	}
+	return 0;
+}
+
 int
 dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipfix_file_origin *o,
 		const uint8_t *msg, size_t len, char *err, size_t errlen)
@@ -814,9 +900,11 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 	if (w->fd >= 0 && w->p.rotate_interval_ms != 0 && now >= w->interval_end_ms &&
 			(ret = close_file(w, err, errlen)) < 0)
 		return ret;
+	/* With details, room for this message's record and every domain's session record
+	 * at the end (one more domain, perhaps, with this message). */
 	if (w->fd >= 0 && w->p.rotate_bytes != 0 && w->file_messages > 0 &&
-			w->file_bytes + len + (w->p.message_details ? DETAILS_MAX : 0) > w->p.rotate_bytes &&
-			(ret = close_file(w, err, errlen)) < 0)
+			w->file_bytes + len + (w->p.details ? (w->file_domains + 2) * DETAILS_MAX : 0) >
+			w->p.rotate_bytes && (ret = close_file(w, err, errlen)) < 0)
 		return ret;
 	/* Opened before a new domain is added: the new file's first messages carry the
 	 * templates of the domains the last file had, and only those. */
@@ -842,11 +930,20 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 		return fail(-EBADMSG, err, errlen, "%s: malformed message not written: %s", w->base,
 				why);
 	}
-	if (w->p.message_details)
+	if (w->p.details)
 		len = append_details(w, d, o, len);
 	if ((ret = write_bytes(w, w->work, len, err, errlen)) < 0)
 		return ret;
 	d->next_sequence += w->records;
+	d->exporter = o->exporter;
+	d->collector = o->collector;
+	d->transport = o->transport;
+	if (d->file_messages == 0 || dpfix_get32(w->work + 4) < d->min_export)
+		d->min_export = dpfix_get32(w->work + 4);
+	if (d->file_messages == 0 || dpfix_get32(w->work + 4) > d->max_export)
+		d->max_export = dpfix_get32(w->work + 4);
+	if (d->file_messages++ == 0)
+		w->file_domains++;
 	w->file_messages++;
 	w->stats.messages++;
 	return 0;
@@ -874,6 +971,12 @@ dpfix_ipfix_file_writer_session_closed(struct dpfix_ipfix_file_writer *w, const 
 	for (unsigned int i = 0; i < w->domain_count; i++)
 		if (w->domains[i].session == session)
 			w->domains[i].closed = 1;
+}
+
+int
+dpfix_ipfix_file_writer_finish(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
+{
+	return close_file(w, err, errlen);
 }
 
 int

@@ -4,10 +4,10 @@
 # read back by dpfix-dump with exactly the records of the collector's --json.
 #  1. two probe runs over UDP into one file (config file keys): two sessions that both
 #     use domain 1, so the second gets domain 2 in the file;
-#  2. TCP, rotation by size, Message Details: several files, each decodes alone,
-#     together they hold every record; one Message Details record per message naming
-#     the exporter, the collector and TCP; the sessions' template withdrawals are stored
-#     as ipfixDump accepts them;
+#  2. TCP, rotation by size, details: several files, each decodes alone, together
+#     they hold every record; one Message Details record per message naming the
+#     exporter, the collector and TCP, one Export Session Details record per file; the
+#     session's template withdrawals are stored as ipfixDump accepts them;
 #  3. rotation by time (1 s) across two probe runs;
 #  4. SCTP: each message's Message Details name its stream;
 #  5. a directory that cannot take files is refused at start.
@@ -88,20 +88,29 @@ for f in "${files[@]}"; do
 	total=$((total + n))
 done
 [ "$total" -eq "$flows" ] || fail "2: $total data records in the files, want $flows"
-grep -v '"messageScope"' "$WORK/two.dump.json" | cmp -s - "$WORK/two.json" ||
+grep -vE '"(message|session)Scope"' "$WORK/two.dump.json" | cmp -s - "$WORK/two.json" ||
 	fail "2: the files' records differ from the collector's --json"
-$PY - "$WORK/two.dump.json" "$port" "$messages" <<'PYEOF' || fail "2: Message Details"
+$PY - "$WORK/two.dump.json" "$port" "$messages" "${#files[@]}" <<'PYEOF' || fail "2: Message Details"
 import json, sys
-details = [r for r in map(json.loads, open(sys.argv[1])) if "messageScope" in r]
+records = [json.loads(line) for line in open(sys.argv[1])]
+details = [r for r in records if "messageScope" in r]
+sessions = [r for r in records if "sessionScope" in r]
 if len(details) != int(sys.argv[3]):
     sys.exit(f"{len(details)} Message Details records for {sys.argv[3]} messages")
+# One Export Session Details record at the end of each file: the one TCP session.
+if len(sessions) != int(sys.argv[4]):
+    sys.exit(f"{len(sessions)} Export Session Details records in {sys.argv[4]} files")
+for d in sessions:
+    if d["minExportSeconds"] > d["maxExportSeconds"] or d["exportTransportProtocol"] != 6 or \
+            d["collectorTransportPort"] != int(sys.argv[2]):
+        sys.exit(f"Export Session Details record {d}")
 for d in details:
     want = {"messageScope": 0, "exporterIPv4Address": "127.0.0.1", "collectorIPv4Address": "127.0.0.1",
             "collectorTransportPort": int(sys.argv[2]), "exportTransportProtocol": 6,
             "exportProtocolVersion": 10}
     if any(d.get(k) != v for k, v in want.items()) or not 1024 <= d["exporterTransportPort"] <= 65535:
         sys.exit(f"Message Details record {d}")
-print(f"{len(details)} Message Details records")
+print(f"{len(details)} Message Details and {len(sessions)} Export Session Details records")
 PYEOF
 grep -qE "write_withdrawals_expanded +[1-9]" "$WORK/c2.stdout" || fail "2: the withdrawals at the session's end"
 
@@ -138,9 +147,10 @@ timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" --
 sleep 0.5
 stop_collector
 ipfix_dump_clean "$WORK/sctp.ipfix" $(($(counter "$WORK/c5.stdout" data_records) + \
-	$(counter "$WORK/c5.stdout" options_records) + $(counter "$WORK/c5.stdout" write_messages)))
+	$(counter "$WORK/c5.stdout" options_records) + $(counter "$WORK/c5.stdout" write_messages) + \
+	$(counter "$WORK/c5.stdout" write_session_details)))
 "$DPFIX_DUMP" --json "$WORK/sctp.ipfix" >"$WORK/sctp.dump.json" 2>/dev/null || fail "4: dpfix-dump"
-grep -v '"messageScope"' "$WORK/sctp.dump.json" | cmp -s - "$WORK/sctp.json" ||
+grep -vE '"(message|session)Scope"' "$WORK/sctp.dump.json" | cmp -s - "$WORK/sctp.json" ||
 	fail "4: the file's records differ from the collector's --json"
 $PY - "$WORK/sctp.dump.json" <<'PYEOF' || fail "4: Message Details over SCTP"
 import json, sys

@@ -214,6 +214,25 @@ list_files(char names[][320], int max)
 	return n;
 }
 
+/* Removes from text the lines that contain what. */
+static void
+filter_lines(char *text, const char *what)
+{
+	char *out = text, *line = text;
+
+	while (*line != '\0') {
+		char *end = strchr(line, '\n');
+		size_t len = end != NULL ? (size_t)(end - line) + 1 : strlen(line);
+
+		if (memmem(line, len, what, strlen(what)) == NULL) {
+			memmove(out, line, len);
+			out += len;
+		}
+		line += len;
+	}
+	*out = '\0';
+}
+
 /* ---- tests ---- */
 
 static void
@@ -435,12 +454,12 @@ test_file_names(void)
 /* Rotation by size: several files, none past the limit, each decodes alone (its own
  * templates at its start), and together they hold every record in order. */
 static void
-test_rotation_by_size(void)
+rotation_by_size(int details)
 {
 	static uint8_t msgs[40][2048];
 	static uint8_t all[40 * 2048];
 	uint32_t lens[40], total = 0, seq = 0;
-	struct dpfix_ipfix_file_params p = {.rotate_bytes = 1000};
+	struct dpfix_ipfix_file_params p = {.rotate_bytes = 1000, .details = details};
 	struct dpfix_ipfix_file_writer *w;
 	struct dpfix_ipfix_file_origin o = origin(&sess_a, 1714565100000ull);
 	char path[128], err[256], names[64][320];
@@ -475,9 +494,14 @@ test_rotation_by_size(void)
 		CHECK_EQ_U64(res.decode_errors, 0);
 		CHECK_EQ_U64(res.stats.sets_unknown_template, 0);
 		CHECK_EQ_U64(res.stats.sequence_lost + res.stats.sequence_out_of_order, 0);
-		CHECK(res.stats.templates == 1);
+		/* Ours: the Message Details template, and at the end the Session Details one. */
+		CHECK_EQ_U64(res.stats.templates, details ? 3 : 1);
+		/* Details on every message but the templates that start a later file. */
+		CHECK_EQ_U64(res.stats.options_records, details ? res.messages - (i > 0) : 0);
 		records += res.stats.data_records;
-		fwrite(res.json, 1, res.json_len, cat);
+		if (details) /* only the flows: the options records are not in want */
+			filter_lines(res.json, "Scope\":");
+		fwrite(res.json, 1, strlen(res.json), cat);
 		free(res.json);
 		{
 			FILE *f = fopen(names[i], "rb");
@@ -496,6 +520,13 @@ test_rotation_by_size(void)
 	free(want);
 	free(got);
 	remove_dir_files();
+}
+
+static void
+test_rotation_by_size(void)
+{
+	rotation_by_size(0);
+	rotation_by_size(1);
 }
 
 /* Rotation by time: files start at multiples of the interval and are named by that
@@ -596,7 +627,7 @@ static void
 test_message_details(void)
 {
 	static uint8_t m[65536];
-	struct dpfix_ipfix_file_params p = {.message_details = 1};
+	struct dpfix_ipfix_file_params p = {.details = 1};
 	struct dpfix_ipfix_file_writer *w;
 	struct dpfix_ipfix_file_origin o = origin(&sess_a, 1714565100123ull);
 	struct dpfix_ipfix_template high = t_other;
@@ -635,15 +666,15 @@ test_message_details(void)
 	len = make_message(m, 1, 3, NULL, 2, 1);
 	CHECK_EQ_U64(dpfix_ipfix_file_write(w, &o, m, len, err, sizeof(err)), 0);
 	CHECK_EQ_U64(dpfix_ipfix_file_writer_stats(w)->details_skipped, 0);
-	dpfix_ipfix_file_writer_close(w, err, sizeof(err));
+	CHECK_EQ_U64(dpfix_ipfix_file_writer_close(w, err, sizeof(err)), 0);
 
 	read_file(path, &res);
 	CHECK_EQ_U64(res.read_ret, 0);
-	CHECK_EQ_U64(res.messages, 4);
+	CHECK_EQ_U64(res.messages, 5);               /* and the Export Session Details */
 	CHECK_EQ_U64(res.decode_errors, 0);
 	CHECK_EQ_U64(res.stats.sets_unknown_template, 0);
 	CHECK_EQ_U64(res.stats.data_records, 4);     /* 2 + 1 + 1 flows, one from 65535 */
-	CHECK_EQ_U64(res.stats.options_records, 4);  /* one Message Details per message */
+	CHECK_EQ_U64(res.stats.options_records, 5);  /* one Message Details per message + 1 */
 	CHECK_EQ_U64(res.stats.templates_withdrawn, 1); /* ours, spelled out */
 	CHECK_EQ_U64(res.stats.withdrawals_all, 0);
 	CHECK_EQ_U64(res.stats.sequence_lost + res.stats.sequence_out_of_order, 0);
@@ -651,6 +682,13 @@ test_message_details(void)
 		count++;
 	CHECK_EQ_U64(count, 4);
 	CHECK(strstr(res.json, "{\"protocolIdentifier\":6,\"octetDeltaCount\":99}") != NULL);
+	/* Last, the session: its export times 1 and 1700000000 (make_message's). */
+	at = strrchr(res.json, '{');
+	CHECK(at != NULL && strcmp(at, "{\"sessionScope\":0,\"exporterIPv4Address\":\"127.0.0.2\","
+		"\"exporterTransportPort\":40000,\"collectorIPv4Address\":\"127.0.0.1\","
+		"\"collectorTransportPort\":4739,\"exportTransportProtocol\":6,"
+		"\"exportProtocolVersion\":10,\"minExportSeconds\":\"1970-01-01T00:00:01Z\","
+		"\"maxExportSeconds\":\"2023-11-14T22:13:20Z\"}\n") == 0);
 	free(res.json);
 	remove_dir_files();
 }
