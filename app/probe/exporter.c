@@ -27,9 +27,8 @@
 #define TEMPLATE_ID_EXPORTING_RELIABILITY 260
 #define TEMPLATE_ID_FLOW_KEYS 261
 #define TEMPLATE_ID_INTERFACES 262
-#define IE_MPLS_TOP_LABEL_STACK_SECTION 70
 #define DEQUEUE_BURST 64
-#define MAX_RECORD_LEN 128
+#define MAX_RECORD_LEN 160
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_ICMPV6_ 58
 
@@ -103,15 +102,16 @@ flow_key_indicator(const struct exporter_ctx *x, const struct dpfix_ipfix_templa
 	if (fk & DPFIX_KEY_DSCP)
 		keys[n++] = IE_ipClassOfService;
 	if (fk & DPFIX_KEY_MPLS)
-		keys[n++] = IE_MPLS_TOP_LABEL_STACK_SECTION;
+		keys[n++] = IE_mplsTopLabelStackSection;
 	if (fk & DPFIX_KEY_INGRESS_PORT)
 		keys[n++] = IE_ingressInterface;
 	return dpfix_ipfix_flow_key_indicator(t, keys, n);
 }
 
-/* Fields of both flow templates; the address elements differ by IP version. */
+/* Fields of both flow templates; the address elements differ by IP version. With
+ * biflow, the other direction's counters follow as RFC 5103 reverse elements. */
 static void
-build_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
+build_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int biflow)
 {
 	memset(t, 0, sizeof(*t));
 	t->id = id;
@@ -133,19 +133,29 @@ build_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
 	dpfix_ipfix_template_add(t, 0, IE_flowStartMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndReason, 1);
+	dpfix_ipfix_template_add(t, 0, IE_mplsTopLabelStackSection, 3);
+	if (!biflow)
+		return;
+	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_octetDeltaCount, 8);
+	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_packetDeltaCount, 8);
+	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_tcpControlBits, 2);
+	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_minimumTTL, 1);
+	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_maximumTTL, 1);
+	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_flowStartMilliseconds, 8);
+	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_flowEndMilliseconds, 8);
 }
 
 /* The flow templates first (the flow keys records follow this order), then the
  * options templates (RFC 7011 4). */
 static void
-add_templates(struct exporter_state *st, uint64_t refresh_ns)
+add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
 {
 	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
 
 	dpfix_ipfix_tm_init(&st->tm, refresh_ns);
-	build_template(&t, TEMPLATE_ID_IPV4, 0);
+	build_template(&t, TEMPLATE_ID_IPV4, 0, biflow);
 	dpfix_ipfix_tm_add(&st->tm, &t);
-	build_template(&t, TEMPLATE_ID_IPV6, 1);
+	build_template(&t, TEMPLATE_ID_IPV6, 1, biflow);
 	dpfix_ipfix_tm_add(&st->tm, &t);
 	dpfix_ipfix_metering_stats_template(&t, TEMPLATE_ID_METERING_STATS);
 	dpfix_ipfix_tm_add(&st->tm, &t);
@@ -183,7 +193,7 @@ put64(uint8_t *p, uint64_t v)
 
 /* Encodes rec in the field order of build_template; returns the record length. */
 static uint32_t
-encode_flow(const struct dpfix_flow_record *rec, uint8_t *out)
+encode_flow(const struct dpfix_flow_record *rec, int biflow, uint8_t *out)
 {
 	const struct dpfix_flow_key *k = &rec->key;
 	size_t alen = k->ip_version == 6 ? 16 : 4;
@@ -209,6 +219,18 @@ encode_flow(const struct dpfix_flow_record *rec, uint8_t *out)
 	p = put64(p, rec->first_ns / 1000000);
 	p = put64(p, rec->last_ns / 1000000);
 	*p++ = rec->end_reason;
+	*p++ = (uint8_t)(rec->mpls_top >> 16);      /* label(20) TC(3) S(1), 3 octets */
+	p = put16(p, (uint16_t)rec->mpls_top);
+	if (!biflow)
+		return (uint32_t)(p - out);
+	/* A direction that saw no packet has no times: 0, with zero counts beside them. */
+	p = put64(p, rec->rev_octets);
+	p = put64(p, rec->rev_packets);
+	p = put16(p, rec->rev_tcp_flags);
+	*p++ = rec->rev_min_ttl;
+	*p++ = rec->rev_max_ttl;
+	p = put64(p, rec->rev_first_ns / 1000000);
+	p = put64(p, rec->rev_last_ns / 1000000);
 	return (uint32_t)(p - out);
 }
 
@@ -332,7 +354,7 @@ export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint6
 	struct exporter_state *st = x->state;
 	uint8_t buf[MAX_RECORD_LEN];
 	uint16_t tid = rec->key.ip_version == 6 ? TEMPLATE_ID_IPV6 : TEMPLATE_ID_IPV4;
-	uint32_t len = encode_flow(rec, buf);
+	uint32_t len = encode_flow(rec, x->settings->biflow, buf);
 
 	if (dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len) == -ENOSPC) {
 		send_message(x, now_ns);
@@ -480,7 +502,7 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		rte_free(st);
 		return -ENOMEM;
 	}
-	add_templates(st, x->settings->template_refresh_ms * 1000000ull);
+	add_templates(st, x->settings->template_refresh_ms * 1000000ull, x->settings->biflow);
 	dpfix_ipfix_tm_session(&st->tm, dpfix_session_is_reliable(x->session));
 	st->process_id = (uint32_t)getpid();
 	/* Interface names for the interface options records: ingressInterface is the

@@ -34,14 +34,6 @@ on_signal(int sig)
 	atomic_store(&probe_stop, 1);
 }
 
-/* A Toeplitz key with a 16-bit period hashes (a,b) and (b,a) alike, so both
- * directions of a connection reach the same worker (symmetric RSS). */
-static uint8_t symmetric_rss_key[40] = {
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-};
 
 /* True when every port is a pcap file read once: then input has an end, and the
  * probe exits when it is reached. EAL does not expose devargs, so read argv. */
@@ -69,6 +61,7 @@ port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf = {0};
+	uint8_t rss_key[DPFIX_FLOW_RSS_KEY_LEN];
 	uint16_t nb_rxd = (uint16_t)settings.rx_ring_size, nb_txd = 64;
 	int ret;
 
@@ -76,9 +69,12 @@ port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
 	if (ret != 0)
 		return ret;
 	if (nb_queues > 1) {
+		memcpy(rss_key, dpfix_flow_symmetric_rss_key, sizeof(rss_key));
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_key = symmetric_rss_key;
-		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
+		/* Both directions of a flow to the same worker: biflow needs it, and
+		 * uniflows lose nothing by it. */
+		conf.rx_adv_conf.rss_conf.rss_key = rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(rss_key);
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
 				(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
 	}

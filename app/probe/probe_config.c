@@ -82,6 +82,10 @@ const struct dpfix_config_option probe_options[] = {
 	OPT("stats_json", DPFIX_CONFIG_STRING, stats_json, 0, 0,
 		"at exit, write every counter (totals and per worker) to this file as one JSON "
 		"object"),
+	OPT("biflow", DPFIX_CONFIG_BOOL, biflow, 0, 1,
+		"RFC 5103 biflows: both directions of a connection in one record, the reverse "
+		"direction's counters as reverse elements (PEN 29305); multi-queue ports get a "
+		"symmetric RSS key (default no)"),
 	OPT("packet_timestamps", DPFIX_CONFIG_BOOL, packet_timestamps, 0, 1,
 		"use the port's receive timestamps (pcap: capture time) when offered (default yes)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},

@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+#endif
+
 #include <rte_common.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
@@ -89,6 +93,13 @@ key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out)
 	}
 }
 
+const uint8_t dpfix_flow_symmetric_rss_key[DPFIX_FLOW_RSS_KEY_LEN] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
 void
 dpfix_flow_key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out)
 {
@@ -98,12 +109,23 @@ dpfix_flow_key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *ou
 static inline int
 key_equal(const struct dpfix_flow_key *a, const struct dpfix_flow_key *b)
 {
-	const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
+#ifdef __SSE4_1__
+	const __m128i *x = (const __m128i *)(const void *)a, *y = (const __m128i *)(const void *)b;
+	__m128i diff = _mm_setzero_si128();
+
+	_Static_assert(sizeof(*a) % 16 == 0, "flow key must be whole 16-byte vectors");
+#pragma GCC unroll 4
+	for (unsigned int i = 0; i < sizeof(*a) / 16; i++)
+		diff = _mm_or_si128(diff, _mm_xor_si128(_mm_loadu_si128(x + i), _mm_loadu_si128(y + i)));
+	return _mm_testz_si128(diff, diff);
+#else
+	const flow_key_word *x = (const flow_key_word *)a, *y = (const flow_key_word *)b;
 	uint64_t diff = 0;
 
 	for (unsigned int i = 0; i < sizeof(*a) / 8; i++)
 		diff |= x[i] ^ y[i];
 	return diff == 0;
+#endif
 }
 
 /* The index hashes a biflow by the smaller of its two orientations, so both
@@ -216,11 +238,14 @@ static int
 flow_end(struct dpfix_flow_table *t, uint32_t r, uint8_t reason)
 {
 	struct dpfix_flow_record *rec = &t->records[r];
+	struct flow_hash h = record_hash(t, rec);
 
+	/* The bucket loads while emit copies the record out. */
+	rte_prefetch0(&t->index.buckets[h.bucket & t->index.mask]);
 	if (!offer(t, rec, reason))
 		return 0;
 	count_end(t, reason);
-	flow_index_del(&t->index, record_hash(t, rec), r);
+	flow_index_del(&t->index, h, r);
 	t->free_slots[t->free_count++] = r;
 	return 1;
 }
@@ -297,6 +322,12 @@ evict_one(struct dpfix_flow_table *t, uint64_t now_ns)
 		if (s == UINT64_MAX)
 			return 0;
 		r = flow_wheel_pop(wh, s);
+		/* The next candidate is wanted soon: by this eviction if this one is passed
+		 * over, else by the next one (in a flood, the next packet). */
+		if (!(wh->links[r].next & FLOW_WHEEL_END)) {
+			rte_prefetch0(&t->records[wh->links[r].next]);
+			rte_prefetch0(&wh->links[wh->links[r].next]);
+		}
 		due = flow_due(t, &t->records[r], &reason);
 		if (due > now_ns) {
 			if (tries < EVICT_CANDIDATES && flow_wheel_slot_of(wh, due) > s) {

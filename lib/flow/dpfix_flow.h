@@ -115,4 +115,10 @@ const struct dpfix_flow_stats *dpfix_flow_table_stats(const struct dpfix_flow_ta
  * answering type (echo request <-> reply and the like) with the same code. */
 void dpfix_flow_key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out);
 
+/* A 40-byte Toeplitz RSS key with a 16-bit period (0x6d5a repeated): it hashes a
+ * tuple and its reverse (addresses swapped, ports swapped) alike, so both directions
+ * of a connection reach the same queue and worker, as biflow needs. */
+#define DPFIX_FLOW_RSS_KEY_LEN 40
+extern const uint8_t dpfix_flow_symmetric_rss_key[DPFIX_FLOW_RSS_KEY_LEN];
+
 #endif

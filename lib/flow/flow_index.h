@@ -10,6 +10,9 @@
 
 #include <rte_common.h>
 #include <rte_hash_crc.h>
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -30,8 +33,10 @@ struct flow_index {
 	uint32_t mask;                  /* bucket count - 1 (a power of 2) */
 };
 
-/* The hash of a key: the bucket from a CRC32C of the key's words, the signature from
- * a multiplicative hash of their XOR, so the two are independent of each other. */
+/* The hash of a key. A CRC32C of the key's words is cheap but linear: structured keys
+ * (consecutive addresses or ports) fill only a fraction of the buckets if its low bits
+ * pick the bucket. So the CRC, with the words' XOR, goes through a multiplicative
+ * (Fibonacci) mix, and the bucket and signature are taken from different bits of it. */
 struct flow_hash {
 	uint32_t bucket;    /* before masking */
 	uint16_t sig;       /* never FLOW_INDEX_EMPTY_SIG */
@@ -39,20 +44,30 @@ struct flow_hash {
 
 _Static_assert(sizeof(struct dpfix_flow_key) % 8 == 0, "flow key must be whole 8-byte words");
 
+/* The key is read as 8-byte words; the type says it aliases the key's byte fields, or
+ * the compiler may reorder the reads before the writes that filled the key. */
+typedef uint64_t __attribute__((__may_alias__)) flow_key_word;
+
 static inline struct flow_hash
 flow_index_hash(const struct dpfix_flow_key *k)
 {
-	const uint64_t *w = (const uint64_t *)k;
+	const flow_key_word *w = (const flow_key_word *)k;
 	uint32_t crc = 0x9e3779b9u;
-	uint64_t fold = 0;
+	uint64_t fold = 0, mix;
 	struct flow_hash h;
 
+#pragma GCC unroll 8
 	for (unsigned int i = 0; i < sizeof(*k) / 8; i++) {
+#ifdef __SSE4_2__
+		crc = (uint32_t)_mm_crc32_u64(crc, w[i]);   /* no run-time CPU check per word */
+#else
 		crc = rte_hash_crc_8byte(w[i], crc);
+#endif
 		fold ^= w[i] + i;
 	}
-	h.bucket = crc;
-	h.sig = (uint16_t)((fold * 0x9e3779b97f4a7c15ull) >> 48);
+	mix = ((uint64_t)crc << 32 ^ fold) * 0x9e3779b97f4a7c15ull;
+	h.bucket = (uint32_t)(mix >> 32);
+	h.sig = (uint16_t)(mix >> 16);
 	h.sig += h.sig == FLOW_INDEX_EMPTY_SIG;
 	return h;
 }

@@ -10,6 +10,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_memory.h>
+#include <rte_thash.h>
 
 #include "dpfix_flow.h"
 #include "unit_test.h"
@@ -991,6 +992,55 @@ test_model(void)
 	dpfix_flow_table_free(t);
 }
 
+/* The probe's RSS key is symmetric: DPDK's software Toeplitz (what NICs compute) gives
+ * a tuple and its reverse the same hash, for IPv4 and IPv6 with and without ports. A
+ * usual asymmetric key (Microsoft's, DPDK's default) does not: the check can fail. */
+static uint32_t
+rss_pair_mismatches(const uint8_t *key, int v6, int with_ports, uint32_t trials)
+{
+	uint64_t rnd = 0x2545f4914f6cdd1dull;
+	uint32_t mismatches = 0;
+
+	for (uint32_t n = 0; n < trials; n++) {
+		uint32_t t[RTE_THASH_V6_L4_LEN], r[RTE_THASH_V6_L4_LEN];
+		uint32_t words = v6 ? 4 : 1, len;     /* per address */
+
+		for (uint32_t i = 0; i < 2 * words; i++) {
+			rnd ^= rnd << 13;
+			rnd ^= rnd >> 7;
+			rnd ^= rnd << 17;
+			t[i] = (uint32_t)rnd;
+		}
+		/* Layout of rte_softrss's input: source address words, destination address
+		 * words, then source port << 16 | destination port. */
+		for (uint32_t i = 0; i < words; i++) {
+			r[i] = t[words + i];
+			r[words + i] = t[i];
+		}
+		t[2 * words] = (uint32_t)(rnd >> 32);
+		r[2 * words] = t[2 * words] << 16 | t[2 * words] >> 16;
+		len = 2 * words + (with_ports ? 1 : 0);
+		mismatches += rte_softrss(t, len, key) != rte_softrss(r, len, key);
+	}
+	return mismatches;
+}
+
+static void
+test_symmetric_rss_key(void)
+{
+	static const uint8_t microsoft_key[40] = {
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+		0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+		0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+	};
+
+	for (int v6 = 0; v6 <= 1; v6++)
+		for (int ports = 0; ports <= 1; ports++) {
+			CHECK_EQ_U64(rss_pair_mismatches(dpfix_flow_symmetric_rss_key, v6, ports, 2000), 0);
+			CHECK(rss_pair_mismatches(microsoft_key, v6, ports, 2000) > 1900);
+		}
+}
+
 int
 main(void)
 {
@@ -1019,6 +1069,7 @@ main(void)
 	RUN_TEST(test_tcp_end);
 	RUN_TEST(test_biflow);
 	RUN_TEST(test_model);
+	RUN_TEST(test_symmetric_rss_key);
 	ret = unit_test_summary();
 	rte_eal_cleanup();
 	return ret;
