@@ -50,7 +50,7 @@ for transport in udp tcp; do
 	"$DPFIX_DUMP" "$cap" >"$WORK/dump.$transport.txt" 2>/dev/null || fail "$transport: text mode"
 	[ "$(grep -c '^  record 25[67]: sourceIPv' "$WORK/dump.$transport.txt")" -eq "$flows" ] ||
 		fail "$transport: text mode: record lines"
-	[ "$(grep -c '^  template 25[67] (domain 1, 17 fields): sourceIPv' "$WORK/dump.$transport.txt")" -eq 2 ] ||
+	[ "$(grep -c '^  template 25[67] (domain 1, 18 fields): sourceIPv' "$WORK/dump.$transport.txt")" -eq 2 ] ||
 		fail "$transport: text mode: template lines"
 	grep -q "^message ($transport 127.0.0.1:[0-9]* > 127.0.0.1:$port, " "$WORK/dump.$transport.txt" ||
 		fail "$transport: text mode: message lines"

@@ -66,6 +66,12 @@ def type_code(ours, theirs):
 
 
 # IANA element name -> (tshark field, how to compare).
+def mpls_section(ours, theirs):
+    """Our hex octets (label << 4 | TC << 1 | S) against tshark's three subfields."""
+    label, exp, bos = (int(v) for v in theirs)
+    return int(ours, 16) == label << 4 | exp << 1 | bos
+
+
 FIELDS = {
     "sourceIPv4Address": ("cflow.srcaddr", address),
     "destinationIPv4Address": ("cflow.dstaddr", address),
@@ -90,6 +96,8 @@ FIELDS = {
     "flowStartSysUpTime": ("cflow.timestart", uptime_ms),
     "flowEndSysUpTime": ("cflow.timeend", uptime_ms),
     "flowEndReason": ("cflow.flow_end_reason", integer),
+    "mplsTopLabelStackSection": (("cflow.mpls_label", "cflow.mpls_exp", "cflow.mpls_bos"),
+                                 mpls_section),
     "flowDirection": ("cflow.direction", integer),
     "ipVersion": ("cflow.ip_version", integer),
     "meteringProcessId": ("cflow.mp_id", integer),
@@ -121,8 +129,8 @@ def flatten(pairs):
     """A tshark "Flow N" object as one dict; the start/end times sit in a subtree."""
     flat = {}
     for key, value in pairs:
-        if key == "cflow.timedelta_tree":
-            flat.update(flatten(value))
+        if key == "cflow.timedelta_tree" or key.startswith("MPLS-Label"):
+            flat.update(flatten(value))   # subtrees: times; MPLS label, exp, bottom
         elif key in DERIVED or key.startswith("_ws."):
             continue
         elif key in flat:

@@ -62,7 +62,7 @@ from datetime import datetime
 T0 = 1763800000000
 def ms(iso):   # the collector writes times as ISO 8601 UTC strings
     return round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-recs = [json.loads(l) for l in open(sys.argv[1])]
+recs = [r for r in map(json.loads, open(sys.argv[1])) if "protocolIdentifier" in r]
 got = {}
 for r in recs:
     icmp = r["protocolIdentifier"] == 1
