@@ -511,8 +511,9 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 		ret = store_template(d, domain, t, rec_off, err, errlen);
 		if (ret < 0)
 			return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_LIMIT, err, errlen,
-					"template %u at offset %u: %s", id, rec_off, ret == -ENOSPC ?
-					"more than 4096 templates in this session" : "out of memory");
+					"template %u at offset %u: %s %u templates in this session", id,
+					rec_off, ret == -ENOSPC ? "more than" : "out of memory at",
+					ret == -ENOSPC ? MAX_TEMPLATES : d->template_count);
 	}
 	return 0;
 }
