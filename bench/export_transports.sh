@@ -47,11 +47,18 @@ for run in $(seq 1 "$runs"); do
 	done
 done
 [ "$runs" -gt 1 ] || exit 0
-for scheme in $schemes; do
-	lines=$(grep -F "\"url\":\"$scheme://" "$work/all")
-	complete=$(echo "$lines" | grep -c "\"records\":$n,.*\"collector_received\":$n," || true)
-	echo "$lines" | grep -o '"records_per_s":[0-9]*' | cut -d: -f2 | sort -n |
-		awk -v s="$scheme" -v ok="$complete" '{v[NR] = $1} END {
-			printf "%-10s records/s min %.2f M, median %.2f M, max %.2f M; all received in %d of %d runs\n",
-				s, v[1] / 1e6, v[int((NR + 1) / 2)] / 1e6, v[NR] / 1e6, ok, NR }'
-done
+python3 - "$work/all" "$n" $schemes <<'EOF'
+import json, statistics, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1])]
+n = int(sys.argv[2])
+for scheme in sys.argv[3:]:
+    runs = [r for r in rows if r["url"].startswith(scheme + "://")]
+    rate = sorted(r["records_per_s"] / 1e6 for r in runs)
+    exporter = statistics.median(r["cpu_s_per_million"] for r in runs)
+    collector = statistics.median(r["collector_cpu_s_per_million"] for r in runs)
+    complete = sum(r["collector_received"] == n for r in runs)
+    print(f"{scheme:10} M records/s min {rate[0]:.2f} median {statistics.median(rate):.2f} "
+          f"max {rate[-1]:.2f}; CPU s per M records (medians) exporter {exporter:.3f} "
+          f"collector {collector:.3f}; all received in {complete} of {len(runs)} runs")
+EOF
