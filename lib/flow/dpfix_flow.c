@@ -358,7 +358,10 @@ flow_create(struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_p
 			return NO_RECORD;
 		}
 	}
-	if (t->wheel.cursor == 0)
+	/* An empty wheel starts at this packet's time: the expiry pass may have run ahead
+	 * on the clock before the first packet of a capture with older timestamps, and
+	 * flows filed behind the cursor would wait until packet time caught up. */
+	if (t->free_count == t->capacity)
 		t->wheel.cursor = t->wheel.evict_hint = flow_wheel_slot_of(&t->wheel, now_ns);
 	r = t->free_slots[--t->free_count];
 	record_init(&t->records[r], p, now_ns, port);

@@ -478,6 +478,30 @@ test_time_jump(void)
 	dpfix_flow_table_free(t);
 }
 
+/* The expiry pass ran on the clock before the first packet, whose capture time is a
+ * year older: the flows still expire on packet time. */
+static void
+test_capture_older_than_clock(void)
+{
+	const uint64_t sec = 1000000000ull, clock = 1763900000 * sec;
+	const uint64_t capture = clock - 365 * 86400 * sec;
+	struct dpfix_flow_table *t = table_with("ft_older", CAPACITY, 15 * sec, 120 * sec, 2 * sec, 0);
+	struct dpfix_packet_info p;
+
+	if (t == NULL)
+		return;
+	sink_reset(&sink, -1);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, clock, 64), 0);
+	make_packet(&p, 1, 100, 0, 64);
+	meter(t, &p, capture);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, capture + 14 * sec, 64), 0);
+	for (int i = 0; i < 200 && sink.n == 0; i++)
+		dpfix_flow_table_expire(t, capture + 16 * sec, 64);
+	CHECK_EQ_U64(sink.n, 1);
+	CHECK(sink.n == 1 && sink.rec[0].end_reason == DPFIX_FLOW_END_IDLE);
+	dpfix_flow_table_free(t);
+}
+
 /* The export ring is full: the flow stays, is counted as deferred, and comes out
  * later exactly once. */
 static void
@@ -1060,6 +1084,7 @@ main(void)
 	RUN_TEST(test_active_expiry);
 	RUN_TEST(test_bounded_expiry);
 	RUN_TEST(test_time_jump);
+	RUN_TEST(test_capture_older_than_clock);
 	RUN_TEST(test_emit_refused);
 	RUN_TEST(test_expiry_on_packet);
 	RUN_TEST(test_flush_resumed_after_new_flows);
