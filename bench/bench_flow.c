@@ -4,6 +4,7 @@
  *   --mode table: the flow table alone on parsed packets, --impl own (lib/flow) or
  *     rte_hash (DPDK's rte_hash_lookup_bulk_data with a record array, as lib/flow was
  *     before issue 4), to compare the two indexes.
+ * --sampling ALGORITHM:n:N puts a packet selector (lib/sample) on the worker's port.
  * --flows N active flows picked at random per packet (after one pass that creates them
  * all), or --flood: every packet a new flow into a table of --table-size. Prints one
  * JSON line; the source's own cost is measured alone and reported beside it. Cycles
@@ -43,6 +44,7 @@ struct options {
 	uint64_t packets;
 	uint32_t size;
 	int flood;
+	const char *sampling;   /* worker mode: a selector (lib/sample text) on the port */
 };
 
 /* Cycles of CPU time this thread has had, at the TSC rate. Other work on this shared
@@ -193,6 +195,18 @@ run_worker(const struct options *o)
 			worker_meter_burst(&w, &q, m, BURST, now_ns, &last_ns);
 		}
 	}
+	/* The selector comes after the flows exist, so the timed packets find them. */
+	if (o->sampling != NULL) {
+		struct dpfix_sample_params sp;
+		char err[256];
+
+		if (dpfix_sample_parse(o->sampling, &sp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bench_flow: --sampling: %s\n", err);
+			return 1;
+		}
+		dpfix_sample_init(&w.samplers[0], &sp, 0);
+		q.sampler = &w.samplers[0];
+	}
 	src = source_cycles(o, pool, o->packets < 4000000 ? o->packets : 4000000);
 	start = cpu_cycles();
 	for (uint64_t i = 0; i < o->packets; i += BURST) {
@@ -213,13 +227,15 @@ run_worker(const struct options *o)
 		const struct dpfix_flow_stats *st = dpfix_flow_table_stats(w.table);
 		double cpp = (double)cycles / (double)o->packets;
 
-		printf("{\"mode\":\"worker\",\"flows\":%u,\"flood\":%d,\"table_size\":%u,\"frame\":%u,"
+		printf("{\"mode\":\"worker\",\"sampling\":\"%s\",\"flows\":%u,\"flood\":%d,"
+				"\"table_size\":%u,\"frame\":%u,"
 				"\"packets\":%" PRIu64 ",\"cycles_per_packet\":%.1f,\"mpps\":%.2f,"
 				"\"source_cycles_per_packet\":%.1f,\"metering_cycles_per_packet\":%.1f,"
 				"\"metering_mpps\":%.2f,\"flows_created\":%" PRIu64 ",\"flows_evicted\":%" PRIu64
 				",\"ignored_packets\":%" PRIu64 ",\"ring_full\":%" PRIu64 ",\"records_drained\":%"
 				PRIu64 ",\"active_flows\":%u}\n",
-				o->flows, o->flood, o->table_size, o->size, o->packets, cpp,
+				o->sampling != NULL ? o->sampling : "none", o->flows, o->flood,
+				o->table_size, o->size, o->packets, cpp,
 				(double)rte_get_tsc_hz() / cpp / 1e6, src, cpp - src,
 				(double)rte_get_tsc_hz() / (cpp - src) / 1e6, st->flows_created,
 				st->flows_evicted, st->ignored_packets, w.stats.ring_full, records_drained,
@@ -405,7 +421,8 @@ main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'}, {"impl", required_argument, NULL, 'i'},
 		{"flows", required_argument, NULL, 'f'}, {"packets", required_argument, NULL, 'p'},
 		{"table-size", required_argument, NULL, 't'}, {"size", required_argument, NULL, 's'},
-		{"flood", no_argument, NULL, 'F'}, {NULL, 0, NULL, 0},
+		{"flood", no_argument, NULL, 'F'}, {"sampling", required_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
 	};
 	int ret = rte_eal_init(argc, argv), c;
 
@@ -424,9 +441,11 @@ main(int argc, char **argv)
 		case 't': o.table_size = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 's': o.size = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'F': o.flood = 1; break;
+		case 'S': o.sampling = optarg; break;
 		default:
 			fprintf(stderr, "usage: bench_flow [EAL] -- [--mode worker|table] [--impl own|rte_hash] "
-					"[--flows N (power of 2)] [--flood] [--table-size N] [--packets N] [--size 64]\n");
+					"[--flows N (power of 2)] [--flood] [--table-size N] [--packets N] [--size 64] "
+					"[--sampling ALGORITHM:n:N[:name=value...]]\n");
 			return 1;
 		}
 	}

@@ -17,6 +17,7 @@
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_export.h"
 #include "dpfix_ipfix_options.h"
+#include "dpfix_ipfix_psamp.h"
 #include "probe.h"
 
 #define TEMPLATE_ID_IPV4 256
@@ -27,6 +28,13 @@
 #define TEMPLATE_ID_EXPORTING_RELIABILITY 260
 #define TEMPLATE_ID_FLOW_KEYS 261
 #define TEMPLATE_ID_INTERFACES 262
+/* PSAMP options templates (RFC 5476 6.5), only when some port samples: the selector
+ * report of each algorithm in use, selector statistics, selection sequences. */
+#define TEMPLATE_ID_SELECTOR_SYSTEMATIC 263
+#define TEMPLATE_ID_SELECTOR_RANDOM 264
+#define TEMPLATE_ID_SELECTOR_HASH 265
+#define TEMPLATE_ID_SELECTOR_STATS 266
+#define TEMPLATE_ID_SELECTION_SEQUENCE 267
 #define DEQUEUE_BURST 64
 #define MAX_RECORD_LEN 160
 #define IPPROTO_ICMP_ 1
@@ -40,6 +48,10 @@ struct port_name {
 
 struct exporter_state {
 	struct dpfix_ipfix_template_manager tm; /* IPv4, IPv6, then the options templates */
+	/* With sampling, flow records end with the selectorId of their ingress port's
+	 * selector (0: the port meters every packet). */
+	int sampling;
+	uint64_t selector_of_port[RTE_MAX_ETHPORTS];
 	struct dpfix_ipfix_msg msg;
 	uint8_t *buf;
 	struct dpfix_ipfix_msg opt_msg;  /* options records: their own message, so the */
@@ -154,8 +166,12 @@ add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
 
 	dpfix_ipfix_tm_init(&st->tm, refresh_ns);
 	build_template(&t, TEMPLATE_ID_IPV4, 0, biflow);
+	if (st->sampling)
+		dpfix_ipfix_template_add(&t, 0, IE_selectorId, 8);
 	dpfix_ipfix_tm_add(&st->tm, &t);
 	build_template(&t, TEMPLATE_ID_IPV6, 1, biflow);
+	if (st->sampling)
+		dpfix_ipfix_template_add(&t, 0, IE_selectorId, 8);
 	dpfix_ipfix_tm_add(&st->tm, &t);
 	dpfix_ipfix_metering_stats_template(&t, TEMPLATE_ID_METERING_STATS);
 	dpfix_ipfix_tm_add(&st->tm, &t);
@@ -356,6 +372,11 @@ export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint6
 	uint16_t tid = rec->key.ip_version == 6 ? TEMPLATE_ID_IPV6 : TEMPLATE_ID_IPV4;
 	uint32_t len = encode_flow(rec, x->settings->biflow, buf);
 
+	if (st->sampling) {
+		put64(buf + len, rec->ingress_port < RTE_MAX_ETHPORTS ?
+				st->selector_of_port[rec->ingress_port] : 0);
+		len += 8;
+	}
 	if (dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len) == -ENOSPC) {
 		send_message(x, now_ns);
 		/* An empty message always has room for one record (mtu >= 576). */
@@ -404,6 +425,108 @@ ns_to_ms(uint64_t ns)
 	return ns / 1000000ull;
 }
 
+/* A port's selector as RFC 5476 reports it: its algorithm's parameters, where it
+ * applies (selection sequence), and what its instances on every worker observed and
+ * selected so far. */
+static void
+add_selector_options(struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
+{
+	const struct probe_sampling *ps = probe_sampling_of_port(x->settings, port);
+	const struct dpfix_sample_params *sp;
+	struct dpfix_ipfix_selector_report report;
+	struct dpfix_sample_stats sum = {0};
+	uint8_t rec[DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN];
+	uint64_t id = PROBE_SELECTOR_ID(port);
+	uint16_t tid;
+	uint32_t len;
+
+	if (ps == NULL)
+		return;
+	sp = &ps->params;
+	report = (struct dpfix_ipfix_selector_report){
+		.selector_id = id, .algorithm = dpfix_sample_algorithm_iana(sp->algorithm),
+	};
+	switch (sp->algorithm) {
+	case DPFIX_SAMPLE_SYSTEMATIC:
+		report.packet_interval = sp->size;
+		report.packet_space = sp->population - sp->size;
+		tid = TEMPLATE_ID_SELECTOR_SYSTEMATIC;
+		break;
+	case DPFIX_SAMPLE_RANDOM:
+		report.size = sp->size;
+		report.population = sp->population;
+		tid = TEMPLATE_ID_SELECTOR_RANDOM;
+		break;
+	default:
+		report.payload_offset = sp->payload_offset;
+		report.payload_size = sp->payload_size;
+		report.output_max = DPFIX_SAMPLE_HASH_OUTPUT_MAX;
+		report.selected_max = sp->selected_max;
+		report.initialiser = sp->seed;
+		tid = TEMPLATE_ID_SELECTOR_HASH;
+		break;
+	}
+	len = dpfix_ipfix_selector_report_record(&report, rec);
+	add_option(x, tid, rec, len, now_ns);
+	len = dpfix_ipfix_selection_sequence_record(&(struct dpfix_ipfix_selection_sequence){
+		.selection_sequence_id = id, .ingress_interface = port, .selector_id = id}, rec);
+	add_option(x, TEMPLATE_ID_SELECTION_SEQUENCE, rec, len, now_ns);
+	for (unsigned int w = 0; w < x->nb_workers; w++)
+		worker_sample_stats(&x->workers[w], port, &sum);
+	len = dpfix_ipfix_selector_stats_record(&(struct dpfix_ipfix_selector_stats){
+		.selector_id = id, .observed = sum.observed, .selected = sum.selected}, rec);
+	add_option(x, TEMPLATE_ID_SELECTOR_STATS, rec, len, now_ns);
+}
+
+/* Which ports sample, before the flow templates are built (they end with selectorId
+ * when any port does). */
+static void
+find_selectors(struct exporter_ctx *x, struct exporter_state *st)
+{
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		if (probe_sampling_of_port(x->settings, port) == NULL)
+			continue;
+		st->selector_of_port[port] = PROBE_SELECTOR_ID(port);
+		st->sampling = 1;
+	}
+}
+
+/* The PSAMP templates the configured selectors need, after the others. */
+static void
+add_sampling_templates(struct exporter_ctx *x, struct exporter_state *st)
+{
+	static const uint16_t report_ids[DPFIX_SAMPLE_ALGORITHM_COUNT] = {
+		[DPFIX_SAMPLE_SYSTEMATIC] = TEMPLATE_ID_SELECTOR_SYSTEMATIC,
+		[DPFIX_SAMPLE_RANDOM] = TEMPLATE_ID_SELECTOR_RANDOM,
+		[DPFIX_SAMPLE_HASH] = TEMPLATE_ID_SELECTOR_HASH,
+	};
+	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
+	bool used[DPFIX_SAMPLE_ALGORITHM_COUNT] = {false};
+	uint16_t port;
+
+	if (!st->sampling)
+		return;
+	RTE_ETH_FOREACH_DEV(port) {
+		const struct probe_sampling *ps = probe_sampling_of_port(x->settings, port);
+
+		if (ps != NULL)
+			used[ps->params.algorithm] = true;
+	}
+	for (int a = 0; a < DPFIX_SAMPLE_ALGORITHM_COUNT; a++) {
+		if (!used[a])
+			continue;
+		dpfix_ipfix_selector_report_template(&t, report_ids[a],
+				dpfix_sample_algorithm_iana((enum dpfix_sample_algorithm)a));
+		dpfix_ipfix_tm_add(&st->tm, &t);
+	}
+	dpfix_ipfix_selector_stats_template(&t, TEMPLATE_ID_SELECTOR_STATS);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+	dpfix_ipfix_selection_sequence_template(&t, TEMPLATE_ID_SELECTION_SEQUENCE);
+	dpfix_ipfix_tm_add(&st->tm, &t);
+}
+
 /* The probe's statistics (RFC 7011 4.1-4.4) and one record per port naming it. The
  * counters are the same the summary and telemetry show, read without locks. */
 static void
@@ -421,10 +544,17 @@ send_options(struct exporter_ctx *x, uint64_t now_ns)
 	for (unsigned int w = 0; w < x->nb_workers; w++) {
 		const struct worker_stats *ws = &x->workers[w].stats;
 		const struct dpfix_flow_stats *fs = dpfix_flow_table_stats(x->workers[w].table);
+		struct dpfix_sample_stats ss = {0};
+		uint64_t not_metered = ws->rx_packets - ws->metered_packets, not_selected;
 
 		/* Refused by the parser (frame bytes), and found no room in the flow table
-		 * (IP octets: the table sees no frames). */
-		mr.ignored_packets += ws->rx_packets - ws->metered_packets + fs->ignored_packets;
+		 * (IP octets: the table sees no frames). Packets a selector passed over are
+		 * not ignored: the selector statistics count them. (Counters read while the
+		 * worker runs may be a burst apart: never below zero.) */
+		worker_sample_stats(&x->workers[w], -1, &ss);
+		not_selected = ss.observed - ss.selected;
+		mr.ignored_packets += (not_metered > not_selected ? not_metered - not_selected : 0) +
+				fs->ignored_packets;
 		mr.ignored_octets += ws->unmetered_bytes + fs->ignored_octets;
 		if (ws->first_ignored_ns != 0 && (first_ignored == 0 || ws->first_ignored_ns < first_ignored))
 			first_ignored = ws->first_ignored_ns;
@@ -461,6 +591,8 @@ send_options(struct exporter_ctx *x, uint64_t now_ns)
 			.description = st->ports[p].driver}, rec);
 		add_option(x, TEMPLATE_ID_INTERFACES, rec, len, now_ns);
 	}
+	for (unsigned int p = 0; p < st->nb_ports; p++)
+		add_selector_options(x, (uint16_t)st->ports[p].port, now_ns);
 	flush_options(x, now_ns);
 	st->options_sent_ns = now_ns;
 	st->options_due = 0;
@@ -502,7 +634,9 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		rte_free(st);
 		return -ENOMEM;
 	}
+	find_selectors(x, st);
 	add_templates(st, x->settings->template_refresh_ms * 1000000ull, x->settings->biflow);
+	add_sampling_templates(x, st);
 	dpfix_ipfix_tm_session(&st->tm, dpfix_session_is_reliable(x->session));
 	st->process_id = (uint32_t)getpid();
 	/* Interface names for the interface options records: ingressInterface is the

@@ -1,6 +1,7 @@
 /* dpfix-probe: sets up DPDK ports, flow tables and rings from the settings, starts
  * the worker and export lcores, and runs the control loop on the main lcore. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include "probe_control.h"
 
 atomic_int probe_stop;
+
+_Static_assert(RTE_MAX_ETHPORTS <= PROBE_MAX_PORTS, "sampling lines cannot name every port");
 
 static struct probe_settings settings;
 static struct worker_ctx *workers;
@@ -138,11 +141,44 @@ assign_lcores(unsigned int *export_lcore)
 	return 0;
 }
 
+/* Sampling lines must name existing ports; a random selector without a seed gets one
+ * now (printed, so a run can be repeated). Each selector is announced. */
+static int
+setup_sampling(void)
+{
+	uint16_t port;
+	char text[256];
+
+	for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++)
+		if (settings.sampling[p].set && !rte_eth_dev_is_valid_port((uint16_t)p)) {
+			fprintf(stderr, "dpfix-probe: %s: sampling names port %u, which does not exist "
+					"(%u port(s))\n", settings.sampling[p].origin, p,
+					rte_eth_dev_count_avail());
+			return -EINVAL;
+		}
+	for (unsigned int p = 0; p <= PROBE_MAX_PORTS; p++) {
+		struct dpfix_sample_params *sp = &settings.sampling[p].params;
+
+		if (settings.sampling[p].set && sp->algorithm == DPFIX_SAMPLE_RANDOM && !sp->seed_given)
+			sp->seed = rte_rand();
+	}
+	RTE_ETH_FOREACH_DEV(port) {
+		const struct probe_sampling *ps = probe_sampling_of_port(&settings, port);
+
+		if (ps == NULL)
+			continue;
+		dpfix_sample_describe(&ps->params, text, sizeof(text));
+		printf("dpfix-probe: port %u: selectorId %" PRIu64 ", %s\n", port,
+				PROBE_SELECTOR_ID(port), text);
+	}
+	return 0;
+}
+
 static int
 setup_workers(int finite)
 {
 	uint16_t port;
-	unsigned int next = 0;
+	unsigned int next = 0, instances = 0;
 	char name[64];
 	struct rte_mempool *pool;
 	int ts_offset = -1;
@@ -174,16 +210,24 @@ setup_workers(int finite)
 		}
 		for (uint16_t q = 0; q < nb_queues; q++) {
 			struct worker_ctx *w = &workers[next++ % nb_workers];
+			const struct probe_sampling *ps = probe_sampling_of_port(&settings, port);
+			struct probe_rx_queue *rq = &w->queues[w->nb_queues];
 
 			if (w->nb_queues == PROBE_MAX_QUEUES_PER_WORKER) {
 				fprintf(stderr, "dpfix-probe: more than %u queues per worker\n",
 						PROBE_MAX_QUEUES_PER_WORKER);
 				return -EINVAL;
 			}
-			w->queues[w->nb_queues++] = (struct probe_rx_queue){
+			*rq = (struct probe_rx_queue){
 				.port = port, .queue = q,
 				.timestamp_ns_per_unit = ts_offset >= 0 ? timestamp_unit_ns(&info) : 0,
 			};
+			/* Each queue its own instance: selection needs no shared state. */
+			if (ps != NULL) {
+				rq->sampler = &w->samplers[w->nb_queues];
+				dpfix_sample_init(rq->sampler, &ps->params, instances++);
+			}
+			w->nb_queues++;
 		}
 	}
 	if (next == 0) {
@@ -279,7 +323,8 @@ main(int argc, char **argv)
 	probe_clock_init();
 	finite = input_is_finite(argc, argv);
 
-	if (assign_lcores(&export_lcore) != 0 || setup_workers(finite) != 0) {
+	if (setup_sampling() != 0 || assign_lcores(&export_lcore) != 0 ||
+			setup_workers(finite) != 0) {
 		rte_eal_cleanup();
 		return 1;
 	}

@@ -13,12 +13,19 @@
 #include "dpfix_flow.h"
 #include "dpfix_frag.h"
 #include "dpfix_parse.h"
+#include "dpfix_sample.h"
 #include "dpfix_session.h"
 #include "probe_config.h"
 
 #define PROBE_MAX_WORKERS 64
 #define PROBE_MAX_QUEUES_PER_WORKER 16
 #define PROBE_BURST 32
+/* Count-based selection decides a burst at once, one bit per packet. */
+_Static_assert(PROBE_BURST <= 64, "a burst's selection is a 64-bit mask");
+
+/* A port's selector (its instances on every worker) is selectorId port + 1, and the
+ * port's selection sequence has the same number. */
+#define PROBE_SELECTOR_ID(port) ((uint64_t)(port) + 1)
 
 struct probe_rx_queue {
 	uint16_t port;
@@ -26,6 +33,9 @@ struct probe_rx_queue {
 	/* Nanoseconds per unit of this port's rx timestamp, 0 if it is not UNIX time.
 	 * DPDK leaves the unit to each driver; NIC clocks are not wall clocks. */
 	uint32_t timestamp_ns_per_unit;
+	/* The packet selector (PSAMP) of this queue, NULL where every packet is metered:
+	 * one instance per queue of a port with a `sampling` line. */
+	struct dpfix_sample *sampler;
 };
 
 /* Counters of one worker; read (without locks) by the control lcore. */
@@ -62,6 +72,7 @@ struct worker_ctx {
 	int input_is_finite;            /* pcap files: a long silence is end of input */
 	struct worker_stats stats;
 	atomic_int done;                /* set once every flow has been handed over */
+	struct dpfix_sample samplers[PROBE_MAX_QUEUES_PER_WORKER]; /* queues[i].sampler */
 } __rte_cache_aligned;
 
 struct exporter_ctx {
@@ -94,6 +105,9 @@ struct exporter_ctx {
 extern atomic_int probe_stop;
 
 int worker_main(void *arg);
+/* Adds what w's selectors on port (any port if port < 0) observed and selected to
+ * sum; read without locks, like every worker counter. */
+void worker_sample_stats(const struct worker_ctx *w, int port, struct dpfix_sample_stats *sum);
 /* The flow table's emit callback: the record onto the worker's export ring. */
 int worker_emit(void *arg, const struct dpfix_flow_record *rec);
 /* Parses and meters n packets received from q at now_ns (when they carry no

@@ -1,4 +1,5 @@
 /* Option table, defaults and argument handling of dpfix-probe. */
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,6 +11,60 @@
 #define OPT(key, type, field, min, max, help) \
 	DPFIX_CONFIG_OPTION(struct probe_settings, key, type, field, min, max, help)
 #define MS_PER_DAY (86400ull * 1000)
+
+/* sampling = PORT:ALGORITHM:n:N[:name=value...], PORT a DPDK port id or "all". A later
+ * line for the same port replaces an earlier one, as for every other key. */
+static int
+parse_sampling(void *settings, const char *value, const char *origin, char *err, size_t errlen)
+{
+	struct probe_settings *s = settings;
+	char why[DPFIX_CONFIG_ERRLEN];
+	const char *colon = strchr(value, ':');
+	size_t port_len = colon != NULL ? (size_t)(colon - value) : 0;
+	unsigned int port = 0;
+	struct probe_sampling entry = {.set = true};
+
+	if (colon == NULL || port_len == 0) {
+		snprintf(err, errlen, "%s: sampling '%s' is not PORT:ALGORITHM:n:N[:name=value...] "
+				"(e.g. 0:systematic:1:100; PORT a port id or all)", origin, value);
+		return -EINVAL;
+	}
+	if (port_len == 3 && strncmp(value, "all", 3) == 0) {
+		port = PROBE_SAMPLING_ALL;
+	} else {
+		for (size_t i = 0; i < port_len; i++) {
+			if (!isdigit((unsigned char)value[i]) || port >= PROBE_MAX_PORTS) {
+				snprintf(err, errlen, "%s: sampling '%s': port '%.*s' is not a port id "
+						"0..%d or all", origin, value, (int)port_len, value,
+						PROBE_MAX_PORTS - 1);
+				return -EINVAL;
+			}
+			port = port * 10 + (unsigned int)(value[i] - '0');
+		}
+		if (port >= PROBE_MAX_PORTS) {
+			snprintf(err, errlen, "%s: sampling '%s': port %u is not a port id 0..%d or all",
+					origin, value, port, PROBE_MAX_PORTS - 1);
+			return -EINVAL;
+		}
+	}
+	if (dpfix_sample_parse(colon + 1, &entry.params, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: sampling '%s': %s", origin, value, why);
+		return -EINVAL;
+	}
+	snprintf(entry.origin, sizeof(entry.origin), "%s", origin);
+	s->sampling[port] = entry;
+	return 0;
+}
+
+const struct probe_sampling *
+probe_sampling_of_port(const struct probe_settings *s, uint16_t port)
+{
+	if (port < PROBE_MAX_PORTS && s->sampling[port].set)
+		return &s->sampling[port];
+	if (s->sampling[PROBE_SAMPLING_ALL].set)
+		return &s->sampling[PROBE_SAMPLING_ALL];
+	return NULL;
+}
 
 const struct dpfix_config_option probe_options[] = {
 	OPT("collector", DPFIX_CONFIG_STRING, collector, 0, 0,
@@ -75,6 +130,11 @@ const struct dpfix_config_option probe_options[] = {
 		"meter the packet inside VXLAN instead of the tunnel's UDP flow (default no)"),
 	OPT("vxlan_port", DPFIX_CONFIG_U32, vxlan_port, 1, 65535,
 		"UDP destination port of VXLAN (default 4789)"),
+	DPFIX_CONFIG_CUSTOM_OPTION("sampling", parse_sampling, "PORT:ALGORITHM:n:N[:name=value...]",
+		"packet selection (PSAMP) on a port, repeatable: systematic (the first n of every N "
+		"packets), random (n of every N at random; seed=), hash (hash of invariant content "
+		"in the lowest n/N of the range; seed=, payload_offset=, payload_size=); PORT a "
+		"port id or all (default: every packet)"),
 	OPT("fragment_map_size", DPFIX_CONFIG_U32, fragment_map_size, 4, 1u << 24,
 		"fragmented datagrams each worker follows at once (default 4096)"),
 	OPT("fragment_timeout", DPFIX_CONFIG_DURATION, fragment_timeout_ms, 1, 3600000,

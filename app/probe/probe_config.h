@@ -6,7 +6,21 @@
 #include <stdint.h>
 
 #include "dpfix_config.h"
+#include "dpfix_sample.h"
 #include "dpfix_session.h"
+
+/* Ports a sampling line can name: RTE_MAX_ETHPORTS of the DPDK build (checked in
+ * main.c), kept here so the settings need no DPDK header. */
+#define PROBE_MAX_PORTS 32
+/* The sampling entry that applies to every port without one of its own. */
+#define PROBE_SAMPLING_ALL PROBE_MAX_PORTS
+
+/* One port's packet selector (PSAMP), from a `sampling` line. */
+struct probe_sampling {
+	bool set;
+	struct dpfix_sample_params params;
+	char origin[96];        /* "probe.conf:7" or "--sampling": for errors at start-up */
+};
 
 struct probe_settings {
 	char collector[320];
@@ -35,6 +49,7 @@ struct probe_settings {
 	uint32_t sctp_udp_port;
 	int sctp_data_unordered;
 	uint64_t sctp_data_lifetime_ms;
+	struct probe_sampling sampling[PROBE_MAX_PORTS + 1]; /* by port; then "all" */
 	struct dpfix_security_params security;
 };
 
@@ -47,6 +62,10 @@ void probe_settings_defaults(struct probe_settings *s);
  * with err filled in. */
 int probe_settings_from_args(struct probe_settings *s, int argc, char **argv, char *err,
 		size_t errlen);
+
+/* The selector configured for port (its own line, else an "all" line), or NULL. */
+const struct probe_sampling *probe_sampling_of_port(const struct probe_settings *s,
+		uint16_t port);
 
 /* Cross-option checks that no single option can make. */
 int probe_settings_check(const struct probe_settings *s, char *err, size_t errlen);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
 #include "probe_control.h"
@@ -20,13 +21,17 @@ struct totals {
 	struct worker_stats w;
 	struct dpfix_flow_stats f;
 	struct dpfix_frag_stats fr;
+	struct dpfix_sample_stats sample;                       /* every selector */
+	struct dpfix_sample_stats selector[PROBE_MAX_PORTS];    /* by port */
 	uint64_t active_flows;
+	const struct probe_settings *settings;
 };
 
 static void
 sum_totals(struct worker_ctx *workers, unsigned int nb_workers, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->settings = workers[0].settings;
 	for (unsigned int i = 0; i < nb_workers; i++) {
 		const struct worker_stats *ws = &workers[i].stats;
 		const struct dpfix_flow_stats *fs = dpfix_flow_table_stats(workers[i].table);
@@ -44,7 +49,18 @@ sum_totals(struct worker_ctx *workers, unsigned int nb_workers, struct totals *t
 		for (int r = 0; r < DPFIX_PARSE_RESULT_COUNT; r++)
 			t->w.parse_results[r] += ws->parse_results[r];
 		t->active_flows += dpfix_flow_table_count(workers[i].table);
+		worker_sample_stats(&workers[i], -1, &t->sample);
+		for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++)
+			worker_sample_stats(&workers[i], (int)p, &t->selector[p]);
 	}
+}
+
+/* Ports with a selector: those whose counters are shown, as selector_ID_observed... */
+static int
+port_is_sampled(const struct totals *t, unsigned int port)
+{
+	return port < RTE_MAX_ETHPORTS && rte_eth_dev_is_valid_port((uint16_t)port) &&
+			probe_sampling_of_port(t->settings, (uint16_t)port) != NULL;
 }
 
 static uint64_t
@@ -80,6 +96,21 @@ visit_counters(const struct totals *t, counter_fn fn, void *ctx)
 	DPFIX_FLOW_COUNTERS(VISIT_F)
 #undef VISIT_F
 	fn(ctx, "active_flows", t->active_flows);
+	/* Packet selection (PSAMP): in total, then per selector (selectorId port + 1). */
+#define VISIT_S(name, text) fn(ctx, "selector_" #name, t->sample.name);
+	DPFIX_SAMPLE_COUNTERS(VISIT_S)
+#undef VISIT_S
+	for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++) {
+		char key[64];
+
+		if (!port_is_sampled(t, p))
+			continue;
+#define VISIT_SP(name, text) \
+		snprintf(key, sizeof(key), "selector_%" PRIu64 "_" #name, PROBE_SELECTOR_ID(p)); \
+		fn(ctx, key, t->selector[p].name);
+		DPFIX_SAMPLE_COUNTERS(VISIT_SP)
+#undef VISIT_SP
+	}
 }
 
 static void
@@ -200,6 +231,17 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 #define PRINT_F(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.f.name);
 	DPFIX_FLOW_COUNTERS(PRINT_F)
 #undef PRINT_F
+	for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++) {
+		char key[64];
+
+		if (!port_is_sampled(&t, p))
+			continue;
+#define PRINT_SP(name, text) \
+		snprintf(key, sizeof(key), "selector_%" PRIu64 "_" #name, PROBE_SELECTOR_ID(p)); \
+		fprintf(out, "  %-28s %" PRIu64 "  (port %u)\n", key, t.selector[p].name, p);
+		DPFIX_SAMPLE_COUNTERS(PRINT_SP)
+#undef PRINT_SP
+	}
 	fprintf(out, "  %-28s %" PRIu64 "\n", "records_exported", x->records_exported);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "messages_sent", x->messages_sent);
 	fprintf(out, "  %-28s %" PRIu64 "\n", "send_failures", x->send_failures);

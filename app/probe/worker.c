@@ -34,22 +34,25 @@ packet_time_ns(const struct worker_ctx *w, const struct probe_rx_queue *q, const
 	return now_ns;
 }
 
-void
-worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
-		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
+/* Parses pkts[0..n) and readies the metered ones in infos/times; returns how many.
+ * hash: the queue's hash-based selector, which looks at each parsed packet, or NULL.
+ * Always inlined with a constant NULL for the path without sampling, so that path
+ * carries no test for it. */
+static __rte_always_inline unsigned int
+parse_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **pkts,
+		unsigned int n, uint64_t now_ns, struct dpfix_packet_info *infos, uint64_t *times,
+		struct dpfix_sample *hash)
 {
-	struct dpfix_packet_info infos[PROBE_BURST];
-	uint64_t times[PROBE_BURST];
 	unsigned int metered = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		struct rte_mbuf *m = mbufs[i];
+		struct rte_mbuf *m = pkts[i];
+		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 		enum dpfix_parse_result r;
 
 		w->stats.rx_bytes += m->pkt_len;
 		/* Headers are in the first segment for every PMD used here. */
-		r = dpfix_parse_ethernet(&w->parse_cfg, rte_pktmbuf_mtod(m, const uint8_t *),
-				m->data_len, q->port, &infos[metered]);
+		r = dpfix_parse_ethernet(&w->parse_cfg, frame, m->data_len, q->port, &infos[metered]);
 		w->stats.parse_results[r]++;
 		if (r != DPFIX_PARSE_OK) {
 			/* For the Metering Process Reliability Statistics (RFC 7011 4.2). */
@@ -59,11 +62,44 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 				w->stats.first_ignored_ns = w->stats.last_ignored_ns;
 			continue;
 		}
+		/* Not selected: neither metered nor ignored; the selector counts it. */
+		if (hash != NULL && !dpfix_sample_hash_select(hash, frame, m->data_len, &infos[metered]))
+			continue;
 		times[metered] = packet_time_ns(w, q, m, now_ns);
 		if (infos[metered].fragment != DPFIX_FRAG_NONE)
 			dpfix_frag_map_attribute(w->frags, &infos[metered], times[metered]);
 		w->stats.metered_octets += infos[metered].ip_octets;
 		metered++;
+	}
+	return metered;
+}
+
+void
+worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
+		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
+{
+	struct dpfix_packet_info infos[PROBE_BURST];
+	uint64_t times[PROBE_BURST];
+	struct dpfix_sample *sel = q->sampler;
+	unsigned int metered;
+
+	if (likely(sel == NULL)) {
+		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL);
+	} else if (dpfix_sample_is_count_based(sel)) {
+		/* Decided by position alone: the packets not selected are not even parsed. */
+		struct rte_mbuf *kept[PROBE_BURST];
+		uint64_t mask = dpfix_sample_count_burst(sel, n);
+		unsigned int k = 0;
+
+		for (unsigned int i = 0; i < n; i++) {
+			if (mask & (1ull << i))
+				kept[k++] = mbufs[i];
+			else
+				w->stats.rx_bytes += mbufs[i]->pkt_len;
+		}
+		metered = parse_burst(w, q, kept, k, now_ns, infos, times, NULL);
+	} else {
+		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, sel);
 	}
 	if (metered > 0) {
 		dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port);
@@ -73,6 +109,20 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 	w->stats.metered_packets += metered;
 	if (n > 0)
 		rte_pktmbuf_free_bulk(mbufs, n);
+}
+
+void
+worker_sample_stats(const struct worker_ctx *w, int port, struct dpfix_sample_stats *sum)
+{
+	for (unsigned int i = 0; i < w->nb_queues; i++) {
+		const struct dpfix_sample *s = w->queues[i].sampler;
+
+		if (s == NULL || (port >= 0 && w->queues[i].port != port))
+			continue;
+#define SUM_SAMPLE(name, text) sum->name += s->stats.name;
+		DPFIX_SAMPLE_COUNTERS(SUM_SAMPLE)
+#undef SUM_SAMPLE
+	}
 }
 
 static unsigned int

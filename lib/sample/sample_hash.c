@@ -1,14 +1,21 @@
 /* Hash-based selection: BOB over the parts of a packet no router on its path changes,
  * so every probe that sees the packet computes the same hash (trajectory sampling,
- * RFC 5475 6.2.3). The fields and why: doc/sampling.md. */
+ * RFC 5475 6.2). The fields and why: doc/sampling.md. */
 #include <string.h>
 
 #include "dpfix_sample.h"
 
+/* BOB reads keys as little-endian words, whatever the host. */
 static inline uint32_t
 read_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
 }
 
 /* Jenkins' reversible mix of three words: each line subtracts the other two and folds
@@ -31,7 +38,6 @@ uint32_t
 dpfix_sample_bob(const uint8_t *key, size_t len, uint32_t initval)
 {
 	uint32_t a = 0x9e3779b9u, b = 0x9e3779b9u, c = initval;
-	uint8_t tail[12] = {0};
 	size_t left = len;
 
 	for (; left >= 12; left -= 12, key += 12) {
@@ -41,12 +47,23 @@ dpfix_sample_bob(const uint8_t *key, size_t len, uint32_t initval)
 		bob_mix(&a, &b, &c);
 	}
 	/* The last 0..11 bytes, little-endian into a, b and the upper three bytes of c,
-	 * whose low byte takes the length (modulo 2^32). */
-	memcpy(tail, key, left);
+	 * whose low byte takes the length (modulo 2^32). Byte by byte from the end: a
+	 * fall-through switch, with no read past the key and no call. */
 	c += (uint32_t)len;
-	a += read_le32(tail);
-	b += read_le32(tail + 4);
-	c += read_le32(tail + 8) << 8;
+	switch (left) {
+	case 11: c += (uint32_t)key[10] << 24; /* fall through */
+	case 10: c += (uint32_t)key[9] << 16; /* fall through */
+	case 9: c += (uint32_t)key[8] << 8; /* fall through */
+	case 8: b += (uint32_t)key[7] << 24; /* fall through */
+	case 7: b += (uint32_t)key[6] << 16; /* fall through */
+	case 6: b += (uint32_t)key[5] << 8; /* fall through */
+	case 5: b += key[4]; /* fall through */
+	case 4: a += (uint32_t)key[3] << 24; /* fall through */
+	case 3: a += (uint32_t)key[2] << 16; /* fall through */
+	case 2: a += (uint32_t)key[1] << 8; /* fall through */
+	case 1: a += key[0]; /* fall through */
+	default: break;
+	}
 	bob_mix(&a, &b, &c);
 	return c;
 }
@@ -99,9 +116,19 @@ dpfix_sample_hash(const struct dpfix_sample *s, const uint8_t *frame, uint32_t l
 	from = l3 + info->ip_header_len + s->payload_offset;
 	if (from < end) {
 		uint32_t take = end - from < s->payload_size ? end - from : s->payload_size;
+		const uint8_t *src = frame + from;
 
-		memcpy(p, frame + from, take);
-		p += take;
+		/* The default 8 bytes as one move; a loop here would become a memcpy call. */
+		if (take >= 8) {
+			memcpy(p, src, 8);
+			p += 8;
+			src += 8;
+			take -= 8;
+		}
+		if (take > 0) {
+			memcpy(p, src, take);
+			p += take;
+		}
 	}
 	return dpfix_sample_bob(in, (size_t)(p - in), s->hash_init);
 }

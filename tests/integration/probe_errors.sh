@@ -45,6 +45,20 @@ expect_error unknown_flow_key_field \
 	"flow-key.conf:2: flow_key: unknown name 'dscpp' in 'vlan, dscpp' (known: vlan dscp mpls ingress_port; or none)" -- \
 	"${EAL[@]}" "${PCAP[@]}" -- --config "$WORK/flow-key.conf"
 
+printf 'idle_timeout = 30\nsampling = 0:sytematic:1:100\n' >"$WORK/sampling.conf"
+expect_error unknown_selector \
+	"sampling.conf:2: sampling '0:sytematic:1:100': unknown selector algorithm 'sytematic' (known: systematic, random, hash)" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --config "$WORK/sampling.conf"
+
+expect_error selector_n_above_population "--sampling: sampling '0:random:5:4': random: n 5 is more than N 4" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --sampling 0:random:5:4
+
+expect_error selector_bad_port "--sampling: sampling 'eth0:hash:1:10': port 'eth0' is not a port id 0..31 or all" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --sampling eth0:hash:1:10
+
+expect_error selector_missing_port "--sampling: sampling names port 3, which does not exist (1 port(s))" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --sampling 3:systematic:1:2
+
 expect_error stats_json_unwritable "stats_json $WORK/no/such/dir/stats.json: No such file or directory" -- \
 	"${EAL[@]}" "${PCAP[@]}" -- --stats-json "$WORK/no/such/dir/stats.json"
 
