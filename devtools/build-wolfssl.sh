@@ -9,7 +9,9 @@ prefix="$top/.deps/wolfssl"
 cache=${DPFIX_CACHE:-/var/cache/dpfix}
 
 # --enable-sctp refuses to configure without kernel SCTP; all it adds is -DWOLFSSL_SCTP.
-cppflags="-DWOLFSSL_SCTP"
+# HAVE_SECRET_CALLBACK gives the NSS key log callback TLS 1.3's traffic secrets (no
+# configure option turns it on in 5.5.4).
+cppflags="-DWOLFSSL_SCTP -DHAVE_SECRET_CALLBACK"
 options="--enable-static --disable-shared --with-pic
 	--enable-dtls --enable-dtls13 --enable-dtls-mtu --enable-dtlscid --enable-psk
 	--enable-aesni --enable-intelasm --enable-alpn --enable-keying-material
@@ -52,7 +54,8 @@ CPPFLAGS="$cppflags" ./configure --prefix="$prefix" $options >"$work/configure.l
 make -j"$(nproc)" >"$work/make.log" 2>&1 || { tail -30 "$work/make.log" >&2; exit 1; }
 rm -rf "$prefix"
 make install >"$work/install.log" 2>&1 || { tail -20 "$work/install.log" >&2; exit 1; }
-for want in WOLFSSL_SCTP WOLFSSL_DTLS_MTU WOLFSSL_AESNI HAVE_KEYING_MATERIAL HAVE_ALPN; do
+for want in WOLFSSL_SCTP WOLFSSL_DTLS_MTU WOLFSSL_AESNI HAVE_KEYING_MATERIAL HAVE_ALPN \
+		HAVE_SECRET_CALLBACK; do
 	grep -q "$want" "$prefix/include/wolfssl/options.h" ||
 		{ echo "build-wolfssl: $want missing from options.h" >&2; exit 1; }
 done

@@ -2,6 +2,7 @@
  * authentication, non-blocking handshakes driven by the session, record I/O through
  * the transport driver, DTLS cookies without a socket, and the optional NSS key log. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,28 @@ gen_cookie(WOLFSSL *ssl, unsigned char *buf, int sz, void *arg)
 	return sz;
 }
 
+/* One NSS key log line as wolfSSL forms it: CLIENT_RANDOM for (D)TLS 1.2, the handshake
+ * and traffic secrets for TLS 1.3. Appended to a file only its owner may read: the lines
+ * decrypt the session. */
+static void
+keylog_line(const WOLFSSL *ssl, const char *line)
+{
+	/* wolfSSL's getter takes a non-const handle; it only reads. */
+	struct tls_conn *t = wolfSSL_GetIOReadCtx((WOLFSSL *)(uintptr_t)ssl);
+	const char *path = t->ctx->params.keylog_file;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+
+	if (f == NULL) {
+		dpfix_session_log(DPFIX_LOG_WARNING, "key log %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	fprintf(f, "%s\n", line);
+	fclose(f);
+}
+
 /* The exporter's default PSK identity (RFC 4279 usage in seed 002): its FQDN. */
 static int
 own_fqdn(char *out, size_t len)
@@ -464,6 +487,8 @@ tls_ctx_create(const struct dpfix_endpoint *ep, int server, const struct dpfix_s
 		wc_FreeRng(&rng);
 	}
 	if (p->keylog_file[0] != '\0')
+		wolfSSL_CTX_set_keylog_callback(c->ctx, keylog_line);
+	if (p->keylog_file[0] != '\0')
 		dpfix_session_log(DPFIX_LOG_WARNING, "WARNING: writing TLS session keys to %s: anyone "
 				"who reads it can decrypt the exported records. For debugging only.",
 				p->keylog_file);
@@ -527,8 +552,8 @@ tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu, int 
 	/* Both ends check the other's certificate name. */
 	if (!ctx->use_psk && ctx->params.peer_name[0] != '\0')
 		wolfSSL_check_domain_name(t->ssl, ctx->params.peer_name);
-	/* The key log and the SCTP-AUTH key need the handshake secrets kept. */
-	if ((!ctx->server && ctx->params.keylog_file[0] != '\0') || sctp)
+	/* The SCTP-AUTH key is exported after the handshake: keep its secrets until then. */
+	if (sctp)
 		wolfSSL_KeepArrays(t->ssl);
 	return t;
 }
@@ -540,41 +565,6 @@ tls_conn_free(struct tls_conn *t)
 		return;
 	wolfSSL_free(t->ssl);
 	free(t);
-}
-
-static void
-hex(char *out, const uint8_t *in, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", in[i]);
-}
-
-/* NSS key log line for Wireshark: TLS 1.2 / DTLS 1.2 master secrets only. */
-static void
-write_keylog(struct tls_conn *t)
-{
-	uint8_t random[32], master[48];
-	char random_hex[65], master_hex[97];
-	WOLFSSL_SESSION *sess = wolfSSL_get_session(t->ssl);
-	FILE *f;
-
-	if (sess == NULL || wolfSSL_get_client_random(t->ssl, random, sizeof(random)) != sizeof(random) ||
-			wolfSSL_SESSION_get_master_key(sess, master, sizeof(master)) != sizeof(master)) {
-		dpfix_session_log(DPFIX_LOG_WARNING, "%s: no key log line: the key log covers "
-				"TLS 1.2 and DTLS 1.2 only", dpfix_session_name(t->session));
-		return;
-	}
-	hex(random_hex, random, sizeof(random));
-	hex(master_hex, master, sizeof(master));
-	f = fopen(t->ctx->params.keylog_file, "a");
-	if (f == NULL) {
-		dpfix_session_log(DPFIX_LOG_WARNING, "key log %s: %s", t->ctx->params.keylog_file,
-				strerror(errno));
-		return;
-	}
-	fprintf(f, "CLIENT_RANDOM %s %s\n", random_hex, master_hex);
-	fclose(f);
-	memset(master, 0, sizeof(master));
 }
 
 int
@@ -596,8 +586,6 @@ tls_handshake(struct tls_conn *t, char *err, size_t errlen)
 				t->ctx->use_psk ? " psk " : " x509",
 				t->ctx->use_psk ? (t->ctx->server ? t->psk_identity :
 						t->ctx->params.psk_identity) : "");
-		if (!t->ctx->server && t->ctx->params.keylog_file[0] != '\0')
-			write_keylog(t);
 		return 1;
 	}
 	code = wolfSSL_get_error(t->ssl, ret);
