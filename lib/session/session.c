@@ -20,6 +20,7 @@
 #define MAX_IPFIX_MESSAGE 65535
 #define CLOSE_FLUSH_MS 2000
 #define SERVER_HANDSHAKE_MS 3000
+#define CONFIRM_WAIT_MS 3000         /* TLS 1.3: for the collector's verdict on our certificate */
 #define DTLS_RECORD_OVERHEAD 96      /* header 13 + explicit IV/nonce + MAC/tag + padding */
 
 struct dpfix_session {
@@ -284,7 +285,8 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 {
 	const struct dpfix_transport_ops *ops = dpfix_transport_find(ep->transport);
 	struct dpfix_session *s;
-	uint64_t deadline;
+	uint64_t deadline, confirm_by = 0;
+	uint32_t timeout_ms;
 	int ret;
 
 	if (ops == NULL) {
@@ -314,16 +316,24 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 		return NULL;
 	}
 	/* The exporter opens its session before export starts (and the control lcore
-	 * opens replacements off the export path), so waiting here is bounded and safe. */
-	deadline = now_ms() + (params->connect_timeout_ms ? params->connect_timeout_ms : 5000);
+	 * opens replacements off the export path), so waiting here is bounded and safe.
+	 * The session is up once the collector has shown it accepted us (tls_confirm):
+	 * until then nothing is exported into a session it may still refuse. */
+	timeout_ms = params->connect_timeout_ms ? params->connect_timeout_ms : 5000;
+	deadline = now_ms() + timeout_ms;
 	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
-	while ((ret = tls_handshake(s->tls, err, errlen)) == 0) {
-		if (now_ms() > deadline) {
-			snprintf(err, errlen, "no (D)TLS handshake within %u ms",
-					params->connect_timeout_ms ? params->connect_timeout_ms : 5000);
+	for (;;) {
+		ret = tls_handshake(s->tls, err, errlen);
+		if (ret == 1) {
+			if (confirm_by == 0)
+				confirm_by = now_ms() + CONFIRM_WAIT_MS;
+			ret = tls_confirm(s->tls, confirm_by, err, errlen);
+		} else if (ret == 0 && now_ms() > deadline) {
+			snprintf(err, errlen, "no (D)TLS handshake within %u ms", timeout_ms);
 			ret = -ETIMEDOUT;
-			break;
 		}
+		if (ret != 0)
+			break;
 		ops->flush(&s->conn);
 		usleep(500);
 	}
@@ -340,27 +350,6 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 		ops->close(&s->conn);
 		session_free(s);
 		return NULL;
-	}
-	/* TLS 1.3 lets the client finish before the server has checked the client's
-	 * certificate; a refusal then arrives as an alert. Wait briefly for one, so a
-	 * refused exporter says why instead of losing its first messages. */
-	if (ep->security == DPFIX_SECURITY_TLS) {
-		uint8_t scratch[64];
-		uint64_t until = now_ms() + 200;
-		ssize_t n = 0;
-
-		while (now_ms() < until && (n = tls_read(s->tls, scratch, sizeof(scratch), err,
-				errlen)) == 0)
-			usleep(1000);
-		if (n < 0) {
-			char reason[DPFIX_SESSION_ERRLEN];
-
-			snprintf(reason, sizeof(reason), "%s", err);
-			snprintf(err, errlen, "%s: handshake failed: %s", s->name, reason);
-			ops->close(&s->conn);
-			session_free(s);
-			return NULL;
-		}
 	}
 	s->handshake_done = 1;
 	set_name(s);

@@ -61,6 +61,9 @@ struct tls_conn {
 	struct tls_ctx *ctx;
 	struct dpfix_session *session;
 	int done;
+	int confirmed;              /* the peer has shown it accepted the handshake */
+	int key_update_sent;        /* TLS 1.3 client: the confirmation request is out */
+	int peer_reset;             /* a handshake flight was lost: the peer had gone */
 	uint64_t timeout_at_ms;     /* DTLS retransmission deadline, 0 if none */
 	char psk_identity[256];     /* server: the identity the peer used */
 	char description[320];
@@ -281,6 +284,16 @@ io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 		return sz;
 	if (ret == -EAGAIN)
 		return WOLFSSL_CBIO_ERR_WANT_WRITE;
+	/* A peer that refuses the handshake sends its alert and resets the connection,
+	 * possibly while we are still writing our flight. Failing here would report a bare
+	 * socket error instead of its reason, depending only on which side the scheduler ran
+	 * first; the alert is already in our receive queue, so drop what can no longer be
+	 * delivered and let the handshake read it (neither tls_handshake nor tls_confirm
+	 * reports success after this). */
+	if (!t->confirmed && (ret == -ECONNRESET || ret == -EPIPE)) {
+		t->peer_reset = 1;
+		return sz;
+	}
 	return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 }
 
@@ -575,6 +588,20 @@ tls_handshake(struct tls_conn *t, char *err, size_t errlen)
 	if (t->done)
 		return 1;
 	ret = t->ctx->server ? wolfSSL_accept(t->ssl) : wolfSSL_connect(t->ssl);
+	if (ret == WOLFSSL_SUCCESS && t->peer_reset) {
+		/* Our last flight never arrived: the peer refused. Its reason, if it sent
+		 * one, is the alert waiting to be read. */
+		char byte;
+
+		ret = wolfSSL_read(t->ssl, &byte, 1);
+		code = wolfSSL_get_error(t->ssl, ret);
+		if (ret <= 0 && code != WOLFSSL_ERROR_WANT_READ && code != WOLFSSL_ERROR_ZERO_RETURN)
+			wolfssl_error(t->ssl, ret, err, errlen);
+		else
+			snprintf(err, errlen, "the peer reset the connection during the handshake: it "
+					"refused it without an alert (see its log)");
+		return -ECONNREFUSED;
+	}
 	if (ret == WOLFSSL_SUCCESS) {
 		const char *suite = wolfSSL_get_cipher_name(t->ssl);
 
@@ -605,6 +632,59 @@ tls_handshake(struct tls_conn *t, char *err, size_t errlen)
 	}
 	wolfssl_error(t->ssl, ret, err, errlen);
 	return -ECONNREFUSED;
+}
+
+int
+tls_confirm(struct tls_conn *t, uint64_t deadline_ms, char *err, size_t errlen)
+{
+	int ret, code, required = 1;
+	char byte;
+
+	if (t->confirmed)
+		return 1;
+	/* Up to TLS 1.2 the server's Finished comes last, so it has accepted us already;
+	 * with a PSK it accepted our binder before its first flight. */
+	if (t->ctx->server || t->ctx->dtls || t->ctx->use_psk ||
+			wolfSSL_version(t->ssl) != TLS1_3_VERSION) {
+		t->confirmed = 1;
+		return 1;
+	}
+	/* TLS 1.3 with certificates: our Finished ends the handshake before the server has
+	 * checked our certificate, and an IPFIX collector never writes. Ask for its
+	 * KeyUpdate (RFC 8446 4.6.3): a wolfSSL collector answers as soon as it has
+	 * accepted our Finished, and a refusal comes as an alert instead. */
+	if (!t->key_update_sent) {
+		ret = wolfSSL_update_keys(t->ssl);
+		if (ret != WOLFSSL_SUCCESS && ret != WOLFSSL_ERROR_WANT_WRITE) {
+			wolfssl_error(t->ssl, ret, err, errlen);
+			return -ECONNREFUSED;
+		}
+		t->key_update_sent = 1;
+	}
+	ret = wolfSSL_read(t->ssl, &byte, 1); /* takes the KeyUpdate or the alert */
+	if (ret <= 0) {
+		code = wolfSSL_get_error(t->ssl, ret);
+		if (code == WOLFSSL_ERROR_ZERO_RETURN) {
+			snprintf(err, errlen, "the peer closed the session right after the handshake");
+			return -ECONNREFUSED;
+		}
+		if (code != WOLFSSL_ERROR_WANT_READ && code != WOLFSSL_ERROR_WANT_WRITE) {
+			wolfssl_error(t->ssl, ret, err, errlen);
+			return -ECONNREFUSED;
+		}
+	}
+	if (wolfSSL_key_update_response(t->ssl, &required) == 0 && !required) {
+		t->confirmed = 1;
+		return 1;
+	}
+	if (now_ms() < deadline_ms)
+		return 0;
+	/* Other stacks may hold their answer until they next write (RFC 8446 allows it),
+	 * which a collector never does: no news is taken as acceptance. */
+	dpfix_session_log(DPFIX_LOG_INFO, "%s: the peer did not answer our TLS 1.3 KeyUpdate; "
+			"taking the session as accepted", dpfix_session_name(t->session));
+	t->confirmed = 1;
+	return 1;
 }
 
 int

@@ -28,6 +28,10 @@ void tls_conn_free(struct tls_conn *t);
 
 /* Advances the handshake: 1 done, 0 waiting for the peer, <0 refused (err says why). */
 int tls_handshake(struct tls_conn *t, char *err, size_t errlen);
+/* After tls_handshake: 1 once the peer has shown that it accepted us (or, a TLS 1.3
+ * peer that keeps silent, once deadline_ms has passed), 0 waiting, <0 refused (err
+ * says why). Only a TLS 1.3 client with a certificate waits: one round trip. */
+int tls_confirm(struct tls_conn *t, uint64_t deadline_ms, char *err, size_t errlen);
 /* Writes one message as (D)TLS records: 0, -EAGAIN (retry with the same data), -errno. */
 int tls_write(struct tls_conn *t, const void *buf, size_t len);
 /* Reads decrypted data: >0 bytes, 0 nothing yet, -EPIPE on close_notify, <0 error. */

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# What a secured collector must refuse, each with a clear error and no record
-# delivered: wrong PSK, unknown identity, untrusted CA, wrong peer name, expired
-# certificate, plaintext exporter to a (D)TLS port, (D)TLS exporter to a plaintext
-# port, and garbage bytes to every kind of listener (after which a real export
-# still arrives complete).
+# What a secured collector must refuse, each with a clear error on both ends and no
+# record delivered: wrong PSK, unknown identity, untrusted CA, wrong peer name (also
+# with a collector too slow to keep up), expired certificate, plaintext exporter to a
+# (D)TLS port, (D)TLS exporter to a plaintext port, and garbage bytes to every kind of
+# listener (after which a real export still arrives complete).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pki.sh"
 make_pki "$WORK/pki" || fail "could not make test certificates"
@@ -16,17 +16,38 @@ x509_p() { # CERTNAME [PEER_NAME]
 	echo "--cert $K/$1.pem --key $K/$1.key --ca $K/ca.pem --peer-name ${2:-collector.example}"
 }
 
+# slow_collector SYSCALL WHEN: from the WHEN'th call on (strace's syntax, e.g. 2+),
+# each SYSCALL of the running collector starts 0.3 s late, as on a loaded machine:
+# the order in which the two ends see a refusal must not change its reason.
+slow_collector() {
+	strace -p "$COLLECTOR_PID" -o /dev/null -e trace="$1" \
+		-e inject="$1:delay_enter=300000:when=$2" 2>"$WORK/strace.$COLLECTOR_PID" &
+	STRACE_PID=$!
+	PIDS+=("$STRACE_PID")
+	wait_for_text "$WORK/strace.$COLLECTOR_PID" "attached" 10
+}
+
+# fast_collector: strace lets go of the collector (LeakSanitizer cannot run under ptrace).
+fast_collector() {
+	kill -TERM "$STRACE_PID"
+	wait "$STRACE_PID" || true
+}
+
 # refuse NAME SCHEME "COLLECTOR ARGS" "PROBE ARGS" COLLECTOR_TEXT [PROBE_TEXT]
+# With SLOW="SYSCALL WHEN", the collector runs under slow_collector.
 refuse() {
 	local name=$1 scheme=$2 cargs=$3 pargs=$4 ctext=$5 ptext=${6:-} port rc=0
 	port=$(free_port)
 	# shellcheck disable=SC2086
 	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$name.c" --quiet $cargs
+	# shellcheck disable=SC2086
+	[ -z "${SLOW:-}" ] || slow_collector $SLOW
 	# shellcheck disable=SC2046,SC2086
 	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 		--collector "${PROBE_SCHEME:-$scheme}://127.0.0.1:$port" $pargs >"$WORK/$name.p" 2>&1 || rc=$?
 	[ "$rc" -ne 124 ] || fail "$name: probe hung"
-	sleep 0.3
+	[ -z "${SLOW:-}" ] || fast_collector
+	wait_for_text "$WORK/$name.c.stderr" "$ctext" 30 # the collector has dealt with it
 	stop_collector
 	grep -qF -- "$ctext" "$WORK/$name.c.stderr" ||
 		fail "$name: collector should say '$ctext': $(cat "$WORK/$name.c.stderr")"
@@ -44,9 +65,18 @@ refuse wrong_psk_tls tls+tcp "$PSK_C" "--psk-identity probe1.example --psk-file 
 	"wrong pre-shared key for this identity" "handshake failed"
 refuse unknown_identity tls+tcp "$PSK_C" "--psk-identity stranger.example --psk-file $K/stranger.psk" \
 	"unknown PSK identity 'stranger.example'" "handshake failed"
-refuse untrusted_ca tls+tcp "$X509_C" "$(x509_p foreign)" "not signed by a trusted CA" "handshake failed"
-refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" "the peer refused us with alert" \
-	"does not carry the configured peer name"
+refuse untrusted_ca tls+tcp "$X509_C" "$(x509_p foreign)" "not signed by a trusted CA" \
+	"the peer refused us with alert unknown_ca"
+refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
+	"the peer refused us with alert bad_certificate" "does not carry the configured peer name"
+# The same refusals with a slow collector. Its flight is still being written when the
+# probe refuses it and resets the connection: it must still read the probe's alert.
+SLOW="sendto 2+" refuse wrong_peer_name_slow tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
+	"the peer refused us with alert bad_certificate" "does not carry the configured peer name"
+# It checks the probe's certificate long after the probe's TLS 1.3 handshake is over:
+# the probe must wait for its verdict instead of exporting into a refused session.
+SLOW="recvfrom 2+" refuse untrusted_ca_slow tls+tcp "$X509_C" "$(x509_p foreign)" \
+	"not signed by a trusted CA" "the peer refused us with alert unknown_ca"
 refuse expired_cert dtls+udp "$X509_C" "$(x509_p expired)" "certificate has expired" "handshake failed"
 PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
 PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused"
@@ -80,12 +110,13 @@ for port in (tcp, tls):
         time.sleep(0.05)
         c.close()
 PYEOF
-sleep 0.5
+wait_for_text "$WORK/garbage.c.stderr" "stream is not IPFIX" 30
+wait_for_text "$WORK/garbage.c.stderr" "malformed message" 30
 kill -0 "$COLLECTOR_PID" || fail "collector died on garbage"
 # shellcheck disable=SC2046,SC2086
 timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 	--collector "tls+tcp://127.0.0.1:${ports[3]}" $PSK_P >"$WORK/garbage.p" 2>&1 || fail "export after garbage failed"
-sleep 0.3
+wait_for_text "$WORK/garbage.c.stderr" "TLS.*closed by the exporter" 30
 stop_collector
 for what in flows packets octets; do
 	[ "$(summary_value "$WORK/garbage.c.stdout" "$what")" = "$(expected "$what")" ] ||
