@@ -69,7 +69,7 @@ mkdir "$WORK/rot"
 start_collector_at "tcp://127.0.0.1:$port" "$WORK/c2" --quiet --json "$WORK/two.json" \
 	--write "$WORK/rot/flows.ipfix" --write-rotate-size 4000 --write-details
 probe_to "tcp://127.0.0.1:$port"
-sleep 0.5
+wait_for_close "$WORK/c2"
 stop_collector
 files=("$WORK"/rot/*)
 [ "${#files[@]}" -ge 3 ] || fail "2: ${#files[@]} files with rotation at 4000 bytes"

@@ -23,7 +23,11 @@ for transport in udp tcp; do
 	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 		--collector "$transport://127.0.0.1:$port" >"$WORK/probe.$transport.stdout" 2>&1 ||
 		fail "$transport: probe exited with $?: $(tail -5 "$WORK/probe.$transport.stdout")"
-	sleep 0.5
+	if [ "$transport" = udp ]; then
+		sleep 0.5   # datagrams: no close to wait for; the collector drains its socket
+	else
+		wait_for_close "$WORK/collector.$transport"
+	fi
 	stop_collector
 	sleep 1 # let tshark write what it has seen
 	kill -INT "$TSHARK_PID"

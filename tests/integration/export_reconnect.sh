@@ -54,7 +54,7 @@ reconnect() {
 	kill -INT "$probe"
 	timeout 30 tail --pid="$probe" -f /dev/null || fail "$scheme: probe did not stop"
 	wait "$probe" || fail "$scheme: probe exited with $?: $(grep -v '^ ' "$WORK/$scheme.$how.probe" | tail -3)"
-	sleep 0.5
+	wait_for_close "$WORK/$scheme.$how.second"
 	stop_collector
 	exported=$(awk '$1 == "records_exported" {print $2}' "$WORK/$scheme.$how.probe")
 	lost=$(awk '$1 == "records_lost" {print $2}' "$WORK/$scheme.$how.probe")

@@ -21,9 +21,28 @@ fail() {
 	exit 1
 }
 
-# A UDP port unlikely to clash with parallel tests.
+# A port free for both UDP and TCP on 127.0.0.1. It is drawn below the kernel's range
+# for ephemeral ports (net.ipv4.ip_local_port_range): a port from that range can be
+# taken by any process's outgoing connection between this check and the test's bind,
+# which on a busy machine (other test runs, builds) happens.
 free_port() {
-	$PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	$PY - <<'PYEOF'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    port = random.randrange(10000, low) if low > 11000 else 0
+    try:
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            with socket.socket(socket.AF_INET, kind) as s:
+                s.bind(("127.0.0.1", port))
+                port = s.getsockname()[1]
+    except OSError:
+        continue
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")
+PYEOF
 }
 
 # EAL arguments for a test run: no hugepages, no PCI, a private runtime directory.
@@ -59,6 +78,13 @@ stop_collector() {
 	timeout 10 tail --pid="$COLLECTOR_PID" -f /dev/null || fail "collector did not exit on SIGTERM"
 	wait "$COLLECTOR_PID" || rc=$?
 	[ "$rc" -eq 0 ] || fail "collector exited with $rc"
+}
+
+# wait_for_close OUTPREFIX: the collector has seen the exporter's orderly close (FIN,
+# SCTP SHUTDOWN, close_notify), so it has read everything sent before. A fixed sleep
+# is not enough for SCTP, whose stack runs in threads of its own.
+wait_for_close() {
+	wait_for_text "$1.stderr" "closed by the exporter" 30
 }
 
 wait_for_text() {

@@ -30,7 +30,11 @@ run_pair() {
 	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 		--collector "$scheme://127.0.0.1:$port" $pargs >"$WORK/$name.probe" 2>&1 ||
 		fail "$name: probe exited with $?: $(grep -v TELEMETRY "$WORK/$name.probe" | tail -3)"
-	sleep 0.3
+	if [ "$scheme" = udp ]; then
+		sleep 0.3   # datagrams: no close to wait for; the collector drains its socket
+	else
+		wait_for_close "$WORK/$name.collector"
+	fi
 	stop_collector
 	sleep 0.5
 	kill -INT "$tpid"
