@@ -234,8 +234,8 @@ struct dpfix_ipfix_msg {
 
 /* Starts a message in buf of at most limit bytes (the session's size limit). */
 void dpfix_ipfix_msg_begin(struct dpfix_ipfix_msg *m, uint8_t *buf, uint32_t limit);
-/* Adds a template record (Template Set, or Options Template Set if scope_count).
- * -ENOSPC if it does not fit; the message is unchanged then. */
+/* Adds a template record (Template Set, or Options Template Set if scope_count; each
+ * options template in a set of its own). -ENOSPC if it does not fit; the message is unchanged then. */
 int dpfix_ipfix_msg_add_template(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_template *t);
 /* Adds a Template Withdrawal (RFC 7011 8.1) for template_id, or for every template of
  * the set's kind when template_id is the set id (2: templates, 3: options templates).

@@ -55,11 +55,12 @@ close_set(struct dpfix_ipfix_msg *m)
 	m->set_id = 0;
 }
 
-/* Makes room for need bytes in a set with set_id, opening the set if needed. */
+/* Makes room for need bytes in a set with set_id, opening the set if needed (or
+ * always, with new_set). */
 static int
-reserve(struct dpfix_ipfix_msg *m, uint16_t set_id, uint32_t need)
+reserve(struct dpfix_ipfix_msg *m, uint16_t set_id, uint32_t need, int new_set)
 {
-	uint32_t extra = m->set_id == set_id ? 0 : DPFIX_IPFIX_SET_HEADER_LEN;
+	uint32_t extra = m->set_id == set_id && !new_set ? 0 : DPFIX_IPFIX_SET_HEADER_LEN;
 
 	if (m->len + extra + need > m->limit || m->len + extra + need > UINT16_MAX)
 		return -ENOSPC;
@@ -83,7 +84,11 @@ dpfix_ipfix_msg_add_template(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix
 
 	for (uint16_t i = 0; i < t->field_count; i++)
 		need += t->fields[i].pen ? 8 : 4;
-	if (reserve(m, set_id, need) < 0)
+	/* One Options Template Record per set. RFC 7011 allows several, but nfdump (up
+	 * to 1.7.x) reads only the first record of an Options Template Set and pmacct
+	 * 1.7.7 (Debian 12) steps past the next record when the first has scope fields
+	 * (doc/peer-collectors.md). 4 bytes per options template buys both of them. */
+	if (reserve(m, set_id, need, t->scope_count != 0) < 0)
 		return -ENOSPC;
 	p = m->buf + m->len;
 	put16(p, t->id);
@@ -113,7 +118,7 @@ dpfix_ipfix_msg_add_withdrawal(struct dpfix_ipfix_msg *m, uint16_t set_id, uint1
 {
 	if (set_id != DPFIX_IPFIX_SET_TEMPLATE && set_id != DPFIX_IPFIX_SET_OPTIONS_TEMPLATE)
 		return -EINVAL;
-	if (reserve(m, set_id, 4) < 0)
+	if (reserve(m, set_id, 4, 0) < 0)
 		return -ENOSPC;
 	put16(m->buf + m->len, template_id);
 	put16(m->buf + m->len + 2, 0); /* field count 0: withdrawn */
@@ -127,7 +132,7 @@ dpfix_ipfix_msg_add_record(struct dpfix_ipfix_msg *m, uint16_t template_id,
 {
 	if (template_id < DPFIX_IPFIX_SET_MIN_DATA)
 		return -EINVAL;
-	if (reserve(m, template_id, len) < 0)
+	if (reserve(m, template_id, len, 0) < 0)
 		return -ENOSPC;
 	memcpy(m->buf + m->len, record, len);
 	m->len += len;

@@ -8,6 +8,7 @@
 # Ethernet, VLAN tags or frame padding.
 import json
 import random
+import struct
 import sys
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6EchoReply,
@@ -20,12 +21,14 @@ MAC_B = "02:00:00:00:00:02"
 
 packets = []   # (time, scapy packet)
 flows = {}     # key -> [packets, octets]
+pkt_flow = {}  # id(packet) -> key, for the flows' first and last timestamps
 malformed = 0
 non_ip = 0
 
 
 def add(t, pkt, key, ip_len):
     packets.append((t, pkt))
+    pkt_flow[id(pkt)] = key
     f = flows.setdefault(key, [0, 0])
     f[0] += 1
     f[1] += ip_len
@@ -131,6 +134,20 @@ for t, p in packets:
 
 base = sys.argv[1] if len(sys.argv) > 1 else "tests/data/sample"
 wrpcap(base + ".pcap", out)
+
+# Each flow's first and last packet time in microseconds, as the file holds them (the
+# record headers' seconds and microseconds, read back rather than recomputed).
+times = {}
+with open(base + ".pcap", "rb") as f:
+    data = f.read()
+off = 24
+for p in out:
+    sec, usec, caplen = struct.unpack_from("<III", data, off)
+    off += 16 + caplen
+    key = pkt_flow.get(id(p))
+    if key is not None:
+        t = times.setdefault(key, [sec * 1000000 + usec] * 2)
+        t[1] = sec * 1000000 + usec
 expected = {
     "capture_packets": len(out),
     "flows": len(flows),
@@ -142,7 +159,8 @@ expected = {
     "malformed": malformed,
     "flow_list": [
         {"ip_version": k[0], "src": k[1], "dst": k[2], "protocol": k[3], "src_port": k[4],
-         "dst_port": k[5], "packets": v[0], "octets": v[1]}
+         "dst_port": k[5], "packets": v[0], "octets": v[1],
+         "first_us": times[k][0], "last_us": times[k][1]}
         for k, v in sorted(flows.items(), key=lambda kv: (kv[0][0], str(kv[0])))
     ],
 }

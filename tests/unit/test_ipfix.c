@@ -733,19 +733,22 @@ test_options_template(void)
 	CHECK(dpfix_ipfix_msg_add_record(&m, 256, rec, len) == 0);
 	len = dpfix_ipfix_msg_finish(&m, 0, 0, 7);
 
-	/* Template Set (2), then an Options Template Set (3) with both options templates,
-	 * each record with its scope count after the field count. */
+	/* Template Set (2), then one Options Template Set (3) per options template (for
+	 * nfdump and pmacct), each record with its scope count after the field count. */
 	off = 16;
 	CHECK_EQ_U64(get16(buf + off), DPFIX_IPFIX_SET_TEMPLATE);
 	off += get16(buf + off + 2);
 	CHECK_EQ_U64(get16(buf + off), DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
-	CHECK_EQ_U64(get16(buf + off + 2), 4 + (6 + 3 * 4) * 2);
+	CHECK_EQ_U64(get16(buf + off + 2), 4 + 6 + 3 * 4);
 	CHECK_EQ_U64(get16(buf + off + 4), 300);
 	CHECK_EQ_U64(get16(buf + off + 6), 3);
 	CHECK_EQ_U64(get16(buf + off + 8), 1);
 	CHECK_EQ_U64(get16(buf + off + 10), 149);
-	CHECK_EQ_U64(get16(buf + off + 22), 302);
-	CHECK_EQ_U64(get16(buf + off + 26), 2);
+	off += get16(buf + off + 2);
+	CHECK_EQ_U64(get16(buf + off), DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+	CHECK_EQ_U64(get16(buf + off + 2), 4 + 6 + 3 * 4);
+	CHECK_EQ_U64(get16(buf + off + 4), 302);
+	CHECK_EQ_U64(get16(buf + off + 8), 2);
 
 	collect_reset(&coll);
 	CHECK(decode_exact(d, buf, len, err, sizeof(err)) == 0);
@@ -775,6 +778,42 @@ test_options_template(void)
 		check_v4_record(&coll.rec[2], &f);
 	}
 	dpfix_ipfix_decoder_free(d);
+
+	/* Other exporters put several options templates in one set (RFC 7011 3.4.2.2
+	 * allows it): the reader takes them all. */
+	{
+		struct dpfix_ipfix_decoder *d2 = dpfix_ipfix_decoder_create();
+		struct hand h;
+
+		CHECK(d2 != NULL);
+		if (d2 == NULL)
+			return;
+		hbegin(&h, 0, 7);
+		hset(&h, DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+		htemplate(&h, &t_opts2);
+		htemplate(&h, &t_opts);
+		hset_end(&h);
+		hset(&h, 300);
+		p = be(rec, 7, 4);
+		p = be(p, 123456, 8);
+		p = be(p, 987654321, 8);
+		hbytes(&h, rec, (uint32_t)(p - rec));
+		hset_end(&h);
+		hset(&h, 302);
+		p = be(rec, 7, 4);
+		p = be(p, 4242, 4);
+		p = be(p, 1ull << 40, 8);
+		hbytes(&h, rec, (uint32_t)(p - rec));
+		hset_end(&h);
+		hend(&h);
+		collect_reset(&coll);
+		CHECK(decode_exact(d2, h.b, h.len, err, sizeof(err)) == 0);
+		CHECK_EQ_U64(dpfix_ipfix_decoder_stats(d2)->templates, 2);
+		CHECK_EQ_U64(dpfix_ipfix_decoder_stats(d2)->options_records, 2);
+		CHECK(same_template(collect_template(&coll, 300), &t_opts));
+		CHECK(same_template(collect_template(&coll, 302), &t_opts2));
+		dpfix_ipfix_decoder_free(d2);
+	}
 }
 
 static void
