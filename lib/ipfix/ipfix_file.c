@@ -21,25 +21,6 @@
 #define DETAILS_MAX 128         /* bytes a Message (or Session) Details record and template take */
 #define MAX_TEMPLATE_IDS 4096   /* a decoder holds no more templates per session */
 
-/* Elements of RFC 5655's Message Details and Export Session Details Options Templates
- * (sections 8.1.4 and 8.1.3). */
-enum {
-	FILE_IE_messageScope = 263,
-	FILE_IE_sessionScope = 267,
-	FILE_IE_minExportSeconds = 264,
-	FILE_IE_maxExportSeconds = 260,
-	FILE_IE_collectionTimeMilliseconds = 258,
-	FILE_IE_exporterIPv4Address = 130,
-	FILE_IE_exporterIPv6Address = 131,
-	FILE_IE_exporterTransportPort = 217,
-	FILE_IE_collectorIPv4Address = 211,
-	FILE_IE_collectorIPv6Address = 212,
-	FILE_IE_collectorTransportPort = 216,
-	FILE_IE_exportTransportProtocol = 215,
-	FILE_IE_exportProtocolVersion = 214,
-	FILE_IE_exportSctpStreamId = 259,
-};
-
 static int
 fail(int ret, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -599,17 +580,17 @@ static void
 add_session_fields(struct dpfix_ipfix_template *t, int v6)
 {
 	if (v6)
-		dpfix_ipfix_template_add(t, 0, FILE_IE_exporterIPv6Address, 16);
+		dpfix_ipfix_template_add(t, 0, IE_exporterIPv6Address, 16);
 	else
-		dpfix_ipfix_template_add(t, 0, FILE_IE_exporterIPv4Address, 4);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_exporterTransportPort, 2);
+		dpfix_ipfix_template_add(t, 0, IE_exporterIPv4Address, 4);
+	dpfix_ipfix_template_add(t, 0, IE_exporterTransportPort, 2);
 	if (v6)
-		dpfix_ipfix_template_add(t, 0, FILE_IE_collectorIPv6Address, 16);
+		dpfix_ipfix_template_add(t, 0, IE_collectorIPv6Address, 16);
 	else
-		dpfix_ipfix_template_add(t, 0, FILE_IE_collectorIPv4Address, 4);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_collectorTransportPort, 2);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_exportTransportProtocol, 1);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_exportProtocolVersion, 1);
+		dpfix_ipfix_template_add(t, 0, IE_collectorIPv4Address, 4);
+	dpfix_ipfix_template_add(t, 0, IE_collectorTransportPort, 2);
+	dpfix_ipfix_template_add(t, 0, IE_exportTransportProtocol, 1);
+	dpfix_ipfix_template_add(t, 0, IE_exportProtocolVersion, 1);
 }
 
 static void
@@ -618,11 +599,11 @@ details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
 	memset(t, 0, sizeof(*t));
 	t->id = id;
 	t->scope_count = 1;
-	dpfix_ipfix_template_add(t, 0, FILE_IE_messageScope, 1);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_collectionTimeMilliseconds, 8);
+	dpfix_ipfix_template_add(t, 0, IE_messageScope, 1);
+	dpfix_ipfix_template_add(t, 0, IE_collectionTimeMilliseconds, 8);
 	add_session_fields(t, v6);
 	if (sctp)
-		dpfix_ipfix_template_add(t, 0, FILE_IE_exportSctpStreamId, 2);
+		dpfix_ipfix_template_add(t, 0, IE_exportSctpStreamId, 2);
 }
 
 static void
@@ -631,10 +612,10 @@ session_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
 	memset(t, 0, sizeof(*t));
 	t->id = id;
 	t->scope_count = 1;
-	dpfix_ipfix_template_add(t, 0, FILE_IE_sessionScope, 1);
+	dpfix_ipfix_template_add(t, 0, IE_sessionScope, 1);
 	add_session_fields(t, v6);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_minExportSeconds, 4);
-	dpfix_ipfix_template_add(t, 0, FILE_IE_maxExportSeconds, 4);
+	dpfix_ipfix_template_add(t, 0, IE_minExportSeconds, 4);
+	dpfix_ipfix_template_add(t, 0, IE_maxExportSeconds, 4);
 }
 
 /* Address and port in the record's family: IPv4 in IPv6 as ::ffff:a.b.c.d, IPv4-mapped

@@ -5,26 +5,6 @@
 
 #include "dpfix_ipfix_options.h"
 
-/* IANA ids of the elements these records use (named E_ here: dpfix_ipfix.h's IE_ names
- * may come to include them). */
-enum {
-	E_exportedOctetTotalCount = 40,
-	E_exportedMessageTotalCount = 41,
-	E_exportedFlowRecordTotalCount = 42,
-	E_interfaceName = 82,
-	E_interfaceDescription = 83,
-	E_meteringProcessId = 143,
-	E_exportingProcessId = 144,
-	E_templateId = 145,
-	E_observationDomainId = 149,
-	E_ignoredPacketTotalCount = 164,
-	E_ignoredOctetTotalCount = 165,
-	E_notSentFlowTotalCount = 166,
-	E_notSentPacketTotalCount = 167,
-	E_notSentOctetTotalCount = 168,
-	E_flowKeyIndicator = 173,
-};
-
 static uint8_t *
 put(uint8_t *p, uint64_t v, int n)
 {
@@ -45,11 +25,11 @@ void
 dpfix_ipfix_metering_stats_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
 	begin(t, id, 2);
-	dpfix_ipfix_template_add(t, 0, E_observationDomainId, 4);
-	dpfix_ipfix_template_add(t, 0, E_meteringProcessId, 4);
-	dpfix_ipfix_template_add(t, 0, E_exportedMessageTotalCount, 8);
-	dpfix_ipfix_template_add(t, 0, E_exportedFlowRecordTotalCount, 8);
-	dpfix_ipfix_template_add(t, 0, E_exportedOctetTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_observationDomainId, 4);
+	dpfix_ipfix_template_add(t, 0, IE_meteringProcessId, 4);
+	dpfix_ipfix_template_add(t, 0, IE_exportedMessageTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_exportedFlowRecordTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_exportedOctetTotalCount, 8);
 }
 
 uint32_t
@@ -69,10 +49,10 @@ void
 dpfix_ipfix_metering_reliability_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
 	begin(t, id, 2);
-	dpfix_ipfix_template_add(t, 0, E_observationDomainId, 4);
-	dpfix_ipfix_template_add(t, 0, E_meteringProcessId, 4);
-	dpfix_ipfix_template_add(t, 0, E_ignoredPacketTotalCount, 8);
-	dpfix_ipfix_template_add(t, 0, E_ignoredOctetTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_observationDomainId, 4);
+	dpfix_ipfix_template_add(t, 0, IE_meteringProcessId, 4);
+	dpfix_ipfix_template_add(t, 0, IE_ignoredPacketTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_ignoredOctetTotalCount, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowStartMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndMilliseconds, 8);
 }
@@ -96,10 +76,10 @@ void
 dpfix_ipfix_exporting_reliability_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
 	begin(t, id, 1);
-	dpfix_ipfix_template_add(t, 0, E_exportingProcessId, 4);
-	dpfix_ipfix_template_add(t, 0, E_notSentFlowTotalCount, 8);
-	dpfix_ipfix_template_add(t, 0, E_notSentPacketTotalCount, 8);
-	dpfix_ipfix_template_add(t, 0, E_notSentOctetTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_exportingProcessId, 4);
+	dpfix_ipfix_template_add(t, 0, IE_notSentFlowTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_notSentPacketTotalCount, 8);
+	dpfix_ipfix_template_add(t, 0, IE_notSentOctetTotalCount, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowStartMilliseconds, 8);
 	dpfix_ipfix_template_add(t, 0, IE_flowEndMilliseconds, 8);
 }
@@ -123,8 +103,8 @@ void
 dpfix_ipfix_flow_keys_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
 	begin(t, id, 1);
-	dpfix_ipfix_template_add(t, 0, E_templateId, 2);
-	dpfix_ipfix_template_add(t, 0, E_flowKeyIndicator, 8);
+	dpfix_ipfix_template_add(t, 0, IE_templateId, 2);
+	dpfix_ipfix_template_add(t, 0, IE_flowKeyIndicator, 8);
 }
 
 uint32_t
@@ -157,8 +137,8 @@ dpfix_ipfix_interface_info_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
 	begin(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_ingressInterface, 4);
-	dpfix_ipfix_template_add(t, 0, E_interfaceName, DPFIX_IPFIX_VARLEN);
-	dpfix_ipfix_template_add(t, 0, E_interfaceDescription, DPFIX_IPFIX_VARLEN);
+	dpfix_ipfix_template_add(t, 0, IE_interfaceName, DPFIX_IPFIX_VARLEN);
+	dpfix_ipfix_template_add(t, 0, IE_interfaceDescription, DPFIX_IPFIX_VARLEN);
 }
 
 /* A string in the one-byte length form; cut to 254 bytes without splitting a UTF-8
