@@ -15,6 +15,7 @@
 #include <rte_malloc.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_export.h"
 #include "dpfix_ipfix_options.h"
 #include "dpfix_ipfix_psamp.h"
@@ -125,8 +126,7 @@ flow_key_indicator(const struct exporter_ctx *x, const struct dpfix_ipfix_templa
 static void
 build_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int biflow)
 {
-	memset(t, 0, sizeof(*t));
-	t->id = id;
+	dpfix_ipfix_template_init(t, id, 0);
 	dpfix_ipfix_template_add(t, 0, v6 ? IE_sourceIPv6Address : IE_sourceIPv4Address, v6 ? 16 : 4);
 	dpfix_ipfix_template_add(t, 0, v6 ? IE_destinationIPv6Address : IE_destinationIPv4Address,
 			v6 ? 16 : 4);
@@ -185,28 +185,6 @@ add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
 	dpfix_ipfix_tm_add(&st->tm, &t);
 }
 
-static inline uint8_t *
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static inline uint8_t *
-put32(uint8_t *p, uint32_t v)
-{
-	p = put16(p, (uint16_t)(v >> 16));
-	return put16(p, (uint16_t)v);
-}
-
-static inline uint8_t *
-put64(uint8_t *p, uint64_t v)
-{
-	p = put32(p, (uint32_t)(v >> 32));
-	return put32(p, (uint32_t)v);
-}
-
 /* Encodes rec in the field order of build_template; returns the record length. */
 static uint32_t
 encode_flow(const struct dpfix_flow_record *rec, int biflow, uint8_t *out)
@@ -220,33 +198,33 @@ encode_flow(const struct dpfix_flow_record *rec, int biflow, uint8_t *out)
 	p += alen;
 	memcpy(p, k->dst_addr, alen);
 	p += alen;
-	p = put16(p, icmp ? 0 : k->src_port);
-	p = put16(p, icmp ? 0 : k->dst_port);
+	p = dpfix_put_be(p, icmp ? 0 : k->src_port, 2);
+	p = dpfix_put_be(p, icmp ? 0 : k->dst_port, 2);
 	*p++ = k->protocol;
 	*p++ = rec->tos;
-	p = put16(p, rec->tcp_flags);
-	p = put16(p, icmp ? k->dst_port : 0);
-	p = put16(p, rec->vlan_id);
-	p = put32(p, rec->ingress_port);
+	p = dpfix_put_be(p, rec->tcp_flags, 2);
+	p = dpfix_put_be(p, icmp ? k->dst_port : 0, 2);
+	p = dpfix_put_be(p, rec->vlan_id, 2);
+	p = dpfix_put_be(p, rec->ingress_port, 4);
 	*p++ = rec->min_ttl;
 	*p++ = rec->max_ttl;
-	p = put64(p, rec->octets);
-	p = put64(p, rec->packets);
-	p = put64(p, rec->first_ns / 1000000);
-	p = put64(p, rec->last_ns / 1000000);
+	p = dpfix_put_be(p, rec->octets, 8);
+	p = dpfix_put_be(p, rec->packets, 8);
+	p = dpfix_put_be(p, rec->first_ns / 1000000, 8);
+	p = dpfix_put_be(p, rec->last_ns / 1000000, 8);
 	*p++ = rec->end_reason;
 	*p++ = (uint8_t)(rec->mpls_top >> 16);      /* label(20) TC(3) S(1), 3 octets */
-	p = put16(p, (uint16_t)rec->mpls_top);
+	p = dpfix_put_be(p, (uint16_t)rec->mpls_top, 2);
 	if (!biflow)
 		return (uint32_t)(p - out);
 	/* A direction that saw no packet has no times: 0, with zero counts beside them. */
-	p = put64(p, rec->rev_octets);
-	p = put64(p, rec->rev_packets);
-	p = put16(p, rec->rev_tcp_flags);
+	p = dpfix_put_be(p, rec->rev_octets, 8);
+	p = dpfix_put_be(p, rec->rev_packets, 8);
+	p = dpfix_put_be(p, rec->rev_tcp_flags, 2);
 	*p++ = rec->rev_min_ttl;
 	*p++ = rec->rev_max_ttl;
-	p = put64(p, rec->rev_first_ns / 1000000);
-	p = put64(p, rec->rev_last_ns / 1000000);
+	p = dpfix_put_be(p, rec->rev_first_ns / 1000000, 8);
+	p = dpfix_put_be(p, rec->rev_last_ns / 1000000, 8);
 	return (uint32_t)(p - out);
 }
 
@@ -373,8 +351,8 @@ export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint6
 	uint32_t len = encode_flow(rec, x->settings->biflow, buf);
 
 	if (st->sampling) {
-		put64(buf + len, rec->ingress_port < RTE_MAX_ETHPORTS ?
-				st->selector_of_port[rec->ingress_port] : 0);
+		dpfix_put_be(buf + len, rec->ingress_port < RTE_MAX_ETHPORTS ?
+				st->selector_of_port[rec->ingress_port] : 0, 8);
 		len += 8;
 	}
 	if (dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len) == -ENOSPC) {

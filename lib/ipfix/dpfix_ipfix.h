@@ -217,6 +217,9 @@ struct dpfix_ipfix_template {
 	struct dpfix_ipfix_field_spec fields[DPFIX_IPFIX_MAX_FIELDS];
 };
 
+/* Empties t for its fields to be added: template id, and the scope count of an options
+ * template (0 for a data template). */
+void dpfix_ipfix_template_init(struct dpfix_ipfix_template *t, uint16_t id, uint16_t scope_count);
 /* Appends a field; keeps min_record_length current. -ENOSPC past the maximum. */
 int dpfix_ipfix_template_add(struct dpfix_ipfix_template *t, uint32_t pen, uint16_t id,
 		uint16_t length);

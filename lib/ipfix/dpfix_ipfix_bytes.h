@@ -33,4 +33,28 @@ dpfix_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* The n (at most 8) low-order bytes of v at p, most significant first; returns p + n,
+ * so a record is written field after field. The usual sizes are spelled out: with a
+ * constant n the compiler then writes them as whole words, not a byte loop. */
+static inline uint8_t *
+dpfix_put_be(uint8_t *p, uint64_t v, unsigned int n)
+{
+	switch (n) {
+	case 2:
+		dpfix_put16(p, (uint16_t)v);
+		break;
+	case 4:
+		dpfix_put32(p, (uint32_t)v);
+		break;
+	case 8:
+		dpfix_put32(p, (uint32_t)(v >> 32));
+		dpfix_put32(p + 4, (uint32_t)v);
+		break;
+	default:
+		for (unsigned int i = 0; i < n; i++)
+			p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	}
+	return p + n;
+}
+
 #endif

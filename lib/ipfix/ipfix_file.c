@@ -596,9 +596,7 @@ add_session_fields(struct dpfix_ipfix_template *t, int v6)
 static void
 details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
 {
-	memset(t, 0, sizeof(*t));
-	t->id = id;
-	t->scope_count = 1;
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_messageScope, 1);
 	dpfix_ipfix_template_add(t, 0, IE_collectionTimeMilliseconds, 8);
 	add_session_fields(t, v6);
@@ -609,9 +607,7 @@ details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
 static void
 session_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
 {
-	memset(t, 0, sizeof(*t));
-	t->id = id;
-	t->scope_count = 1;
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_sessionScope, 1);
 	add_session_fields(t, v6);
 	dpfix_ipfix_template_add(t, 0, IE_minExportSeconds, 4);

@@ -3,28 +3,13 @@
  * and the unit tests decode every record through the template to prove they agree. */
 #include <string.h>
 
+#include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_options.h"
-
-static uint8_t *
-put(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static void
-begin(struct dpfix_ipfix_template *t, uint16_t id, uint16_t scope_count)
-{
-	memset(t, 0, offsetof(struct dpfix_ipfix_template, fields));
-	t->id = id;
-	t->scope_count = scope_count;
-}
 
 void
 dpfix_ipfix_metering_stats_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
-	begin(t, id, 2);
+	dpfix_ipfix_template_init(t, id, 2);
 	dpfix_ipfix_template_add(t, 0, IE_observationDomainId, 4);
 	dpfix_ipfix_template_add(t, 0, IE_meteringProcessId, 4);
 	dpfix_ipfix_template_add(t, 0, IE_exportedMessageTotalCount, 8);
@@ -37,18 +22,18 @@ dpfix_ipfix_metering_stats_record(const struct dpfix_ipfix_metering_stats *s, ui
 {
 	uint8_t *p = out;
 
-	p = put(p, s->observation_domain, 4);
-	p = put(p, s->metering_process, 4);
-	p = put(p, s->messages, 8);
-	p = put(p, s->flow_records, 8);
-	p = put(p, s->octets, 8);
+	p = dpfix_put_be(p, s->observation_domain, 4);
+	p = dpfix_put_be(p, s->metering_process, 4);
+	p = dpfix_put_be(p, s->messages, 8);
+	p = dpfix_put_be(p, s->flow_records, 8);
+	p = dpfix_put_be(p, s->octets, 8);
 	return (uint32_t)(p - out);
 }
 
 void
 dpfix_ipfix_metering_reliability_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
-	begin(t, id, 2);
+	dpfix_ipfix_template_init(t, id, 2);
 	dpfix_ipfix_template_add(t, 0, IE_observationDomainId, 4);
 	dpfix_ipfix_template_add(t, 0, IE_meteringProcessId, 4);
 	dpfix_ipfix_template_add(t, 0, IE_ignoredPacketTotalCount, 8);
@@ -63,19 +48,19 @@ dpfix_ipfix_metering_reliability_record(const struct dpfix_ipfix_metering_reliab
 {
 	uint8_t *p = out;
 
-	p = put(p, s->observation_domain, 4);
-	p = put(p, s->metering_process, 4);
-	p = put(p, s->ignored_packets, 8);
-	p = put(p, s->ignored_octets, 8);
-	p = put(p, s->first_ignored_ms, 8);
-	p = put(p, s->last_ignored_ms, 8);
+	p = dpfix_put_be(p, s->observation_domain, 4);
+	p = dpfix_put_be(p, s->metering_process, 4);
+	p = dpfix_put_be(p, s->ignored_packets, 8);
+	p = dpfix_put_be(p, s->ignored_octets, 8);
+	p = dpfix_put_be(p, s->first_ignored_ms, 8);
+	p = dpfix_put_be(p, s->last_ignored_ms, 8);
 	return (uint32_t)(p - out);
 }
 
 void
 dpfix_ipfix_exporting_reliability_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
-	begin(t, id, 1);
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_exportingProcessId, 4);
 	dpfix_ipfix_template_add(t, 0, IE_notSentFlowTotalCount, 8);
 	dpfix_ipfix_template_add(t, 0, IE_notSentPacketTotalCount, 8);
@@ -90,19 +75,19 @@ dpfix_ipfix_exporting_reliability_record(const struct dpfix_ipfix_exporting_reli
 {
 	uint8_t *p = out;
 
-	p = put(p, s->exporting_process, 4);
-	p = put(p, s->not_sent_flows, 8);
-	p = put(p, s->not_sent_packets, 8);
-	p = put(p, s->not_sent_octets, 8);
-	p = put(p, s->first_not_sent_ms, 8);
-	p = put(p, s->last_not_sent_ms, 8);
+	p = dpfix_put_be(p, s->exporting_process, 4);
+	p = dpfix_put_be(p, s->not_sent_flows, 8);
+	p = dpfix_put_be(p, s->not_sent_packets, 8);
+	p = dpfix_put_be(p, s->not_sent_octets, 8);
+	p = dpfix_put_be(p, s->first_not_sent_ms, 8);
+	p = dpfix_put_be(p, s->last_not_sent_ms, 8);
 	return (uint32_t)(p - out);
 }
 
 void
 dpfix_ipfix_flow_keys_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
-	begin(t, id, 1);
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_templateId, 2);
 	dpfix_ipfix_template_add(t, 0, IE_flowKeyIndicator, 8);
 }
@@ -112,8 +97,8 @@ dpfix_ipfix_flow_keys_record(const struct dpfix_ipfix_flow_keys *s, uint8_t *out
 {
 	uint8_t *p = out;
 
-	p = put(p, s->template_id, 2);
-	p = put(p, s->flow_key_indicator, 8);
+	p = dpfix_put_be(p, s->template_id, 2);
+	p = dpfix_put_be(p, s->flow_key_indicator, 8);
 	return (uint32_t)(p - out);
 }
 
@@ -135,7 +120,7 @@ dpfix_ipfix_flow_key_indicator(const struct dpfix_ipfix_template *t, const uint1
 void
 dpfix_ipfix_interface_info_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
-	begin(t, id, 1);
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_ingressInterface, 4);
 	dpfix_ipfix_template_add(t, 0, IE_interfaceName, DPFIX_IPFIX_VARLEN);
 	dpfix_ipfix_template_add(t, 0, IE_interfaceDescription, DPFIX_IPFIX_VARLEN);
@@ -164,7 +149,7 @@ dpfix_ipfix_interface_info_record(const struct dpfix_ipfix_interface_info *s, ui
 {
 	uint8_t *p = out;
 
-	p = put(p, s->ingress_interface, 4);
+	p = dpfix_put_be(p, s->ingress_interface, 4);
 	p = put_string(p, s->name);
 	p = put_string(p, s->description);
 	return (uint32_t)(p - out);

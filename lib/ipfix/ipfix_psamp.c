@@ -4,23 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_psamp.h"
-
-static uint8_t *
-put(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static void
-begin(struct dpfix_ipfix_template *t, uint16_t id)
-{
-	memset(t, 0, offsetof(struct dpfix_ipfix_template, fields));
-	t->id = id;
-	t->scope_count = 1;
-}
 
 static int
 is_hash(uint16_t algorithm)
@@ -34,7 +19,7 @@ int
 dpfix_ipfix_selector_report_template(struct dpfix_ipfix_template *t, uint16_t id,
 		uint16_t algorithm)
 {
-	begin(t, id);
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_selectorId, 8);
 	dpfix_ipfix_template_add(t, 0, IE_selectorAlgorithm, 2);
 	if (algorithm == DPFIX_IPFIX_SELECTOR_SYSTEMATIC_COUNT) {
@@ -62,22 +47,22 @@ dpfix_ipfix_selector_report_record(const struct dpfix_ipfix_selector_report *s, 
 {
 	uint8_t *p = out;
 
-	p = put(p, s->selector_id, 8);
-	p = put(p, s->algorithm, 2);
+	p = dpfix_put_be(p, s->selector_id, 8);
+	p = dpfix_put_be(p, s->algorithm, 2);
 	if (s->algorithm == DPFIX_IPFIX_SELECTOR_SYSTEMATIC_COUNT) {
-		p = put(p, s->packet_interval, 4);
-		p = put(p, s->packet_space, 4);
+		p = dpfix_put_be(p, s->packet_interval, 4);
+		p = dpfix_put_be(p, s->packet_space, 4);
 	} else if (s->algorithm == DPFIX_IPFIX_SELECTOR_RANDOM_N_OF_N) {
-		p = put(p, s->size, 4);
-		p = put(p, s->population, 4);
+		p = dpfix_put_be(p, s->size, 4);
+		p = dpfix_put_be(p, s->population, 4);
 	} else if (is_hash(s->algorithm)) {
-		p = put(p, s->payload_offset, 8);
-		p = put(p, s->payload_size, 8);
-		p = put(p, s->output_min, 8);
-		p = put(p, s->output_max, 8);
-		p = put(p, s->selected_min, 8);
-		p = put(p, s->selected_max, 8);
-		p = put(p, s->initialiser, 8);
+		p = dpfix_put_be(p, s->payload_offset, 8);
+		p = dpfix_put_be(p, s->payload_size, 8);
+		p = dpfix_put_be(p, s->output_min, 8);
+		p = dpfix_put_be(p, s->output_max, 8);
+		p = dpfix_put_be(p, s->selected_min, 8);
+		p = dpfix_put_be(p, s->selected_max, 8);
+		p = dpfix_put_be(p, s->initialiser, 8);
 	} else {
 		return 0;
 	}
@@ -87,7 +72,7 @@ dpfix_ipfix_selector_report_record(const struct dpfix_ipfix_selector_report *s, 
 void
 dpfix_ipfix_selector_stats_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
-	begin(t, id);
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_selectorId, 8);
 	dpfix_ipfix_template_add(t, 0, IE_selectorIdTotalPktsObserved, 8);
 	dpfix_ipfix_template_add(t, 0, IE_selectorIdTotalPktsSelected, 8);
@@ -98,16 +83,16 @@ dpfix_ipfix_selector_stats_record(const struct dpfix_ipfix_selector_stats *s, ui
 {
 	uint8_t *p = out;
 
-	p = put(p, s->selector_id, 8);
-	p = put(p, s->observed, 8);
-	p = put(p, s->selected, 8);
+	p = dpfix_put_be(p, s->selector_id, 8);
+	p = dpfix_put_be(p, s->observed, 8);
+	p = dpfix_put_be(p, s->selected, 8);
 	return (uint32_t)(p - out);
 }
 
 void
 dpfix_ipfix_selection_sequence_template(struct dpfix_ipfix_template *t, uint16_t id)
 {
-	begin(t, id);
+	dpfix_ipfix_template_init(t, id, 1);
 	dpfix_ipfix_template_add(t, 0, IE_selectionSequenceId, 8);
 	dpfix_ipfix_template_add(t, 0, IE_ingressInterface, 4);
 	dpfix_ipfix_template_add(t, 0, IE_selectorId, 8);
@@ -119,8 +104,8 @@ dpfix_ipfix_selection_sequence_record(const struct dpfix_ipfix_selection_sequenc
 {
 	uint8_t *p = out;
 
-	p = put(p, s->selection_sequence_id, 8);
-	p = put(p, s->ingress_interface, 4);
-	p = put(p, s->selector_id, 8);
+	p = dpfix_put_be(p, s->selection_sequence_id, 8);
+	p = dpfix_put_be(p, s->ingress_interface, 4);
+	p = dpfix_put_be(p, s->selector_id, 8);
 	return (uint32_t)(p - out);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_bytes.h"
 
 #define MAX_TEMPLATES 4096      /* per session: bounds what one exporter can make us hold */
 #define TEMPLATE_BUCKETS 256    /* power of two */
@@ -58,18 +59,6 @@ struct dpfix_ipfix_decoder {
 	dpfix_ipfix_template_cb template_cb;
 	void *template_ctx;
 };
-
-static inline uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 const char *
 dpfix_ipfix_transport_name(enum dpfix_ipfix_transport tr)
@@ -212,11 +201,11 @@ dpfix_ipfix_read_header(const uint8_t *buf, size_t len, struct dpfix_ipfix_heade
 {
 	if (len < DPFIX_IPFIX_HEADER_LEN)
 		return -EBADMSG;
-	h->version = get16(buf);
-	h->length = get16(buf + 2);
-	h->export_time = get32(buf + 4);
-	h->sequence = get32(buf + 8);
-	h->domain = get32(buf + 12);
+	h->version = dpfix_get16(buf);
+	h->length = dpfix_get16(buf + 2);
+	h->export_time = dpfix_get32(buf + 4);
+	h->sequence = dpfix_get32(buf + 8);
+	h->domain = dpfix_get32(buf + 12);
 	if (h->version != DPFIX_IPFIX_VERSION)
 		return -EBADMSG;
 	return 0;
@@ -445,7 +434,7 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 	/* Fewer than 4 remaining bytes can only be padding (RFC 7011 3.3.1). */
 	while (len - off >= 4) {
 		uint32_t rec_off = set_offset + DPFIX_IPFIX_SET_HEADER_LEN + off;
-		uint16_t id = get16(p + off), count = get16(p + off + 2), scope = 0;
+		uint16_t id = dpfix_get16(p + off), count = dpfix_get16(p + off + 2), scope = 0;
 		uint32_t min_len = 0;
 		int ret;
 
@@ -465,7 +454,7 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 				return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_SHORT, err, errlen,
 						"options template %u at offset %u: scope count cut short", id,
 						rec_off);
-			scope = get16(p + off);
+			scope = dpfix_get16(p + off);
 			off += 2;
 			if (scope == 0 || scope > count)
 				return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_FIELDS, err, errlen,
@@ -476,9 +465,7 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 			return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_FIELDS, err, errlen,
 					"template %u at offset %u: %u fields, more than %u supported", id,
 					rec_off, count, DPFIX_IPFIX_MAX_FIELDS);
-		memset(t, 0, offsetof(struct dpfix_ipfix_template, fields));
-		t->id = id;
-		t->scope_count = scope;
+		dpfix_ipfix_template_init(t, id, scope);
 		for (uint16_t i = 0; i < count; i++) {
 			uint16_t raw_id, flen;
 			uint32_t pen = 0;
@@ -486,15 +473,15 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 			if (len - off < 4)
 				return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_SHORT, err, errlen,
 						"template %u at offset %u: field %u cut short", id, rec_off, i);
-			raw_id = get16(p + off);
-			flen = get16(p + off + 2);
+			raw_id = dpfix_get16(p + off);
+			flen = dpfix_get16(p + off + 2);
 			off += 4;
 			if (raw_id & 0x8000) {
 				if (len - off < 4)
 					return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_SHORT, err, errlen,
 							"template %u at offset %u: enterprise number of field %u "
 							"cut short", id, rec_off, i);
-				pen = get32(p + off);
+				pen = dpfix_get32(p + off);
 				off += 4;
 			}
 			if (flen == 0)
@@ -541,16 +528,13 @@ dpfix_ipfix_record_fields(const struct dpfix_ipfix_template *t, const uint8_t *r
 		uint32_t flen = t->fields[i].length;
 
 		if (flen == DPFIX_IPFIX_VARLEN) {
-			/* RFC 7011 7: one length byte, or 255 then two length bytes. */
-			if (off + 1 > len)
+			uint16_t vlen;
+			int n = dpfix_ipfix_varlen_decode(record + off, len - off, &vlen);
+
+			if (n < 0)
 				return -EBADMSG;
-			flen = record[off++];
-			if (flen == 255) {
-				if (off + 2 > len)
-					return -EBADMSG;
-				flen = get16(record + off);
-				off += 2;
-			}
+			off += (uint32_t)n;
+			flen = vlen;
 		}
 		if (off + flen > len)
 			return -EBADMSG;
@@ -760,8 +744,8 @@ dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t len
 					"set header at offset %u cut short", off);
 			break;
 		}
-		set_id = get16(buf + off);
-		set_len = get16(buf + off + 2);
+		set_id = dpfix_get16(buf + off);
+		set_len = dpfix_get16(buf + off + 2);
 		if (set_len < DPFIX_IPFIX_SET_HEADER_LEN || set_len > h.length - off) {
 			ret = fail(d, DPFIX_IPFIX_MALFORMED_SET_LENGTH, err, errlen,
 					"set %u at offset %u: length %u outside 4..%u", set_id, off, set_len,

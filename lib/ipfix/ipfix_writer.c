@@ -1,24 +1,19 @@
 /* IPFIX message writer. Every addition checks the caller's byte limit first and
  * leaves the message untouched when it does not fit, so no message ever exceeds it. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_bytes.h"
 
-static inline void
-put16(uint8_t *p, uint16_t v)
+void
+dpfix_ipfix_template_init(struct dpfix_ipfix_template *t, uint16_t id, uint16_t scope_count)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	/* The fields array (4 KiB) is filled as fields are added. */
+	memset(t, 0, offsetof(struct dpfix_ipfix_template, fields));
+	t->id = id;
+	t->scope_count = scope_count;
 }
 
 int
@@ -50,7 +45,7 @@ static void
 close_set(struct dpfix_ipfix_msg *m)
 {
 	if (m->set_offset != 0)
-		put16(m->buf + m->set_offset + 2, (uint16_t)(m->len - m->set_offset));
+		dpfix_put16(m->buf + m->set_offset + 2, (uint16_t)(m->len - m->set_offset));
 	m->set_offset = 0;
 	m->set_id = 0;
 }
@@ -68,8 +63,8 @@ reserve(struct dpfix_ipfix_msg *m, uint16_t set_id, uint32_t need, int new_set)
 		close_set(m);
 		m->set_offset = m->len;
 		m->set_id = set_id;
-		put16(m->buf + m->len, set_id);
-		put16(m->buf + m->len + 2, 0);
+		dpfix_put16(m->buf + m->len, set_id);
+		dpfix_put16(m->buf + m->len + 2, 0);
 		m->len += DPFIX_IPFIX_SET_HEADER_LEN;
 	}
 	return 0;
@@ -91,21 +86,21 @@ dpfix_ipfix_msg_add_template(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix
 	if (reserve(m, set_id, need, t->scope_count != 0) < 0)
 		return -ENOSPC;
 	p = m->buf + m->len;
-	put16(p, t->id);
-	put16(p + 2, t->field_count);
+	dpfix_put16(p, t->id);
+	dpfix_put16(p + 2, t->field_count);
 	p += 4;
 	if (t->scope_count) {
-		put16(p, t->scope_count);
+		dpfix_put16(p, t->scope_count);
 		p += 2;
 	}
 	for (uint16_t i = 0; i < t->field_count; i++) {
 		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
 
-		put16(p, (uint16_t)(f->id | (f->pen ? 0x8000 : 0)));
-		put16(p + 2, f->length);
+		dpfix_put16(p, (uint16_t)(f->id | (f->pen ? 0x8000 : 0)));
+		dpfix_put16(p + 2, f->length);
 		p += 4;
 		if (f->pen) {
-			put32(p, f->pen);
+			dpfix_put32(p, f->pen);
 			p += 4;
 		}
 	}
@@ -120,8 +115,8 @@ dpfix_ipfix_msg_add_withdrawal(struct dpfix_ipfix_msg *m, uint16_t set_id, uint1
 		return -EINVAL;
 	if (reserve(m, set_id, 4, 0) < 0)
 		return -ENOSPC;
-	put16(m->buf + m->len, template_id);
-	put16(m->buf + m->len + 2, 0); /* field count 0: withdrawn */
+	dpfix_put16(m->buf + m->len, template_id);
+	dpfix_put16(m->buf + m->len + 2, 0); /* field count 0: withdrawn */
 	m->len += 4;
 	return 0;
 }
@@ -145,10 +140,10 @@ dpfix_ipfix_msg_finish(struct dpfix_ipfix_msg *m, uint32_t export_time, uint32_t
 		uint32_t domain)
 {
 	close_set(m);
-	put16(m->buf, DPFIX_IPFIX_VERSION);
-	put16(m->buf + 2, (uint16_t)m->len);
-	put32(m->buf + 4, export_time);
-	put32(m->buf + 8, sequence);
-	put32(m->buf + 12, domain);
+	dpfix_put16(m->buf, DPFIX_IPFIX_VERSION);
+	dpfix_put16(m->buf + 2, (uint16_t)m->len);
+	dpfix_put32(m->buf + 4, export_time);
+	dpfix_put32(m->buf + 8, sequence);
+	dpfix_put32(m->buf + 12, domain);
 	return m->len;
 }
