@@ -1,5 +1,7 @@
-/* Readable renderings of IPFIX values: JSON values per abstract data type and whole
- * records as JSON objects keyed by information-element names. */
+/* Readable renderings of IPFIX values: JSON values per abstract data type, and whole
+ * records as JSON objects keyed by information-element names or, for people, as one
+ * line of "name=value" pairs with the same keys and values (the collector and
+ * dpfix-dump print records so). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -248,8 +250,23 @@ dpfix_ipfix_format_json_value(enum dpfix_ipfix_type type, const uint8_t *v, uint
 }
 
 int
-dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *record,
-		uint32_t len, FILE *out)
+dpfix_ipfix_field_name(const struct dpfix_ipfix_field_spec *f, char *out, size_t outlen)
+{
+	const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(f->pen, f->id);
+
+	if (ie != NULL)
+		return snprintf(out, outlen, "%s", ie->name);
+	if (f->pen != 0)
+		return snprintf(out, outlen, "%u:%u", f->pen, f->id);
+	return snprintf(out, outlen, "_ie%u", f->id);
+}
+
+/* One record on one line, as a JSON object or as "name=value" pairs for people; the
+ * values are the same either way. They go straight to the stream: a field of any
+ * length (up to 65535 bytes, in hex or escaped) is written whole. */
+static int
+format_record(const struct dpfix_ipfix_template *t, const uint8_t *record, uint32_t len,
+		FILE *out, bool json)
 {
 	static __thread uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
 	static __thread uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
@@ -257,7 +274,8 @@ dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *
 
 	if (dpfix_ipfix_record_fields(t, record, len, offsets, lengths) < 0)
 		return -EBADMSG;
-	fputc('{', out);
+	if (json)
+		fputc('{', out);
 	for (uint16_t i = 0; i < t->field_count; i++) {
 		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
 		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(f->pen, f->id);
@@ -266,10 +284,27 @@ dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *
 		/* Names are identifiers (the registry's, or checked when added), "PEN:ID" or
 		 * "_ieN": nothing to escape. */
 		dpfix_ipfix_field_name(f, name, sizeof(name));
-		fprintf(out, "%s\"%s\":", i > 0 ? "," : "", name);
+		if (json)
+			fprintf(out, "%s\"%s\":", i > 0 ? "," : "", name);
+		else
+			fprintf(out, "%s%s=", i > 0 ? " " : "", name);
 		format_value(&s, ie != NULL ? ie->type : DPFIX_IPFIX_OCTET_ARRAY, record + offsets[i],
 				lengths[i]);
 	}
-	fputs("}\n", out);
+	fputs(json ? "}\n" : "\n", out);
 	return 0;
+}
+
+int
+dpfix_ipfix_record_to_json(const struct dpfix_ipfix_template *t, const uint8_t *record,
+		uint32_t len, FILE *out)
+{
+	return format_record(t, record, len, out, true);
+}
+
+int
+dpfix_ipfix_record_to_text(const struct dpfix_ipfix_template *t, const uint8_t *record,
+		uint32_t len, FILE *out)
+{
+	return format_record(t, record, len, out, false);
 }

@@ -1945,6 +1945,67 @@ test_record_to_json(void)
 	free(json);
 }
 
+/* What a record of the two long fields below looks like: keys and values joined as
+ * text ("name=value ...") or as a JSON object. */
+static char *
+long_record_expected(bool json, int name_len, int octets_len, size_t *size)
+{
+	char *out = NULL;
+	FILE *f = open_memstream(&out, size);
+
+	if (f == NULL)
+		return NULL;
+	fputs(json ? "{\"interfaceName\":\"" : "interfaceName=\"", f);
+	for (int i = 0; i < name_len; i++)
+		fputs("\\u0001", f);
+	fputs(json ? "\",\"_ie9999\":\"" : "\" _ie9999=\"", f);
+	for (int i = 0; i < octets_len; i++)
+		fputs("ab", f);
+	fputs(json ? "\"}\n" : "\"\n", f);
+	fclose(f);
+	return out;
+}
+
+/* Text and JSON write every field whole, however long: a 60000-byte interfaceName
+ * (each byte escaped to six characters) and a 5000-byte octet array in hex, far past
+ * any fixed buffer. */
+static void
+test_record_long_values(void)
+{
+	enum { NAME_LEN = 60000, OCTETS_LEN = 5000 };
+	static struct dpfix_ipfix_template t;
+	static uint8_t rec[3 + NAME_LEN + 3 + OCTETS_LEN];
+	uint32_t off = 0;
+
+	dpfix_ipfix_template_init(&t, 501, 0);
+	dpfix_ipfix_template_add(&t, 0, IE_interfaceName, DPFIX_IPFIX_VARLEN);
+	dpfix_ipfix_template_add(&t, 0, 9999, DPFIX_IPFIX_VARLEN);
+	off += (uint32_t)dpfix_ipfix_varlen_encode(rec + off, 3, NAME_LEN);
+	memset(rec + off, 0x01, NAME_LEN);   /* a control character: \u0001 */
+	off += NAME_LEN;
+	off += (uint32_t)dpfix_ipfix_varlen_encode(rec + off, 3, OCTETS_LEN);
+	memset(rec + off, 0xab, OCTETS_LEN);
+	off += OCTETS_LEN;
+	for (int json = 0; json <= 1; json++) {
+		char *got = NULL, *want;
+		size_t got_size = 0, want_size = 0;
+		FILE *f = open_memstream(&got, &got_size);
+
+		CHECK(f != NULL);
+		if (f == NULL)
+			return;
+		CHECK((json ? dpfix_ipfix_record_to_json : dpfix_ipfix_record_to_text)(&t, rec, off,
+				f) == 0);
+		fclose(f);
+		want = long_record_expected(json, NAME_LEN, OCTETS_LEN, &want_size);
+		CHECK(want != NULL);
+		CHECK_EQ_U64(got_size, want_size);
+		CHECK(want != NULL && strcmp(got, want) == 0);
+		free(got);
+		free(want);
+	}
+}
+
 int
 main(void)
 {
@@ -1967,5 +2028,6 @@ main(void)
 	RUN_TEST(test_format_ntp_rounding);
 	RUN_TEST(test_ie_registry);
 	RUN_TEST(test_record_to_json);
+	RUN_TEST(test_record_long_values);
 	return unit_test_summary();
 }
