@@ -15,10 +15,10 @@
 #include <rte_malloc.h>
 
 #include "dpfix_ipfix.h"
-#include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_export.h"
 #include "dpfix_ipfix_options.h"
 #include "dpfix_ipfix_psamp.h"
+#include "flow_record.h"
 #include "probe.h"
 
 #define TEMPLATE_ID_IPV4 256
@@ -37,9 +37,6 @@
 #define TEMPLATE_ID_SELECTOR_STATS 266
 #define TEMPLATE_ID_SELECTION_SEQUENCE 267
 #define DEQUEUE_BURST 64
-#define MAX_RECORD_LEN 160
-#define IPPROTO_ICMP_ 1
-#define IPPROTO_ICMPV6_ 58
 
 struct port_name {
 	uint32_t port;
@@ -121,42 +118,6 @@ flow_key_indicator(const struct exporter_ctx *x, const struct dpfix_ipfix_templa
 	return dpfix_ipfix_flow_key_indicator(t, keys, n);
 }
 
-/* Fields of both flow templates; the address elements differ by IP version. With
- * biflow, the other direction's counters follow as RFC 5103 reverse elements. */
-static void
-build_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int biflow)
-{
-	dpfix_ipfix_template_init(t, id, 0);
-	dpfix_ipfix_template_add(t, 0, v6 ? IE_sourceIPv6Address : IE_sourceIPv4Address, v6 ? 16 : 4);
-	dpfix_ipfix_template_add(t, 0, v6 ? IE_destinationIPv6Address : IE_destinationIPv4Address,
-			v6 ? 16 : 4);
-	dpfix_ipfix_template_add(t, 0, IE_sourceTransportPort, 2);
-	dpfix_ipfix_template_add(t, 0, IE_destinationTransportPort, 2);
-	dpfix_ipfix_template_add(t, 0, IE_protocolIdentifier, 1);
-	dpfix_ipfix_template_add(t, 0, IE_ipClassOfService, 1);
-	dpfix_ipfix_template_add(t, 0, IE_tcpControlBits, 2);
-	dpfix_ipfix_template_add(t, 0, v6 ? IE_icmpTypeCodeIPv6 : IE_icmpTypeCodeIPv4, 2);
-	dpfix_ipfix_template_add(t, 0, IE_vlanId, 2);
-	dpfix_ipfix_template_add(t, 0, IE_ingressInterface, 4);
-	dpfix_ipfix_template_add(t, 0, IE_minimumTTL, 1);
-	dpfix_ipfix_template_add(t, 0, IE_maximumTTL, 1);
-	dpfix_ipfix_template_add(t, 0, IE_octetDeltaCount, 8);
-	dpfix_ipfix_template_add(t, 0, IE_packetDeltaCount, 8);
-	dpfix_ipfix_template_add(t, 0, IE_flowStartMilliseconds, 8);
-	dpfix_ipfix_template_add(t, 0, IE_flowEndMilliseconds, 8);
-	dpfix_ipfix_template_add(t, 0, IE_flowEndReason, 1);
-	dpfix_ipfix_template_add(t, 0, IE_mplsTopLabelStackSection, 3);
-	if (!biflow)
-		return;
-	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_octetDeltaCount, 8);
-	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_packetDeltaCount, 8);
-	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_tcpControlBits, 2);
-	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_minimumTTL, 1);
-	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_maximumTTL, 1);
-	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_flowStartMilliseconds, 8);
-	dpfix_ipfix_template_add(t, DPFIX_IPFIX_PEN_REVERSE, IE_flowEndMilliseconds, 8);
-}
-
 /* The flow templates first (the flow keys records follow this order), then the
  * options templates (RFC 7011 4). */
 static void
@@ -165,13 +126,9 @@ add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
 	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
 
 	dpfix_ipfix_tm_init(&st->tm, refresh_ns);
-	build_template(&t, TEMPLATE_ID_IPV4, 0, biflow);
-	if (st->sampling)
-		dpfix_ipfix_template_add(&t, 0, IE_selectorId, 8);
+	probe_flow_template(&t, TEMPLATE_ID_IPV4, 0, biflow, st->sampling);
 	dpfix_ipfix_tm_add(&st->tm, &t);
-	build_template(&t, TEMPLATE_ID_IPV6, 1, biflow);
-	if (st->sampling)
-		dpfix_ipfix_template_add(&t, 0, IE_selectorId, 8);
+	probe_flow_template(&t, TEMPLATE_ID_IPV6, 1, biflow, st->sampling);
 	dpfix_ipfix_tm_add(&st->tm, &t);
 	dpfix_ipfix_metering_stats_template(&t, TEMPLATE_ID_METERING_STATS);
 	dpfix_ipfix_tm_add(&st->tm, &t);
@@ -183,49 +140,6 @@ add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
 	dpfix_ipfix_tm_add(&st->tm, &t);
 	dpfix_ipfix_interface_info_template(&t, TEMPLATE_ID_INTERFACES);
 	dpfix_ipfix_tm_add(&st->tm, &t);
-}
-
-/* Encodes rec in the field order of build_template; returns the record length. */
-static uint32_t
-encode_flow(const struct dpfix_flow_record *rec, int biflow, uint8_t *out)
-{
-	const struct dpfix_flow_key *k = &rec->key;
-	size_t alen = k->ip_version == 6 ? 16 : 4;
-	int icmp = k->protocol == IPPROTO_ICMP_ || k->protocol == IPPROTO_ICMPV6_;
-	uint8_t *p = out;
-
-	memcpy(p, k->src_addr, alen);
-	p += alen;
-	memcpy(p, k->dst_addr, alen);
-	p += alen;
-	p = dpfix_put_be(p, icmp ? 0 : k->src_port, 2);
-	p = dpfix_put_be(p, icmp ? 0 : k->dst_port, 2);
-	*p++ = k->protocol;
-	*p++ = rec->tos;
-	p = dpfix_put_be(p, rec->tcp_flags, 2);
-	p = dpfix_put_be(p, icmp ? k->dst_port : 0, 2);
-	p = dpfix_put_be(p, rec->vlan_id, 2);
-	p = dpfix_put_be(p, rec->ingress_port, 4);
-	*p++ = rec->min_ttl;
-	*p++ = rec->max_ttl;
-	p = dpfix_put_be(p, rec->octets, 8);
-	p = dpfix_put_be(p, rec->packets, 8);
-	p = dpfix_put_be(p, rec->first_ns / 1000000, 8);
-	p = dpfix_put_be(p, rec->last_ns / 1000000, 8);
-	*p++ = rec->end_reason;
-	*p++ = (uint8_t)(rec->mpls_top >> 16);      /* label(20) TC(3) S(1), 3 octets */
-	p = dpfix_put_be(p, (uint16_t)rec->mpls_top, 2);
-	if (!biflow)
-		return (uint32_t)(p - out);
-	/* A direction that saw no packet has no times: 0, with zero counts beside them. */
-	p = dpfix_put_be(p, rec->rev_octets, 8);
-	p = dpfix_put_be(p, rec->rev_packets, 8);
-	p = dpfix_put_be(p, rec->rev_tcp_flags, 2);
-	*p++ = rec->rev_min_ttl;
-	*p++ = rec->rev_max_ttl;
-	p = dpfix_put_be(p, rec->rev_first_ns / 1000000, 8);
-	p = dpfix_put_be(p, rec->rev_last_ns / 1000000, 8);
-	return (uint32_t)(p - out);
 }
 
 static int send_buf_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
@@ -346,15 +260,12 @@ static void
 export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
-	uint8_t buf[MAX_RECORD_LEN];
+	uint8_t buf[PROBE_FLOW_RECORD_MAX];
 	uint16_t tid = rec->key.ip_version == 6 ? TEMPLATE_ID_IPV6 : TEMPLATE_ID_IPV4;
-	uint32_t len = encode_flow(rec, x->settings->biflow, buf);
+	uint32_t len = probe_flow_encode(rec, x->settings->biflow, st->sampling,
+			st->sampling && rec->ingress_port < RTE_MAX_ETHPORTS ?
+			st->selector_of_port[rec->ingress_port] : 0, buf);
 
-	if (st->sampling) {
-		dpfix_put_be(buf + len, rec->ingress_port < RTE_MAX_ETHPORTS ?
-				st->selector_of_port[rec->ingress_port] : 0, 8);
-		len += 8;
-	}
 	if (dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len) == -ENOSPC) {
 		send_message(x, now_ns);
 		/* An empty message always has room for one record (mtu >= 576). */
