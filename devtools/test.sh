@@ -6,7 +6,13 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-devtools/setup-deps.sh || exit 1
+# A step that fails before the tests still ends with the count line, as one failure.
+broken() {
+	echo "== $1 failed"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+devtools/setup-deps.sh || broken "installing dependencies"
 
 configure() {   # configure DIR [meson options...]
 	local dir=$1
@@ -15,17 +21,20 @@ configure() {   # configure DIR [meson options...]
 	meson setup "$dir" -Dwerror=true "$@" >/tmp/dpfix-setup.log 2>&1 || { cat /tmp/dpfix-setup.log >&2; return 1; }
 }
 
-configure build-test || exit 1
-CC=clang configure build-clang -Dfuzzers=true || exit 1
+configure build-test || broken "meson setup build-test"
+CC=clang configure build-clang -Dfuzzers=true || broken "meson setup build-clang"
 # A build-clang configured before the fuzzers existed gets them too.
-meson configure build-clang -Dfuzzers=true >/dev/null || exit 1
-configure build-sanitize -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+meson configure build-clang -Dfuzzers=true >/dev/null || broken "meson configure build-clang"
+configure build-sanitize -Db_sanitize=address,undefined -Db_lundef=false || broken "meson setup build-sanitize"
 for dir in build-test build-clang build-sanitize; do
 	echo "== ninja -C $dir"
-	ninja -C "$dir" >"$dir/dpfix-ninja.log" 2>&1 || { cat "$dir/dpfix-ninja.log" >&2; exit 1; }
+	ninja -C "$dir" >"$dir/dpfix-ninja.log" 2>&1 || { cat "$dir/dpfix-ninja.log" >&2; broken "ninja -C $dir"; }
 done
 
 status=0
+# Counts come from these logs: none may be left over from an earlier run.
+rm -f build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json \
+	build-clang/meson-logs/testlog.json
 echo "== tests (gcc)"
 meson test -C build-test --print-errorlogs "$@" || status=1
 echo "== tests (ASan + UBSan)"
@@ -41,7 +50,13 @@ meson test -C build-clang --suite fuzz --print-errorlogs || status=1
 import json, re, sys
 passed = failed = skipped = 0
 for log in sys.argv[1:]:
-    for line in open(log):
+    try:
+        lines = open(log).readlines()
+    except OSError as e:          # that meson test did not run at all
+        print(f"{log}: {e.strerror}")
+        failed += 1
+        continue
+    for line in lines:
         t = json.loads(line)
         ok = t["result"] in ("OK", "EXPECTEDFAIL")
         if t["result"] == "SKIP":
