@@ -16,12 +16,13 @@ x509_p() { # CERTNAME [PEER_NAME]
 	echo "--cert $K/$1.pem --key $K/$1.key --ca $K/ca.pem --peer-name ${2:-collector.example}"
 }
 
-# slow_collector SYSCALL WHEN: from the WHEN'th call on (strace's syntax, e.g. 2+),
-# each SYSCALL of the running collector starts 0.3 s late, as on a loaded machine:
-# the order in which the two ends see a refusal must not change its reason.
+# slow_collector SYSCALL WHEN MICROSECONDS: the WHEN'th SYSCALL of the running
+# collector (strace's syntax: 5 is the fifth only, 2+ the second and all after) starts
+# that late, as on a loaded machine: the order in which the two ends see a refusal must
+# not change its reason. (Delays stay well inside the collector's 3 s handshake limit.)
 slow_collector() {
-	strace -p "$COLLECTOR_PID" -o /dev/null -e trace="$1" \
-		-e inject="$1:delay_enter=300000:when=$2" 2>"$WORK/strace.$COLLECTOR_PID" &
+	strace -p "$COLLECTOR_PID" -o "$WORK/strace.$COLLECTOR_PID.log" -e trace="$1" \
+		-e inject="$1:delay_enter=$3:when=$2" 2>"$WORK/strace.$COLLECTOR_PID" &
 	STRACE_PID=$!
 	PIDS+=("$STRACE_PID")
 	wait_for_text "$WORK/strace.$COLLECTOR_PID" "attached" 10
@@ -34,7 +35,7 @@ fast_collector() {
 }
 
 # refuse NAME SCHEME "COLLECTOR ARGS" "PROBE ARGS" COLLECTOR_TEXT [PROBE_TEXT]
-# With SLOW="SYSCALL WHEN", the collector runs under slow_collector.
+# With SLOW="SYSCALL WHEN MICROSECONDS", the collector runs under slow_collector.
 refuse() {
 	local name=$1 scheme=$2 cargs=$3 pargs=$4 ctext=$5 ptext=${6:-} port rc=0
 	port=$(free_port)
@@ -71,11 +72,13 @@ refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
 	"the peer refused us with alert bad_certificate" "does not carry the configured peer name"
 # The same refusals with a slow collector. Its flight is still being written when the
 # probe refuses it and resets the connection: it must still read the probe's alert.
-SLOW="sendto 2+" refuse wrong_peer_name_slow tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
+# (wolfSSL 5.5.4 sends ServerHello, ChangeCipherSpec, EncryptedExtensions with
+# CertificateRequest, Certificate, CertificateVerify, Finished: the fifth send waits.)
+SLOW="sendto 5 1000000" refuse wrong_peer_name_slow tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
 	"the peer refused us with alert bad_certificate" "does not carry the configured peer name"
 # It checks the probe's certificate long after the probe's TLS 1.3 handshake is over:
 # the probe must wait for its verdict instead of exporting into a refused session.
-SLOW="recvfrom 2+" refuse untrusted_ca_slow tls+tcp "$X509_C" "$(x509_p foreign)" \
+SLOW="recvfrom 2+ 300000" refuse untrusted_ca_slow tls+tcp "$X509_C" "$(x509_p foreign)" \
 	"not signed by a trusted CA" "the peer refused us with alert unknown_ca"
 refuse expired_cert dtls+udp "$X509_C" "$(x509_p expired)" "certificate has expired" "handshake failed"
 PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
