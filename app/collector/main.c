@@ -27,6 +27,7 @@
 struct session {
 	struct dpfix_session *session;
 	struct dpfix_ipfix_decoder *decoder;
+	const char *transport;      /* its listener's: udp, tcp or sctp */
 	int error_reported;
 	int warning_reported;
 };
@@ -222,6 +223,7 @@ accept_sessions(struct dpfix_listener *l)
 			totals.sessions_refused++;
 			continue;
 		}
+		sessions[session_count].transport = dpfix_listener_endpoint(l)->transport;
 		sessions[session_count].error_reported = 0;
 		sessions[session_count].warning_reported = 0;
 		session_count++;
@@ -264,11 +266,14 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 			s->warning_reported = 1;
 		}
 		if (ret < 0 && !s->error_reported) {
+			char hint[96] = "";
+
+			if (n > 0 && buf[0] == 0x16)
+				snprintf(hint, sizeof(hint), " - it looks like a DTLS handshake: is the "
+						"exporter using dtls+%s://?", s->transport);
 			/* Once per session: a broken exporter must not flood the log. */
 			fprintf(stderr, "dpfix-collector: %s: malformed message (reported once per "
-					"session): %s%s\n", dpfix_session_name(s->session), derr,
-					n > 0 && buf[0] == 0x16 ? " - it looks like a DTLS handshake: is the "
-					"exporter using dtls+udp://?" : "");
+					"session): %s%s\n", dpfix_session_name(s->session), derr, hint);
 			s->error_reported = 1;
 		}
 	}

@@ -2,8 +2,8 @@
 # What a secured collector must refuse, each with a clear error on both ends and no
 # record delivered: wrong PSK, unknown identity, untrusted CA, wrong peer name (also
 # with a collector too slow to keep up), expired certificate, plaintext exporter to a
-# (D)TLS port, (D)TLS exporter to a plaintext port, and garbage bytes to every kind of
-# listener (after which a real export still arrives complete).
+# (D)TLS port, (D)TLS exporter to a plaintext port (UDP, TCP, SCTP), and garbage bytes
+# to every kind of listener (after which real exports still arrive complete).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pki.sh"
 make_pki "$WORK/pki" || fail "could not make test certificates"
@@ -85,21 +85,54 @@ PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX 
 PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused"
 PROBE_SCHEME=tls+tcp refuse tls_to_plaintext tcp "" "$PSK_P" "looks like a TLS handshake" "handshake failed"
 PROBE_SCHEME=dtls+udp refuse dtls_to_plaintext udp "" "$PSK_P" "looks like a DTLS handshake" "handshake"
+# The same over SCTP; each collector its own usrsctp stack, so its own UDP port.
+up=$(free_port)
+PROBE_SCHEME=sctp refuse plaintext_to_dtls_sctp dtls+sctp "$PSK_C --sctp-udp-port $up" \
+	"--sctp-udp-port $up" "plaintext IPFIX sent to a dtls+sctp endpoint: refused"
+up=$(free_port)
+PROBE_SCHEME=dtls+sctp refuse dtls_sctp_to_plaintext sctp "--sctp-udp-port $up" "$PSK_P --sctp-udp-port $up" \
+	"looks like a DTLS handshake: is the exporter using dtls+sctp://?" "handshake"
 
-# Garbage to every listener of one collector; it keeps serving, and a real export
-# afterwards arrives complete.
+# Garbage to every listener of one collector; it keeps serving, and real exports
+# afterwards (tls+tcp, sctp, dtls+sctp) arrive complete. SCTP listeners share the UDP
+# port SCTP runs over (RFC 6951): garbage datagrams, and SCTP packets with a valid
+# CRC32c but random tags and chunks, so they get past the checksum.
 ports=()
-for i in 1 2 3 4; do ports+=("$(free_port)"); done
+for i in 1 2 3 4 5 6 7; do ports+=("$(free_port)"); done
 "$DPFIX_COLLECTOR" --quiet $PSK_C --listen "udp://127.0.0.1:${ports[0]}" --listen "tcp://127.0.0.1:${ports[1]}" \
 	--listen "dtls+udp://127.0.0.1:${ports[2]}" --listen "tls+tcp://127.0.0.1:${ports[3]}" \
-	>"$WORK/garbage.c.stdout" 2>"$WORK/garbage.c.stderr" &
+	--listen "sctp://127.0.0.1:${ports[4]}" --listen "dtls+sctp://127.0.0.1:${ports[5]}" \
+	--sctp-udp-port "${ports[6]}" >"$WORK/garbage.c.stdout" 2>"$WORK/garbage.c.stderr" &
 COLLECTOR_PID=$!
 PIDS+=("$COLLECTOR_PID")
-wait_for_text "$WORK/garbage.c.stderr" "listening on tls+tcp" 10
+wait_for_text "$WORK/garbage.c.stderr" "listening on dtls+sctp" 10
 $PY - "${ports[@]}" <<'PYEOF'
-import os, random, socket, sys, time
+import os, random, socket, struct, sys, time
 rng = random.Random(7)
-udp, tcp, dtls, tls = map(int, sys.argv[1:])
+udp, tcp, dtls, tls, sctp, dtls_sctp, sctp_udp = map(int, sys.argv[1:])
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+def sctp_packet(dst_port, chunks):
+    header = struct.pack("!HHII", rng.randrange(1, 65536), dst_port, rng.getrandbits(32), 0)
+    crc = crc32c(header + chunks)
+    return header[:8] + struct.pack("<I", crc) + chunks
+
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for port in (sctp, dtls_sctp):
+    for _ in range(40):
+        junk = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 120)))
+        s.sendto(junk, ("127.0.0.1", sctp_udp))
+        # A chunk header of random type (INIT, DATA, COOKIE ECHO, ...) and length.
+        chunk = struct.pack("!BBH", rng.randrange(0, 16), rng.getrandbits(8),
+                            rng.randrange(4, 200)) + junk
+        s.sendto(sctp_packet(port, chunk), ("127.0.0.1", sctp_udp))
 blobs = [b"", b"\x16\xfe\xfd" + bytes(rng.getrandbits(8) for _ in range(60)),
          bytes(rng.getrandbits(8) for _ in range(300)), b"\x00\x0a\x00\x10" + b"\x00" * 12]
 for port in (udp, dtls):
@@ -116,16 +149,23 @@ PYEOF
 wait_for_text "$WORK/garbage.c.stderr" "stream is not IPFIX" 30
 wait_for_text "$WORK/garbage.c.stderr" "malformed message" 30
 kill -0 "$COLLECTOR_PID" || fail "collector died on garbage"
-# shellcheck disable=SC2046,SC2086
-timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
-	--collector "tls+tcp://127.0.0.1:${ports[3]}" $PSK_P >"$WORK/garbage.p" 2>&1 || fail "export after garbage failed"
-wait_for_text "$WORK/garbage.c.stderr" "TLS.*closed by the exporter" 30
+for export in "tls+tcp://127.0.0.1:${ports[3]} TLS.*closed by the exporter" \
+		"sctp://127.0.0.1:${ports[4]} collector: sctp .*closed by the exporter" \
+		"dtls+sctp://127.0.0.1:${ports[5]} DTLS.*closed by the exporter"; do
+	url=${export%% *}
+	# shellcheck disable=SC2046,SC2086
+	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+		--collector "$url" --sctp-udp-port "${ports[6]}" $PSK_P >"$WORK/garbage.p" 2>&1 ||
+		fail "export to $url after garbage failed: $(grep -v TELEMETRY "$WORK/garbage.p" | tail -3)"
+	wait_for_text "$WORK/garbage.c.stderr" "${export#* }" 30
+done
+kill -0 "$COLLECTOR_PID" || fail "collector died"
 stop_collector
 for what in flows packets octets; do
-	[ "$(summary_value "$WORK/garbage.c.stdout" "$what")" = "$(expected "$what")" ] ||
-		fail "after garbage: $what $(summary_value "$WORK/garbage.c.stdout" "$what")"
+	[ "$(summary_value "$WORK/garbage.c.stdout" "$what")" = "$((3 * $(expected "$what")))" ] ||
+		fail "after garbage: $what $(summary_value "$WORK/garbage.c.stdout" "$what"), want 3 exports' worth"
 done
 grep -q "stream is not IPFIX" "$WORK/garbage.c.stderr" || fail "garbage on tcp not reported"
 grep -q "malformed message" "$WORK/garbage.c.stderr" || fail "garbage on udp not reported"
-echo "ok garbage to udp, tcp, dtls+udp, tls+tcp; then a complete export"
+echo "ok garbage to udp, tcp, dtls+udp, tls+tcp, sctp, dtls+sctp; then complete exports over tls+tcp, sctp, dtls+sctp"
 echo "secure_refusals: ok"
