@@ -468,6 +468,13 @@ tls_ctx_create(const struct dpfix_endpoint *ep, int server, const struct dpfix_s
 		snprintf(err, errlen, "ciphers '%s': none is available in this wolfSSL", ciphers);
 		goto fail;
 	}
+	/* A list without TLS 1.3 suites means TLS 1.2: offering 1.3 anyway makes the peer
+	 * pick it and fail for want of a common suite (handshake_failure on both ends). */
+	if (!c->dtls && strstr(ciphers, "TLS13-") == NULL &&
+			wolfSSL_CTX_set_max_proto_version(c->ctx, TLS1_2_VERSION) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "ciphers '%s': cannot limit TLS to 1.2", ciphers);
+		goto fail;
+	}
 	if (c->use_psk) {
 		if (load_psk_file(c, p->psk_file, err, errlen) < 0)
 			goto fail;

@@ -77,6 +77,11 @@ tls_port=$LAST_PORT
 assert_no_cleartext tls_tcp_psk tcp.payload
 run_pair tls_tcp_x509 tls+tcp "$X509_C" "$X509_P"
 assert_no_cleartext tls_tcp_x509 tcp.payload
+# TLS 1.2 over TCP too: a TLS 1.2-only suite on the exporter's side.
+run_pair tls12_tcp_psk tls+tcp "$PSK_C" "$PSK_P --ciphers ECDHE-PSK-AES128-GCM-SHA256"
+assert_no_cleartext tls12_tcp_psk tcp.payload
+grep -q "exporting to tls+tcp .* TLSv1.2 ECDHE-PSK-AES128-GCM-SHA256" "$WORK/tls12_tcp_psk.probe" ||
+	fail "tls+tcp did not negotiate TLS 1.2 with ECDHE-PSK-AES128-GCM-SHA256"
 grep -q "DHE-PSK-AES128-GCM-SHA256" "$WORK/dtls_udp_psk.probe" || fail "the configured suite was not used"
 
 # SCTP: templates only on stream 0 and data never there (RFC 7011 10.2), seen on the
