@@ -100,6 +100,7 @@ wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
 		{ASN_NO_SIGNER_E, "the peer's certificate is not signed by a trusted CA"},
 		{ASN_AFTER_DATE_E, "the peer's certificate has expired"},
 		{ASN_BEFORE_DATE_E, "the peer's certificate is not valid yet"},
+		{CRL_CERT_REVOKED, "the peer's certificate is revoked (CRL)"},
 		{DOMAIN_NAME_MISMATCH, "the peer's certificate does not carry the configured peer name"},
 		{MATCH_SUITE_ERROR, "no cipher suite in common"},
 		{PSK_KEY_ERROR, "unknown PSK identity or no key"},

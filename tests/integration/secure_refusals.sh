@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What a secured collector must refuse, each with a clear error on both ends and no
 # record delivered: wrong PSK, unknown identity, untrusted CA, wrong peer name (also
-# with a collector too slow to keep up), expired certificate, plaintext exporter to a
-# (D)TLS port, (D)TLS exporter to a plaintext port (UDP, TCP, SCTP), and garbage bytes
-# to every kind of listener (after which real exports still arrive complete).
+# with a collector too slow to keep up), expired and revoked (CRL) certificates,
+# plaintext exporter to a (D)TLS port, (D)TLS exporter to a plaintext port (UDP, TCP,
+# SCTP), and garbage bytes to every kind of listener (after which real exports still
+# arrive complete).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pki.sh"
 make_pki "$WORK/pki" || fail "could not make test certificates"
@@ -81,6 +82,8 @@ SLOW="sendto 5 1000000" refuse wrong_peer_name_slow tls+tcp "$X509_C" "$(x509_p 
 SLOW="recvfrom 2+ 300000" refuse untrusted_ca_slow tls+tcp "$X509_C" "$(x509_p foreign)" \
 	"not signed by a trusted CA" "the peer refused us with alert unknown_ca"
 refuse expired_cert dtls+udp "$X509_C" "$(x509_p expired)" "certificate has expired" "handshake failed"
+refuse revoked_cert tls+tcp "$X509_C --crl $K/crl.pem" "$(x509_p revoked)" "the peer's certificate is revoked" \
+	"handshake failed"
 PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
 PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused"
 PROBE_SCHEME=tls+tcp refuse tls_to_plaintext tcp "" "$PSK_P" "looks like a TLS handshake" "handshake failed"

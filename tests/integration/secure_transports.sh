@@ -63,7 +63,9 @@ assert_no_cleartext() {
 PSK_P="--psk-identity probe1.example --psk-file $K/probe.psk"
 PSK_C="--psk-file $K/collector.psk"
 X509_P="--cert $K/probe.pem --key $K/probe.key --ca $K/ca.pem --peer-name collector.example"
-X509_C="--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem --peer-name probe.example"
+# Both ends check the CA's CRL too (it revokes another certificate, not these).
+X509_P="$X509_P --crl $K/crl.pem"
+X509_C="--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem --peer-name probe.example --crl $K/crl.pem"
 
 run_pair udp udp "" ""
 run_pair tcp tcp "" ""
