@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Operator mistakes get a clear error naming what is wrong, a non-zero exit, and no
 # hang: a bad config line, a bad option value, a missing capture, an unknown vdev,
-# a bad collector URL.
+# a bad collector URL, a PSK file others can read, a NULL or anonymous suite.
 source "$(dirname "$0")/lib.sh"
 
 # expect_error NAME TEXT -- PROBE ARGS...: the probe must fail within 30 s and print TEXT.
@@ -78,5 +78,18 @@ expect_error unknown_vdev "net_nosuchdriver0" -- \
 	"${EAL[@]}" --vdev "net_nosuchdriver0" --
 
 expect_error no_ports "no ports" -- "${EAL[@]}" --
+
+# Security settings that must never be accepted (dtls+udp: refused before any packet).
+printf 'probe1.example:000102030405060708090a0b0c0d0e0f\n' >"$WORK/open.psk"
+chmod 644 "$WORK/open.psk"
+expect_error psk_file_readable_by_others "open.psk is accessible by group or others (mode 0644); chmod 600 it" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --collector dtls+udp://127.0.0.1:9 --psk-identity probe1.example \
+	--psk-file "$WORK/open.psk"
+install -m 600 "$WORK/open.psk" "$WORK/ok.psk"
+for suite in NULL-SHA256 ADH-AES128-SHA ECDHE-PSK-NULL-SHA256; do
+	expect_error "weak_suite_$suite" "suites are never allowed" -- "${EAL[@]}" "${PCAP[@]}" -- \
+		--collector dtls+udp://127.0.0.1:9 --psk-identity probe1.example --psk-file "$WORK/ok.psk" \
+		--ciphers "ECDHE-PSK-AES128-GCM-SHA256:$suite"
+done
 
 echo "probe_errors: ok"

@@ -96,6 +96,22 @@ up=$(free_port)
 PROBE_SCHEME=dtls+sctp refuse dtls_sctp_to_plaintext sctp "--sctp-udp-port $up" "$PSK_P --sctp-udp-port $up" \
 	"looks like a DTLS handshake: is the exporter using dtls+sctp://?" "handshake"
 
+# The collector refuses the same settings the probe does, at start-up: a PSK file others
+# can read, and suite lists with a NULL or anonymous suite.
+cp "$K/collector.psk" "$WORK/open.psk"
+chmod 644 "$WORK/open.psk"
+for args in "--psk-file $WORK/open.psk|accessible by group or others (mode 0644); chmod 600 it" \
+		"$PSK_C --ciphers ECDHE-PSK-NULL-SHA256|NULL suites are never allowed" \
+		"$PSK_C --ciphers ADH-AES256-GCM-SHA384|ADH suites are never allowed"; do
+	rc=0
+	# shellcheck disable=SC2086
+	timeout 10 "$DPFIX_COLLECTOR" --listen "tls+tcp://127.0.0.1:$(free_port)" ${args%%|*} \
+		>"$WORK/badconf.out" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "collector with ${args%%|*}: exit $rc, want a refusal"
+	grep -qF -- "${args#*|}" "$WORK/badconf.out" || fail "collector should say '${args#*|}': $(cat "$WORK/badconf.out")"
+	echo "ok collector refuses: $(head -1 "$WORK/badconf.out")"
+done
+
 # Garbage to every listener of one collector; it keeps serving, and real exports
 # afterwards (tls+tcp, sctp, dtls+sctp) arrive complete. SCTP listeners share the UDP
 # port SCTP runs over (RFC 6951): garbage datagrams, and SCTP packets with a valid
