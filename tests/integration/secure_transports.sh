@@ -215,4 +215,11 @@ ipfixDump -i "$WORK/decrypted13.ipfix" -s >"$WORK/decrypted13.txt" 2>&1 || fail 
 grep -q "Messages, $(( $(expected flows) + 12 )) Data Records" "$WORK/decrypted13.txt" ||
 	fail "decrypted TLS 1.3 IPFIX differs: $(grep -i 'stats\|warn' "$WORK/decrypted13.txt" | head -3)"
 echo "ok key log: tshark decrypts TLS 1.3; ipfixDump: $(grep 'File Stats' "$WORK/decrypted13.txt")"
+# Orderly shutdown: one close_notify each way (the collector answers the exporter's).
+notify=$(tshark -r "$WORK/tls_tcp_psk.pcapng" -o "tls.keylog_file:$WORK/keys13.log" -d "tcp.port==$tls_port,tls" \
+	-Y "tls.alert_message.desc == 0" -T fields -e tcp.srcport 2>/dev/null | sort | tr '\n' ' ')
+from_collector=$(echo "$notify" | tr ' ' '\n' | grep -cx "$tls_port" || true)
+[ "$(echo "$notify" | wc -w)" = 2 ] && [ "$from_collector" = 1 ] ||
+	fail "want one close_notify from each end, got them from ports: $notify"
+echo "ok close_notify both ways"
 echo "secure_transports: ok"
