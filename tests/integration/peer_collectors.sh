@@ -51,6 +51,12 @@ EOF
 	setsid nfacctd -f "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
 	PID_OF[$name]=$!
 	GROUPS_TO_KILL+=("${PID_OF[$name]}")
+	PIDS+=("${PID_OF[$name]}")
+	# The child calls setsid() a moment after the fork.
+	for _ in $(seq 100); do
+		[ "$(ps -o pgid= -p "${PID_OF[$name]}" | tr -d ' ')" = "${PID_OF[$name]}" ] && break
+		sleep 0.02
+	done
 	[ "$(ps -o pgid= -p "${PID_OF[$name]}" | tr -d ' ')" = "${PID_OF[$name]}" ] ||
 		fail "$name: nfacctd is not in a process group of its own"
 	wait_for_text "$WORK/$name.log" "waiting for NetFlow/IPFIX data on 127.0.0.1:$port" 10
