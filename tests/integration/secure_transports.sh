@@ -159,11 +159,22 @@ PYEOF
 echo "ok sctp: unordered data chunks on stream 1, ordered templates on stream 0"
 run_pair dtls_sctp_psk dtls+sctp "$PSK_C" "$PSK_P"
 assert_no_cleartext dtls_sctp_psk udp.payload
-# RFC 6083: DATA is authenticated (SCTP-AUTH, keyed from the DTLS exporter).
-auth=$(tshark -r "$WORK/dtls_sctp_psk.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" \
-	-Y "sctp.chunk_type == 15" -T fields -e frame.number 2>/dev/null | wc -l)
-[ "$auth" -gt 0 ] || fail "dtls+sctp: no SCTP AUTH chunks on the wire"
-echo "ok dtls+sctp: $auth packets carry SCTP AUTH chunks"
+# RFC 6083: every DATA chunk is authenticated (an AUTH chunk ahead of it in its packet),
+# and the records on the data stream with key 1, the one exported from DTLS (key 0, the
+# null key, serves the handshake only).
+tshark -r "$WORK/dtls_sctp_psk.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -Y "sctp.chunk_type == 0" \
+	-T fields -E separator=";" -e sctp.chunk_type -e sctp.shared_key_id -e sctp.data_sid 2>/dev/null |
+	awk -F";" '{
+		n = split($1, types, ","); auth = 0; ok = 0
+		for (i = 1; i <= n; i++) { if (types[i] == 15) auth = 1; if (types[i] == 0) { ok = auth; break } }
+		if (!ok) bad++
+		if ($3 ~ /0x0001/) { data++; if ($2 != 1) wrongkey++ }
+	} END { printf "%d %d %d\n", bad, data, wrongkey }' >"$WORK/auth.txt"
+read -r unauth data wrongkey <"$WORK/auth.txt"
+[ "$unauth" = 0 ] || fail "dtls+sctp: $unauth packets carry DATA without a preceding AUTH chunk"
+[ "$data" -gt 0 ] && [ "$wrongkey" = 0 ] ||
+	fail "dtls+sctp: $data data-stream packets, $wrongkey not authenticated with key 1"
+echo "ok dtls+sctp: every DATA chunk authenticated; $data data-stream packets with the DTLS-exported key 1"
 run_pair dtls_sctp_x509 dtls+sctp "$X509_C" "$X509_P"
 grep -q "stream_0 " "$WORK/dtls_sctp_x509.collector.stdout" && grep -q "stream_1 " "$WORK/dtls_sctp_x509.collector.stdout" ||
 	fail "dtls+sctp: templates and data not on separate streams"
