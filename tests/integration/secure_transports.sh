@@ -74,6 +74,23 @@ dtls_port=$LAST_PORT
 assert_no_cleartext dtls_udp_psk udp.payload
 run_pair dtls_udp_x509 dtls+udp "$X509_C" "$X509_P"
 assert_no_cleartext dtls_udp_x509 udp.payload
+# The DTLS cookie exchange stays on (RFC 6347 4.2.1): the collector answers the first
+# ClientHello with a HelloVerifyRequest, and only the ClientHello that echoes its cookie
+# goes on to a ServerHello.
+for name in dtls_udp_psk dtls_udp_x509; do
+	port=$dtls_port
+	[ "$name" = dtls_udp_x509 ] && port=$LAST_PORT
+	hs=$(tshark -r "$WORK/$name.pcapng" -d "udp.port==$port,dtls" -Y "dtls.handshake.type" -T fields \
+		-e udp.srcport -e dtls.handshake.type -e dtls.handshake.cookie_length 2>/dev/null |
+		awk -v c="$port" '
+			$1 != c && $2 == 1 { cookie = $3; seq = seq " hello(" $3 ")" }
+			$1 == c && $2 == 3 { verify = 1; seq = seq " verify" }
+			$1 == c && $2 == 2 && !done { done = 1; ok = verify && cookie > 0; seq = seq " server_hello" }
+			END { print (ok ? "ok" : "bad") seq }')
+	[ "${hs%% *}" = ok ] ||
+		fail "$name: want a HelloVerifyRequest and then a ClientHello with its cookie before the ServerHello; got:${hs#* }"
+done
+echo "ok dtls+udp: cookie exchange before every ServerHello"
 run_pair tls_tcp_psk tls+tcp "$PSK_C" "$PSK_P --keylog-file $WORK/keys13.log"
 tls_port=$LAST_PORT
 assert_no_cleartext tls_tcp_psk tcp.payload
