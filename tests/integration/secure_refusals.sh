@@ -82,6 +82,11 @@ SLOW="sendto 5 1000000" refuse wrong_peer_name_slow tls+tcp "$X509_C" "$(x509_p 
 SLOW="recvfrom 2+ 300000" refuse untrusted_ca_slow tls+tcp "$X509_C" "$(x509_p foreign)" \
 	"not signed by a trusted CA" "the peer refused us with alert unknown_ca"
 refuse expired_cert dtls+udp "$X509_C" "$(x509_p expired)" "certificate has expired" "handshake failed"
+# The collector checks the exporter's name too: a probe presenting a valid certificate of
+# the same CA for another name (the collector's own) is refused.
+refuse wrong_exporter_name dtls+udp "$X509_C" \
+	"--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem --peer-name collector.example" \
+	"does not carry the configured peer name" "handshake failed"
 refuse revoked_cert tls+tcp "$X509_C --crl $K/crl.pem" "$(x509_p revoked)" "the peer's certificate is revoked" \
 	"handshake failed"
 PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
