@@ -260,15 +260,29 @@ remove_template(struct dpfix_ipfix_decoder *d, struct stored_template **slot)
 	d->template_count--;
 }
 
+/* Only UDP templates expire, and only with a lifetime set. */
+static int
+templates_expire(const struct dpfix_ipfix_decoder *d)
+{
+	return d->params.transport == DPFIX_IPFIX_TRANSPORT_UDP && d->params.template_lifetime_s != 0;
+}
+
 static int
 expired(const struct dpfix_ipfix_decoder *d, const struct stored_template *s)
 {
-	return d->params.transport == DPFIX_IPFIX_TRANSPORT_UDP && d->params.template_lifetime_s != 0 &&
-			d->now_s > s->refreshed_s && d->now_s - s->refreshed_s > d->params.template_lifetime_s;
+	return templates_expire(d) && d->now_s > s->refreshed_s &&
+			d->now_s - s->refreshed_s > d->params.template_lifetime_s;
 }
 
 /* UDP (RFC 7011 8.4, 10.3.6): a template not refreshed within its lifetime is gone;
  * data sets for it are then skipped as for any unknown template. */
+static void
+drop_expired(struct dpfix_ipfix_decoder *d, struct stored_template **slot)
+{
+	remove_template(d, slot);
+	d->stats.templates_expired++;
+}
+
 static void
 sweep_expired(struct dpfix_ipfix_decoder *d)
 {
@@ -276,12 +290,10 @@ sweep_expired(struct dpfix_ipfix_decoder *d)
 		struct stored_template **slot = &d->buckets[b];
 
 		while (*slot != NULL) {
-			if (expired(d, *slot)) {
-				remove_template(d, slot);
-				d->stats.templates_expired++;
-			} else {
+			if (expired(d, *slot))
+				drop_expired(d, slot);
+			else
 				slot = &(*slot)->next;
-			}
 		}
 	}
 }
@@ -295,8 +307,7 @@ lookup_template(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t id)
 	if (*slot == NULL)
 		return NULL;
 	if (expired(d, *slot)) {
-		remove_template(d, slot);
-		d->stats.templates_expired++;
+		drop_expired(d, slot);
 		return NULL;
 	}
 	return &(*slot)->t;
@@ -326,9 +337,8 @@ store_template(struct dpfix_ipfix_decoder *d, uint32_t domain, const struct dpfi
 	struct stored_template *s = *slot;
 
 	if (s != NULL && expired(d, s)) {
-		remove_template(d, slot);
-		d->stats.templates_expired++;
-		slot = template_slot(d, domain, t->id);
+		drop_expired(d, slot);
+		slot = template_slot(d, domain, t->id); /* the chain's end, for the new one */
 		s = NULL;
 	}
 	if (s != NULL) {
@@ -731,8 +741,7 @@ dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t len
 	}
 	if (!d->clock_set)
 		d->now_s = h.export_time;
-	if (d->now_s != d->last_sweep_s && d->params.transport == DPFIX_IPFIX_TRANSPORT_UDP &&
-			d->params.template_lifetime_s != 0) {
+	if (d->now_s != d->last_sweep_s && templates_expire(d)) {
 		d->last_sweep_s = d->now_s;
 		sweep_expired(d);
 	}
