@@ -38,6 +38,13 @@
 #define TEMPLATE_ID_SELECTION_SEQUENCE 267
 #define DEQUEUE_BURST 64
 
+/* The selector report template of each algorithm: its records and its template. */
+static const uint16_t selector_report_id[DPFIX_SAMPLE_ALGORITHM_COUNT] = {
+	[DPFIX_SAMPLE_SYSTEMATIC] = TEMPLATE_ID_SELECTOR_SYSTEMATIC,
+	[DPFIX_SAMPLE_RANDOM] = TEMPLATE_ID_SELECTOR_RANDOM,
+	[DPFIX_SAMPLE_HASH] = TEMPLATE_ID_SELECTOR_HASH,
+};
+
 struct port_name {
 	uint32_t port;
 	char name[RTE_ETH_NAME_MAX_LEN];
@@ -142,19 +149,9 @@ add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
 	dpfix_ipfix_tm_add(&st->tm, &t);
 }
 
-static int send_buf_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
-		enum dpfix_message_kind kind);
-
 /* Sends one finished message, retrying briefly while the transport is full. */
 static int
-send_with_retry(struct exporter_ctx *x, uint32_t len, enum dpfix_message_kind kind)
-{
-	struct exporter_state *st = x->state;
-	return send_buf_with_retry(x, st->buf, len, kind);
-}
-
-static int
-send_buf_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
+send_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
 		enum dpfix_message_kind kind)
 {
 	int ret = dpfix_session_send(x->session, buf, len, kind);
@@ -175,6 +172,17 @@ send_buf_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
 	return ret;
 }
 
+/* Ends message m: export time, the sequence number (data records sent before it) and
+ * the observation domain in its header. Returns its length. */
+static uint32_t
+finish_message(struct exporter_ctx *x, struct dpfix_ipfix_msg *m, uint64_t now_ns)
+{
+	const struct exporter_state *st = x->state;
+
+	return dpfix_ipfix_msg_finish(m, (uint32_t)(now_ns / 1000000000ull), st->sequence,
+			x->settings->observation_domain);
+}
+
 /* Templates travel in messages of their own: SCTP must carry them on stream 0 and
  * data never there (RFC 7011 10.2), and one rule for every transport is simplest. */
 static void
@@ -188,9 +196,8 @@ send_templates(struct exporter_ctx *x, uint64_t now_ns)
 
 		dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
 		pending = dpfix_ipfix_tm_write(&st->tm, &st->msg, now_ns);
-		len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull),
-				st->sequence, x->settings->observation_domain);
-		if (send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES) < 0)
+		len = finish_message(x, &st->msg, now_ns);
+		if (send_with_retry(x, st->buf, len, DPFIX_MESSAGE_TEMPLATES) < 0)
 			x->send_failures++;
 		else
 			x->messages_sent++;
@@ -227,12 +234,6 @@ count_lost(struct exporter_ctx *x, uint64_t records, uint64_t packets, uint64_t 
 	x->last_loss_ns = now_ns;
 }
 
-static int
-message_has_content(const struct exporter_state *st)
-{
-	return st->msg.data_records > 0;
-}
-
 /* Sends the message being filled and starts the next. A message that cannot be
  * sent is counted with its records: the loss is never silent. */
 static void
@@ -240,10 +241,9 @@ send_message(struct exporter_ctx *x, uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
 	uint32_t records = st->msg.data_records;
-	uint32_t len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(now_ns / 1000000000ull),
-			st->sequence, x->settings->observation_domain);
+	uint32_t len = finish_message(x, &st->msg, now_ns);
 
-	if (send_with_retry(x, len, DPFIX_MESSAGE_DATA) < 0) {
+	if (send_with_retry(x, st->buf, len, DPFIX_MESSAGE_DATA) < 0) {
 		x->send_failures++;
 		count_lost(x, records, st->msg_packets, st->msg_octets, now_ns);
 	} else {
@@ -286,9 +286,8 @@ flush_options(struct exporter_ctx *x, uint64_t now_ns)
 
 	if (records == 0)
 		return;
-	len = dpfix_ipfix_msg_finish(&st->opt_msg, (uint32_t)(now_ns / 1000000000ull), st->sequence,
-			x->settings->observation_domain);
-	if (send_buf_with_retry(x, st->opt_buf, len, DPFIX_MESSAGE_DATA) < 0)
+	len = finish_message(x, &st->opt_msg, now_ns);
+	if (send_with_retry(x, st->opt_buf, len, DPFIX_MESSAGE_DATA) < 0)
 		x->send_failures++;
 	else
 		x->messages_sent++;
@@ -326,7 +325,6 @@ add_selector_options(struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
 	struct dpfix_sample_stats sum = {0};
 	uint8_t rec[DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN];
 	uint64_t id = PROBE_SELECTOR_ID(port);
-	uint16_t tid;
 	uint32_t len;
 
 	if (ps == NULL)
@@ -339,12 +337,10 @@ add_selector_options(struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
 	case DPFIX_SAMPLE_SYSTEMATIC:
 		report.packet_interval = sp->size;
 		report.packet_space = sp->population - sp->size;
-		tid = TEMPLATE_ID_SELECTOR_SYSTEMATIC;
 		break;
 	case DPFIX_SAMPLE_RANDOM:
 		report.size = sp->size;
 		report.population = sp->population;
-		tid = TEMPLATE_ID_SELECTOR_RANDOM;
 		break;
 	default:
 		report.payload_offset = sp->payload_offset;
@@ -352,11 +348,10 @@ add_selector_options(struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
 		report.output_max = DPFIX_SAMPLE_HASH_OUTPUT_MAX;
 		report.selected_max = sp->selected_max;
 		report.initialiser = sp->seed;
-		tid = TEMPLATE_ID_SELECTOR_HASH;
 		break;
 	}
 	len = dpfix_ipfix_selector_report_record(&report, rec);
-	add_option(x, tid, rec, len, now_ns);
+	add_option(x, selector_report_id[sp->algorithm], rec, len, now_ns);
 	len = dpfix_ipfix_selection_sequence_record(&(struct dpfix_ipfix_selection_sequence){
 		.selection_sequence_id = id, .ingress_interface = port, .selector_id = id}, rec);
 	add_option(x, TEMPLATE_ID_SELECTION_SEQUENCE, rec, len, now_ns);
@@ -386,11 +381,6 @@ find_selectors(struct exporter_ctx *x, struct exporter_state *st)
 static void
 add_sampling_templates(struct exporter_ctx *x, struct exporter_state *st)
 {
-	static const uint16_t report_ids[DPFIX_SAMPLE_ALGORITHM_COUNT] = {
-		[DPFIX_SAMPLE_SYSTEMATIC] = TEMPLATE_ID_SELECTOR_SYSTEMATIC,
-		[DPFIX_SAMPLE_RANDOM] = TEMPLATE_ID_SELECTOR_RANDOM,
-		[DPFIX_SAMPLE_HASH] = TEMPLATE_ID_SELECTOR_HASH,
-	};
 	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
 	bool used[DPFIX_SAMPLE_ALGORITHM_COUNT] = {false};
 	uint16_t port;
@@ -406,7 +396,7 @@ add_sampling_templates(struct exporter_ctx *x, struct exporter_state *st)
 	for (int a = 0; a < DPFIX_SAMPLE_ALGORITHM_COUNT; a++) {
 		if (!used[a])
 			continue;
-		dpfix_ipfix_selector_report_template(&t, report_ids[a],
+		dpfix_ipfix_selector_report_template(&t, selector_report_id[a],
 				dpfix_sample_algorithm_iana((enum dpfix_sample_algorithm)a));
 		dpfix_ipfix_tm_add(&st->tm, &t);
 	}
@@ -652,7 +642,7 @@ exporter_poll(struct exporter_ctx *x)
 			now_ns - st->msg_started_ns >= x->settings->export_flush_ms * 1000000ull)
 		send_message(x, now_ns);
 	if (all_done) {
-		if (!dropping && message_has_content(st))
+		if (!dropping && st->msg.data_records > 0)
 			send_message(x, now_ns);
 		/* The last statistics, once every flow is accounted for. */
 		if (!dropping && !atomic_load(&x->session_failed))
@@ -715,9 +705,8 @@ withdraw_templates(struct exporter_ctx *x)
 	 * after it. */
 	if (dpfix_ipfix_tm_withdraw_all(&st->tm, DPFIX_IPFIX_TM_DATA, &st->msg) <= 0)
 		return;
-	len = dpfix_ipfix_msg_finish(&st->msg, (uint32_t)(probe_clock_now_ns() / 1000000000ull),
-			st->sequence, x->settings->observation_domain);
-	send_with_retry(x, len, DPFIX_MESSAGE_TEMPLATES);
+	len = finish_message(x, &st->msg, probe_clock_now_ns());
+	send_with_retry(x, st->buf, len, DPFIX_MESSAGE_TEMPLATES);
 }
 
 void
