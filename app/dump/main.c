@@ -13,6 +13,7 @@
 
 #include "dpfix_config.h"
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_file.h"
 #include "dump.h"
 
@@ -138,9 +139,9 @@ print_message(const struct dump_session *s, const uint8_t *msg, size_t len, cons
 	printf("message (%s, %s): length %u, export time %s, sequence %u, domain %u, sets", s->name,
 			where, h.length, stamp, h.sequence, h.domain);
 	while (off + DPFIX_IPFIX_SET_HEADER_LEN <= len && off + DPFIX_IPFIX_SET_HEADER_LEN <= h.length) {
-		uint16_t set_len = (uint16_t)(msg[off + 2] << 8 | msg[off + 3]);
+		uint16_t set_len = dpfix_get16(msg + off + 2);
 
-		printf(" %u/%u", msg[off] << 8 | msg[off + 1], set_len);
+		printf(" %u/%u", dpfix_get16(msg + off), set_len);
 		if (set_len < DPFIX_IPFIX_SET_HEADER_LEN)
 			break;
 		off += set_len;
@@ -152,12 +153,10 @@ void
 dump_message(struct dump_session *s, const uint8_t *msg, size_t len, const char *where)
 {
 	char err[256];
-	int text = !cfg.json && !cfg.quiet;
+	int text = !cfg.json && !cfg.quiet, ret;
 
 	if (text)
 		print_message(s, msg, len, where);
-	int ret;
-
 	dpfix_ipfix_decoder_set_template_cb(s->decoder, text ? print_template : NULL, NULL);
 	ret = dpfix_ipfix_decode(s->decoder, msg, len, cfg.quiet ? NULL : print_record, NULL, err,
 			sizeof(err));

@@ -659,16 +659,12 @@ static uint32_t
 details_record(uint8_t *rec, const struct dpfix_ipfix_file_origin *o, int v6, int sctp)
 {
 	uint8_t *p = rec;
-	uint64_t ms = o->collection_time_ms;
 
 	*p++ = 0; /* messageScope: written as 0, RFC 5655 */
-	for (int i = 7; i >= 0; i--)
-		*p++ = (uint8_t)(ms >> (i * 8));
+	p = dpfix_put_be(p, o->collection_time_ms, 8);
 	p = put_session_fields(p, &o->exporter, &o->collector, o->transport, v6);
-	if (sctp) {
-		dpfix_put16(p, o->sctp_stream);
-		p += 2;
-	}
+	if (sctp)
+		p = dpfix_put_be(p, o->sctp_stream, 2);
 	return (uint32_t)(p - rec);
 }
 
@@ -844,9 +840,8 @@ write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errle
 		session_template(&w->scratch, id, v6);
 		*p++ = 0; /* sessionScope: written as 0, RFC 5655 */
 		p = put_session_fields(p, &d->exporter, &d->collector, d->transport, v6);
-		dpfix_put32(p, d->min_export);
-		dpfix_put32(p + 4, d->max_export);
-		p += 8;
+		p = dpfix_put_be(p, d->min_export, 4);
+		p = dpfix_put_be(p, d->max_export, 4);
 		dpfix_ipfix_msg_begin(&m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
 		dpfix_ipfix_msg_add_template(&m, &w->scratch);
 		dpfix_ipfix_msg_add_record(&m, id, rec, (uint32_t)(p - rec));

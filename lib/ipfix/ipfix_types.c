@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_bytes.h"
 
 /* Seconds from the NTP epoch (1900-01-01) to the UNIX epoch (1970-01-01). */
 #define NTP_UNIX_OFFSET INT64_C(2208988800)
@@ -462,8 +463,7 @@ dpfix_ipfix_varlen_encode(uint8_t *out, size_t room, uint32_t len)
 	if (room < 3)
 		return -ENOSPC;
 	out[0] = 255;
-	out[1] = (uint8_t)(len >> 8);
-	out[2] = (uint8_t)len;
+	dpfix_put16(out + 1, (uint16_t)len);
 	return 3;
 }
 
@@ -478,7 +478,7 @@ dpfix_ipfix_varlen_decode(const uint8_t *p, size_t avail, uint16_t *len)
 	}
 	if (avail < 3)
 		return -EBADMSG;
-	*len = (uint16_t)(p[1] << 8 | p[2]);
+	*len = dpfix_get16(p + 1);
 	return 3;
 }
 
