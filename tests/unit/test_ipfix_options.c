@@ -8,31 +8,8 @@
 
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_options.h"
+#include "options_capture.h"
 #include "unit_test.h"
-
-#define MAX_GOT 16
-
-struct got {
-	unsigned int n;
-	struct dpfix_ipfix_template t[MAX_GOT];
-	uint8_t rec[MAX_GOT][600];
-	uint32_t len[MAX_GOT];
-};
-
-static struct got got;
-
-static void
-on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
-		const uint8_t *rec, uint32_t len)
-{
-	(void)ctx;
-	(void)h;
-	if (got.n == MAX_GOT || len > sizeof(got.rec[0]))
-		return;
-	got.t[got.n] = *t;
-	memcpy(got.rec[got.n], rec, len);
-	got.len[got.n++] = len;
-}
 
 /* Field i of record k as an unsigned number; its length must be want_len. */
 static uint64_t
@@ -41,7 +18,7 @@ field_u(unsigned int k, uint16_t i, uint16_t want_id, uint16_t want_len)
 	static uint32_t off[DPFIX_IPFIX_MAX_FIELDS];
 	static uint16_t len[DPFIX_IPFIX_MAX_FIELDS];
 
-	CHECK(dpfix_ipfix_record_fields(&got.t[k], got.rec[k], got.len[k], off, len) == (int)got.len[k]);
+	CHECK(got_fields(k, off, len));
 	CHECK_EQ_U64(got.t[k].fields[i].id, want_id);
 	CHECK_EQ_U64(len[i], want_len);
 	return dpfix_ipfix_read_unsigned(got.rec[k] + off[i], len[i]);
@@ -53,7 +30,7 @@ field_str(unsigned int k, uint16_t i, const char *want)
 	static uint32_t off[DPFIX_IPFIX_MAX_FIELDS];
 	static uint16_t len[DPFIX_IPFIX_MAX_FIELDS];
 
-	if (dpfix_ipfix_record_fields(&got.t[k], got.rec[k], got.len[k], off, len) != (int)got.len[k])
+	if (!got_fields(k, off, len))
 		return 0;
 	return len[i] == strlen(want) && memcmp(got.rec[k] + off[i], want, len[i]) == 0;
 }

@@ -9,31 +9,8 @@
 
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_psamp.h"
+#include "options_capture.h"
 #include "unit_test.h"
-
-#define MAX_GOT 8
-
-struct got {
-	unsigned int n;
-	struct dpfix_ipfix_template t[MAX_GOT];
-	uint8_t rec[MAX_GOT][128];
-	uint32_t len[MAX_GOT];
-};
-
-static struct got got;
-
-static void
-on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
-		const uint8_t *rec, uint32_t len)
-{
-	(void)ctx;
-	(void)h;
-	if (got.n == MAX_GOT || len > sizeof(got.rec[0]))
-		return;
-	got.t[got.n] = *t;
-	memcpy(got.rec[got.n], rec, len);
-	got.len[got.n++] = len;
-}
 
 /* The template lists exactly these elements (registry names), scope first, each at
  * the full size of its registry type. */
@@ -63,8 +40,7 @@ value(unsigned int k, const char *name)
 	static uint16_t len[DPFIX_IPFIX_MAX_FIELDS];
 	const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_name(name);
 
-	if (ie == NULL || dpfix_ipfix_record_fields(&got.t[k], got.rec[k], got.len[k], off, len) !=
-			(int)got.len[k])
+	if (ie == NULL || !got_fields(k, off, len))
 		return UINT64_MAX;
 	for (uint16_t i = 0; i < got.t[k].field_count; i++)
 		if (got.t[k].fields[i].id == ie->id && got.t[k].fields[i].pen == 0)
