@@ -20,8 +20,7 @@ static struct dpfix_ipfix_template t_ent;  /* 301: enterprise-specific fields */
 static void
 build_templates(void)
 {
-	memset(&t_v4, 0, sizeof(t_v4));
-	t_v4.id = 256;
+	dpfix_ipfix_template_init(&t_v4, 256, 0);
 	dpfix_ipfix_template_add(&t_v4, 0, IE_sourceIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_v4, 0, IE_destinationIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_v4, 0, IE_sourceTransportPort, 2);
@@ -35,8 +34,7 @@ build_templates(void)
 	dpfix_ipfix_template_add(&t_v4, 0, IE_flowEndReason, 1);
 	dpfix_ipfix_template_add(&t_v4, 0, 82 /* interfaceName */, DPFIX_IPFIX_VARLEN);
 
-	memset(&t_v6, 0, sizeof(t_v6));
-	t_v6.id = 257;
+	dpfix_ipfix_template_init(&t_v6, 257, 0);
 	dpfix_ipfix_template_add(&t_v6, 0, IE_sourceIPv6Address, 16);
 	dpfix_ipfix_template_add(&t_v6, 0, IE_destinationIPv6Address, 16);
 	dpfix_ipfix_template_add(&t_v6, 0, IE_sourceTransportPort, 2);
@@ -46,22 +44,17 @@ build_templates(void)
 	dpfix_ipfix_template_add(&t_v6, 0, IE_packetDeltaCount, 8);
 	dpfix_ipfix_template_add(&t_v6, 0, IE_vlanId, 2);
 
-	memset(&t_opts, 0, sizeof(t_opts));
-	t_opts.id = 300;
-	t_opts.scope_count = 1;
+	dpfix_ipfix_template_init(&t_opts, 300, 1);
 	dpfix_ipfix_template_add(&t_opts, 0, 149 /* observationDomainId */, 4);
 	dpfix_ipfix_template_add(&t_opts, 0, 41 /* exportedMessageTotalCount */, 8);
 	dpfix_ipfix_template_add(&t_opts, 0, 42 /* exportedFlowRecordTotalCount */, 8);
 
-	memset(&t_opts2, 0, sizeof(t_opts2));
-	t_opts2.id = 302;
-	t_opts2.scope_count = 2;
+	dpfix_ipfix_template_init(&t_opts2, 302, 2);
 	dpfix_ipfix_template_add(&t_opts2, 0, 149 /* observationDomainId */, 4);
 	dpfix_ipfix_template_add(&t_opts2, 0, 144 /* exportingProcessId */, 4);
 	dpfix_ipfix_template_add(&t_opts2, 0, 40 /* exportedOctetTotalCount */, 8);
 
-	memset(&t_ent, 0, sizeof(t_ent));
-	t_ent.id = 301;
+	dpfix_ipfix_template_init(&t_ent, 301, 0);
 	dpfix_ipfix_template_add(&t_ent, 29305, 1, 4);
 	dpfix_ipfix_template_add(&t_ent, 0, IE_sourceIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_ent, 12345, 0x7fff, DPFIX_IPFIX_VARLEN);
@@ -683,8 +676,7 @@ test_writer_limit_65535(void)
 	char err[256];
 	uint32_t len, n = 0;
 
-	memset(&t, 0, sizeof(t));
-	t.id = 310;
+	dpfix_ipfix_template_init(&t, 310, 0);
 	dpfix_ipfix_template_add(&t, 0, 210 /* paddingOctets */, sizeof(rec));
 	memset(rec, 0x5a, sizeof(rec));
 	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
@@ -894,8 +886,7 @@ test_varlen_decoding(void)
 	if (d == NULL)
 		return;
 	memset(long_value, 'L', sizeof(long_value));
-	memset(&t, 0, sizeof(t));
-	t.id = 400;
+	dpfix_ipfix_template_init(&t, 400, 0);
 	dpfix_ipfix_template_add(&t, 0, 82 /* interfaceName */, DPFIX_IPFIX_VARLEN);
 	dpfix_ipfix_template_add(&t, 0, IE_sourceTransportPort, 2);
 	dpfix_ipfix_template_add(&t, 0, 83 /* interfaceDescription */, DPFIX_IPFIX_VARLEN);
@@ -1134,8 +1125,7 @@ test_template_withdrawal(void)
 	CHECK_EQ_U64(st->sets_unknown_template, 5);
 
 	/* A redefinition replaces the old template: 256 with just the two addresses. */
-	memset(&t_v4_short, 0, sizeof(t_v4_short));
-	t_v4_short.id = 256;
+	dpfix_ipfix_template_init(&t_v4_short, 256, 0);
 	dpfix_ipfix_template_add(&t_v4_short, 0, IE_sourceIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_v4_short, 0, IE_destinationIPv4Address, 4);
 	hbegin(&m, 1, 2);
@@ -1411,8 +1401,7 @@ test_malformed(void)
 
 	/* Data records overrunning their set through a variable-length field. The
 	 * message first defines the template; the records before the bad one arrive. */
-	memset(&t, 0, sizeof(t));
-	t.id = 400;
+	dpfix_ipfix_template_init(&t, 400, 0);
 	dpfix_ipfix_template_add(&t, 0, 82, DPFIX_IPFIX_VARLEN);
 	hbegin(&m, 0, 1);
 	hset(&m, DPFIX_IPFIX_SET_TEMPLATE);
@@ -1489,8 +1478,7 @@ test_error_offsets(void)
 	expect_malformed(d, m.b, m.len, "template 256 at offset 20:");
 
 	/* Data set at 28, its records at 32 (3 bytes) and 35 (overrunning). */
-	memset(&t, 0, sizeof(t));
-	t.id = 400;
+	dpfix_ipfix_template_init(&t, 400, 0);
 	dpfix_ipfix_template_add(&t, 0, 82, DPFIX_IPFIX_VARLEN);
 	hbegin(&m, 0, 1);
 	hset(&m, DPFIX_IPFIX_SET_TEMPLATE);
@@ -1928,8 +1916,7 @@ test_record_to_json(void)
 	size_t size = 0;
 	FILE *f = open_memstream(&json, &size);
 
-	memset(&t, 0, sizeof(t));
-	t.id = 500;
+	dpfix_ipfix_template_init(&t, 500, 0);
 	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
 	dpfix_ipfix_template_add(&t, 0, IE_destinationTransportPort, 2);
 	dpfix_ipfix_template_add(&t, 0, 9999, 2);

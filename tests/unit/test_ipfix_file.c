@@ -29,15 +29,13 @@ static struct dpfix_ipfix_template t_other; /* 256 as another exporter defines i
 static void
 build_templates(void)
 {
-	memset(&t_flow, 0, sizeof(t_flow));
-	t_flow.id = 256;
+	dpfix_ipfix_template_init(&t_flow, 256, 0);
 	dpfix_ipfix_template_add(&t_flow, 0, IE_sourceIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_flow, 0, IE_destinationIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_flow, 0, IE_packetDeltaCount, 8);
 	dpfix_ipfix_template_add(&t_flow, 0, 82 /* interfaceName */, DPFIX_IPFIX_VARLEN);
 
-	memset(&t_other, 0, sizeof(t_other));
-	t_other.id = 256;
+	dpfix_ipfix_template_init(&t_other, 256, 0);
 	dpfix_ipfix_template_add(&t_other, 0, IE_protocolIdentifier, 1);
 	dpfix_ipfix_template_add(&t_other, 0, IE_octetDeltaCount, 4);
 }

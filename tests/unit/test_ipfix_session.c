@@ -94,18 +94,14 @@ static struct dpfix_ipfix_template t_opt;   /* 400: options, 8-byte records */
 static void
 fixtures(void)
 {
-	memset(&t_a, 0, sizeof(t_a));
-	t_a.id = 256;
+	dpfix_ipfix_template_init(&t_a, 256, 0);
 	dpfix_ipfix_template_add(&t_a, 0, IE_sourceIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_a, 0, IE_destinationIPv4Address, 4);
-	memset(&t_a2, 0, sizeof(t_a2));
-	t_a2.id = 256;
+	dpfix_ipfix_template_init(&t_a2, 256, 0);
 	dpfix_ipfix_template_add(&t_a2, 0, IE_sourceIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_a2, 0, IE_destinationIPv4Address, 4);
 	dpfix_ipfix_template_add(&t_a2, 0, IE_ingressInterface, 4);
-	memset(&t_opt, 0, sizeof(t_opt));
-	t_opt.id = 400;
-	t_opt.scope_count = 1;
+	dpfix_ipfix_template_init(&t_opt, 400, 1);
 	dpfix_ipfix_template_add(&t_opt, 0, 149 /* observationDomainId */, 4);
 	dpfix_ipfix_template_add(&t_opt, 0, 41 /* exportedMessageTotalCount */, 4);
 }
