@@ -6,11 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 
 port=$(free_port)
-tshark -i lo -f "udp port $port" -w "$WORK/bad.pcapng" -q 2>"$WORK/tshark.stderr" &
-TSHARK_PID=$!
-PIDS+=("$TSHARK_PID")
-wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
-start_collector "$port" "$WORK/collector" --quiet
+capture_start bad "udp port $port"
+start_collector "$port" "$WORK/collector" --quiet --json "$WORK/records.json"
 
 $PY - "$port" <<'PYEOF'
 import socket, struct, sys
@@ -39,18 +36,16 @@ for b in bad:
 # Data for a template never sent: skipped and counted, not an error.
 s.sendto(msg([struct.pack("!HH", 999, 12) + b"\1" * 8]), ("127.0.0.1", port))
 PYEOF
-sleep 0.3
+wait_for_text "$WORK/collector.stderr" "malformed message (reported once per session)" 30
 kill -0 "$COLLECTOR_PID" || fail "collector died on bad input"
 
 # A real export after the garbage, from the probe: complete and exact.
 # shellcheck disable=SC2046
 timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 	--collector "udp://127.0.0.1:$port" >"$WORK/probe.stdout" 2>&1 || fail "probe failed"
-sleep 0.5
+wait_for_records "$WORK/records.json" "$(probe_records "$WORK/probe.stdout")"
 stop_collector
-sleep 1
-kill -INT "$TSHARK_PID"
-wait "$TSHARK_PID" || true
+capture_stop bad "$(collector_datagrams "$WORK/collector.stdout")" "udp.dstport == $port"
 
 out="$WORK/collector.stdout"
 for what in flows packets octets; do

@@ -15,10 +15,7 @@ cat >"$WORK/vendor.csv" <<'EOF'
 EOF
 
 port=$(free_port)
-tshark -i lo -f "udp port $port" -w "$WORK/elements.pcapng" -q 2>"$WORK/tshark.stderr" &
-TSHARK_PID=$!
-PIDS+=("$TSHARK_PID")
-wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
+capture_start elements "udp port $port"
 start_collector "$port" "$WORK/collector" --quiet --elements "$WORK/vendor.csv" \
 	--json "$WORK/records.json"
 grep -q "4 enterprise elements from $WORK/vendor.csv" "$WORK/collector.stderr" ||
@@ -52,11 +49,9 @@ msg = struct.pack("!HHIII", 10, 16 + len(sets), 1700000000, 0, 1) + sets
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(msg, ("127.0.0.1", port))
 PYEOF
-sleep 0.5
+wait_for_records "$WORK/records.json" 1
 stop_collector
-sleep 1
-kill -INT "$TSHARK_PID"
-wait "$TSHARK_PID" || true
+capture_stop elements "$(collector_datagrams "$WORK/collector.stdout")" "udp.dstport == $port"
 
 want='{"sourceIPv4Address":"192.0.2.7","flowStartMicroseconds":"2023-11-14T22:13:20.123456Z","reverseOctetDeltaCount":123456789012,"reversePacketDeltaCount":4242,"vendorApplication":"café","vendorRiskScore":-7,"reverseInitialTCPFlags":18,"40000:99":"abcdef","dataRecordsReliability":true}'
 got=$(cat "$WORK/records.json")

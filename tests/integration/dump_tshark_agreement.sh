@@ -13,10 +13,7 @@ for transport in udp tcp; do
 	port=$(free_port)
 	[ "$transport" = udp ] && udp_port=$port
 	cap="$WORK/$transport.pcapng"
-	tshark -i lo -f "$transport port $port" -w "$cap" -q 2>"$WORK/tshark.$transport.stderr" &
-	TSHARK_PID=$!
-	PIDS+=("$TSHARK_PID")
-	wait_for_text "$WORK/tshark.$transport.stderr" "Capturing on" 20
+	capture_start "$transport" "$transport port $port"
 	start_collector_at "$transport://127.0.0.1:$port" "$WORK/collector.$transport" --quiet \
 		--json "$WORK/collector.$transport.json"
 	# shellcheck disable=SC2046
@@ -24,14 +21,15 @@ for transport in udp tcp; do
 		--collector "$transport://127.0.0.1:$port" >"$WORK/probe.$transport.stdout" 2>&1 ||
 		fail "$transport: probe exited with $?: $(tail -5 "$WORK/probe.$transport.stdout")"
 	if [ "$transport" = udp ]; then
-		sleep 0.5   # datagrams: no close to wait for; the collector drains its socket
+		wait_for_records "$WORK/collector.udp.json" "$(probe_records "$WORK/probe.udp.stdout")"
+		stop_collector
+		capture_stop udp "$(collector_datagrams "$WORK/collector.udp.stdout")" "udp.dstport == $port"
 	else
 		wait_for_close "$WORK/collector.$transport"
+		stop_collector
+		# The exporter's FIN comes after all it sent.
+		capture_stop tcp 1 "tcp.flags.fin == 1 && tcp.dstport == $port"
 	fi
-	stop_collector
-	sleep 1 # let tshark write what it has seen
-	kill -INT "$TSHARK_PID"
-	wait "$TSHARK_PID" || true
 	[ "$(summary_value "$WORK/collector.$transport.stdout" flows)" = "$flows" ] ||
 		fail "$transport: the collector did not get all $flows flows"
 

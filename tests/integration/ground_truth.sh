@@ -25,7 +25,7 @@ for config in default keyed; do
 		--active-timeout 600 --stats-json "$WORK/stats-$config.json" "${opts[@]}" \
 		>"$WORK/probe-$config.stdout" 2>&1 ||
 		fail "probe ($config) exited with $?: $(tail -3 "$WORK/probe-$config.stdout")"
-	sleep 0.3
+	wait_for_records "$WORK/records-$config.json" "$(probe_records "$WORK/probe-$config.stdout")"
 	stop_collector
 
 	$PY - "$WORK/gt.expected.json" "$config" "$WORK/stats-$config.json" "$WORK/records-$config.json" <<'PYEOF' ||

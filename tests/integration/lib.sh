@@ -101,3 +101,91 @@ summary_value() {
 	local file=$1 name=$2
 	grep -m1 "summary:" "$file" | grep -o "$name [0-9]*" | awk '{print $2}'
 }
+
+# counter FILE NAME: a number from a summary table (the probe's, the collector's,
+# dpfix-dump's): the last line whose first word is NAME.
+counter() {
+	awk -v n="$2" '$1 == n {v = $2} END {print v}' "$1"
+}
+
+# probe_records FILE: the records the probe's summary in FILE says it exported, flows and
+# options records alike (each is one line of the collector's --json).
+probe_records() {
+	echo $(($(counter "$1" records_exported) + $(counter "$1" options_records)))
+}
+
+# collector_datagrams FILE: the messages the collector's summary counts, malformed ones
+# included; over UDP, the datagrams it read.
+collector_datagrams() {
+	echo $(($(counter "$1" messages) + $(counter "$1" malformed_messages)))
+}
+
+# wait_for_records FILE COUNT: the collector's --json FILE holds COUNT records. It writes
+# out what it has decoded whenever it runs out of input, so this says it has read all
+# that was sent: datagrams have no close to wait for (wait_for_close). 30 s only bounds
+# a hang.
+wait_for_records() {
+	local file=$1 want=$2 got end=$((SECONDS + 30))
+	while :; do
+		got=$(wc -l <"$file" 2>/dev/null || echo 0)
+		[ "$got" -ge "$want" ] && return 0
+		[ "$SECONDS" -lt "$end" ] ||
+			fail "the collector decoded $got records into $file within 30 s, want $want"
+		sleep 0.05
+	done
+}
+
+# capture_start NAME FILTER: dumpcap captures what crosses loopback and matches the
+# capture FILTER into $WORK/NAME.pcapng, and this returns once the capture is running:
+# dumpcap prints "File:" after its filter is attached and the file's header written.
+# (tshark's "Capturing on" comes before it has even started its dumpcap.)
+declare -A CAPTURE_PID
+capture_start() {
+	local name=$1 filter=$2
+	dumpcap -q -i lo -f "$filter" -w "$WORK/$name.pcapng" 2>"$WORK/$name.dumpcap" &
+	CAPTURE_PID[$name]=$!
+	PIDS+=("$!")
+	wait_for_text "$WORK/$name.dumpcap" "^File: " 20
+}
+
+# capture_stop NAME COUNT FILTER [TSHARK OPTIONS...]: stops the capture once it holds
+# COUNT packets that match the display FILTER (read by tshark with the options, e.g.
+# -d udp.port==P,cflow), what the test knows crossed loopback; dumpcap writes packets
+# out up to a second or so after they pass. 30 s only bounds a hang.
+capture_stop() {
+	local name=$1 want=$2 filter=$3 got end=$((SECONDS + 30))
+	local cap=$WORK/$name.pcapng
+	shift 3
+	while :; do
+		# The last packet may be half-written: tshark reads those before it and says so.
+		got=$(tshark -r "$cap" "$@" -Y "$filter" -T fields -e frame.number 2>/dev/null | grep -c . || true)
+		[ "$got" -ge "$want" ] && break
+		[ "$SECONDS" -lt "$end" ] ||
+			fail "capture $name: $got packets match '$filter' after 30 s, want $want"
+		sleep 0.1
+	done
+	kill -INT "${CAPTURE_PID[$name]}"
+	wait "${CAPTURE_PID[$name]}" || fail "capture $name: dumpcap exited with $?: $(cat "$WORK/$name.dumpcap")"
+}
+
+# ipfix_dump_clean FILE [RECORDS]: libfixbuf's ipfixDump reads the IPFIX messages in FILE
+# without a warning or error (it checks set structure and sequence numbers per domain),
+# and RECORDS data records when given (options records count as data records). Its
+# statistics line ("N Messages, N Data Records, N Template Records") is left in
+# IPFIXDUMP_STATS.
+ipfix_dump_clean() {
+	local out=$1.ipfixdump
+	ipfixDump -i "$1" -s >"$out" 2>&1 || fail "ipfixDump failed on $1: $(head -3 "$out")"
+	! grep -qiE "warning|error|critical|illegal" "$out" ||
+		fail "ipfixDump complains about $1: $(grep -iE "warning|error|critical|illegal" "$out" | head -3)"
+	IPFIXDUMP_STATS=$(grep -m1 "File Stats" "$out") || fail "ipfixDump on $1 printed no statistics: $(head -3 "$out")"
+	[ $# -lt 2 ] || [[ $IPFIXDUMP_STATS == *"Messages, $2 Data Records,"* ]] ||
+		fail "ipfixDump on $1: $IPFIXDUMP_STATS, want $2 data records"
+}
+
+# udp_payloads CAPTURE FILE: the UDP payloads in CAPTURE one after the other, as ipfixDump
+# reads a stream of IPFIX messages.
+udp_payloads() {
+	tshark -r "$1" -T fields -e udp.payload 2>/dev/null | tr -d ':\n' | xxd -r -p >"$2"
+	[ -s "$2" ] || fail "no UDP payload in $1"
+}

@@ -39,20 +39,15 @@ wrpcap(sys.argv[1], pk)
 PYEOF
 
 port=$(free_port)
-tshark -i lo -f "udp port $port" -w "$WORK/export.pcapng" -q 2>"$WORK/tshark.stderr" &
-TSHARK_PID=$!
-PIDS+=("$TSHARK_PID")
-wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
+capture_start export "udp port $port"
 start_collector "$port" "$WORK/collector" --quiet --json "$WORK/records.json"
 # shellcheck disable=SC2046
 timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$WORK/biflow.pcap" -- \
 	--collector "udp://127.0.0.1:$port" --biflow yes >"$WORK/probe.stdout" 2>&1 ||
 	fail "probe exited with $?: $(tail -3 "$WORK/probe.stdout")"
-sleep 0.5
+wait_for_records "$WORK/records.json" "$(probe_records "$WORK/probe.stdout")"
 stop_collector
-sleep 1
-kill -INT "$TSHARK_PID"
-wait "$TSHARK_PID" || true
+capture_stop export "$(collector_datagrams "$WORK/collector.stdout")" "udp.dstport == $port"
 
 # (src, dst, sport, dport or icmp type/code, proto): packets, octets, flags, ttl range,
 # then the reverse direction's, and the reverse start/end offsets from T0 in ms.

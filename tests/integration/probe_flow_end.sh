@@ -49,20 +49,16 @@ run_probe() {   # run_probe NAME PCAP [probe options]: probe -> collector, JSON 
 	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$pcap" -- \
 		--collector "udp://127.0.0.1:$port" "$@" >"$WORK/$name.probe" 2>&1 ||
 		fail "$name: probe exited with $?: $(tail -3 "$WORK/$name.probe")"
-	sleep 0.5
+	wait_for_records "$WORK/$name.json" "$(probe_records "$WORK/$name.probe")"
 	stop_collector
 }
 
-counter() {     # counter NAME FILE: a value from the probe's summary
-	awk -v n="$1" '$1 == n {print $2}' "$2"
-}
-
 run_probe pressure "$WORK/pressure.pcap" --flow-table-size 1024 --idle-timeout 60 --active-timeout 120
-[ "$(counter flows_created "$WORK/pressure.probe")" = 1500 ] || fail "pressure: flows_created"
-[ "$(counter flows_evicted "$WORK/pressure.probe")" = 476 ] || fail "pressure: flows_evicted $(counter flows_evicted "$WORK/pressure.probe"), want 476"
-[ "$(counter table_full "$WORK/pressure.probe")" = 476 ] || fail "pressure: table_full"
-[ "$(counter ignored_packets "$WORK/pressure.probe")" = 0 ] || fail "pressure: ignored_packets"
-[ "$(counter flows_expired_forced "$WORK/pressure.probe")" = 1024 ] || fail "pressure: flows_expired_forced"
+[ "$(counter "$WORK/pressure.probe" flows_created)" = 1500 ] || fail "pressure: flows_created"
+[ "$(counter "$WORK/pressure.probe" flows_evicted)" = 476 ] || fail "pressure: flows_evicted $(counter "$WORK/pressure.probe" flows_evicted), want 476"
+[ "$(counter "$WORK/pressure.probe" table_full)" = 476 ] || fail "pressure: table_full"
+[ "$(counter "$WORK/pressure.probe" ignored_packets)" = 0 ] || fail "pressure: ignored_packets"
+[ "$(counter "$WORK/pressure.probe" flows_expired_forced)" = 1024 ] || fail "pressure: flows_expired_forced"
 $PY - "$WORK/pressure.json" <<'PYEOF' || fail "pressure: records"
 import json, sys
 recs = [r for r in map(json.loads, open(sys.argv[1])) if "flowEndReason" in r]  # flows, not options
@@ -81,7 +77,7 @@ print("pressure: 476 evicted (reason 5) oldest first, 1024 at end of input (4), 
 PYEOF
 
 run_probe tcp "$WORK/tcp.pcap" --tcp-end-wait 1 --idle-timeout 30 --active-timeout 120
-[ "$(counter flows_ended_tcp "$WORK/tcp.probe")" = 2 ] || fail "tcp: flows_ended_tcp $(counter flows_ended_tcp "$WORK/tcp.probe"), want 2"
+[ "$(counter "$WORK/tcp.probe" flows_ended_tcp)" = 2 ] || fail "tcp: flows_ended_tcp $(counter "$WORK/tcp.probe" flows_ended_tcp), want 2"
 $PY - "$WORK/tcp.json" <<'PYEOF' || fail "tcp: records"
 import json, sys
 recs = sorted((r for r in map(json.loads, open(sys.argv[1])) if "flowEndReason" in r),

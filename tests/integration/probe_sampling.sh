@@ -21,11 +21,7 @@ $PY "$DPFIX_SOURCE_ROOT/tests/data/gen-sampling-capture.py" "$WORK/hop-a.pcap" "
 	"$COUNT" || fail "capture generator failed"
 
 port=$(free_port)
-tshark -i lo -f "udp port $port" -w "$WORK/export.pcapng" -q 2>"$WORK/tshark.stderr" &
-TSHARK_PID=$!
-PIDS+=("$TSHARK_PID")
-wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
-
+capture_start export "udp port $port"
 start_collector "$port" "$WORK/collector" --quiet --json "$WORK/records.json"
 # shellcheck disable=SC2046
 timeout 120 "$DPFIX_PROBE" $(eal_args) \
@@ -36,11 +32,9 @@ timeout 120 "$DPFIX_PROBE" $(eal_args) \
 	--sampling all:hash:1:10:seed=0x5eed --sampling 2:systematic:1:10 \
 	--sampling 3:random:1:10:seed=12345 >"$WORK/probe.stdout" 2>"$WORK/probe.stderr" ||
 	fail "probe exited with $?: $(tail -5 "$WORK/probe.stderr")"
-sleep 0.5
+wait_for_records "$WORK/records.json" "$(probe_records "$WORK/probe.stdout")"
 stop_collector
-sleep 1   # let tshark write what it has seen
-kill -INT "$TSHARK_PID"
-wait "$TSHARK_PID" || true
+capture_stop export "$(collector_datagrams "$WORK/collector.stdout")" "udp.dstport == $port"
 
 grep -q "port 2: selectorId 3, systematic count-based (selectorAlgorithm 1): the first 1 of every 10" \
 	"$WORK/probe.stdout" || fail "the probe does not announce port 2's selector: $(head -5 "$WORK/probe.stdout")"
@@ -203,14 +197,12 @@ if got != want:
 print(f"tshark: PSAMP records decoded alike: {got}")
 PYEOF
 
-tshark -r "$WORK/export.pcapng" -T fields -e udp.payload 2>/dev/null | tr -d ':\n' | xxd -r -p >"$WORK/export.ipfix"
-ipfixDump -i "$WORK/export.ipfix" -s >"$WORK/ipfixdump.txt" 2>&1 || fail "ipfixDump failed: $(head -5 "$WORK/ipfixdump.txt")"
-! grep -qiE "warning|error|critical" "$WORK/ipfixdump.txt" ||
-	fail "ipfixDump complains: $(grep -iE "warning|error|critical" "$WORK/ipfixdump.txt" | head -3)"
+udp_payloads "$WORK/export.pcapng" "$WORK/export.ipfix"
+ipfix_dump_clean "$WORK/export.ipfix"
 # Templates: 2 flow, 5 RFC 7011 section 4, 3 selector reports, statistics, sequence.
-grep -q "Data Records, 12 Template Records" "$WORK/ipfixdump.txt" ||
-	fail "ipfixDump template count differs: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
-echo "ipfixDump: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
+[[ $IPFIXDUMP_STATS == *"Data Records, 12 Template Records"* ]] ||
+	fail "ipfixDump template count differs: $IPFIXDUMP_STATS"
+echo "ipfixDump: $IPFIXDUMP_STATS"
 
 # What the probe prints at exit, per selector.
 grep -q "selector_3_selected *$((COUNT / 10))  (port 2)" "$WORK/probe.stdout" ||

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 port=$(free_port)
-start_collector "$port" "$WORK/collector" --quiet
+start_collector "$port" "$WORK/collector" --quiet --json "$WORK/records.json"
 # shellcheck disable=SC2046
 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
 	--collector "udp://127.0.0.1:$port" --stats-interval 0.5 >"$WORK/probe.stdout" 2>&1 &
@@ -17,7 +17,7 @@ rc=0
 timeout 30 tail --pid="$probe" -f /dev/null || fail "probe did not exit within 30 s of SIGINT"
 wait "$probe" || rc=$?
 [ "$rc" -eq 0 ] || fail "probe exited with $rc: $(tail -5 "$WORK/probe.stdout")"
-sleep 0.5
+wait_for_records "$WORK/records.json" "$(probe_records "$WORK/probe.stdout")"
 stop_collector
 
 metered=$(awk '$1 == "metered_packets" {print $2}' "$WORK/probe.stdout")

@@ -10,7 +10,7 @@ start_collector "$port" "$WORK/collector" --quiet --json "$WORK/records.json"
 timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 	--collector "udp://127.0.0.1:$port" --idle-timeout 0.04 --active-timeout 0.06 \
 	>"$WORK/probe.stdout" 2>&1 || fail "probe failed: $(tail -3 "$WORK/probe.stdout")"
-sleep 0.5
+wait_for_records "$WORK/records.json" "$(probe_records "$WORK/probe.stdout")"
 stop_collector
 
 $PY - "$WORK/records.json" "$SAMPLE_EXPECTED" "$SAMPLE_PCAP" <<'PYEOF' || fail "timeout accounting"

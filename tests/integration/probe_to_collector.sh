@@ -5,21 +5,15 @@
 source "$(dirname "$0")/lib.sh"
 
 port=$(free_port)
-tshark -i lo -f "udp port $port" -w "$WORK/export.pcapng" -q 2>"$WORK/tshark.stderr" &
-TSHARK_PID=$!
-PIDS+=("$TSHARK_PID")
-wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
-
+capture_start export "udp port $port"
 start_collector "$port" "$WORK/collector" --json "$WORK/records.json"
 # shellcheck disable=SC2046
 timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 	--collector "udp://127.0.0.1:$port" >"$WORK/probe.stdout" 2>"$WORK/probe.stderr" ||
 	fail "probe exited with $?: $(cat "$WORK/probe.stderr")"
-sleep 0.5
+wait_for_records "$WORK/records.json" "$(probe_records "$WORK/probe.stdout")"
 stop_collector
-sleep 1   # let tshark write what it has seen
-kill -INT "$TSHARK_PID"
-wait "$TSHARK_PID" || true
+capture_stop export "$(collector_datagrams "$WORK/collector.stdout")" "udp.dstport == $port"
 
 for what in flows packets octets; do
 	got=$(summary_value "$WORK/collector.stdout" "$what")
@@ -65,7 +59,7 @@ PYEOF
 
 # Options records (RFC 7011 4): at start and at the end, the last ones with the final
 # counts, and the port's name from DPDK.
-probe_value() { awk -v k="$1" '$1 == k {print $2}' "$WORK/probe.stdout"; }
+probe_value() { counter "$WORK/probe.stdout" "$1"; }
 ignored=$(( $(probe_value rx_packets) - $(probe_value metered_packets) + $(probe_value ignored_packets) ))
 options=$(probe_value options_records)
 [ "$options" = 12 ] || fail "probe exported $options options records, want 2 x 6"
@@ -132,11 +126,8 @@ print(f"tshark: {n} flows, {pk} packets, {oc} octets")
 PYEOF
 # libfixbuf's ipfixDump reads the same messages as an IPFIX stream and checks sequence
 # numbers ("out of sequence" warnings) and set structure.
-tshark -r "$WORK/export.pcapng" -T fields -e udp.payload 2>/dev/null | tr -d ':\n' | xxd -r -p >"$WORK/export.ipfix"
-ipfixDump -i "$WORK/export.ipfix" -s >"$WORK/ipfixdump.txt" 2>&1 || fail "ipfixDump failed: $(head -5 "$WORK/ipfixdump.txt")"
-! grep -qiE "warning|error|critical" "$WORK/ipfixdump.txt" ||
-	fail "ipfixDump complains: $(grep -iE "warning|error|critical" "$WORK/ipfixdump.txt" | head -3)"
-grep -q "Messages, $(( $(expected flows) + options )) Data Records, 7 Template Records" "$WORK/ipfixdump.txt" ||
-	fail "ipfixDump counts differ: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
-echo "ipfixDump: $(grep 'File Stats' "$WORK/ipfixdump.txt")"
+udp_payloads "$WORK/export.pcapng" "$WORK/export.ipfix"
+ipfix_dump_clean "$WORK/export.ipfix" $(($(expected flows) + options))
+[[ $IPFIXDUMP_STATS == *" 7 Template Records"* ]] || fail "ipfixDump template count differs: $IPFIXDUMP_STATS"
+echo "ipfixDump: $IPFIXDUMP_STATS"
 echo "probe_to_collector: ok"

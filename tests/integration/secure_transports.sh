@@ -20,25 +20,35 @@ run_pair() {
 		cargs="$cargs --sctp-udp-port $SCTP_UDP_PORT"
 		pargs="$pargs --sctp-udp-port $SCTP_UDP_PORT"
 	fi
-	tshark -i lo -f "$filter" -w "$WORK/$name.pcapng" -q 2>"$WORK/$name.tshark" &
-	local tpid=$!
-	PIDS+=("$tpid")
-	wait_for_text "$WORK/$name.tshark" "Capturing on" 20
+	capture_start "$name" "$filter"
 	# shellcheck disable=SC2086
-	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$name.collector" --quiet $cargs
+	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$name.collector" --quiet \
+		--json "$WORK/$name.json" $cargs
 	# shellcheck disable=SC2046,SC2086
 	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 		--collector "$scheme://127.0.0.1:$port" $pargs >"$WORK/$name.probe" 2>&1 ||
 		fail "$name: probe exited with $?: $(grep -v TELEMETRY "$WORK/$name.probe" | tail -3)"
 	if [ "$scheme" = udp ]; then
-		sleep 0.3   # datagrams: no close to wait for; the collector drains its socket
+		wait_for_records "$WORK/$name.json" "$(probe_records "$WORK/$name.probe")"
 	else
 		wait_for_close "$WORK/$name.collector"
 	fi
 	stop_collector
-	sleep 0.5
-	kill -INT "$tpid"
-	wait "$tpid" || true
+	# What the checks below read is in the capture: every datagram the collector read;
+	# over TCP the exporter's FIN (after all it sent) and what ends the collector's side,
+	# its FIN or the exporter's RST in answer to its last data (the close_notify); over
+	# SCTP the exporter's SHUTDOWN (sent once all its DATA was acknowledged).
+	local received
+	received=$(collector_datagrams "$WORK/$name.collector.stdout")
+	case $scheme in
+	udp) capture_stop "$name" "$received" "udp.dstport == $port" ;;
+	dtls+udp)
+		capture_stop "$name" "$received" "udp.dstport == $port && dtls.record.content_type == 23" \
+			-d "udp.port==$port,dtls"
+		;;
+	tcp | tls+tcp) capture_stop "$name" 2 "tcp.flags.fin == 1 || tcp.flags.reset == 1" ;;
+	*) capture_stop "$name" 1 "sctp.chunk_type == 7" -d "udp.port==$SCTP_UDP_PORT,sctp" ;;
+	esac
 	for what in flows packets octets; do
 		got=$(summary_value "$WORK/$name.collector.stdout" "$what")
 		[ "$got" = "$(expected "$what")" ] || fail "$name: $what $got, want $(expected "$what")"
@@ -203,11 +213,9 @@ tshark -r "$WORK/dtls_udp_psk.pcapng" -o "tls.keylog_file:$WORK/keys.log" -d "ud
 	-Y "dtls.record.content_type == 23" -T fields -e data.data 2>"$WORK/decrypt.err" |
 	tr -d ':\t\n' | xxd -r -p >"$WORK/decrypted.ipfix"
 [ -s "$WORK/decrypted.ipfix" ] || fail "tshark decrypted nothing: $(head -3 "$WORK/decrypt.err")"
-ipfixDump -i "$WORK/decrypted.ipfix" -s >"$WORK/decrypted.txt" 2>&1 || fail "ipfixDump on decrypted data"
 # The flows and 2 x 6 options records (at start and at the end).
-grep -q "Messages, $(( $(expected flows) + 12 )) Data Records" "$WORK/decrypted.txt" ||
-	fail "decrypted IPFIX differs: $(grep -i 'stats\|warn' "$WORK/decrypted.txt" | head -3)"
-echo "ok key log: tshark decrypts DTLS; ipfixDump: $(grep 'File Stats' "$WORK/decrypted.txt")"
+ipfix_dump_clean "$WORK/decrypted.ipfix" $(($(expected flows) + 12))
+echo "ok key log: tshark decrypts DTLS; ipfixDump: $IPFIXDUMP_STATS"
 
 # TLS 1.3 has no master secret: the key log carries its handshake and traffic secrets,
 # one line each, and only its owner may read it.
@@ -239,10 +247,8 @@ last = data[starts[-1]:]
 assert len(last) == 24 and last[16:] == bytes.fromhex("0002000800020000"), "no withdraw-all at the end"
 open(sys.argv[1], "wb").write(data[:starts[-1]])
 EOF
-ipfixDump -i "$WORK/decrypted13.ipfix" -s >"$WORK/decrypted13.txt" 2>&1 || fail "ipfixDump on decrypted TLS 1.3"
-grep -q "Messages, $(( $(expected flows) + 12 )) Data Records" "$WORK/decrypted13.txt" ||
-	fail "decrypted TLS 1.3 IPFIX differs: $(grep -i 'stats\|warn' "$WORK/decrypted13.txt" | head -3)"
-echo "ok key log: tshark decrypts TLS 1.3; ipfixDump: $(grep 'File Stats' "$WORK/decrypted13.txt")"
+ipfix_dump_clean "$WORK/decrypted13.ipfix" $(($(expected flows) + 12))
+echo "ok key log: tshark decrypts TLS 1.3; ipfixDump: $IPFIXDUMP_STATS"
 # Orderly shutdown: one close_notify each way (the collector answers the exporter's).
 notify=$(tshark -r "$WORK/tls_tcp_psk.pcapng" -o "tls.keylog_file:$WORK/keys13.log" -d "tcp.port==$tls_port,tls" \
 	-Y "tls.alert_message.desc == 0" -T fields -e tcp.srcport 2>/dev/null | sort | tr '\n' ' ')

@@ -8,10 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 port=$(free_port)
 cap="$WORK/softflowd.pcapng"
-tshark -i lo -f "udp port $port" -w "$cap" -q 2>"$WORK/tshark.stderr" &
-TSHARK_PID=$!
-PIDS+=("$TSHARK_PID")
-wait_for_text "$WORK/tshark.stderr" "Capturing on" 20
+capture_start softflowd "udp port $port"
 
 # With -r, softflowd handles one batch of the file per control-socket command and exits
 # by itself after the end of the file (ENVIRONMENT-NOTES section 4).
@@ -26,13 +23,12 @@ for _ in $(seq 300); do
 done
 kill -0 "$SF_PID" 2>/dev/null && fail "softflowd did not finish within 30 s"
 wait "$SF_PID" || fail "softflowd exited with $?: $(tail -5 "$WORK/softflowd.log")"
-sleep 1
-kill -INT "$TSHARK_PID"
-wait "$TSHARK_PID" || true
 
 # "Flows exported: 63 (115 records) in 5 packets": records counts both directions.
-records=$(grep -o 'Flows exported: [0-9]* ([0-9]* records)' "$WORK/softflowd.log" | grep -o '([0-9]*' | tr -d '(')
-[ -n "$records" ] && [ "$records" -gt 0 ] || fail "softflowd exported nothing: $(cat "$WORK/softflowd.log")"
+read -r records packets < <(sed -n 's/.*Flows exported: [0-9]* (\([0-9]*\) records) in \([0-9]*\) packets.*/\1 \2/p' \
+	"$WORK/softflowd.log") || true
+[ -n "${records:-}" ] && [ "$records" -gt 0 ] || fail "softflowd exported nothing: $(cat "$WORK/softflowd.log")"
+capture_stop softflowd "$packets" "udp.dstport == $port"
 
 "$DPFIX_DUMP" --json "$cap" >"$WORK/dump.json" 2>"$WORK/dump.stderr" ||
 	fail "dpfix-dump exited with $?: $(head -5 "$WORK/dump.stderr")"
