@@ -23,7 +23,8 @@ struct known_ie {
 	uint64_t low, high;
 };
 
-/* Rows of lib/ipfix/registry/ipfix-information-elements.csv, read by eye. */
+/* Records of lib/ipfix/registry/ipfix.xml, read by eye. 91's range was 0-32 in
+ * copies of 2025 and before; 530-533 were registered on 2026-04-02 (RFC 9951). */
 static const struct known_ie known[] = {
 	{1, "octetDeltaCount", DPFIX_IPFIX_UNSIGNED64, DPFIX_IPFIX_SEM_DELTA_COUNTER,
 		DPFIX_IPFIX_STATUS_CURRENT, "octets", false, 0, 0},
@@ -41,6 +42,8 @@ static const struct known_ie known[] = {
 		DPFIX_IPFIX_STATUS_DEPRECATED, NULL, false, 0, 0},
 	{82, "interfaceName", DPFIX_IPFIX_STRING, DPFIX_IPFIX_SEM_DEFAULT,
 		DPFIX_IPFIX_STATUS_CURRENT, NULL, false, 0, 0},
+	{91, "mplsTopLabelPrefixLength", DPFIX_IPFIX_UNSIGNED8, DPFIX_IPFIX_SEM_QUANTITY,
+		DPFIX_IPFIX_STATUS_CURRENT, "bits", true, 0, 128},
 	{88, "fragmentOffset", DPFIX_IPFIX_UNSIGNED16, DPFIX_IPFIX_SEM_QUANTITY,
 		DPFIX_IPFIX_STATUS_CURRENT, NULL, true, 0, 0x1fff},
 	{89, "forwardingStatus", DPFIX_IPFIX_UNSIGNED32, DPFIX_IPFIX_SEM_IDENTIFIER,
@@ -81,6 +84,10 @@ static const struct known_ie known[] = {
 		DPFIX_IPFIX_STATUS_CURRENT, NULL, false, 0, 0},
 	{529, "udpUnsafeExIDList", DPFIX_IPFIX_BASIC_LIST, DPFIX_IPFIX_SEM_LIST,
 		DPFIX_IPFIX_STATUS_CURRENT, NULL, false, 0, 0},
+	{530, "pathDelayMeanDeltaMicroseconds", DPFIX_IPFIX_UNSIGNED32,
+		DPFIX_IPFIX_SEM_DELTA_COUNTER, DPFIX_IPFIX_STATUS_CURRENT, NULL, false, 0, 0},
+	{533, "pathDelaySumDeltaMicroseconds", DPFIX_IPFIX_UNSIGNED64,
+		DPFIX_IPFIX_SEM_DELTA_COUNTER, DPFIX_IPFIX_STATUS_CURRENT, NULL, false, 0, 0},
 };
 
 static bool
@@ -120,7 +127,9 @@ test_registry_known(void)
 	CHECK_EQ_U64(IE_octetDeltaCount, 1);
 	CHECK_EQ_U64(IE_VRFname, 236);
 	CHECK_EQ_U64(IE_udpUnsafeExIDList, 529);
-	CHECK_EQ_U64(DPFIX_IPFIX_IE_IANA_MAX_ID, 529);
+	CHECK_EQ_U64(IE_pathDelayMeanDeltaMicroseconds, 530);
+	CHECK_EQ_U64(IE_pathDelaySumDeltaMicroseconds, 533);
+	CHECK_EQ_U64(DPFIX_IPFIX_IE_IANA_MAX_ID, 533);
 	CHECK(strcmp(dpfix_ipfix_type_name(dpfix_ipfix_ie_by_id(0, 154)->type),
 			"dateTimeMicroseconds") == 0);
 	CHECK(strcmp(dpfix_ipfix_semantics_name(dpfix_ipfix_ie_by_id(0, 1)->semantics),
@@ -159,7 +168,7 @@ test_type_names(void)
 static void
 test_registry_unknown(void)
 {
-	static const uint16_t unassigned[] = {0, 65, 69, 97, 105, 127, 416, 419, 530, 4096, 0x7fff,
+	static const uint16_t unassigned[] = {0, 65, 69, 97, 105, 127, 416, 419, 534, 4096, 0x7fff,
 		0xffff};
 	static const char *const not_names[] = {"", "octetdeltacount", "OctetDeltaCount",
 		"octetDeltaCount ", "Reserved", "Unassigned", "reverseFlowId", "reverseflowId",
@@ -176,7 +185,7 @@ test_registry_unknown(void)
 }
 
 /* Every id has at most one element, every name one id; ids, names and the two
- * lookups agree for the whole table. This copy has 498 IANA elements, 17
+ * lookups agree for the whole table. This copy has 502 IANA elements, 17
  * of them deprecated, 25 not reversible. */
 static void
 test_registry_whole(void)
@@ -212,7 +221,7 @@ test_registry_whole(void)
 		CHECK(!rev->reversible);
 		CHECK(dpfix_ipfix_ie_by_name(rev->name) == rev);
 	}
-	CHECK_EQ_U64(iana, 498);
+	CHECK_EQ_U64(iana, 502);
 	CHECK_EQ_U64(deprecated, 17);
 	CHECK_EQ_U64(reverse, iana - 25);
 }
@@ -249,6 +258,8 @@ test_reverse_elements(void)
 	}
 	CHECK(dpfix_ipfix_ie_by_name("reverseVRFname") != NULL);
 	CHECK(dpfix_ipfix_ie_by_name("reverseIPSecSPI") != NULL);
+	CHECK(dpfix_ipfix_ie_by_name("reversePathDelaySumDeltaMicroseconds") ==
+			dpfix_ipfix_ie_by_id(DPFIX_IPFIX_PEN_REVERSE, 533));
 	for (size_t i = 0; i < sizeof(not_reversible) / sizeof(not_reversible[0]); i++) {
 		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(0, not_reversible[i]);
 
@@ -1463,7 +1474,7 @@ test_json_every_element(void)
 		}
 	}
 	CHECK_EQ_U64(wrong, 0);
-	CHECK_EQ_U64(checked, 498 + 473);
+	CHECK_EQ_U64(checked, 502 + 477);
 }
 
 /* Keys: registry names, reverse names, loaded enterprise names, then "PEN:ID" and
@@ -1479,6 +1490,8 @@ test_json_record_keys(void)
 		0xff, 0xfe,                                             /* vendorScore, signed16 */
 		0xca, 0xfe,                                             /* 40000:9 */
 		0xbe, 0xef,                                             /* _ie600 */
+		0x00, 0x01, 0x86, 0xa0,                 /* pathDelayMeanDeltaMicroseconds */
+		0x12, 0x34,                                             /* _ie534 */
 		0x03, 'e', 't', 'h',                                    /* interfaceName, varlen */
 	};
 	char *json = NULL;
@@ -1496,6 +1509,8 @@ test_json_record_keys(void)
 	dpfix_ipfix_template_add(&t, 40000, 8, 2);
 	dpfix_ipfix_template_add(&t, 40000, 9, 2);
 	dpfix_ipfix_template_add(&t, 0, 600, 2);
+	dpfix_ipfix_template_add(&t, 0, IE_pathDelayMeanDeltaMicroseconds, 4);
+	dpfix_ipfix_template_add(&t, 0, 534, 2);
 	dpfix_ipfix_template_add(&t, 0, IE_interfaceName, DPFIX_IPFIX_VARLEN);
 	f = open_memstream(&json, &size);
 	CHECK(f != NULL);
@@ -1506,6 +1521,7 @@ test_json_record_keys(void)
 	if (strcmp(json, "{\"flowStartMicroseconds\":\"2023-11-14T22:13:20.500000Z\","
 			"\"reverseOctetDeltaCount\":42,\"dataRecordsReliability\":true,"
 			"\"vendorScore\":-2,\"40000:9\":\"cafe\",\"_ie600\":\"beef\","
+			"\"pathDelayMeanDeltaMicroseconds\":100000,\"_ie534\":\"1234\","
 			"\"interfaceName\":\"eth\"}\n") != 0) {
 		fprintf(stderr, "  %s", json);
 		CHECK(0);

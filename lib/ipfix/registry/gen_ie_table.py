@@ -2,19 +2,19 @@
 """Generates the C information-element table of lib/ipfix from IANA's registry.
 
 Run by meson at build time (nothing generated is committed):
-    gen_ie_table.py ipfix-information-elements.csv ipfix.xml OUT.c OUT_ids.h
+    gen_ie_table.py ipfix.xml OUT.c OUT_ids.h
 
-Every IANA element of the CSV becomes an entry (id, name, abstract data type,
-semantics, units, range, status), and every reversible one also gets its RFC 5103
-reverse element (PEN 29305, same id, "reverse" + Name). Which elements are not
-reversible is decided by the rule of RFC 5103 section 6.1, applied to the element
-groups IANA's XML still records for the RFC 5102 elements. Any value the generator
-does not understand stops the build with FILE:LINE: reason 'value'.
+Every element of the XML's "ipfix-information-elements" sub-registry becomes an
+entry (id, name, abstract data type, semantics, units, range, status), and every
+reversible one also gets its RFC 5103 reverse element (PEN 29305, same id,
+"reverse" + Name). Which elements are not reversible is decided by the rule of RFC
+5103 section 6.1, applied to the element groups IANA's XML still records for the
+RFC 5102 elements. Any value the generator does not understand stops the build with
+FILE:LINE: reason 'value'.
 """
-import csv
 import re
 import sys
-import xml.etree.ElementTree as ET
+from xml.parsers import expat
 
 REVERSE_PEN = 29305
 
@@ -76,7 +76,6 @@ NOT_REVERSIBLE_GROUPS = {'config', 'processCounter'}
 
 NAME_RE = re.compile(r'[A-Za-z][A-Za-z0-9]*\Z')
 NUMBER_RE = re.compile(r'(0[xX][0-9A-Fa-f]+|[0-9]+)\Z')
-IANA_NS = '{http://www.iana.org/assignments}'
 
 
 def fail(path, line, reason, value):
@@ -96,51 +95,91 @@ def parse_range(path, line, text):
     return low, high
 
 
-def read_groups(path):
-    """elementId -> (name, group) for the records of IANA's XML that carry a group."""
-    registry = ET.parse(path).getroot()
-    groups = {}
-    for rec in registry.iter(IANA_NS + 'record'):
-        group = rec.findtext(IANA_NS + 'group')
-        if group is None:
-            continue
-        groups[int(rec.findtext(IANA_NS + 'elementId'))] = (
-            rec.findtext(IANA_NS + 'name').strip(), group.strip())
-    if not groups:
-        sys.exit(f"{path}: no element carries a <group>: not IANA's ipfix.xml?")
-    return groups
+class _RecordReader:
+    """Collects the records of one sub-registry of IANA's XML: for each, the line of
+    its <record> tag and the text of the children named in FIELDS (no nesting)."""
+
+    FIELDS = ('elementId', 'name', 'dataType', 'dataTypeSemantics', 'status', 'units',
+              'range', 'group')
+
+    def __init__(self, registry_id):
+        self.registry_id = registry_id
+        self.records = []
+        self._registries = []  # ids of the <registry> elements open
+        self._depth = 0
+        self._record_depth = None
+        self._field = None
+        self._text = []
+
+    def start(self, tag, attrs, line):
+        self._depth += 1
+        tag = tag.rsplit(' ', 1)[-1]
+        if tag == 'registry':
+            self._registries.append(attrs.get('id'))
+        elif (tag == 'record' and self._record_depth is None and self._registries
+              and self._registries[-1] == self.registry_id):
+            self._record_depth = self._depth
+            self.records.append({'line': line})
+        elif (self._record_depth is not None and self._depth == self._record_depth + 1
+              and tag in self.FIELDS):
+            self._field, self._text = tag, []
+
+    def end(self, tag):
+        tag = tag.rsplit(' ', 1)[-1]
+        if self._field is not None and self._depth == self._record_depth + 1:
+            self.records[-1][self._field] = ''.join(self._text).strip()
+            self._field = None
+        if tag == 'record' and self._depth == self._record_depth:
+            self._record_depth = None
+        if tag == 'registry':
+            self._registries.pop()
+        self._depth -= 1
+
+    def text(self, data):
+        if self._field is not None:
+            self._text.append(data)
+
+
+def read_records(path, registry_id):
+    reader = _RecordReader(registry_id)
+    parser = expat.ParserCreate(namespace_separator=' ')
+    parser.StartElementHandler = lambda tag, attrs: reader.start(
+        tag, attrs, parser.CurrentLineNumber)
+    parser.EndElementHandler = reader.end
+    parser.CharacterDataHandler = reader.text
+    try:
+        with open(path, 'rb') as f:
+            parser.ParseFile(f)
+    except expat.ExpatError as err:
+        fail(path, err.lineno, 'not well-formed XML', expat.ErrorString(err.code))
+    if not reader.records:
+        sys.exit(f"{path}: no '{registry_id}' registry: not IANA's ipfix.xml?")
+    return reader.records
 
 
 def read_elements(path):
     elements = []
-    with open(path, newline='', encoding='utf-8') as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        want = ['ElementID', 'Name', 'Abstract Data Type', 'Data Type Semantics',
-                'Status', 'Description', 'Units', 'Range']
-        if header[:len(want)] != want:
-            fail(path, 1, 'unexpected header', ','.join(header))
-        line = reader.line_num + 1
-        for row in reader:
-            start, line = line, reader.line_num + 1
-            if len(row) < len(want):
-                fail(path, start, 'too few columns', ','.join(row))
-            ident, name, dtype, sem, status, _, units, rng = (c.strip() for c in row[:8])
-            if dtype == '':
-                continue  # reserved, unassigned and NetFlow v9 ranges: no element
-            if not ident.isdigit() or not 1 <= int(ident) <= 0x7fff:
-                fail(path, start, 'element id is not in 1..32767', ident)
-            if not NAME_RE.match(name):
-                fail(path, start, 'element name is not an identifier', name)
-            if dtype not in TYPES:
-                fail(path, start, 'unknown abstract data type', dtype)
-            if sem not in SEMANTICS:
-                fail(path, start, 'unknown data type semantics', sem)
-            if status not in STATUS:
-                fail(path, start, 'unknown status', status)
-            elements.append({'line': start, 'id': int(ident), 'name': name, 'type': dtype,
-                             'semantics': sem, 'status': status, 'units': units,
-                             'range': parse_range(path, start, rng)})
+    for rec in read_records(path, 'ipfix-information-elements'):
+        line = rec['line']
+        ident, name, dtype = (rec.get(k, '') for k in ('elementId', 'name', 'dataType'))
+        sem, status, units, rng = (rec.get(k, '') for k in
+                                   ('dataTypeSemantics', 'status', 'units', 'range'))
+        if dtype == '':
+            continue  # reserved, unassigned, NetFlow v9 ranges, withdrawn ids: no element
+        if not ident.isdigit() or not 1 <= int(ident) <= 0x7fff:
+            fail(path, line, 'element id is not in 1..32767', ident)
+        if not NAME_RE.match(name):
+            fail(path, line, 'element name is not an identifier', name)
+        if dtype not in TYPES:
+            fail(path, line, 'unknown abstract data type', dtype)
+        if sem not in SEMANTICS:
+            fail(path, line, 'unknown data type semantics', sem)
+        if status not in STATUS:
+            fail(path, line, 'unknown status', status)
+        elements.append({'line': line, 'id': int(ident), 'name': name, 'type': dtype,
+                         'semantics': sem, 'status': status, 'units': units,
+                         'range': parse_range(path, line, rng),
+                         'group': rec.get('group')})
     return elements
 
 
@@ -154,27 +193,19 @@ def check_unique(path, elements):
         ids[e['id']] = names[e['name']] = e
 
 
-def mark_reversible(csv_path, xml_path, elements):
-    groups = read_groups(xml_path)
-    by_name = {e['name']: e for e in elements}
+def mark_reversible(path, elements):
+    names = {e['name'] for e in elements}
     for name in NOT_REVERSIBLE_NAMES:
-        if name not in by_name:
-            sys.exit(f"{csv_path}: RFC 5103 names '{name}' as not reversible, "
+        if name not in names:
+            sys.exit(f"{path}: RFC 5103 names '{name}' as not reversible, "
                      "but the registry has no such element")
-    found_groups = set()
-    for e in elements:
-        group = None
-        if e['id'] in groups:
-            xml_name, group = groups[e['id']]
-            if xml_name != e['name']:
-                fail(csv_path, e['line'], f'{xml_path} names element {e["id"]} '
-                     f"'{xml_name}', not", e['name'])
-            found_groups.add(group)
-        e['reversible'] = (e['name'] not in NOT_REVERSIBLE_NAMES and
-                           group not in NOT_REVERSIBLE_GROUPS)
+    found_groups = {e['group'] for e in elements}
     if not NOT_REVERSIBLE_GROUPS <= found_groups:
-        sys.exit(f"{xml_path}: groups {sorted(NOT_REVERSIBLE_GROUPS - found_groups)} "
+        sys.exit(f"{path}: groups {sorted(NOT_REVERSIBLE_GROUPS - found_groups)} "
                  'missing: the RFC 5103 rule cannot be applied')
+    for e in elements:
+        e['reversible'] = (e['name'] not in NOT_REVERSIBLE_NAMES and
+                           e['group'] not in NOT_REVERSIBLE_GROUPS)
 
 
 def reverse_name(name):
@@ -249,12 +280,12 @@ def write_ids(path, elements):
 
 
 def main():
-    if len(sys.argv) != 5:
-        sys.exit('usage: gen_ie_table.py ipfix-information-elements.csv ipfix.xml OUT.c OUT.h')
-    csv_path, xml_path, out_c, out_h = sys.argv[1:]
-    elements = read_elements(csv_path)
-    check_unique(csv_path, elements)
-    mark_reversible(csv_path, xml_path, elements)
+    if len(sys.argv) != 4:
+        sys.exit('usage: gen_ie_table.py ipfix.xml OUT.c OUT.h')
+    xml_path, out_c, out_h = sys.argv[1:]
+    elements = read_elements(xml_path)
+    check_unique(xml_path, elements)
+    mark_reversible(xml_path, elements)
     if len(elements) * 2 >= 0xffff:
         sys.exit('too many elements for 16-bit table indexes')
     write_table(out_c, elements)
