@@ -54,16 +54,6 @@ set_address(struct sockaddr_storage *ss, const char *host, size_t host_len, uint
 	}
 }
 
-static uint8_t
-ip_protocol(const char *transport)
-{
-	if (strcmp(transport, "tcp") == 0)
-		return IPPROTO_TCP;
-	if (strcmp(transport, "sctp") == 0)
-		return IPPROTO_SCTP;
-	return IPPROTO_UDP;
-}
-
 static void
 report(int ret, const char *err)
 {
@@ -112,7 +102,7 @@ collector_write_message(const struct dpfix_session *s, const uint8_t *msg, size_
 		return;
 	ep = dpfix_session_endpoint(s);
 	o = (struct dpfix_ipfix_file_origin){
-		.session = s, .collection_time_ms = now_ms(), .transport = ip_protocol(ep->transport),
+		.session = s, .collection_time_ms = now_ms(), .transport = ep->ip_protocol,
 		.sctp_stream = dpfix_session_recv_stream(s),
 	};
 	/* Parsing the addresses' text costs about 570 instructions a message, more than

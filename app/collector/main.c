@@ -184,29 +184,20 @@ close_session(unsigned int i, const char *why)
 
 static uint32_t template_lifetime_s;
 
-/* The template rules follow the listener's transport (RFC 7011 8). */
-static enum dpfix_ipfix_transport
-transport_of(const struct dpfix_listener *l)
-{
-	const char *tr = dpfix_listener_endpoint(l)->transport;
-
-	if (strcmp(tr, "tcp") == 0)
-		return DPFIX_IPFIX_TRANSPORT_TCP;
-	if (strcmp(tr, "sctp") == 0)
-		return DPFIX_IPFIX_TRANSPORT_SCTP;
-	return DPFIX_IPFIX_TRANSPORT_UDP;
-}
-
 static void
 accept_sessions(struct dpfix_listener *l)
 {
-	struct dpfix_ipfix_decoder_params dp = {
-		.transport = transport_of(l), .template_lifetime_s = template_lifetime_s,
-	};
 	struct dpfix_session *ds;
 
 	dpfix_listener_poll(l);
 	while ((ds = dpfix_listener_accept(l)) != NULL) {
+		/* The template rules follow the session's transport (RFC 7011 8). */
+		struct dpfix_ipfix_decoder_params dp = {
+			.transport = dpfix_ipfix_transport_of_protocol(
+					dpfix_session_endpoint(ds)->ip_protocol),
+			.template_lifetime_s = template_lifetime_s,
+		};
+
 		if (session_count == MAX_SESSIONS) {
 			fprintf(stderr, "dpfix-collector: %s: refused, %d sessions already\n",
 					dpfix_session_name(ds), MAX_SESSIONS);

@@ -96,8 +96,7 @@ find_session(const struct flow_id *id)
 	/* The collector's template rules for the transport; templates do not expire in a
 	 * capture (its time may span anything). */
 	c->s.decoder = dpfix_ipfix_decoder_create_params(&(struct dpfix_ipfix_decoder_params){
-		.transport = id->proto == IPPROTO_TCP ? DPFIX_IPFIX_TRANSPORT_TCP :
-				DPFIX_IPFIX_TRANSPORT_UDP,
+		.transport = dpfix_ipfix_transport_of_protocol(id->proto),
 	});
 	if (id->proto == IPPROTO_TCP) {
 		c->tcp = calloc(1, sizeof(*c->tcp));

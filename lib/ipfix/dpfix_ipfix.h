@@ -272,6 +272,10 @@ enum dpfix_ipfix_transport {
 	DPFIX_IPFIX_TRANSPORT_SCTP,
 };
 
+/* The transport of a session over IP protocol ip_protocol (IPPROTO_UDP, IPPROTO_TCP or
+ * IPPROTO_SCTP); DPFIX_IPFIX_TRANSPORT_FILE for any other. */
+enum dpfix_ipfix_transport dpfix_ipfix_transport_of_protocol(uint8_t ip_protocol);
+
 struct dpfix_ipfix_decoder_params {
 	enum dpfix_ipfix_transport transport;
 	/* UDP: a template not refreshed within this many seconds of the decoder's clock

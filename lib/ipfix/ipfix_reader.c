@@ -4,6 +4,7 @@
  * accounting per domain. Every length read from the wire is checked against the bytes
  * that remain before it is used; nothing is read past the message. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -70,6 +71,17 @@ dpfix_ipfix_transport_name(enum dpfix_ipfix_transport tr)
 	case DPFIX_IPFIX_TRANSPORT_FILE: return "file";
 	}
 	return "?";
+}
+
+enum dpfix_ipfix_transport
+dpfix_ipfix_transport_of_protocol(uint8_t ip_protocol)
+{
+	switch (ip_protocol) {
+	case IPPROTO_UDP: return DPFIX_IPFIX_TRANSPORT_UDP;
+	case IPPROTO_TCP: return DPFIX_IPFIX_TRANSPORT_TCP;
+	case IPPROTO_SCTP: return DPFIX_IPFIX_TRANSPORT_SCTP;
+	}
+	return DPFIX_IPFIX_TRANSPORT_FILE;
 }
 
 struct dpfix_ipfix_decoder *

@@ -21,6 +21,7 @@ enum dpfix_security {
 struct dpfix_endpoint {
 	char scheme[16];        /* udp, tcp, sctp, dtls+udp, tls+tcp, dtls+sctp */
 	char transport[8];      /* udp, tcp, sctp */
+	uint8_t ip_protocol;    /* the same as IPPROTO_UDP, IPPROTO_TCP or IPPROTO_SCTP */
 	enum dpfix_security security;
 	char host[256];         /* name or address, without IPv6 brackets */
 	uint16_t port;

@@ -2,6 +2,7 @@
  * send and receive over any transport, with or without (D)TLS. On byte streams
  * (TCP, TLS) messages are framed by the IPFIX header's length field. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,19 +98,21 @@ parse_scheme(struct dpfix_endpoint *ep, const char *url, char *err, size_t errle
 {
 	static const struct {
 		const char *scheme, *transport;
+		uint8_t ip_protocol;
 		enum dpfix_security security;
 	} schemes[] = {
-		{"udp", "udp", DPFIX_SECURITY_NONE},
-		{"tcp", "tcp", DPFIX_SECURITY_NONE},
-		{"sctp", "sctp", DPFIX_SECURITY_NONE},
-		{"dtls+udp", "udp", DPFIX_SECURITY_DTLS},
-		{"tls+tcp", "tcp", DPFIX_SECURITY_TLS},
-		{"dtls+sctp", "sctp", DPFIX_SECURITY_DTLS},
+		{"udp", "udp", IPPROTO_UDP, DPFIX_SECURITY_NONE},
+		{"tcp", "tcp", IPPROTO_TCP, DPFIX_SECURITY_NONE},
+		{"sctp", "sctp", IPPROTO_SCTP, DPFIX_SECURITY_NONE},
+		{"dtls+udp", "udp", IPPROTO_UDP, DPFIX_SECURITY_DTLS},
+		{"tls+tcp", "tcp", IPPROTO_TCP, DPFIX_SECURITY_TLS},
+		{"dtls+sctp", "sctp", IPPROTO_SCTP, DPFIX_SECURITY_DTLS},
 	};
 
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		if (strcmp(ep->scheme, schemes[i].scheme) == 0) {
 			snprintf(ep->transport, sizeof(ep->transport), "%s", schemes[i].transport);
+			ep->ip_protocol = schemes[i].ip_protocol;
 			ep->security = schemes[i].security;
 			return 0;
 		}
@@ -251,13 +254,13 @@ session_free(struct dpfix_session *s)
 static uint32_t
 dtls_mtu(const struct dpfix_session *s)
 {
-	return strcmp(s->endpoint.transport, "udp") == 0 ? s->conn.max_payload : 0;
+	return s->endpoint.ip_protocol == IPPROTO_UDP ? s->conn.max_payload : 0;
 }
 
 static int
 is_sctp(const struct dpfix_session *s)
 {
-	return strcmp(s->endpoint.transport, "sctp") == 0;
+	return s->endpoint.ip_protocol == IPPROTO_SCTP;
 }
 
 /* RFC 6083 4.7: once DTLS is up, SCTP authenticates DATA with a key exported from it. */

@@ -3,6 +3,7 @@
  * numbers per domain, every reason a message is refused. The exporting side: what a
  * session is sent, UDP refresh, withdrawal, checked by decoding what it writes. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +283,17 @@ test_withdrawal_udp_ignored(void)
 	CHECK_EQ_U64(st->templates_withdrawn, 0);
 	CHECK_EQ_U64(data(d, 1, 0, 256, 1, 8), 1);
 	dpfix_ipfix_decoder_free(d);
+}
+
+/* A session's IP protocol picks its template rules; anything else is not a session. */
+static void
+test_transport_of_protocol(void)
+{
+	CHECK(dpfix_ipfix_transport_of_protocol(IPPROTO_UDP) == DPFIX_IPFIX_TRANSPORT_UDP);
+	CHECK(dpfix_ipfix_transport_of_protocol(IPPROTO_TCP) == DPFIX_IPFIX_TRANSPORT_TCP);
+	CHECK(dpfix_ipfix_transport_of_protocol(IPPROTO_SCTP) == DPFIX_IPFIX_TRANSPORT_SCTP);
+	CHECK(dpfix_ipfix_transport_of_protocol(0) == DPFIX_IPFIX_TRANSPORT_FILE);
+	CHECK(dpfix_ipfix_transport_of_protocol(IPPROTO_ICMP) == DPFIX_IPFIX_TRANSPORT_FILE);
 }
 
 /* ---- redefinition (RFC 7011 8, 8.4) ---- */
@@ -736,6 +748,7 @@ main(void)
 	fixtures();
 	RUN_TEST(test_withdrawal_reliable);
 	RUN_TEST(test_withdrawal_udp_ignored);
+	RUN_TEST(test_transport_of_protocol);
 	RUN_TEST(test_redefinition);
 	RUN_TEST(test_udp_lifetime);
 	RUN_TEST(test_sequence);

@@ -1,6 +1,7 @@
 /* Unit tests for lib/session: endpoint URLs (SCHEME://HOST:PORT, [v6]:PORT) and the
  * errors for every malformed part. Opening sessions needs drivers and is tested elsewhere. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -140,14 +141,15 @@ test_endpoint_schemes(void)
 {
 	static const struct {
 		const char *url, *transport;
+		uint8_t ip_protocol;
 		enum dpfix_security security;
 	} ok[] = {
-		{"udp://h:1", "udp", DPFIX_SECURITY_NONE},
-		{"tcp://h:1", "tcp", DPFIX_SECURITY_NONE},
-		{"sctp://h:1", "sctp", DPFIX_SECURITY_NONE},
-		{"dtls+udp://h:1", "udp", DPFIX_SECURITY_DTLS},
-		{"tls+tcp://h:1", "tcp", DPFIX_SECURITY_TLS},
-		{"dtls+sctp://h:1", "sctp", DPFIX_SECURITY_DTLS},
+		{"udp://h:1", "udp", IPPROTO_UDP, DPFIX_SECURITY_NONE},
+		{"tcp://h:1", "tcp", IPPROTO_TCP, DPFIX_SECURITY_NONE},
+		{"sctp://h:1", "sctp", IPPROTO_SCTP, DPFIX_SECURITY_NONE},
+		{"dtls+udp://h:1", "udp", IPPROTO_UDP, DPFIX_SECURITY_DTLS},
+		{"tls+tcp://h:1", "tcp", IPPROTO_TCP, DPFIX_SECURITY_TLS},
+		{"dtls+sctp://h:1", "sctp", IPPROTO_SCTP, DPFIX_SECURITY_DTLS},
 	};
 	static const char *const bad[] = {"tls+udp://h:1", "dtls+tcp://h:1", "http://h:1",
 		"UDP://h:1"};
@@ -157,6 +159,7 @@ test_endpoint_schemes(void)
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		CHECK(dpfix_endpoint_parse(ok[i].url, &ep, err, sizeof(err)) == 0);
 		CHECK(strcmp(ep.transport, ok[i].transport) == 0);
+		CHECK_EQ_U64(ep.ip_protocol, ok[i].ip_protocol);
 		CHECK(ep.security == ok[i].security);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
