@@ -332,7 +332,10 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 				confirm_by = now_ms() + CONFIRM_WAIT_MS;
 			ret = tls_confirm(s->tls, confirm_by, err, errlen);
 		} else if (ret == 0 && now_ms() > deadline) {
-			snprintf(err, errlen, "no (D)TLS handshake within %u ms", timeout_ms);
+			char why[DPFIX_SESSION_ERRLEN];
+
+			tls_explain_stall(s->tls, why, sizeof(why));
+			snprintf(err, errlen, "no (D)TLS handshake within %u ms: %s", timeout_ms, why);
 			ret = -ETIMEDOUT;
 		}
 		if (ret != 0)

@@ -66,6 +66,10 @@ struct tls_conn {
 	int peer_reset;             /* a handshake flight was lost: the peer had gone */
 	uint64_t timeout_at_ms;     /* DTLS retransmission deadline, 0 if none */
 	char psk_identity[256];     /* server: the identity the peer used */
+	int psk_unknown_logged;     /* server: said once that it has no key for it */
+	int sctp;                   /* DTLS over SCTP */
+	int peer_answered;          /* the peer has sent us something */
+	int io_errno;               /* the transport's last error, 0 if none */
 	char description[320];
 };
 
@@ -86,6 +90,63 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* An exporter whose handshake failed without the peer saying why (no alert) can
+ * still tell what the peer did, and what that most likely means. A wolfSSL collector
+ * refuses a PSK silently: with a wrong key it closes the connection before answering
+ * our ClientHello (TLS 1.3); for an identity it does not know it goes on as if we had
+ * offered no PSK (TLS 1.3) or closes after its first flight (TLS 1.2). A plaintext
+ * collector also closes without answering. Once our side of the handshake is through,
+ * none of this applies. */
+static const char *
+client_hint(const struct tls_conn *t, int code, char *buf, size_t len)
+{
+	const char *id = t->ctx->use_psk ? t->ctx->params.psk_identity : NULL;
+
+	if (t->ctx->server || wolfSSL_is_init_finished(t->ssl))
+		return NULL;
+	if (code == SOCKET_ERROR_E && t->io_errno == ECONNREFUSED)
+		snprintf(buf, len, "nothing listens at this address and port (connection refused): "
+				"is the collector running?");
+	else if (code == SOCKET_ERROR_E && !t->peer_answered && id != NULL)
+		snprintf(buf, len, "the peer closed the connection without answering our hello: "
+				"it holds another key for PSK identity '%s', or it does not speak %s on "
+				"this port (see its log)", id, t->ctx->dtls ? "DTLS" : "TLS");
+	else if (code == SOCKET_ERROR_E && !t->peer_answered)
+		snprintf(buf, len, "the peer closed the connection without answering our hello: "
+				"it does not speak %s on this port, or it refused our hello (see its log)",
+				t->ctx->dtls ? "DTLS" : "TLS");
+	else if (code == SOCKET_ERROR_E && id != NULL)
+		snprintf(buf, len, "the peer closed the connection during the handshake without an "
+				"alert: it may have no key for PSK identity '%s' (see its log)", id);
+	else if (code == OUT_OF_ORDER_E && id != NULL)
+		snprintf(buf, len, "the peer answered as if we had offered no pre-shared key: most "
+				"likely it has no key for PSK identity '%s' (see its log)", id);
+	else
+		return NULL;
+	return buf;
+}
+
+void
+tls_explain_stall(const struct tls_conn *t, char *buf, size_t len)
+{
+	const char *id = t->ctx->use_psk ? t->ctx->params.psk_identity : NULL;
+
+	if (!t->peer_answered && t->ctx->dtls && !t->sctp)
+		snprintf(buf, len, "nothing answered our hello: no DTLS collector at this address "
+				"and port (none running, or a plaintext udp:// one)");
+	else if (!t->peer_answered)
+		snprintf(buf, len, "the peer took the connection but never answered our hello: it "
+				"does not speak %s on this port (a plaintext collector? see its log)",
+				t->ctx->dtls ? "DTLS" : "TLS");
+	else if (id != NULL)
+		/* DTLS drops what it cannot decrypt, and wolfSSL sends no alert for an
+		 * identity it does not know: silence is all a refused PSK gets. */
+		snprintf(buf, len, "the peer answered, then went silent: most likely it does not "
+				"accept our key for PSK identity '%s' (see its log)", id);
+	else
+		snprintf(buf, len, "the peer answered, then went silent (see its log)");
+}
+
 /* wolfSSL's own text, plus what it most likely means for an operator. */
 static void
 wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
@@ -96,7 +157,7 @@ wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
 	} hints[] = {
 		{BAD_BINDER, "wrong pre-shared key for this identity"},
 		{VERIFY_MAC_ERROR, "wrong key: the peer's records do not verify"},
-		{SOCKET_ERROR_E, "the peer closed the connection: it refused the handshake (see its log)"},
+		{SOCKET_ERROR_E, "the peer closed the connection (see its log)"},
 		{ASN_NO_SIGNER_E, "the peer's certificate is not signed by a trusted CA"},
 		{ASN_AFTER_DATE_E, "the peer's certificate has expired"},
 		{ASN_BEFORE_DATE_E, "the peer's certificate is not valid yet"},
@@ -107,11 +168,13 @@ wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
 	};
 	int code = wolfSSL_get_error(ssl, ret);
 	char text[WOLFSSL_MAX_ERROR_SZ], alert[96] = "";
-	const char *hint = NULL;
+	const struct tls_conn *t = wolfSSL_GetIOReadCtx(ssl);
+	char why[DPFIX_SESSION_ERRLEN];
+	const char *hint = client_hint(t, code, why, sizeof(why));
 	WOLFSSL_ALERT_HISTORY history;
 
 	wolfSSL_ERR_error_string_n((unsigned long)code, text, sizeof(text));
-	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+	for (size_t i = 0; hint == NULL && i < sizeof(hints) / sizeof(hints[0]); i++)
 		if (hints[i].code == code)
 			hint = hints[i].hint;
 	/* The peer's alert names its reason (unknown_ca, certificate_expired, ...). */
@@ -250,8 +313,11 @@ psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned char *key, unsigned i
 	if (identity != NULL)
 		snprintf(t->psk_identity, sizeof(t->psk_identity), "%s", identity);
 	if (e == NULL || e->key_len > key_max) {
-		dpfix_session_log(DPFIX_LOG_WARNING, "%s: unknown PSK identity '%s'",
-				dpfix_session_name(t->session), identity ? identity : "");
+		/* wolfSSL asks again for each cipher suite in common: say it once. */
+		if (!t->psk_unknown_logged)
+			dpfix_session_log(DPFIX_LOG_WARNING, "%s: unknown PSK identity '%s'",
+					dpfix_session_name(t->session), identity ? identity : "");
+		t->psk_unknown_logged = 1;
 		return 0;
 	}
 	memcpy(key, e->key, e->key_len);
@@ -265,10 +331,13 @@ io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 	ssize_t n = session_io_recv(t->session, buf, (size_t)sz);
 	(void)ssl;
 
-	if (n > 0)
+	if (n > 0) {
+		t->peer_answered = 1;
 		return (int)n;
+	}
 	if (n == -EAGAIN)
 		return WOLFSSL_CBIO_ERR_WANT_READ;
+	t->io_errno = (int)-n;
 	if (n == 0)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 	return WOLFSSL_CBIO_ERR_CONN_RST;
@@ -285,6 +354,7 @@ io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 		return sz;
 	if (ret == -EAGAIN)
 		return WOLFSSL_CBIO_ERR_WANT_WRITE;
+	t->io_errno = -ret;
 	/* A peer that refuses the handshake sends its alert and resets the connection,
 	 * possibly while we are still writing our flight. Failing here would report a bare
 	 * socket error instead of its reason, depending only on which side the scheduler ran
@@ -545,6 +615,7 @@ tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu, int 
 	}
 	t->ctx = ctx;
 	t->session = s;
+	t->sctp = sctp;
 	t->ssl = wolfSSL_new(ctx->ctx);
 	if (t->ssl == NULL) {
 		snprintf(err, errlen, "cannot create a wolfSSL connection");

@@ -61,12 +61,20 @@ refuse() {
 	echo "ok $name: collector: $(grep -F -- "$ctext" "$WORK/$name.c.stderr" | head -1 | cut -c1-160)"
 }
 
+# A wolfSSL collector refuses a PSK without an alert (DTLS: it goes silent; TLS 1.3:
+# it closes before answering a wrong key, and goes on without the PSK for an identity
+# it does not know): the probe says what the peer did and what that most likely means.
 refuse wrong_psk_dtls dtls+udp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
-	"handshake did not complete" "handshake failed"
+	"handshake did not complete" "no (D)TLS handshake within 5000 ms: the peer answered, then went silent: most likely it does not accept our key for PSK identity 'probe1.example'"
 refuse wrong_psk_tls tls+tcp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
-	"wrong pre-shared key for this identity" "handshake failed"
+	"wrong pre-shared key for this identity" \
+	"the peer closed the connection without answering our hello: it holds another key for PSK identity 'probe1.example'"
 refuse unknown_identity tls+tcp "$PSK_C" "--psk-identity stranger.example --psk-file $K/stranger.psk" \
-	"unknown PSK identity 'stranger.example'" "handshake failed"
+	"unknown PSK identity 'stranger.example'" \
+	"the peer answered as if we had offered no pre-shared key: most likely it has no key for PSK identity 'stranger.example'"
+# Said once, although wolfSSL asks for the key once per cipher suite in common.
+[ "$(grep -c "unknown PSK identity" "$WORK/unknown_identity.c.stderr")" = 1 ] ||
+	fail "unknown_identity: the collector should say it once: $(cat "$WORK/unknown_identity.c.stderr")"
 refuse untrusted_ca tls+tcp "$X509_C" "$(x509_p foreign)" "not signed by a trusted CA" \
 	"the peer refused us with alert unknown_ca"
 refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
@@ -91,8 +99,10 @@ refuse revoked_cert tls+tcp "$X509_C --crl $K/crl.pem" "$(x509_p revoked)" "the 
 	"handshake failed"
 PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
 PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused"
-PROBE_SCHEME=tls+tcp refuse tls_to_plaintext tcp "" "$PSK_P" "looks like a TLS handshake" "handshake failed"
-PROBE_SCHEME=dtls+udp refuse dtls_to_plaintext udp "" "$PSK_P" "looks like a DTLS handshake" "handshake"
+PROBE_SCHEME=tls+tcp refuse tls_to_plaintext tcp "" "$PSK_P" "looks like a TLS handshake" \
+	"the peer closed the connection without answering our hello"
+PROBE_SCHEME=dtls+udp refuse dtls_to_plaintext udp "" "$PSK_P" "looks like a DTLS handshake" \
+	"nothing answered our hello: no DTLS collector at this address and port"
 # The same over SCTP; each collector its own usrsctp stack, so its own UDP port.
 up=$(free_port)
 PROBE_SCHEME=sctp refuse plaintext_to_dtls_sctp dtls+sctp "$PSK_C --sctp-udp-port $up" \
@@ -100,6 +110,17 @@ PROBE_SCHEME=sctp refuse plaintext_to_dtls_sctp dtls+sctp "$PSK_C --sctp-udp-por
 up=$(free_port)
 PROBE_SCHEME=dtls+sctp refuse dtls_sctp_to_plaintext sctp "--sctp-udp-port $up" "$PSK_P --sctp-udp-port $up" \
 	"looks like a DTLS handshake: is the exporter using dtls+sctp://?" "handshake"
+
+# No collector at all on a dtls+udp address: the port-unreachable answer says so at once,
+# not a refused key.
+rc=0
+# shellcheck disable=SC2046,SC2086
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "dtls+udp://127.0.0.1:$(free_port)" $PSK_P >"$WORK/absent.p" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "absent collector: probe exit $rc, want a refusal"
+grep -qF "nothing listens at this address and port (connection refused)" "$WORK/absent.p" ||
+	fail "absent collector: probe should say nothing listens: $(grep -a "handshake" "$WORK/absent.p")"
+echo "ok absent collector: $(grep -ao "handshake failed.*" "$WORK/absent.p" | cut -c1-160)"
 
 # The collector refuses the same settings the probe does, at start-up: a PSK file others
 # can read, and suite lists with a NULL or anonymous suite.
