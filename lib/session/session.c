@@ -10,15 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpfix_ipfix_file.h"
 #include "dpfix_transport.h"
 #include "session_log.h"
 #include "session_tls.h"
 
 #define MAX_TRANSPORTS 8
-#define IPFIX_HEADER_LEN 16
 #define STREAM_TEMPLATES 0      /* SCTP: templates alone on stream 0 (RFC 7011 10.2) */
 #define STREAM_DATA 1
-#define MAX_IPFIX_MESSAGE 65535
 #define CLOSE_FLUSH_MS 2000
 #define SERVER_HANDSHAKE_MS 3000
 #define CONFIRM_WAIT_MS 3000         /* TLS 1.3: for the collector's verdict on our certificate */
@@ -231,7 +230,7 @@ session_new(const struct dpfix_endpoint *ep, const struct dpfix_session_params *
 	s->conn.ops = ops;
 	s->server = server;
 	if (!(ops->flags & DPFIX_TRANSPORT_MESSAGES)) {
-		s->rx = malloc(2 * MAX_IPFIX_MESSAGE);
+		s->rx = malloc(2 * DPFIX_IPFIX_MAX_MESSAGE);
 		if (s->rx == NULL) {
 			free(s);
 			return NULL;
@@ -375,7 +374,7 @@ dpfix_session_max_message(const struct dpfix_session *s)
 		if (is_sctp(s) && limit > DTLS_RECORD_OVERHEAD)
 			limit -= DTLS_RECORD_OVERHEAD;
 	}
-	return limit < MAX_IPFIX_MESSAGE ? limit : MAX_IPFIX_MESSAGE;
+	return limit < DPFIX_IPFIX_MAX_MESSAGE ? limit : DPFIX_IPFIX_MAX_MESSAGE;
 }
 
 int
@@ -496,28 +495,26 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 	}
 	/* A byte stream: gather until the header's length is there, then cut. */
 	for (;;) {
-		if (s->rx_len >= 4) {
-			uint16_t version = (uint16_t)(s->rx[0] << 8 | s->rx[1]);
-			size_t len = (size_t)(s->rx[2] << 8 | s->rx[3]);
+		char why[128];
+		int len = dpfix_ipfix_frame(s->rx, s->rx_len, why, sizeof(why));
 
-			if (version != 10 || len < IPFIX_HEADER_LEN) {
-				s->stats.framing_errors++;
-				snprintf(err, errlen, "%s: stream is not IPFIX (version %u, length %zu)%s: "
-						"closing as RFC 7011 10.4.1.2 requires", s->name, version, len,
-						s->rx[0] == 0x16 ? ", it looks like a TLS handshake (the exporter "
-						"uses TLS; listen on tls+tcp://)" : "");
-				return -EBADMSG;
-			}
-			if (s->rx_len >= len) {
-				if (len > cap)
-					return -EMSGSIZE;
-				memcpy(buf, s->rx, len);
-				memmove(s->rx, s->rx + len, s->rx_len - len);
-				s->rx_len -= len;
-				return deliver(s, len);
-			}
+		if (len < 0) {
+			s->stats.framing_errors++;
+			snprintf(err, errlen, "%s: stream is not IPFIX: %s%s: closing as RFC 7011 "
+					"10.4.1.2 requires", s->name, why,
+					s->rx[0] == 0x16 ? ", it looks like a TLS handshake (the exporter "
+					"uses TLS; listen on tls+tcp://)" : "");
+			return -EBADMSG;
 		}
-		n = read_some(s, s->rx + s->rx_len, 2 * MAX_IPFIX_MESSAGE - s->rx_len, err, errlen);
+		if (len > 0) {
+			if ((size_t)len > cap)
+				return -EMSGSIZE;
+			memcpy(buf, s->rx, (size_t)len);
+			memmove(s->rx, s->rx + len, s->rx_len - (size_t)len);
+			s->rx_len -= (size_t)len;
+			return deliver(s, (size_t)len);
+		}
+		n = read_some(s, s->rx + s->rx_len, 2 * DPFIX_IPFIX_MAX_MESSAGE - s->rx_len, err, errlen);
 		if (n < 0) {
 			if (n == -EPIPE && s->rx_len != 0) {
 				s->stats.framing_errors++;
