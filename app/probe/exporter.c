@@ -700,9 +700,9 @@ withdraw_templates(struct exporter_ctx *x)
 			atomic_load(&x->session_failed))
 		return;
 	dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
-	/* Options templates are left to the session's end: tshark 4.0 takes an options
-	 * template withdrawal (4 bytes, RFC 7011 8.1) as malformed, reading a scope count
-	 * after it. */
+	/* Options templates are left to the session's end, which withdraws them too (RFC
+	 * 7011 8.1): tshark 4.0 calls any options template withdrawal malformed, reading a
+	 * Scope Field Count the record does not have (doc/peer-collectors.md). */
 	if (dpfix_ipfix_tm_withdraw_all(&st->tm, DPFIX_IPFIX_TM_DATA, &st->msg) <= 0)
 		return;
 	len = finish_message(x, &st->msg, probe_clock_now_ns());

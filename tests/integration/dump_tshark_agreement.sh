@@ -12,6 +12,7 @@ flows=$(expected flows)
 for transport in udp tcp; do
 	port=$(free_port)
 	[ "$transport" = udp ] && udp_port=$port
+	[ "$transport" = tcp ] && tcp_port=$port
 	cap="$WORK/$transport.pcapng"
 	capture_start "$transport" "$transport port $port"
 	start_collector_at "$transport://127.0.0.1:$port" "$WORK/collector.$transport" --quiet \
@@ -57,6 +58,20 @@ for transport in udp tcp; do
 	grep -q "^message ($transport 127.0.0.1:[0-9]* > 127.0.0.1:$port, " "$WORK/dump.$transport.txt" ||
 		fail "$transport: text mode: message lines"
 done
+
+# The TCP session ends with the all-templates withdrawal of the data templates (RFC 7011
+# 8.1, Figure U: one Set 2 with Template ID 2) and withdraws no options template: tshark
+# 4.0 would call that malformed (doc/peer-collectors.md, tests/integration/
+# peer_withdrawals.sh). tshark finds nothing wrong in the whole TCP export.
+grep "^message " "$WORK/dump.tcp.txt" | tail -1 | grep -q ", sets 2/8$" ||
+	fail "tcp: the last message is not one all-templates withdrawal: $(grep "^message " "$WORK/dump.tcp.txt" | tail -1)"
+[ "$(grep "withdrawn$" "$WORK/dump.tcp.txt" | sort | tr -d '\n')" = \
+	"  template 256 (domain 1) withdrawn  template 257 (domain 1) withdrawn" ] ||
+	fail "tcp: want templates 256 and 257 withdrawn, and no other: $(grep withdrawn "$WORK/dump.tcp.txt")"
+tshark -r "$WORK/tcp.pcapng" -d "tcp.port==$tcp_port,cflow" -Y "_ws.malformed || _ws.expert.severity >= warning" \
+	-T fields -e frame.number -e _ws.expert.message >"$WORK/tshark.tcp.bad" 2>/dev/null ||
+	fail "tcp: tshark could not read the capture"
+[ ! -s "$WORK/tshark.tcp.bad" ] || fail "tcp: tshark flags the export: $(head -3 "$WORK/tshark.tcp.bad")"
 
 # The comparison is able to fail: one octet count changed by one.
 $PY - "$WORK/dump.udp.json" "$WORK/changed.json" <<'PYEOF'

@@ -143,7 +143,7 @@ PYEOF
 # Stream 0: the templates, and their withdrawal when the exporter ends (RFC 7011 8.1).
 grep -q "stream_0 *2$" "$WORK/sctp.collector.stdout" || fail "collector: want 2 template messages on stream 0"
 # The two flow templates, by one all-templates withdrawal (the options templates stay:
-# see doc/ipfix-decoding.md).
+# the session's end withdraws them; see doc/peer-collectors.md).
 for name in tcp sctp tls_tcp_psk; do
 	grep -q "templates_withdrawn *2$" "$WORK/$name.collector.stdout" ||
 		fail "$name: templates not withdrawn at the end of the session"

@@ -296,6 +296,47 @@ test_transport_of_protocol(void)
 	CHECK(dpfix_ipfix_transport_of_protocol(IPPROTO_ICMP) == DPFIX_IPFIX_TRANSPORT_FILE);
 }
 
+/* RFC 7011 8.1, Figure T: a withdrawal is a Template ID and a Field Count of 0, also in
+ * an Options Template Set, where it has no Scope Field Count; several may share a set.
+ * Two options withdrawals in one set, then a data set: a decoder that read a scope count
+ * after the first would take the second for a template and misplace the data set. */
+static void
+test_withdrawal_options_form(void)
+{
+	struct dpfix_ipfix_decoder *d = decoder(DPFIX_IPFIX_TRANSPORT_TCP, 0);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
+	static struct dpfix_ipfix_template t_opt2;
+	static struct raw m;
+	struct seen s;
+
+	t_opt2 = t_opt;
+	t_opt2.id = 401;
+	CHECK(define(d, 1, &t_a) == 0);
+	CHECK(define(d, 1, &t_opt) == 0);
+	CHECK(define(d, 1, &t_opt2) == 0);
+	rbegin(&m, 1000, 0, 1);
+	rset(&m, DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+	put(&m, 400, 2);
+	put(&m, 0, 2);
+	put(&m, 401, 2);
+	put(&m, 0, 2);
+	rset_end(&m);
+	rset(&m, 256);
+	for (int i = 0; i < 8; i++)
+		put(&m, i, 1);
+	rset_end(&m);
+	rend(&m);
+	CHECK_EQ_U64(m.len, 16 + 12 + 12);
+	CHECK(decode(d, &m, &s) == 0);
+	CHECK_EQ_U64(st->templates_withdrawn, 2);
+	CHECK_EQ_U64(st->withdrawals_invalid, 0);
+	CHECK_EQ_U64(st->malformed_messages, 0);
+	CHECK(s.records == 1 && s.last_tid == 256);
+	CHECK_EQ_U64(data(d, 1, 1, 400, 1, 8), 0);
+	CHECK_EQ_U64(data(d, 1, 1, 401, 1, 8), 0);
+	dpfix_ipfix_decoder_free(d);
+}
+
 /* ---- redefinition (RFC 7011 8, 8.4) ---- */
 
 static void
@@ -742,6 +783,57 @@ test_export_templates(void)
 	CHECK_EQ_U64(m.len, DPFIX_IPFIX_HEADER_LEN);
 }
 
+/* The withdrawals the exporter writes, byte for byte (RFC 7011 8.1): one options
+ * template is Figure T in Set 3 (Template ID, Field Count 0, nothing more); the
+ * all-templates forms are Figures U (Set 2, id 2) and V (Set 3, id 3). The probe ends a
+ * TCP/SCTP session with Figure U only (doc/peer-collectors.md says why not V). */
+static void
+test_export_withdrawal_bytes(void)
+{
+	static struct dpfix_ipfix_template_manager tm;
+	static uint8_t buf[256];
+	static const uint8_t one_options[] = {0, 3, 0, 8, 0x01, 0x90, 0, 0};
+	static const uint8_t all_data[] = {0, 2, 0, 8, 0, 2, 0, 0};
+	static const uint8_t all_options[] = {0, 3, 0, 8, 0, 3, 0, 0};
+	struct dpfix_ipfix_msg m;
+	struct dpfix_ipfix_decoder *tcp = decoder(DPFIX_IPFIX_TRANSPORT_TCP, 0);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(tcp);
+
+	dpfix_ipfix_tm_init(&tm, 0);
+	CHECK(dpfix_ipfix_tm_add(&tm, &t_a) == 0);
+	CHECK(dpfix_ipfix_tm_add(&tm, &t_opt) == 0);
+	dpfix_ipfix_tm_session(&tm, 1);
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 0) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_remove(&tm, 400, &m) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK(m.len == DPFIX_IPFIX_HEADER_LEN + 8 &&
+			memcmp(buf + DPFIX_IPFIX_HEADER_LEN, one_options, 8) == 0);
+	CHECK_EQ_U64(st->templates_withdrawn, 1);
+
+	CHECK(dpfix_ipfix_tm_add(&tm, &t_opt) == 0);
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 0) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_withdraw_all(&tm, DPFIX_IPFIX_TM_DATA, &m) == 1);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK(m.len == DPFIX_IPFIX_HEADER_LEN + 8 &&
+			memcmp(buf + DPFIX_IPFIX_HEADER_LEN, all_data, 8) == 0);
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_withdraw_all(&tm, DPFIX_IPFIX_TM_OPTIONS, &m) == 1);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK(m.len == DPFIX_IPFIX_HEADER_LEN + 8 &&
+			memcmp(buf + DPFIX_IPFIX_HEADER_LEN, all_options, 8) == 0);
+	CHECK_EQ_U64(st->withdrawals_all, 2);
+	CHECK_EQ_U64(st->templates_withdrawn, 3);
+	CHECK_EQ_U64(st->withdrawals_invalid, 0);
+	dpfix_ipfix_decoder_free(tcp);
+}
+
 int
 main(void)
 {
@@ -749,10 +841,12 @@ main(void)
 	RUN_TEST(test_withdrawal_reliable);
 	RUN_TEST(test_withdrawal_udp_ignored);
 	RUN_TEST(test_transport_of_protocol);
+	RUN_TEST(test_withdrawal_options_form);
 	RUN_TEST(test_redefinition);
 	RUN_TEST(test_udp_lifetime);
 	RUN_TEST(test_sequence);
 	RUN_TEST(test_malformed_reasons);
 	RUN_TEST(test_export_templates);
+	RUN_TEST(test_export_withdrawal_bytes);
 	return unit_test_summary();
 }
