@@ -121,6 +121,12 @@ client_hint(const struct tls_conn *t, int code, char *buf, size_t len)
 	else if (code == OUT_OF_ORDER_E && id != NULL)
 		snprintf(buf, len, "the peer answered as if we had offered no pre-shared key: most "
 				"likely it has no key for PSK identity '%s' (see its log)", id);
+	else if (code == AES_GCM_AUTH_E && id != NULL && wolfSSL_version(t->ssl) == TLS1_3_VERSION)
+		/* wolfSSL 5.5.4 offers psk_ke but keeps its (EC)DHE secret when the
+		 * ServerHello has no key share (doc/sessions.md, GnuTLS interop). */
+		snprintf(buf, len, "the peer's handshake records do not decrypt: most likely it "
+				"chose TLS 1.3 PSK without key exchange (psk_ke), which this wolfSSL offers "
+				"but cannot complete; allow only (EC)DHE-PSK on the collector");
 	else
 		return NULL;
 	return buf;

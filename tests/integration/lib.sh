@@ -183,6 +183,29 @@ ipfix_dump_clean() {
 		fail "ipfixDump on $1: $IPFIXDUMP_STATS, want $2 data records"
 }
 
+# ipfix_stream_cut FILE: the lengths of the IPFIX messages FILE holds back to back (what
+# a TCP or TLS session carried), one a line; fails unless it is whole messages ending
+# with "withdraw all templates" (RFC 7011 8.1, the orderly end of a TCP session), which
+# it cuts off FILE: libfixbuf 2.4.1's ipfixDump crashes on that message.
+ipfix_stream_cut() {
+	$PY - "$1" <<'PYEOF'
+import sys
+data = open(sys.argv[1], "rb").read()
+starts, offset = [], 0
+while offset < len(data):
+    version = int.from_bytes(data[offset:offset + 2], "big")
+    length = int.from_bytes(data[offset + 2:offset + 4], "big")
+    if version != 10 or length < 16 or offset + length > len(data):
+        sys.exit(f"{sys.argv[1]}: no whole IPFIX message at byte {offset} of {len(data)}")
+    starts.append(offset)
+    print(length)
+    offset += length
+if not starts or data[starts[-1] + 16:] != bytes.fromhex("0002000800020000") or len(data) - starts[-1] != 24:
+    sys.exit(f"{sys.argv[1]}: the last message does not withdraw all templates")
+open(sys.argv[1], "wb").write(data[:starts[-1]])
+PYEOF
+}
+
 # udp_payloads CAPTURE FILE: the UDP payloads in CAPTURE one after the other, as ipfixDump
 # reads a stream of IPFIX messages.
 udp_payloads() {

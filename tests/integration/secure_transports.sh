@@ -230,23 +230,8 @@ tshark -r "$WORK/tls_tcp_psk.pcapng" -o "tls.keylog_file:$WORK/keys13.log" -d "t
 	-Y "tls.app_data" -T fields -e data.data 2>"$WORK/decrypt13.err" |
 	tr -d ':\t\n,' | xxd -r -p >"$WORK/decrypted13.ipfix"
 [ -s "$WORK/decrypted13.ipfix" ] || fail "tshark decrypted no TLS 1.3: $(head -3 "$WORK/decrypt13.err")"
-# The stream is whole IPFIX messages ending with "withdraw all templates" (RFC 7011 8.1,
-# the orderly end of a TCP session), which libfixbuf 2.4.1's ipfixDump crashes on: check
-# that message, then give ipfixDump the rest.
-$PY - "$WORK/decrypted13.ipfix" <<'EOF' || fail "decrypted TLS 1.3 is not a stream of IPFIX messages"
-import sys
-data = open(sys.argv[1], "rb").read()
-starts, offset = [], 0
-while offset < len(data):
-    version = int.from_bytes(data[offset:offset + 2], "big")
-    length = int.from_bytes(data[offset + 2:offset + 4], "big")
-    assert version == 10 and length >= 16 and offset + length <= len(data), f"bad message at {offset}"
-    starts.append(offset)
-    offset += length
-last = data[starts[-1]:]
-assert len(last) == 24 and last[16:] == bytes.fromhex("0002000800020000"), "no withdraw-all at the end"
-open(sys.argv[1], "wb").write(data[:starts[-1]])
-EOF
+# The stream is whole IPFIX messages ending with the orderly "withdraw all templates".
+ipfix_stream_cut "$WORK/decrypted13.ipfix" >/dev/null || fail "decrypted TLS 1.3 is not a stream of IPFIX messages"
 ipfix_dump_clean "$WORK/decrypted13.ipfix" $(($(expected flows) + 12))
 echo "ok key log: tshark decrypts TLS 1.3; ipfixDump: $IPFIXDUMP_STATS"
 # Orderly shutdown: one close_notify each way (the collector answers the exporter's).
