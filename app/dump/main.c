@@ -166,7 +166,7 @@ dump_message(struct dump_session *s, const uint8_t *msg, size_t len, const char 
 		dump_error("%s: %s: warning: %s", s->name, where, err);
 }
 
-/* ---- input: the first bytes tell a capture from an IPFIX stream ---- */
+/* ---- input: the first bytes tell a capture from an IPFIX stream, or from neither ---- */
 
 struct peeked {
 	FILE *in;
@@ -217,19 +217,31 @@ open_peeked(FILE *in, uint8_t *head, size_t *head_len)
 	return f;
 }
 
-static int
-is_capture(const uint8_t *h, size_t len)
+/* What the first bytes say the input is. */
+enum input_kind {
+	INPUT_IPFIX,            /* an IPFIX stream (RFC 5655): empty, or version 10 first */
+	INPUT_CAPTURE,          /* pcap (either byte order, micro- or nanoseconds) or pcapng */
+	INPUT_UNKNOWN,
+};
+
+static enum input_kind
+input_kind(const uint8_t *h, size_t len)
 {
 	static const uint8_t magics[][4] = {
 		{0xa1, 0xb2, 0xc3, 0xd4}, {0xd4, 0xc3, 0xb2, 0xa1}, /* pcap, microseconds */
 		{0xa1, 0xb2, 0x3c, 0x4d}, {0x4d, 0x3c, 0xb2, 0xa1}, /* pcap, nanoseconds */
 		{0x0a, 0x0d, 0x0d, 0x0a},                           /* pcapng section header */
 	};
+	static const uint8_t ipfix_version[2] = {0x00, 0x0a};
 
 	for (size_t i = 0; len == 4 && i < sizeof(magics) / sizeof(magics[0]); i++)
 		if (memcmp(h, magics[i], 4) == 0)
-			return 1;
-	return 0;
+			return INPUT_CAPTURE;
+	/* Shorter than a version field, it can only be an IPFIX stream cut short, which the
+	 * reader reports as such. */
+	if (memcmp(h, ipfix_version, len < 2 ? len : 2) == 0)
+		return INPUT_IPFIX;
+	return INPUT_UNKNOWN;
 }
 
 static void
@@ -255,8 +267,7 @@ dump_ipfix_stream(FILE *in, const char *name)
 	}
 	if (ret < 0) {
 		dump_counters.input_errors++;
-		dump_error("%s: %s%s", name, err, strncmp(err, "offset 0: version", 17) == 0 ?
-				" (nor is it a pcap or pcapng capture)" : "");
+		dump_error("%s: %s", name, err);
 	}
 	decode_totals = *dpfix_ipfix_decoder_stats(s.decoder);
 out:
@@ -342,7 +353,8 @@ main(int argc, char **argv)
 	FILE *raw, *in;
 	uint8_t head[4];
 	size_t head_len;
-	int capture, ret;
+	enum input_kind kind;
+	int ret;
 
 	ret = parse_args(argc, argv, &input);
 	if (ret != 0)
@@ -378,16 +390,27 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpfix-dump: %s: no memory\n", input);
 		return 1;
 	}
-	capture = is_capture(head, head_len);
-	if (capture) {
+	kind = input_kind(head, head_len);
+	if (kind == INPUT_CAPTURE) {
 		if (dump_pcap(in, ports, cfg.port.count) < 0)
 			fclose(in); /* libpcap took it only if it could read it */
 		dump_pcap_foreach_session(add_session_stats, NULL);
 		dump_pcap_free();
-	} else {
+	} else if (kind == INPUT_IPFIX) {
 		dump_ipfix_stream(in, input);
+		fclose(in);
+	} else {
+		char first[3 * sizeof(head)] = "";
+		size_t n = 0;
+
+		for (size_t i = 0; i < head_len; i++)
+			n += (size_t)snprintf(first + n, sizeof(first) - n, "%s%02x", i ? " " : "", head[i]);
+		dump_counters.input_errors++;
+		dump_error("%s: not IPFIX, pcap or pcapng: its first bytes are %s (IPFIX starts with "
+				"00 0a, pcap with a1 b2 c3 d4 or a1 b2 3c 4d in either byte order, pcapng "
+				"with 0a 0d 0d 0a)", input, first);
 		fclose(in);
 	}
 	fflush(stdout);
-	return summary(capture) ? EXIT_BAD_INPUT : 0;
+	return summary(kind == INPUT_CAPTURE) ? EXIT_BAD_INPUT : 0;
 }

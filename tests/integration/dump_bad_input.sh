@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# dpfix-dump on bad input: truncated and corrupt IPFIX files, garbage, an empty file, a
-# missing file, and a capture with every kind of broken IPFIX over UDP and TCP (not
-# IPFIX, cut short, malformed sets, IP fragments, snapshot-cut packets, a TCP gap, a TCP
-# stream of garbage, a stream ending inside a message, out-of-order segments that do
+# dpfix-dump on bad input: truncated and corrupt IPFIX files, garbage and other files that
+# are neither IPFIX nor a capture (named with their first bytes, from a file or stdin), an
+# empty file, a missing file, and a capture with every kind of broken IPFIX over UDP and
+# TCP (not IPFIX, cut short, malformed sets, IP fragments, snapshot-cut packets, a TCP gap,
+# a TCP stream of garbage, a stream ending inside a message, out-of-order segments that do
 # reassemble). Each problem is counted exactly and reported with its offset or packet,
 # the good parts are still decoded, the exit status is 2 (1 for a missing file), and
 # nothing crashes (the sanitizer build runs this too).
@@ -42,6 +43,11 @@ open(f"{work}/cut_header.ipfix", "wb").write(good[:s2 + 5])
 open(f"{work}/cut_body.ipfix", "wb").write(good[:s2 + 30])
 open(f"{work}/garbage.ipfix", "wb").write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 3)
 open(f"{work}/empty.ipfix", "wb").write(b"")
+# Neither IPFIX nor a capture: a gzip header, and two bytes of one. One zero byte could
+# still begin an IPFIX header: a truncated IPFIX stream.
+open(f"{work}/gzip.ipfix", "wb").write(b"\x1f\x8b\x08\x00" + bytes(20))
+open(f"{work}/two_bytes.ipfix", "wb").write(b"\x1f\x8b")
+open(f"{work}/one_zero.ipfix", "wb").write(b"\x00")
 # A set that overruns its message, then a good message: framing holds, decoding goes on.
 bad_set = msg([struct.pack("!HH", 256, 200) + rec(9)], 2)
 open(f"{work}/bad_set.ipfix", "wb").write(m1 + m2 + bad_set + m3)
@@ -139,8 +145,22 @@ run cut_body "$WORK/cut_body.ipfix" 2
 want_text cut_body "offset $s2: truncated: message of 36 bytes, the stream ends after 30 of them"
 want_count cut_body input_errors 1
 
+# The first bytes decide: IPFIX (00 0a), pcap or pcapng magic, or an error naming them.
 run garbage "$WORK/garbage.ipfix" 2
-want_text garbage "offset 0: version 18245 is not IPFIX (10) (nor is it a pcap or pcapng capture)"
+want_text garbage "dpfix-dump: $WORK/garbage.ipfix: not IPFIX, pcap or pcapng: its first bytes are 47 45 54 20 (IPFIX starts with 00 0a, pcap with a1 b2 c3 d4 or a1 b2 3c 4d in either byte order, pcapng with 0a 0d 0d 0a)"
+want_count garbage input_errors 1
+want_count garbage messages 0
+run gzip "$WORK/gzip.ipfix" 2
+want_text gzip "$WORK/gzip.ipfix: not IPFIX, pcap or pcapng: its first bytes are 1f 8b 08 00 (IPFIX"
+want_count gzip input_errors 1
+run two_bytes "$WORK/two_bytes.ipfix" 2
+want_text two_bytes "$WORK/two_bytes.ipfix: not IPFIX, pcap or pcapng: its first bytes are 1f 8b (IPFIX"
+run one_zero "$WORK/one_zero.ipfix" 2
+want_text one_zero "$WORK/one_zero.ipfix: offset 0: truncated: the stream ends 1 bytes into a 16-byte message header"
+rc=0
+"$DPFIX_DUMP" - <"$WORK/gzip.ipfix" >/dev/null 2>"$WORK/gzip_stdin.stderr" || rc=$?
+[ "$rc" -eq 2 ] || fail "gzip on stdin: exit status $rc, want 2"
+want_text gzip_stdin "dpfix-dump: stdin: not IPFIX, pcap or pcapng: its first bytes are 1f 8b 08 00 (IPFIX"
 
 run empty "$WORK/empty.ipfix" 0
 want_count empty messages 0
