@@ -4,7 +4,10 @@
 # loopback, which must count every record. Both processes share this machine's cores.
 # Usage: bench/export_transports.sh [BUILD] [N] [RUNS]
 # Prints one JSON line per transport and run (collector_cpu_s_per_million: all of the
-# collector's threads, handshake included), then with RUNS > 1 min/median/max records/s.
+# collector's threads, handshake included; collector_lost: records not received, and
+# collector_sequence_lost and collector_socket_drops: what the collector itself reported
+# missing, in records and in datagrams the kernel dropped), then with RUNS > 1
+# min/median/max records/s and records lost.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -40,8 +43,11 @@ for run in $(seq 1 "$runs"); do
 		kill -INT $cpid
 		wait $cpid
 		got=$(grep -o 'flows [0-9]*' "$work/c.out" | awk '{print $2}')
-		line=$(printf '%s,"collector_received":%s,"collector_cpu_s_per_million":%.3f}' \
-			"${result%\}}" "$got" "$(echo "$ccpu $n" | awk '{print $1 / 1e9 / ($2 / 1e6)}')")
+		seq_lost=$(awk '$1 == "sequence_lost" {print $2}' "$work/c.out")
+		drops=$(awk '$1 == "socket_drops" {print $2}' "$work/c.out")
+		line=$(printf '%s,"collector_received":%s,"collector_lost":%s,"collector_sequence_lost":%s,"collector_socket_drops":%s,"collector_cpu_s_per_million":%.3f}' \
+			"${result%\}}" "$got" $((n - got)) "$seq_lost" "${drops:-0}" \
+			"$(echo "$ccpu $n" | awk '{print $1 / 1e9 / ($2 / 1e6)}')")
 		echo "$line"
 		echo "$line" >>"$work/all"
 	done
@@ -58,7 +64,11 @@ for scheme in sys.argv[3:]:
     exporter = statistics.median(r["cpu_s_per_million"] for r in runs)
     collector = statistics.median(r["collector_cpu_s_per_million"] for r in runs)
     complete = sum(r["collector_received"] == n for r in runs)
+    lost = sorted(r["collector_lost"] for r in runs)
+    reported = sum(r["collector_sequence_lost"] == r["collector_lost"] for r in runs)
     print(f"{scheme:10} M records/s min {rate[0]:.2f} median {statistics.median(rate):.2f} "
           f"max {rate[-1]:.2f}; CPU s per M records (medians) exporter {exporter:.3f} "
-          f"collector {collector:.3f}; all received in {complete} of {len(runs)} runs")
+          f"collector {collector:.3f}; all received in {complete} of {len(runs)} runs, "
+          f"lost min {lost[0]} median {statistics.median(lost):.0f} max {lost[-1]} "
+          f"(loss reported exactly in {reported} of {len(runs)})")
 EOF

@@ -20,8 +20,9 @@
 #include "dpfix_session.h"
 
 #define MAX_SESSIONS 256
-#define RECV_BUFFER (16 * 1024 * 1024)
 #define IDLE_WAKE_MS 100     /* (D)TLS handshake timers still run when nothing arrives */
+#define LOSS_CHECK_MS 1000   /* how often the listeners' drop counters are looked at */
+#define SHUTDOWN_DRAIN_MS 10000 /* at most this long reading what arrived before a stop */
 
 /* One exporter's transport session, with its own templates and sequence state. */
 struct session {
@@ -30,7 +31,16 @@ struct session {
 	const char *transport;      /* its listener's: udp, tcp or sctp */
 	int error_reported;
 	int warning_reported;
+	int loss_reported;
 };
+
+/* Records a session's sequence numbers say are missing: lost, net of late messages
+ * that filled a gap (RFC 7011 10.3.2). */
+static uint64_t
+records_missing(const struct dpfix_ipfix_decode_stats *st)
+{
+	return st->sequence_lost - st->sequence_recovered;
+}
 
 struct totals {
 	uint64_t flow_records;
@@ -68,6 +78,7 @@ struct collector_settings {
 	int write_details;
 	int quiet;
 	uint32_t mtu;
+	uint32_t udp_receive_buffer;
 	uint32_t sctp_udp_port;
 	uint32_t template_lifetime_s;
 	struct dpfix_security_params security;
@@ -112,6 +123,10 @@ static const struct dpfix_config_option collector_options[] = {
 	OPT("ciphers", DPFIX_CONFIG_STRING, security.ciphers, 0, 0,
 		"(D)TLS suites to accept, wolfSSL names joined by ':'"),
 	OPT("mtu", DPFIX_CONFIG_U32, mtu, 576, 65535, "path MTU for DTLS/UDP replies (default 1400)"),
+	OPT("udp_receive_buffer", DPFIX_CONFIG_U32, udp_receive_buffer, 4096, 1u << 30,
+		"UDP and DTLS/UDP listeners: socket receive buffer in bytes, what a burst the "
+		"collector falls behind on may fill before datagrams are dropped (default "
+		"16777216; beyond net.core.rmem_max only with CAP_NET_ADMIN, warned otherwise)"),
 	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
 		"UDP port that carries SCTP, RFC 6951 (default 9899)"),
 	OPT("template_lifetime", DPFIX_CONFIG_U32, template_lifetime_s, 0, 86400,
@@ -171,8 +186,9 @@ close_session(unsigned int i, const char *why)
 	struct session *s = &sessions[i];
 	const struct dpfix_session_stats *st = dpfix_session_stats(s->session);
 
-	fprintf(stderr, "dpfix-collector: %s: %s after %" PRIu64 " messages\n",
-			dpfix_session_name(s->session), why, st->messages_received);
+	fprintf(stderr, "dpfix-collector: %s: %s after %" PRIu64 " messages, %" PRIu64
+			" records missing by sequence number\n", dpfix_session_name(s->session), why,
+			st->messages_received, records_missing(dpfix_ipfix_decoder_stats(s->decoder)));
 	for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
 		totals.stream_messages[k] += dpfix_session_stream_messages(s->session, k);
 	dpfix_ipfix_decode_stats_add(&closed_stats, dpfix_ipfix_decoder_stats(s->decoder));
@@ -217,6 +233,7 @@ accept_sessions(struct dpfix_listener *l)
 		sessions[session_count].transport = dpfix_listener_endpoint(l)->transport;
 		sessions[session_count].error_reported = 0;
 		sessions[session_count].warning_reported = 0;
+		sessions[session_count].loss_reported = 0;
 		session_count++;
 		totals.sessions_opened++;
 		fprintf(stderr, "dpfix-collector: new session from %s\n", dpfix_session_name(ds));
@@ -255,6 +272,13 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 			fprintf(stderr, "dpfix-collector: %s: template error (reported once per "
 					"session): %s\n", dpfix_session_name(s->session), derr);
 			s->warning_reported = 1;
+		}
+		if (!s->loss_reported && records_missing(dpfix_ipfix_decoder_stats(s->decoder)) != 0) {
+			/* Said when it starts; its close line and the summary give the count. */
+			fprintf(stderr, "dpfix-collector: %s: records missing by sequence number (reported "
+					"once per session): %" PRIu64 " so far\n", dpfix_session_name(s->session),
+					records_missing(dpfix_ipfix_decoder_stats(s->decoder)));
+			s->loss_reported = 1;
 		}
 		if (ret < 0 && !s->error_reported) {
 			char hint[96] = "";
@@ -320,9 +344,49 @@ flush_records(void)
 		fflush(json_out);
 }
 
-static void
-print_summary(void)
+static uint64_t
+now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Datagrams dropped before any session saw them (a full socket buffer, a full queue):
+ * said when it happens, at most once a second per listener, with the count since the
+ * last time. Sequence numbers cannot show a loss at the end of a stream. */
+static void
+report_listener_losses(struct dpfix_listener **listeners, unsigned int nb_listen)
+{
+	static uint64_t said[DPFIX_CONFIG_LIST_MAX], next_check_ms;
+	uint64_t now = now_ms();
+
+	if (now < next_check_ms)
+		return;
+	next_check_ms = now + LOSS_CHECK_MS;
+	for (unsigned int i = 0; i < nb_listen; i++) {
+		struct dpfix_listener_stats st;
+		const struct dpfix_endpoint *ep = dpfix_listener_endpoint(listeners[i]);
+		uint64_t total;
+
+		dpfix_listener_stats(listeners[i], &st);
+		total = st.socket_drops + st.queue_drops + st.peer_drops;
+		if (total == said[i])
+			continue;
+		fprintf(stderr, "dpfix-collector: %s://%s:%u: %" PRIu64 " datagrams lost before "
+				"decoding (%" PRIu64 " in all: socket buffer full %" PRIu64 ", exporter queue "
+				"full %" PRIu64 ", too many exporters %" PRIu64 "): the collector is not keeping "
+				"up\n", ep->scheme, ep->host, ep->port, total - said[i], total, st.socket_drops,
+				st.queue_drops, st.peer_drops);
+		said[i] = total;
+	}
+}
+
+static void
+print_summary(struct dpfix_listener **listeners, unsigned int nb_listen)
+{
+	struct dpfix_listener_stats lost = {0};
 	struct dpfix_ipfix_decode_stats sum = closed_stats;
 	int used_streams = 0;
 
@@ -342,6 +406,17 @@ print_summary(void)
 			printf("    malformed_%-18s %" PRIu64 "  (%s)\n", dpfix_ipfix_malformed_name(r),
 					sum.malformed[r], dpfix_ipfix_malformed_text(r));
 	printf("  %-28s %" PRIu64 "\n", "sessions_refused", totals.sessions_refused);
+	for (unsigned int i = 0; i < nb_listen; i++) {
+		struct dpfix_listener_stats st;
+
+		dpfix_listener_stats(listeners[i], &st);
+#define ADD(name, text) lost.name += st.name;
+		DPFIX_LISTENER_COUNTERS(ADD)
+#undef ADD
+	}
+#define SHOW(name, text) printf("  %-28s %" PRIu64 "\n", #name, lost.name);
+	DPFIX_LISTENER_COUNTERS(SHOW)
+#undef SHOW
 	collector_write_print_summary(stdout);
 	/* Messages per SCTP stream, when streams other than 0 were used. */
 	for (uint16_t k = 1; k < DPFIX_MAX_STREAMS; k++)
@@ -357,6 +432,7 @@ main(int argc, char **argv)
 {
 	static struct collector_settings cfg = {
 		.mtu = 1400, .sctp_udp_port = 9899, .template_lifetime_s = 1800,
+		.udp_receive_buffer = DPFIX_UDP_RECEIVE_BUFFER,
 	};
 	struct dpfix_listener *listeners[DPFIX_CONFIG_LIST_MAX];
 	struct dpfix_session_params params;
@@ -393,6 +469,7 @@ main(int argc, char **argv)
 	template_lifetime_s = cfg.template_lifetime_s;
 	params = (struct dpfix_session_params){
 		.mtu = cfg.mtu, .sctp_udp_port = (uint16_t)cfg.sctp_udp_port, .security = cfg.security,
+		.udp_receive_buffer = cfg.udp_receive_buffer,
 	};
 	nb_listen = cfg.listen.count;
 	for (unsigned int i = 0; i < nb_listen; i++) {
@@ -429,13 +506,19 @@ main(int argc, char **argv)
 			wait_for_input(listeners, nb_listen);
 		}
 		collector_write_tick();
+		report_listener_losses(listeners, nb_listen);
 	}
-	/* Take what already arrived before the signal, then close in order. */
-	for (int round = 0; round < 50 && serve_all(listeners, nb_listen, buf, sizeof(buf)) > 0;
-			round++)
-		;
+	/* Take all that arrived before the signal (a large socket buffer holds seconds of
+	 * export), then close in order; bounded, for an exporter that never stops. */
+	for (uint64_t end = now_ms() + SHUTDOWN_DRAIN_MS;
+			serve_all(listeners, nb_listen, buf, sizeof(buf)) > 0;)
+		if (now_ms() > end) {
+			fprintf(stderr, "dpfix-collector: input still arriving %u ms after the stop "
+					"signal: stopped reading\n", SHUTDOWN_DRAIN_MS);
+			break;
+		}
 	collector_write_close();
-	print_summary();
+	print_summary(listeners, nb_listen);
 	while (session_count > 0)
 		close_session(session_count - 1, "closed at shutdown");
 	for (unsigned int i = 0; i < nb_listen; i++)

@@ -52,8 +52,13 @@ struct dpfix_session_params {
 	 * unordered delivery, and partial reliability (RFC 3758) with this lifetime. */
 	uint8_t sctp_data_unordered;
 	uint32_t sctp_data_pr_ttl_ms;
+	/* Collector: the receive buffer of each UDP listener's socket, in bytes (the kernel
+	 * doubles it for its bookkeeping); 0: DPFIX_UDP_RECEIVE_BUFFER. */
+	uint32_t udp_receive_buffer;
 	struct dpfix_security_params security;
 };
+
+#define DPFIX_UDP_RECEIVE_BUFFER (16u * 1024 * 1024)
 
 /* What a message carries: SCTP puts templates on stream 0, data elsewhere. */
 enum dpfix_message_kind {
@@ -111,6 +116,23 @@ struct dpfix_session *dpfix_listener_accept(struct dpfix_listener *l);
 /* Reads from the listener's socket (UDP peers are told apart here). */
 void dpfix_listener_poll(struct dpfix_listener *l);
 void dpfix_listener_close(struct dpfix_listener *l);
+
+/* What a listener lost before any session could see it. Over UDP nothing else tells:
+ * sequence numbers show a gap only once a later message arrives, never the end of a
+ * stream, and never to whom a dropped datagram was going. */
+#define DPFIX_LISTENER_COUNTERS(X) \
+	X(socket_drops, "datagrams the kernel dropped: the listener's receive buffer was full") \
+	X(queue_drops, "datagrams dropped: an exporter's queue was full") \
+	X(peer_drops, "datagrams dropped: too many exporters at once")
+
+struct dpfix_listener_stats {
+#define DPFIX_LISTENER_COUNTER_FIELD(name, text) uint64_t name;
+	DPFIX_LISTENER_COUNTERS(DPFIX_LISTENER_COUNTER_FIELD)
+#undef DPFIX_LISTENER_COUNTER_FIELD
+};
+
+/* Counted since the listener opened (all zero for transports that lose nothing). */
+void dpfix_listener_stats(const struct dpfix_listener *l, struct dpfix_listener_stats *st);
 
 /* For a server's event loop that sleeps instead of spinning. One round: for every
  * listener dpfix_listener_poll and dpfix_listener_accept until NULL, then for every

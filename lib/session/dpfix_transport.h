@@ -67,6 +67,8 @@ struct dpfix_transport_ops {
 	 * own, has something new since the last poll op; and a connection's own one. */
 	int (*listener_event_fd)(void *state);
 	int (*event_fd)(const struct dpfix_conn *c);
+	/* Optional: what the listener dropped (dpfix_listener_stats). */
+	void (*listener_stats)(void *state, struct dpfix_listener_stats *st);
 };
 
 /* Called by transport drivers from a constructor. */

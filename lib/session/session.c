@@ -599,6 +599,14 @@ dpfix_listener_open(const struct dpfix_endpoint *ep, const struct dpfix_session_
 }
 
 void
+dpfix_listener_stats(const struct dpfix_listener *l, struct dpfix_listener_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (l->ops->listener_stats != NULL)
+		l->ops->listener_stats(l->state, st);
+}
+
+void
 dpfix_listener_poll(struct dpfix_listener *l)
 {
 	if (l->ops->poll != NULL)

@@ -2,6 +2,7 @@
  * listener has one socket and tells exporters apart by source address and port, each
  * becoming its own connection with a small queue of datagrams. */
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "dpfix_transport.h"
+#include "session_log.h"
 #include "sockaddr_util.h"
 
 #define IPV4_UDP_HEADERS 28
@@ -17,7 +19,6 @@
 #define MAX_PEERS 1024
 #define PEER_QUEUE 64
 #define READS_PER_POLL 64
-#define RECV_BUFFER (16 * 1024 * 1024)
 
 struct datagram {
 	uint32_t len;
@@ -30,7 +31,6 @@ struct udp_peer {
 	socklen_t addr_len;
 	struct datagram *queue[PEER_QUEUE];
 	unsigned int head, count;
-	uint64_t dropped;       /* queue full: the collector is not keeping up */
 	int in_use;
 	int accepted;
 };
@@ -39,6 +39,8 @@ struct udp_listener {
 	int fd;
 	uint32_t max_payload;   /* replies (DTLS handshake flights) fit the path MTU */
 	struct udp_peer *peers;
+	uint64_t queue_drops;   /* a peer's queue was full: the collector is not keeping up */
+	uint64_t peer_drops;    /* from a new peer while MAX_PEERS were known */
 	uint8_t buf[65536];
 };
 
@@ -157,12 +159,31 @@ udp_close(struct dpfix_conn *c)
 
 /* ---- collector side ---- */
 
+/* A burst of export must not overrun the socket while the collector is busy: ask for a
+ * large receive buffer, beyond net.core.rmem_max when privileged (SO_RCVBUFFORCE needs
+ * CAP_NET_ADMIN), and say so when less was granted. */
+static void
+set_receive_buffer(int fd, const struct dpfix_endpoint *ep, uint32_t want)
+{
+	int size = (int)want, got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	/* Linux reports twice what it grants: half is its own bookkeeping. */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && (uint32_t)got / 2 < want)
+		dpfix_session_log(DPFIX_LOG_WARNING, "listen %s://%s:%u: receive buffer %d bytes, "
+				"not the %u asked (net.core.rmem_max caps it without CAP_NET_ADMIN): a "
+				"burst of export may overflow it sooner", ep->scheme, ep->host, ep->port,
+				got / 2, want);
+}
+
 static int
 udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_session_params *p,
 		char *err, size_t errlen)
 {
 	struct udp_listener *l = calloc(1, sizeof(*l));
-	int size = RECV_BUFFER, on = 1, ret;
+	int on = 1, ret;
 	struct addrinfo *res;
 
 	if (l == NULL || (l->peers = calloc(MAX_PEERS, sizeof(*l->peers))) == NULL) {
@@ -178,10 +199,8 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 	l->fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd >= 0) {
 		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		/* A burst of export must not overrun the socket: ask for a large buffer,
-		 * beyond rmem_max when privileged. */
-		if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		set_receive_buffer(l->fd, ep, p->udp_receive_buffer ? p->udp_receive_buffer :
+				DPFIX_UDP_RECEIVE_BUFFER);
 	}
 	if (l->fd < 0 || bind(l->fd, res->ai_addr, res->ai_addrlen) < 0) {
 		ret = -errno;
@@ -241,10 +260,12 @@ udp_poll(void *state)
 		if (n < 0)
 			return;
 		peer = find_peer(l, &addr, addr_len);
-		if (peer == NULL)
-			continue; /* more than MAX_PEERS exporters: the newest wait */
+		if (peer == NULL) {
+			l->peer_drops++; /* more than MAX_PEERS exporters: the newest lose out */
+			continue;
+		}
 		if (peer->count == PEER_QUEUE || (d = malloc(sizeof(*d) + (size_t)n)) == NULL) {
-			peer->dropped++;
+			l->queue_drops++;
 			continue;
 		}
 		d->len = (uint32_t)n;
@@ -292,6 +313,22 @@ udp_listener_event_fd(void *state)
 	return ((struct udp_listener *)state)->fd;
 }
 
+/* The kernel counts what it could not queue on the socket (sk_drops): the only witness
+ * of a lost datagram that no later one follows. */
+static void
+udp_listener_stats(void *state, struct dpfix_listener_stats *st)
+{
+	const struct udp_listener *l = state;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+			len > SK_MEMINFO_DROPS * sizeof(mem[0]))
+		st->socket_drops = mem[SK_MEMINFO_DROPS];
+	st->queue_drops = l->queue_drops;
+	st->peer_drops = l->peer_drops;
+}
+
 static const struct dpfix_transport_ops udp_ops = {
 	.name = "udp",
 	.flags = DPFIX_TRANSPORT_MESSAGES,
@@ -305,6 +342,7 @@ static const struct dpfix_transport_ops udp_ops = {
 	.accept = udp_accept,
 	.unlisten = udp_unlisten,
 	.listener_event_fd = udp_listener_event_fd,
+	.listener_stats = udp_listener_stats,
 };
 
 __attribute__((constructor)) static void
