@@ -164,10 +164,20 @@ send_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
 	if (ret == 0)
 		x->bytes_sent += len;
 	if (ret < 0) {
+		char why[DPFIX_SESSION_ERRLEN];
+		uint8_t scratch[256];
+
+		snprintf(why, sizeof(why), "%s", strerror(-ret));
+		/* What a collector sent before it reset the session may say why: a (D)TLS
+		 * alert to this plaintext exporter does (dpfix_session_recv names it). */
+		if (ret != -EAGAIN && ret != -EMSGSIZE && dpfix_session_is_reliable(x->session) &&
+				dpfix_session_recv(x->session, scratch, sizeof(scratch), why,
+					sizeof(why)) != -EPROTO)
+			snprintf(why, sizeof(why), "%s", strerror(-ret));
 		RTE_LOG(WARNING, USER1, "export: sending a %u-byte message on %s failed: %s\n", len,
-				dpfix_session_name(x->session), strerror(-ret));
+				dpfix_session_name(x->session), why);
 		if (ret != -EAGAIN && ret != -EMSGSIZE)
-			mark_failed(x, probe_clock_now_ns(), strerror(-ret));
+			mark_failed(x, probe_clock_now_ns(), why);
 	}
 	return ret;
 }

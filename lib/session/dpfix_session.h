@@ -147,7 +147,8 @@ const struct dpfix_endpoint *dpfix_listener_endpoint(const struct dpfix_listener
 /* Receives one whole IPFIX message into buf. Returns its length (0 for an empty UDP
  * datagram, which the decoder will refuse), -EAGAIN if none is ready, -EPIPE when the
  * peer has closed in order, or another negative errno with err filled in (handshake
- * refused, malformed framing): the session should then be closed. */
+ * refused, malformed framing; without the session's name, which callers put first):
+ * the session should then be closed. */
 ssize_t dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		size_t errlen);
 

@@ -191,6 +191,23 @@ session_io_send(struct dpfix_session *s, const void *buf, size_t len)
 	return s->conn.ops->send(&s->conn, buf, len, &s->send_opts);
 }
 
+/* Tells a plaintext exporter why it is refused, as a (D)TLS server answers a first
+ * flight it cannot read: a fatal unexpected_message alert in clear (RFC 8446 6, RFC
+ * 6347 4.1; DTLS: epoch 0, sequence 0). An IPFIX exporter expects nothing back, so ours
+ * recognises it (collector_alert) and says what to change. */
+static void
+send_plaintext_alert(struct dpfix_session *s)
+{
+	static const uint8_t tls_alert[] = {21, 3, 3, 0, 2, 2, 10};
+	static const uint8_t dtls_alert[] = {21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 10};
+
+	if (s->endpoint.security == DPFIX_SECURITY_DTLS)
+		session_io_send(s, dtls_alert, sizeof(dtls_alert));
+	else
+		session_io_send(s, tls_alert, sizeof(tls_alert));
+	s->conn.ops->flush(&s->conn);
+}
+
 ssize_t
 session_io_recv(struct dpfix_session *s, void *buf, size_t len)
 {
@@ -204,6 +221,7 @@ session_io_recv(struct dpfix_session *s, void *buf, size_t len)
 	 * to plaintext, and a clear reason instead of a handshake error. */
 	if (n >= 2 && s->server && s->tls != NULL && !s->handshake_done && b[0] == 0 && b[1] == 10) {
 		s->plaintext_refused = 1;
+		send_plaintext_alert(s);
 		return -EPROTO;
 	}
 	return n;
@@ -260,6 +278,22 @@ static int
 is_sctp(const struct dpfix_session *s)
 {
 	return s->endpoint.ip_protocol == IPPROTO_SCTP;
+}
+
+/* Exporter without (D)TLS: bytes from the collector that are a (D)TLS alert record mean
+ * it listens with (D)TLS and refused our plaintext. */
+static int
+collector_alert(struct dpfix_session *s, const uint8_t *b, size_t len, char *err, size_t errlen)
+{
+	int dtls;
+
+	if (s->server || s->tls != NULL || len < 2 || b[0] != 21 || (b[1] != 3 && b[1] != 0xfe))
+		return 0;
+	dtls = b[1] == 0xfe;
+	snprintf(err, errlen, "the collector answered with a %s alert: it expects %s, so use "
+			"%s://%s", dtls ? "DTLS" : "TLS", dtls ? "DTLS" : "TLS",
+			dtls ? (is_sctp(s) ? "dtls+sctp" : "dtls+udp") : "tls+tcp", s->conn.peer);
+	return -EPROTO;
 }
 
 /* RFC 6083 4.7: once DTLS is up, SCTP authenticates DATA with a key exported from it. */
@@ -445,7 +479,7 @@ read_some(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err, size_t e
 	if (n == 0 && (s->conn.ops->flags & DPFIX_TRANSPORT_RELIABLE))
 		return -EPIPE;
 	if (n < 0 && n != -EAGAIN)
-		snprintf(err, errlen, "%s: %s", s->name, strerror((int)-n));
+		snprintf(err, errlen, "%s", strerror((int)-n));
 	return n;
 }
 
@@ -470,8 +504,11 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		/* DTLS drops records that fail to decrypt, so a wrong key shows up only as
 		 * a handshake that never finishes. */
 		if (ret == 0 && now_ms() > s->handshake_deadline_ms) {
+			const char *id = tls_psk_identity(s->tls);
+
 			snprintf(err, errlen, "handshake did not complete within %u ms (with DTLS, a wrong "
-					"key or a peer that gave up looks like this)", SERVER_HANDSHAKE_MS);
+					"key or a peer that gave up looks like this)%s%s%s", SERVER_HANDSHAKE_MS,
+					id[0] ? "; the exporter's PSK identity: '" : "", id, id[0] ? "'" : "");
 			return -ETIMEDOUT;
 		}
 		if (ret < 0 && s->plaintext_refused)
@@ -491,6 +528,8 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 	}
 	if (s->conn.ops->flags & DPFIX_TRANSPORT_MESSAGES) {
 		n = read_some(s, buf, cap, err, errlen);
+		if (n > 0 && collector_alert(s, buf, (size_t)n, err, errlen) < 0)
+			return -EPROTO;
 		return n >= 0 ? deliver(s, (size_t)n) : n;
 	}
 	/* A byte stream: gather until the header's length is there, then cut. */
@@ -498,10 +537,12 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		char why[128];
 		int len = dpfix_ipfix_frame(s->rx, s->rx_len, why, sizeof(why));
 
+		if (collector_alert(s, s->rx, s->rx_len, err, errlen) < 0)
+			return -EPROTO;
 		if (len < 0) {
 			s->stats.framing_errors++;
-			snprintf(err, errlen, "%s: stream is not IPFIX: %s%s: closing as RFC 7011 "
-					"10.4.1.2 requires", s->name, why,
+			snprintf(err, errlen, "stream is not IPFIX: %s%s: closing as RFC 7011 "
+					"10.4.1.2 requires", why,
 					s->rx[0] == 0x16 ? ", it looks like a TLS handshake (the exporter "
 					"uses TLS; listen on tls+tcp://)" : "");
 			return -EBADMSG;
@@ -518,8 +559,8 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		if (n < 0) {
 			if (n == -EPIPE && s->rx_len != 0) {
 				s->stats.framing_errors++;
-				snprintf(err, errlen, "%s: closed in the middle of a message (%zu bytes)",
-						s->name, s->rx_len);
+				snprintf(err, errlen, "closed in the middle of a message (%zu bytes)",
+						s->rx_len);
 				return -EBADMSG;
 			}
 			return n;

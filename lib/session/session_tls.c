@@ -132,6 +132,36 @@ client_hint(const struct tls_conn *t, int code, char *buf, size_t len)
 	return buf;
 }
 
+/* Hints that name what the operator configured: the peer name the certificate lacks,
+ * and on a collector the exporter's PSK identity and the file that has another key (or
+ * none) for it. */
+static const char *
+named_hint(const struct tls_conn *t, int code, char *buf, size_t len)
+{
+	const struct dpfix_security_params *p = &t->ctx->params;
+
+	if (code == DOMAIN_NAME_MISMATCH)
+		snprintf(buf, len, "the peer's certificate does not carry the configured peer name "
+				"'%s'", p->peer_name);
+	else if (!t->ctx->server || !t->ctx->use_psk || t->psk_identity[0] == '\0')
+		return NULL;
+	else if (code == BAD_BINDER || code == VERIFY_MAC_ERROR)
+		snprintf(buf, len, "wrong pre-shared key: the exporter's key for PSK identity '%s' "
+				"is not the one psk_file %s holds", t->psk_identity, p->psk_file);
+	else if (code == PSK_KEY_ERROR)
+		snprintf(buf, len, "unknown PSK identity '%s': psk_file %s has no key for it",
+				t->psk_identity, p->psk_file);
+	else
+		return NULL;
+	return buf;
+}
+
+const char *
+tls_psk_identity(const struct tls_conn *t)
+{
+	return t->psk_identity;
+}
+
 void
 tls_explain_stall(const struct tls_conn *t, char *buf, size_t len)
 {
@@ -175,8 +205,11 @@ wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
 	int code = wolfSSL_get_error(ssl, ret);
 	char text[WOLFSSL_MAX_ERROR_SZ], alert[96] = "";
 	const struct tls_conn *t = wolfSSL_GetIOReadCtx(ssl);
-	char why[DPFIX_SESSION_ERRLEN];
+	char why[2 * DPFIX_SESSION_ERRLEN]; /* names an identity and a file */
 	const char *hint = client_hint(t, code, why, sizeof(why));
+
+	if (hint == NULL)
+		hint = named_hint(t, code, why, sizeof(why));
 	WOLFSSL_ALERT_HISTORY history;
 
 	wolfSSL_ERR_error_string_n((unsigned long)code, text, sizeof(text));
@@ -321,8 +354,9 @@ psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned char *key, unsigned i
 	if (e == NULL || e->key_len > key_max) {
 		/* wolfSSL asks again for each cipher suite in common: say it once. */
 		if (!t->psk_unknown_logged)
-			dpfix_session_log(DPFIX_LOG_WARNING, "%s: unknown PSK identity '%s'",
-					dpfix_session_name(t->session), identity ? identity : "");
+			dpfix_session_log(DPFIX_LOG_WARNING, "%s: unknown PSK identity '%s' (psk_file "
+					"%s has no key for it)", dpfix_session_name(t->session),
+					identity ? identity : "", t->ctx->params.psk_file);
 		t->psk_unknown_logged = 1;
 		return 0;
 	}

@@ -31,6 +31,8 @@ int tls_handshake(struct tls_conn *t, char *err, size_t errlen);
 /* Why a handshake that is still waiting has most likely stalled, from what the peer
  * did so far (for a timeout message). */
 void tls_explain_stall(const struct tls_conn *t, char *buf, size_t len);
+/* Collector: the PSK identity the exporter offered, "" if none (yet). */
+const char *tls_psk_identity(const struct tls_conn *t);
 /* After tls_handshake: 1 once the peer has shown that it accepted us (or, a TLS 1.3
  * peer that keeps silent, once deadline_ms has passed), 0 waiting, <0 refused (err
  * says why). Only a TLS 1.3 client with a certificate waits: one round trip. */

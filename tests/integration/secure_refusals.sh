@@ -3,7 +3,8 @@
 # record delivered: wrong PSK, unknown identity, untrusted CA, wrong peer name (also
 # with a collector too slow to keep up), expired and revoked (CRL) certificates,
 # plaintext exporter to a (D)TLS port, (D)TLS exporter to a plaintext port (UDP, TCP,
-# SCTP), and garbage bytes to every kind of listener (after which real exports still
+# SCTP; a plaintext exporter over UDP hears nothing back, so there only the collector
+# can say why), and garbage bytes to every kind of listener (after which real exports still
 # arrive complete).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pki.sh"
@@ -59,18 +60,20 @@ refuse() {
 		grep -qF -- "$ptext" "$WORK/$name.p" || fail "$name: probe should say '$ptext': $(tail -3 "$WORK/$name.p")"
 	fi
 	echo "ok $name: collector: $(grep -F -- "$ctext" "$WORK/$name.c.stderr" | head -1 | cut -c1-160)"
+	[ -z "$ptext" ] || echo "   $name: probe: $(grep -aF -- "$ptext" "$WORK/$name.p" | head -1 | cut -c1-200)"
 }
 
 # A wolfSSL collector refuses a PSK without an alert (DTLS: it goes silent; TLS 1.3:
 # it closes before answering a wrong key, and goes on without the PSK for an identity
 # it does not know): the probe says what the peer did and what that most likely means.
 refuse wrong_psk_dtls dtls+udp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
-	"handshake did not complete" "no (D)TLS handshake within 5000 ms: the peer answered, then went silent: most likely it does not accept our key for PSK identity 'probe1.example'"
+	"handshake did not complete within 3000 ms (with DTLS, a wrong key or a peer that gave up looks like this); the exporter's PSK identity: 'probe1.example'" \
+	"no (D)TLS handshake within 5000 ms: the peer answered, then went silent: most likely it does not accept our key for PSK identity 'probe1.example'"
 refuse wrong_psk_tls tls+tcp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
-	"wrong pre-shared key for this identity" \
+	"wrong pre-shared key: the exporter's key for PSK identity 'probe1.example' is not the one psk_file $K/collector.psk holds" \
 	"the peer closed the connection without answering our hello: it holds another key for PSK identity 'probe1.example'"
 refuse unknown_identity tls+tcp "$PSK_C" "--psk-identity stranger.example --psk-file $K/stranger.psk" \
-	"unknown PSK identity 'stranger.example'" \
+	"unknown PSK identity 'stranger.example' (psk_file $K/collector.psk has no key for it)" \
 	"the peer answered as if we had offered no pre-shared key: most likely it has no key for PSK identity 'stranger.example'"
 # Said once, although wolfSSL asks for the key once per cipher suite in common.
 [ "$(grep -c "unknown PSK identity" "$WORK/unknown_identity.c.stderr")" = 1 ] ||
@@ -78,27 +81,31 @@ refuse unknown_identity tls+tcp "$PSK_C" "--psk-identity stranger.example --psk-
 refuse untrusted_ca tls+tcp "$X509_C" "$(x509_p foreign)" "not signed by a trusted CA" \
 	"the peer refused us with alert unknown_ca"
 refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
-	"the peer refused us with alert bad_certificate" "does not carry the configured peer name"
+	"the peer refused us with alert bad_certificate" "does not carry the configured peer name 'wrong.example'"
 # The same refusals with a slow collector. Its flight is still being written when the
 # probe refuses it and resets the connection: it must still read the probe's alert.
 # (wolfSSL 5.5.4 sends ServerHello, ChangeCipherSpec, EncryptedExtensions with
 # CertificateRequest, Certificate, CertificateVerify, Finished: the fifth send waits.)
 SLOW="sendto 5 1000000" refuse wrong_peer_name_slow tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
-	"the peer refused us with alert bad_certificate" "does not carry the configured peer name"
+	"the peer refused us with alert bad_certificate" "does not carry the configured peer name 'wrong.example'"
 # It checks the probe's certificate long after the probe's TLS 1.3 handshake is over:
 # the probe must wait for its verdict instead of exporting into a refused session.
 SLOW="recvfrom 2+ 300000" refuse untrusted_ca_slow tls+tcp "$X509_C" "$(x509_p foreign)" \
 	"not signed by a trusted CA" "the peer refused us with alert unknown_ca"
-refuse expired_cert dtls+udp "$X509_C" "$(x509_p expired)" "certificate has expired" "handshake failed"
+refuse expired_cert dtls+udp "$X509_C" "$(x509_p expired)" "certificate has expired" \
+	"the peer refused us with alert certificate_expired"
 # The collector checks the exporter's name too: a probe presenting a valid certificate of
 # the same CA for another name (the collector's own) is refused.
 refuse wrong_exporter_name dtls+udp "$X509_C" \
 	"--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem --peer-name collector.example" \
-	"does not carry the configured peer name" "handshake failed"
+	"does not carry the configured peer name 'probe.example'" "the peer refused us with alert bad_certificate"
 refuse revoked_cert tls+tcp "$X509_C --crl $K/crl.pem" "$(x509_p revoked)" "the peer's certificate is revoked" \
-	"handshake failed"
+	"the peer refused us with alert bad_certificate" # wolfSSL's alert for a revoked certificate
+# A collector answers plaintext with a (D)TLS alert, which the probe recognises and names;
+# over UDP the probe reads nothing back, so only the collector can say it.
 PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
-PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused"
+PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused" \
+	"the collector answered with a TLS alert: it expects TLS, so use tls+tcp://127.0.0.1:"
 PROBE_SCHEME=tls+tcp refuse tls_to_plaintext tcp "" "$PSK_P" "looks like a TLS handshake" \
 	"the peer closed the connection without answering our hello"
 PROBE_SCHEME=dtls+udp refuse dtls_to_plaintext udp "" "$PSK_P" "looks like a DTLS handshake" \
@@ -106,10 +113,12 @@ PROBE_SCHEME=dtls+udp refuse dtls_to_plaintext udp "" "$PSK_P" "looks like a DTL
 # The same over SCTP; each collector its own usrsctp stack, so its own UDP port.
 up=$(free_port)
 PROBE_SCHEME=sctp refuse plaintext_to_dtls_sctp dtls+sctp "$PSK_C --sctp-udp-port $up" \
-	"--sctp-udp-port $up" "plaintext IPFIX sent to a dtls+sctp endpoint: refused"
+	"--sctp-udp-port $up" "plaintext IPFIX sent to a dtls+sctp endpoint: refused" \
+	"the collector answered with a DTLS alert: it expects DTLS, so use dtls+sctp://127.0.0.1:"
 up=$(free_port)
 PROBE_SCHEME=dtls+sctp refuse dtls_sctp_to_plaintext sctp "--sctp-udp-port $up" "$PSK_P --sctp-udp-port $up" \
-	"looks like a DTLS handshake: is the exporter using dtls+sctp://?" "handshake"
+	"looks like a DTLS handshake: is the exporter using dtls+sctp://?" \
+	"the peer took the connection but never answered our hello: it does not speak DTLS on this port"
 
 # No collector at all on a dtls+udp address: the port-unreachable answer says so at once,
 # not a refused key.
