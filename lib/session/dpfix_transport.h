@@ -51,6 +51,9 @@ struct dpfix_transport_ops {
 	/* Pushes buffered output: 0 when all is out, -EAGAIN if some remains, -errno. */
 	int (*flush)(struct dpfix_conn *c);
 	void (*close)(struct dpfix_conn *c);
+	/* Optional, message transports: the length of the message recv would return now,
+	 * 0 if none is waiting, <0 if this connection cannot tell without reading. */
+	ssize_t (*next_message_len)(const struct dpfix_conn *c);
 	/* Optional (SCTP): authenticate DATA with this key from now on (RFC 6083). */
 	int (*set_auth_key)(struct dpfix_conn *c, const uint8_t *key, size_t len);
 

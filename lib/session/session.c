@@ -227,6 +227,14 @@ session_io_recv(struct dpfix_session *s, void *buf, size_t len)
 	return n;
 }
 
+ssize_t
+session_io_next_len(const struct dpfix_session *s)
+{
+	if (s->conn.ops->next_message_len == NULL)
+		return -1;
+	return s->conn.ops->next_message_len(&s->conn);
+}
+
 static void
 set_name(struct dpfix_session *s)
 {

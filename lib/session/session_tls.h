@@ -51,5 +51,8 @@ const char *tls_describe(struct tls_conn *t);
 /* The session callbacks the I/O glue uses (session.c). */
 int session_io_send(struct dpfix_session *s, const void *buf, size_t len);
 ssize_t session_io_recv(struct dpfix_session *s, void *buf, size_t len);
+/* The length of the datagram or message session_io_recv would return now: 0 none,
+ * <0 unknown (the transport cannot tell without reading). */
+ssize_t session_io_next_len(const struct dpfix_session *s);
 
 #endif

@@ -133,6 +133,17 @@ udp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *in
 	return n;
 }
 
+/* A listener's peer has its datagrams queued; a client socket would need a syscall. */
+static ssize_t
+udp_next_message_len(const struct dpfix_conn *c)
+{
+	const struct udp_peer *peer = c->priv;
+
+	if (!c->accepted)
+		return -1;
+	return peer->count == 0 ? 0 : (ssize_t)peer->queue[peer->head]->len;
+}
+
 static int
 udp_flush(struct dpfix_conn *c)
 {
@@ -335,6 +346,7 @@ static const struct dpfix_transport_ops udp_ops = {
 	.connect = udp_connect,
 	.send = udp_send,
 	.recv = udp_recv,
+	.next_message_len = udp_next_message_len,
 	.flush = udp_flush,
 	.close = udp_close,
 	.listen = udp_listen,
