@@ -188,6 +188,9 @@ int dpfix_ipfix_varlen_decode(const uint8_t *p, size_t avail, uint16_t *len);
 /* Integers of any reduced size, big-endian. get: -EBADMSG unless len is 1..8.
  * put: -ERANGE if x does not fit in len octets, -EINVAL unless len is 1..8. */
 int dpfix_ipfix_get_unsigned(const uint8_t *v, uint16_t len, uint64_t *x);
+/* The same as get without the check, for a field whose template was checked: a value
+ * of any reduced size (RFC 7011 6.2); 0 for len 0, the first 8 octets past 8. */
+uint64_t dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len);
 int dpfix_ipfix_get_signed(const uint8_t *v, uint16_t len, int64_t *x);
 int dpfix_ipfix_put_unsigned(uint8_t *v, uint16_t len, uint64_t x);
 int dpfix_ipfix_put_signed(uint8_t *v, uint16_t len, int64_t x);
@@ -411,8 +414,5 @@ int dpfix_ipfix_field_name(const struct dpfix_ipfix_field_spec *f, char *out, si
  * Returns 0 or -EBADMSG. */
 int dpfix_ipfix_record_to_text(const struct dpfix_ipfix_template *t, const uint8_t *record,
 		uint32_t len, FILE *out);
-
-/* Unsigned value of a field of any reduced size (RFC 7011 6.2), big-endian. */
-uint64_t dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len);
 
 #endif

@@ -17,6 +17,27 @@ dpfix_get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The n (at most 8) bytes at p as a number, most significant first: the reverse of
+ * dpfix_put_be, with the usual sizes spelled out for the same reason. */
+static inline uint64_t
+dpfix_get_be(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	switch (n) {
+	case 2:
+		return dpfix_get16(p);
+	case 4:
+		return dpfix_get32(p);
+	case 8:
+		return (uint64_t)dpfix_get32(p) << 32 | dpfix_get32(p + 4);
+	default:
+		for (unsigned int i = 0; i < n; i++)
+			v = v << 8 | p[i];
+		return v;
+	}
+}
+
 static inline void
 dpfix_put16(uint8_t *p, uint16_t v)
 {

@@ -77,16 +77,6 @@ close_quote(struct sink *s)
 	}
 }
 
-uint64_t
-dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len)
-{
-	uint64_t x = 0;
-
-	for (uint16_t i = 0; i < len && i < 8; i++)
-		x = x << 8 | v[i];
-	return x;
-}
-
 static void
 format_hex(struct sink *s, const uint8_t *v, uint16_t len)
 {

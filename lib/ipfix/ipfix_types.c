@@ -78,16 +78,18 @@ dpfix_ipfix_type_length_valid(enum dpfix_ipfix_type type, uint32_t len)
 
 /* ---- integers ---- */
 
+uint64_t
+dpfix_ipfix_read_unsigned(const uint8_t *v, uint16_t len)
+{
+	return dpfix_get_be(v, len < 8 ? len : 8);
+}
+
 int
 dpfix_ipfix_get_unsigned(const uint8_t *v, uint16_t len, uint64_t *x)
 {
-	uint64_t r = 0;
-
 	if (len < 1 || len > 8)
 		return -EBADMSG;
-	for (uint16_t i = 0; i < len; i++)
-		r = r << 8 | v[i];
-	*x = r;
+	*x = dpfix_get_be(v, len);
 	return 0;
 }
 

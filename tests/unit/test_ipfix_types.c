@@ -654,6 +654,29 @@ test_unsigned_values(void)
 	CHECK(dpfix_ipfix_put_unsigned(raw, 9, 1) == -EINVAL);
 }
 
+/* The two unsigned readers at every length: get refuses what no unsigned type can
+ * be, read (for callers that checked the template) takes at most the first 8 octets. */
+static void
+test_unsigned_readers(void)
+{
+	static const uint8_t raw[10] = {0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a};
+
+	for (uint16_t len = 0; len <= sizeof(raw); len++) {
+		uint64_t want = 0, x = 42;
+
+		for (uint16_t i = 0; i < len && i < 8; i++)
+			want = want << 8 | raw[i];
+		CHECK_EQ_U64(dpfix_ipfix_read_unsigned(raw, len), want);
+		if (len >= 1 && len <= 8) {
+			CHECK(dpfix_ipfix_get_unsigned(raw, len, &x) == 0);
+			CHECK_EQ_U64(x, want);
+		} else {
+			CHECK(dpfix_ipfix_get_unsigned(raw, len, &x) == -EBADMSG);
+			CHECK_EQ_U64(x, 42);
+		}
+	}
+}
+
 static void
 test_signed_values(void)
 {
@@ -1543,6 +1566,7 @@ main(void)
 	RUN_TEST(test_enterprise_file);
 	RUN_TEST(test_enterprise_file_errors);
 	RUN_TEST(test_unsigned_values);
+	RUN_TEST(test_unsigned_readers);
 	RUN_TEST(test_signed_values);
 	RUN_TEST(test_float_values);
 	RUN_TEST(test_boolean_values);
