@@ -665,15 +665,20 @@ dpfix_listener_poll(struct dpfix_listener *l)
 struct dpfix_session *
 dpfix_listener_accept(struct dpfix_listener *l)
 {
-	struct dpfix_session *s = session_new(&l->endpoint, &l->params, l->ops, 1);
+	struct dpfix_conn conn = {.ops = l->ops};
+	struct dpfix_session *s;
 	char err[DPFIX_SESSION_ERRLEN];
 
-	if (s == NULL)
+	/* Asked every round: a session (and a TCP one's 128 KB buffer) only for a new peer. */
+	if (l->ops->accept(l->state, &conn) != 1)
 		return NULL;
-	if (l->ops->accept(l->state, &s->conn) != 1) {
-		session_free(s);
+	s = session_new(&l->endpoint, &l->params, l->ops, 1);
+	if (s == NULL) {
+		dpfix_session_log(DPFIX_LOG_ERROR, "%s: out of memory for its session", conn.peer);
+		l->ops->close(&conn);
 		return NULL;
 	}
+	s->conn = conn;
 	set_name(s);
 	if (l->ctx == NULL) {
 		s->handshake_done = 1;

@@ -39,6 +39,8 @@ struct udp_listener {
 	int fd;
 	uint32_t max_payload;   /* replies (DTLS handshake flights) fit the path MTU */
 	struct udp_peer *peers;
+	struct udp_peer *last;  /* the peer of the last datagram: most likely the next one's */
+	unsigned int unaccepted; /* peers in use that no session has taken yet */
 	uint64_t queue_drops;   /* a peer's queue was full: the collector is not keeping up */
 	uint64_t peer_drops;    /* from a new peer while MAX_PEERS were known */
 	uint8_t buf[65536];
@@ -163,6 +165,8 @@ udp_close(struct dpfix_conn *c)
 			peer->count--;
 		}
 		peer->in_use = 0;
+		if (peer->listener->last == peer)
+			peer->listener->last = NULL;
 	} else {
 		close(client_fd(c));
 	}
@@ -236,11 +240,13 @@ find_peer(struct udp_listener *l, const struct sockaddr_storage *addr, socklen_t
 {
 	struct udp_peer *unused = NULL;
 
+	if (l->last != NULL && l->last->addr_len == len && memcmp(&l->last->addr, addr, len) == 0)
+		return l->last;
 	for (unsigned int i = 0; i < MAX_PEERS; i++) {
 		struct udp_peer *p = &l->peers[i];
 
 		if (p->in_use && p->addr_len == len && memcmp(&p->addr, addr, len) == 0)
-			return p;
+			return l->last = p;
 		if (!p->in_use && unused == NULL)
 			unused = p;
 	}
@@ -250,6 +256,8 @@ find_peer(struct udp_listener *l, const struct sockaddr_storage *addr, socklen_t
 		unused->in_use = 1;
 		memcpy(&unused->addr, addr, len);
 		unused->addr_len = len;
+		l->unaccepted++;
+		l->last = unused;
 	}
 	return unused;
 }
@@ -291,11 +299,14 @@ udp_accept(void *state, struct dpfix_conn *c)
 {
 	struct udp_listener *l = state;
 
-	for (unsigned int i = 0; i < MAX_PEERS; i++) {
+	/* Asked every round: the peer table (1024 entries, 700 KB) is walked only when a
+	 * new peer is there to be found. */
+	for (unsigned int i = 0; l->unaccepted > 0 && i < MAX_PEERS; i++) {
 		struct udp_peer *p = &l->peers[i];
 
 		if (p->in_use && !p->accepted) {
 			p->accepted = 1;
+			l->unaccepted--;
 			c->priv = p;
 			c->accepted = 1;
 			c->max_payload = l->max_payload;
