@@ -146,12 +146,54 @@ usage(FILE *out)
 	dpfix_config_print_help(collector_options, out);
 }
 
+/* Where the packet and octet counters (the summary's totals) lie in the records of the
+ * data set being decoded, worked out once per set instead of once per record: a set's
+ * records follow one another (each starts where the previous one ended), and a
+ * template can change only in a set of its own, between data sets. A layout with
+ * variable-length fields differs per record; the first occurrence of each counter in
+ * a template is the one counted. Forgotten before each message. */
+static struct {
+	const uint8_t *next;    /* where the set's next record would start; NULL: unknown */
+	uint32_t packets_at, octets_at;
+	uint16_t packets_len, octets_len; /* 0: the template has no such field */
+} counters;
+
+static void
+locate_counters(const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len)
+{
+	static uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
+	static uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
+
+	memset(&counters, 0, sizeof(counters));
+	if (dpfix_ipfix_record_fields(t, rec, len, offsets, lengths) < 0)
+		return;
+	for (uint16_t i = t->field_count; i-- > 0;) {
+		if (t->fields[i].pen != 0)
+			continue;
+		if (t->fields[i].id == IE_packetDeltaCount) {
+			counters.packets_at = offsets[i];
+			counters.packets_len = lengths[i];
+		} else if (t->fields[i].id == IE_octetDeltaCount) {
+			counters.octets_at = offsets[i];
+			counters.octets_len = lengths[i];
+		}
+	}
+}
+
+static void
+add_counts(const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len)
+{
+	if (rec != counters.next)
+		locate_counters(t, rec, len);
+	totals.packets += dpfix_ipfix_read_unsigned(rec + counters.packets_at, counters.packets_len);
+	totals.octets += dpfix_ipfix_read_unsigned(rec + counters.octets_at, counters.octets_len);
+	counters.next = t->varlen_count == 0 ? rec + len : NULL;
+}
+
 static void
 on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
 		const uint8_t *rec, uint32_t len)
 {
-	static uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
-	static uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
 	(void)ctx;
 	(void)h;
 
@@ -159,16 +201,7 @@ on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfi
 		totals.options_records++;
 	} else {
 		totals.flow_records++;
-		if (dpfix_ipfix_record_fields(t, rec, len, offsets, lengths) >= 0) {
-			for (uint16_t i = 0; i < t->field_count; i++) {
-				if (t->fields[i].pen != 0)
-					continue;
-				if (t->fields[i].id == IE_packetDeltaCount)
-					totals.packets += dpfix_ipfix_read_unsigned(rec + offsets[i], lengths[i]);
-				else if (t->fields[i].id == IE_octetDeltaCount)
-					totals.octets += dpfix_ipfix_read_unsigned(rec + offsets[i], lengths[i]);
-			}
-		}
+		add_counts(t, rec, len);
 	}
 	if (print_records) {
 		/* Options records say so, and how many leading fields are their scope. */
@@ -265,6 +298,7 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 		}
 		messages++;
 		dpfix_ipfix_decoder_set_time(s->decoder, (uint64_t)time(NULL));
+		counters.next = NULL;
 		ret = dpfix_ipfix_decode(s->decoder, buf, (size_t)n, on_record, s, derr, sizeof(derr));
 		collector_write_message(s->session, buf, (size_t)n);
 		if (ret == DPFIX_IPFIX_DECODE_WARNING && !s->warning_reported) {
