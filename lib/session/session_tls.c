@@ -70,6 +70,7 @@ struct tls_conn {
 	int sctp;                   /* DTLS over SCTP */
 	int peer_answered;          /* the peer has sent us something */
 	int io_errno;               /* the transport's last error, 0 if none */
+	int records_left;           /* DTLS: the datagram wolfSSL read last has more records */
 	char description[320];
 };
 
@@ -364,6 +365,14 @@ psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned char *key, unsigned i
 	return e->key_len;
 }
 
+/* A DTLS datagram may carry several records (RFC 6347 4.1.1; 13-byte headers, the
+ * length last); wolfSSL returns the data of one per read and keeps the rest. */
+static int
+more_than_one_record(const uint8_t *p, size_t len)
+{
+	return len >= 13 && 13 + (size_t)(p[11] << 8 | p[12]) + 13 <= len;
+}
+
 static int
 io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
@@ -371,6 +380,8 @@ io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 	ssize_t n = session_io_recv(t->session, buf, (size_t)sz);
 	(void)ssl;
 
+	/* wolfSSL asks only once it has used up what it read before. */
+	t->records_left = t->ctx->dtls && n > 0 && more_than_one_record((const uint8_t *)buf, (size_t)n);
 	if (n > 0) {
 		t->peer_answered = 1;
 		return (int)n;
@@ -838,13 +849,17 @@ tls_read(struct tls_conn *t, void *buf, size_t cap, char *err, size_t errlen)
 	/* For DTLS, wolfSSL allocates its input buffer for the largest datagram a read of
 	 * this size could take, then zeroes and frees it after every record: asking for
 	 * 64 KB made that 85 % of the collector's work per DTLS/UDP datagram. One record's
-	 * plaintext is all a read can return, and never more than the datagram waiting. */
+	 * plaintext is all a read can return; when wolfSSL holds no record of its own, it
+	 * is the datagram waiting, and with none waiting there is nothing to read (a read
+	 * would still take a 16 KB buffer to wipe at the next record). */
 	if (t->ctx->dtls) {
 		ssize_t next = session_io_next_len(t->session);
 
 		if (cap > DTLS_MAX_PLAINTEXT)
 			cap = DTLS_MAX_PLAINTEXT;
-		if (next > 0 && (size_t)next < cap)
+		if (!t->records_left && next == 0)
+			return 0;
+		if (!t->records_left && next > 0 && (size_t)next < cap)
 			cap = (size_t)next;
 	}
 	ret = wolfSSL_read(t->ssl, buf, (int)cap);
