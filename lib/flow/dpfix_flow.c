@@ -24,12 +24,18 @@
 /* At most this many flows are looked at to find one to evict. Those passed over are
  * filed where the expiry pass would have put them, so the work is not wasted. */
 #define EVICT_CANDIDATES 16
+/* Index entries of ended flows are removed this many ends later, so the bucket,
+ * prefetched when the flow ends, has arrived by then (a power of 2). */
+#define DEFERRED_DELS 16
 
 #define IPPROTO_TCP_ 6
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_ICMPV6_ 58
 #define TCP_FIN 0x01
 #define TCP_RST 0x04
+
+/* A free record's key.reserved: a packet's key has 0 there, so it matches no packet. */
+#define KEY_FREE 0xff
 
 /* A live record's end_reason byte holds its state. */
 enum {
@@ -54,6 +60,15 @@ struct dpfix_flow_table {
 	int biflow;
 	dpfix_flow_emit_t emit;
 	void *emit_ctx;
+	/* Index entries still to remove, of records already free. Until then such an
+	 * entry points to a record that is free (its key spoilt so that no packet's key
+	 * matches it) or reused by another flow: harmless either way, since a lookup
+	 * compares the key the record holds. */
+	struct {
+		struct flow_hash h;
+		uint32_t rec;
+	} dels[DEFERRED_DELS];
+	uint32_t dels_done, dels_added;
 	struct dpfix_flow_stats stats;
 };
 
@@ -232,20 +247,42 @@ offer(struct dpfix_flow_table *t, struct dpfix_flow_record *rec, uint8_t reason)
 	return 0;
 }
 
-/* Offers record r (already out of the wheel) to emit; on acceptance removes it from
- * the index and frees it. Returns 0 if emit refused: the caller puts it back. */
+/* Removes the oldest deferred index entry. */
+static inline void
+del_oldest(struct dpfix_flow_table *t)
+{
+	uint32_t i = t->dels_done++ & (DEFERRED_DELS - 1);
+
+	flow_index_del(&t->index, t->dels[i].h, t->dels[i].rec);
+}
+
+static void
+dels_finish(struct dpfix_flow_table *t)
+{
+	while (t->dels_done != t->dels_added)
+		del_oldest(t);
+}
+
+/* Offers record r (already out of the wheel) to emit; on acceptance frees it and
+ * files its index entry for removal. Returns 0 if emit refused: the caller puts it
+ * back. */
 static int
 flow_end(struct dpfix_flow_table *t, uint32_t r, uint8_t reason)
 {
 	struct dpfix_flow_record *rec = &t->records[r];
 	struct flow_hash h = record_hash(t, rec);
+	uint32_t i;
 
-	/* The bucket loads while emit copies the record out. */
-	rte_prefetch0(&t->index.buckets[h.bucket & t->index.mask]);
 	if (!offer(t, rec, reason))
 		return 0;
 	count_end(t, reason);
-	flow_index_del(&t->index, h, r);
+	rte_prefetch0(&t->index.buckets[h.bucket & t->index.mask]);
+	if (t->dels_added - t->dels_done == DEFERRED_DELS)
+		del_oldest(t);
+	i = t->dels_added++ & (DEFERRED_DELS - 1);
+	t->dels[i].h = h;
+	t->dels[i].rec = r;
+	rec->key.reserved = KEY_FREE;
 	t->free_slots[t->free_count++] = r;
 	return 1;
 }
@@ -513,6 +550,7 @@ dpfix_flow_table_flush(struct dpfix_flow_table *t, uint8_t reason)
 			}
 		}
 	}
+	dels_finish(t);
 	return 0;
 }
 
@@ -536,9 +574,10 @@ dpfix_flow_table_create(const struct dpfix_flow_params *p)
 	t->emit = p->emit;
 	t->emit_ctx = p->emit_ctx;
 
-	/* At most two thirds of the index's ways in use keeps probes short. */
-	buckets = rte_align64pow2(((uint64_t)p->capacity * 3 / 2 + FLOW_INDEX_WAYS - 1) /
-			FLOW_INDEX_WAYS);
+	/* At most two thirds of the index's ways in use keeps probes short; entries of
+	 * ended flows awaiting removal take ways too. */
+	buckets = rte_align64pow2((((uint64_t)p->capacity + DEFERRED_DELS) * 3 / 2 +
+			FLOW_INDEX_WAYS - 1) / FLOW_INDEX_WAYS);
 	t->index.mask = (uint32_t)buckets - 1;
 	t->index.buckets = rte_zmalloc_socket(p->name, buckets * sizeof(struct flow_bucket),
 			RTE_CACHE_LINE_SIZE, p->socket);

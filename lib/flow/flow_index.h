@@ -91,7 +91,7 @@ flow_bucket_match(const struct flow_bucket *b, uint16_t sig)
 }
 
 /* Adds (h, rec). The index always has room: it has more ways than the table has
- * records, so the probe ends. */
+ * records and entries awaiting removal, so the probe ends. */
 static inline void
 flow_index_add(struct flow_index *ix, struct flow_hash h, uint32_t rec)
 {
