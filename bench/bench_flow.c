@@ -6,7 +6,11 @@
  *     before issue 4), to compare the two indexes.
  * --sampling ALGORITHM:n:N puts a packet selector (lib/sample) on the worker's port.
  * --flows N active flows picked at random per packet (after one pass that creates them
- * all), or --flood: every packet a new flow into a table of --table-size. Prints one
+ * all), or --flood: every packet a new flow into a table of --table-size. Table mode
+ * with --collide: the N flows' keys all have one CRC32C (tests/unit/crc_collisions.h),
+ * the hash-flooding attack on an index keyed by CRC (rte_hash's default). Flow numbers
+ * become consecutive addresses unless --random-keys mixes them first (a multiplicative
+ * hash spreads consecutive keys more evenly than random ones). Prints one
  * JSON line; the source's own cost is measured alone and reported beside it. Cycles
  * are this thread's CPU time at the TSC rate, so Mpps is packets per CPU-second. */
 #include <errno.h>
@@ -29,6 +33,7 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include "crc_collisions.h"
 #include "probe.h"
 
 atomic_int probe_stop; /* worker.c's shutdown flag; the benchmark never sets it */
@@ -44,6 +49,7 @@ struct options {
 	uint64_t packets;
 	uint32_t size;
 	int flood;
+	int collide;            /* table mode: the flows' keys collide under CRC32C */
 	const char *sampling;   /* worker mode: a selector (lib/sample text) on the port */
 };
 
@@ -79,6 +85,20 @@ pick_flow(const struct options *o, uint64_t i, uint64_t *rnd)
 	return (uint32_t)(next_random(rnd) & (o->flows - 1));
 }
 
+/* --random-keys: flow numbers go through this bijection before they become keys. */
+static int random_keys;
+
+static inline uint32_t
+key_number(uint32_t flow)
+{
+	if (!random_keys)
+		return flow;
+	flow *= 0x9e3779b1u;
+	flow ^= flow >> 15;
+	flow *= 0x85ebca77u;
+	return flow ^ flow >> 13;
+}
+
 /* ---- worker mode: Ethernet/IPv4/UDP frames, flow number in source address and port */
 
 static uint8_t frame_template[MAX_FRAME];
@@ -108,6 +128,7 @@ fill_frame(struct rte_mbuf *m, uint32_t flow, uint32_t len)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 
+	flow = key_number(flow);
 	memcpy(f, frame_template, 64);
 	f[27] = (uint8_t)(flow >> 16);  /* source 10.x.y.z */
 	f[28] = (uint8_t)(flow >> 8);
@@ -228,13 +249,13 @@ run_worker(const struct options *o)
 		double cpp = (double)cycles / (double)o->packets;
 
 		printf("{\"mode\":\"worker\",\"sampling\":\"%s\",\"flows\":%u,\"flood\":%d,"
-				"\"table_size\":%u,\"frame\":%u,"
+				"\"random_keys\":%d,\"table_size\":%u,\"frame\":%u,"
 				"\"packets\":%" PRIu64 ",\"cycles_per_packet\":%.1f,\"mpps\":%.2f,"
 				"\"source_cycles_per_packet\":%.1f,\"metering_cycles_per_packet\":%.1f,"
 				"\"metering_mpps\":%.2f,\"flows_created\":%" PRIu64 ",\"flows_evicted\":%" PRIu64
 				",\"ignored_packets\":%" PRIu64 ",\"ring_full\":%" PRIu64 ",\"records_drained\":%"
 				PRIu64 ",\"active_flows\":%u}\n",
-				o->sampling != NULL ? o->sampling : "none", o->flows, o->flood,
+				o->sampling != NULL ? o->sampling : "none", o->flows, o->flood, random_keys,
 				o->table_size, o->size, o->packets, cpp,
 				(double)rte_get_tsc_hz() / cpp / 1e6, src, cpp - src,
 				(double)rte_get_tsc_hz() / (cpp - src) / 1e6, st->flows_created,
@@ -246,10 +267,19 @@ run_worker(const struct options *o)
 
 /* ---- table mode: parsed packets straight into the table */
 
+static struct dpfix_flow_key *collide_keys; /* --collide: the key of each flow */
+
 static inline void
 fill_info(struct dpfix_packet_info *p, uint32_t flow)
 {
 	memset(p, 0, sizeof(*p));
+	if (collide_keys != NULL) {
+		p->key = collide_keys[flow];
+		p->ip_octets = 46;
+		p->ttl = 64;
+		return;
+	}
+	flow = key_number(flow);
 	p->key.ip_version = 4;
 	p->key.protocol = 17;
 	p->key.src_addr[0] = 10;
@@ -324,6 +354,27 @@ rte_hash_update_bulk(struct rte_hash_table *t, const struct dpfix_packet_info *p
 	}
 }
 
+/* N keys with one CRC32C and word XOR: IPv4/UDP 10.0.0.1:1024 -> 192.0.2.1:53 with
+ * the sender's bits varied: source address, destination address but its first byte,
+ * the source port's high byte, the destination port. */
+static int
+make_collide_keys(uint32_t n)
+{
+	static const unsigned int bytes[] = {0, 1, 2, 3, 17, 18, 19, 33, 34, 35};
+	struct dpfix_packet_info base;
+
+	collide_keys = rte_malloc("collide_keys", sizeof(*collide_keys) * n, 0);
+	if (collide_keys == NULL)
+		return -1;
+	fill_info(&base, 0);
+	base.key.src_addr[3] = 1;
+	if (crc_collisions(&base.key, bytes, RTE_DIM(bytes), collide_keys, n) != n) {
+		fprintf(stderr, "bench_flow: fewer than %u colliding keys\n", n);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 emit_discard(void *ctx, const struct dpfix_flow_record *rec)
 {
@@ -343,6 +394,8 @@ run_table(const struct options *o)
 	uint64_t times[BURST];
 	double src;
 
+	if (o->collide && make_collide_keys(o->flows) != 0)
+		return 1;
 	if (use_own) {
 		own = dpfix_flow_table_create(&(struct dpfix_flow_params){
 			.name = "bench_own", .capacity = o->table_size, .socket = (int)rte_socket_id(),
@@ -399,16 +452,18 @@ run_table(const struct options *o)
 	{
 		double cpp = (double)cycles / (double)o->packets;
 
-		printf("{\"mode\":\"table\",\"impl\":\"%s\",\"flows\":%u,\"flood\":%d,\"table_size\":%u,"
+		printf("{\"mode\":\"table\",\"impl\":\"%s\",\"flows\":%u,\"flood\":%d,\"collide\":%d,"
+				"\"random_keys\":%d,\"table_size\":%u,"
 				"\"packets\":%" PRIu64 ",\"cycles_per_packet\":%.1f,\"source_cycles_per_packet\":%.1f,"
 				"\"table_cycles_per_packet\":%.1f,\"table_mpps\":%.2f}\n",
-				o->impl, o->flows, o->flood, o->table_size, o->packets, cpp, src, cpp - src,
-				(double)rte_get_tsc_hz() / (cpp - src) / 1e6);
+				o->impl, o->flows, o->flood, o->collide, random_keys, o->table_size, o->packets,
+				cpp, src, cpp - src, (double)rte_get_tsc_hz() / (cpp - src) / 1e6);
 	}
 	if (own != NULL)
 		dpfix_flow_table_free(own);
 	rte_hash_free(rh.hash);
 	rte_free(rh.records);
+	rte_free(collide_keys);
 	return 0;
 }
 
@@ -422,6 +477,7 @@ main(int argc, char **argv)
 		{"flows", required_argument, NULL, 'f'}, {"packets", required_argument, NULL, 'p'},
 		{"table-size", required_argument, NULL, 't'}, {"size", required_argument, NULL, 's'},
 		{"flood", no_argument, NULL, 'F'}, {"sampling", required_argument, NULL, 'S'},
+		{"collide", no_argument, NULL, 'C'}, {"random-keys", no_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	int ret = rte_eal_init(argc, argv), c;
@@ -441,10 +497,12 @@ main(int argc, char **argv)
 		case 't': o.table_size = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 's': o.size = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'F': o.flood = 1; break;
+		case 'C': o.collide = 1; break;
+		case 'R': random_keys = 1; break;
 		case 'S': o.sampling = optarg; break;
 		default:
 			fprintf(stderr, "usage: bench_flow [EAL] -- [--mode worker|table] [--impl own|rte_hash] "
-					"[--flows N (power of 2)] [--flood] [--table-size N] [--packets N] [--size 64] "
+					"[--flows N (power of 2)] [--flood] [--collide] [--random-keys] [--table-size N] [--packets N] [--size 64] "
 					"[--sampling ALGORITHM:n:N[:name=value...]]\n");
 			return 1;
 		}
