@@ -31,6 +31,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 
 #include "crc_collisions.h"
@@ -197,7 +198,7 @@ run_worker(const struct options *o)
 		.idle_ns = settings.idle_timeout_ms * 1000000ull,
 		.active_ns = settings.active_timeout_ms * 1000000ull,
 		.tcp_end_ns = settings.tcp_end_wait_ms * 1000000ull,
-		.emit = worker_emit, .emit_ctx = &w,
+		.emit = worker_emit, .emit_ctx = &w, .hash_seed = rte_rand(),
 	});
 	if (pool == NULL || w.frags == NULL || w.ring == NULL || w.table == NULL) {
 		fprintf(stderr, "bench_flow: out of memory for a %u-flow table: %s\n", o->table_size,
@@ -400,7 +401,7 @@ run_table(const struct options *o)
 		own = dpfix_flow_table_create(&(struct dpfix_flow_params){
 			.name = "bench_own", .capacity = o->table_size, .socket = (int)rte_socket_id(),
 			.idle_ns = 15000000000ull, .active_ns = 120000000000ull, .tcp_end_ns = 2000000000ull,
-			.emit = emit_discard,
+			.emit = emit_discard, .hash_seed = rte_rand(),
 		});
 	} else {
 		struct rte_hash_parameters params = {

@@ -270,6 +270,7 @@ setup_workers(int finite)
 			.biflow = settings.biflow,
 			.emit = worker_emit,
 			.emit_ctx = w,
+			.hash_seed = rte_rand(),
 		});
 		snprintf(name, sizeof(name), "export_w%u", i);
 		w->ring = rte_ring_create_elem(name, sizeof(struct dpfix_flow_record),

@@ -150,8 +150,8 @@ key_hash(const struct dpfix_flow_table *t, const struct dpfix_flow_key *k,
 		const struct dpfix_flow_key *rk)
 {
 	if (t->biflow && memcmp(rk, k, sizeof(*k)) < 0)
-		return flow_index_hash(rk);
-	return flow_index_hash(k);
+		return flow_index_hash(&t->index, rk);
+	return flow_index_hash(&t->index, k);
 }
 
 static inline struct flow_hash
@@ -169,7 +169,7 @@ static inline uint32_t
 lookup(const struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_flow_key *k,
 		const struct dpfix_flow_key *rk, int *reverse)
 {
-	uint32_t b = h.bucket & t->index.mask;
+	uint32_t b = h.bucket;
 
 	for (;;) {
 		const struct flow_bucket *bk = &t->index.buckets[b];
@@ -276,7 +276,7 @@ flow_end(struct dpfix_flow_table *t, uint32_t r, uint8_t reason)
 	if (!offer(t, rec, reason))
 		return 0;
 	count_end(t, reason);
-	rte_prefetch0(&t->index.buckets[h.bucket & t->index.mask]);
+	rte_prefetch0(&t->index.buckets[h.bucket]);
 	if (t->dels_added - t->dels_done == DEFERRED_DELS)
 		del_oldest(t);
 	i = t->dels_added++ & (DEFERRED_DELS - 1);
@@ -475,10 +475,10 @@ dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_pack
 			if (t->biflow)
 				key_reverse(&pkts[i].key, &rkeys[i]);
 			h[i] = key_hash(t, &pkts[i].key, &rkeys[i]);
-			rte_prefetch0(&t->index.buckets[h[i].bucket & t->index.mask]);
+			rte_prefetch0(&t->index.buckets[h[i].bucket]);
 		}
 		for (uint32_t i = 0; i < batch; i++) {
-			const struct flow_bucket *bk = &t->index.buckets[h[i].bucket & t->index.mask];
+			const struct flow_bucket *bk = &t->index.buckets[h[i].bucket];
 			uint32_t m = flow_bucket_match(bk, h[i].sig);
 
 			while (m != 0) {
@@ -578,9 +578,8 @@ dpfix_flow_table_create(const struct dpfix_flow_params *p)
 	 * ended flows awaiting removal take ways too. */
 	buckets = rte_align64pow2((((uint64_t)p->capacity + DEFERRED_DELS) * 3 / 2 +
 			FLOW_INDEX_WAYS - 1) / FLOW_INDEX_WAYS);
-	t->index.mask = (uint32_t)buckets - 1;
-	t->index.buckets = rte_zmalloc_socket(p->name, buckets * sizeof(struct flow_bucket),
-			RTE_CACHE_LINE_SIZE, p->socket);
+	flow_index_init(&t->index, rte_zmalloc_socket(p->name, buckets * sizeof(struct flow_bucket),
+			RTE_CACHE_LINE_SIZE, p->socket), (uint32_t)buckets, p->hash_seed);
 	t->records = rte_zmalloc_socket(p->name, (size_t)p->capacity * sizeof(*t->records),
 			2 * RTE_CACHE_LINE_SIZE, p->socket);
 	t->free_slots = rte_malloc_socket(p->name, sizeof(uint32_t) * p->capacity, 0, p->socket);

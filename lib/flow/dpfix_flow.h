@@ -79,6 +79,8 @@ struct dpfix_flow_params {
 	uint64_t tcp_end_ns;    /* after a FIN or RST, end the flow once it is this long quiet
 	                         * (capped at idle_ns) */
 	int biflow;             /* RFC 5103: both directions in one record */
+	uint64_t hash_seed;     /* keys the index's hash: a random one (rte_rand) keeps
+	                         * senders from planning collisions */
 	dpfix_flow_emit_t emit;
 	void *emit_ctx;
 };

@@ -9,10 +9,6 @@
 #include <stdint.h>
 
 #include <rte_common.h>
-#include <rte_hash_crc.h>
-#ifdef __SSE4_2__
-#include <nmmintrin.h>
-#endif
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -28,46 +24,64 @@ struct flow_bucket {
 	uint32_t overflow;              /* keys whose probe went past this bucket */
 } __rte_cache_aligned;
 
+_Static_assert(sizeof(struct dpfix_flow_key) % 8 == 0, "flow key must be whole 8-byte words");
+
+/* The hash's secret: one 64-bit number per two 32-bit halves of the key, and one added. */
+#define FLOW_INDEX_KEY_WORDS (sizeof(struct dpfix_flow_key) / 4 + 1)
+
 struct flow_index {
 	struct flow_bucket *buckets;
 	uint32_t mask;                  /* bucket count - 1 (a power of 2) */
+	unsigned int shift;             /* 64 - log2(bucket count) */
+	uint64_t key[FLOW_INDEX_KEY_WORDS];
 };
 
-/* The hash of a key. A CRC32C of the key's words is cheap but linear: structured keys
- * (consecutive addresses or ports) fill only a fraction of the buckets if its low bits
- * pick the bucket. So the CRC, with the words' XOR, goes through a multiplicative
- * (Fibonacci) mix, and the bucket and signature are taken from different bits of it. */
+/* Sets the index's size and draws the hash's secret from seed (SplitMix64). */
+static inline void
+flow_index_init(struct flow_index *ix, struct flow_bucket *buckets, uint32_t nb_buckets,
+		uint64_t seed)
+{
+	ix->buckets = buckets;
+	ix->mask = nb_buckets - 1;
+	ix->shift = 64 - (unsigned int)rte_log2_u32(nb_buckets);
+	for (unsigned int i = 0; i < FLOW_INDEX_KEY_WORDS; i++) {
+		uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		ix->key[i] = z ^ (z >> 31);
+	}
+}
+
 struct flow_hash {
-	uint32_t bucket;    /* before masking */
+	uint32_t bucket;    /* home bucket */
 	uint16_t sig;       /* never FLOW_INDEX_EMPTY_SIG */
 };
-
-_Static_assert(sizeof(struct dpfix_flow_key) % 8 == 0, "flow key must be whole 8-byte words");
 
 /* The key is read as 8-byte words; the type says it aliases the key's byte fields, or
  * the compiler may reorder the reads before the writes that filled the key. */
 typedef uint64_t __attribute__((__may_alias__)) flow_key_word;
 
+/* The hash of a key: pair-multiply-shift (Dietzfelbinger; Thorup, "High Speed Hashing
+ * for Integers and Strings"), sum over the key's 32-bit halves x of
+ * (k[2i] + x[2i+1]) * (k[2i+1] + x[2i]), plus k[12], mod 2^64, with a secret k drawn at
+ * start-up. For any two keys, the chance over k that the top bits agree is about that
+ * of random values, so a sender who does not know k cannot pick keys that share a
+ * bucket; a fixed function (CRC, even with a random seed: it is linear, so equal-length
+ * keys that collide do so for every seed) lets it fill one bucket chain at will. The
+ * bucket is the top bits, the signature the 16 below them. */
 static inline struct flow_hash
-flow_index_hash(const struct dpfix_flow_key *k)
+flow_index_hash(const struct flow_index *ix, const struct dpfix_flow_key *k)
 {
 	const flow_key_word *w = (const flow_key_word *)k;
-	uint32_t crc = 0x9e3779b9u;
-	uint64_t fold = 0, mix;
+	uint64_t sum = ix->key[FLOW_INDEX_KEY_WORDS - 1];
 	struct flow_hash h;
 
 #pragma GCC unroll 8
-	for (unsigned int i = 0; i < sizeof(*k) / 8; i++) {
-#ifdef __SSE4_2__
-		crc = (uint32_t)_mm_crc32_u64(crc, w[i]);   /* no run-time CPU check per word */
-#else
-		crc = rte_hash_crc_8byte(w[i], crc);
-#endif
-		fold ^= w[i] + i;
-	}
-	mix = ((uint64_t)crc << 32 ^ fold) * 0x9e3779b97f4a7c15ull;
-	h.bucket = (uint32_t)(mix >> 32);
-	h.sig = (uint16_t)(mix >> 16);
+	for (unsigned int i = 0; i < sizeof(*k) / 8; i++)
+		sum += (ix->key[2 * i] + (w[i] >> 32)) * (ix->key[2 * i + 1] + (uint32_t)w[i]);
+	h.bucket = (uint32_t)(sum >> ix->shift);
+	h.sig = (uint16_t)(sum >> (ix->shift - 16));
 	h.sig += h.sig == FLOW_INDEX_EMPTY_SIG;
 	return h;
 }
@@ -95,7 +109,7 @@ flow_bucket_match(const struct flow_bucket *b, uint16_t sig)
 static inline void
 flow_index_add(struct flow_index *ix, struct flow_hash h, uint32_t rec)
 {
-	uint32_t b = h.bucket & ix->mask;
+	uint32_t b = h.bucket;
 
 	for (;;) {
 		struct flow_bucket *bk = &ix->buckets[b];
@@ -117,7 +131,7 @@ flow_index_add(struct flow_index *ix, struct flow_hash h, uint32_t rec)
 static inline void
 flow_index_del(struct flow_index *ix, struct flow_hash h, uint32_t rec)
 {
-	uint32_t b = h.bucket & ix->mask;
+	uint32_t b = h.bucket;
 
 	for (;;) {
 		struct flow_bucket *bk = &ix->buckets[b];

@@ -1,6 +1,8 @@
 /* Unit tests for lib/flow on a real (hugepage-free) DPDK EAL: metering per key, bursts,
  * idle, active and TCP end expiry, back-pressure from the export callback, eviction
- * from a full table, biflow pairing, and a random trace against a reference model. */
+ * from a full table, biflow pairing, a random trace against a reference model, and
+ * keys crafted to collide (the index's own header, flow_index.h, computes where a key
+ * goes). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,13 +11,17 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_hash_crc.h>
 #include <rte_memory.h>
 #include <rte_thash.h>
 
+#include "crc_collisions.h"
 #include "dpfix_flow.h"
+#include "flow_index.h"
 #include "unit_test.h"
 
 #define CAPACITY 1024
+#define HASH_SEED 0x5eed
 #define MAX_EMITTED 4096
 
 /* What the emit callback saw, and how much more it will take. */
@@ -109,7 +115,7 @@ table_with(const char *name, uint32_t capacity, uint64_t idle, uint64_t active, 
 	struct dpfix_flow_table *t = dpfix_flow_table_create(&(struct dpfix_flow_params){
 		.name = name, .capacity = capacity, .socket = SOCKET_ID_ANY, .idle_ns = idle,
 		.active_ns = active, .tcp_end_ns = tcp_end, .biflow = biflow, .emit = sink_emit,
-		.emit_ctx = &sink,
+		.emit_ctx = &sink, .hash_seed = HASH_SEED,
 	});
 
 	CHECK(t != NULL);
@@ -711,6 +717,132 @@ test_flood(void)
 	dpfix_flow_table_free(t);
 }
 
+/* Hash flooding: keys with one CRC32C (which a CRC seed does not change: CRC is linear)
+ * all shared one bucket chain and signature in the index before it was keyed, and in
+ * rte_hash with its CRC. Under the keyed hash they spread like any keys, and each is
+ * metered exactly. */
+#define FLOOD_KEYS 4096
+
+static void
+test_crc_collisions_spread(void)
+{
+	static const unsigned int bytes[] = {0, 1, 2, 3, 17, 18, 19, 33, 34, 35};
+	static struct dpfix_flow_key keys[FLOOD_KEYS];
+	static struct dpfix_packet_info pkts[FLOOD_KEYS];
+	static uint64_t times[FLOOD_KEYS];
+	static uint32_t per_bucket[1024];
+	struct dpfix_packet_info base;
+	struct flow_index ix;
+	struct dpfix_flow_table *t;
+	uint32_t most = 0, same_crc = 0;
+	uint64_t packets = 0;
+
+	make_packet(&base, 0, 100, 0, 64);
+	CHECK_EQ_U64(crc_collisions(&base.key, bytes, RTE_DIM(bytes), keys, FLOOD_KEYS), FLOOD_KEYS);
+	for (uint32_t i = 0; i < FLOOD_KEYS; i++)
+		same_crc += rte_hash_crc(&keys[i], sizeof(keys[i]), 0) == rte_hash_crc(&keys[0],
+				sizeof(keys[0]), 0) && rte_hash_crc(&keys[i], sizeof(keys[i]), 0x12345678) ==
+				rte_hash_crc(&keys[0], sizeof(keys[0]), 0x12345678);
+	CHECK_EQ_U64(same_crc, FLOOD_KEYS);
+
+	/* The index of a FLOOD_KEYS table has 1024 buckets: about 4 keys each. */
+	flow_index_init(&ix, NULL, RTE_DIM(per_bucket), HASH_SEED);
+	memset(per_bucket, 0, sizeof(per_bucket));
+	for (uint32_t i = 0; i < FLOOD_KEYS; i++) {
+		uint32_t b = flow_index_hash(&ix, &keys[i]).bucket;
+
+		if (++per_bucket[b] > most)
+			most = per_bucket[b];
+	}
+	CHECK(most <= 16);
+
+	t = table("ft_crc_flood", FLOOD_KEYS);
+	if (t == NULL)
+		return;
+	for (uint32_t i = 0; i < FLOOD_KEYS; i++) {
+		pkts[i] = base;
+		pkts[i].key = keys[i];
+		times[i] = 1000 + i;
+	}
+	dpfix_flow_table_update_bulk(t, pkts, times, FLOOD_KEYS, 0);
+	dpfix_flow_table_update_bulk(t, pkts, times, FLOOD_KEYS, 0);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), FLOOD_KEYS);
+	CHECK_EQ_U64(dpfix_flow_table_stats(t)->flows_created, FLOOD_KEYS);
+	sink_reset(&sink, -1);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	CHECK_EQ_U64(sink.n, FLOOD_KEYS);
+	for (uint32_t i = 0; i < sink.n && i < MAX_EMITTED; i++) {
+		CHECK_EQ_U64(sink.rec[i].packets, 2);
+		packets += sink.rec[i].packets;
+	}
+	CHECK_EQ_U64(packets, 2 * FLOOD_KEYS);
+	dpfix_flow_table_free(t);
+}
+
+/* An ended flow's index entry is removed some ends later. Meanwhile its record may be
+ * reused by a flow with the same bucket and signature: two identical entries, one of
+ * which the delayed removal takes. The new flow must still be found, once. Keys A and
+ * B agree on the top 20 bits of the hash, so on bucket and signature in any index of
+ * up to 16 buckets (an 8-flow table has 8). */
+static void
+test_reused_record_same_hash(void)
+{
+	const uint64_t s = 1000000000ull;
+	/* An active timeout beyond the idle one: were they equal, a flow's end would stay
+	 * at its first packet + active_ns, and B, seen again and again, would be evicted. */
+	struct dpfix_flow_table *t = table_with("ft_twin", 8, NEVER, 2 * NEVER, NEVER, 0);
+	struct dpfix_packet_info a, b, k;
+	struct flow_index ix;
+	struct flow_hash ha, hb;
+	uint32_t bkey = 1;
+	const struct dpfix_flow_record *ra, *rb;
+
+	if (t == NULL)
+		return;
+	flow_index_init(&ix, NULL, 16, HASH_SEED);
+	make_packet(&a, 0, 100, 0, 64);
+	ha = flow_index_hash(&ix, &a.key);
+	do {
+		make_packet(&b, bkey++, 200, 0, 64);
+		hb = flow_index_hash(&ix, &b.key);
+	} while ((hb.bucket != ha.bucket || hb.sig != ha.sig) && bkey < (1u << 24));
+	CHECK(hb.bucket == ha.bucket && hb.sig == ha.sig);
+
+	sink_reset(&sink, -1);
+	meter(t, &a, 1 * s);
+	for (uint32_t i = 0; i < 7; i++) {
+		make_packet(&k, 100000 + i, 300, 0, 64);
+		meter(t, &k, 2 * s);
+	}
+	/* Full: B evicts A, the oldest, and takes its record. */
+	meter(t, &b, 3 * s);
+	CHECK(sink.n == 1 && key_number(&sink.rec[0].key) == 0);
+	/* 20 more ends, so A's entry is removed; B, seen before each, is never evicted. */
+	for (uint32_t i = 0; i < 20; i++) {
+		meter(t, &b, (4 + i) * s);
+		make_packet(&k, 200000 + i, 300, 0, 64);
+		meter(t, &k, (4 + i) * s + 1);
+	}
+	meter(t, &b, 30 * s);
+	CHECK_EQ_U64(sink.n, 21);
+	CHECK_EQ_U64(dpfix_flow_table_stats(t)->flows_created, 1 + 7 + 1 + 20);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), 8);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	ra = find_emitted(&sink, 0);
+	rb = find_emitted(&sink, bkey - 1);
+	CHECK(ra != NULL && ra->packets == 1 && ra->end_reason == DPFIX_FLOW_END_LACK_OF_RESOURCES);
+	CHECK(rb != NULL && rb->packets == 22 && rb->octets == 22 * 200);
+	CHECK_EQ_U64(sink.n, 29);
+	/* The index is consistent after all: both keys meter again as new flows. */
+	meter(t, &a, 31 * s);
+	meter(t, &b, 31 * s);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), 2);
+	sink_reset(&sink, -1);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	CHECK_EQ_U64(sink.n, 2);
+	dpfix_flow_table_free(t);
+}
+
 /* Fill, drain, refill many times: no slot is lost or handed out twice. */
 static void
 test_churn(void)
@@ -1091,6 +1223,8 @@ main(void)
 	RUN_TEST(test_table_full_evicts);
 	RUN_TEST(test_flood);
 	RUN_TEST(test_churn);
+	RUN_TEST(test_crc_collisions_spread);
+	RUN_TEST(test_reused_record_same_hash);
 	RUN_TEST(test_tcp_end);
 	RUN_TEST(test_biflow);
 	RUN_TEST(test_model);
