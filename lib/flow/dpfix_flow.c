@@ -154,16 +154,6 @@ key_hash(const struct dpfix_flow_table *t, const struct dpfix_flow_key *k,
 	return flow_index_hash(&t->index, k);
 }
 
-static inline struct flow_hash
-record_hash(const struct dpfix_flow_table *t, const struct dpfix_flow_record *r)
-{
-	struct dpfix_flow_key rk;
-
-	if (t->biflow)
-		key_reverse(&r->key, &rk);
-	return key_hash(t, &r->key, &rk);
-}
-
 /* Record number holding k (or, with biflow, its reverse rk), else NO_RECORD. */
 static inline uint32_t
 lookup(const struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_flow_key *k,
@@ -270,7 +260,7 @@ static int
 flow_end(struct dpfix_flow_table *t, uint32_t r, uint8_t reason)
 {
 	struct dpfix_flow_record *rec = &t->records[r];
-	struct flow_hash h = record_hash(t, rec);
+	struct flow_hash h = {t->wheel.links[r].bucket, t->wheel.links[r].sig};
 	uint32_t i;
 
 	if (!offer(t, rec, reason))
@@ -403,6 +393,8 @@ flow_create(struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_p
 	r = t->free_slots[--t->free_count];
 	record_init(&t->records[r], p, now_ns, port);
 	flow_index_add(&t->index, h, r);
+	t->wheel.links[r].bucket = h.bucket;
+	t->wheel.links[r].sig = h.sig;
 	flow_wheel_add(&t->wheel, r, now_ns + t->idle_ns);
 	t->stats.flows_created++;
 	return r;

@@ -16,6 +16,10 @@
 struct flow_wheel_link {
 	uint32_t next;          /* record number, or FLOW_WHEEL_END | slot */
 	uint32_t prev;
+	/* Not the wheel's: the table keeps the flow's index bucket and signature here,
+	 * so ending a flow reads them with its links instead of hashing its key again. */
+	uint32_t bucket;
+	uint16_t sig;
 };
 
 struct flow_wheel {
