@@ -175,8 +175,8 @@ dpfix_endpoint_parse(const char *url, struct dpfix_endpoint *ep, char *err, size
 	return parse_scheme(ep, url, err, errlen);
 }
 
-static uint64_t
-now_ms(void)
+uint64_t
+session_now_ms(void)
 {
 	struct timespec ts;
 
@@ -364,15 +364,15 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 	 * The session is up once the collector has shown it accepted us (tls_confirm):
 	 * until then nothing is exported into a session it may still refuse. */
 	timeout_ms = params->connect_timeout_ms ? params->connect_timeout_ms : 5000;
-	deadline = now_ms() + timeout_ms;
+	deadline = session_now_ms() + timeout_ms;
 	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
 	for (;;) {
 		ret = tls_handshake(s->tls, err, errlen);
 		if (ret == 1) {
 			if (confirm_by == 0)
-				confirm_by = now_ms() + CONFIRM_WAIT_MS;
+				confirm_by = session_now_ms() + CONFIRM_WAIT_MS;
 			ret = tls_confirm(s->tls, confirm_by, err, errlen);
-		} else if (ret == 0 && now_ms() > deadline) {
+		} else if (ret == 0 && session_now_ms() > deadline) {
 			char why[DPFIX_SESSION_ERRLEN];
 
 			tls_explain_stall(s->tls, why, sizeof(why));
@@ -460,13 +460,13 @@ dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
 void
 dpfix_session_close(struct dpfix_session *s)
 {
-	uint64_t deadline = now_ms() + CLOSE_FLUSH_MS;
+	uint64_t deadline = session_now_ms() + CLOSE_FLUSH_MS;
 
 	if (s == NULL)
 		return;
 	if (s->tls != NULL)
 		tls_shutdown(s->tls);
-	while (s->conn.ops->flush(&s->conn) == -EAGAIN && now_ms() < deadline)
+	while (s->conn.ops->flush(&s->conn) == -EAGAIN && session_now_ms() < deadline)
 		usleep(1000);
 	s->conn.ops->close(&s->conn);
 	session_free(s);
@@ -511,7 +511,7 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 
 		/* DTLS drops records that fail to decrypt, so a wrong key shows up only as
 		 * a handshake that never finishes. */
-		if (ret == 0 && now_ms() > s->handshake_deadline_ms) {
+		if (ret == 0 && session_now_ms() > s->handshake_deadline_ms) {
 			const char *id = tls_psk_identity(s->tls);
 
 			snprintf(err, errlen, "handshake did not complete within %u ms (with DTLS, a wrong "
@@ -685,7 +685,7 @@ dpfix_listener_accept(struct dpfix_listener *l)
 		return s;
 	}
 	s->own_ctx = l->ctx;
-	s->handshake_deadline_ms = now_ms() + SERVER_HANDSHAKE_MS;
+	s->handshake_deadline_ms = session_now_ms() + SERVER_HANDSHAKE_MS;
 	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), is_sctp(s), err, sizeof(err));
 	if (s->tls == NULL) {
 		dpfix_session_log(DPFIX_LOG_ERROR, "%s: %s", s->name, err);

@@ -11,7 +11,6 @@
 #include <netdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <time.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -80,15 +79,6 @@ static void
 library_init(void)
 {
 	wolfSSL_Init();
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* An exporter whose handshake failed without the peer saying why (no alert) can
@@ -748,7 +738,7 @@ tls_handshake(struct tls_conn *t, char *err, size_t errlen)
 	code = wolfSSL_get_error(t->ssl, ret);
 	if (code == WOLFSSL_ERROR_WANT_READ || code == WOLFSSL_ERROR_WANT_WRITE) {
 		if (t->ctx->dtls) {
-			uint64_t now = now_ms();
+			uint64_t now = session_now_ms();
 
 			if (t->timeout_at_ms == 0) {
 				t->timeout_at_ms = now + (uint64_t)wolfSSL_dtls_get_current_timeout(t->ssl) * 1000;
@@ -807,7 +797,7 @@ tls_confirm(struct tls_conn *t, uint64_t deadline_ms, char *err, size_t errlen)
 		t->confirmed = 1;
 		return 1;
 	}
-	if (now_ms() < deadline_ms)
+	if (session_now_ms() < deadline_ms)
 		return 0;
 	/* Other stacks may hold their answer until they next write (RFC 8446 allows it),
 	 * which a collector never does: no news is taken as acceptance. */

@@ -55,4 +55,8 @@ ssize_t session_io_recv(struct dpfix_session *s, void *buf, size_t len);
  * <0 unknown (the transport cannot tell without reading). */
 ssize_t session_io_next_len(const struct dpfix_session *s);
 
+/* Milliseconds of CLOCK_MONOTONIC (session.c): the one clock of handshake deadlines,
+ * which session.c sets and tls_handshake and tls_confirm check. */
+uint64_t session_now_ms(void);
+
 #endif
