@@ -4,7 +4,8 @@
 # number can reveal, so the collector must report the drops by its socket's count, while
 # it happens and in its summary, exactly. A later message then shows the gap by sequence
 # number, and a second exporter's gap (partly filled by a late message) is counted apart.
-# Without the privilege to exceed net.core.rmem_max, the buffer obtained is said.
+# What is queued when the collector is told to stop is read before its summary. Without
+# the privilege to exceed net.core.rmem_max, the buffer obtained is said.
 source "$(dirname "$0")/lib.sh"
 
 port=$(free_port)
@@ -76,6 +77,22 @@ grep -q "udp 127.0.0.1:$SRC_A: closed at shutdown after $((got_a / 10 + 2)) mess
 	"$out.stderr" || fail "A's close line does not count $lost missing records: $(cat "$out.stderr")"
 grep -q "udp 127.0.0.1:$SRC_B: closed at shutdown after 4 messages, 3 records missing" \
 	"$out.stderr" || fail "B's close line does not count 3 missing records: $(cat "$out.stderr")"
+
+# Stopped with a backlog: what was queued before the signal is read before the summary
+# (4000 datagrams, far more than the rounds a stop used to allow, well within the
+# default buffer).
+port2=$(free_port)
+start_collector "$port2" "$WORK/backlog" --quiet
+kill -STOP "$COLLECTOR_PID"
+SRC_A=$(free_port) $PY "$WORK/send.py" "$port2" A t d:0:10:4000
+kill -TERM "$COLLECTOR_PID"
+kill -CONT "$COLLECTOR_PID"
+timeout 20 tail --pid="$COLLECTOR_PID" -f /dev/null || fail "backlog collector did not exit"
+for c in "data_records 40000" "socket_drops 0" "sequence_lost 0"; do
+	set -- $c
+	[ "$(counter "$WORK/backlog.stdout" "$1")" = "$2" ] ||
+		fail "stopped with a backlog: $1 is $(counter "$WORK/backlog.stdout" "$1"), want $2"
+done
 
 # Without CAP_NET_ADMIN the buffer stops at net.core.rmem_max, and the collector says so.
 rmem_max=$(cat /proc/sys/net/core/rmem_max)
