@@ -71,17 +71,38 @@ struct exporter_state {
 	struct port_name ports[RTE_MAX_ETHPORTS];
 	uint64_t msg_started_ns;
 	uint64_t liveness_check_ns;
-	uint64_t failed_since_ns;
-	uint64_t next_reconnect_ms;     /* control lcore: backoff state */
+	uint64_t session_started_ns;    /* the current session was taken up */
+	int trusted;                    /* it has passed its probation: flow records go */
+	uint64_t hold_deadline_ns;      /* input over, no session: drop what is left then */
+	int gave_up;                    /* ... and it has */
+	/* Control lcore only: the backoff, and what it has seen of the exporter's reports. */
+	uint64_t next_reconnect_ms;
 	uint64_t reconnect_backoff_ms;
+	unsigned int failures_seen;     /* session failures it has accounted for */
+	unsigned int failures_replaced; /* session failures it has opened a replacement for */
+	char last_failure[DPFIX_SESSION_ERRLEN]; /* the reason last logged */
 };
 
 #define LIVENESS_CHECK_NS 100000000ull  /* reliable sessions: look for a close every 100 ms */
-#define SHUTDOWN_GRACE_NS 5000000000ull /* at shutdown, wait this long for a new session */
+#define SHUTDOWN_GRACE_NS 5000000000ull /* input over: wait this long for a new session */
 #define RECONNECT_MIN_MS 500
 #define RECONNECT_MAX_MS 30000
+/* A collector that refuses a session (a TLS alert to a plaintext exporter, a reset
+ * right after accepting) does so as soon as it reads the first message: a new session
+ * gets its templates and options records at once, and flow records only once it has
+ * stayed up this long, so none go into a session about to be refused uncounted. */
+#define PROBATION_NS 500000000ull
+/* A session that lasted less than this counts as a failed connection attempt: the
+ * backoff goes on growing instead of starting over at RECONNECT_MIN_MS
+ * (doc/sessions.md). */
+#define SESSION_STABLE_NS 10000000000ull
+/* At the longest backoff, a failed attempt whose reason has not changed is logged only
+ * every this many. */
+#define LOG_FAILURES_EVERY 10
 
-/* A reliable session that failed is replaced rather than written into further. */
+/* A reliable session that failed is replaced rather than written into further. One
+ * that had lasted is reported here; one that had not is a failed connection attempt,
+ * which the control lcore reports with the others. */
 static void
 mark_failed(struct exporter_ctx *x, uint64_t now_ns, const char *why)
 {
@@ -89,10 +110,25 @@ mark_failed(struct exporter_ctx *x, uint64_t now_ns, const char *why)
 
 	if (!dpfix_session_is_reliable(x->session) || atomic_load(&x->session_failed))
 		return;
-	RTE_LOG(WARNING, USER1, "export: session %s is down (%s); records wait in the rings while "
-			"the control lcore reconnects\n", dpfix_session_name(x->session), why);
-	st->failed_since_ns = now_ns;
+	x->failed_lasted_ns = now_ns - st->session_started_ns;
+	snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
+	if (x->failed_lasted_ns >= SESSION_STABLE_NS)
+		RTE_LOG(WARNING, USER1, "export: session %s is down (%s); records wait in the rings "
+				"while the control lcore reconnects\n", dpfix_session_name(x->session), why);
 	atomic_store(&x->session_failed, 1);
+	atomic_fetch_add(&x->session_failures, 1); /* after the facts it publishes */
+}
+
+/* A session is taken up: templates first (start_message), options records next, flow
+ * records once it is trusted. */
+static void
+session_taken_up(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+
+	st->session_started_ns = now_ns;
+	st->trusted = !dpfix_session_is_reliable(x->session);
+	st->liveness_check_ns = now_ns + LIVENESS_CHECK_NS;
 }
 
 /* The flow key of the probe's templates: the 5-tuple (ICMP type/code instead of the
@@ -174,9 +210,10 @@ send_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
 				dpfix_session_recv(x->session, scratch, sizeof(scratch), why,
 					sizeof(why)) != -EPROTO)
 			snprintf(why, sizeof(why), "%s", strerror(-ret));
-		RTE_LOG(WARNING, USER1, "export: sending a %u-byte message on %s failed: %s\n", len,
-				dpfix_session_name(x->session), why);
-		if (ret != -EAGAIN && ret != -EMSGSIZE)
+		if (ret == -EAGAIN || ret == -EMSGSIZE)
+			RTE_LOG(WARNING, USER1, "export: sending a %u-byte message on %s failed: %s\n",
+					len, dpfix_session_name(x->session), why);
+		else    /* the session is dead: said once, by mark_failed or the control lcore */
 			mark_failed(x, probe_clock_now_ns(), why);
 	}
 	return ret;
@@ -543,6 +580,7 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	}
 	st->options_due = 1;
 	x->state = st;
+	session_taken_up(x, probe_clock_now_ns());
 	start_message(x, probe_clock_now_ns());
 	return 0;
 }
@@ -566,18 +604,30 @@ hold_for_session(struct exporter_ctx *x, uint64_t now_ns, int workers_done)
 		/* A new session knows no templates. */
 		dpfix_ipfix_tm_session(&st->tm, dpfix_session_is_reliable(x->session));
 		st->options_due = 1;
+		session_taken_up(x, now_ns);
 		atomic_store(&x->session_failed, 0);
-		RTE_LOG(INFO, USER1, "export: resumed on %s\n", dpfix_session_name(x->session));
 		start_message(x, now_ns);
 		return 0;
 	}
 	/* Input is over and no collector came back: stop waiting, and count what is
-	 * dropped, so shutdown is bounded and the loss is not silent. */
-	return !(workers_done && now_ns - st->failed_since_ns > SHUTDOWN_GRACE_NS);
+	 * dropped, so shutdown is bounded and the loss is not silent. The grace runs from
+	 * the first time input was over with no session, however many attempts fail in it. */
+	if (!workers_done)
+		return 1;
+	if (st->hold_deadline_ns == 0)
+		st->hold_deadline_ns = now_ns + SHUTDOWN_GRACE_NS;
+	if (now_ns < st->hold_deadline_ns)
+		return 1;
+	if (!st->gave_up)
+		RTE_LOG(WARNING, USER1, "export: input is over and no session to %s came up within "
+				"%.0f s: the records left are dropped and counted as lost\n",
+				dpfix_session_name(x->session), SHUTDOWN_GRACE_NS / 1e9);
+	st->gave_up = 1;
+	return 0;
 }
 
 /* A reliable session closed by the collector is noticed before the next message is
- * written into it. */
+ * written into it; one still up after its probation is trusted with flow records. */
 static void
 check_liveness(struct exporter_ctx *x, uint64_t now_ns)
 {
@@ -586,7 +636,8 @@ check_liveness(struct exporter_ctx *x, uint64_t now_ns)
 	uint8_t scratch[256];
 	ssize_t n;
 
-	if (!dpfix_session_is_reliable(x->session) || now_ns < st->liveness_check_ns)
+	if (!dpfix_session_is_reliable(x->session) || atomic_load(&x->session_failed) ||
+			now_ns < st->liveness_check_ns)
 		return;
 	st->liveness_check_ns = now_ns + LIVENESS_CHECK_NS;
 	n = dpfix_session_recv(x->session, scratch, sizeof(scratch), err, sizeof(err));
@@ -594,6 +645,16 @@ check_liveness(struct exporter_ctx *x, uint64_t now_ns)
 		mark_failed(x, now_ns, "closed by the collector");
 	else if (n < 0 && n != -EAGAIN && n != -EMSGSIZE)
 		mark_failed(x, now_ns, err);
+	else if (!st->trusted && now_ns - st->session_started_ns >= PROBATION_NS) {
+		unsigned int failed = atomic_load(&x->attempts_failed_in_row);
+
+		st->trusted = 1;
+		if (x->reconnects > 0 && failed == 0)
+			RTE_LOG(INFO, USER1, "export: resumed on %s\n", dpfix_session_name(x->session));
+		else if (x->reconnects > 0)
+			RTE_LOG(INFO, USER1, "export: resumed on %s after %u failed attempt%s\n",
+					dpfix_session_name(x->session), failed, failed == 1 ? "" : "s");
+	}
 }
 
 static int
@@ -621,6 +682,8 @@ exporter_poll(struct exporter_ctx *x)
 	if (!dropping && (st->options_due ||
 			now_ns - st->options_sent_ns >= x->settings->options_interval_ms * 1000000ull))
 		send_options(x, now_ns);
+	if (!dropping && !st->trusted)
+		return 0; /* on probation: flow records wait in the rings */
 	for (unsigned int w = 0; w < x->nb_workers; w++) {
 		struct worker_ctx *wk = &x->workers[w];
 		/* Read done before draining: a worker sets it after its last enqueue. */
@@ -662,27 +725,73 @@ exporter_poll(struct exporter_ctx *x)
 	return handled;
 }
 
+/* A connection attempt failed: the open did, or the session it gave did not last. The
+ * wait before the next one doubles, up to RECONNECT_MAX_MS. Said when the wait or the
+ * reason changes, and at the longest wait every LOG_FAILURES_EVERY failures, so a
+ * collector that refuses every time leaves a few lines, each with the count. */
+static void
+attempt_failed(struct exporter_ctx *x, uint64_t now_ms, const char *why)
+{
+	struct exporter_state *st = x->state;
+	uint64_t previous = st->reconnect_backoff_ms;
+	unsigned int in_row = atomic_fetch_add(&x->attempts_failed_in_row, 1) + 1;
+	int new_reason = strcmp(why, st->last_failure) != 0;
+
+	x->connect_failures++;
+	st->reconnect_backoff_ms = previous == 0 ? RECONNECT_MIN_MS :
+			RTE_MIN(previous * 2, (uint64_t)RECONNECT_MAX_MS);
+	st->next_reconnect_ms = now_ms + st->reconnect_backoff_ms;
+	if (!new_reason && st->reconnect_backoff_ms == previous && in_row % LOG_FAILURES_EVERY != 0)
+		return;
+	snprintf(st->last_failure, sizeof(st->last_failure), "%s", why);
+	RTE_LOG(WARNING, USER1, "export: %s; %u failed attempt%s in a row, records wait in the "
+			"rings; next try in %.1f s%s\n", why, in_row, in_row == 1 ? "" : "s",
+			st->reconnect_backoff_ms / 1000.0,
+			st->reconnect_backoff_ms == RECONNECT_MAX_MS && previous != RECONNECT_MAX_MS ?
+			" (the longest wait: from now on, every 10th failure is logged, or a new reason)" :
+			"");
+}
+
+/* The control lcore's part of a hand-off: it learns of each session failure from the
+ * exporter's count, opens one replacement per failure, and waits before each attempt
+ * while attempts keep failing. */
 int
 exporter_reconnect_step(struct exporter_ctx *x, uint64_t now_ms)
 {
 	struct exporter_state *st = x->state;
+	unsigned int failures = atomic_load(&x->session_failures);
 	char err[DPFIX_SESSION_ERRLEN];
 	struct dpfix_session *s;
 
-	if (!atomic_load(&x->session_failed) || atomic_load(&x->replacement) != NULL ||
+	if (failures != st->failures_seen) {
+		st->failures_seen = failures;
+		if (x->failed_lasted_ns >= SESSION_STABLE_NS) {
+			/* It had lasted: the collector worked, so try again at once. */
+			atomic_store(&x->attempts_failed_in_row, 0);
+			st->reconnect_backoff_ms = 0;
+			st->next_reconnect_ms = 0;
+			st->last_failure[0] = '\0';
+		} else {
+			char why[2 * DPFIX_SESSION_ERRLEN];
+
+			snprintf(why, sizeof(why), "session %s is down after %.1f s (%s)",
+					dpfix_session_name(x->session), x->failed_lasted_ns / 1e9, x->failed_why);
+			attempt_failed(x, now_ms, why);
+		}
+	}
+	if (!atomic_load(&x->session_failed) || st->failures_replaced == failures ||
 			now_ms < st->next_reconnect_ms)
 		return 0;
 	s = dpfix_session_open(&x->endpoint, &x->session_params, err, sizeof(err));
-	if (s != NULL) {
-		st->reconnect_backoff_ms = 0;
-		atomic_store(&x->replacement, s);
+	if (s == NULL) {
+		char why[2 * DPFIX_SESSION_ERRLEN];
+
+		snprintf(why, sizeof(why), "reconnect failed: %s", err);
+		attempt_failed(x, now_ms, why);
 		return 1;
 	}
-	st->reconnect_backoff_ms = st->reconnect_backoff_ms == 0 ? RECONNECT_MIN_MS :
-			RTE_MIN(st->reconnect_backoff_ms * 2, (uint64_t)RECONNECT_MAX_MS);
-	st->next_reconnect_ms = now_ms + st->reconnect_backoff_ms;
-	RTE_LOG(WARNING, USER1, "export: reconnect failed: %s; next try in %.1f s\n", err,
-			st->reconnect_backoff_ms / 1000.0);
+	st->failures_replaced = failures;
+	atomic_store(&x->replacement, s);
 	return 1;
 }
 

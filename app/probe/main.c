@@ -352,7 +352,7 @@ main(int argc, char **argv)
 
 	rte_eal_mp_wait_lcore();
 	control_print_summary(stdout, workers, nb_workers, &exporter);
-	ret = exporter.send_failures ? 2 : 0;
+	ret = exporter.send_failures || exporter.records_lost ? 2 : 0;
 	if (stats_json != NULL) {
 		int werr = control_write_stats_json(stats_json, workers, nb_workers, &exporter);
 

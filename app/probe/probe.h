@@ -75,21 +75,30 @@ struct worker_ctx {
 	struct dpfix_sample samplers[PROBE_MAX_QUEUES_PER_WORKER]; /* queues[i].sampler */
 } __rte_cache_aligned;
 
+/* The exporter's counters: the summary, telemetry and --stats-json show them all. */
+#define EXPORTER_COUNTERS(X) \
+	X(records_exported, "flow records given a sequence number, sent or not") \
+	X(messages_sent, "IPFIX messages sent") \
+	X(send_failures, "messages that could not be sent") \
+	X(records_lost, "flow records that never reached a collector: in messages that " \
+			"could not be sent, or dropped at shutdown with no collector to take them") \
+	X(options_records, "options data records exported") \
+	X(reconnects, "replacement sessions taken up") \
+	X(connect_failures, "connection attempts that failed: refused, or the session did " \
+			"not last (doc/sessions.md)")
+
 struct exporter_ctx {
 	const struct probe_settings *settings;
 	struct worker_ctx *workers;
 	unsigned int nb_workers;
 	struct dpfix_session *session;
-	uint64_t records_exported;
-	uint64_t messages_sent;
-	uint64_t send_failures;
-	uint64_t records_lost;          /* in messages that could not be sent */
-	uint64_t packets_lost;          /* ... and the packets and octets they counted */
+#define EXPORTER_COUNTER_FIELD(name, text) uint64_t name;
+	EXPORTER_COUNTERS(EXPORTER_COUNTER_FIELD)
+#undef EXPORTER_COUNTER_FIELD
+	uint64_t packets_lost;          /* the packets and octets of the records lost */
 	uint64_t octets_lost;
 	uint64_t first_loss_ns, last_loss_ns;
 	uint64_t bytes_sent;            /* IPFIX message bytes sent */
-	uint64_t options_records;       /* options data records exported */
-	uint64_t reconnects;
 	atomic_int done;
 	/* Session hand-off: the exporter marks a reliable session dead and stops taking
 	 * records (they wait in the rings); the control lcore opens a replacement, off the
@@ -98,6 +107,14 @@ struct exporter_ctx {
 	struct dpfix_session_params session_params;
 	atomic_int session_failed;
 	struct dpfix_session *_Atomic replacement;
+	/* Each failure of a session: counted here by the exporter once it has written how
+	 * long the session lasted and why it failed, which the control lcore then reads
+	 * (the count orders the two). The control lcore counts the connection attempts
+	 * that failed in a row (the exporter reads it to keep its log quiet meanwhile). */
+	atomic_uint session_failures;
+	uint64_t failed_lasted_ns;
+	char failed_why[DPFIX_SESSION_ERRLEN];
+	atomic_uint attempts_failed_in_row;
 	void *state;                    /* exporter-private */
 };
 

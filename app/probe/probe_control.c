@@ -130,12 +130,9 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	visit_counters(&t, telemetry_add, d);
 	rte_tel_data_add_dict_u64(d, "workers", t_nb_workers);
-	rte_tel_data_add_dict_u64(d, "records_exported", t_exporter->records_exported);
-	rte_tel_data_add_dict_u64(d, "messages_sent", t_exporter->messages_sent);
-	rte_tel_data_add_dict_u64(d, "send_failures", t_exporter->send_failures);
-	rte_tel_data_add_dict_u64(d, "records_lost", t_exporter->records_lost);
-	rte_tel_data_add_dict_u64(d, "options_records", t_exporter->options_records);
-	rte_tel_data_add_dict_u64(d, "reconnects", t_exporter->reconnects);
+#define ADD_X(name, text) rte_tel_data_add_dict_u64(d, #name, t_exporter->name);
+	EXPORTER_COUNTERS(ADD_X)
+#undef ADD_X
 	return 0;
 }
 
@@ -242,12 +239,9 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 		DPFIX_SAMPLE_COUNTERS(PRINT_SP)
 #undef PRINT_SP
 	}
-	fprintf(out, "  %-28s %" PRIu64 "\n", "records_exported", x->records_exported);
-	fprintf(out, "  %-28s %" PRIu64 "\n", "messages_sent", x->messages_sent);
-	fprintf(out, "  %-28s %" PRIu64 "\n", "send_failures", x->send_failures);
-	fprintf(out, "  %-28s %" PRIu64 "\n", "records_lost", x->records_lost);
-	fprintf(out, "  %-28s %" PRIu64 "\n", "options_records", x->options_records);
-	fprintf(out, "  %-28s %" PRIu64 "\n", "reconnects", x->reconnects);
+#define PRINT_X(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, x->name);
+	EXPORTER_COUNTERS(PRINT_X)
+#undef PRINT_X
 	fflush(out);
 }
 
@@ -284,13 +278,12 @@ control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_
 		visit_counters(&t, json_add, &j);
 		fprintf(out, "\n    }");
 	}
-	fprintf(out, "\n  ],\n  \"exporter\": {\n    \"records_exported\": %" PRIu64,
-			x->records_exported);
+	/* The object's first member, then the rest with a comma before each. */
+	fprintf(out, "\n  ],\n  \"exporter\": {\n    \"bytes_sent\": %" PRIu64, x->bytes_sent);
 	j.indent = "    ";
-	json_add(&j, "messages_sent", x->messages_sent);
-	json_add(&j, "send_failures", x->send_failures);
-	json_add(&j, "records_lost", x->records_lost);
-	json_add(&j, "reconnects", x->reconnects);
+#define JSON_X(name, text) json_add(&j, #name, x->name);
+	EXPORTER_COUNTERS(JSON_X)
+#undef JSON_X
 	fprintf(out, "\n  }\n}\n");
 	return ferror(out) ? -EIO : 0;
 }

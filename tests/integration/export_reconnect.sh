@@ -68,6 +68,126 @@ reconnect() {
 	echo "ok $scheme ($how): reconnected $reconnects time(s), $second of $exported records delivered, 0 lost"
 }
 
+# refused NAME: a collector that takes every TCP connection and refuses it at once (the
+# collector started by start_refusing_NAME; stop_refusing_NAME stops it and sets
+# ACCEPTED to the connections it took). The probe must wait longer after each
+# failed attempt (0.5 s, then 1, 2, 4 s), although every connect succeeds; say each
+# failure once; send no flow record into a session on its probation; and, with no
+# session when input ends, drop its records after the 5 s grace, counting them all.
+refused() {
+	local name=$1 port probe rc=0 syn="tcp.flags.syn == 1 && tcp.flags.ack == 0" got=0
+	port=$(free_port)
+	"start_refusing_$name" "$port"
+	capture_start "$name" "tcp dst port $port"
+	# shellcheck disable=SC2046
+	"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
+		--collector "tcp://127.0.0.1:$port" --stats-interval 0 >"$WORK/$name.probe" 2>&1 &
+	probe=$!
+	PIDS+=("$probe")
+	# Three connections (two waits), then the end of input: the rings hold every flow
+	# when the fourth comes, during the grace.
+	for _ in $(seq 300); do
+		got=$(tshark -r "$WORK/$name.pcapng" -Y "$syn" -T fields -e frame.number 2>/dev/null | grep -c . || true)
+		[ "$got" -ge 3 ] && break
+		kill -0 "$probe" 2>/dev/null || fail "$name: the probe stopped: $(grep -av '^  ' "$WORK/$name.probe")"
+		sleep 0.1
+	done
+	[ "$got" -ge 3 ] || fail "$name: $got connection attempts in 30 s"
+	kill -INT "$probe"
+	timeout 30 tail --pid="$probe" -f /dev/null || fail "$name: probe did not stop"
+	wait "$probe" || rc=$?
+	[ "$rc" = 2 ] || fail "$name: probe exited with $rc, want 2 (records lost)"
+	local p=$WORK/$name.probe attempts reconnects failures enqueued lost lines
+	reconnects=$(counter "$p" reconnects)
+	failures=$(counter "$p" connect_failures)
+	enqueued=$(counter "$p" records_enqueued)
+	lost=$(counter "$p" records_lost)
+	"stop_refusing_$name"
+	attempts=$ACCEPTED
+	capture_stop "$name" "$attempts" "$syn"
+	# Every attempt connected, so the capture shows them all; the wait before the Nth is
+	# at least 0.5 s * 2^(N-2) after the one before it.
+	tshark -r "$WORK/$name.pcapng" -Y "$syn" -T fields -e frame.time_epoch >"$WORK/$name.times"
+	$PY - "$WORK/$name.times" "$attempts" <<'PYEOF' || fail "$name: the backoff did not grow"
+import sys
+times = [float(t) for t in open(sys.argv[1])]
+gaps = [b - a for a, b in zip(times, times[1:])]
+print("connections " + ", ".join(f"+{g:.2f} s" for g in gaps))
+for i, gap in enumerate(gaps):
+    if gap < 0.5 * 2 ** i - 0.02:
+        sys.exit(f"connection {i + 2} came {gap:.3f} s after the one before, want {0.5 * 2 ** i} s or more")
+if len(times) != int(sys.argv[2]) or len(times) < 4:
+    sys.exit(f"{len(times)} connections captured, the collector took {sys.argv[2]} (want 4 or more)")
+PYEOF
+	# Each connection failed (the open, or the session before it lasted), each failure
+	# said once with its count and the next wait, nothing else while it refuses. (The
+	# last may come too late to fail before the probe stops.)
+	[ "$failures" -ge $((attempts - 1)) ] && [ "$failures" -le "$attempts" ] &&
+		[ "$reconnects" -lt "$attempts" ] ||
+		fail "$name: reconnects $reconnects and connect_failures $failures for $attempts connections"
+	lines=$(grep -c "failed attempts\? in a row" "$p" || true)
+	[ "$lines" = "$failures" ] || fail "$name: $lines lines for $failures failed attempts: $(grep -a USER1 "$p")"
+	grep -a "failed attempts\? in a row" "$p" | $PY -c '
+import sys
+for i, line in enumerate(sys.stdin):
+    plural = "s" if i else ""
+    want = f"{i + 1} failed attempt{plural} in a row, records wait in the rings; " \
+           f"next try in {min(0.5 * 2 ** i, 30):.1f} s"
+    if ("is down after" not in line and "reconnect failed: " not in line) or want not in line:
+        sys.exit(f"failure {i + 1}: want \"{want}\" in: {line}")' || fail "$name: failed attempts not said as they should be"
+	[ "$(grep -c "USER1: export:" "$p")" = $((failures + 1)) ] ||
+		fail "$name: the probe said more than one line per failed attempt: $(grep -a USER1 "$p")"
+	grep -q "input is over and no session to tcp 127.0.0.1:$port came up within 5 s" "$p" ||
+		fail "$name: the probe did not say it dropped what was left: $(grep -a USER1 "$p")"
+	# No flow record went into a refused session: all of them are counted as lost.
+	[ "$enqueued" -gt 0 ] && [ "$lost" = "$enqueued" ] ||
+		fail "$name: records_lost $lost of $enqueued records the workers handed over, none delivered"
+	[ "$(counter "$p" records_exported)" = 0 ] || fail "$name: records were sent into refused sessions"
+	echo "ok $name: $attempts attempts, each refused; $failures failures said in $lines lines; $lost of $enqueued records counted as lost"
+}
+
+# A TLS collector answers the plaintext probe's first message with an alert and closes.
+start_refusing_plaintext_to_tls() {
+	start_collector_at "tls+tcp://127.0.0.1:$1" "$WORK/plaintext_to_tls.c" --quiet --psk-file "$K/collector.psk"
+}
+stop_refusing_plaintext_to_tls() {
+	local c=$WORK/plaintext_to_tls.c sessions
+	stop_collector
+	[ "$(summary_value "$c.stdout" flows)" = 0 ] || fail "plaintext_to_tls: records delivered"
+	sessions=$(grep -c "new session from" "$c.stderr")
+	[ "$(grep -c "plaintext IPFIX sent to a tls+tcp endpoint: refused" "$c.stderr")" = "$sessions" ] ||
+		fail "plaintext_to_tls: the collector should refuse each of $sessions sessions: $(cat "$c.stderr")"
+	ACCEPTED=$sessions
+}
+# A listener that resets each connection 0.3 s after it has accepted it (at once, the
+# probe's first connection could fail before the probe started, which it then refuses to).
+start_refusing_reset() {
+	$PY - "$1" "$WORK/reset.accepted" <<'PYEOF' &
+import socket, struct, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+with open(sys.argv[2], "w", buffering=1) as out:
+    print("listening", file=out)
+    while True:
+        c, _ = s.accept()
+        time.sleep(0.3)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        print("accepted", file=out)
+PYEOF
+	RESET_PID=$!
+	PIDS+=("$RESET_PID")
+	wait_for_text "$WORK/reset.accepted" listening 10
+}
+stop_refusing_reset() {
+	kill "$RESET_PID"
+	ACCEPTED=$(grep -c accepted "$WORK/reset.accepted")
+}
+
+refused plaintext_to_tls
+refused reset
 reconnect tcp stop "" ""
 reconnect tls+tcp stop "--psk-file $K/collector.psk" "--psk-identity probe1.example --psk-file $K/probe.psk"
 reconnect sctp stop "" ""
