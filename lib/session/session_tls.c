@@ -65,7 +65,7 @@ struct tls_conn {
 	int peer_reset;             /* a handshake flight was lost: the peer had gone */
 	uint64_t timeout_at_ms;     /* DTLS retransmission deadline, 0 if none */
 	char psk_identity[256];     /* server: the identity the peer used */
-	int psk_unknown_logged;     /* server: said once that it has no key for it */
+	int psk_unknown;            /* server: it has no key for that identity */
 	int sctp;                   /* DTLS over SCTP */
 	int peer_answered;          /* the peer has sent us something */
 	int io_errno;               /* the transport's last error, 0 if none */
@@ -136,12 +136,14 @@ named_hint(const struct tls_conn *t, int code, char *buf, size_t len)
 				"'%s'", p->peer_name);
 	else if (!t->ctx->server || !t->ctx->use_psk || t->psk_identity[0] == '\0')
 		return NULL;
+	else if (t->psk_unknown)
+		/* Whatever ended the handshake: TLS 1.3 goes on without the PSK, and the
+		 * exporter then gives up with an alert that alone says nothing of why. */
+		snprintf(buf, len, "unknown PSK identity '%s': psk_file %s has no key for it",
+				t->psk_identity, p->psk_file);
 	else if (code == BAD_BINDER || code == VERIFY_MAC_ERROR)
 		snprintf(buf, len, "wrong pre-shared key: the exporter's key for PSK identity '%s' "
 				"is not the one psk_file %s holds", t->psk_identity, p->psk_file);
-	else if (code == PSK_KEY_ERROR)
-		snprintf(buf, len, "unknown PSK identity '%s': psk_file %s has no key for it",
-				t->psk_identity, p->psk_file);
 	else
 		return NULL;
 	return buf;
@@ -210,7 +212,8 @@ wolfssl_error(WOLFSSL *ssl, int ret, char *buf, size_t len)
 	/* The peer's alert names its reason (unknown_ca, certificate_expired, ...). */
 	if (code == FATAL_ERROR && wolfSSL_get_alert_history(ssl, &history) == WOLFSSL_SUCCESS &&
 			history.last_rx.code > 0)
-		snprintf(alert, sizeof(alert), ": the peer refused us with alert %s",
+		snprintf(alert, sizeof(alert), t->psk_unknown ? "; the exporter then ended the "
+				"handshake with alert %s" : ": the peer refused us with alert %s",
 				wolfSSL_alert_desc_string_long(history.last_rx.code));
 	snprintf(buf, len, "%s (wolfSSL %d)%s%s%s", text, code, hint ? ": " : "", hint ? hint : "",
 			alert);
@@ -343,12 +346,10 @@ psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned char *key, unsigned i
 	if (identity != NULL)
 		snprintf(t->psk_identity, sizeof(t->psk_identity), "%s", identity);
 	if (e == NULL || e->key_len > key_max) {
-		/* wolfSSL asks again for each cipher suite in common: say it once. */
-		if (!t->psk_unknown_logged)
-			dpfix_session_log(DPFIX_LOG_WARNING, "%s: unknown PSK identity '%s' (psk_file "
-					"%s has no key for it)", dpfix_session_name(t->session),
-					identity ? identity : "", t->ctx->params.psk_file);
-		t->psk_unknown_logged = 1;
+		/* Said by the error that ends the handshake (named_hint), not here: wolfSSL
+		 * asks again for each cipher suite in common, and TLS 1.2 and DTLS end the
+		 * handshake with an error of their own that says it again. */
+		t->psk_unknown = 1;
 		return 0;
 	}
 	memcpy(key, e->key, e->key_len);
