@@ -6,10 +6,10 @@
 # The cache is this machine's L3 (32 MB, 16-way; callgrind reads a wrong size from
 # this VM's CPUID) behind callgrind's default L1. Callgrind ignores prefetch
 # instructions, so the misses counted are the cold lines touched, prefetched or not.
-# Needs a build valgrind can run: meson setup build-cg -Dc_args=-mno-avx512f.
+# Needs a build valgrind can run (no AVX-512): the ordinary one, built for x86-64-v3.
 # Usage: bench/flood_callgrind.sh [BUILD_DIR]
 set -euo pipefail
-build=${1:-build-cg}
+build=${1:-build}
 out=$(mktemp -d /tmp/flood_callgrind.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 for p in 2000000 4000000; do
