@@ -104,7 +104,8 @@ uint32_t dpfix_session_max_message(const struct dpfix_session *s);
 /* Reliable transports get templates once per session; UDP needs periodic resends. */
 int dpfix_session_is_reliable(const struct dpfix_session *s);
 
-/* Orderly close: pending data flushed (bounded wait), close_notify sent for (D)TLS. */
+/* Orderly close: pending data flushed, close_notify sent for (D)TLS; on TCP the exporter
+ * then sends its FIN and reads until the collector closes too (2 s for all of it). */
 void dpfix_session_close(struct dpfix_session *s);
 
 /* ---- collector side ---- */

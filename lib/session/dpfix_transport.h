@@ -51,6 +51,9 @@ struct dpfix_transport_ops {
 	/* Pushes buffered output: 0 when all is out, -EAGAIN if some remains, -errno. */
 	int (*flush)(struct dpfix_conn *c);
 	void (*close)(struct dpfix_conn *c);
+	/* Optional (TCP): ends this end's sending in order, after what is buffered (a FIN),
+	 * while it can still read. 0 or -errno. */
+	int (*shutdown_write)(struct dpfix_conn *c);
 	/* Optional, message transports: the length of the message recv would return now,
 	 * 0 if none is waiting, <0 if this connection cannot tell without reading. */
 	ssize_t (*next_message_len)(const struct dpfix_conn *c);

@@ -3,6 +3,7 @@
  * (TCP, TLS) messages are framed by the IPFIX header's length field. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 #define MAX_TRANSPORTS 8
 #define STREAM_TEMPLATES 0      /* SCTP: templates alone on stream 0 (RFC 7011 10.2) */
 #define STREAM_DATA 1
-#define CLOSE_FLUSH_MS 2000
+#define CLOSE_WAIT_MS 2000          /* close: the flush, then (TCP exporter) the peer's close */
 #define SERVER_HANDSHAKE_MS 3000
 #define CONFIRM_WAIT_MS 3000         /* TLS 1.3: for the collector's verdict on our certificate */
 #define DTLS_RECORD_OVERHEAD 96      /* header 13 + explicit IV/nonce + MAC/tag + padding */
@@ -457,10 +458,40 @@ dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
 	return ret;
 }
 
+/* The exporter's end of a byte stream: after its FIN, what the collector still sends (its
+ * close_notify) is read and dropped until it closes too, or the deadline. Closing with
+ * bytes unread makes the kernel send an RST in place of the FIN (RFC 1122 4.2.2.13), and
+ * the collector's answer to our close_notify can arrive between our last write and our
+ * close: the close was then an abort on the wire, and a stack that flushes its queues on
+ * an RST (RFC 793) may drop what it had not read yet. A collector closes at once: a peer
+ * that never closes must not hold up its loop. */
+static void
+wait_for_peer_close(struct dpfix_session *s, uint64_t deadline)
+{
+	struct pollfd pfd = {.fd = dpfix_session_event_fd(s), .events = POLLIN};
+	struct dpfix_recv_info info;
+	uint8_t scratch[512];
+
+	if (s->server || s->conn.ops->shutdown_write == NULL || pfd.fd < 0 ||
+			s->conn.ops->shutdown_write(&s->conn) < 0)
+		return;
+	for (;;) {
+		ssize_t n = s->conn.ops->recv(&s->conn, scratch, sizeof(scratch), &info);
+		uint64_t now = session_now_ms();
+
+		if (n == 0 || (n < 0 && n != -EAGAIN))
+			return; /* the collector closed, or the connection is gone */
+		if (now >= deadline)
+			return; /* a peer that goes on talking gets its RST */
+		if (n < 0)
+			poll(&pfd, 1, (int)(deadline - now));
+	}
+}
+
 void
 dpfix_session_close(struct dpfix_session *s)
 {
-	uint64_t deadline = session_now_ms() + CLOSE_FLUSH_MS;
+	uint64_t deadline = session_now_ms() + CLOSE_WAIT_MS;
 
 	if (s == NULL)
 		return;
@@ -468,6 +499,7 @@ dpfix_session_close(struct dpfix_session *s)
 		tls_shutdown(s->tls);
 	while (s->conn.ops->flush(&s->conn) == -EAGAIN && session_now_ms() < deadline)
 		usleep(1000);
+	wait_for_peer_close(s, deadline);
 	s->conn.ops->close(&s->conn);
 	session_free(s);
 }

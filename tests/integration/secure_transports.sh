@@ -35,9 +35,10 @@ run_pair() {
 	fi
 	stop_collector
 	# What the checks below read is in the capture: every datagram the collector read;
-	# over TCP the exporter's FIN (after all it sent) and what ends the collector's side,
-	# its FIN or the exporter's RST in answer to its last data (the close_notify); over
-	# SCTP the exporter's SHUTDOWN (sent once all its DATA was acknowledged).
+	# over TCP the exporter's FIN (after all it sent) and what ends the collector's side:
+	# its FIN, or the exporter's RST should the collector not close within the 2 s the
+	# exporter waits for it; over SCTP the exporter's SHUTDOWN (sent once all its DATA was
+	# acknowledged).
 	local received
 	received=$(collector_datagrams "$WORK/$name.collector.stdout")
 	case $scheme in
@@ -46,7 +47,14 @@ run_pair() {
 		capture_stop "$name" "$received" "udp.dstport == $port && dtls.record.content_type == 23" \
 			-d "udp.port==$port,dtls"
 		;;
-	tcp | tls+tcp) capture_stop "$name" 2 "tcp.flags.fin == 1 || tcp.flags.reset == 1" ;;
+	tcp | tls+tcp)
+		capture_stop "$name" 2 "tcp.flags.fin == 1 || tcp.flags.reset == 1"
+		# The exporter's close begins with its FIN, also when the collector's close_notify
+		# reached it first (it used to close with that unread: an RST and no FIN).
+		tshark -r "$WORK/$name.pcapng" -Y "tcp.dstport == $port && tcp.flags.fin == 1" 2>/dev/null |
+			grep -q . || fail "$name: the exporter sent no FIN: $(tshark -r "$WORK/$name.pcapng" \
+			-Y "tcp.flags.fin == 1 || tcp.flags.reset == 1" 2>/dev/null | tr '\n' ';')"
+		;;
 	*) capture_stop "$name" 1 "sctp.chunk_type == 7" -d "udp.port==$SCTP_UDP_PORT,sctp" ;;
 	esac
 	for what in flows packets octets; do
@@ -79,6 +87,51 @@ X509_C="--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem --peer-nam
 
 run_pair udp udp "" ""
 run_pair tcp tcp "" ""
+# The exporter's TCP close stays orderly when the collector still has something to say
+# after the exporter's last message, as a TLS collector answers close_notify with its own:
+# the exporter sends its FIN, then reads until the collector closes too. Closing with those
+# bytes unread would reset the connection (RFC 1122 4.2.2.13). This collector answers the
+# exporter's FIN with 31 bytes and its own FIN; its socket then ends in an orderly way
+# (our FIN acknowledged) or reset.
+port=$(free_port)
+$PY - "$port" "$WORK/talkback.ipfix" >"$WORK/talkback.out" 2>&1 <<'PYEOF' &
+import socket, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+TCP_CLOSE = 7  # include/net/tcp_states.h
+srv = socket.create_server(("127.0.0.1", port))
+print("listening", flush=True)
+srv.settimeout(60)
+conn, _ = srv.accept()
+conn.settimeout(60)
+data = b""
+while chunk := conn.recv(65536):
+    data += chunk
+open(out, "wb").write(data)
+try:
+    conn.sendall(b"x" * 31)
+    conn.shutdown(socket.SHUT_WR)
+    end = time.monotonic() + 30
+    while conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] != TCP_CLOSE:
+        if time.monotonic() > end:
+            sys.exit("our FIN was neither acknowledged nor reset within 30 s")
+        time.sleep(0.01)
+    err = conn.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+except OSError as e:
+    err = e.errno
+print(f"closed: {'reset, ' + __import__('os').strerror(err) if err else 'orderly'}")
+PYEOF
+talkback=$!
+PIDS+=("$talkback")
+wait_for_text "$WORK/talkback.out" "listening" 10
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "tcp://127.0.0.1:$port" >"$WORK/talkback.probe" 2>&1 ||
+	fail "talkback: probe exited with $?: $(grep -v TELEMETRY "$WORK/talkback.probe" | tail -3)"
+wait "$talkback" || fail "talkback collector: $(cat "$WORK/talkback.out")"
+grep -q "^closed: orderly$" "$WORK/talkback.out" ||
+	fail "the exporter's close with the collector's last bytes unread: $(tail -1 "$WORK/talkback.out")"
+ipfix_stream_cut "$WORK/talkback.ipfix" >/dev/null || fail "talkback: the exporter's stream is not whole"
+echo "ok tcp: the exporter reads the collector's last bytes and its FIN before it closes"
 run_pair dtls_udp_psk dtls+udp "$PSK_C" "$PSK_P --keylog-file $WORK/keys.log --ciphers DHE-PSK-AES128-GCM-SHA256"
 dtls_port=$LAST_PORT
 assert_no_cleartext dtls_udp_psk udp.payload

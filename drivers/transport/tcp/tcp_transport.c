@@ -149,6 +149,16 @@ tcp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *in
 	return n;
 }
 
+/* The exporter's FIN right after what it sent; it then reads until the collector closes
+ * too (dpfix_session_close). */
+static int
+tcp_shutdown_write(struct dpfix_conn *c)
+{
+	struct tcp_conn *t = c->priv;
+
+	return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
 static void
 tcp_close(struct dpfix_conn *c)
 {
@@ -248,6 +258,7 @@ static const struct dpfix_transport_ops tcp_ops = {
 	.recv = tcp_recv,
 	.flush = tcp_flush,
 	.close = tcp_close,
+	.shutdown_write = tcp_shutdown_write,
 	.listen = tcp_listen,
 	.accept = tcp_accept,
 	.unlisten = tcp_unlisten,
