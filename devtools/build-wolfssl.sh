@@ -17,8 +17,10 @@ options="--enable-static --disable-shared --with-pic
 	--enable-aesni --enable-intelasm --enable-alpn --enable-keying-material
 	--enable-opensslextra --enable-crl --enable-sni --enable-tls13
 	--disable-examples --disable-crypttests --disable-benchmark"
+# Fixes of our own to wolfSSL's source, applied in order (each file says why).
+patches=("$top"/devtools/wolfssl-*.patch)
 version=$(apt-cache policy libwolfssl-dev 2>/dev/null | awk '/Candidate/ {print $2}')
-stamp="$version $cppflags $(echo $options)"
+stamp="$version $cppflags $(echo $options) patches $(cat "${patches[@]}" | sha256sum | cut -c1-16)"
 key=$(printf '%s' "$stamp" | sha256sum | cut -c1-16)
 
 if [ -f "$prefix/.stamp" ] && [ "$(cat "$prefix/.stamp")" = "$stamp" ]; then
@@ -47,6 +49,9 @@ trap 'rm -rf "$work"' EXIT
 src=$(find "$work" -maxdepth 1 -mindepth 1 -type d -name 'wolfssl-*' | head -n 1)
 [ -n "$src" ] || { echo "build-wolfssl: apt-get source wolfssl produced no source tree" >&2; exit 1; }
 cd "$src"
+for p in "${patches[@]}"; do
+	patch -p1 -s <"$p" || { echo "build-wolfssl: $p does not apply" >&2; exit 1; }
+done
 ./autogen.sh >"$work/autogen.log" 2>&1 || { tail -20 "$work/autogen.log" >&2; exit 1; }
 # shellcheck disable=SC2086
 CPPFLAGS="$cppflags" ./configure --prefix="$prefix" $options >"$work/configure.log" 2>&1 ||
