@@ -4,6 +4,7 @@
  * section 4 and the interface names. It owns all IPFIX state: templates, the sequence
  * number, the message being filled. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,6 +65,7 @@ struct exporter_state {
 	uint32_t sequence;          /* data records (flows and options) sent so far */
 	uint64_t msg_packets;       /* packets and octets of the flows in msg, counted */
 	uint64_t msg_octets;        /* as lost if it cannot be sent */
+	uint64_t session_records;   /* flow records sent on the current session */
 	uint64_t options_sent_ns;
 	int options_due;
 	uint32_t process_id;        /* meteringProcessId and exportingProcessId */
@@ -127,6 +129,7 @@ session_taken_up(struct exporter_ctx *x, uint64_t now_ns)
 	struct exporter_state *st = x->state;
 
 	st->session_started_ns = now_ns;
+	st->session_records = 0;
 	st->trusted = !dpfix_session_is_reliable(x->session);
 	st->liveness_check_ns = now_ns + LIVENESS_CHECK_NS;
 }
@@ -295,6 +298,7 @@ send_message(struct exporter_ctx *x, uint64_t now_ns)
 		count_lost(x, records, st->msg_packets, st->msg_octets, now_ns);
 	} else {
 		x->messages_sent++;
+		st->session_records += records;
 	}
 	/* The sequence counts records exported, sent or not (RFC 7011 3.1), so a
 	 * collector sees the loss. */
@@ -828,12 +832,36 @@ withdraw_templates(struct exporter_ctx *x)
 	send_with_retry(x, st->buf, len, DPFIX_MESSAGE_TEMPLATES);
 }
 
+/* The orderly end of export: templates withdrawn, then the session ended, which the
+ * collector confirms by ending its side after reading everything (dpfix_session_end). An
+ * end it does not confirm (a refusal that came too late to be seen before, a reset, no
+ * answer) is reported with the flow records of that session, which it may not have read. */
+void
+exporter_end(struct exporter_ctx *x)
+{
+	struct exporter_state *st = x->state;
+	char err[DPFIX_SESSION_ERRLEN], name[DPFIX_SESSION_ERRLEN];
+
+	if (st == NULL || x->session == NULL || !dpfix_session_is_reliable(x->session) ||
+			atomic_load(&x->session_failed))
+		return;
+	withdraw_templates(x);
+	snprintf(name, sizeof(name), "%s", dpfix_session_name(x->session)); /* ending frees it */
+	if (dpfix_session_end(x->session, err, sizeof(err)) < 0) {
+		x->sessions_unconfirmed++;
+		x->records_unconfirmed += st->session_records;
+		RTE_LOG(WARNING, USER1, "export: session %s ended without the collector's "
+				"confirmation: %s; its %" PRIu64 " flow records may not have been read "
+				"(records_unconfirmed)\n", name, err, st->session_records);
+	}
+	x->session = NULL;
+}
+
 void
 exporter_fini(struct exporter_ctx *x)
 {
 	struct exporter_state *st = x->state;
 
-	withdraw_templates(x);
 	dpfix_session_close(x->session);
 	dpfix_session_close(atomic_exchange(&x->replacement, NULL));
 	x->session = NULL;

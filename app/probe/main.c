@@ -351,8 +351,10 @@ main(int argc, char **argv)
 	control_run(&settings, workers, nb_workers, &exporter, export_lcore == RTE_MAX_LCORE);
 
 	rte_eal_mp_wait_lcore();
+	exporter_end(&exporter);
 	control_print_summary(stdout, workers, nb_workers, &exporter);
-	ret = exporter.send_failures || exporter.records_lost ? 2 : 0;
+	ret = exporter.send_failures || exporter.records_lost ||
+			exporter.sessions_unconfirmed ? 2 : 0;
 	if (stats_json != NULL) {
 		int werr = control_write_stats_json(stats_json, workers, nb_workers, &exporter);
 

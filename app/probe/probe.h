@@ -85,7 +85,10 @@ struct worker_ctx {
 	X(options_records, "options data records exported") \
 	X(reconnects, "replacement sessions taken up") \
 	X(connect_failures, "connection attempts that failed: refused, or the session did " \
-			"not last (doc/sessions.md)")
+			"not last (doc/sessions.md)") \
+	X(sessions_unconfirmed, "sessions whose end the collector did not confirm") \
+	X(records_unconfirmed, "flow records sent in those: the collector may not have " \
+			"read them")
 
 struct exporter_ctx {
 	const struct probe_settings *settings;
@@ -136,6 +139,9 @@ int exporter_init(struct exporter_ctx *x, char *err, size_t errlen);
 /* One round of exporter work; returns the number of records handled. */
 unsigned int exporter_poll(struct exporter_ctx *x);
 int exporter_main(void *arg);
+/* After the lcores have stopped: withdraws the templates and ends the session in order,
+ * counting its records as unconfirmed if the collector does not confirm the end. */
+void exporter_end(struct exporter_ctx *x);
 void exporter_fini(struct exporter_ctx *x);
 /* Control lcore: reopens a failed session with backoff. Returns nonzero if it tried. */
 int exporter_reconnect_step(struct exporter_ctx *x, uint64_t now_ms);

@@ -104,8 +104,17 @@ uint32_t dpfix_session_max_message(const struct dpfix_session *s);
 /* Reliable transports get templates once per session; UDP needs periodic resends. */
 int dpfix_session_is_reliable(const struct dpfix_session *s);
 
-/* Orderly close: pending data flushed, close_notify sent for (D)TLS; on TCP the exporter
- * then sends its FIN and reads until the collector closes too (2 s for all of it). */
+/* Exporter, reliable transports: ends the session in order and frees it. Returns 0
+ * only when the collector confirmed the end after taking everything sent: (D)TLS, its
+ * close_notify in answer to ours; TCP, its FIN after ours with every byte acknowledged;
+ * SCTP, the SHUTDOWN we began, completed. Otherwise, within 3 s, a negative errno with
+ * err saying what came instead (bytes such as a TLS alert, named: -EPROTO; a reset:
+ * -ECONNRESET; the collector's end before it took all: -EPIPE; nothing: -ETIMEDOUT):
+ * what was sent may not have been read. -EOPNOTSUPP for a datagram or collector's
+ * session, which nothing confirms. */
+int dpfix_session_end(struct dpfix_session *s, char *err, size_t errlen);
+
+/* Orderly close: dpfix_session_end without its verdict (bounded, 3 s). */
 void dpfix_session_close(struct dpfix_session *s);
 
 /* ---- collector side ---- */

@@ -51,8 +51,12 @@ struct dpfix_transport_ops {
 	/* Pushes buffered output: 0 when all is out, -EAGAIN if some remains, -errno. */
 	int (*flush)(struct dpfix_conn *c);
 	void (*close)(struct dpfix_conn *c);
-	/* Optional (TCP): ends this end's sending in order, after what is buffered (a FIN),
-	 * while it can still read. 0 or -errno. */
+	/* Optional, reliable transports (the exporter's orderly end): no more sends; the peer
+	 * learns it once it has everything sent before (TCP: a FIN; SCTP: SHUTDOWN, which
+	 * waits for every DATA chunk to be acknowledged). 0 or -errno. From then on recv
+	 * returns 0 only when the peer has ended its side after taking all this end sent
+	 * (TCP: every byte acknowledged; SCTP: the shutdown this end began, completed), and
+	 * -EPIPE when it ended its side before that (-ECONNRESET when it aborted). */
 	int (*shutdown_write)(struct dpfix_conn *c);
 	/* Optional, message transports: the length of the message recv would return now,
 	 * 0 if none is waiting, <0 if this connection cannot tell without reading. */

@@ -127,7 +127,7 @@ check_wakes(const char *scheme)
 			readable(l, server, 100);
 	}
 	CHECK(n == MESSAGE_LEN && memcmp(buf, msg, sizeof(msg)) == 0);
-	/* The collector's end first: the exporter's TCP close waits (2 s at most) for the
+	/* The collector's end first: the exporter's TCP close waits (3 s at most) for the
 	 * collector's, which this one process would give only after it. */
 	dpfix_session_close(server);
 	dpfix_session_close(client);

@@ -34,6 +34,9 @@ struct sctp_conn {
 	size_t msg_len;
 	uint16_t msg_stream;
 	int closed;
+	int write_shut;             /* we began the shutdown (shutdown_write) */
+	int peer_shutdown;          /* the peer began one (SHUTDOWN received) */
+	int aborted;                /* the association was lost or aborted */
 };
 
 struct sctp_listener {
@@ -294,14 +297,30 @@ handle_notification(struct sctp_conn *t, const union sctp_notification *n, size_
 {
 	if (len < sizeof(n->sn_header))
 		return;
-	if (n->sn_header.sn_type == SCTP_SHUTDOWN_EVENT)
+	if (n->sn_header.sn_type == SCTP_SHUTDOWN_EVENT) {
 		t->closed = 1;
+		t->peer_shutdown = 1;
+	}
 	if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && len >= sizeof(n->sn_assoc_change)) {
 		uint16_t state = n->sn_assoc_change.sac_state;
 
+		if (state == SCTP_COMM_LOST || state == SCTP_CANT_STR_ASSOC)
+			t->aborted = 1;
 		if (state == SCTP_COMM_LOST || state == SCTP_SHUTDOWN_COMP || state == SCTP_CANT_STR_ASSOC)
 			t->closed = 1;
 	}
+}
+
+/* The end of the association as recv reports it: after our shutdown_write, 0 only for
+ * the shutdown we began, completed. */
+static ssize_t
+end_of_association(const struct sctp_conn *t)
+{
+	if (!t->write_shut)
+		return 0;
+	if (t->aborted)
+		return -ECONNRESET;
+	return t->peer_shutdown ? -EPIPE : 0;
 }
 
 static ssize_t
@@ -320,11 +339,11 @@ sctp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *i
 				&rcv, &infolen, &infotype, &flags);
 		if (n < 0) {
 			if (errno == EWOULDBLOCK)
-				return t->closed ? 0 : -EAGAIN;
+				return t->closed ? end_of_association(t) : -EAGAIN;
 			return -errno;
 		}
 		if (n == 0)
-			return 0; /* association shut down */
+			return end_of_association(t); /* association shut down */
 		if (flags & MSG_NOTIFICATION) {
 			handle_notification(t, (const union sctp_notification *)(t->msg + t->msg_len),
 					(size_t)n);
@@ -361,8 +380,9 @@ sctp_close(struct dpfix_conn *c)
 	if (t == NULL)
 		return;
 	/* SHUTDOWN rather than ABORT: the peer gets everything already accepted. Wait
-	 * (bounded) for the shutdown to complete, since closing earlier aborts. */
-	if (!t->closed && usrsctp_shutdown(t->sock, SHUT_WR) == 0) {
+	 * (bounded) for the shutdown to complete, since closing earlier aborts. (An exporter
+	 * has done that already, with shutdown_write.) */
+	if (!t->closed && !t->write_shut && usrsctp_shutdown(t->sock, SHUT_WR) == 0) {
 		struct dpfix_recv_info info;
 		uint8_t scratch[256];
 
@@ -379,6 +399,19 @@ sctp_close(struct dpfix_conn *c)
 	free(t->msg);
 	free(t);
 	c->priv = NULL;
+}
+
+static int
+sctp_shutdown_write(struct dpfix_conn *c)
+{
+	struct sctp_conn *t = c->priv;
+
+	if (t->closed)
+		return t->aborted ? -ECONNRESET : -EPIPE;
+	if (usrsctp_shutdown(t->sock, SHUT_WR) < 0)
+		return -errno;
+	t->write_shut = 1;
+	return 0;
 }
 
 static int
@@ -517,6 +550,7 @@ static const struct dpfix_transport_ops sctp_ops = {
 	.recv = sctp_recv,
 	.flush = sctp_flush,
 	.close = sctp_close,
+	.shutdown_write = sctp_shutdown_write,
 	.set_auth_key = sctp_set_auth_key,
 	.listen = sctp_listen,
 	.poll = sctp_poll,

@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "dpfix_transport.h"
 #include "sockaddr_util.h"
@@ -22,6 +25,7 @@ struct tcp_conn {
 	int fd;
 	uint8_t *out;
 	size_t out_start, out_len;
+	int write_shut;         /* our FIN is sent (shutdown_write) */
 };
 
 struct tcp_listener {
@@ -137,6 +141,19 @@ tcp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_s
 	return ret == -EAGAIN ? 0 : ret;
 }
 
+/* After our FIN: a collector that read up to it and then closed sends a FIN that
+ * acknowledges every byte we sent (and our FIN). One that closed before our last bytes
+ * arrived sent its FIN without them, and they get an RST that may come after we read
+ * that FIN: only the kernel's count of what is still unacknowledged tells the two apart.
+ * (Bytes still in our buffer were never sent at all.) */
+static int
+all_acknowledged(const struct tcp_conn *t)
+{
+	int unacked = 0;
+
+	return t->out_len == 0 && ioctl(t->fd, SIOCOUTQ, &unacked) == 0 && unacked == 0;
+}
+
 static ssize_t
 tcp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info)
 {
@@ -146,17 +163,20 @@ tcp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *in
 	info->stream = 0;
 	if (n < 0)
 		return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+	if (n == 0 && t->write_shut && !all_acknowledged(t))
+		return -EPIPE;
 	return n;
 }
 
-/* The exporter's FIN right after what it sent; it then reads until the collector closes
- * too (dpfix_session_close). */
 static int
 tcp_shutdown_write(struct dpfix_conn *c)
 {
 	struct tcp_conn *t = c->priv;
 
-	return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
+	if (shutdown(t->fd, SHUT_WR) < 0)
+		return -errno;
+	t->write_shut = 1;
+	return 0;
 }
 
 static void
