@@ -133,7 +133,9 @@ void dpfix_listener_close(struct dpfix_listener *l);
 #define DPFIX_LISTENER_COUNTERS(X) \
 	X(socket_drops, "datagrams the kernel dropped: the listener's receive buffer was full") \
 	X(queue_drops, "datagrams dropped: an exporter's queue was full") \
-	X(peer_drops, "datagrams dropped: too many exporters at once")
+	X(peer_drops, "datagrams dropped: too many exporters at once") \
+	X(refused_drops, "datagrams dropped: from an exporter refused in the last 10 s (its " \
+			"handshake retransmissions, a plaintext exporter's messages)")
 
 struct dpfix_listener_stats {
 #define DPFIX_LISTENER_COUNTER_FIELD(name, text) uint64_t name;

@@ -30,6 +30,10 @@ struct dpfix_conn {
 	char peer[64];          /* "ADDR:PORT", for messages */
 	uint32_t max_payload;   /* largest single send; datagram limit for UDP */
 	int accepted;           /* this end came from a listener (the collector side) */
+	/* Set before close when the session refused the peer's handshake: a datagram
+	 * listener then ignores that peer's late packets (retransmissions) for a while
+	 * instead of taking them for a new exporter. */
+	int refused;
 };
 
 struct dpfix_listener_conn_ops;

@@ -671,13 +671,16 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 			snprintf(err, errlen, "handshake did not complete within %u ms (with DTLS, a wrong "
 					"key or a peer that gave up looks like this)%s%s%s", SERVER_HANDSHAKE_MS,
 					id[0] ? "; the exporter's PSK identity: '" : "", id, id[0] ? "'" : "");
+			s->conn.refused = 1;
 			return -ETIMEDOUT;
 		}
 		if (ret < 0 && s->plaintext_refused)
 			snprintf(err, errlen, "plaintext IPFIX sent to a %s endpoint: refused (the "
 					"exporter must use %s)", s->endpoint.scheme, s->endpoint.scheme);
-		if (ret < 0)
+		if (ret < 0) {
+			s->conn.refused = 1;
 			return ret;
+		}
 		if (ret == 0) {
 			s->conn.ops->flush(&s->conn);
 			return -EAGAIN;

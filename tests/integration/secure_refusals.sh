@@ -91,24 +91,33 @@ refuse wrong_psk_dtls dtls+udp "$PSK_C" "--psk-identity probe1.example --psk-fil
 refuse wrong_psk_tls tls+tcp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
 	"wrong pre-shared key: the exporter's key for PSK identity 'probe1.example' is not the one psk_file $K/collector.psk holds" \
 	"the peer closed the connection without answering our hello: it holds another key for PSK identity 'probe1.example'"
-# said_once NAME: the collector refused one exporter in one line, which names the identity
-# (wolfSSL asks for the key once per cipher suite in common; TLS 1.2 and DTLS then fail
-# with an error of their own, TLS 1.3 with the exporter's alert): one session, one reason.
+# said_once NAME TEXT: the collector refused one exporter in one session and said why in
+# one line, the only one with TEXT (an unknown identity: wolfSSL asks for the key once per
+# cipher suite in common, TLS 1.2 and DTLS then fail with an error of their own, TLS 1.3
+# with the exporter's alert; a DTLS exporter resends its hello when no answer comes, and
+# a plaintext one goes on sending, which must not open sessions of their own).
 said_once() {
 	local c=$WORK/$1.c.stderr
-	[ "$(grep -c "new session from" "$c")" = 1 ] && [ "$(grep -c "stranger.example" "$c")" = 1 ] &&
+	[ "$(grep -c "new session from" "$c")" = 1 ] && [ "$(grep -c -- "$2" "$c")" = 1 ] &&
 		! grep -q "warning" "$c" || fail "$1: the collector should say it once, in one session: $(cat "$c")"
 }
 UNKNOWN="unknown PSK identity 'stranger.example': psk_file $K/collector.psk has no key for it"
 refuse unknown_identity tls+tcp "$PSK_C" "--psk-identity stranger.example --psk-file $K/stranger.psk" \
 	"$UNKNOWN; the exporter then ended the handshake with alert unexpected_message" \
 	"the peer answered as if we had offered no pre-shared key: most likely it has no key for PSK identity 'stranger.example'"
-said_once unknown_identity
+said_once unknown_identity stranger.example
 refuse unknown_identity_tls12 tls+tcp "$PSK_C" \
 	"--psk-identity stranger.example --psk-file $K/stranger.psk --ciphers ECDHE-PSK-AES128-GCM-SHA256" \
 	"psk key callback error (wolfSSL -333): $UNKNOWN" \
 	"the peer closed the connection during the handshake without an alert: it may have no key for PSK identity 'stranger.example'"
-said_once unknown_identity_tls12
+said_once unknown_identity_tls12 stranger.example
+refuse unknown_identity_dtls dtls+udp "$PSK_C" "--psk-identity stranger.example --psk-file $K/stranger.psk" \
+	"psk key callback error (wolfSSL -333): $UNKNOWN" \
+	"the peer answered, then went silent: most likely it does not accept our key for PSK identity 'stranger.example'"
+said_once unknown_identity_dtls stranger.example
+# The probe did resend its hello (the collector dropped it, as from a refused exporter).
+[ "$(counter "$WORK/unknown_identity_dtls.c.stdout" refused_drops)" -gt 0 ] ||
+	fail "unknown_identity_dtls: no resent hello counted in refused_drops: $(cat "$WORK/unknown_identity_dtls.c.stdout")"
 refuse untrusted_ca tls+tcp "$X509_C" "$(x509_p foreign)" "not signed by a trusted CA" \
 	"the peer refused us with alert unknown_ca"
 refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
@@ -135,6 +144,9 @@ refuse revoked_cert tls+tcp "$X509_C --crl $K/crl.pem" "$(x509_p revoked)" "the 
 # A collector answers plaintext with a (D)TLS alert, which the probe recognises and names;
 # over UDP the probe reads nothing back, so only the collector can say it.
 PROBE_SCHEME=udp refuse plaintext_to_dtls dtls+udp "$PSK_C" "" "plaintext IPFIX sent to a dtls+udp endpoint: refused"
+said_once plaintext_to_dtls "plaintext IPFIX"
+[ "$(counter "$WORK/plaintext_to_dtls.c.stdout" refused_drops)" -gt 0 ] ||
+	fail "plaintext_to_dtls: the probe's later messages are not counted in refused_drops"
 PROBE_SCHEME=tcp refuse plaintext_to_tls tls+tcp "$PSK_C" "" "plaintext IPFIX sent to a tls+tcp endpoint: refused" \
 	"the collector answered with a TLS alert: it expects TLS, so use tls+tcp://127.0.0.1:"
 # The collector answers only after the probe has sent everything and ended its session

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dpfix_transport.h"
@@ -19,6 +20,12 @@
 #define MAX_PEERS 1024
 #define PEER_QUEUE 64
 #define READS_PER_POLL 64
+/* A refused exporter's datagrams are dropped this long after the refusal: a DTLS
+ * client resends its last flight when no answer comes, and each resend would otherwise
+ * open a session of its own, which then times out in the log without saying whose it
+ * was. A plaintext exporter to a DTLS port is refused once per this time, not per
+ * datagram. */
+#define REFUSED_QUIET_MS 10000
 
 struct datagram {
 	uint32_t len;
@@ -33,6 +40,7 @@ struct udp_peer {
 	unsigned int head, count;
 	int in_use;
 	int accepted;
+	uint64_t refused_until_ms;      /* refused: its datagrams are dropped until then */
 };
 
 struct udp_listener {
@@ -43,8 +51,18 @@ struct udp_listener {
 	unsigned int unaccepted; /* peers in use that no session has taken yet */
 	uint64_t queue_drops;   /* a peer's queue was full: the collector is not keeping up */
 	uint64_t peer_drops;    /* from a new peer while MAX_PEERS were known */
+	uint64_t refused_drops; /* from a peer refused less than REFUSED_QUIET_MS ago */
 	uint8_t buf[65536];
 };
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* ---- exporter side ---- */
 
@@ -164,6 +182,10 @@ udp_close(struct dpfix_conn *c)
 			peer->head = (peer->head + 1) % PEER_QUEUE;
 			peer->count--;
 		}
+		if (c->refused) {       /* stays known, and taken, while it is ignored */
+			peer->refused_until_ms = now_ms() + REFUSED_QUIET_MS;
+			return;
+		}
 		peer->in_use = 0;
 		if (peer->listener->last == peer)
 			peer->listener->last = NULL;
@@ -235,17 +257,28 @@ fail:
 	return ret;
 }
 
+/* A refused peer is forgotten once its quiet time is over: its slot is free again,
+ * and its next datagram is a new exporter's. */
+static int
+peer_free(struct udp_peer *p)
+{
+	if (p->in_use && p->refused_until_ms != 0 && now_ms() >= p->refused_until_ms)
+		p->in_use = 0;
+	return !p->in_use;
+}
+
 static struct udp_peer *
 find_peer(struct udp_listener *l, const struct sockaddr_storage *addr, socklen_t len)
 {
 	struct udp_peer *unused = NULL;
 
-	if (l->last != NULL && l->last->addr_len == len && memcmp(&l->last->addr, addr, len) == 0)
+	if (l->last != NULL && l->last->addr_len == len && memcmp(&l->last->addr, addr, len) == 0 &&
+			!peer_free(l->last))
 		return l->last;
 	for (unsigned int i = 0; i < MAX_PEERS; i++) {
 		struct udp_peer *p = &l->peers[i];
 
-		if (p->in_use && p->addr_len == len && memcmp(&p->addr, addr, len) == 0)
+		if (!peer_free(p) && p->addr_len == len && memcmp(&p->addr, addr, len) == 0)
 			return l->last = p;
 		if (!p->in_use && unused == NULL)
 			unused = p;
@@ -281,6 +314,10 @@ udp_poll(void *state)
 		peer = find_peer(l, &addr, addr_len);
 		if (peer == NULL) {
 			l->peer_drops++; /* more than MAX_PEERS exporters: the newest lose out */
+			continue;
+		}
+		if (peer->refused_until_ms != 0) {
+			l->refused_drops++;
 			continue;
 		}
 		if (peer->count == PEER_QUEUE || (d = malloc(sizeof(*d) + (size_t)n)) == NULL) {
@@ -349,6 +386,7 @@ udp_listener_stats(void *state, struct dpfix_listener_stats *st)
 		st->socket_drops = mem[SK_MEMINFO_DROPS];
 	st->queue_drops = l->queue_drops;
 	st->peer_drops = l->peer_drops;
+	st->refused_drops = l->refused_drops;
 }
 
 static const struct dpfix_transport_ops udp_ops = {
