@@ -22,6 +22,15 @@ sockaddr_resolve(const struct dpfix_endpoint *ep, int socktype, int flags, struc
 	return 0;
 }
 
+int
+sockaddr_listen_error(const struct dpfix_endpoint *ep, int e, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "listen %s://%s:%u: %s%s", ep->scheme, ep->host, ep->port, strerror(e),
+			e == EADDRINUSE ? " (another collector, or another listener of this one, holds "
+			"it)" : "");
+	return -e;
+}
+
 void
 sockaddr_format(const struct sockaddr *sa, socklen_t len, char *out, size_t outlen)
 {

@@ -78,16 +78,21 @@ wake_upcall(struct socket *sock, void *arg, int flags)
  * a halved window and now and then a 1 s retransmission timeout (measured with usrsctp's
  * counters: 1-3 % of DATA chunks). usrsctp does not hand those sockets out, so find them
  * by their local port, which nothing else in the process binds, and enlarge them (up to
- * net.core.rmem_max / wmem_max). */
-static void
+ * net.core.rmem_max / wmem_max). Returns the families found bound (FOUND_IPV4, _IPV6):
+ * usrsctp_init does not say when its bind fails (the port is another process's), and
+ * then that family's SCTP silently never arrives. */
+#define FOUND_IPV4 1
+#define FOUND_IPV6 2
+
+static int
 enlarge_udp_buffers(uint16_t udp_port)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	struct dirent *e;
-	int size = SCTP_BUFFER;
+	int size = SCTP_BUFFER, found = 0;
 
 	if (dir == NULL)
-		return;
+		return -errno;
 	while ((e = readdir(dir)) != NULL) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
@@ -106,17 +111,20 @@ enlarge_udp_buffers(uint16_t udp_port)
 			continue;
 		if (port != udp_port)
 			continue;
+		found |= ss.ss_family == AF_INET ? FOUND_IPV4 : FOUND_IPV6;
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	}
 	closedir(dir);
+	return found;
 }
 
-/* usrsctp is one stack per process, bound to one UDP port for encapsulation. */
+/* usrsctp is one stack per process, bound to one UDP port for encapsulation; the stack
+ * is of no use to addresses of family (AF_INET, AF_INET6) unless it holds that port. */
 static int
-stack_init(uint16_t udp_port, char *err, size_t errlen)
+stack_init(uint16_t udp_port, int family, char *err, size_t errlen)
 {
-	int ret = 0;
+	int ret = 0, found;
 
 	pthread_mutex_lock(&init_lock);
 	if (!initialised) {
@@ -137,9 +145,16 @@ stack_init(uint16_t udp_port, char *err, size_t errlen)
 		usrsctp_sysctl_set_sctp_pr_enable(1);
 		usrsctp_sysctl_set_sctp_sendspace(SCTP_BUFFER);
 		usrsctp_sysctl_set_sctp_recvspace(SCTP_BUFFER);
-		enlarge_udp_buffers(udp_port);
-		local_udp_port = udp_port;
-		initialised = 1;
+		found = enlarge_udp_buffers(udp_port);
+		if (found >= 0 && !(found & (family == AF_INET6 ? FOUND_IPV6 : FOUND_IPV4))) {
+			snprintf(err, errlen, "UDP port %u for SCTP (RFC 6951) is in use: another "
+					"process (another collector?) holds it", udp_port);
+			usrsctp_finish();
+			ret = -EADDRINUSE;
+		} else {
+			local_udp_port = udp_port;
+			initialised = 1;
+		}
 	} else if (udp_port != 0 && local_udp_port != udp_port) {
 		snprintf(err, errlen, "SCTP already runs on UDP port %u in this process, not %u",
 				local_udp_port, udp_port);
@@ -223,12 +238,14 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	struct socket *sock;
 	int ret;
 
-	ret = stack_init(ephemeral_udp_port(), err, errlen);
-	if (ret < 0 && !initialised)
-		return ret;
 	ret = sockaddr_resolve(ep, SOCK_STREAM, 0, &res, err, errlen);
 	if (ret < 0)
 		return ret;
+	ret = stack_init(ephemeral_udp_port(), res->ai_family, err, errlen);
+	if (ret < 0 && !initialised) {
+		freeaddrinfo(res);
+		return ret;
+	}
 	sock = usrsctp_socket(res->ai_family, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
 	if (sock == NULL) {
 		snprintf(err, errlen, "SCTP socket: %s", strerror(errno));
@@ -449,12 +466,14 @@ sctp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_se
 	if (l == NULL)
 		return -ENOMEM;
 	l->udp_port = p->sctp_udp_port ? p->sctp_udp_port : DEFAULT_UDP_PORT;
-	ret = stack_init(l->udp_port, err, errlen);
-	if (ret < 0)
-		goto fail;
 	ret = sockaddr_resolve(ep, SOCK_STREAM, AI_PASSIVE, &res, err, errlen);
 	if (ret < 0)
 		goto fail;
+	ret = stack_init(l->udp_port, res->ai_family, err, errlen);
+	if (ret < 0) {
+		freeaddrinfo(res);
+		goto fail;
+	}
 	l->sock = usrsctp_socket(res->ai_family, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
 	if (l->sock == NULL || set_common_options(l->sock, ep->security != DPFIX_SECURITY_NONE,
 			err, errlen) < 0 || usrsctp_bind(l->sock, res->ai_addr, res->ai_addrlen) < 0 ||

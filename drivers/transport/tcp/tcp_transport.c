@@ -211,12 +211,12 @@ tcp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 		return ret;
 	}
 	l->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* SO_REUSEADDR on TCP only lets a restarted collector bind while its old
+	 * connections linger in TIME_WAIT; a listener in use still refuses the bind. */
 	if (l->fd >= 0)
 		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (l->fd < 0 || bind(l->fd, res->ai_addr, res->ai_addrlen) < 0 || listen(l->fd, 64) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "listen %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
-				strerror(errno));
+		ret = sockaddr_listen_error(ep, errno, err, errlen);
 		if (l->fd >= 0)
 			close(l->fd);
 		freeaddrinfo(res);

@@ -220,7 +220,7 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 		char *err, size_t errlen)
 {
 	struct udp_listener *l = calloc(1, sizeof(*l));
-	int on = 1, ret;
+	int ret;
 	struct addrinfo *res;
 
 	if (l == NULL || (l->peers = calloc(MAX_PEERS, sizeof(*l->peers))) == NULL) {
@@ -234,15 +234,13 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 	l->max_payload = (p->mtu ? p->mtu : 1400) -
 			(res->ai_family == AF_INET6 ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS);
 	l->fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd >= 0) {
-		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* No SO_REUSEADDR: on UDP it lets a second collector bind the same address, and the
+	 * kernel then splits the exporters' datagrams between the two. */
+	if (l->fd >= 0)
 		set_receive_buffer(l->fd, ep, p->udp_receive_buffer ? p->udp_receive_buffer :
 				DPFIX_UDP_RECEIVE_BUFFER);
-	}
 	if (l->fd < 0 || bind(l->fd, res->ai_addr, res->ai_addrlen) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "listen %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
-				strerror(errno));
+		ret = sockaddr_listen_error(ep, errno, err, errlen);
 		if (l->fd >= 0)
 			close(l->fd);
 		freeaddrinfo(res);
