@@ -20,6 +20,7 @@
 #include "dpfix_ipfix_options.h"
 #include "dpfix_ipfix_psamp.h"
 #include "flow_record.h"
+#include "port_stats.h"
 #include "probe.h"
 
 #define TEMPLATE_ID_IPV4 256
@@ -468,7 +469,8 @@ send_options(struct exporter_ctx *x, uint64_t now_ns)
 		.observation_domain = x->settings->observation_domain,
 		.metering_process = st->process_id,
 	};
-	uint64_t first_ignored = 0, last_ignored = 0;
+	uint64_t first_ignored = 0, last_ignored = 0, pd_first, pd_last;
+	struct port_drops pd;
 	uint32_t len;
 
 	for (unsigned int w = 0; w < x->nb_workers; w++) {
@@ -491,6 +493,14 @@ send_options(struct exporter_ctx *x, uint64_t now_ns)
 		if (ws->last_ignored_ns > last_ignored)
 			last_ignored = ws->last_ignored_ns;
 	}
+	/* Packets the ports dropped were not metered either (seen by the control lcore). */
+	port_drops_total(&pd);
+	mr.ignored_packets += port_drops_packets(&pd);
+	port_drops_times(&pd_first, &pd_last);
+	if (pd_first != 0 && (first_ignored == 0 || pd_first < first_ignored))
+		first_ignored = pd_first;
+	if (pd_last > last_ignored)
+		last_ignored = pd_last;
 	mr.first_ignored_ms = ns_to_ms(first_ignored);
 	mr.last_ignored_ms = ns_to_ms(last_ignored);
 

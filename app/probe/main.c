@@ -17,6 +17,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_random.h>
 
+#include "port_stats.h"
 #include "probe.h"
 #include "probe_control.h"
 
@@ -91,7 +92,9 @@ port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
 	if (ret != 0)
 		return ret;
 	for (uint16_t q = 0; q < nb_queues; q++) {
+		port_stats_queue_setup_begin();
 		ret = rte_eth_rx_queue_setup(port, q, nb_rxd, rte_eth_dev_socket_id(port), NULL, pool);
+		port_stats_queue_setup_end(port);
 		if (ret != 0)
 			return ret;
 	}
@@ -292,6 +295,7 @@ main(int argc, char **argv)
 	char err[DPFIX_CONFIG_ERRLEN];
 	unsigned int export_lcore;
 	uint16_t port;
+	struct port_drops port_drops;
 	int eal_args, ret, finite;
 
 	eal_args = rte_eal_init(argc, argv);
@@ -353,8 +357,10 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	exporter_end(&exporter);
 	control_print_summary(stdout, workers, nb_workers, &exporter);
+	port_drops_total(&port_drops);
 	ret = exporter.send_failures || exporter.records_lost ||
-			exporter.sessions_unconfirmed ? 2 : 0;
+			exporter.sessions_unconfirmed || port_drops.rx_missed || port_drops.rx_nombuf ?
+			2 : 0;
 	if (stats_json != NULL) {
 		int werr = control_write_stats_json(stats_json, workers, nb_workers, &exporter);
 

@@ -11,6 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "port_stats.h"
 #include "probe_control.h"
 
 static struct worker_ctx *t_workers;
@@ -119,6 +120,18 @@ telemetry_add(void *ctx, const char *name, uint64_t value)
 	rte_tel_data_add_dict_u64(ctx, name, value);
 }
 
+/* The ports' drops added up, under their own names, beside the workers' counters. */
+static void
+add_port_drop_totals(counter_fn fn, void *ctx)
+{
+	struct port_drops sum;
+
+	port_drops_total(&sum);
+#define ADD_P(name, text) fn(ctx, #name, sum.name);
+	PORT_DROP_COUNTERS(ADD_P)
+#undef ADD_P
+}
+
 static int
 telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -130,6 +143,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	visit_counters(&t, telemetry_add, d);
 	rte_tel_data_add_dict_u64(d, "workers", t_nb_workers);
+	add_port_drop_totals(telemetry_add, d);
 #define ADD_X(name, text) rte_tel_data_add_dict_u64(d, #name, t_exporter->name);
 	EXPORTER_COUNTERS(ADD_X)
 #undef ADD_X
@@ -158,6 +172,42 @@ telemetry_worker(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* /dpfix/port,N: port N's drop counters. */
+static int
+telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct port_drops pd;
+	char *end;
+	unsigned long n;
+	(void)cmd;
+
+	if (params == NULL || !isdigit((unsigned char)params[0]))
+		return -EINVAL;
+	n = strtoul(params, &end, 10);
+	if (*end != '\0' || n >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)n))
+		return -EINVAL;
+	port_drops_read((uint16_t)n, &pd);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "port", n);
+#define ADD_PD(name, text) rte_tel_data_add_dict_u64(d, #name, pd.name);
+	PORT_DROP_COUNTERS(ADD_PD)
+#undef ADD_PD
+	return 0;
+}
+
+static void
+print_port_drops(void *ctx, uint16_t port, const char *name, uint64_t value)
+{
+	FILE *out = ctx;
+
+	if (strcmp(name, "rx_missed") == 0)
+		fprintf(out, ", port %u: missed %" PRIu64, port, value);
+	else if (strcmp(name, "rx_nombuf") == 0)
+		fprintf(out, " nombuf %" PRIu64, value);
+	else
+		fprintf(out, " errors %" PRIu64, value);
+}
+
 static void
 print_progress(struct worker_ctx *workers, unsigned int nb_workers, const struct exporter_ctx *x)
 {
@@ -167,9 +217,12 @@ print_progress(struct worker_ctx *workers, unsigned int nb_workers, const struct
 	sum_totals(workers, nb_workers, &t);
 	bad = parse_results_of_kind(&t, DPFIX_PARSE_KIND_MALFORMED);
 	printf("dpfix-probe: rx %" PRIu64 " pkts, metered %" PRIu64 ", malformed %" PRIu64
-			", active flows %" PRIu64 ", records exported %" PRIu64 ", lost %" PRIu64 "\n",
+			", active flows %" PRIu64 ", records exported %" PRIu64 ", lost %" PRIu64,
 			t.w.rx_packets, t.w.metered_packets, bad, t.active_flows, x->records_exported,
 			x->records_lost);
+	/* What the ports dropped before any worker saw it: a probe not keeping up. */
+	port_drops_visit(print_port_drops, stdout);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -177,7 +230,7 @@ void
 control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned int nb_workers,
 		struct exporter_ctx *exporter, int run_exporter)
 {
-	uint64_t hz = rte_get_tsc_hz(), next_stats;
+	uint64_t hz = rte_get_tsc_hz(), next_stats, next_port_poll = 0;
 
 	t_workers = workers;
 	t_nb_workers = nb_workers;
@@ -186,6 +239,8 @@ control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned
 			"Probe totals: packets, parse results, fragments, flows, export. No parameters.");
 	rte_telemetry_register_cmd("/dpfix/worker", telemetry_worker,
 			"One worker's counters. Parameter: the worker's index, from 0.");
+	rte_telemetry_register_cmd("/dpfix/port", telemetry_port,
+			"One port's drop counters (rx_missed, rx_nombuf, rx_errors). Parameter: port id.");
 
 	next_stats = rte_get_tsc_cycles() + s->stats_interval_ms * hz / 1000;
 	while (!atomic_load(&exporter->done)) {
@@ -194,6 +249,10 @@ control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned
 		if (run_exporter)
 			handled = exporter_poll(exporter);
 		exporter_reconnect_step(exporter, rte_get_tsc_cycles() * 1000 / hz);
+		if (rte_get_tsc_cycles() >= next_port_poll) {
+			port_drops_poll(probe_clock_now_ns());
+			next_port_poll = rte_get_tsc_cycles() + hz / 10;
+		}
 		if (s->stats_interval_ms != 0 && rte_get_tsc_cycles() >= next_stats) {
 			print_progress(workers, nb_workers, exporter);
 			next_stats += s->stats_interval_ms * hz / 1000;
@@ -201,6 +260,21 @@ control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned
 		if (handled == 0)
 			usleep(run_exporter ? 50 : 1000);
 	}
+}
+
+static void
+print_summary_port(void *ctx, uint16_t port, const char *name, uint64_t value)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "port_%u_%s", port, name);
+	fprintf(ctx, "  %-28s %" PRIu64 "\n", key, value);
+}
+
+static void
+print_summary_total(void *ctx, const char *name, uint64_t value)
+{
+	fprintf(ctx, "  %-28s %" PRIu64 "\n", name, value);
 }
 
 void
@@ -239,6 +313,8 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 		DPFIX_SAMPLE_COUNTERS(PRINT_SP)
 #undef PRINT_SP
 	}
+	port_drops_visit(print_summary_port, out);
+	add_port_drop_totals(print_summary_total, out);
 #define PRINT_X(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, x->name);
 	EXPORTER_COUNTERS(PRINT_X)
 #undef PRINT_X
@@ -248,6 +324,7 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 struct json_ctx {
 	FILE *out;
 	const char *indent;
+	int port;       /* the port whose object is open, -1 before the first */
 };
 
 static void
@@ -257,6 +334,23 @@ json_add(void *ctx, const char *name, uint64_t value)
 
 	/* Every object starts with a member written by the caller, so always a comma. */
 	fprintf(j->out, ",\n%s\"%s\": %" PRIu64, j->indent, name, value);
+}
+
+/* One object per port: {"port": N, "rx_missed": ...}. */
+static void
+json_port(void *ctx, uint16_t port, const char *name, uint64_t value)
+{
+	struct json_ctx *j = ctx;
+
+	if (j->port != port) {
+		char dev[RTE_ETH_NAME_MAX_LEN] = "";
+
+		rte_eth_dev_get_name_by_port(port, dev);
+		fprintf(j->out, "%s\n    {\n      \"port\": %u,\n      \"name\": \"%s\"",
+				j->port < 0 ? "" : "\n    },", port, dev);
+		j->port = port;
+	}
+	fprintf(j->out, ",\n      \"%s\": %" PRIu64, name, value);
 }
 
 int
@@ -269,6 +363,7 @@ control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_
 	sum_totals(workers, nb_workers, &t);
 	fprintf(out, "{\n  \"totals\": {\n    \"workers\": %u", nb_workers);
 	visit_counters(&t, json_add, &j);
+	add_port_drop_totals(json_add, &j);
 	fprintf(out, "\n  },\n  \"workers\": [");
 	j.indent = "      ";
 	for (unsigned int i = 0; i < nb_workers; i++) {
@@ -278,8 +373,11 @@ control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_
 		visit_counters(&t, json_add, &j);
 		fprintf(out, "\n    }");
 	}
-	/* The object's first member, then the rest with a comma before each. */
-	fprintf(out, "\n  ],\n  \"exporter\": {\n    \"bytes_sent\": %" PRIu64, x->bytes_sent);
+	fprintf(out, "\n  ],\n  \"ports\": [");
+	j.port = -1;
+	port_drops_visit(json_port, &j);
+	fprintf(out, "%s\n  ],\n  \"exporter\": {\n    \"bytes_sent\": %" PRIu64,
+			j.port < 0 ? "" : "\n    }", x->bytes_sent);
 	j.indent = "    ";
 #define JSON_X(name, text) json_add(&j, #name, x->name);
 	EXPORTER_COUNTERS(JSON_X)

@@ -9,8 +9,11 @@ SAMPLE_EXPECTED="$DPFIX_SOURCE_ROOT/tests/data/sample.expected.json"
 
 WORK=$(mktemp -d /tmp/dpfix-test.XXXXXX)
 PIDS=()
+NETNS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	# Deleting a namespace deletes its end of each veth pair, and so the pair.
+	for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 	[ -n "${DPFIX_KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 	rm -rf "/var/run/dpdk/dpfix-test-$$"
 }
@@ -65,7 +68,9 @@ start_collector() {
 start_collector_at() {
 	local url=$1 out=$2
 	shift 2
-	"$DPFIX_COLLECTOR" --listen "$url" "$@" >"$out.stdout" 2>"$out.stderr" &
+	# COLLECTOR_NETNS: run it in that network namespace (with the probe under test).
+	${COLLECTOR_NETNS:+ip netns exec "$COLLECTOR_NETNS"} "$DPFIX_COLLECTOR" --listen "$url" "$@" \
+		>"$out.stdout" 2>"$out.stderr" &
 	COLLECTOR_PID=$!
 	PIDS+=("$COLLECTOR_PID")
 	wait_for_text "$out.stderr" "listening on" 10
@@ -211,4 +216,47 @@ PYEOF
 udp_payloads() {
 	tshark -r "$1" -T fields -e udp.payload 2>/dev/null | tr -d ':\n' | xxd -r -p >"$2"
 	[ -s "$2" ] || fail "no UDP payload in $1"
+}
+
+# veth_pair TAG: two network namespaces, ${TAG}p (the probe's) and ${TAG}s (the sender's),
+# joined by a veth pair ${TAG}a -- ${TAG}b, up, IPv6 off so that the kernel sends nothing
+# of its own (neighbour discovery) and every frame on the link is the test's; removed on
+# exit. TAG must hold the engineer's or test's name and fit 13 characters.
+veth_pair() {
+	local tag=$1
+	ip netns add "${tag}p" && NETNS+=("${tag}p")
+	ip netns add "${tag}s" && NETNS+=("${tag}s")
+	ip link add "${tag}a" netns "${tag}p" type veth peer name "${tag}b" netns "${tag}s"
+	for side in p:a s:b; do
+		local ns=${tag}${side%:*} dev=${tag}${side#*:}
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip netns exec "$ns" ip link set lo up
+		ip netns exec "$ns" ip link set "$dev" up
+	done
+}
+
+# probe_telemetry PREFIX COMMAND: a DPDK telemetry query to the probe run with --file-prefix
+# PREFIX; prints the JSON answer.
+probe_telemetry() {
+	echo "$2" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null
+}
+
+# telemetry_value PREFIX COMMAND KEY: one number from a telemetry answer (0 if none).
+telemetry_value() {
+	probe_telemetry "$1" "$2" | $PY -c "import json,sys; d=json.load(sys.stdin); print(list(d.values())[0]['$3'])" \
+		2>/dev/null || echo 0
+}
+
+# wait_for_telemetry PREFIX COMMAND EXPR WANT [SECONDS]: waits until the python
+# expression EXPR over the answer's counters (a dict named c) equals WANT.
+wait_for_telemetry() {
+	local prefix=$1 cmd=$2 expr=$3 want=$4 seconds=${5:-30} got=
+	local end=$((SECONDS + seconds))
+	while [ "$SECONDS" -lt "$end" ]; do
+		got=$(probe_telemetry "$prefix" "$cmd" | $PY -c "import json,sys; c=list(json.load(sys.stdin).values())[0]; print($expr)" \
+			2>/dev/null || true)
+		[ "$got" = "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "telemetry $cmd: $expr is '$got' after ${seconds}s, want $want"
 }

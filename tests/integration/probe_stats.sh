@@ -102,8 +102,13 @@ for k in w[0]:
     same(f"stats.json total {k}", stats["totals"][k], totals[k])
     for i in (0, 1):
         same(f"stats.json worker {i} {k}", stats["workers"][i][k], w[i][k])
+# The ports' drops are the ports' (stats.json "ports"), not any worker's.
+port_drops = ("rx_missed", "rx_nombuf", "rx_errors")
+for k in port_drops:
+    same(f"stats.json total {k} = sum of ports", stats["totals"][k], sum(p[k] for p in stats["ports"]))
+same("stats.json ports", [(p["port"], p["name"]) for p in stats["ports"]], [(0, "net_pcap0"), (1, "net_pcap1")])
 for k in stats["totals"]:
-    if k != "workers":
+    if k != "workers" and k not in port_drops:
         same(f"stats.json total {k} = sum", stats["totals"][k],
              stats["workers"][0][k] + stats["workers"][1][k])
 same("stats.json workers", [(x["worker"], x["lcore"]) for x in stats["workers"]], [(0, 1), (1, 2)])

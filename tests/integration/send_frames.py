@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""Sends generated Ethernet/IPv4/UDP frames out of an interface through an AF_PACKET
+socket, exactly as many as asked, and can write the same frames to a pcap file.
+
+send_frames.py IFACE COUNT FLOWS [--src-net A.B] [--dst IP] [--both-directions] [--pcap FILE]
+Flow f goes from A.B.(f>>8).(f&255):(10000 + f) to DST:4000 (UDP, 64-byte frames);
+--both-directions alternates each flow's forward and reverse packets (for RSS tests).
+"""
+import argparse
+import socket
+import struct
+
+
+def checksum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xFFFF)
+    return (~(t + (t >> 16))) & 0xFFFF
+
+
+def frame(src, dst, sport, dport, size=64):
+    payload = b"\0" * (size - 14 - 20 - 8)
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return bytes.fromhex("020000000002" "020000000001" "0800") + ip + udp
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("iface")
+    ap.add_argument("count", type=int)
+    ap.add_argument("flows", type=int)
+    ap.add_argument("--src-net", default="10.99")
+    ap.add_argument("--dst", default="10.98.0.1")
+    ap.add_argument("--both-directions", action="store_true")
+    ap.add_argument("--pcap")
+    a = ap.parse_args()
+    frames = []
+    for i in range(a.count):
+        f = (i // 2 if a.both_directions else i) % a.flows
+        src = f"{a.src_net}.{f >> 8 & 255}.{f & 255}"
+        sport = 10000 + f % 50000
+        if a.both_directions and i % 2:
+            frames.append(frame(a.dst, src, 4000, sport))
+        else:
+            frames.append(frame(src, a.dst, sport, 4000))
+    if a.pcap:
+        with open(a.pcap, "wb") as out:
+            out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+            for n, fr in enumerate(frames):
+                out.write(struct.pack("<IIII", 1700000000 + n // 1000, n % 1000 * 1000, len(fr), len(fr)) + fr)
+    if a.iface != "-":
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind((a.iface, 0))
+        for fr in frames:
+            s.send(fr)
+
+
+main()
