@@ -11,7 +11,7 @@ packages=(
 	dpkg-dev autoconf automake libtool
 	# tests: peers, decoders, traffic tools
 	tshark nfdump pmacct libfixbuf-tools softflowd gnutls-bin python3-scapy
-	socat iproute2 openssl tcpreplay xdp-tools bpftool valgrind strace
+	socat iproute2 iputils-ping openssl tcpreplay xdp-tools bpftool valgrind strace
 )
 
 missing=()

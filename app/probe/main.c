@@ -17,9 +17,11 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_random.h>
 
+#include "dpfix_xdp_user.h"
 #include "port_stats.h"
 #include "probe.h"
 #include "probe_control.h"
+#include "xdp_capture.h"
 
 atomic_int probe_stop;
 
@@ -298,6 +300,8 @@ main(int argc, char **argv)
 	struct port_drops port_drops;
 	int eal_args, ret, finite;
 
+	/* net_af_xdp ports load dpfix's XDP program unless their --vdev names one. */
+	argv = dpfix_xdp_default_program(argc, argv);
 	eal_args = rte_eal_init(argc, argv);
 	if (eal_args < 0) {
 		fprintf(stderr, "dpfix-probe: DPDK EAL initialisation failed: %s\n",
@@ -329,7 +333,7 @@ main(int argc, char **argv)
 	finite = input_is_finite(argc, argv);
 
 	if (setup_sampling() != 0 || assign_lcores(&export_lcore) != 0 ||
-			setup_workers(finite) != 0) {
+			setup_workers(finite) != 0 || xdp_capture_setup(&settings) != 0) {
 		rte_eal_cleanup();
 		return 1;
 	}
@@ -382,5 +386,6 @@ main(int argc, char **argv)
 		rte_eth_dev_close(port);
 	}
 	rte_eal_cleanup();
+	dpfix_xdp_default_program_free();
 	return ret;
 }

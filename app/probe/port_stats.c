@@ -2,12 +2,20 @@
  * numbers. Read from the PMD when asked (the control and export lcores, never the
  * workers); net_af_xdp's sockets add the rx-ring-full drops the PMD does not count. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
 
+#include "dpfix_xdp_user.h"
 #include "dpfix_xsk.h"
 #include "port_stats.h"
+
+struct port_xdp {
+	struct dpfix_xdp maps;
+	unsigned int nb_queues;     /* 0: the port has no dpfix XDP program */
+};
+static struct port_xdp xdp_of_port[RTE_MAX_ETHPORTS];
 
 static struct dpfix_xsk_set xsk_before;
 static struct dpfix_xsk_set xsk_of_port[RTE_MAX_ETHPORTS];
@@ -109,5 +117,54 @@ port_drops_visit(port_counter_fn fn, void *ctx)
 #define VISIT(name, text) fn(ctx, port, #name, d.name);
 		PORT_DROP_COUNTERS(VISIT)
 #undef VISIT
+	}
+}
+
+void
+port_stats_attach_xdp(uint16_t port, const struct dpfix_xdp *x, unsigned int nb_queues)
+{
+	xdp_of_port[port].maps = *x;
+	xdp_of_port[port].nb_queues = nb_queues;
+}
+
+static void
+visit_xdp(uint16_t port, port_counter_fn fn, void *ctx)
+{
+	const struct port_xdp *px = &xdp_of_port[port];
+	struct dpfix_xdp_counters q[DPFIX_XDP_MAX_QUEUES], sum = {0};
+	char key[64];
+
+	for (unsigned int i = 0; i < px->nb_queues; i++) {
+		dpfix_xdp_read(&px->maps, i, &q[i]);
+#define SUM(name, text) sum.name += q[i].name;
+		DPFIX_XDP_ACTIONS(SUM)
+#undef SUM
+	}
+#define VISIT_SUM(name, text) fn(ctx, port, "xdp_" #name, sum.name);
+	DPFIX_XDP_ACTIONS(VISIT_SUM)
+#undef VISIT_SUM
+	for (unsigned int i = 0; i < px->nb_queues; i++) {
+#define VISIT_Q(name, text) \
+		snprintf(key, sizeof(key), "xdp_queue_%u_" #name, i); \
+		fn(ctx, port, key, q[i].name);
+		DPFIX_XDP_ACTIONS(VISIT_Q)
+#undef VISIT_Q
+	}
+}
+
+void
+port_counters_visit(port_counter_fn fn, void *ctx)
+{
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		struct port_drops d;
+
+		port_drops_read(port, &d);
+#define VISIT(name, text) fn(ctx, port, #name, d.name);
+		PORT_DROP_COUNTERS(VISIT)
+#undef VISIT
+		if (xdp_of_port[port].nb_queues > 0)
+			visit_xdp(port, fn, ctx);
 	}
 }

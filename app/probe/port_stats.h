@@ -33,8 +33,16 @@ uint64_t port_drops_packets(const struct port_drops *d);
 void port_drops_poll(uint64_t now_ns);
 void port_drops_times(uint64_t *first_ns, uint64_t *last_ns);
 
-/* Visits every port's counters: fn(ctx, port, name, value). */
+/* Visits every port's drop counters: fn(ctx, port, name, value). */
 typedef void (*port_counter_fn)(void *ctx, uint16_t port, const char *name, uint64_t value);
 void port_drops_visit(port_counter_fn fn, void *ctx);
+/* Every port's counters: its drops, then for a port with dpfix's XDP program what the
+ * program did with its frames (xdp_redirected, ...: its queues' sum, then per queue
+ * xdp_queue_Q_redirected, ...). */
+void port_counters_visit(port_counter_fn fn, void *ctx);
+
+struct dpfix_xdp;
+/* Port's frames pass dpfix's XDP program (x: its maps, kept) on queues 0..nb_queues-1. */
+void port_stats_attach_xdp(uint16_t port, const struct dpfix_xdp *x, unsigned int nb_queues);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dpfix_parse.h"
+#include "dpfix_xdp_user.h"
 #include "probe_config.h"
 
 #define OPT(key, type, field, min, max, help) \
@@ -53,6 +54,25 @@ parse_sampling(void *settings, const char *value, const char *origin, char *err,
 	}
 	snprintf(entry.origin, sizeof(entry.origin), "%s", origin);
 	s->sampling[port] = entry;
+	return 0;
+}
+
+/* xdp_pass = ADDRESS[:PROTOCOL[:PORT]], repeatable. */
+static int
+parse_xdp_pass(void *settings, const char *value, const char *origin, char *err, size_t errlen)
+{
+	struct probe_settings *s = settings;
+	char why[DPFIX_CONFIG_ERRLEN];
+
+	if (s->nb_xdp_pass == DPFIX_XDP_MAX_RULES) {
+		snprintf(err, errlen, "%s: xdp_pass: more than %d rules", origin, DPFIX_XDP_MAX_RULES);
+		return -EINVAL;
+	}
+	if (dpfix_xdp_rule_parse(value, &s->xdp_pass[s->nb_xdp_pass], why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: xdp_pass %s", origin, why);
+		return -EINVAL;
+	}
+	s->nb_xdp_pass++;
 	return 0;
 }
 
@@ -135,6 +155,10 @@ const struct dpfix_config_option probe_options[] = {
 		"packets), random (n of every N at random; seed=), hash (hash of invariant content "
 		"in the lowest n/N of the range; seed=, payload_offset=, payload_size=); PORT a "
 		"port id or all (default: every packet)"),
+	DPFIX_CONFIG_CUSTOM_OPTION("xdp_pass", parse_xdp_pass, "ADDRESS[:PROTOCOL[:PORT]]",
+		"net_af_xdp ports: frames to this address (and protocol, and either port) stay "
+		"with the kernel, with ARP and neighbour discovery for it: the host's own "
+		"management and export traffic; repeatable (default: every frame is captured)"),
 	OPT("fragment_map_size", DPFIX_CONFIG_U32, fragment_map_size, 4, 1u << 24,
 		"fragmented datagrams each worker follows at once (default 4096)"),
 	OPT("fragment_timeout", DPFIX_CONFIG_DURATION, fragment_timeout_ms, 1, 3600000,

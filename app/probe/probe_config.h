@@ -8,6 +8,7 @@
 #include "dpfix_config.h"
 #include "dpfix_sample.h"
 #include "dpfix_session.h"
+#include "dpfix_xdp.h"
 
 /* Ports a sampling line can name: RTE_MAX_ETHPORTS of the DPDK build (checked in
  * main.c), kept here so the settings need no DPDK header. */
@@ -50,6 +51,9 @@ struct probe_settings {
 	int sctp_data_unordered;
 	uint64_t sctp_data_lifetime_ms;
 	struct probe_sampling sampling[PROBE_MAX_PORTS + 1]; /* by port; then "all" */
+	/* net_af_xdp with dpfix's XDP program: frames that stay with the kernel. */
+	unsigned int nb_xdp_pass;
+	struct dpfix_xdp_rule xdp_pass[DPFIX_XDP_MAX_RULES];
 	struct dpfix_security_params security;
 };
 

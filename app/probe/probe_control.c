@@ -172,11 +172,20 @@ telemetry_worker(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* /dpfix/port,N: port N's drop counters. */
+/* The port a telemetry query asked for (telemetry runs one query at a time). */
+static int port_of_interest;
+
+static void
+telemetry_add_port(void *ctx, uint16_t port, const char *name, uint64_t value)
+{
+	if (port == port_of_interest)
+		rte_tel_data_add_dict_u64(ctx, name, value);
+}
+
+/* /dpfix/port,N: port N's drop counters, and its XDP program's. */
 static int
 telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct port_drops pd;
 	char *end;
 	unsigned long n;
 	(void)cmd;
@@ -186,12 +195,10 @@ telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
 	n = strtoul(params, &end, 10);
 	if (*end != '\0' || n >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)n))
 		return -EINVAL;
-	port_drops_read((uint16_t)n, &pd);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "port", n);
-#define ADD_PD(name, text) rte_tel_data_add_dict_u64(d, #name, pd.name);
-	PORT_DROP_COUNTERS(ADD_PD)
-#undef ADD_PD
+	port_of_interest = (int)n;
+	port_counters_visit(telemetry_add_port, d);
 	return 0;
 }
 
@@ -240,7 +247,8 @@ control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned
 	rte_telemetry_register_cmd("/dpfix/worker", telemetry_worker,
 			"One worker's counters. Parameter: the worker's index, from 0.");
 	rte_telemetry_register_cmd("/dpfix/port", telemetry_port,
-			"One port's drop counters (rx_missed, rx_nombuf, rx_errors). Parameter: port id.");
+			"One port's drop counters (rx_missed, rx_nombuf, rx_errors) and its XDP "
+			"program's (xdp_*). Parameter: port id.");
 
 	next_stats = rte_get_tsc_cycles() + s->stats_interval_ms * hz / 1000;
 	while (!atomic_load(&exporter->done)) {
@@ -313,7 +321,7 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 		DPFIX_SAMPLE_COUNTERS(PRINT_SP)
 #undef PRINT_SP
 	}
-	port_drops_visit(print_summary_port, out);
+	port_counters_visit(print_summary_port, out);
 	add_port_drop_totals(print_summary_total, out);
 #define PRINT_X(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, x->name);
 	EXPORTER_COUNTERS(PRINT_X)
@@ -375,7 +383,7 @@ control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_
 	}
 	fprintf(out, "\n  ],\n  \"ports\": [");
 	j.port = -1;
-	port_drops_visit(json_port, &j);
+	port_counters_visit(json_port, &j);
 	fprintf(out, "%s\n  ],\n  \"exporter\": {\n    \"bytes_sent\": %" PRIu64,
 			j.port < 0 ? "" : "\n    }", x->bytes_sent);
 	j.indent = "    ";

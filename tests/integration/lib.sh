@@ -218,6 +218,13 @@ udp_payloads() {
 	[ -s "$2" ] || fail "no UDP payload in $1"
 }
 
+# Under ASan: DPDK's net_af_xdp leaks what tests/lsan.supp names, and those frames
+# (libraries built without frame pointers) are only seen with the slow unwinder. Tests
+# that run net_af_xdp call this first.
+af_xdp_leak_unwind() {
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0
+}
+
 # veth_pair TAG: two network namespaces, ${TAG}p (the probe's) and ${TAG}s (the sender's),
 # joined by a veth pair ${TAG}a -- ${TAG}b, up, IPv6 off so that the kernel sends nothing
 # of its own (neighbour discovery) and every frame on the link is the test's; removed on

@@ -6,6 +6,7 @@
 # af_xdp counts nowhere), in telemetry, the progress line, the summary, --stats-json
 # (totals and ports) and the Metering Process Reliability options record; exit status 2.
 source "$(dirname "$0")/lib.sh"
+af_xdp_leak_unwind
 
 tag=appl$$
 veth_pair "$tag"

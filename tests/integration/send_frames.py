@@ -3,8 +3,11 @@
 socket, exactly as many as asked, and can write the same frames to a pcap file.
 
 send_frames.py IFACE COUNT FLOWS [--src-net A.B] [--dst IP] [--both-directions] [--pcap FILE]
+    [--part K/N]
 Flow f goes from A.B.(f>>8).(f&255):(10000 + f) to DST:4000 (UDP, 64-byte frames);
---both-directions alternates each flow's forward and reverse packets (for RSS tests).
+--both-directions alternates each flow's forward and reverse packets (for RSS tests);
+--part K/N sends only the K-th of N equal parts of the COUNT frames (K from 0); IFACE -
+sends nothing (with --pcap: only writes the file).
 """
 import argparse
 import socket
@@ -32,9 +35,10 @@ def main():
     ap.add_argument("count", type=int)
     ap.add_argument("flows", type=int)
     ap.add_argument("--src-net", default="10.99")
-    ap.add_argument("--dst", default="10.98.0.1")
+    ap.add_argument("--dst", default="10.97.0.1")
     ap.add_argument("--both-directions", action="store_true")
     ap.add_argument("--pcap")
+    ap.add_argument("--part", default="0/1")
     a = ap.parse_args()
     frames = []
     for i in range(a.count):
@@ -50,10 +54,11 @@ def main():
             out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
             for n, fr in enumerate(frames):
                 out.write(struct.pack("<IIII", 1700000000 + n // 1000, n % 1000 * 1000, len(fr), len(fr)) + fr)
+    k, n = map(int, a.part.split("/"))
     if a.iface != "-":
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         s.bind((a.iface, 0))
-        for fr in frames:
+        for fr in frames[k * len(frames) // n:(k + 1) * len(frames) // n]:
             s.send(fr)
 
 

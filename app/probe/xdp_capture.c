@@ -1,0 +1,82 @@
+/* net_af_xdp ports with dpfix's XDP program (the default: main.c adds xdp_prog= to their
+ * --vdev): once DPDK has attached it and bound the sockets, the probe gives it the
+ * xdp_pass rules and arms it (until then it leaves every frame to the kernel), and its
+ * counters join the port's. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "dpfix_xdp_user.h"
+#include "port_stats.h"
+#include "xdp_capture.h"
+
+static int
+setup_port(const struct probe_settings *s, uint16_t port, const struct rte_eth_dev_info *info)
+{
+	struct dpfix_xdp x;
+	char err[256], dev[RTE_ETH_NAME_MAX_LEN] = "";
+	uint16_t nb_queues;
+	int ret;
+
+	rte_eth_dev_get_name_by_port(port, dev);
+	ret = dpfix_xdp_open((int)info->if_index, &x, err, sizeof(err));
+	if (ret != 0) {
+		/* Another program (the PMD's default, or one named with xdp_prog=) captures
+		 * everything: without dpfix's, rules cannot be applied. */
+		if (s->nb_xdp_pass > 0) {
+			fprintf(stderr, "dpfix-probe: port %u (%s): %s; xdp_pass needs dpfix's XDP "
+					"program (leave xdp_prog= out of the --vdev)\n", port, dev, err);
+			return -EINVAL;
+		}
+		printf("dpfix-probe: port %u (%s): %s: no XDP counters\n", port, dev, err);
+		return 0;
+	}
+	for (unsigned int i = 0; i < s->nb_xdp_pass; i++) {
+		ret = dpfix_xdp_add_rule(&x, &s->xdp_pass[i]);
+		if (ret != 0) {
+			fprintf(stderr, "dpfix-probe: port %u (%s): cannot load xdp_pass rule %u: %s\n",
+					port, dev, i + 1, strerror(-ret));
+			dpfix_xdp_close(&x);
+			return ret;
+		}
+	}
+	ret = dpfix_xdp_arm(&x);
+	if (ret != 0) {
+		fprintf(stderr, "dpfix-probe: port %u (%s): cannot arm the XDP program: %s\n", port,
+				dev, strerror(-ret));
+		dpfix_xdp_close(&x);
+		return ret;
+	}
+	nb_queues = RTE_MIN(info->nb_rx_queues, DPFIX_XDP_MAX_QUEUES);
+	port_stats_attach_xdp(port, &x, nb_queues);
+	printf("dpfix-probe: port %u (%s): XDP program %s (id %u) on interface %u, %u queue(s), "
+			"%u rule(s) keep frames for the kernel\n", port, dev, x.prog_name, x.prog_id,
+			info->if_index, nb_queues, s->nb_xdp_pass);
+	return 0;
+}
+
+int
+xdp_capture_setup(const struct probe_settings *s)
+{
+	uint16_t port;
+	int used = 0;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		int ret;
+
+		if (rte_eth_dev_info_get(port, &info) != 0 || strcmp(info.driver_name, "net_af_xdp") != 0)
+			continue;
+		used = 1;
+		ret = setup_port(s, port, &info);
+		if (ret != 0)
+			return ret;
+	}
+	if (s->nb_xdp_pass > 0 && !used) {
+		fprintf(stderr, "dpfix-probe: xdp_pass is set but no port is net_af_xdp\n");
+		return -EINVAL;
+	}
+	return 0;
+}
