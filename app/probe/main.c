@@ -67,7 +67,7 @@ port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf = {0};
-	uint8_t rss_key[DPFIX_FLOW_RSS_KEY_LEN];
+	uint8_t rss_key[255];
 	uint16_t nb_rxd = (uint16_t)settings.rx_ring_size, nb_txd = 64;
 	int ret;
 
@@ -75,12 +75,17 @@ port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
 	if (ret != 0)
 		return ret;
 	if (nb_queues > 1) {
-		memcpy(rss_key, dpfix_flow_symmetric_rss_key, sizeof(rss_key));
+		/* The key's 16-bit period repeated to the length the NIC takes (i40e and
+		 * ice: 52 bytes, refused at 40; most others 40): still symmetric. */
+		uint8_t key_len = info.hash_key_size != 0 ? info.hash_key_size : DPFIX_FLOW_RSS_KEY_LEN;
+
+		for (unsigned int i = 0; i < key_len; i++)
+			rss_key[i] = dpfix_flow_symmetric_rss_key[i % 2];
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		/* Both directions of a flow to the same worker: biflow needs it, and
 		 * uniflows lose nothing by it. */
 		conf.rx_adv_conf.rss_conf.rss_key = rss_key;
-		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(rss_key);
+		conf.rx_adv_conf.rss_conf.rss_key_len = key_len;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
 				(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
 	}
