@@ -17,6 +17,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_random.h>
 
+#include "capture_input.h"
 #include "dpfix_xdp_user.h"
 #include "port_stats.h"
 #include "probe.h"
@@ -32,6 +33,12 @@ static struct worker_ctx *workers;
 static unsigned int nb_workers;
 static struct exporter_ctx exporter;
 static FILE *stats_json;
+static struct capture_input captures;
+static struct rte_mempool *mbuf_pool;
+
+/* How far each port got, so that every exit undoes exactly what was done. */
+enum port_state { PORT_UNTOUCHED, PORT_CONFIGURED, PORT_STARTED };
+static uint8_t port_states[RTE_MAX_ETHPORTS];
 
 static void
 on_signal(int sig)
@@ -40,27 +47,6 @@ on_signal(int sig)
 	atomic_store(&probe_stop, 1);
 }
 
-
-/* True when every port is a pcap file read once: then input has an end, and the
- * probe exits when it is reached. EAL does not expose devargs, so read argv. */
-static int
-input_is_finite(int argc, char **argv)
-{
-	unsigned int finite = 0;
-
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		const char *v = NULL;
-
-		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
-			v = argv[++i];
-		else if (strncmp(argv[i], "--vdev=", 7) == 0)
-			v = argv[i] + 7;
-		if (v != NULL && strncmp(v, "net_pcap", 8) == 0 && strstr(v, "rx_pcap=") != NULL &&
-				strstr(v, "infinite_rx=1") == NULL)
-			finite++;
-	}
-	return finite > 0 && finite == rte_eth_dev_count_avail();
-}
 
 static int
 port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
@@ -95,6 +81,7 @@ port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
 	ret = rte_eth_dev_configure(port, nb_queues, 1, &conf);
 	if (ret != 0)
 		return ret;
+	port_states[port] = PORT_CONFIGURED;
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
 	if (ret != 0)
 		return ret;
@@ -111,8 +98,49 @@ port_setup(uint16_t port, uint16_t nb_queues, struct rte_mempool *pool)
 	ret = rte_eth_dev_start(port);
 	if (ret != 0)
 		return ret;
+	port_states[port] = PORT_STARTED;
 	rte_eth_promiscuous_enable(port); /* a probe sees everything; some PMDs refuse: fine */
 	return 0;
+}
+
+/* Stops and closes every port this run configured, before the mempool its queues
+ * hold mbufs of is freed. */
+static void
+close_ports(void)
+{
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		if (port_states[port] == PORT_STARTED && rte_eth_dev_stop(port) != 0)
+			fprintf(stderr, "dpfix-probe: port %u: cannot stop it\n", port);
+		if (port_states[port] != PORT_UNTOUCHED)
+			rte_eth_dev_close(port);
+		port_states[port] = PORT_UNTOUCHED;
+	}
+}
+
+/* Undoes the set-up in reverse order, from wherever it stopped: ports (which hold
+ * mbufs of the pool), the workers' tables, fragment maps and rings, the pool, the
+ * exporter, then EAL. Every field it frees may still be NULL. */
+static void
+teardown(void)
+{
+	close_ports();
+	for (unsigned int i = 0; workers != NULL && i < nb_workers; i++) {
+		dpfix_flow_table_free(workers[i].table);
+		rte_free(workers[i].frags);
+		rte_ring_free(workers[i].ring);
+	}
+	rte_free(workers);
+	workers = NULL;
+	rte_mempool_free(mbuf_pool);
+	mbuf_pool = NULL;
+	exporter_fini(&exporter);
+	if (stats_json != NULL)
+		fclose(stats_json); /* a setup error: no counters to write */
+	stats_json = NULL;
+	rte_eal_cleanup();
+	dpfix_xdp_default_program_free(); /* EAL is done with the arguments */
 }
 
 /* Drivers known to stamp packets with UNIX time, and the unit they use. */
@@ -189,14 +217,18 @@ setup_workers(int finite)
 {
 	uint16_t port;
 	unsigned int next = 0, instances = 0;
-	char name[64];
-	struct rte_mempool *pool;
+	char name[64], err[DPFIX_CONFIG_ERRLEN];
 	int ts_offset = -1;
 	uint64_t ts_flag = 0;
 
-	pool = rte_pktmbuf_pool_create("mbufs", settings.mbuf_count, 256, 0,
+	if (capture_input_check_mbufs(&captures, settings.mbuf_count, nb_workers, err,
+			sizeof(err)) != 0) {
+		fprintf(stderr, "dpfix-probe: %s\n", err);
+		return -EINVAL;
+	}
+	mbuf_pool = rte_pktmbuf_pool_create("mbufs", settings.mbuf_count, 256, 0,
 			RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (pool == NULL) {
+	if (mbuf_pool == NULL) {
 		fprintf(stderr, "dpfix-probe: cannot create a pool of %u mbufs: %s\n",
 				settings.mbuf_count, rte_strerror(rte_errno));
 		return -ENOMEM;
@@ -212,7 +244,7 @@ setup_workers(int finite)
 
 		rte_eth_dev_info_get(port, &info);
 		nb_queues = (uint16_t)RTE_MIN(nb_workers, info.max_rx_queues);
-		ret = port_setup(port, nb_queues, pool);
+		ret = port_setup(port, nb_queues, mbuf_pool);
 		if (ret != 0) {
 			fprintf(stderr, "dpfix-probe: port %u (%s): setup failed: %s\n", port,
 					info.driver_name, strerror(-ret));
@@ -301,7 +333,6 @@ main(int argc, char **argv)
 {
 	char err[DPFIX_CONFIG_ERRLEN];
 	unsigned int export_lcore;
-	uint16_t port;
 	struct port_drops port_drops;
 	int eal_args, ret, finite;
 
@@ -319,7 +350,7 @@ main(int argc, char **argv)
 	if (ret != 0) {
 		if (ret < 0)
 			fprintf(stderr, "dpfix-probe: %s\n", err);
-		rte_eal_cleanup();
+		teardown();
 		return ret < 0 ? 1 : 0;
 	}
 	/* Opened now so that a bad path is refused before any packet is metered. */
@@ -328,26 +359,31 @@ main(int argc, char **argv)
 		if (stats_json == NULL) {
 			fprintf(stderr, "dpfix-probe: stats_json %s: %s\n", settings.stats_json,
 					strerror(errno));
-			rte_eal_cleanup();
+			teardown();
 			return 1;
 		}
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	probe_clock_init();
-	finite = input_is_finite(argc, argv);
-
-	if (setup_sampling() != 0 || assign_lcores(&export_lcore) != 0 ||
-			setup_workers(finite) != 0 || xdp_capture_setup(&settings) != 0) {
-		rte_eal_cleanup();
+	if (capture_input_scan(argc, argv, &captures, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpfix-probe: %s\n", err);
+		teardown();
 		return 1;
 	}
+	finite = capture_input_is_finite(&captures);
+
 	exporter.settings = &settings;
+	if (setup_sampling() != 0 || assign_lcores(&export_lcore) != 0 ||
+			setup_workers(finite) != 0 || xdp_capture_setup(&settings) != 0) {
+		teardown();
+		return 1;
+	}
 	exporter.workers = workers;
 	exporter.nb_workers = nb_workers;
 	if (exporter_init(&exporter, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dpfix-probe: collector: %s\n", err);
-		rte_eal_cleanup();
+		teardown();
 		return 1;
 	}
 	printf("dpfix-probe: %u worker(s), export on %s, exporting to %s (messages up to %u bytes)%s\n",
@@ -379,18 +415,8 @@ main(int argc, char **argv)
 			if (ret == 0)
 				ret = 1;
 		}
+		stats_json = NULL;
 	}
-	exporter_fini(&exporter);
-	for (unsigned int i = 0; i < nb_workers; i++) {
-		dpfix_flow_table_free(workers[i].table);
-		rte_free(workers[i].frags);
-		rte_ring_free(workers[i].ring);
-	}
-	RTE_ETH_FOREACH_DEV(port) {
-		rte_eth_dev_stop(port);
-		rte_eth_dev_close(port);
-	}
-	rte_eal_cleanup();
-	dpfix_xdp_default_program_free();
+	teardown();
 	return ret;
 }
