@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,7 +53,6 @@ struct totals {
 	uint64_t stream_messages[DPFIX_MAX_STREAMS];
 };
 
-static volatile sig_atomic_t stop;
 static struct session sessions[MAX_SESSIONS];
 static unsigned int session_count;
 static struct dpfix_ipfix_decode_stats closed_stats; /* of sessions already closed */
@@ -60,11 +60,41 @@ static struct totals totals;
 static FILE *json_out;
 static int print_records = 1;
 
-static void
-on_signal(int sig)
+/* SIGINT and SIGTERM are read from a signalfd that is in the poll set, never taken by a
+ * handler. A handler interrupted whatever system call was running: a write() of printed
+ * records to a full pipe or terminal returned EINTR and stdio dropped its buffer (4 KB
+ * of records gone without a word), and a signal that came between the loop's look at
+ * its flag and poll() waited for poll's timeout. Blocked from main's first line, a
+ * signal during start-up waits for the loop instead of being lost (a script's
+ * background job starts with SIGINT ignored) or killing the collector mid-way. */
+static int signal_fd = -1;
+
+static int
+signals_open(void)
 {
-	(void)sig;
-	stop = 1;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return signal_fd < 0 ? -errno : 0;
+}
+
+/* The name of a stop signal that came since the last call, or NULL. */
+static const char *
+stop_signal(void)
+{
+	struct signalfd_siginfo si;
+
+	if (read(signal_fd, &si, sizeof(si)) != sizeof(si))
+		return NULL;
+	return si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 /* Everything the collector is told, from --config FILE and the command line. */
@@ -331,6 +361,9 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 
 /* One round: new sessions from every listener, then what each session has.
  * Returns the number of messages handled. */
+static const char *second_signal; /* while draining: a further stop signal came */
+static int draining;
+
 static int
 serve_all(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, size_t cap)
 {
@@ -339,7 +372,13 @@ serve_all(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *bu
 	for (unsigned int i = 0; i < nb_listen; i++)
 		accept_sessions(listeners[i]);
 	for (unsigned int i = 0; i < session_count; i++) {
-		int n = serve_session(i, buf, cap);
+		int n;
+
+		/* A round may take long when its output is slow: the second signal is looked
+		 * for between sessions. */
+		if (draining && (second_signal = stop_signal()) != NULL)
+			return 0;
+		n = serve_session(i, buf, cap);
 
 		if (n < 0)
 			i--; /* the last session moved into slot i */
@@ -354,8 +393,10 @@ serve_all(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *bu
 static void
 wait_for_input(struct dpfix_listener **listeners, unsigned int nb_listen)
 {
-	static struct pollfd fds[DPFIX_CONFIG_LIST_MAX + MAX_SESSIONS];
+	static struct pollfd fds[1 + DPFIX_CONFIG_LIST_MAX + MAX_SESSIONS];
 	nfds_t n = 0;
+
+	fds[n++] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
 
 	for (unsigned int i = 0; i < nb_listen + session_count; i++) {
 		int fd = i < nb_listen ? dpfix_listener_event_fd(listeners[i]) :
@@ -364,7 +405,7 @@ wait_for_input(struct dpfix_listener **listeners, unsigned int nb_listen)
 		if (fd >= 0)
 			fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
 	}
-	poll(fds, n, IDLE_WAKE_MS); /* EINTR on SIGINT/SIGTERM: the loop then stops */
+	poll(fds, n, IDLE_WAKE_MS);
 }
 
 /* Nothing left to read: the records decoded so far go out now, so whoever reads them (a
@@ -415,6 +456,50 @@ report_listener_losses(struct dpfix_listener **listeners, unsigned int nb_listen
 				st.queue_drops, st.peer_drops);
 		said[i] = total;
 	}
+}
+
+/* Datagrams dropped unread by the listeners so far (closed sessions' queues, a stop). */
+static uint64_t
+unread_drops(struct dpfix_listener **listeners, unsigned int nb_listen)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < nb_listen; i++) {
+		struct dpfix_listener_stats st;
+
+		dpfix_listener_stats(listeners[i], &st);
+		sum += st.unread_drops;
+	}
+	return sum;
+}
+
+/* After a stop signal: what arrived before it (a large socket buffer holds seconds of
+ * export) is read and decoded, for at most SHUTDOWN_DRAIN_MS, as an exporter may never
+ * stop sending; a second signal ends it at once. What the listeners still hold then
+ * is dropped and counted. */
+static void
+drain(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, size_t cap,
+		const char *signal_name)
+{
+	uint64_t end = now_ms() + SHUTDOWN_DRAIN_MS;
+
+	fprintf(stderr, "dpfix-collector: %s: stopping; reading what is queued (at most %u s; a "
+			"second signal stops at once)\n", signal_name, SHUTDOWN_DRAIN_MS / 1000);
+	draining = 1;
+	while (serve_all(listeners, nb_listen, buf, cap) > 0 || second_signal != NULL) {
+		if (second_signal != NULL) {
+			fprintf(stderr, "dpfix-collector: %s, a second signal: stopped reading\n",
+					second_signal);
+			break;
+		}
+		if (now_ms() > end) {
+			fprintf(stderr, "dpfix-collector: input still arriving %u ms after the stop "
+					"signal: stopped reading\n", SHUTDOWN_DRAIN_MS);
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < nb_listen; i++)
+		dpfix_listener_discard(listeners[i]);
 }
 
 static void
@@ -472,10 +557,15 @@ main(int argc, char **argv)
 	struct dpfix_session_params params;
 	unsigned int nb_listen;
 	static uint8_t buf[65536];
-	struct sigaction sa = {.sa_handler = on_signal};
 	char err[DPFIX_CONFIG_ERRLEN];
+	const char *signal_name = NULL;
+	uint64_t unread_before_stop;
 	int ret;
 
+	if (signals_open() < 0) {
+		fprintf(stderr, "dpfix-collector: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
 	ret = dpfix_config_from_args(collector_options, &cfg, argc - 1, argv + 1, err, sizeof(err));
 	if (ret == 1) {
 		usage(stdout);
@@ -527,14 +617,10 @@ main(int argc, char **argv)
 			.rotate_interval_ms = cfg.write_rotate_interval_ms,
 			.details = cfg.write_details}) < 0)
 		return 1;
-	/* No SA_RESTART: sleeps must end on a signal so shutdown is prompt. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	for (unsigned int i = 0; i < nb_listen; i++)
 		fprintf(stderr, "dpfix-collector: listening on %s\n", cfg.listen.items[i]);
 
-	while (!stop) {
+	while ((signal_name = stop_signal()) == NULL) {
 		if (serve_all(listeners, nb_listen, buf, sizeof(buf)) == 0) {
 			flush_records();
 			wait_for_input(listeners, nb_listen);
@@ -542,22 +628,18 @@ main(int argc, char **argv)
 		collector_write_tick();
 		report_listener_losses(listeners, nb_listen);
 	}
-	/* Take all that arrived before the signal (a large socket buffer holds seconds of
-	 * export), then close in order; bounded, for an exporter that never stops. */
-	for (uint64_t end = now_ms() + SHUTDOWN_DRAIN_MS;
-			serve_all(listeners, nb_listen, buf, sizeof(buf)) > 0;)
-		if (now_ms() > end) {
-			fprintf(stderr, "dpfix-collector: input still arriving %u ms after the stop "
-					"signal: stopped reading\n", SHUTDOWN_DRAIN_MS);
-			break;
-		}
-	collector_write_close();
-	print_summary(listeners, nb_listen);
+	unread_before_stop = unread_drops(listeners, nb_listen);
+	drain(listeners, nb_listen, buf, sizeof(buf), signal_name);
+	/* Sessions close before the summary so that what their queues held is in it. */
 	while (session_count > 0)
 		close_session(session_count - 1, "closed at shutdown");
+	collector_write_close();
+	print_summary(listeners, nb_listen);
+	/* 2: the collector itself dropped what it had received (a stop that did not wait). */
+	ret = unread_drops(listeners, nb_listen) > unread_before_stop ? 2 : 0;
 	for (unsigned int i = 0; i < nb_listen; i++)
 		dpfix_listener_close(listeners[i]);
 	if (json_out != NULL && json_out != stdout)
 		fclose(json_out);
-	return 0;
+	return ret;
 }

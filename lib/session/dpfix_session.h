@@ -135,7 +135,9 @@ void dpfix_listener_close(struct dpfix_listener *l);
 	X(queue_drops, "datagrams dropped: an exporter's queue was full") \
 	X(peer_drops, "datagrams dropped: too many exporters at once") \
 	X(refused_drops, "datagrams dropped: from an exporter refused in the last 10 s (its " \
-			"handshake retransmissions, a plaintext exporter's messages)")
+			"handshake retransmissions, a plaintext exporter's messages)") \
+	X(unread_drops, "datagrams dropped unread: queued for a session that was closed, or " \
+			"left on the socket by a stop that did not wait for them")
 
 struct dpfix_listener_stats {
 #define DPFIX_LISTENER_COUNTER_FIELD(name, text) uint64_t name;
@@ -145,6 +147,10 @@ struct dpfix_listener_stats {
 
 /* Counted since the listener opened (all zero for transports that lose nothing). */
 void dpfix_listener_stats(const struct dpfix_listener *l, struct dpfix_listener_stats *st);
+/* A server stopping without reading on: drops what waits on the listener's socket, as
+ * unread_drops (datagram transports; nothing for the others, whose exporters learn of
+ * it from their session's end). Bounded in time, for an exporter that keeps sending. */
+void dpfix_listener_discard(struct dpfix_listener *l);
 
 /* For a server's event loop that sleeps instead of spinning. One round: for every
  * listener dpfix_listener_poll and dpfix_listener_accept until NULL, then for every

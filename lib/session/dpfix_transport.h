@@ -83,6 +83,8 @@ struct dpfix_transport_ops {
 	int (*event_fd)(const struct dpfix_conn *c);
 	/* Optional: what the listener dropped (dpfix_listener_stats). */
 	void (*listener_stats)(void *state, struct dpfix_listener_stats *st);
+	/* Optional: drops what waits on the listener's socket (dpfix_listener_discard). */
+	void (*listener_discard)(void *state);
 };
 
 /* Called by transport drivers from a constructor. */

@@ -813,6 +813,13 @@ dpfix_listener_stats(const struct dpfix_listener *l, struct dpfix_listener_stats
 }
 
 void
+dpfix_listener_discard(struct dpfix_listener *l)
+{
+	if (l->ops->listener_discard != NULL)
+		l->ops->listener_discard(l->state);
+}
+
+void
 dpfix_listener_poll(struct dpfix_listener *l)
 {
 	if (l->ops->poll != NULL)

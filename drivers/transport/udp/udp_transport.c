@@ -26,6 +26,7 @@
  * was. A plaintext exporter to a DTLS port is refused once per this time, not per
  * datagram. */
 #define REFUSED_QUIET_MS 10000
+#define DISCARD_MS 200
 
 struct datagram {
 	uint32_t len;
@@ -52,6 +53,7 @@ struct udp_listener {
 	uint64_t queue_drops;   /* a peer's queue was full: the collector is not keeping up */
 	uint64_t peer_drops;    /* from a new peer while MAX_PEERS were known */
 	uint64_t refused_drops; /* from a peer refused less than REFUSED_QUIET_MS ago */
+	uint64_t unread_drops;  /* queued for a closed session, or discarded at a stop */
 	uint8_t buf[65536];
 };
 
@@ -177,6 +179,7 @@ udp_close(struct dpfix_conn *c)
 	if (c->accepted) {
 		struct udp_peer *peer = c->priv;
 
+		peer->listener->unread_drops += peer->count;
 		while (peer->count > 0) {
 			free(peer->queue[peer->head]);
 			peer->head = (peer->head + 1) % PEER_QUEUE;
@@ -385,6 +388,22 @@ udp_listener_stats(void *state, struct dpfix_listener_stats *st)
 	st->queue_drops = l->queue_drops;
 	st->peer_drops = l->peer_drops;
 	st->refused_drops = l->refused_drops;
+	st->unread_drops = l->unread_drops;
+}
+
+/* Reads and counts what is left on the socket, for at most DISCARD_MS: an exporter that
+ * goes on sending would otherwise keep this going. */
+static void
+udp_listener_discard(void *state)
+{
+	struct udp_listener *l = state;
+	uint64_t end = now_ms() + DISCARD_MS;
+
+	while (recv(l->fd, l->buf, sizeof(l->buf), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+		l->unread_drops++;
+		if ((l->unread_drops & 255) == 0 && now_ms() > end)
+			break;
+	}
 }
 
 static const struct dpfix_transport_ops udp_ops = {
@@ -402,6 +421,7 @@ static const struct dpfix_transport_ops udp_ops = {
 	.unlisten = udp_unlisten,
 	.listener_event_fd = udp_listener_event_fd,
 	.listener_stats = udp_listener_stats,
+	.listener_discard = udp_listener_discard,
 };
 
 __attribute__((constructor)) static void
