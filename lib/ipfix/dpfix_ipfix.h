@@ -299,6 +299,9 @@ struct dpfix_ipfix_decoder_params {
 	X(withdrawals_invalid, "withdrawals ignored: unknown template, wrong kind, or UDP") \
 	X(templates_expired, "UDP templates expired: not refreshed within their lifetime") \
 	X(sets_unknown_template, "data sets skipped: template not (yet) known") \
+	X(templates_refused_length, "template definitions refused: a field length its element's " \
+			"type forbids (RFC 7011 6.2, 7)") \
+	X(sets_refused_template, "data sets skipped: their template was refused") \
 	X(malformed_messages, "messages refused as malformed") \
 	X(sequence_lost, "data records missing by sequence number") \
 	X(sequence_out_of_order, "messages that arrived behind the sequence") \

@@ -28,6 +28,10 @@ struct stored_template {
 	struct stored_template *next;   /* bucket chain */
 	uint32_t domain;
 	uint64_t refreshed_s;           /* decoder clock when last (re)defined */
+	/* A field's length is one its element's type forbids: the definition is kept so
+	 * that its resends, redefinition and withdrawal follow the rules of any template,
+	 * but its data sets are skipped (sets_refused_template) and nobody is told of it. */
+	int refused;
 	struct dpfix_ipfix_template t;
 };
 
@@ -256,7 +260,8 @@ dpfix_ipfix_decoder_foreach_template(const struct dpfix_ipfix_decoder *d,
 {
 	for (uint32_t b = 0; b < TEMPLATE_BUCKETS; b++)
 		for (const struct stored_template *s = d->buckets[b]; s != NULL; s = s->next)
-			cb(ctx, s->domain, s->t.id, &s->t);
+			if (!s->refused)
+				cb(ctx, s->domain, s->t.id, &s->t);
 }
 
 /* Every template gone (withdrawn, expired, dropped) is told to the template callback. */
@@ -265,7 +270,7 @@ remove_template(struct dpfix_ipfix_decoder *d, struct stored_template **slot)
 {
 	struct stored_template *s = *slot;
 
-	if (d->template_cb != NULL)
+	if (d->template_cb != NULL && !s->refused)
 		d->template_cb(d->template_ctx, s->domain, s->t.id, NULL);
 	*slot = s->next;
 	free(s);
@@ -311,7 +316,7 @@ sweep_expired(struct dpfix_ipfix_decoder *d)
 }
 
 /* The live template for a data set, or NULL. */
-static const struct dpfix_ipfix_template *
+static const struct stored_template *
 lookup_template(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t id)
 {
 	struct stored_template **slot = template_slot(d, domain, id);
@@ -322,7 +327,7 @@ lookup_template(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t id)
 		drop_expired(d, slot);
 		return NULL;
 	}
-	return &(*slot)->t;
+	return *slot;
 }
 
 static int
@@ -339,11 +344,20 @@ reliable(const struct dpfix_ipfix_decoder *d)
 			d->params.transport == DPFIX_IPFIX_TRANSPORT_SCTP;
 }
 
+/* Tells the template callback of a definition now in force (NULL: none is). */
+static void
+tell_template(struct dpfix_ipfix_decoder *d, const struct stored_template *s)
+{
+	if (d->template_cb != NULL)
+		d->template_cb(d->template_ctx, s->domain, s->t.id, s->refused ? NULL : &s->t);
+}
+
 /* Stores a template record just read, by the rules of the session's transport
- * (RFC 7011 8, 8.4). -ENOSPC past the session's limit. */
+ * (RFC 7011 8, 8.4); a refused one (field_length_forbidden) too, marked so. -ENOSPC past
+ * the session's limit. */
 static int
 store_template(struct dpfix_ipfix_decoder *d, uint32_t domain, const struct dpfix_ipfix_template *t,
-		uint32_t rec_off, char *err, size_t errlen)
+		int refused, uint32_t rec_off, char *err, size_t errlen)
 {
 	struct stored_template **slot = template_slot(d, domain, t->id);
 	struct stored_template *s = *slot;
@@ -375,8 +389,10 @@ store_template(struct dpfix_ipfix_decoder *d, uint32_t domain, const struct dpfi
 		s->t = *t;
 		s->refreshed_s = d->now_s;
 		d->stats.templates_replaced++;
-		if (d->template_cb != NULL)
-			d->template_cb(d->template_ctx, domain, t->id, &s->t);
+		if (!(s->refused && refused)) {
+			s->refused = refused;
+			tell_template(d, s);
+		}
 		return 0;
 	}
 	if (d->template_count == MAX_TEMPLATES)
@@ -387,12 +403,14 @@ store_template(struct dpfix_ipfix_decoder *d, uint32_t domain, const struct dpfi
 	s->next = NULL;
 	s->domain = domain;
 	s->refreshed_s = d->now_s;
+	s->refused = refused;
 	s->t = *t;
 	*slot = s;
 	d->template_count++;
-	d->stats.templates++;
-	if (d->template_cb != NULL)
-		d->template_cb(d->template_ctx, domain, t->id, &s->t);
+	if (!refused) {
+		d->stats.templates++;
+		tell_template(d, s);
+	}
 	return 0;
 }
 
@@ -443,6 +461,40 @@ withdraw(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set_id, uint16
 	}
 	remove_template(d, slot);
 	d->stats.templates_withdrawn++;
+}
+
+/* RFC 7011 6.2 and 7: a field of an element whose type has a fixed size is that size
+ * or, for integers and float64, a reduced size; only the types without one (strings,
+ * octet arrays, lists) may be variable-length. A length the element's type forbids
+ * (octetDeltaCount in 9 octets, an IPv4 address in 2) makes every record of the template
+ * malformed: the template is refused, with err naming the first such field. Elements
+ * not in the registry cannot be checked. Returns 1 if refused, else 0. */
+static int
+field_length_forbidden(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_template *t,
+		uint32_t rec_off, char *err, size_t errlen)
+{
+	for (uint16_t i = 0; i < t->field_count; i++) {
+		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
+		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(f->pen, f->id);
+		int ok;
+
+		if (ie == NULL)
+			continue;
+		if (f->length == DPFIX_IPFIX_VARLEN)
+			ok = dpfix_ipfix_type_size(ie->type) == 0;
+		else
+			ok = dpfix_ipfix_type_length_valid(ie->type, f->length);
+		if (ok)
+			continue;
+		d->stats.templates_refused_length++;
+		warn(d, err, errlen, "template %u at offset %u refused: field %u, %s, has %s%u, "
+				"which its type %s forbids (RFC 7011 6.2, 7); its records are skipped",
+				t->id, rec_off, i, ie->name, f->length == DPFIX_IPFIX_VARLEN ?
+				"variable length " : "length ", f->length == DPFIX_IPFIX_VARLEN ? 0 :
+				f->length, dpfix_ipfix_type_name(ie->type));
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -517,7 +569,8 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 						"bytes, more than a message holds", id, rec_off, i, min_len);
 			dpfix_ipfix_template_add(t, pen, raw_id & 0x7fff, flen);
 		}
-		ret = store_template(d, domain, t, rec_off, err, errlen);
+		ret = store_template(d, domain, t, field_length_forbidden(d, t, rec_off, err, errlen),
+				rec_off, err, errlen);
 		if (ret < 0)
 			return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_LIMIT, err, errlen,
 					"template %u at offset %u: %s %u templates in this session", id,
@@ -574,14 +627,20 @@ decode_data_set(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_header *
 		const uint8_t *p, uint32_t len, uint32_t set_offset, uint32_t *records,
 		dpfix_ipfix_record_cb cb, void *ctx, char *err, size_t errlen)
 {
-	const struct dpfix_ipfix_template *t = lookup_template(d, h->domain, set_id);
+	const struct stored_template *s = lookup_template(d, h->domain, set_id);
+	const struct dpfix_ipfix_template *t;
 	uint32_t off = 0, n = 0;
 
-	if (t == NULL) {
+	if (s == NULL) {
 		/* RFC 7011 8: data sets for templates not (yet) known are skipped. */
 		d->stats.sets_unknown_template++;
 		return 0;
 	}
+	if (s->refused) {
+		d->stats.sets_refused_template++;
+		return 0;
+	}
+	t = &s->t;
 	if (t->varlen_count == 0) {
 		/* Fixed-length records: whole records, then padding shorter than one. */
 		uint32_t rlen = t->min_record_length;

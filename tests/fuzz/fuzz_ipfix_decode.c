@@ -4,7 +4,8 @@
  * on that session: each message is cut at the length
  * its header claims (or the rest of the input when that length is impossible), so
  * templates learned from one message apply to the next. Every delivered record is
- * split into fields and formatted as JSON, the way the collector uses it. */
+ * split into fields, checked against its elements' types, and formatted as JSON, the
+ * way the collector uses it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,16 @@ on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfi
 	/* The decoder delivered it whole, so splitting it must succeed. */
 	if (dpfix_ipfix_record_fields(t, rec, len, offsets, lengths) != (int)len)
 		__builtin_trap();
+	/* And no field has a length its element's type forbids (RFC 7011 6.2, 7): such
+	 * templates are refused, so their records never arrive here. */
+	for (uint16_t i = 0; i < t->field_count; i++) {
+		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(t->fields[i].pen,
+				t->fields[i].id);
+
+		if (ie != NULL && t->fields[i].length != DPFIX_IPFIX_VARLEN &&
+				!dpfix_ipfix_type_length_valid(ie->type, lengths[i]))
+			__builtin_trap();
+	}
 	dpfix_ipfix_record_to_json(t, rec, len, sink);
 }
 

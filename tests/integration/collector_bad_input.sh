@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Hostile input to the collector: garbage datagrams, truncated and lying IPFIX, data
-# for unknown templates. It must count and report them, keep running, and still decode
+# for unknown templates, templates with field lengths their elements' types forbid. It must count and report them, keep running, and still decode
 # a real export completely afterwards. tshark must flag the same malformed message, so
 # the malformed-frame check in probe_to_collector is shown able to fail.
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +35,17 @@ for b in bad:
     s.sendto(b, ("127.0.0.1", port))
 # Data for a template never sent: skipped and counted, not an error.
 s.sendto(msg([struct.pack("!HH", 999, 12) + b"\1" * 8]), ("127.0.0.1", port))
+# Another exporter: field lengths the elements' types forbid (RFC 7011 6.2, 7), each
+# template with records whose bytes would inflate the totals if they were believed: a
+# 9-octet octetDeltaCount (8 of its octets were summed: 72340172838245249), an IPv4
+# address of 2 octets, an IPv6 address of 17, a 3-octet dateTimeMilliseconds.
+s2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s2.bind(("127.0.0.1", 0))
+for seq, (tid, fields) in enumerate([(300, [(1, 9), (2, 8)]), (301, [(8, 2), (1, 8)]),
+                                     (302, [(27, 17), (1, 8)]), (303, [(152, 3), (1, 8)])]):
+    rec = b"\1" * sum(l for _, l in fields)
+    data = struct.pack("!HH", tid, 4 + 2 * len(rec)) + rec * 2
+    s2.sendto(msg([tmpl_set(tid, fields), data], seq=0), ("127.0.0.1", port))
 PYEOF
 wait_for_text "$WORK/collector.stderr" "malformed message (reported once per session)" 30
 kill -0 "$COLLECTOR_PID" || fail "collector died on bad input"
@@ -53,6 +64,10 @@ for what in flows packets octets; do
 done
 grep -q "malformed_messages *9$" "$out" || fail "expected 9 malformed messages: $(cat "$out")"
 grep -q "sets_unknown_template *1$" "$out" || fail "expected 1 set with an unknown template"
+grep -q "templates_refused_length *4$" "$out" || fail "expected 4 templates refused for their field lengths"
+grep -q "sets_refused_template *4$" "$out" || fail "expected 4 data sets of refused templates skipped"
+[ "$(grep -c "template 30[0-3] at offset .* refused: field 0, .*, which its type .* forbids" "$WORK/collector.stderr")" = 1 ] ||
+	fail "the refused templates are not reported once for their session: $(grep -i refused "$WORK/collector.stderr")"
 grep -q "malformed message (reported once per session)" "$WORK/collector.stderr" ||
 	fail "malformed input not reported"
 [ "$(grep -c 'malformed message' "$WORK/collector.stderr")" -eq 1 ] || fail "reported more than once"
