@@ -1,5 +1,5 @@
 /* Decoding speed: records/s that dpfix_ipfix_decode() delivers for the probe's IPv4
- * flow record, built by the probe's own template and encoder (app/probe/flow_record.c:
+ * flow record, built by the probe's own schema (lib/flow/dpfix_flow_schema.h:
  * 18 fields, 62 bytes, uniflow, no sampling), in messages of a 1500-byte MTU (23
  * records a message), on one core. The messages are built in memory first; only
  * decoding is timed (process CPU time). Modes say what the record callback does:
@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dpfix_flow_schema.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_bytes.h"
-#include "flow_record.h"
 
 #define MESSAGE_LIMIT 1472      /* 1500-byte MTU less IPv4 and UDP headers */
 #define TEMPLATE_ID 256         /* the probe's IPv4 flow template */
@@ -105,6 +105,7 @@ int
 main(int argc, char **argv)
 {
 	static struct dpfix_ipfix_template t;
+	static struct dpfix_ipfix_schema schema;
 	const char *mode = argc > 1 ? argv[1] : "fields";
 	uint64_t want = argc > 2 ? strtoull(argv[2], NULL, 10) : 10000000;
 	const char *write_path = argc > 4 && strcmp(argv[3], "--write") == 0 ? argv[4] : NULL;
@@ -112,7 +113,7 @@ main(int argc, char **argv)
 			strcmp(mode, "json") == 0 ? cb_json : cb_fields;
 	uint32_t per_msg, record_len;
 	uint32_t nb_msgs = 4096, msg_len;
-	uint8_t rec[PROBE_FLOW_RECORD_MAX], tmpl[256], *msgs;
+	uint8_t rec[DPFIX_FLOW_RECORD_MAX], tmpl[256], *msgs;
 	struct dpfix_flow_record flow;
 	struct dpfix_ipfix_decoder_params p = {.transport = DPFIX_IPFIX_TRANSPORT_UDP,
 		.template_lifetime_s = 1800};
@@ -129,7 +130,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	json_sink = fopen("/dev/null", "w");
-	probe_flow_template(&t, TEMPLATE_ID, 0, 0, 0);
+	dpfix_flow_schema(&schema, TEMPLATE_ID, &(struct dpfix_flow_schema_params){.ip_version = 4});
+	dpfix_ipfix_schema_template(&schema, &t);
 	record_len = t.min_record_length;
 	per_msg = (MESSAGE_LIMIT - DPFIX_IPFIX_HEADER_LEN - DPFIX_IPFIX_SET_HEADER_LEN) / record_len;
 	if (d == NULL || json_sink == NULL)
@@ -147,7 +149,7 @@ main(int argc, char **argv)
 		dpfix_ipfix_msg_begin(&m, msgs + (size_t)k * msg_len, MESSAGE_LIMIT);
 		for (uint32_t r = 0; r < per_msg; r++) {
 			make_flow(&flow, k * per_msg + r);
-			if (probe_flow_encode(&flow, 0, 0, 0, rec) != record_len)
+			if (dpfix_ipfix_schema_encode(&schema, &flow, rec) != record_len)
 				return 1;
 			dpfix_ipfix_msg_add_record(&m, TEMPLATE_ID, rec, record_len);
 		}

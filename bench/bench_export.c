@@ -1,8 +1,9 @@
 /* Export throughput per transport: one core fills IPFIX messages with 56-byte IPv4 flow
  * records and sends them over a session to a running dpfix-collector, as the export
  * lcore does. Prints records/s and CPU-seconds per million records as one JSON line.
- * --probe-records encodes each record from a metered flow with the probe's own template
- * and encoder instead (62-byte IPv4 records; with --biflow 98 bytes, the reverse
+ * --probe-records encodes each record from a metered flow with the probe's own schema
+ * (lib/flow/dpfix_flow_schema.h) instead, straight into the message (62-byte IPv4
+ * records; with --biflow 98 bytes, the reverse
  * direction's counters, flags, TTLs and times added), as the export lcore does for
  * every flow it drains: the export CPU per record, encoding included. */
 #include <errno.h>
@@ -14,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpfix_flow_schema.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_bytes.h"
 #include "dpfix_session.h"
-#include "flow_record.h"
 
 #define RECORD_LEN 56
 
@@ -89,13 +90,13 @@ make_flow(struct dpfix_flow_record *f, uint64_t i)
 
 /* Adds flow record i to msg the way the export lcore does; -ENOSPC if it is full. */
 static int
-add_probe_record(struct dpfix_ipfix_msg *msg, uint64_t i, int biflow)
+add_probe_record(struct dpfix_ipfix_msg *msg, const struct dpfix_ipfix_schema *schema,
+		uint64_t i)
 {
 	struct dpfix_flow_record f;
-	uint8_t rec[PROBE_FLOW_RECORD_MAX];
 
 	make_flow(&f, i);
-	return dpfix_ipfix_msg_add_record(msg, 256, rec, probe_flow_encode(&f, biflow, 0, 0, rec));
+	return dpfix_ipfix_msg_add_encoded(msg, schema, &f);
 }
 
 int
@@ -104,6 +105,7 @@ main(int argc, char **argv)
 	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000,
 		.sctp_udp_port = 9899};
 	struct dpfix_ipfix_template tmpl;
+	static struct dpfix_ipfix_schema schema;
 	struct dpfix_ipfix_msg msg;
 	struct dpfix_endpoint ep;
 	struct dpfix_session *s;
@@ -148,9 +150,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_export: %s\n", err);
 		return 1;
 	}
-	if (probe_records)
-		probe_flow_template(&tmpl, 256, 0, biflow, 0);
-	else
+	if (probe_records) {
+		dpfix_flow_schema(&schema, 256, &(struct dpfix_flow_schema_params){.ip_version = 4,
+			.biflow = biflow});
+		dpfix_ipfix_schema_template(&schema, &tmpl);
+	} else
 		build_template(&tmpl);
 	if (!probe_records && tmpl.min_record_length != RECORD_LEN) {
 		fprintf(stderr, "bench_export: template is %u bytes, not %d\n", tmpl.min_record_length,
@@ -171,7 +175,7 @@ main(int argc, char **argv)
 
 		dpfix_ipfix_msg_begin(&msg, buf, dpfix_session_max_message(s));
 		while (sent + msg.data_records < records &&
-				(probe_records ? add_probe_record(&msg, sent + msg.data_records, biflow) :
+				(probe_records ? add_probe_record(&msg, &schema, sent + msg.data_records) :
 				dpfix_ipfix_msg_add_record(&msg, 256, rec, RECORD_LEN)) == 0)
 			;
 		len = dpfix_ipfix_msg_finish(&msg, (uint32_t)time(NULL), (uint32_t)seq, 1);

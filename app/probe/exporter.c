@@ -15,29 +15,33 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 
+#include "dpfix_flow_schema.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_export.h"
 #include "dpfix_ipfix_options.h"
 #include "dpfix_ipfix_psamp.h"
-#include "flow_record.h"
 #include "port_stats.h"
 #include "probe.h"
 
-#define TEMPLATE_ID_IPV4 256
-#define TEMPLATE_ID_IPV6 257
-/* Options templates (RFC 7011 4), sent with the flow templates. */
-#define TEMPLATE_ID_METERING_STATS 258
-#define TEMPLATE_ID_METERING_RELIABILITY 259
-#define TEMPLATE_ID_EXPORTING_RELIABILITY 260
-#define TEMPLATE_ID_FLOW_KEYS 261
-#define TEMPLATE_ID_INTERFACES 262
-/* PSAMP options templates (RFC 5476 6.5), only when some port samples: the selector
- * report of each algorithm in use, selector statistics, selection sequences. */
-#define TEMPLATE_ID_SELECTOR_SYSTEMATIC 263
-#define TEMPLATE_ID_SELECTOR_RANDOM 264
-#define TEMPLATE_ID_SELECTOR_HASH 265
-#define TEMPLATE_ID_SELECTOR_STATS 266
-#define TEMPLATE_ID_SELECTION_SEQUENCE 267
+/* Every kind of record the probe exports, in the order of their template ids from 256
+ * (collectors and stored files know them by these): the two flow templates; the
+ * options templates of RFC 7011 4, sent with them; and the PSAMP options templates
+ * (RFC 5476 6.5), only when some port samples: the selector report of each algorithm
+ * in use, selector statistics, selection sequences. */
+#define PROBE_RECORD_KINDS(X) \
+	X(IPV4) X(IPV6) \
+	X(METERING_STATS) X(METERING_RELIABILITY) X(EXPORTING_RELIABILITY) X(FLOW_KEYS) \
+	X(INTERFACES) \
+	X(SELECTOR_SYSTEMATIC) X(SELECTOR_RANDOM) X(SELECTOR_HASH) X(SELECTOR_STATS) \
+	X(SELECTION_SEQUENCE)
+
+enum probe_template_id {
+	TEMPLATE_ID_BEFORE_FIRST = DPFIX_IPFIX_SET_MIN_DATA - 1,
+#define PROBE_TEMPLATE_ID(kind) TEMPLATE_ID_##kind,
+	PROBE_RECORD_KINDS(PROBE_TEMPLATE_ID)
+#undef PROBE_TEMPLATE_ID
+};
+
 #define DEQUEUE_BURST 64
 
 /* The selector report template of each algorithm: its records and its template. */
@@ -55,10 +59,12 @@ struct port_name {
 
 struct exporter_state {
 	struct dpfix_ipfix_template_manager tm; /* IPv4, IPv6, then the options templates */
+	struct dpfix_ipfix_schema flow_schema[2]; /* IPv4, IPv6 */
 	/* With sampling, flow records end with the selectorId of their ingress port's
 	 * selector (0: the port meters every packet). */
 	int sampling;
 	uint64_t selector_of_port[RTE_MAX_ETHPORTS];
+	struct dpfix_flow_selectors selectors;  /* selector_of_port, for the flow schemas */
 	struct dpfix_ipfix_msg msg;
 	uint8_t *buf;
 	struct dpfix_ipfix_msg opt_msg;  /* options records: their own message, so the */
@@ -173,10 +179,15 @@ add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
 	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
 
 	dpfix_ipfix_tm_init(&st->tm, refresh_ns);
-	probe_flow_template(&t, TEMPLATE_ID_IPV4, 0, biflow, st->sampling);
-	dpfix_ipfix_tm_add(&st->tm, &t);
-	probe_flow_template(&t, TEMPLATE_ID_IPV6, 1, biflow, st->sampling);
-	dpfix_ipfix_tm_add(&st->tm, &t);
+	st->selectors = (struct dpfix_flow_selectors){.of_port = st->selector_of_port,
+		.ports = RTE_MAX_ETHPORTS};
+	for (int v6 = 0; v6 < 2; v6++) {
+		dpfix_flow_schema(&st->flow_schema[v6], v6 ? TEMPLATE_ID_IPV6 : TEMPLATE_ID_IPV4,
+				&(struct dpfix_flow_schema_params){.ip_version = v6 ? 6 : 4,
+				.biflow = biflow, .selectors = st->sampling ? &st->selectors : NULL});
+		dpfix_ipfix_schema_template(&st->flow_schema[v6], &t);
+		dpfix_ipfix_tm_add(&st->tm, &t);
+	}
 	dpfix_ipfix_metering_stats_template(&t, TEMPLATE_ID_METERING_STATS);
 	dpfix_ipfix_tm_add(&st->tm, &t);
 	dpfix_ipfix_metering_reliability_template(&t, TEMPLATE_ID_METERING_RELIABILITY);
@@ -312,16 +323,12 @@ static void
 export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
-	uint8_t buf[PROBE_FLOW_RECORD_MAX];
-	uint16_t tid = rec->key.ip_version == 6 ? TEMPLATE_ID_IPV6 : TEMPLATE_ID_IPV4;
-	uint32_t len = probe_flow_encode(rec, x->settings->biflow, st->sampling,
-			st->sampling && rec->ingress_port < RTE_MAX_ETHPORTS ?
-			st->selector_of_port[rec->ingress_port] : 0, buf);
+	const struct dpfix_ipfix_schema *s = &st->flow_schema[rec->key.ip_version == 6];
 
-	if (dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len) == -ENOSPC) {
+	if (dpfix_ipfix_msg_add_encoded(&st->msg, s, rec) == -ENOSPC) {
 		send_message(x, now_ns);
 		/* An empty message always has room for one record (mtu >= 576). */
-		dpfix_ipfix_msg_add_record(&st->msg, tid, buf, len);
+		dpfix_ipfix_msg_add_encoded(&st->msg, s, rec);
 	}
 	st->msg_packets += rec->packets;
 	st->msg_octets += rec->octets;

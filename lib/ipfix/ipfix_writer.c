@@ -6,6 +6,7 @@
 
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_bytes.h"
+#include "dpfix_ipfix_schema.h"
 
 void
 dpfix_ipfix_template_init(struct dpfix_ipfix_template *t, uint16_t id, uint16_t scope_count)
@@ -131,6 +132,19 @@ dpfix_ipfix_msg_add_record(struct dpfix_ipfix_msg *m, uint16_t template_id,
 		return -ENOSPC;
 	memcpy(m->buf + m->len, record, len);
 	m->len += len;
+	m->data_records++;
+	return 0;
+}
+
+int
+dpfix_ipfix_msg_add_encoded(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_schema *s,
+		const void *src)
+{
+	if (s->template_id < DPFIX_IPFIX_SET_MIN_DATA || s->max_length == 0)
+		return -EINVAL;
+	if (reserve(m, s->template_id, s->max_length, 0) < 0)
+		return -ENOSPC;
+	m->len += dpfix_ipfix_schema_encode(s, src, m->buf + m->len);
 	m->data_records++;
 	return 0;
 }
