@@ -24,31 +24,48 @@
 #include "probe.h"
 
 /* Every kind of record the probe exports, in the order of their template ids from 256
- * (collectors and stored files know them by these): the two flow templates; the
- * options templates of RFC 7011 4, sent with them; and the PSAMP options templates
- * (RFC 5476 6.5), only when some port samples: the selector report of each algorithm
- * in use, selector statistics, selection sequences. */
+ * (collectors and stored files know them by these), each with how add_templates makes
+ * its schema s for template id `id` (-ENOENT: this configuration does not export it):
+ * the two flow templates; the options templates of RFC 7011 4, sent with them; and the
+ * PSAMP options templates (RFC 5476 6.5), only when some port samples: the selector
+ * report of each algorithm in use, selector statistics, selection sequences. */
 #define PROBE_RECORD_KINDS(X) \
-	X(IPV4) X(IPV6) \
-	X(METERING_STATS) X(METERING_RELIABILITY) X(EXPORTING_RELIABILITY) X(FLOW_KEYS) \
-	X(INTERFACES) \
-	X(SELECTOR_SYSTEMATIC) X(SELECTOR_RANDOM) X(SELECTOR_HASH) X(SELECTOR_STATS) \
-	X(SELECTION_SEQUENCE)
+	X(IPV4, flow_schema(st, s, id, 4, x->settings->biflow)) \
+	X(IPV6, flow_schema(st, s, id, 6, x->settings->biflow)) \
+	X(METERING_STATS, dpfix_ipfix_metering_stats_schema(s, id)) \
+	X(METERING_RELIABILITY, dpfix_ipfix_metering_reliability_schema(s, id)) \
+	X(EXPORTING_RELIABILITY, dpfix_ipfix_exporting_reliability_schema(s, id)) \
+	X(FLOW_KEYS, dpfix_ipfix_flow_keys_schema(s, id)) \
+	X(INTERFACES, dpfix_ipfix_interface_info_schema(s, id)) \
+	X(SELECTOR_SYSTEMATIC, -ENOENT) /* PSAMP: add_sampling_templates */ \
+	X(SELECTOR_RANDOM, -ENOENT) \
+	X(SELECTOR_HASH, -ENOENT) \
+	X(SELECTOR_STATS, -ENOENT) \
+	X(SELECTION_SEQUENCE, -ENOENT)
 
-enum probe_template_id {
-	TEMPLATE_ID_BEFORE_FIRST = DPFIX_IPFIX_SET_MIN_DATA - 1,
-#define PROBE_TEMPLATE_ID(kind) TEMPLATE_ID_##kind,
-	PROBE_RECORD_KINDS(PROBE_TEMPLATE_ID)
-#undef PROBE_TEMPLATE_ID
+enum probe_record_kind {
+#define PROBE_RECORD_KIND(kind, build) RECORD_##kind,
+	PROBE_RECORD_KINDS(PROBE_RECORD_KIND)
+#undef PROBE_RECORD_KIND
+	RECORD_KIND_COUNT
 };
+
+#define TEMPLATE_ID(kind) ((uint16_t)(DPFIX_IPFIX_SET_MIN_DATA + RECORD_##kind))
+
+/* The longest options record, which add_option encodes. */
+#define OPTIONS_RECORD_MAX DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN
+_Static_assert(DPFIX_IPFIX_METERING_STATS_LEN <= OPTIONS_RECORD_MAX &&
+		DPFIX_IPFIX_METERING_RELIABILITY_LEN <= OPTIONS_RECORD_MAX &&
+		DPFIX_IPFIX_EXPORTING_RELIABILITY_LEN <= OPTIONS_RECORD_MAX &&
+		DPFIX_IPFIX_FLOW_KEYS_LEN <= OPTIONS_RECORD_MAX, "an options record is longer");
 
 #define DEQUEUE_BURST 64
 
 /* The selector report template of each algorithm: its records and its template. */
 static const uint16_t selector_report_id[DPFIX_SAMPLE_ALGORITHM_COUNT] = {
-	[DPFIX_SAMPLE_SYSTEMATIC] = TEMPLATE_ID_SELECTOR_SYSTEMATIC,
-	[DPFIX_SAMPLE_RANDOM] = TEMPLATE_ID_SELECTOR_RANDOM,
-	[DPFIX_SAMPLE_HASH] = TEMPLATE_ID_SELECTOR_HASH,
+	[DPFIX_SAMPLE_SYSTEMATIC] = TEMPLATE_ID(SELECTOR_SYSTEMATIC),
+	[DPFIX_SAMPLE_RANDOM] = TEMPLATE_ID(SELECTOR_RANDOM),
+	[DPFIX_SAMPLE_HASH] = TEMPLATE_ID(SELECTOR_HASH),
 };
 
 struct port_name {
@@ -59,7 +76,7 @@ struct port_name {
 
 struct exporter_state {
 	struct dpfix_ipfix_template_manager tm; /* IPv4, IPv6, then the options templates */
-	struct dpfix_ipfix_schema flow_schema[2]; /* IPv4, IPv6 */
+	struct dpfix_ipfix_schema schema[RECORD_KIND_COUNT]; /* those it exports */
 	/* With sampling, flow records end with the selectorId of their ingress port's
 	 * selector (0: the port meters every packet). */
 	int sampling;
@@ -171,33 +188,46 @@ flow_key_indicator(const struct exporter_ctx *x, const struct dpfix_ipfix_templa
 	return dpfix_ipfix_flow_key_indicator(t, keys, n);
 }
 
-/* The flow templates first (the flow keys records follow this order), then the
- * options templates (RFC 7011 4). */
-static void
-add_templates(struct exporter_state *st, uint64_t refresh_ns, int biflow)
+static int
+flow_schema(const struct exporter_state *st, struct dpfix_ipfix_schema *s, uint16_t id,
+		int ip_version, int biflow)
+{
+	return dpfix_flow_schema(s, id, &(struct dpfix_flow_schema_params){
+		.ip_version = ip_version, .biflow = biflow,
+		.selectors = st->sampling ? &st->selectors : NULL});
+}
+
+/* The schema of every kind of record this configuration exports, and its template, in
+ * id order: the flow templates first (the flow keys records follow this order), then
+ * the options templates (RFC 7011 4). */
+static int
+add_templates(struct exporter_ctx *x, struct exporter_state *st)
 {
 	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
 
-	dpfix_ipfix_tm_init(&st->tm, refresh_ns);
-	st->selectors = (struct dpfix_flow_selectors){.of_port = st->selector_of_port,
-		.ports = RTE_MAX_ETHPORTS};
-	for (int v6 = 0; v6 < 2; v6++) {
-		dpfix_flow_schema(&st->flow_schema[v6], v6 ? TEMPLATE_ID_IPV6 : TEMPLATE_ID_IPV4,
-				&(struct dpfix_flow_schema_params){.ip_version = v6 ? 6 : 4,
-				.biflow = biflow, .selectors = st->sampling ? &st->selectors : NULL});
-		dpfix_ipfix_schema_template(&st->flow_schema[v6], &t);
-		dpfix_ipfix_tm_add(&st->tm, &t);
+	dpfix_ipfix_tm_init(&st->tm, x->settings->template_refresh_ms * 1000000ull);
+	for (int kind = 0; kind < RECORD_KIND_COUNT; kind++) {
+		struct dpfix_ipfix_schema *s = &st->schema[kind];
+		uint16_t id = (uint16_t)(DPFIX_IPFIX_SET_MIN_DATA + kind);
+		int ret;
+
+		switch (kind) {
+#define PROBE_RECORD_SCHEMA(name, build) case RECORD_##name: ret = (build); break;
+		PROBE_RECORD_KINDS(PROBE_RECORD_SCHEMA)
+#undef PROBE_RECORD_SCHEMA
+		default:
+			ret = -ENOENT;
+		}
+		if (ret == -ENOENT)
+			continue;
+		if (ret < 0)
+			return ret;
+		dpfix_ipfix_schema_template(s, &t);
+		ret = dpfix_ipfix_tm_add(&st->tm, &t);
+		if (ret < 0)
+			return ret;
 	}
-	dpfix_ipfix_metering_stats_template(&t, TEMPLATE_ID_METERING_STATS);
-	dpfix_ipfix_tm_add(&st->tm, &t);
-	dpfix_ipfix_metering_reliability_template(&t, TEMPLATE_ID_METERING_RELIABILITY);
-	dpfix_ipfix_tm_add(&st->tm, &t);
-	dpfix_ipfix_exporting_reliability_template(&t, TEMPLATE_ID_EXPORTING_RELIABILITY);
-	dpfix_ipfix_tm_add(&st->tm, &t);
-	dpfix_ipfix_flow_keys_template(&t, TEMPLATE_ID_FLOW_KEYS);
-	dpfix_ipfix_tm_add(&st->tm, &t);
-	dpfix_ipfix_interface_info_template(&t, TEMPLATE_ID_INTERFACES);
-	dpfix_ipfix_tm_add(&st->tm, &t);
+	return 0;
 }
 
 /* Sends one finished message, retrying briefly while the transport is full. */
@@ -323,7 +353,8 @@ static void
 export_record(struct exporter_ctx *x, const struct dpfix_flow_record *rec, uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
-	const struct dpfix_ipfix_schema *s = &st->flow_schema[rec->key.ip_version == 6];
+	const struct dpfix_ipfix_schema *s =
+			&st->schema[rec->key.ip_version == 6 ? RECORD_IPV6 : RECORD_IPV4];
 
 	if (dpfix_ipfix_msg_add_encoded(&st->msg, s, rec) == -ENOSPC) {
 		send_message(x, now_ns);
@@ -355,8 +386,26 @@ flush_options(struct exporter_ctx *x, uint64_t now_ns)
 	dpfix_ipfix_msg_begin(&st->opt_msg, st->opt_buf, dpfix_session_max_message(x->session));
 }
 
+/* Encodes src as a record of kind into the options message. (Encoded apart, not
+ * straight into the message: records with strings fill it to the last octet.) */
 static void
-add_option(struct exporter_ctx *x, uint16_t tid, const uint8_t *rec, uint32_t len, uint64_t now_ns)
+add_option(struct exporter_ctx *x, enum probe_record_kind kind, const void *src, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	const struct dpfix_ipfix_schema *s = &st->schema[kind];
+	uint8_t rec[OPTIONS_RECORD_MAX];
+	uint32_t len = dpfix_ipfix_schema_encode(s, src, rec);
+
+	if (dpfix_ipfix_msg_add_record(&st->opt_msg, s->template_id, rec, len) == -ENOSPC) {
+		flush_options(x, now_ns);
+		dpfix_ipfix_msg_add_record(&st->opt_msg, s->template_id, rec, len);
+	}
+}
+
+/* PSAMP records until they have schemas of their own. */
+static void
+add_option_encoded(struct exporter_ctx *x, uint16_t tid, const uint8_t *rec, uint32_t len,
+		uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
 
@@ -410,15 +459,15 @@ add_selector_options(struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
 		break;
 	}
 	len = dpfix_ipfix_selector_report_record(&report, rec);
-	add_option(x, selector_report_id[sp->algorithm], rec, len, now_ns);
+	add_option_encoded(x, selector_report_id[sp->algorithm], rec, len, now_ns);
 	len = dpfix_ipfix_selection_sequence_record(&(struct dpfix_ipfix_selection_sequence){
 		.selection_sequence_id = id, .ingress_interface = port, .selector_id = id}, rec);
-	add_option(x, TEMPLATE_ID_SELECTION_SEQUENCE, rec, len, now_ns);
+	add_option_encoded(x, TEMPLATE_ID(SELECTION_SEQUENCE), rec, len, now_ns);
 	for (unsigned int w = 0; w < x->nb_workers; w++)
 		worker_sample_stats(&x->workers[w], port, &sum);
 	len = dpfix_ipfix_selector_stats_record(&(struct dpfix_ipfix_selector_stats){
 		.selector_id = id, .observed = sum.observed, .selected = sum.selected}, rec);
-	add_option(x, TEMPLATE_ID_SELECTOR_STATS, rec, len, now_ns);
+	add_option_encoded(x, TEMPLATE_ID(SELECTOR_STATS), rec, len, now_ns);
 }
 
 /* Which ports sample, before the flow templates are built (they end with selectorId
@@ -434,10 +483,12 @@ find_selectors(struct exporter_ctx *x, struct exporter_state *st)
 		st->selector_of_port[port] = PROBE_SELECTOR_ID(port);
 		st->sampling = 1;
 	}
+	st->selectors = (struct dpfix_flow_selectors){.of_port = st->selector_of_port,
+		.ports = RTE_MAX_ETHPORTS};
 }
 
 /* The PSAMP templates the configured selectors need, after the others. */
-static void
+static int
 add_sampling_templates(struct exporter_ctx *x, struct exporter_state *st)
 {
 	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
@@ -445,7 +496,7 @@ add_sampling_templates(struct exporter_ctx *x, struct exporter_state *st)
 	uint16_t port;
 
 	if (!st->sampling)
-		return;
+		return 0;
 	RTE_ETH_FOREACH_DEV(port) {
 		const struct probe_sampling *ps = probe_sampling_of_port(x->settings, port);
 
@@ -459,10 +510,11 @@ add_sampling_templates(struct exporter_ctx *x, struct exporter_state *st)
 				dpfix_sample_algorithm_iana((enum dpfix_sample_algorithm)a));
 		dpfix_ipfix_tm_add(&st->tm, &t);
 	}
-	dpfix_ipfix_selector_stats_template(&t, TEMPLATE_ID_SELECTOR_STATS);
+	dpfix_ipfix_selector_stats_template(&t, TEMPLATE_ID(SELECTOR_STATS));
 	dpfix_ipfix_tm_add(&st->tm, &t);
-	dpfix_ipfix_selection_sequence_template(&t, TEMPLATE_ID_SELECTION_SEQUENCE);
+	dpfix_ipfix_selection_sequence_template(&t, TEMPLATE_ID(SELECTION_SEQUENCE));
 	dpfix_ipfix_tm_add(&st->tm, &t);
+	return 0;
 }
 
 /* The probe's statistics (RFC 7011 4.1-4.4) and one record per port naming it. The
@@ -471,14 +523,12 @@ static void
 send_options(struct exporter_ctx *x, uint64_t now_ns)
 {
 	struct exporter_state *st = x->state;
-	uint8_t rec[DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN];
 	struct dpfix_ipfix_metering_reliability mr = {
 		.observation_domain = x->settings->observation_domain,
 		.metering_process = st->process_id,
 	};
 	uint64_t first_ignored = 0, last_ignored = 0, pd_first, pd_last;
 	struct port_drops pd;
-	uint32_t len;
 
 	for (unsigned int w = 0; w < x->nb_workers; w++) {
 		const struct worker_stats *ws = &x->workers[w].stats;
@@ -512,32 +562,25 @@ send_options(struct exporter_ctx *x, uint64_t now_ns)
 	mr.last_ignored_ms = ns_to_ms(last_ignored);
 
 	dpfix_ipfix_msg_begin(&st->opt_msg, st->opt_buf, dpfix_session_max_message(x->session));
-	len = dpfix_ipfix_metering_stats_record(&(struct dpfix_ipfix_metering_stats){
+	add_option(x, RECORD_METERING_STATS, &(struct dpfix_ipfix_metering_stats){
 		.observation_domain = x->settings->observation_domain,
 		.metering_process = st->process_id,
 		.messages = x->messages_sent, .flow_records = x->records_exported,
-		.octets = x->bytes_sent}, rec);
-	add_option(x, TEMPLATE_ID_METERING_STATS, rec, len, now_ns);
-	len = dpfix_ipfix_metering_reliability_record(&mr, rec);
-	add_option(x, TEMPLATE_ID_METERING_RELIABILITY, rec, len, now_ns);
-	len = dpfix_ipfix_exporting_reliability_record(&(struct dpfix_ipfix_exporting_reliability){
+		.octets = x->bytes_sent}, now_ns);
+	add_option(x, RECORD_METERING_RELIABILITY, &mr, now_ns);
+	add_option(x, RECORD_EXPORTING_RELIABILITY, &(struct dpfix_ipfix_exporting_reliability){
 		.exporting_process = st->process_id,
 		.not_sent_flows = x->records_lost, .not_sent_packets = x->packets_lost,
 		.not_sent_octets = x->octets_lost, .first_not_sent_ms = ns_to_ms(x->first_loss_ns),
-		.last_not_sent_ms = ns_to_ms(x->last_loss_ns)}, rec);
-	add_option(x, TEMPLATE_ID_EXPORTING_RELIABILITY, rec, len, now_ns);
-	for (int i = 0; i < 2; i++) {
-		len = dpfix_ipfix_flow_keys_record(&(struct dpfix_ipfix_flow_keys){
+		.last_not_sent_ms = ns_to_ms(x->last_loss_ns)}, now_ns);
+	for (int i = 0; i < 2; i++)
+		add_option(x, RECORD_FLOW_KEYS, &(struct dpfix_ipfix_flow_keys){
 			.template_id = st->tm.entries[i].t.id,
-			.flow_key_indicator = flow_key_indicator(x, &st->tm.entries[i].t)}, rec);
-		add_option(x, TEMPLATE_ID_FLOW_KEYS, rec, len, now_ns);
-	}
-	for (unsigned int p = 0; p < st->nb_ports; p++) {
-		len = dpfix_ipfix_interface_info_record(&(struct dpfix_ipfix_interface_info){
+			.flow_key_indicator = flow_key_indicator(x, &st->tm.entries[i].t)}, now_ns);
+	for (unsigned int p = 0; p < st->nb_ports; p++)
+		add_option(x, RECORD_INTERFACES, &(struct dpfix_ipfix_interface_info){
 			.ingress_interface = st->ports[p].port, .name = st->ports[p].name,
-			.description = st->ports[p].driver}, rec);
-		add_option(x, TEMPLATE_ID_INTERFACES, rec, len, now_ns);
-	}
+			.description = st->ports[p].driver}, now_ns);
 	for (unsigned int p = 0; p < st->nb_ports; p++)
 		add_selector_options(x, (uint16_t)st->ports[p].port, now_ns);
 	flush_options(x, now_ns);
@@ -551,6 +594,7 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	struct exporter_state *st;
 	struct dpfix_endpoint ep;
 	uint16_t port;
+	int ret;
 	struct dpfix_session_params params = {
 		.mtu = x->settings->export_mtu,
 		.connect_timeout_ms = 5000,
@@ -582,8 +626,14 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	find_selectors(x, st);
-	add_templates(st, x->settings->template_refresh_ms * 1000000ull, x->settings->biflow);
-	add_sampling_templates(x, st);
+	ret = add_templates(x, st);
+	if (ret == 0)
+		ret = add_sampling_templates(x, st);
+	if (ret < 0) {
+		snprintf(err, errlen, "the record templates: %s", strerror(-ret));
+		x->state = st;  /* exporter_fini frees it */
+		return ret;
+	}
 	dpfix_ipfix_tm_session(&st->tm, dpfix_session_is_reliable(x->session));
 	st->process_id = (uint32_t)getpid();
 	/* Interface names for the interface options records: ingressInterface is the
