@@ -37,11 +37,12 @@
 	X(EXPORTING_RELIABILITY, dpfix_ipfix_exporting_reliability_schema(s, id)) \
 	X(FLOW_KEYS, dpfix_ipfix_flow_keys_schema(s, id)) \
 	X(INTERFACES, dpfix_ipfix_interface_info_schema(s, id)) \
-	X(SELECTOR_SYSTEMATIC, -ENOENT) /* PSAMP: add_sampling_templates */ \
-	X(SELECTOR_RANDOM, -ENOENT) \
-	X(SELECTOR_HASH, -ENOENT) \
-	X(SELECTOR_STATS, -ENOENT) \
-	X(SELECTION_SEQUENCE, -ENOENT)
+	X(SELECTOR_SYSTEMATIC, selector_report_schema(x, s, id, DPFIX_SAMPLE_SYSTEMATIC)) \
+	X(SELECTOR_RANDOM, selector_report_schema(x, s, id, DPFIX_SAMPLE_RANDOM)) \
+	X(SELECTOR_HASH, selector_report_schema(x, s, id, DPFIX_SAMPLE_HASH)) \
+	X(SELECTOR_STATS, st->sampling ? dpfix_ipfix_selector_stats_schema(s, id) : -ENOENT) \
+	X(SELECTION_SEQUENCE, \
+			st->sampling ? dpfix_ipfix_selection_sequence_schema(s, id) : -ENOENT)
 
 enum probe_record_kind {
 #define PROBE_RECORD_KIND(kind, build) RECORD_##kind,
@@ -50,22 +51,24 @@ enum probe_record_kind {
 	RECORD_KIND_COUNT
 };
 
-#define TEMPLATE_ID(kind) ((uint16_t)(DPFIX_IPFIX_SET_MIN_DATA + RECORD_##kind))
-
 /* The longest options record, which add_option encodes. */
 #define OPTIONS_RECORD_MAX DPFIX_IPFIX_INTERFACE_INFO_MAX_LEN
 _Static_assert(DPFIX_IPFIX_METERING_STATS_LEN <= OPTIONS_RECORD_MAX &&
 		DPFIX_IPFIX_METERING_RELIABILITY_LEN <= OPTIONS_RECORD_MAX &&
 		DPFIX_IPFIX_EXPORTING_RELIABILITY_LEN <= OPTIONS_RECORD_MAX &&
-		DPFIX_IPFIX_FLOW_KEYS_LEN <= OPTIONS_RECORD_MAX, "an options record is longer");
+		DPFIX_IPFIX_FLOW_KEYS_LEN <= OPTIONS_RECORD_MAX &&
+		DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN <= OPTIONS_RECORD_MAX &&
+		DPFIX_IPFIX_SELECTOR_STATS_LEN <= OPTIONS_RECORD_MAX &&
+		DPFIX_IPFIX_SELECTION_SEQUENCE_LEN <= OPTIONS_RECORD_MAX,
+		"an options record is longer");
 
 #define DEQUEUE_BURST 64
 
-/* The selector report template of each algorithm: its records and its template. */
-static const uint16_t selector_report_id[DPFIX_SAMPLE_ALGORITHM_COUNT] = {
-	[DPFIX_SAMPLE_SYSTEMATIC] = TEMPLATE_ID(SELECTOR_SYSTEMATIC),
-	[DPFIX_SAMPLE_RANDOM] = TEMPLATE_ID(SELECTOR_RANDOM),
-	[DPFIX_SAMPLE_HASH] = TEMPLATE_ID(SELECTOR_HASH),
+/* The selector report of each algorithm. */
+static const enum probe_record_kind selector_report_kind[DPFIX_SAMPLE_ALGORITHM_COUNT] = {
+	[DPFIX_SAMPLE_SYSTEMATIC] = RECORD_SELECTOR_SYSTEMATIC,
+	[DPFIX_SAMPLE_RANDOM] = RECORD_SELECTOR_RANDOM,
+	[DPFIX_SAMPLE_HASH] = RECORD_SELECTOR_HASH,
 };
 
 struct port_name {
@@ -197,9 +200,26 @@ flow_schema(const struct exporter_state *st, struct dpfix_ipfix_schema *s, uint1
 		.selectors = st->sampling ? &st->selectors : NULL});
 }
 
+/* The report of selectors of `algorithm`, if some port has one. */
+static int
+selector_report_schema(const struct exporter_ctx *x, struct dpfix_ipfix_schema *s, uint16_t id,
+		enum dpfix_sample_algorithm algorithm)
+{
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		const struct probe_sampling *ps = probe_sampling_of_port(x->settings, port);
+
+		if (ps != NULL && ps->params.algorithm == algorithm)
+			return dpfix_ipfix_selector_report_schema(s, id,
+					dpfix_sample_algorithm_iana(algorithm));
+	}
+	return -ENOENT;
+}
+
 /* The schema of every kind of record this configuration exports, and its template, in
  * id order: the flow templates first (the flow keys records follow this order), then
- * the options templates (RFC 7011 4). */
+ * the options templates (RFC 7011 4), PSAMP's last. */
 static int
 add_templates(struct exporter_ctx *x, struct exporter_state *st)
 {
@@ -402,19 +422,6 @@ add_option(struct exporter_ctx *x, enum probe_record_kind kind, const void *src,
 	}
 }
 
-/* PSAMP records until they have schemas of their own. */
-static void
-add_option_encoded(struct exporter_ctx *x, uint16_t tid, const uint8_t *rec, uint32_t len,
-		uint64_t now_ns)
-{
-	struct exporter_state *st = x->state;
-
-	if (dpfix_ipfix_msg_add_record(&st->opt_msg, tid, rec, len) == -ENOSPC) {
-		flush_options(x, now_ns);
-		dpfix_ipfix_msg_add_record(&st->opt_msg, tid, rec, len);
-	}
-}
-
 static uint64_t
 ns_to_ms(uint64_t ns)
 {
@@ -431,9 +438,7 @@ add_selector_options(struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
 	const struct dpfix_sample_params *sp;
 	struct dpfix_ipfix_selector_report report;
 	struct dpfix_sample_stats sum = {0};
-	uint8_t rec[DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN];
 	uint64_t id = PROBE_SELECTOR_ID(port);
-	uint32_t len;
 
 	if (ps == NULL)
 		return;
@@ -458,16 +463,13 @@ add_selector_options(struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
 		report.initialiser = sp->seed;
 		break;
 	}
-	len = dpfix_ipfix_selector_report_record(&report, rec);
-	add_option_encoded(x, selector_report_id[sp->algorithm], rec, len, now_ns);
-	len = dpfix_ipfix_selection_sequence_record(&(struct dpfix_ipfix_selection_sequence){
-		.selection_sequence_id = id, .ingress_interface = port, .selector_id = id}, rec);
-	add_option_encoded(x, TEMPLATE_ID(SELECTION_SEQUENCE), rec, len, now_ns);
+	add_option(x, selector_report_kind[sp->algorithm], &report, now_ns);
+	add_option(x, RECORD_SELECTION_SEQUENCE, &(struct dpfix_ipfix_selection_sequence){
+		.selection_sequence_id = id, .ingress_interface = port, .selector_id = id}, now_ns);
 	for (unsigned int w = 0; w < x->nb_workers; w++)
 		worker_sample_stats(&x->workers[w], port, &sum);
-	len = dpfix_ipfix_selector_stats_record(&(struct dpfix_ipfix_selector_stats){
-		.selector_id = id, .observed = sum.observed, .selected = sum.selected}, rec);
-	add_option_encoded(x, TEMPLATE_ID(SELECTOR_STATS), rec, len, now_ns);
+	add_option(x, RECORD_SELECTOR_STATS, &(struct dpfix_ipfix_selector_stats){
+		.selector_id = id, .observed = sum.observed, .selected = sum.selected}, now_ns);
 }
 
 /* Which ports sample, before the flow templates are built (they end with selectorId
@@ -485,36 +487,6 @@ find_selectors(struct exporter_ctx *x, struct exporter_state *st)
 	}
 	st->selectors = (struct dpfix_flow_selectors){.of_port = st->selector_of_port,
 		.ports = RTE_MAX_ETHPORTS};
-}
-
-/* The PSAMP templates the configured selectors need, after the others. */
-static int
-add_sampling_templates(struct exporter_ctx *x, struct exporter_state *st)
-{
-	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
-	bool used[DPFIX_SAMPLE_ALGORITHM_COUNT] = {false};
-	uint16_t port;
-
-	if (!st->sampling)
-		return 0;
-	RTE_ETH_FOREACH_DEV(port) {
-		const struct probe_sampling *ps = probe_sampling_of_port(x->settings, port);
-
-		if (ps != NULL)
-			used[ps->params.algorithm] = true;
-	}
-	for (int a = 0; a < DPFIX_SAMPLE_ALGORITHM_COUNT; a++) {
-		if (!used[a])
-			continue;
-		dpfix_ipfix_selector_report_template(&t, selector_report_id[a],
-				dpfix_sample_algorithm_iana((enum dpfix_sample_algorithm)a));
-		dpfix_ipfix_tm_add(&st->tm, &t);
-	}
-	dpfix_ipfix_selector_stats_template(&t, TEMPLATE_ID(SELECTOR_STATS));
-	dpfix_ipfix_tm_add(&st->tm, &t);
-	dpfix_ipfix_selection_sequence_template(&t, TEMPLATE_ID(SELECTION_SEQUENCE));
-	dpfix_ipfix_tm_add(&st->tm, &t);
-	return 0;
 }
 
 /* The probe's statistics (RFC 7011 4.1-4.4) and one record per port naming it. The
@@ -627,8 +599,6 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	}
 	find_selectors(x, st);
 	ret = add_templates(x, st);
-	if (ret == 0)
-		ret = add_sampling_templates(x, st);
 	if (ret < 0) {
 		snprintf(err, errlen, "the record templates: %s", strerror(-ret));
 		x->state = st;  /* exporter_fini frees it */

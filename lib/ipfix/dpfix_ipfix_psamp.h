@@ -1,12 +1,14 @@
 /* PSAMP options records (RFC 5476 section 6.5, elements of RFC 5477): how packets were
- * selected, so a collector can scale counts. Each a template builder (the caller picks
- * the template id) and a record encoder whose field order matches it. */
+ * selected, so a collector can scale counts. Each a struct of values and the lists of
+ * its fields (dpfix_ipfix_schema.h), from which its schema function makes the template
+ * (the caller picks the template id) and the encoder (dpfix_ipfix_schema_encode). */
 #ifndef DPFIX_IPFIX_PSAMP_H
 #define DPFIX_IPFIX_PSAMP_H
 
 #include <stdint.h>
 
 #include "dpfix_ipfix.h"
+#include "dpfix_ipfix_schema.h"
 
 /* selectorAlgorithm values of the IANA PSAMP registry with a report layout here. The
  * three hash-based ones share their parameters. */
@@ -17,12 +19,7 @@
 #define DPFIX_IPFIX_SELECTOR_HASH_CRC 8
 
 /* Selector Report (RFC 5476 6.5.2): scope selectorId; selectorAlgorithm and the
- * parameters of that algorithm only:
- *   systematic count-based: samplingPacketInterval, samplingPacketSpace
- *   random n-out-of-N:      samplingSize, samplingPopulation
- *   hash-based:             hashIPPayloadOffset, hashIPPayloadSize, hashOutputRangeMin,
- *                           hashOutputRangeMax, hashSelectedRangeMin,
- *                           hashSelectedRangeMax, hashInitialiserValue */
+ * parameters of that algorithm only (a group for each layout). */
 struct dpfix_ipfix_selector_report {
 	uint64_t selector_id;
 	uint16_t algorithm;
@@ -53,24 +50,54 @@ struct dpfix_ipfix_selection_sequence {
 	uint64_t selector_id;
 };
 
-#define DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN (8 + 2 + 7 * 8)
-#define DPFIX_IPFIX_SELECTOR_STATS_LEN 24
-#define DPFIX_IPFIX_SELECTION_SEQUENCE_LEN 20
+#define DPFIX_IPFIX_SELECTOR_REPORT_FIELDS(X) \
+	X(0, IE_selectorId, 8, UINT, r->selector_id) \
+	X(0, IE_selectorAlgorithm, 2, UINT, r->algorithm)
 
-/* The report template of one algorithm; -EINVAL if it has no layout here. */
-int dpfix_ipfix_selector_report_template(struct dpfix_ipfix_template *t, uint16_t id,
+/* systematic count-based */
+#define DPFIX_IPFIX_SELECTOR_SYSTEMATIC_FIELDS(X) \
+	X(0, IE_samplingPacketInterval, 4, UINT, r->packet_interval) \
+	X(0, IE_samplingPacketSpace, 4, UINT, r->packet_space)
+
+/* random n-out-of-N */
+#define DPFIX_IPFIX_SELECTOR_RANDOM_FIELDS(X) \
+	X(0, IE_samplingSize, 4, UINT, r->size) \
+	X(0, IE_samplingPopulation, 4, UINT, r->population)
+
+/* hash-based */
+#define DPFIX_IPFIX_SELECTOR_HASH_FIELDS(X) \
+	X(0, IE_hashIPPayloadOffset, 8, UINT, r->payload_offset) \
+	X(0, IE_hashIPPayloadSize, 8, UINT, r->payload_size) \
+	X(0, IE_hashOutputRangeMin, 8, UINT, r->output_min) \
+	X(0, IE_hashOutputRangeMax, 8, UINT, r->output_max) \
+	X(0, IE_hashSelectedRangeMin, 8, UINT, r->selected_min) \
+	X(0, IE_hashSelectedRangeMax, 8, UINT, r->selected_max) \
+	X(0, IE_hashInitialiserValue, 8, UINT, r->initialiser)
+
+#define DPFIX_IPFIX_SELECTOR_STATS_FIELDS(X) \
+	X(0, IE_selectorId, 8, UINT, r->selector_id) \
+	X(0, IE_selectorIdTotalPktsObserved, 8, UINT, r->observed) \
+	X(0, IE_selectorIdTotalPktsSelected, 8, UINT, r->selected)
+
+#define DPFIX_IPFIX_SELECTION_SEQUENCE_FIELDS(X) \
+	X(0, IE_selectionSequenceId, 8, UINT, r->selection_sequence_id) \
+	X(0, IE_ingressInterface, 4, UINT, r->ingress_interface) \
+	X(0, IE_selectorId, 8, UINT, r->selector_id)
+
+/* The longest report: a hash-based selector's. */
+#define DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN \
+	(DPFIX_IPFIX_LIST_MAX_LENGTH(DPFIX_IPFIX_SELECTOR_REPORT_FIELDS) + \
+	 DPFIX_IPFIX_LIST_MAX_LENGTH(DPFIX_IPFIX_SELECTOR_HASH_FIELDS))
+#define DPFIX_IPFIX_SELECTOR_STATS_LEN \
+	DPFIX_IPFIX_LIST_MAX_LENGTH(DPFIX_IPFIX_SELECTOR_STATS_FIELDS)
+#define DPFIX_IPFIX_SELECTION_SEQUENCE_LEN \
+	DPFIX_IPFIX_LIST_MAX_LENGTH(DPFIX_IPFIX_SELECTION_SEQUENCE_FIELDS)
+
+/* The report schema of selectorAlgorithm `algorithm`, whose records must name that
+ * algorithm; -EINVAL if it has no layout here. */
+int dpfix_ipfix_selector_report_schema(struct dpfix_ipfix_schema *s, uint16_t template_id,
 		uint16_t algorithm);
-/* The record in the layout of s->algorithm's template; 0 if it has none. out holds
- * DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN bytes. */
-uint32_t dpfix_ipfix_selector_report_record(const struct dpfix_ipfix_selector_report *s,
-		uint8_t *out);
-
-void dpfix_ipfix_selector_stats_template(struct dpfix_ipfix_template *t, uint16_t id);
-uint32_t dpfix_ipfix_selector_stats_record(const struct dpfix_ipfix_selector_stats *s,
-		uint8_t *out);
-
-void dpfix_ipfix_selection_sequence_template(struct dpfix_ipfix_template *t, uint16_t id);
-uint32_t dpfix_ipfix_selection_sequence_record(const struct dpfix_ipfix_selection_sequence *s,
-		uint8_t *out);
+int dpfix_ipfix_selector_stats_schema(struct dpfix_ipfix_schema *s, uint16_t template_id);
+int dpfix_ipfix_selection_sequence_schema(struct dpfix_ipfix_schema *s, uint16_t template_id);
 
 #endif

@@ -1,6 +1,7 @@
 /* Unit tests for the PSAMP options records (lib/ipfix/ipfix_psamp.c): each template's
  * elements by registry name, type and full length; every record written with its
- * template, decoded, and read back field by field by element name. */
+ * schema's template, decoded, and read back field by field by element name; templates
+ * and records byte for byte as the encoders before the schemas wrote them. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_psamp.h"
 #include "options_capture.h"
+#include "schema_golden.h"
 #include "unit_test.h"
 
 /* The template lists exactly these elements (registry names), scope first, each at
@@ -49,6 +51,18 @@ value(unsigned int k, const char *name)
 	return UINT64_MAX;
 }
 
+/* t: the template of the selector report schema of algorithm, if it has one. */
+static int
+report_template(struct dpfix_ipfix_template *t, uint16_t id, uint16_t algorithm)
+{
+	static struct dpfix_ipfix_schema s;
+	int ret = dpfix_ipfix_selector_report_schema(&s, id, algorithm);
+
+	if (ret == 0)
+		dpfix_ipfix_schema_template(&s, t);
+	return ret;
+}
+
 static void
 test_templates(void)
 {
@@ -64,26 +78,28 @@ test_templates(void)
 	static const char *const sequence[] = {"selectionSequenceId", "ingressInterface",
 		"selectorId", NULL};
 	static struct dpfix_ipfix_template t;
+	static struct dpfix_ipfix_schema s;
 
-	CHECK(dpfix_ipfix_selector_report_template(&t, 300, 1) == 0);
+	CHECK(report_template(&t, 300, 1) == 0);
 	CHECK(has_elements(&t, systematic));
 	CHECK_EQ_U64(t.id, 300);
-	CHECK(dpfix_ipfix_selector_report_template(&t, 301, 3) == 0);
+	CHECK(report_template(&t, 301, 3) == 0);
 	CHECK(has_elements(&t, random));
 	for (uint16_t a = 6; a <= 8; a++) {
-		CHECK(dpfix_ipfix_selector_report_template(&t, 302, a) == 0);
+		CHECK(report_template(&t, 302, a) == 0);
 		CHECK(has_elements(&t, hash));
 		CHECK_EQ_U64(t.min_record_length, DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN);
 	}
 	/* Time-based, probabilistic and property-match selectors have no layout here. */
-	CHECK(dpfix_ipfix_selector_report_template(&t, 303, 2) == -EINVAL);
-	CHECK(dpfix_ipfix_selector_report_template(&t, 303, 4) == -EINVAL);
-	CHECK(dpfix_ipfix_selector_report_record(&(struct dpfix_ipfix_selector_report){
-		.algorithm = 5}, got.rec[0]) == 0);
-	dpfix_ipfix_selector_stats_template(&t, 304);
+	CHECK(report_template(&t, 303, 2) == -EINVAL);
+	CHECK(report_template(&t, 303, 4) == -EINVAL);
+	CHECK(report_template(&t, 303, 5) == -EINVAL);
+	CHECK(dpfix_ipfix_selector_stats_schema(&s, 304) == 0);
+	dpfix_ipfix_schema_template(&s, &t);
 	CHECK(has_elements(&t, stats));
 	CHECK_EQ_U64(t.min_record_length, DPFIX_IPFIX_SELECTOR_STATS_LEN);
-	dpfix_ipfix_selection_sequence_template(&t, 305);
+	CHECK(dpfix_ipfix_selection_sequence_schema(&s, 305) == 0);
+	dpfix_ipfix_schema_template(&s, &t);
 	CHECK(has_elements(&t, sequence));
 	CHECK_EQ_U64(t.min_record_length, DPFIX_IPFIX_SELECTION_SEQUENCE_LEN);
 }
@@ -92,6 +108,7 @@ static void
 test_round_trip(void)
 {
 	static struct dpfix_ipfix_template tsys, trand, thash, tstats, tseq;
+	static struct dpfix_ipfix_schema ssys, srand, shash, sstats, sseq;
 	static uint8_t buf[2048];
 	uint8_t rec[DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN];
 	struct dpfix_ipfix_decoder_params dp = {.transport = DPFIX_IPFIX_TRANSPORT_TCP};
@@ -101,11 +118,16 @@ test_round_trip(void)
 	char err[256];
 	uint32_t len;
 
-	dpfix_ipfix_selector_report_template(&tsys, 263, DPFIX_IPFIX_SELECTOR_SYSTEMATIC_COUNT);
-	dpfix_ipfix_selector_report_template(&trand, 264, DPFIX_IPFIX_SELECTOR_RANDOM_N_OF_N);
-	dpfix_ipfix_selector_report_template(&thash, 265, DPFIX_IPFIX_SELECTOR_HASH_BOB);
-	dpfix_ipfix_selector_stats_template(&tstats, 266);
-	dpfix_ipfix_selection_sequence_template(&tseq, 267);
+	dpfix_ipfix_selector_report_schema(&ssys, 263, DPFIX_IPFIX_SELECTOR_SYSTEMATIC_COUNT);
+	dpfix_ipfix_selector_report_schema(&srand, 264, DPFIX_IPFIX_SELECTOR_RANDOM_N_OF_N);
+	dpfix_ipfix_selector_report_schema(&shash, 265, DPFIX_IPFIX_SELECTOR_HASH_BOB);
+	dpfix_ipfix_selector_stats_schema(&sstats, 266);
+	dpfix_ipfix_selection_sequence_schema(&sseq, 267);
+	dpfix_ipfix_schema_template(&ssys, &tsys);
+	dpfix_ipfix_schema_template(&srand, &trand);
+	dpfix_ipfix_schema_template(&shash, &thash);
+	dpfix_ipfix_schema_template(&sstats, &tstats);
+	dpfix_ipfix_schema_template(&sseq, &tseq);
 	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
 	CHECK(dpfix_ipfix_msg_add_template(&m, &tsys) == 0);
 	CHECK(dpfix_ipfix_msg_add_template(&m, &trand) == 0);
@@ -113,24 +135,24 @@ test_round_trip(void)
 	CHECK(dpfix_ipfix_msg_add_template(&m, &tstats) == 0);
 	CHECK(dpfix_ipfix_msg_add_template(&m, &tseq) == 0);
 
-	len = dpfix_ipfix_selector_report_record(&(struct dpfix_ipfix_selector_report){
+	len = dpfix_ipfix_schema_encode(&ssys, &(struct dpfix_ipfix_selector_report){
 		.selector_id = 1, .algorithm = 1, .packet_interval = 1, .packet_space = 99}, rec);
 	CHECK_EQ_U64(len, 18);
 	CHECK(dpfix_ipfix_msg_add_record(&m, 263, rec, len) == 0);
-	len = dpfix_ipfix_selector_report_record(&(struct dpfix_ipfix_selector_report){
+	len = dpfix_ipfix_schema_encode(&srand, &(struct dpfix_ipfix_selector_report){
 		.selector_id = 2, .algorithm = 3, .size = 3, .population = 70}, rec);
 	CHECK(dpfix_ipfix_msg_add_record(&m, 264, rec, len) == 0);
-	len = dpfix_ipfix_selector_report_record(&(struct dpfix_ipfix_selector_report){
+	len = dpfix_ipfix_schema_encode(&shash, &(struct dpfix_ipfix_selector_report){
 		.selector_id = 3, .algorithm = 6, .payload_offset = 4, .payload_size = 8,
 		.output_min = 0, .output_max = UINT32_MAX, .selected_min = 0,
 		.selected_max = 42949671, .initialiser = 0x5eed}, rec);
 	CHECK_EQ_U64(len, DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN);
 	CHECK(dpfix_ipfix_msg_add_record(&m, 265, rec, len) == 0);
-	len = dpfix_ipfix_selector_stats_record(&(struct dpfix_ipfix_selector_stats){
+	len = dpfix_ipfix_schema_encode(&sstats, &(struct dpfix_ipfix_selector_stats){
 		.selector_id = 1, .observed = 524, .selected = 6}, rec);
 	CHECK_EQ_U64(len, DPFIX_IPFIX_SELECTOR_STATS_LEN);
 	CHECK(dpfix_ipfix_msg_add_record(&m, 266, rec, len) == 0);
-	len = dpfix_ipfix_selection_sequence_record(&(struct dpfix_ipfix_selection_sequence){
+	len = dpfix_ipfix_schema_encode(&sseq, &(struct dpfix_ipfix_selection_sequence){
 		.selection_sequence_id = 1, .ingress_interface = 0, .selector_id = 1}, rec);
 	CHECK_EQ_U64(len, DPFIX_IPFIX_SELECTION_SEQUENCE_LEN);
 	CHECK(dpfix_ipfix_msg_add_record(&m, 267, rec, len) == 0);
@@ -166,10 +188,58 @@ test_round_trip(void)
 	dpfix_ipfix_decoder_free(d);
 }
 
+static int
+record_same(const char *name, const struct dpfix_ipfix_schema *s, const void *src)
+{
+	uint8_t rec[DPFIX_IPFIX_SELECTOR_REPORT_MAX_LEN];
+
+	return golden_same(name, rec, dpfix_ipfix_schema_encode(s, src, rec));
+}
+
+/* Every template and record as the encoders before the schemas wrote them. */
+static void
+test_golden_bytes(void)
+{
+	static struct dpfix_ipfix_schema s;
+	char name[64];
+
+	CHECK(dpfix_ipfix_selector_report_schema(&s, 263, 1) == 0);
+	CHECK(golden_template_same("selector report 1 template", &s));
+	CHECK(record_same("selector report 1", &s, &(struct dpfix_ipfix_selector_report){
+		.selector_id = 0x0102030405060708ull, .algorithm = 1, .packet_interval = 0x11121314,
+		.packet_space = 0x21222324}));
+	CHECK(dpfix_ipfix_selector_report_schema(&s, 264, 3) == 0);
+	CHECK(golden_template_same("selector report 3 template", &s));
+	CHECK(record_same("selector report 3", &s, &(struct dpfix_ipfix_selector_report){
+		.selector_id = 2, .algorithm = 3, .size = 0x31323334, .population = 0x41424344}));
+	for (uint16_t a = 6; a <= 8; a++) {
+		CHECK(dpfix_ipfix_selector_report_schema(&s, 265, a) == 0);
+		snprintf(name, sizeof(name), "selector report %u template", a);
+		CHECK(golden_template_same(name, &s));
+		snprintf(name, sizeof(name), "selector report %u", a);
+		CHECK(record_same(name, &s, &(struct dpfix_ipfix_selector_report){
+			.selector_id = 3, .algorithm = a, .payload_offset = 0x5152535455565758ull,
+			.payload_size = 0x6162636465666768ull, .output_min = 0x7172737475767778ull,
+			.output_max = 0x8182838485868788ull, .selected_min = 0x9192939495969798ull,
+			.selected_max = 0xa1a2a3a4a5a6a7a8ull, .initialiser = 0xb1b2b3b4b5b6b7b8ull}));
+	}
+	dpfix_ipfix_selector_stats_schema(&s, 266);
+	CHECK(golden_template_same("selector stats template", &s));
+	CHECK(record_same("selector stats", &s, &(struct dpfix_ipfix_selector_stats){
+		.selector_id = 0x0102030405060708ull, .observed = 0x1112131415161718ull,
+		.selected = 0x2122232425262728ull}));
+	dpfix_ipfix_selection_sequence_schema(&s, 267);
+	CHECK(golden_template_same("selection sequence template", &s));
+	CHECK(record_same("selection sequence", &s, &(struct dpfix_ipfix_selection_sequence){
+		.selection_sequence_id = 0x0102030405060708ull, .ingress_interface = 0x11121314,
+		.selector_id = 0x2122232425262728ull}));
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_templates);
 	RUN_TEST(test_round_trip);
+	RUN_TEST(test_golden_bytes);
 	return unit_test_summary();
 }
