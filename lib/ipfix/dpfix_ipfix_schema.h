@@ -164,6 +164,7 @@ dpfix_ipfix_put_string(uint8_t *p, const char *s)
 	{ \
 		const type_ *r = src; \
 		(void)g; \
+		(void)r; \
 		LIST(DPFIX_IPFIX_FIELD_PUT_) \
 		return p; \
 	} \

@@ -13,6 +13,7 @@
 
 #include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_file.h"
+#include "ipfix_file_details.h"
 
 #define MAX_FILE_DOMAINS 1024
 #define PATH_LEN 4096
@@ -575,99 +576,6 @@ is_v6(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET6;
 }
 
-/* The transport-session fields both options templates share. */
-static void
-add_session_fields(struct dpfix_ipfix_template *t, int v6)
-{
-	if (v6)
-		dpfix_ipfix_template_add(t, 0, IE_exporterIPv6Address, 16);
-	else
-		dpfix_ipfix_template_add(t, 0, IE_exporterIPv4Address, 4);
-	dpfix_ipfix_template_add(t, 0, IE_exporterTransportPort, 2);
-	if (v6)
-		dpfix_ipfix_template_add(t, 0, IE_collectorIPv6Address, 16);
-	else
-		dpfix_ipfix_template_add(t, 0, IE_collectorIPv4Address, 4);
-	dpfix_ipfix_template_add(t, 0, IE_collectorTransportPort, 2);
-	dpfix_ipfix_template_add(t, 0, IE_exportTransportProtocol, 1);
-	dpfix_ipfix_template_add(t, 0, IE_exportProtocolVersion, 1);
-}
-
-static void
-details_template(struct dpfix_ipfix_template *t, uint16_t id, int v6, int sctp)
-{
-	dpfix_ipfix_template_init(t, id, 1);
-	dpfix_ipfix_template_add(t, 0, IE_messageScope, 1);
-	dpfix_ipfix_template_add(t, 0, IE_collectionTimeMilliseconds, 8);
-	add_session_fields(t, v6);
-	if (sctp)
-		dpfix_ipfix_template_add(t, 0, IE_exportSctpStreamId, 2);
-}
-
-static void
-session_template(struct dpfix_ipfix_template *t, uint16_t id, int v6)
-{
-	dpfix_ipfix_template_init(t, id, 1);
-	dpfix_ipfix_template_add(t, 0, IE_sessionScope, 1);
-	add_session_fields(t, v6);
-	dpfix_ipfix_template_add(t, 0, IE_minExportSeconds, 4);
-	dpfix_ipfix_template_add(t, 0, IE_maxExportSeconds, 4);
-}
-
-/* Address and port in the record's family: IPv4 in IPv6 as ::ffff:a.b.c.d, IPv4-mapped
- * IPv6 as IPv4, anything else (unknown) as zeros. Returns the bytes written. */
-static size_t
-put_address(uint8_t *p, const struct sockaddr_storage *ss, int v6)
-{
-	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-	size_t alen = v6 ? 16 : 4;
-	uint16_t port = 0;
-
-	memset(p, 0, alen + 2);
-	if (ss->ss_family == AF_INET) {
-		port = ntohs(in4->sin_port);
-		if (v6) {
-			p[10] = p[11] = 0xff;
-			memcpy(p + 12, &in4->sin_addr, 4);
-		} else {
-			memcpy(p, &in4->sin_addr, 4);
-		}
-	} else if (ss->ss_family == AF_INET6) {
-		port = ntohs(in6->sin6_port);
-		if (v6)
-			memcpy(p, &in6->sin6_addr, 16);
-		else if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-			memcpy(p, (const uint8_t *)&in6->sin6_addr + 12, 4);
-	}
-	dpfix_put16(p + alen, port);
-	return alen + 2;
-}
-
-static uint8_t *
-put_session_fields(uint8_t *p, const struct sockaddr_storage *exporter,
-		const struct sockaddr_storage *collector, uint8_t transport, int v6)
-{
-	p += put_address(p, exporter, v6);
-	p += put_address(p, collector, v6);
-	*p++ = transport;
-	*p++ = DPFIX_IPFIX_VERSION;
-	return p;
-}
-
-static uint32_t
-details_record(uint8_t *rec, const struct dpfix_ipfix_file_origin *o, int v6, int sctp)
-{
-	uint8_t *p = rec;
-
-	*p++ = 0; /* messageScope: written as 0, RFC 5655 */
-	p = dpfix_put_be(p, o->collection_time_ms, 8);
-	p = put_session_fields(p, &o->exporter, &o->collector, o->transport, v6);
-	if (sctp)
-		p = dpfix_put_be(p, o->sctp_stream, 2);
-	return (uint32_t)(p - rec);
-}
-
 /* Appends a Message Details record (and its template when the file lacks it) to the
  * message in w->work; returns the message's new length, or len if there is no room. */
 static size_t
@@ -675,8 +583,11 @@ append_details(struct dpfix_ipfix_file_writer *w, struct file_domain *d,
 		const struct dpfix_ipfix_file_origin *o, size_t len)
 {
 	int v6 = is_v6(&o->exporter), sctp = o->transport == IPPROTO_SCTP;
+	struct file_details details = {.collection_time_ms = o->collection_time_ms,
+		.transport = o->transport, .sctp_stream = o->sctp_stream};
+	struct dpfix_ipfix_schema schema;
 	struct dpfix_ipfix_msg m;
-	uint8_t rec[64];
+	uint8_t rec[FILE_DETAILS_MAX_LEN];
 	uint32_t rec_len, extra_len;
 	uint16_t id = d->details_id;
 
@@ -687,12 +598,14 @@ append_details(struct dpfix_ipfix_file_writer *w, struct file_domain *d,
 	/* Built as a message of its own, so the reader's view can follow it. */
 	dpfix_ipfix_msg_begin(&m, w->extra, (uint32_t)(DPFIX_IPFIX_MAX_MESSAGE - len +
 			DPFIX_IPFIX_HEADER_LEN));
+	file_message_details_schema(&schema, id, v6, sctp);
 	if (id != d->details_id) {
-		details_template(&w->scratch, id, v6, sctp);
+		dpfix_ipfix_schema_template(&schema, &w->scratch);
 		if (dpfix_ipfix_msg_add_template(&m, &w->scratch) < 0)
 			goto no_room;
 	}
-	rec_len = details_record(rec, o, v6, sctp);
+	file_details_session(&details, &o->exporter, &o->collector, v6);
+	rec_len = dpfix_ipfix_schema_encode(&schema, &details, rec);
 	if (dpfix_ipfix_msg_add_record(&m, id, rec, rec_len) < 0)
 		goto no_room;
 	extra_len = dpfix_ipfix_msg_finish(&m, dpfix_get32(w->work + 4), dpfix_get32(w->work + 8),
@@ -825,8 +738,11 @@ write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errle
 	for (unsigned int i = 0; i < w->domain_count; i++) {
 		struct file_domain *d = &w->domains[i];
 		int v6 = is_v6(&d->exporter);
+		struct file_details details = {.transport = d->transport,
+			.min_export = d->min_export, .max_export = d->max_export};
+		struct dpfix_ipfix_schema schema;
 		struct dpfix_ipfix_msg m;
-		uint8_t rec[64], *p = rec;
+		uint8_t rec[FILE_DETAILS_MAX_LEN];
 		uint16_t id;
 		uint32_t len;
 
@@ -837,14 +753,12 @@ write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errle
 			w->stats.details_skipped++;
 			continue;
 		}
-		session_template(&w->scratch, id, v6);
-		*p++ = 0; /* sessionScope: written as 0, RFC 5655 */
-		p = put_session_fields(p, &d->exporter, &d->collector, d->transport, v6);
-		p = dpfix_put_be(p, d->min_export, 4);
-		p = dpfix_put_be(p, d->max_export, 4);
+		file_session_details_schema(&schema, id, v6);
+		dpfix_ipfix_schema_template(&schema, &w->scratch);
+		file_details_session(&details, &d->exporter, &d->collector, v6);
 		dpfix_ipfix_msg_begin(&m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
 		dpfix_ipfix_msg_add_template(&m, &w->scratch);
-		dpfix_ipfix_msg_add_record(&m, id, rec, (uint32_t)(p - rec));
+		dpfix_ipfix_msg_add_record(&m, id, rec, dpfix_ipfix_schema_encode(&schema, &details, rec));
 		len = dpfix_ipfix_msg_finish(&m, d->max_export, d->next_sequence, d->file_domain);
 		if (write_bytes(w, w->extra, len, err, errlen) < 0)
 			return -EIO;
