@@ -111,6 +111,7 @@ struct collector_settings {
 	uint32_t udp_receive_buffer;
 	uint32_t sctp_udp_port;
 	uint32_t template_lifetime_s;
+	uint32_t template_memory;
 	struct dpfix_security_params security;
 };
 
@@ -162,6 +163,10 @@ static const struct dpfix_config_option collector_options[] = {
 	OPT("template_lifetime", DPFIX_CONFIG_U32, template_lifetime_s, 0, 86400,
 		"UDP: seconds after which a template not sent again expires, RFC 7011 8.4 "
 		"(default 1800; 0: never)"),
+	OPT("template_memory", DPFIX_CONFIG_U32, template_memory, 0, UINT32_MAX,
+		"bytes of templates the sessions may hold together beyond the 64 KiB each may "
+		"always hold (a template takes about 48 bytes and 8 a field); past it a new "
+		"template is refused, counted and said (default 67108864; 0: no limit)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -262,6 +267,7 @@ close_session(unsigned int i, const char *why)
 }
 
 static uint32_t template_lifetime_s;
+static struct dpfix_ipfix_template_budget template_budget;
 
 static void
 accept_sessions(struct dpfix_listener *l)
@@ -275,6 +281,7 @@ accept_sessions(struct dpfix_listener *l)
 			.transport = dpfix_ipfix_transport_of_protocol(
 					dpfix_session_endpoint(ds)->ip_protocol),
 			.template_lifetime_s = template_lifetime_s,
+			.budget = &template_budget,
 		};
 
 		if (session_count == MAX_SESSIONS) {
@@ -525,6 +532,7 @@ print_summary(struct dpfix_listener **listeners, unsigned int nb_listen)
 			printf("    malformed_%-18s %" PRIu64 "  (%s)\n", dpfix_ipfix_malformed_name(r),
 					sum.malformed[r], dpfix_ipfix_malformed_text(r));
 	printf("  %-28s %" PRIu64 "\n", "sessions_refused", totals.sessions_refused);
+	printf("  %-28s %" PRIu64 "\n", "template_bytes_peak", template_budget.peak_bytes);
 	for (unsigned int i = 0; i < nb_listen; i++) {
 		struct dpfix_listener_stats st;
 
@@ -551,6 +559,7 @@ main(int argc, char **argv)
 {
 	static struct collector_settings cfg = {
 		.mtu = 1400, .sctp_udp_port = 9899, .template_lifetime_s = 1800,
+		.template_memory = 64u << 20,
 		.udp_receive_buffer = DPFIX_UDP_RECEIVE_BUFFER,
 	};
 	struct dpfix_listener *listeners[DPFIX_CONFIG_LIST_MAX];
@@ -591,6 +600,7 @@ main(int argc, char **argv)
 	}
 	print_records = !cfg.quiet;
 	template_lifetime_s = cfg.template_lifetime_s;
+	template_budget.limit_bytes = cfg.template_memory;
 	params = (struct dpfix_session_params){
 		.mtu = cfg.mtu, .sctp_udp_port = (uint16_t)cfg.sctp_udp_port, .security = cfg.security,
 		.udp_receive_buffer = cfg.udp_receive_buffer,

@@ -279,11 +279,27 @@ enum dpfix_ipfix_transport {
  * IPPROTO_SCTP); DPFIX_IPFIX_TRANSPORT_FILE for any other. */
 enum dpfix_ipfix_transport dpfix_ipfix_transport_of_protocol(uint8_t ip_protocol);
 
+/* The memory the templates of a process's decoders may take (a collector's sessions,
+ * one thread): each decoder holds up to DPFIX_IPFIX_TEMPLATE_RESERVE bytes of templates
+ * whatever the others hold, so no session can lock another out; beyond its reserve it
+ * draws on the shared limit_bytes. A stored template takes about 48 bytes plus 8 a
+ * field. So all templates together take at most limit_bytes + sessions x reserve. */
+struct dpfix_ipfix_template_budget {
+	uint64_t limit_bytes;   /* the shared pool; 0: no limit */
+	uint64_t shared_bytes;  /* drawn from it */
+	uint64_t held_bytes;    /* held by all templates, reserves included */
+	uint64_t peak_bytes;    /* the most held_bytes has been */
+};
+#define DPFIX_IPFIX_TEMPLATE_RESERVE (64u * 1024)
+
 struct dpfix_ipfix_decoder_params {
 	enum dpfix_ipfix_transport transport;
 	/* UDP: a template not refreshed within this many seconds of the decoder's clock
 	 * expires; 0 keeps templates for the whole session. */
 	uint32_t template_lifetime_s;
+	/* Shared with the process's other decoders (not copied); NULL: no limit but the
+	 * session's 4096 templates. */
+	struct dpfix_ipfix_template_budget *budget;
 };
 
 #define DPFIX_IPFIX_DECODE_COUNTERS(X) \
@@ -302,6 +318,8 @@ struct dpfix_ipfix_decoder_params {
 	X(templates_refused_length, "template definitions refused: a field length its element's " \
 			"type forbids (RFC 7011 6.2, 7)") \
 	X(sets_refused_template, "data sets skipped: their template was refused") \
+	X(templates_refused_memory, "templates not kept: the template memory shared by the " \
+			"sessions was used up (their data sets count in sets_unknown_template)") \
 	X(malformed_messages, "messages refused as malformed") \
 	X(sequence_lost, "data records missing by sequence number") \
 	X(sequence_out_of_order, "messages that arrived behind the sequence") \
@@ -372,6 +390,8 @@ int dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t
 		dpfix_ipfix_record_cb cb, void *ctx, char *err, size_t errlen);
 
 const struct dpfix_ipfix_decode_stats *dpfix_ipfix_decoder_stats(const struct dpfix_ipfix_decoder *d);
+/* The bytes the decoder's templates take (see struct dpfix_ipfix_template_budget). */
+uint64_t dpfix_ipfix_decoder_template_bytes(const struct dpfix_ipfix_decoder *d);
 /* sum += s, every counter. */
 void dpfix_ipfix_decode_stats_add(struct dpfix_ipfix_decode_stats *sum,
 		const struct dpfix_ipfix_decode_stats *s);

@@ -1,7 +1,6 @@
-/* Bounds-checked IPFIX message decoding (RFC 7011 sections 3, 8, 10) with the
- * collecting side's template management: templates scoped per (session, observation
- * domain), withdrawal, redefinition and lifetime by transport kind, and sequence-number
- * accounting per domain. Every length read from the wire is checked against the bytes
+/* Bounds-checked IPFIX message decoding (RFC 7011 sections 3, 8, 10) for the collecting
+ * side: sets and records, and sequence-number accounting per observation domain; the
+ * templates are kept by ipfix_templates.c. Every length read from the wire is checked against the bytes
  * that remain before it is used; nothing is read past the message. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,57 +12,14 @@
 
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_bytes.h"
+#include "ipfix_decoder.h"
 
-#define MAX_TEMPLATES 4096      /* per session: bounds what one exporter can make us hold */
-#define TEMPLATE_BUCKETS 256    /* power of two */
 #define MAX_DOMAINS 1024
-#define MAX_GAPS 16             /* sequence gaps remembered per domain, for late messages */
 /* A message further behind than this, or this many late messages in a row, means the
  * exporter started counting again (restart), not reordering. */
 #define REORDER_WINDOW (1u << 20)
 #define RESYNC_AFTER_LATE 16
 #define MAX_RECORD_LEN (UINT16_MAX - DPFIX_IPFIX_HEADER_LEN - DPFIX_IPFIX_SET_HEADER_LEN)
-
-struct stored_template {
-	struct stored_template *next;   /* bucket chain */
-	uint32_t domain;
-	uint64_t refreshed_s;           /* decoder clock when last (re)defined */
-	/* A field's length is one its element's type forbids: the definition is kept so
-	 * that its resends, redefinition and withdrawal follow the rules of any template,
-	 * but its data sets are skipped (sets_refused_template) and nobody is told of it. */
-	int refused;
-	struct dpfix_ipfix_template t;
-};
-
-struct sequence_gap {
-	uint32_t start;
-	uint32_t len;
-};
-
-struct domain_state {
-	uint32_t domain;
-	uint32_t expected;              /* sequence number of the next message */
-	uint32_t late_in_a_row;
-	uint32_t gap_count;
-	struct sequence_gap gaps[MAX_GAPS]; /* oldest first */
-};
-
-struct dpfix_ipfix_decoder {
-	struct dpfix_ipfix_decoder_params params;
-	struct stored_template *buckets[TEMPLATE_BUCKETS];
-	uint32_t template_count;
-	uint64_t now_s;                 /* decoder clock: set_time, else export time */
-	int clock_set;
-	uint64_t last_sweep_s;
-	struct domain_state *domains;   /* MAX_DOMAINS, allocated with the decoder */
-	uint32_t domain_count;
-	uint32_t last_domain;           /* index of the domain of the previous message */
-	int warned;                     /* a protocol violation is already in err */
-	struct dpfix_ipfix_decode_stats stats;
-	struct dpfix_ipfix_template scratch; /* template being read: too large for the stack */
-	dpfix_ipfix_template_cb template_cb;
-	void *template_ctx;
-};
 
 const char *
 dpfix_ipfix_transport_name(enum dpfix_ipfix_transport tr)
@@ -95,11 +51,6 @@ dpfix_ipfix_decoder_create_params(const struct dpfix_ipfix_decoder_params *p)
 
 	if (d == NULL)
 		return NULL;
-	d->domains = calloc(MAX_DOMAINS, sizeof(d->domains[0]));
-	if (d->domains == NULL) {
-		free(d);
-		return NULL;
-	}
 	d->params = *p;
 	return d;
 }
@@ -119,16 +70,7 @@ dpfix_ipfix_decoder_free(struct dpfix_ipfix_decoder *d)
 {
 	if (d == NULL)
 		return;
-	for (uint32_t b = 0; b < TEMPLATE_BUCKETS; b++) {
-		struct stored_template *s = d->buckets[b];
-
-		while (s != NULL) {
-			struct stored_template *next = s->next;
-
-			free(s);
-			s = next;
-		}
-	}
+	templates_free_all(d);
 	free(d->domains);
 	free(d);
 }
@@ -197,10 +139,8 @@ fail(struct dpfix_ipfix_decoder *d, enum dpfix_ipfix_malformed reason, char *err
 	return -EBADMSG;
 }
 
-/* A protocol violation that does not stop decoding (RFC 7011 8: "SHOULD log"): the
- * first one of a message goes to err. */
-static void
-warn(struct dpfix_ipfix_decoder *d, char *err, size_t errlen, const char *fmt, ...)
+void
+decoder_warn(struct dpfix_ipfix_decoder *d, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -227,276 +167,6 @@ dpfix_ipfix_read_header(const uint8_t *buf, size_t len, struct dpfix_ipfix_heade
 	return 0;
 }
 
-/* ---- template store ---- */
-
-static inline uint32_t
-bucket_of(uint32_t domain, uint16_t id)
-{
-	return (id ^ (domain * 2654435761u) >> 16) & (TEMPLATE_BUCKETS - 1);
-}
-
-/* The slot that points at the template (domain, id), or at the chain's end. */
-static struct stored_template **
-template_slot(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t id)
-{
-	struct stored_template **slot = &d->buckets[bucket_of(domain, id)];
-
-	while (*slot != NULL && ((*slot)->domain != domain || (*slot)->t.id != id))
-		slot = &(*slot)->next;
-	return slot;
-}
-
-void
-dpfix_ipfix_decoder_set_template_cb(struct dpfix_ipfix_decoder *d, dpfix_ipfix_template_cb cb,
-		void *ctx)
-{
-	d->template_cb = cb;
-	d->template_ctx = ctx;
-}
-
-void
-dpfix_ipfix_decoder_foreach_template(const struct dpfix_ipfix_decoder *d,
-		dpfix_ipfix_template_cb cb, void *ctx)
-{
-	for (uint32_t b = 0; b < TEMPLATE_BUCKETS; b++)
-		for (const struct stored_template *s = d->buckets[b]; s != NULL; s = s->next)
-			if (!s->refused)
-				cb(ctx, s->domain, s->t.id, &s->t);
-}
-
-/* Every template gone (withdrawn, expired, dropped) is told to the template callback. */
-static void
-remove_template(struct dpfix_ipfix_decoder *d, struct stored_template **slot)
-{
-	struct stored_template *s = *slot;
-
-	if (d->template_cb != NULL && !s->refused)
-		d->template_cb(d->template_ctx, s->domain, s->t.id, NULL);
-	*slot = s->next;
-	free(s);
-	d->template_count--;
-}
-
-/* Only UDP templates expire, and only with a lifetime set. */
-static int
-templates_expire(const struct dpfix_ipfix_decoder *d)
-{
-	return d->params.transport == DPFIX_IPFIX_TRANSPORT_UDP && d->params.template_lifetime_s != 0;
-}
-
-static int
-expired(const struct dpfix_ipfix_decoder *d, const struct stored_template *s)
-{
-	return templates_expire(d) && d->now_s > s->refreshed_s &&
-			d->now_s - s->refreshed_s > d->params.template_lifetime_s;
-}
-
-/* UDP (RFC 7011 8.4, 10.3.6): a template not refreshed within its lifetime is gone;
- * data sets for it are then skipped as for any unknown template. */
-static void
-drop_expired(struct dpfix_ipfix_decoder *d, struct stored_template **slot)
-{
-	remove_template(d, slot);
-	d->stats.templates_expired++;
-}
-
-static void
-sweep_expired(struct dpfix_ipfix_decoder *d)
-{
-	for (uint32_t b = 0; b < TEMPLATE_BUCKETS; b++) {
-		struct stored_template **slot = &d->buckets[b];
-
-		while (*slot != NULL) {
-			if (expired(d, *slot))
-				drop_expired(d, slot);
-			else
-				slot = &(*slot)->next;
-		}
-	}
-}
-
-/* The live template for a data set, or NULL. */
-static const struct stored_template *
-lookup_template(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t id)
-{
-	struct stored_template **slot = template_slot(d, domain, id);
-
-	if (*slot == NULL)
-		return NULL;
-	if (expired(d, *slot)) {
-		drop_expired(d, slot);
-		return NULL;
-	}
-	return *slot;
-}
-
-static int
-same_definition(const struct dpfix_ipfix_template *a, const struct dpfix_ipfix_template *b)
-{
-	return a->field_count == b->field_count && a->scope_count == b->scope_count &&
-			memcmp(a->fields, b->fields, a->field_count * sizeof(a->fields[0])) == 0;
-}
-
-static int
-reliable(const struct dpfix_ipfix_decoder *d)
-{
-	return d->params.transport == DPFIX_IPFIX_TRANSPORT_TCP ||
-			d->params.transport == DPFIX_IPFIX_TRANSPORT_SCTP;
-}
-
-/* Tells the template callback of a definition now in force (NULL: none is). */
-static void
-tell_template(struct dpfix_ipfix_decoder *d, const struct stored_template *s)
-{
-	if (d->template_cb != NULL)
-		d->template_cb(d->template_ctx, s->domain, s->t.id, s->refused ? NULL : &s->t);
-}
-
-/* Stores a template record just read, by the rules of the session's transport
- * (RFC 7011 8, 8.4); a refused one (field_length_forbidden) too, marked so. -ENOSPC past
- * the session's limit. */
-static int
-store_template(struct dpfix_ipfix_decoder *d, uint32_t domain, const struct dpfix_ipfix_template *t,
-		int refused, uint32_t rec_off, char *err, size_t errlen)
-{
-	struct stored_template **slot = template_slot(d, domain, t->id);
-	struct stored_template *s = *slot;
-
-	if (s != NULL && expired(d, s)) {
-		drop_expired(d, slot);
-		slot = template_slot(d, domain, t->id); /* the chain's end, for the new one */
-		s = NULL;
-	}
-	if (s != NULL) {
-		if (same_definition(&s->t, t)) {
-			/* A resend: on UDP the periodic refresh, elsewhere harmless. */
-			s->refreshed_s = d->now_s;
-			d->stats.templates_refreshed++;
-			return 0;
-		}
-		if (reliable(d)) {
-			/* RFC 7011 8: redefining without a withdrawal on TCP/SCTP means the
-			 * data records for this id can no longer be told apart. Neither
-			 * definition is trusted: the id is dropped until defined anew. */
-			remove_template(d, slot);
-			d->stats.templates_redefined_invalid++;
-			warn(d, err, errlen, "template %u at offset %u redefined without a withdrawal "
-					"on %s (RFC 7011 8): dropped until withdrawn and defined again",
-					t->id, rec_off, dpfix_ipfix_transport_name(d->params.transport));
-			return 0;
-		}
-		/* UDP and files: the new definition replaces the old (RFC 7011 8.4). */
-		s->t = *t;
-		s->refreshed_s = d->now_s;
-		d->stats.templates_replaced++;
-		if (!(s->refused && refused)) {
-			s->refused = refused;
-			tell_template(d, s);
-		}
-		return 0;
-	}
-	if (d->template_count == MAX_TEMPLATES)
-		return -ENOSPC;
-	s = malloc(sizeof(*s));
-	if (s == NULL)
-		return -ENOMEM;
-	s->next = NULL;
-	s->domain = domain;
-	s->refreshed_s = d->now_s;
-	s->refused = refused;
-	s->t = *t;
-	*slot = s;
-	d->template_count++;
-	if (!refused) {
-		d->stats.templates++;
-		tell_template(d, s);
-	}
-	return 0;
-}
-
-/* Template Withdrawal (RFC 7011 8.1): one template, or every template of the set's
- * kind when id is the set id. Withdrawing what is not stored, a template of the other
- * kind, or anything over UDP is a fault of the exporter: ignored and reported. */
-static void
-withdraw(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set_id, uint16_t id,
-		uint32_t rec_off, char *err, size_t errlen)
-{
-	int options = set_id == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE;
-	struct stored_template **slot;
-
-	if (d->params.transport == DPFIX_IPFIX_TRANSPORT_UDP) {
-		d->stats.withdrawals_invalid++;
-		warn(d, err, errlen, "template withdrawal for %u at offset %u on UDP ignored "
-				"(RFC 7011 8.4: templates expire instead)", id, rec_off);
-		return;
-	}
-	if (id == set_id) {
-		for (uint32_t b = 0; b < TEMPLATE_BUCKETS; b++) {
-			slot = &d->buckets[b];
-			while (*slot != NULL) {
-				if ((*slot)->domain == domain && ((*slot)->t.scope_count != 0) == options) {
-					remove_template(d, slot);
-					d->stats.templates_withdrawn++;
-				} else {
-					slot = &(*slot)->next;
-				}
-			}
-		}
-		d->stats.withdrawals_all++;
-		return;
-	}
-	slot = template_slot(d, domain, id);
-	if (*slot == NULL) {
-		d->stats.withdrawals_invalid++;
-		warn(d, err, errlen, "withdrawal of template %u at offset %u, which is not defined "
-				"in domain %u: ignored (RFC 7011 8.1)", id, rec_off, domain);
-		return;
-	}
-	if (((*slot)->t.scope_count != 0) != options) {
-		d->stats.withdrawals_invalid++;
-		warn(d, err, errlen, "withdrawal of %s template %u at offset %u in %s set: ignored "
-				"(RFC 7011 8.1)", options ? "data" : "options", id, rec_off,
-				options ? "an options template" : "a template");
-		return;
-	}
-	remove_template(d, slot);
-	d->stats.templates_withdrawn++;
-}
-
-/* RFC 7011 6.2 and 7: a field of an element whose type has a fixed size is that size
- * or, for integers and float64, a reduced size; only the types without one (strings,
- * octet arrays, lists) may be variable-length. A length the element's type forbids
- * (octetDeltaCount in 9 octets, an IPv4 address in 2) makes every record of the template
- * malformed: the template is refused, with err naming the first such field. Elements
- * not in the registry cannot be checked. Returns 1 if refused, else 0. */
-static int
-field_length_forbidden(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_template *t,
-		uint32_t rec_off, char *err, size_t errlen)
-{
-	for (uint16_t i = 0; i < t->field_count; i++) {
-		const struct dpfix_ipfix_field_spec *f = &t->fields[i];
-		const struct dpfix_ipfix_ie *ie = dpfix_ipfix_ie_by_id(f->pen, f->id);
-		int ok;
-
-		if (ie == NULL)
-			continue;
-		if (f->length == DPFIX_IPFIX_VARLEN)
-			ok = dpfix_ipfix_type_size(ie->type) == 0;
-		else
-			ok = dpfix_ipfix_type_length_valid(ie->type, f->length);
-		if (ok)
-			continue;
-		d->stats.templates_refused_length++;
-		warn(d, err, errlen, "template %u at offset %u refused: field %u, %s, has %s%u, "
-				"which its type %s forbids (RFC 7011 6.2, 7); its records are skipped",
-				t->id, rec_off, i, ie->name, f->length == DPFIX_IPFIX_VARLEN ?
-				"variable length " : "length ", f->length == DPFIX_IPFIX_VARLEN ? 0 :
-				f->length, dpfix_ipfix_type_name(ie->type));
-		return 1;
-	}
-	return 0;
-}
-
 static int
 decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set_id,
 		const uint8_t *p, uint32_t len, uint32_t set_offset, char *err, size_t errlen)
@@ -504,6 +174,8 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 	uint32_t off = 0;
 	int options = set_id == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE;
 	struct dpfix_ipfix_template *t = &d->scratch;
+
+	d->view_of = NULL; /* the scratch no longer spells out a stored template */
 
 	/* Fewer than 4 remaining bytes can only be padding (RFC 7011 3.3.1). */
 	while (len - off >= 4) {
@@ -516,7 +188,7 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 		if (id == 0 && count == 0)
 			break; /* padding of zeros */
 		if (count == 0 && (id == set_id || id >= DPFIX_IPFIX_SET_MIN_DATA)) {
-			withdraw(d, domain, set_id, id, rec_off, err, errlen);
+			templates_withdraw(d, domain, set_id, id, rec_off, err, errlen);
 			continue;
 		}
 		if (id < DPFIX_IPFIX_SET_MIN_DATA)
@@ -569,9 +241,8 @@ decode_template_set(struct dpfix_ipfix_decoder *d, uint32_t domain, uint16_t set
 						"bytes, more than a message holds", id, rec_off, i, min_len);
 			dpfix_ipfix_template_add(t, pen, raw_id & 0x7fff, flen);
 		}
-		ret = store_template(d, domain, t, field_length_forbidden(d, t, rec_off, err, errlen),
-				rec_off, err, errlen);
-		if (ret < 0)
+		ret = templates_store(d, domain, t, rec_off, err, errlen);
+		if (ret < 0 && ret != -EDQUOT)
 			return fail(d, DPFIX_IPFIX_MALFORMED_TEMPLATE_LIMIT, err, errlen,
 					"template %u at offset %u: %s %u templates in this session", id,
 					rec_off, ret == -ENOSPC ? "more than" : "out of memory at",
@@ -627,7 +298,7 @@ decode_data_set(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_header *
 		const uint8_t *p, uint32_t len, uint32_t set_offset, uint32_t *records,
 		dpfix_ipfix_record_cb cb, void *ctx, char *err, size_t errlen)
 {
-	const struct stored_template *s = lookup_template(d, h->domain, set_id);
+	const struct stored_template *s = templates_lookup(d, h->domain, set_id);
 	const struct dpfix_ipfix_template *t;
 	uint32_t off = 0, n = 0;
 
@@ -640,7 +311,7 @@ decode_data_set(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_header *
 		d->stats.sets_refused_template++;
 		return 0;
 	}
-	t = &s->t;
+	t = templates_view(d, s);
 	if (t->varlen_count == 0) {
 		/* Fixed-length records: whole records, then padding shorter than one. */
 		uint32_t rlen = t->min_record_length;
@@ -690,8 +361,17 @@ domain_state(struct dpfix_ipfix_decoder *d, uint32_t domain, int *is_new)
 			return &d->domains[i];
 		}
 	}
-	if (d->domain_count == MAX_DOMAINS)
-		return NULL;
+	if (d->domain_count == d->domain_room) {
+		/* Grown as domains appear: most sessions have one. */
+		uint32_t room = d->domain_room ? 2 * d->domain_room : 4;
+		struct domain_state *grown;
+
+		if (d->domain_count == MAX_DOMAINS ||
+				(grown = realloc(d->domains, room * sizeof(*grown))) == NULL)
+			return NULL;
+		d->domains = grown;
+		d->domain_room = room;
+	}
 	*is_new = 1;
 	memset(&d->domains[d->domain_count], 0, sizeof(d->domains[0]));
 	d->domains[d->domain_count].domain = domain;
@@ -812,10 +492,8 @@ dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t len
 	}
 	if (!d->clock_set)
 		d->now_s = h.export_time;
-	if (d->now_s != d->last_sweep_s && templates_expire(d)) {
-		d->last_sweep_s = d->now_s;
-		sweep_expired(d);
-	}
+	if (d->now_s != d->last_sweep_s)
+		templates_sweep(d);
 	while (ret == 0 && h.length - off > 0) {
 		uint16_t set_id, set_len;
 

@@ -192,10 +192,77 @@ test_refused_template_rules(void)
 	dpfix_ipfix_decoder_free(d);
 }
 
+/* n one-field templates from first_id on, in one message of domain 1. */
+static void
+many_templates(struct raw *m, uint16_t first_id, uint16_t n, uint32_t seq)
+{
+	rbegin(m, 1000, seq, 1);
+	rset(m, DPFIX_IPFIX_SET_TEMPLATE);
+	for (uint16_t i = 0; i < n; i++) {
+		put(m, first_id + i, 2);
+		put(m, 1, 2);
+		put(m, IE_packetDeltaCount, 2);
+		put(m, 8, 2);
+	}
+	rset_end(m);
+	rend(m);
+}
+
+/* Sessions share one template budget beyond their own reserve: a flooding session fills
+ * the pool and is refused (counted, said), another session's templates still fit its
+ * reserve, and a freed decoder gives everything back. */
+static void
+test_template_budget(void)
+{
+	struct dpfix_ipfix_template_budget budget = {.limit_bytes = 100000};
+	struct dpfix_ipfix_decoder_params p = {.transport = DPFIX_IPFIX_TRANSPORT_UDP,
+		.budget = &budget};
+	struct dpfix_ipfix_decoder *flood = dpfix_ipfix_decoder_create_params(&p);
+	struct dpfix_ipfix_decoder *other = dpfix_ipfix_decoder_create_params(&p);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(flood);
+	static struct raw m;
+	uint64_t per_template;
+	int ret = 0;
+
+	for (uint16_t k = 0; k < 16 && ret == 0; k++) {
+		many_templates(&m, (uint16_t)(256 + k * 256), 256, k);
+		ret = decode(flood, &m);
+	}
+	CHECK(ret == DPFIX_IPFIX_DECODE_WARNING);
+	CHECK(strstr(err, "template memory (100000 bytes beyond each session's 65536) is used up") != NULL);
+	CHECK(st->templates_refused_memory > 0);
+	CHECK_EQ_U64(st->malformed_messages, 0);
+	per_template = dpfix_ipfix_decoder_template_bytes(flood) / st->templates;
+	CHECK(per_template <= 64);              /* a one-field template, not a 4 KB slot */
+	CHECK(budget.shared_bytes <= budget.limit_bytes);
+	CHECK(budget.shared_bytes + per_template > budget.limit_bytes);
+	CHECK_EQ_U64(dpfix_ipfix_decoder_template_bytes(flood),
+			DPFIX_IPFIX_TEMPLATE_RESERVE + budget.shared_bytes);
+	/* Data for a refused template counts as unknown. */
+	rbegin(&m, 1000, 100, 1);
+	rset(&m, (uint16_t)(256 + 16 * 256 - 1));
+	put(&m, 7, 8);
+	rset_end(&m);
+	rend(&m);
+	CHECK(decode(flood, &m) == 0);
+	CHECK_EQ_U64(st->sets_unknown_template, 1);
+	/* Another session: its first templates fit its own reserve. */
+	many_templates(&m, 256, 100, 0);
+	CHECK(decode(other, &m) == 0);
+	CHECK_EQ_U64(dpfix_ipfix_decoder_stats(other)->templates, 100);
+	dpfix_ipfix_decoder_free(flood);
+	CHECK_EQ_U64(budget.shared_bytes, 0);
+	CHECK_EQ_U64(budget.held_bytes, dpfix_ipfix_decoder_template_bytes(other));
+	dpfix_ipfix_decoder_free(other);
+	CHECK_EQ_U64(budget.held_bytes, 0);
+	CHECK(budget.peak_bytes >= DPFIX_IPFIX_TEMPLATE_RESERVE + 100000 - 64);
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_field_length_by_type);
 	RUN_TEST(test_refused_template_rules);
+	RUN_TEST(test_template_budget);
 	return unit_test_summary();
 }
