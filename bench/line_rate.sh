@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Whole-probe line rate (bench/RESULTS.md, "Whole probe"): dpfix-probe reads 64-byte
+# frames from net_pcap with infinite_rx (a generated capture looping in memory), meters
+# them and exports to a collector on loopback; the rate is taken from telemetry over
+# DURATION seconds once it runs. Cases: 64K, 1M and 4M active flows (one frame per flow
+# per pass of the capture) and the flood (a 1M-frame capture into a 64K-flow table: every
+# packet a new flow evicting the oldest), with 1 and 2 workers (2 workers: two ports, one
+# capture each). The source alone is measured the same way with dpdk-testpmd rxonly on
+# the same capture (its cost is inside the probe's figure). Prints one JSON line per run
+# and writes $OUT.json and $OUT.png (packets per second per worker, probe and source).
+# Needs hugepages: it adds HUGEPAGES (2 MB each) and takes them back at the end.
+# Usage: bench/line_rate.sh [BUILD_DIR] [OUT]   (env: DURATION, CASES, WORKERS, REPEAT)
+set -euo pipefail
+build=${1:-build}
+out=${2:-bench/line_rate}
+DURATION=${DURATION:-5}
+CASES=${CASES:-"64k 1m 4m flood"}
+WORKERS=${WORKERS:-"1 2"}
+REPEAT=${REPEAT:-1}
+top=$(cd "$(dirname "$0")/.." && pwd)
+probe="$build/app/probe/dpfix-probe"
+collector="$build/app/collector/dpfix-collector"
+caps=${CAPTURES:-/tmp/dpfix-line-rate}
+PY=/usr/bin/python3
+mkdir -p "$caps"
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+results=$(mktemp /tmp/line_rate.XXXXXX)
+pids=()
+
+# Frames in the capture and the flow table size of each case; memory: one mbuf (2.3 KB)
+# per frame and port, in hugepages.
+declare -A frames=([64k]=65536 [1m]=1048576 [4m]=4194304 [flood]=1048576)
+declare -A table=([64k]=131072 [1m]=2097152 [4m]=8388608 [flood]=65536)
+pages=0
+# 4M flows with 2 workers would take 8M mbufs (19 GB): 1 worker only.
+skip() { [ $(( frames[$1] * $2 )) -gt 4194304 ]; }
+for c in $CASES; do
+	for w in $WORKERS; do
+		skip $c $w && continue
+		need=$(( frames[$c] * w * 2304 / 2097152 + 512 ))
+		[ $need -gt $pages ] && pages=$need
+	done
+done
+added=0
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	[ $added -gt 0 ] && echo $(( $(cat $hp) - added )) >$hp
+	rm -f "$results"
+}
+trap cleanup EXIT
+echo $(( $(cat $hp) + pages )) >$hp
+added=$pages
+mkdir -p /dev/hugepages
+mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
+
+capture() {   # capture CASE: the capture file's path, made once
+	local f=$caps/${frames[$1]}.pcap
+	[ -f "$f" ] || $PY "$top/tests/integration/send_frames.py" - "${frames[$1]}" "${frames[$1]}" --pcap "$f"
+	echo "$f"
+}
+
+received() {   # received PREFIX PORTS: packets the ports have received so far ("" if not up)
+	local n=0 v p
+	for p in $(seq 0 $(($2 - 1))); do
+		v=$(echo "/ethdev/stats,$p" | dpdk-telemetry.py -f "$1" 2>/dev/null |
+			$PY -c 'import json,sys; print(json.load(sys.stdin)["/ethdev/stats"]["ipackets"])' 2>/dev/null) || return 0
+		n=$((n + v))
+	done
+	echo $n
+}
+
+rate() {   # rate PREFIX PORTS: packets per second over DURATION, once every port receives
+	local prefix=$1 ports=$2 a= b t0 t1 end=$((SECONDS + 120))
+	# Loading a capture of millions of frames into mbufs takes a while.
+	while [ -z "$a" ] || [ "$a" = 0 ]; do
+		[ $SECONDS -lt $end ] || { echo "$prefix did not start receiving" >&2; echo 0; return; }
+		sleep 1
+		a=$(received "$prefix" "$ports")
+	done
+	sleep 1
+	a=$(received "$prefix" "$ports")
+	t0=$(date +%s.%N)
+	sleep "$DURATION"
+	b=$(received "$prefix" "$ports")
+	t1=$(date +%s.%N)
+	$PY -c "print(round(($b - $a) / ($t1 - $t0)))"
+}
+
+vdevs() {   # vdevs CASE WORKERS: one net_pcap port per worker on the case's capture
+	local cap
+	cap=$(capture "$1")
+	for i in $(seq 0 $(($2 - 1))); do
+		echo "--vdev net_pcap$i,rx_pcap=$cap,infinite_rx=1"
+	done
+}
+
+lcores() {   # the probe's: control and export share CPU 0 with worker 0 when 2 workers
+	[ "$1" = 1 ] && echo "-l 0-1" || echo "--lcores 0@0,1@0,2@1,3@0"
+}
+
+source_lcores() {   # testpmd's: its main lcore and one forwarding lcore per port
+	[ "$1" = 1 ] && echo "-l 0-1" || echo "--lcores 0@0,1@0,2@1"
+}
+
+port=$((20000 + RANDOM % 10000))
+"$collector" --listen "udp://127.0.0.1:$port" --quiet >/dev/null 2>&1 &
+pids+=($!)
+for r in $(seq "$REPEAT"); do
+	for c in $CASES; do
+		for w in $WORKERS; do
+			skip $c $w && continue
+			mbufs=$(( frames[$c] * w + 8192 ))
+			# The source alone: testpmd rxonly, one forwarding core per port.
+			prefix=dpfix-lr-src-$$
+			dpdk-testpmd --in-memory --no-pci $(source_lcores $w) --file-prefix $prefix \
+				--log-level=lib.eal:error $(vdevs $c $w) -- --forward-mode=rxonly --auto-start \
+				--total-num-mbufs=$mbufs --nb-cores=$w --stats-period=100 </dev/null >/dev/null 2>&1 &
+			spid=$!
+			pids+=($spid)
+			src=$(rate $prefix $w)
+			kill -INT $spid
+			wait $spid || true
+			# The whole probe.
+			prefix=dpfix-lr-$$
+			"$probe" --in-memory --no-pci $(lcores $w) --file-prefix $prefix --log-level=lib.eal:error \
+				$(vdevs $c $w) -- --mbuf-count $mbufs --flow-table-size ${table[$c]} \
+				--rx-ring-size 4096 --collector "udp://127.0.0.1:$port" --stats-interval 0 \
+				--stats-json "$results.stats" >"$results.probe" 2>&1 &
+			ppid=$!
+			pids+=($ppid)
+			probe_pps=$(rate $prefix $w)
+			kill -INT $ppid
+			wait $ppid || true
+			$PY - "$results.stats" "$c" "$w" "$probe_pps" "$src" "${frames[$c]}" <<'PY' | tee -a "$results"
+import json, sys
+s = json.load(open(sys.argv[1]))
+case, workers, pps, src, frames = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+t, x = s["totals"], s["exporter"]
+print(json.dumps({"case": case, "workers": workers, "frames": frames, "probe_pps": pps,
+    "probe_pps_per_worker": pps // workers, "source_pps": src, "source_pps_per_core": src // workers,
+    "ns_per_packet_per_worker": round(1e9 * workers / pps, 1) if pps else None,
+    "source_ns_per_packet": round(1e9 * workers / src, 1) if src else None,
+    "rx_missed": t["rx_missed"], "rx_nombuf": t["rx_nombuf"], "rx_packets": t["rx_packets"],
+    "flows_created": t["flows_created"], "flows_evicted": t["flows_evicted"],
+    "records_exported": x["records_exported"], "records_lost": x["records_lost"]}))
+PY
+		done
+	done
+done
+
+cp "$results" "$out.json"
+$PY - "$out.json" "$out.png" <<'PY'
+import json, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+rows = [json.loads(l) for l in open(sys.argv[1])]
+cases = [c for c in ("64k", "1m", "4m", "flood") if any(r["case"] == c for r in rows)]
+fig, ax = plt.subplots(figsize=(8, 4.5))
+width = 0.2
+for i, (w, what, key) in enumerate([(1, "probe, 1 worker", "probe_pps_per_worker"),
+                                     (2, "probe, 2 workers (per worker)", "probe_pps_per_worker"),
+                                     (1, "source alone (testpmd rxonly), 1 core", "source_pps_per_core")]):
+    ys = []
+    for c in cases:
+        v = [r[key] for r in rows if r["case"] == c and r["workers"] == w]
+        ys.append(sorted(v)[len(v) // 2] / 1e6 if v else 0)
+    ax.bar([x + (i - 1) * width for x in range(len(cases))], ys, width, label=what)
+ax.axhline(30, color="grey", linestyle="--", linewidth=0.8)
+ax.axhline(20, color="grey", linestyle=":", linewidth=0.8)
+ax.set_xticks(range(len(cases)))
+ax.set_xticklabels(["64K flows", "1M flows", "4M flows", "flood (64K table)"][:len(cases)] if cases == ["64k", "1m", "4m", "flood"] else cases)
+ax.set_ylabel("Mpps per worker core (64-byte frames)")
+ax.set_title("dpfix-probe whole path: net_pcap infinite_rx -> parse -> table -> export")
+ax.legend(fontsize=8)
+fig.tight_layout()
+fig.savefig(sys.argv[2], dpi=100)
+PY
+echo "wrote $out.json and $out.png"
