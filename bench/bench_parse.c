@@ -97,7 +97,7 @@ main(int argc, char **argv)
 		/* Round 0: list each packet's result instead (for looking into a capture). */
 		for (uint32_t i = 0; i < count; i++)
 			printf("%u %s\n", i + 1, dpfix_parse_result_name(dpfix_parse_ethernet(&cfg,
-					pkts[i].data, pkts[i].len, 0, &info)));
+					pkts[i].data, pkts[i].len, pkts[i].len, 0, &info)));
 		free(storage);
 		return 0;
 	}
@@ -105,7 +105,7 @@ main(int argc, char **argv)
 	for (uint32_t r = 0; r < rounds; r++) {
 		for (uint32_t i = 0; i < count; i++) {
 			enum dpfix_parse_result res = dpfix_parse_ethernet(&cfg, pkts[i].data,
-					pkts[i].len, 0, &info);
+					pkts[i].len, pkts[i].len, 0, &info);
 
 			results[res]++;
 			sink += info.key.src_port + info.ip_octets;

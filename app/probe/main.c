@@ -263,6 +263,7 @@ setup_workers(int finite)
 			*rq = (struct probe_rx_queue){
 				.port = port, .queue = q,
 				.timestamp_ns_per_unit = ts_offset >= 0 ? timestamp_unit_ns(&info) : 0,
+				.snaplen = q < CAPTURE_MAX_QUEUES ? captures.snaplen[port][q] : 0,
 			};
 			/* Each queue its own instance: selection needs no shared state. */
 			if (ps != NULL) {

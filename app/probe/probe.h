@@ -33,6 +33,9 @@ struct probe_rx_queue {
 	/* Nanoseconds per unit of this port's rx timestamp, 0 if it is not UNIX time.
 	 * DPDK leaves the unit to each driver; NIC clocks are not wall clocks. */
 	uint32_t timestamp_ns_per_unit;
+	/* The snapshot length of the capture file this queue reads (0: not a file). A
+	 * frame that long was cut by it, and net_pcap does not say how long it was. */
+	uint32_t snaplen;
 	/* The packet selector (PSAMP) of this queue, NULL where every packet is metered:
 	 * one instance per queue of a port with a `sampling` line. */
 	struct dpfix_sample *sampler;
@@ -46,7 +49,9 @@ struct probe_rx_queue {
 	X(metered_octets, "IP octets metered into flows") \
 	X(records_enqueued, "flow records handed to the exporter") \
 	X(ring_full, "records the export ring had no room for (kept and offered again)") \
-	X(unmetered_bytes, "frame bytes of the packets the parser did not meter")
+	X(unmetered_bytes, "frame bytes of the packets the parser did not meter") \
+	X(snaplen_cut_packets, "frames as long as their capture's snapshot length, so " \
+			"maybe cut by it: their IP length was believed")
 
 struct worker_stats {
 #define WORKER_COUNTER_FIELD(name, text) uint64_t name;

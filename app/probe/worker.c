@@ -48,11 +48,19 @@ parse_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbu
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+		uint32_t wire_len = m->pkt_len;
 		enum dpfix_parse_result r;
 
 		w->stats.rx_bytes += m->pkt_len;
+		/* A capture file's frame as long as its snapshot length was (most likely) cut
+		 * there: its length on the wire is unknown, and its IP length is believed. */
+		if (unlikely(q->snaplen != 0 && wire_len >= q->snaplen)) {
+			wire_len = DPFIX_WIRE_LEN_UNKNOWN;
+			w->stats.snaplen_cut_packets++;
+		}
 		/* Headers are in the first segment for every PMD used here. */
-		r = dpfix_parse_ethernet(&w->parse_cfg, frame, m->data_len, q->port, &infos[metered]);
+		r = dpfix_parse_ethernet(&w->parse_cfg, frame, m->data_len, wire_len, q->port,
+				&infos[metered]);
 		w->stats.parse_results[r]++;
 		if (r != DPFIX_PARSE_OK) {
 			/* For the Metering Process Reliability Statistics (RFC 7011 4.2). */

@@ -120,12 +120,14 @@ read_be32(const uint8_t *p)
  * caller parses that frame in a second (and last) round, without recursion. */
 #define PARSE_INNER_FRAME DPFIX_PARSE_RESULT_COUNT
 
-/* Where a tunnel's inner frame lies. */
+/* Where a tunnel's inner frame lies (len bytes at hand). */
 struct inner_frame {
 	const uint8_t *frame;
 	uint32_t len;
 };
 
+/* The VXLAN header at vx, right after the UDP header (whose length field parse_inner
+ * reads: it bounds the inner frame), avail bytes of the UDP payload at hand. */
 static ALWAYS_INLINE enum dpfix_parse_result
 parse_vxlan(const uint8_t *vx, uint32_t avail, struct inner_frame *inner)
 {
@@ -268,8 +270,10 @@ parse_ipv4(uint32_t vxlan_port, const uint8_t *ip, uint32_t len,
 		}
 		info->fragment = DPFIX_FRAG_FIRST;
 	}
-	/* A capture may cut the packet (snap length) but also carry Ethernet padding;
-	 * the transport header lies within both the frame and the IP total length. */
+	/* The packet may be cut (a capture's snapshot length, or the rest of it in other
+	 * mbufs) or followed by Ethernet padding: the transport header lies within both
+	 * the bytes at hand and the IP total length. (That the IP total length fits the
+	 * frame is checked once the packet is parsed: dpfix_parse_ethernet.) */
 	if (total_len < len)
 		len = total_len;
 	return parse_transport(vxlan_port, ip + header_len, len - header_len, total_len - header_len,
@@ -420,9 +424,49 @@ parse_frame(uint32_t vxlan_port, const uint8_t *frame, uint32_t len,
 	}
 }
 
+/* A parsed packet whose IP length runs past the frame that carries it. */
+static enum dpfix_parse_result
+length_past_frame(const struct dpfix_packet_info *info)
+{
+	return info->key.ip_version == 4 ? DPFIX_PARSE_IPV4_LENGTH_PAST_FRAME :
+			DPFIX_PARSE_IPV6_LENGTH_PAST_FRAME;
+}
+
+/* VXLAN: the inner packet is the metered one, parsed in a second and last round (a
+ * tunnel in the tunnel is metered as such). The outer VLAN and MPLS label stay, as
+ * they describe the link. The outer packet must fit the frame (wire_len) before its
+ * UDP length is believed to bound the inner frame, and the inner packet must fit that. */
+static ALWAYS_INLINE enum dpfix_parse_result
+parse_inner(const uint8_t *frame, uint32_t wire_len, struct dpfix_packet_info *info,
+		const struct inner_frame *inner)
+{
+	uint16_t vlan_id = info->vlan_id;
+	uint32_t mpls_top = info->mpls_top;
+	uint16_t inner_offset = (uint16_t)(inner->frame - frame);
+	/* The UDP length (UDP header, VXLAN header, inner frame), 16 bytes before it. */
+	uint32_t udp_len = read_be16(inner->frame - 12), inner_wire;
+	struct inner_frame none;        /* VXLAN is not opened a second time */
+	enum dpfix_parse_result r;
+
+	if ((uint32_t)info->l3_offset + info->ip_octets > wire_len)
+		return length_past_frame(info);
+	if (udp_len < 16)
+		return DPFIX_PARSE_TRUNCATED_VXLAN;
+	inner_wire = udp_len - 16;
+	memset(info, 0, sizeof(*info));
+	r = parse_frame(VXLAN_OFF, inner->frame, inner->len < inner_wire ? inner->len : inner_wire,
+			info, &none);
+	if (r == DPFIX_PARSE_OK && (uint32_t)info->l3_offset + info->ip_octets > inner_wire)
+		return length_past_frame(info);
+	info->vlan_id = vlan_id;
+	info->mpls_top = mpls_top;
+	info->l3_offset += inner_offset;
+	return r;
+}
+
 enum dpfix_parse_result
 dpfix_parse_ethernet(const struct dpfix_parse_config *cfg, const uint8_t *frame, uint32_t len,
-		uint16_t port, struct dpfix_packet_info *info)
+		uint32_t wire_len, uint16_t port, struct dpfix_packet_info *info)
 {
 	struct inner_frame inner;
 	enum dpfix_parse_result r;
@@ -431,22 +475,16 @@ dpfix_parse_ethernet(const struct dpfix_parse_config *cfg, const uint8_t *frame,
 
 	memset(info, 0, sizeof(*info));
 	r = parse_frame(vxlan_port, frame, len, info, &inner);
-	if (unlikely(r == PARSE_INNER_FRAME)) {
-		/* VXLAN: the inner packet is the metered one, parsed in a second and last
-		 * round (a tunnel in the tunnel is metered as such). The outer VLAN and MPLS
-		 * label stay, as they describe the link. */
-		uint16_t vlan_id = info->vlan_id;
-		uint32_t mpls_top = info->mpls_top;
-		uint16_t inner_offset = (uint16_t)(inner.frame - frame);
-
-		memset(info, 0, sizeof(*info));
-		r = parse_frame(VXLAN_OFF, inner.frame, inner.len, info, &inner);
-		info->vlan_id = vlan_id;
-		info->mpls_top = mpls_top;
-		info->l3_offset += inner_offset;
-	}
+	if (unlikely(r == PARSE_INNER_FRAME))
+		r = parse_inner(frame, wire_len, info, &inner);
 	if (r != DPFIX_PARSE_OK)
 		return r;
+	/* The octets metered are the IP length: never more than the frame has. Checked
+	 * once here, on parsed packets, rather than in each IP parser, which keeps the
+	 * common path short; a packet cut inside a header the parser reads is still
+	 * reported by that header. */
+	if (unlikely((uint32_t)info->l3_offset + info->ip_octets > wire_len))
+		return length_past_frame(info);
 	info->ingress_port = port;
 	info->dscp = info->tos >> 2;
 	if (fields != 0) {

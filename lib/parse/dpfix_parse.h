@@ -106,11 +106,15 @@ struct dpfix_packet_info {
 	X(BAD_IPV4_HEADER_LENGTH, MALFORMED, "IPv4 header length below 20 bytes") \
 	X(BAD_IPV4_TOTAL_LENGTH, MALFORMED, "IPv4 total length below its header length") \
 	X(BAD_IPV4_FRAGMENT, MALFORMED, "IPv4 fragment reaching past 65535 bytes") \
+	X(IPV4_LENGTH_PAST_FRAME, MALFORMED, "IPv4 total length more than the frame (or " \
+			"the VXLAN datagram) carries") \
 	X(TRUNCATED_IPV6, MALFORMED, "IPv6 header cut short") \
 	X(BAD_IPV6_VERSION, MALFORMED, "IPv6 ethertype with another IP version") \
 	X(TRUNCATED_IPV6_EXT, MALFORMED, "IPv6 extension header cut short") \
 	X(BAD_IPV6_HOPOPTS, MALFORMED, "IPv6 hop-by-hop options not right after the IPv6 header") \
 	X(BAD_IPV6_FRAGMENT, MALFORMED, "IPv6 fragment reaching past 65535 bytes") \
+	X(IPV6_LENGTH_PAST_FRAME, MALFORMED, "IPv6 payload length more than the frame (or " \
+			"the VXLAN datagram) carries") \
 	X(TRUNCATED_TCP, MALFORMED, "TCP header cut short") \
 	X(BAD_TCP_HEADER_LENGTH, MALFORMED, "TCP data offset below 5 or past the IP payload") \
 	X(TRUNCATED_UDP, MALFORMED, "UDP header cut short") \
@@ -119,7 +123,7 @@ struct dpfix_packet_info {
 	X(TRUNCATED_ICMP, MALFORMED, "ICMP or ICMPv6 header cut short") \
 	X(TRUNCATED_GRE, MALFORMED, "GRE header cut short") \
 	X(BAD_GRE_HEADER, MALFORMED, "GRE version or reserved bits invalid (RFC 2784, 2637)") \
-	X(TRUNCATED_VXLAN, MALFORMED, "VXLAN header cut short") \
+	X(TRUNCATED_VXLAN, MALFORMED, "VXLAN header cut short, or past the UDP length") \
 	X(BAD_VXLAN_FLAGS, MALFORMED, "VXLAN header without the valid-VNI flag")
 
 enum dpfix_parse_result {
@@ -150,10 +154,19 @@ struct dpfix_parse_config {
 	uint16_t vxlan_port;
 };
 
-/* Parses an Ethernet frame of len bytes that arrived on port. On DPFIX_PARSE_OK, info
- * is complete (a later fragment has ports 0: see dpfix_frag.h); otherwise its content
- * is unspecified. */
+/* wire_len of a frame cut by a capture's snapshot length whose length on the wire is
+ * not known: its IP header's lengths are then believed (up to 65535 bytes). */
+#define DPFIX_WIRE_LEN_UNKNOWN UINT32_MAX
+
+/* Parses an Ethernet frame that arrived on port, of which the len bytes at frame are
+ * at hand. wire_len (at least len) is the frame's length as received: len for a whole
+ * frame; more when only its first len bytes are given (the rest in chained mbufs), or
+ * DPFIX_WIRE_LEN_UNKNOWN. An IP packet whose length field claims more than the frame
+ * holds (once the headers read are whole: a header cut short is reported as such) is
+ * malformed, IPV4/IPV6_LENGTH_PAST_FRAME: its octets are never taken on trust. On DPFIX_PARSE_OK, info is complete (a later fragment has ports 0: see
+ * dpfix_frag.h); otherwise its content is unspecified. */
 enum dpfix_parse_result dpfix_parse_ethernet(const struct dpfix_parse_config *cfg,
-		const uint8_t *frame, uint32_t len, uint16_t port, struct dpfix_packet_info *info);
+		const uint8_t *frame, uint32_t len, uint32_t wire_len, uint16_t port,
+		struct dpfix_packet_info *info);
 
 #endif

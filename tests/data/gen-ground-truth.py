@@ -240,6 +240,23 @@ add(frame, outer, reason("BAD_VXLAN_FLAGS"))
 frame, outer = vxlan_frame(l2_bytes() + bytes(IP(src="1.2.3.4", dst="5.6.7.8"))[:15], "192.0.2.100",
                            "192.0.2.200", 60014)
 add(frame, outer, reason("TRUNCATED_IPV4"))
+# Inner packets claiming more than the tunnel carries: the tunnel's own UDP flow is
+# sound; its content is malformed once opened.
+lying_v4 = bytearray(bytes(IP(src="10.21.0.1", dst="10.21.0.2") / UDP(sport=7, dport=8) / payload(12)))
+lying_v4[2:4] = struct.pack("!H", 65535)
+frame, outer = vxlan_frame(l2_bytes() + bytes(lying_v4), "192.0.2.100", "192.0.2.200", 60015)
+add(frame, outer, reason("IPV4_LENGTH_PAST_FRAME"))
+lying_v6 = bytearray(bytes(IPv6(src="2001:db8:21::1", dst="2001:db8:21::2") / UDP(sport=7, dport=8) / payload(12)))
+lying_v6[4:6] = struct.pack("!H", 65535)
+frame, outer = vxlan_frame(l2_bytes(ethertype=0x86dd) + bytes(lying_v6), "192.0.2.100", "192.0.2.200", 60016)
+add(frame, outer, reason("IPV6_LENGTH_PAST_FRAME"))
+# The UDP length, not the frame, ends the inner frame: a datagram 4 bytes short of
+# what follows holds only part of its inner IPv4 packet.
+inner_ok = l2_bytes() + bytes(IP(src="10.21.0.3", dst="10.21.0.4") / UDP(sport=9, dport=10) / payload(12))
+frame, outer = vxlan_frame(inner_ok, "192.0.2.100", "192.0.2.200", 60017)
+udp_len_at = len(l2_bytes()) + 20 + 4
+frame = frame[:udp_len_at] + struct.pack("!H", 8 + 8 + len(inner_ok) - 4) + frame[udp_len_at + 2:]
+add(frame, outer, reason("IPV4_LENGTH_PAST_FRAME"))
 
 
 # ---- fragments: in order, out of order, and later fragments whose first never comes ----
@@ -349,6 +366,22 @@ bad(l2_bytes(ethertype=0x86dd) + bytes(IPv6(src="2001:db8:40::1", dst="2001:db8:
                                        IPv6ExtHdrFragment(nh=17, offset=8190, m=0, id=5) / payload(16)),
     "BAD_IPV6_FRAGMENT")
 bad(l2_bytes() + bytes(IP(src="10.40.0.1", dst="10.40.0.2", proto=6) / payload(10)), "TRUNCATED_TCP")
+# IP lengths claiming more than the frame carries (a 60-byte frame "of 65535 bytes"
+# would meter 65535 octets), directly and behind VLAN tags, MPLS and IPv6 options.
+lying = bytearray(bytes(IP(src="10.40.0.1", dst="10.40.0.2") / UDP(sport=1, dport=2) / payload(18)))
+lying[2:4] = struct.pack("!H", 65535)
+bad(l2_bytes() + bytes(lying), "IPV4_LENGTH_PAST_FRAME")
+bad(l2_bytes(tags=((0x8100, 40),), mpls=((300, 0),)) + bytes(lying), "IPV4_LENGTH_PAST_FRAME")
+lying[2:4] = struct.pack("!H", len(lying) + 1)
+bad(l2_bytes() + bytes(lying), "IPV4_LENGTH_PAST_FRAME")
+# A TCP header of 40 bytes "inside" a 60-byte IP length, in a frame holding 40 of them.
+lying = bytearray(bytes(IP(src="10.40.0.1", dst="10.40.0.2") / TCP(sport=1, dport=2, dataofs=10, flags="S")))
+lying[2:4] = struct.pack("!H", 60)
+bad(l2_bytes() + bytes(lying), "IPV4_LENGTH_PAST_FRAME")
+lying = bytearray(bytes(IPv6(src="2001:db8:40::1", dst="2001:db8:40::2") / IPv6ExtHdrHopByHop() /
+                        UDP(sport=1, dport=2) / payload(10)))
+lying[4:6] = struct.pack("!H", 65535)
+bad(l2_bytes(ethertype=0x86dd) + bytes(lying), "IPV6_LENGTH_PAST_FRAME")
 bad(l2_bytes() + bytes(IP(src="10.40.0.1", dst="10.40.0.2") / TCP(sport=1, dport=2, dataofs=3)), "BAD_TCP_HEADER_LENGTH")
 bad(l2_bytes() + bytes(IP(src="10.40.0.1", dst="10.40.0.2", proto=17) / payload(5)), "TRUNCATED_UDP")
 bad(l2_bytes() + bytes(IP(src="10.40.0.1", dst="10.40.0.2") / UDP(sport=1, dport=2, len=4) / payload(10)),

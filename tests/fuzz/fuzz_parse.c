@@ -1,7 +1,8 @@
 /* libFuzzer target for the packet parser and the fragment map. The input's first byte
- * picks the configuration (low 4 bits: the optional key fields; bit 4: VXLAN opened);
- * the rest is one Ethernet frame, exactly as long as the input, so any read past its
- * end is caught by ASan. A parsed packet must satisfy the parser's promises, and a
+ * picks the configuration (low 4 bits: the optional key fields; bit 4: VXLAN opened;
+ * bit 5: the frame was cut by a capture whose wire length is unknown); the rest is one
+ * Ethernet frame, exactly as long as the input, so any read past its end is caught by
+ * ASan. A frame not cut is never metered for more octets than it holds. A parsed packet must satisfy the parser's promises, and a
  * fragment then goes through a deliberately tiny map so replacement runs often. */
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dpfix_parse_config cfg = {.vxlan_port = DPFIX_VXLAN_PORT};
 	struct dpfix_packet_info info;
 	enum dpfix_parse_result r;
+	uint32_t len, wire_len;
 	uint8_t *frame;
 
 	if (frags == NULL) {
@@ -50,7 +52,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (frame == NULL)
 		return 0;
 	memcpy(frame, data + 1, size - 1);
-	r = dpfix_parse_ethernet(&cfg, frame, (uint32_t)(size - 1), 5, &info);
+	len = (uint32_t)(size - 1);
+	wire_len = (data[0] >> 5) & 1 ? DPFIX_WIRE_LEN_UNKNOWN : len;
+	r = dpfix_parse_ethernet(&cfg, frame, len, wire_len, 5, &info);
 	CHECK((unsigned int)r < DPFIX_PARSE_RESULT_COUNT);
 	CHECK(dpfix_parse_result_name(r) != NULL);
 	if (r == DPFIX_PARSE_OK) {
@@ -64,6 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(info.ip_octets >= 40);
 		}
 		CHECK(info.ip_octets <= 65535 + 40);
+		if (wire_len == len)
+			CHECK(info.l3_offset + info.ip_octets <= len);
 		CHECK(info.key.reserved == 0);
 		CHECK(info.dscp == info.tos >> 2);
 		CHECK(info.ingress_port == 5);

@@ -125,4 +125,46 @@ print(f"{sys.argv[2]}: {len(records)} records in {len(got)} groups, {tot['metere
 PYEOF
 		fail "ground truth ($config) differs"
 done
+
+# A capture cut by its snapshot length (128): net_pcap gives the captured bytes only. A
+# frame as long as the snapshot length may have been cut, so its IP length is believed
+# and it is counted in snaplen_cut_packets; a shorter frame was captured whole, so an IP
+# length beyond it is a lie (IPV4_LENGTH_PAST_FRAME), not 65535 octets.
+$PY - "$WORK/cut.pcap" <<'PYEOF'
+import struct, sys
+def frame(src, dst, proto, ip_len, body):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, ip_len, 1, 0, 64, proto, 0,
+                     bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+    return b"\x02\x00\x00\x00\x00\x0b\x02\x00\x00\x00\x00\x0a\x08\x00" + ip + body
+tcp = struct.pack("!HHIIBBHHH", 1000, 80, 1, 0, 5 << 4, 0x10, 1024, 0, 0)
+recs = []
+for i in range(3):   # 1000-byte frames, 128 bytes captured
+    recs.append((frame("10.50.0.1", "10.50.0.2", 6, 986, tcp + bytes(946))[:128], 1000))
+lie = frame("10.50.0.3", "10.50.0.4", 17, 65535, struct.pack("!HHHH", 1, 2, 26, 0) + bytes(18))
+recs.append((lie, len(lie)))  # 60 bytes, whole
+whole = frame("10.50.0.1", "10.50.0.2", 6, 114, tcp + bytes(74))
+recs.append((whole, len(whole)))  # exactly 128 bytes, whole: cannot be told from a cut one
+for _ in range(2):
+    f = frame("10.50.0.5", "10.50.0.6", 17, 66, struct.pack("!HHHH", 3, 4, 46, 0) + bytes(38))
+    recs.append((f, len(f)))
+with open(sys.argv[1], "wb") as out:
+    out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 128, 1))
+    for i, (data, wire) in enumerate(recs):
+        out.write(struct.pack("<IIII", 1763900000, i, len(data), wire) + data)
+PYEOF
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$WORK/cut.pcap" -- \
+	--collector "udp://127.0.0.1:$(free_port)" --stats-interval 0 --stats-json "$WORK/stats-cut.json" \
+	>"$WORK/probe-cut.stdout" 2>&1 || [ $? -eq 2 ] || fail "probe (cut capture): $(tail -3 "$WORK/probe-cut.stdout")"
+$PY - "$WORK/stats-cut.json" <<'PYEOF' || fail "snapshot-length capture metered wrong"
+import json, sys
+tot = json.load(open(sys.argv[1]))["totals"]
+want = {"rx_packets": 7, "metered_packets": 6, "metered_octets": 3 * 986 + 114 + 2 * 66,
+        "snaplen_cut_packets": 4, "IPV4_LENGTH_PAST_FRAME": 1, "malformed_packets": 1,
+        "flows_created": 2}
+got = {k: tot[k] for k in want}
+if got != want:
+    sys.exit(f"got {got}, want {want}")
+print(f"snapshot length 128: {got}")
+PYEOF
 echo "ground_truth: ok"

@@ -49,7 +49,7 @@ v4_fragment(uint16_t id, uint8_t proto, uint16_t offset, uint16_t len, int more,
 		payload(&f, len);
 	}
 	ip_end(&f);
-	CHECK(dpfix_parse_ethernet(&cfg, f.b, f.len, 0, &info) == DPFIX_PARSE_OK);
+	CHECK(dpfix_parse_ethernet(&cfg, f.b, f.len, f.len, 0, &info) == DPFIX_PARSE_OK);
 	CHECK_EQ_U64(info.fragment, offset == 0 ? DPFIX_FRAG_FIRST : DPFIX_FRAG_LATER);
 	return info;
 }
@@ -74,7 +74,7 @@ v6_fragment(uint32_t id, uint16_t offset, uint16_t len, int more)
 		payload(&f, len);
 	}
 	ip_end(&f);
-	CHECK(dpfix_parse_ethernet(&cfg, f.b, f.len, 0, &info) == DPFIX_PARSE_OK);
+	CHECK(dpfix_parse_ethernet(&cfg, f.b, f.len, f.len, 0, &info) == DPFIX_PARSE_OK);
 	return info;
 }
 

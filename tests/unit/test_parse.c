@@ -19,10 +19,11 @@ static const struct dpfix_parse_config cfg_vxlan = {
 };
 
 /* Parses exactly len bytes copied to a buffer of that size, so an overread lands
- * outside the allocation where a sanitizer or malloc checking can see it. */
+ * outside the allocation where a sanitizer or malloc checking can see it; the frame
+ * was wire_len bytes long. */
 static enum dpfix_parse_result
-parse_exact_cfg(const struct dpfix_parse_config *cfg, const uint8_t *frame, uint32_t len,
-		struct dpfix_packet_info *info)
+parse_exact_wire(const struct dpfix_parse_config *cfg, const uint8_t *frame, uint32_t len,
+		uint32_t wire_len, struct dpfix_packet_info *info)
 {
 	uint8_t *copy = malloc(len > 0 ? len : 1);
 	enum dpfix_parse_result r;
@@ -32,9 +33,17 @@ parse_exact_cfg(const struct dpfix_parse_config *cfg, const uint8_t *frame, uint
 		return DPFIX_PARSE_RESULT_COUNT;
 	}
 	memcpy(copy, frame, len);
-	r = dpfix_parse_ethernet(cfg, copy, len, PORT, info);
+	r = dpfix_parse_ethernet(cfg, copy, len, wire_len, PORT, info);
 	free(copy);
 	return r;
+}
+
+/* A frame received whole. */
+static enum dpfix_parse_result
+parse_exact_cfg(const struct dpfix_parse_config *cfg, const uint8_t *frame, uint32_t len,
+		struct dpfix_packet_info *info)
+{
+	return parse_exact_wire(cfg, frame, len, len, info);
 }
 
 static enum dpfix_parse_result
@@ -69,22 +78,29 @@ all_zero(const void *p, size_t n)
 static int results_seen[DPFIX_PARSE_RESULT_COUNT];
 
 static void
-expect_result_cfg(const struct dpfix_parse_config *cfg, const struct frame *f,
-		enum dpfix_parse_result want, int line)
+expect_result_wire(const struct dpfix_parse_config *cfg, const struct frame *f,
+		uint32_t wire_len, enum dpfix_parse_result want, int line)
 {
 	struct dpfix_packet_info info;
-	enum dpfix_parse_result r = parse_cfg(cfg, f, &info);
+	enum dpfix_parse_result r = parse_exact_wire(cfg, f->b, f->len, wire_len, &info);
 
 	if (r != want)
-		fprintf(stderr, "  line %d: frame of %u bytes: got %s, wanted %s\n", line, f->len,
-				dpfix_parse_result_name(r), dpfix_parse_result_name(want));
+		fprintf(stderr, "  line %d: frame of %u bytes (wire %d): got %s, wanted %s\n", line,
+				f->len, (int)wire_len, dpfix_parse_result_name(r),
+				dpfix_parse_result_name(want));
 	CHECK(r == want);
 	if ((unsigned int)r < DPFIX_PARSE_RESULT_COUNT)
 		results_seen[r]++;
 }
 
-#define expect_result(f, want) expect_result_cfg(&cfg_default, (f), (want), __LINE__)
-#define expect_result_vxlan(f, want) expect_result_cfg(&cfg_vxlan, (f), (want), __LINE__)
+#define expect_result(f, want) \
+	expect_result_wire(&cfg_default, (f), (f)->len, (want), __LINE__)
+#define expect_result_vxlan(f, want) \
+	expect_result_wire(&cfg_vxlan, (f), (f)->len, (want), __LINE__)
+/* The frame was cut by a capture's snapshot length and its wire length is unknown, so
+ * the IP lengths are believed: what remains to check is the headers at hand. */
+#define expect_result_cut(f, want) \
+	expect_result_wire(&cfg_default, (f), DPFIX_WIRE_LEN_UNKNOWN, (want), __LINE__)
 
 /* ---- well-formed packets ---- */
 
@@ -1059,6 +1075,7 @@ test_malformed_l2_l3(void)
 	ip_end(&f);
 	f.len -= 1;
 	expect_result(&f, DPFIX_PARSE_TRUNCATED_IPV6_EXT);
+	expect_result_cut(&f, DPFIX_PARSE_TRUNCATED_IPV6_EXT);
 	eth(&f);
 	ethertype(&f, ETH_IPV6);
 	ipv6(&f, PROTO_DSTOPTS, 0, 64);
@@ -1067,6 +1084,7 @@ test_malformed_l2_l3(void)
 	payload(&f, 14);
 	set16(&f, f.ip_off + 4, 2048 + 8);
 	expect_result(&f, DPFIX_PARSE_TRUNCATED_IPV6_EXT);
+	expect_result_cut(&f, DPFIX_PARSE_TRUNCATED_IPV6_EXT);
 	eth(&f);
 	ethertype(&f, ETH_IPV6);
 	ipv6(&f, PROTO_FRAGMENT, 0, 64);
@@ -1074,6 +1092,7 @@ test_malformed_l2_l3(void)
 	ip_end(&f);
 	f.len -= 1;
 	expect_result(&f, DPFIX_PARSE_TRUNCATED_IPV6_EXT);
+	expect_result_cut(&f, DPFIX_PARSE_TRUNCATED_IPV6_EXT);
 	/* The IPv6 payload length, not just the frame, bounds the chain. */
 	eth(&f);
 	ethertype(&f, ETH_IPV6);
@@ -1101,6 +1120,26 @@ test_malformed_l2_l3(void)
 	ip_end(&f);
 	expect_result(&f, DPFIX_PARSE_BAD_IPV6_HOPOPTS);
 
+	/* IPV4/IPV6_LENGTH_PAST_FRAME: more than the frame holds; a header the parser reads
+	 * that is cut short is reported as such first. */
+	eth(&f);
+	ethertype(&f, ETH_IPV6);
+	ipv6(&f, PROTO_UDP, 0, 64);
+	udp(&f, 1, 2, 0);
+	ip_end(&f);
+	set16(&f, f.ip_off + 4, 9);
+	expect_result(&f, DPFIX_PARSE_IPV6_LENGTH_PAST_FRAME);
+	expect_result_cut(&f, DPFIX_PARSE_OK);
+	eth(&f);
+	ethertype(&f, ETH_IPV4);
+	ipv4(&f, PROTO_UDP, 0, 64, 0, 0);
+	udp(&f, 1, 2, 0);
+	ip_end(&f);
+	set16(&f, f.ip_off + 2, 29);
+	expect_result(&f, DPFIX_PARSE_IPV4_LENGTH_PAST_FRAME);
+	f.len -= 1;
+	expect_result(&f, DPFIX_PARSE_TRUNCATED_UDP);
+
 	/* BAD_IPV6_FRAGMENT: offset plus fragment payload past 65535. */
 	eth(&f);
 	ethertype(&f, ETH_IPV6);
@@ -1124,6 +1163,11 @@ test_malformed_l4(void)
 	ip_end(&f);
 	f.len = f.ip_off + 20 + 13;
 	expect_result(&f, DPFIX_PARSE_TRUNCATED_TCP);
+	/* The IP total length goes past the frame too; the header cut is what shows. */
+	expect_result_cut(&f, DPFIX_PARSE_TRUNCATED_TCP);
+	f.len = f.ip_off + 20 + 14;
+	expect_result(&f, DPFIX_PARSE_IPV4_LENGTH_PAST_FRAME);
+	expect_result_cut(&f, DPFIX_PARSE_OK);
 	/* ...or the IP total length does, even though the frame (padding) goes on. */
 	eth(&f);
 	ethertype(&f, ETH_IPV4);
@@ -1357,15 +1401,44 @@ start(struct layered_frame *lf, const char *name, const struct dpfix_parse_confi
 	eth(&lf->f);
 }
 
+/* Where the outer IP packet ends by its length field; past_frame: the result for a
+ * frame that holds the headers but not the packet. */
+static void
+outer_ip_packet(const struct frame *f, uint32_t *packet_end, enum dpfix_parse_result *past_frame)
+{
+	uint32_t length_field = (uint32_t)f->b[f->ip_off + (f->ip_version == 4 ? 2 : 4)] << 8 |
+			f->b[f->ip_off + (f->ip_version == 4 ? 3 : 5)];
+
+	*packet_end = f->ip_off + length_field + (f->ip_version == 4 ? 0 : 40);
+	*past_frame = f->ip_version == 4 ? DPFIX_PARSE_IPV4_LENGTH_PAST_FRAME :
+			DPFIX_PARSE_IPV6_LENGTH_PAST_FRAME;
+}
+
+/* Parses the frame cut at every length, as a capture's snapshot length cuts it (its
+ * wire length known, or not): each length gives the result of the layer it cuts, and
+ * once the headers are in, the same packet info. Then as a frame that was that short
+ * on the wire: once the headers are in, one that does not hold the packet its IP
+ * length field announces is malformed. */
 static void
 truncate_all(const struct layered_frame *lf)
 {
 	struct dpfix_packet_info full, info;
-	enum dpfix_parse_result r;
+	enum dpfix_parse_result r, past_frame = DPFIX_PARSE_OK;
+	uint32_t packet_end = 0, headers_end = 0;
 
 	CHECK(parse_cfg(lf->cfg, &lf->f, &full) == DPFIX_PARSE_OK);
+	outer_ip_packet(&lf->f, &packet_end, &past_frame);
+	CHECK(packet_end <= lf->f.len);
+	/* The outer packet's headers: all of them, or up to VXLAN's, once the inner frame
+	 * is to be opened (the outer packet must fit the frame before that). */
+	for (unsigned int i = 0; i < lf->layers; i++) {
+		headers_end = lf->bound[i];
+		if (lf->result[i] == DPFIX_PARSE_TRUNCATED_VXLAN)
+			break;
+	}
 	for (uint32_t len = 0; len <= lf->f.len; len++) {
 		enum dpfix_parse_result want = DPFIX_PARSE_OK;
+		const uint32_t wires[] = {lf->f.len, DPFIX_WIRE_LEN_UNKNOWN, len};
 
 		for (unsigned int i = 0; i < lf->layers; i++) {
 			if (len < lf->bound[i]) {
@@ -1373,15 +1446,20 @@ truncate_all(const struct layered_frame *lf)
 				break;
 			}
 		}
-		memset(&info, 0xa5, sizeof(info));
-		r = parse_exact_cfg(lf->cfg, lf->f.b, len, &info);
-		if (r != want)
-			fprintf(stderr, "  %s cut to %u of %u bytes: got %s, wanted %s\n", lf->name, len,
-					lf->f.len, dpfix_parse_result_name(r), dpfix_parse_result_name(want));
-		CHECK(r == want);
-		/* Once the headers are in, the result does not depend on the payload. */
-		if (r == DPFIX_PARSE_OK && want == DPFIX_PARSE_OK)
-			CHECK(memcmp(&info, &full, sizeof(info)) == 0);
+		for (unsigned int w = 0; w < 3; w++) {
+			if (w == 2 && len >= headers_end && len < packet_end)
+				want = past_frame;
+			memset(&info, 0xa5, sizeof(info));
+			r = parse_exact_wire(lf->cfg, lf->f.b, len, wires[w], &info);
+			if (r != want)
+				fprintf(stderr, "  %s cut to %u of %u bytes (wire %d): got %s, wanted %s\n",
+						lf->name, len, lf->f.len, (int)wires[w],
+						dpfix_parse_result_name(r), dpfix_parse_result_name(want));
+			CHECK(r == want);
+			/* Once the headers are in, the result does not depend on the payload. */
+			if (r == DPFIX_PARSE_OK && want == DPFIX_PARSE_OK)
+				CHECK(memcmp(&info, &full, sizeof(info)) == 0);
+		}
 	}
 }
 

@@ -369,7 +369,7 @@ hash_of(const struct dpfix_sample *s, const struct frame *f)
 	uint32_t h;
 
 	/* An exact-size copy, so a read past the frame is a sanitizer error. */
-	if (copy == NULL || dpfix_parse_ethernet(&parse_cfg, f->b, f->len, 0, &info) !=
+	if (copy == NULL || dpfix_parse_ethernet(&parse_cfg, f->b, f->len, f->len, 0, &info) !=
 			DPFIX_PARSE_OK) {
 		CHECK(!"test frame does not parse");
 		free(copy);
@@ -527,7 +527,7 @@ test_hash_invariance(void)
 		struct dpfix_packet_info info;
 
 		vx.vxlan_inner = 1;
-		CHECK(dpfix_parse_ethernet(&vx, g.b, g.len, 0, &info) == DPFIX_PARSE_OK);
+		CHECK(dpfix_parse_ethernet(&vx, g.b, g.len, g.len, 0, &info) == DPFIX_PARSE_OK);
 		CHECK_EQ_U64(dpfix_sample_hash(&s, g.b, g.len, &info), h);
 	}
 
@@ -577,11 +577,11 @@ test_hash_trajectory(void)
 
 			build_v4(&f, (int)(i & 1), (uint8_t)i, (uint8_t)(i >> 3), (uint16_t)i,
 					(uint32_t)(i * 2654435761u));
-			CHECK(dpfix_parse_ethernet(&parse_cfg, f.b, f.len, 0, &info) == DPFIX_PARSE_OK);
+			CHECK(dpfix_parse_ethernet(&parse_cfg, f.b, f.len, f.len, 0, &info) == DPFIX_PARSE_OK);
 			sa = dpfix_sample_hash_select(&a, f.b, f.len, &info);
 			/* The other probe sees it with another TTL and without the VLAN tag. */
 			build_v4(&f, 0, (uint8_t)i, 200, (uint16_t)i, (uint32_t)(i * 2654435761u));
-			CHECK(dpfix_parse_ethernet(&parse_cfg, f.b, f.len, 0, &info) == DPFIX_PARSE_OK);
+			CHECK(dpfix_parse_ethernet(&parse_cfg, f.b, f.len, f.len, 0, &info) == DPFIX_PARSE_OK);
 			sb = dpfix_sample_hash_select(&b, f.b, f.len, &info);
 			if (sa != sb) {
 				fprintf(stderr, "  %s: packet %llu selected by one instance only\n",
