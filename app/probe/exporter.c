@@ -104,30 +104,15 @@ struct exporter_state {
 	int trusted;                    /* it has passed its probation: flow records go */
 	uint64_t hold_deadline_ns;      /* input over, no session: drop what is left then */
 	int gave_up;                    /* ... and it has */
-	/* Control lcore only: the backoff, and what it has seen of the exporter's reports. */
-	uint64_t next_reconnect_ms;
-	uint64_t reconnect_backoff_ms;
-	unsigned int failures_seen;     /* session failures it has accounted for */
-	unsigned int failures_replaced; /* session failures it has opened a replacement for */
-	char last_failure[DPFIX_SESSION_ERRLEN]; /* the reason last logged */
 };
 
 #define LIVENESS_CHECK_NS 100000000ull  /* reliable sessions: look for a close every 100 ms */
 #define SHUTDOWN_GRACE_NS 5000000000ull /* input over: wait this long for a new session */
-#define RECONNECT_MIN_MS 500
-#define RECONNECT_MAX_MS 30000
 /* A collector that refuses a session (a TLS alert to a plaintext exporter, a reset
  * right after accepting) does so as soon as it reads the first message: a new session
  * gets its templates and options records at once, and flow records only once it has
  * stayed up this long, so none go into a session about to be refused uncounted. */
 #define PROBATION_NS 500000000ull
-/* A session that lasted less than this counts as a failed connection attempt: the
- * backoff goes on growing instead of starting over at RECONNECT_MIN_MS
- * (doc/sessions.md). */
-#define SESSION_STABLE_NS 10000000000ull
-/* At the longest backoff, a failed attempt whose reason has not changed is logged only
- * every this many. */
-#define LOG_FAILURES_EVERY 10
 
 /* A reliable session that failed is replaced rather than written into further. One
  * that had lasted is reported here; one that had not is a failed connection attempt,
@@ -764,76 +749,6 @@ exporter_poll(struct exporter_ctx *x)
 		atomic_store(&x->done, 1);
 	}
 	return handled;
-}
-
-/* A connection attempt failed: the open did, or the session it gave did not last. The
- * wait before the next one doubles, up to RECONNECT_MAX_MS. Said when the wait or the
- * reason changes, and at the longest wait every LOG_FAILURES_EVERY failures, so a
- * collector that refuses every time leaves a few lines, each with the count. */
-static void
-attempt_failed(struct exporter_ctx *x, uint64_t now_ms, const char *why)
-{
-	struct exporter_state *st = x->state;
-	uint64_t previous = st->reconnect_backoff_ms;
-	unsigned int in_row = atomic_fetch_add(&x->attempts_failed_in_row, 1) + 1;
-	int new_reason = strcmp(why, st->last_failure) != 0;
-
-	x->connect_failures++;
-	st->reconnect_backoff_ms = previous == 0 ? RECONNECT_MIN_MS :
-			RTE_MIN(previous * 2, (uint64_t)RECONNECT_MAX_MS);
-	st->next_reconnect_ms = now_ms + st->reconnect_backoff_ms;
-	if (!new_reason && st->reconnect_backoff_ms == previous && in_row % LOG_FAILURES_EVERY != 0)
-		return;
-	snprintf(st->last_failure, sizeof(st->last_failure), "%s", why);
-	RTE_LOG(WARNING, USER1, "export: %s; %u failed attempt%s in a row, records wait in the "
-			"rings; next try in %.1f s%s\n", why, in_row, in_row == 1 ? "" : "s",
-			st->reconnect_backoff_ms / 1000.0,
-			st->reconnect_backoff_ms == RECONNECT_MAX_MS && previous != RECONNECT_MAX_MS ?
-			" (the longest wait: from now on, every 10th failure is logged, or a new reason)" :
-			"");
-}
-
-/* The control lcore's part of a hand-off: it learns of each session failure from the
- * exporter's count, opens one replacement per failure, and waits before each attempt
- * while attempts keep failing. */
-int
-exporter_reconnect_step(struct exporter_ctx *x, uint64_t now_ms)
-{
-	struct exporter_state *st = x->state;
-	unsigned int failures = atomic_load(&x->session_failures);
-	char err[DPFIX_SESSION_ERRLEN];
-	struct dpfix_session *s;
-
-	if (failures != st->failures_seen) {
-		st->failures_seen = failures;
-		if (x->failed_lasted_ns >= SESSION_STABLE_NS) {
-			/* It had lasted: the collector worked, so try again at once. */
-			atomic_store(&x->attempts_failed_in_row, 0);
-			st->reconnect_backoff_ms = 0;
-			st->next_reconnect_ms = 0;
-			st->last_failure[0] = '\0';
-		} else {
-			char why[2 * DPFIX_SESSION_ERRLEN];
-
-			snprintf(why, sizeof(why), "session %s is down after %.1f s (%s)",
-					dpfix_session_name(x->session), x->failed_lasted_ns / 1e9, x->failed_why);
-			attempt_failed(x, now_ms, why);
-		}
-	}
-	if (!atomic_load(&x->session_failed) || st->failures_replaced == failures ||
-			now_ms < st->next_reconnect_ms)
-		return 0;
-	s = dpfix_session_open(&x->endpoint, &x->session_params, err, sizeof(err));
-	if (s == NULL) {
-		char why[2 * DPFIX_SESSION_ERRLEN];
-
-		snprintf(why, sizeof(why), "reconnect failed: %s", err);
-		attempt_failed(x, now_ms, why);
-		return 1;
-	}
-	st->failures_replaced = failures;
-	atomic_store(&x->replacement, s);
-	return 1;
 }
 
 int

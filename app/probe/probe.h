@@ -123,8 +123,19 @@ struct exporter_ctx {
 	uint64_t failed_lasted_ns;
 	char failed_why[DPFIX_SESSION_ERRLEN];
 	atomic_uint attempts_failed_in_row;
+	/* Control lcore only (exporter_reconnect.c): the backoff, and what it has seen of the
+	 * exporter's reports. */
+	uint64_t next_reconnect_ms;
+	uint64_t reconnect_backoff_ms;
+	unsigned int failures_seen;     /* session failures it has accounted for */
+	unsigned int failures_replaced; /* session failures it has opened a replacement for */
+	char last_failure[DPFIX_SESSION_ERRLEN]; /* the reason last logged */
 	void *state;                    /* exporter-private */
 };
+
+/* A session that lasted less than this counts as a failed connection attempt: the
+ * backoff goes on growing instead of starting over (doc/sessions.md). */
+#define SESSION_STABLE_NS 10000000000ull
 
 /* Set by SIGINT/SIGTERM, or by the control lcore at end of input. */
 extern atomic_int probe_stop;

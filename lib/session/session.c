@@ -3,7 +3,6 @@
  * (TCP, TLS) messages are framed by the IPFIX header's length field. */
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,34 +13,13 @@
 #include "dpfix_ipfix_file.h"
 #include "dpfix_transport.h"
 #include "session_log.h"
+#include "session_private.h"
 #include "session_tls.h"
 
 #define MAX_TRANSPORTS 8
-#define STREAM_TEMPLATES 0      /* SCTP: templates alone on stream 0 (RFC 7011 10.2) */
-#define STREAM_DATA 1
-#define CLOSE_WAIT_MS 3000           /* an end: our last bytes out, then the collector's end */
 #define SERVER_HANDSHAKE_MS 3000
 #define CONFIRM_WAIT_MS 3000         /* TLS 1.3: for the collector's verdict on our certificate */
 #define DTLS_RECORD_OVERHEAD 96      /* header 13 + explicit IV/nonce + MAC/tag + padding */
-
-struct dpfix_session {
-	struct dpfix_conn conn;
-	struct dpfix_endpoint endpoint;
-	struct dpfix_session_params params;
-	int server;
-	struct tls_ctx *own_ctx;        /* exporter: its own; collector: the listener's */
-	struct tls_conn *tls;
-	int handshake_done;
-	struct dpfix_send_opts send_opts; /* stream etc. of the message being written */
-	uint16_t recv_stream;
-	int plaintext_refused;          /* cleartext IPFIX arrived on a (D)TLS endpoint */
-	uint64_t handshake_deadline_ms; /* collector: give up on a peer that stalls */
-	uint8_t *rx;                    /* byte streams: data not yet a whole message */
-	size_t rx_len;
-	struct dpfix_session_stats stats;
-	uint64_t stream_messages[DPFIX_MAX_STREAMS];
-	char name[400];
-};
 
 struct dpfix_listener {
 	const struct dpfix_transport_ops *ops;
@@ -266,7 +244,7 @@ session_new(const struct dpfix_endpoint *ep, const struct dpfix_session_params *
 	return s;
 }
 
-static void
+void
 session_free(struct dpfix_session *s)
 {
 	tls_conn_free(s->tls);
@@ -291,7 +269,7 @@ is_sctp(const struct dpfix_session *s)
 
 /* Exporter without (D)TLS: bytes from the collector that are a (D)TLS alert record mean
  * it listens with (D)TLS and refused our plaintext. */
-static int
+int
 collector_alert(struct dpfix_session *s, const uint8_t *b, size_t len, char *err, size_t errlen)
 {
 	int dtls;
@@ -456,174 +434,6 @@ dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
 		s->stats.send_errors++;
 	}
 	return ret;
-}
-
-/* Until the peer does something or the deadline: the connection's descriptor, or for
- * SCTP, whose sockets have none, a short sleep. */
-static void
-wait_for_peer(const struct dpfix_session *s, uint64_t deadline)
-{
-	struct pollfd pfd = {.fd = dpfix_session_event_fd(s), .events = POLLIN};
-	uint64_t now = session_now_ms();
-
-	if (now >= deadline)
-		return;
-	if (pfd.fd >= 0)
-		poll(&pfd, 1, (int)(deadline - now));
-	else
-		usleep(1000);
-}
-
-/* What the collector sent where it should only have ended its side: an IPFIX collector
- * sends nothing, and a (D)TLS one refusing our plaintext sends an alert (named). */
-static int
-bytes_at_end(struct dpfix_session *s, const uint8_t *b, size_t len, char *err, size_t errlen)
-{
-	if (s->tls != NULL)
-		snprintf(err, errlen, "the collector sent %zu bytes of data instead of its "
-				"close_notify", len);
-	else if (collector_alert(s, b, len, err, errlen) == 0)
-		snprintf(err, errlen, "the collector sent %zu bytes instead of ending its side (an "
-				"IPFIX collector sends nothing back)", len);
-	return -EPROTO;
-}
-
-static int
-end_failed(int ret, char *err, size_t errlen)
-{
-	if (ret == -EPIPE)
-		snprintf(err, errlen, "the collector ended its side before it had taken all we sent");
-	else if (ret == -ECONNRESET || ret == -ENOTCONN)
-		snprintf(err, errlen, "the collector reset the connection (or aborted the "
-				"association) before it had read all we sent");
-	else
-		snprintf(err, errlen, "%s", strerror(-ret));
-	return ret == -ENOTCONN ? -ECONNRESET : ret;
-}
-
-/* (D)TLS: the collector answers our close_notify with its own once it has read all
- * that came before ours. */
-static int
-await_close_notify(struct dpfix_session *s, uint64_t deadline, char *err, size_t errlen)
-{
-	char why[DPFIX_SESSION_ERRLEN];
-	uint8_t buf[512];
-
-	for (;;) {
-		ssize_t n = tls_read(s->tls, buf, sizeof(buf), why, sizeof(why));
-
-		if (n == -EPIPE)
-			return 0;
-		if (n > 0)
-			return bytes_at_end(s, buf, (size_t)n, err, errlen);
-		if (n < 0) {
-			snprintf(err, errlen, "no close_notify from the collector: %s", why);
-			return -ECONNRESET;
-		}
-		if (session_now_ms() >= deadline)
-			break;
-		wait_for_peer(s, deadline);
-	}
-	snprintf(err, errlen, "the collector did not answer our close_notify within %u ms",
-			CLOSE_WAIT_MS);
-	return -ETIMEDOUT;
-}
-
-/* Without (D)TLS: our FIN (SCTP: SHUTDOWN), then the collector's end of its side after
- * it has taken everything (the transport's recv says 0 only then). Bytes come first,
- * even after a reset, as a refusal says why before it resets: the first are named, and
- * reading goes on to the collector's end, as closing with bytes unread would reset the
- * connection (RFC 1122 4.2.2.13). verdict: what came already (<0), else 0. */
-static int
-await_transport_end(struct dpfix_session *s, int verdict, uint64_t deadline, char *err,
-		size_t errlen)
-{
-	int ret = s->conn.ops->shutdown_write(&s->conn);
-	uint8_t buf[512];
-
-	for (;;) {
-		ssize_t n = session_io_recv(s, buf, sizeof(buf));
-
-		if (n > 0 && verdict == 0)
-			verdict = bytes_at_end(s, buf, (size_t)n, err, errlen);
-		if (n == 0 || (n < 0 && n != -EAGAIN) || ret < 0) {
-			if (verdict < 0)
-				return verdict;
-			if (ret < 0)
-				return end_failed(ret, err, errlen);
-			return n == 0 ? 0 : end_failed((int)n, err, errlen);
-		}
-		if (session_now_ms() >= deadline)
-			break;
-		if (n == -EAGAIN)
-			wait_for_peer(s, deadline);
-	}
-	if (verdict < 0)
-		return verdict;
-	snprintf(err, errlen, "the collector did not end its side within %u ms of ours",
-			CLOSE_WAIT_MS);
-	return -ETIMEDOUT;
-}
-
-/* The exporter's end of a reliable session, confirmed by the collector's (doc/sessions.md,
- * "Orderly end"); anything else within the deadline is not a confirmation, and err says
- * what came instead. A collector's session, and a datagram one, flushes and returns
- * -EOPNOTSUPP: nothing comes back to confirm it. */
-static int
-end_in_order(struct dpfix_session *s, uint64_t deadline, char *err, size_t errlen)
-{
-	int ret, verdict = 0;
-
-	if (s->tls != NULL)
-		tls_shutdown(s->tls);
-	while ((ret = s->conn.ops->flush(&s->conn)) == -EAGAIN && session_now_ms() < deadline)
-		usleep(1000);
-	if (s->server || !dpfix_session_is_reliable(s) || s->conn.ops->shutdown_write == NULL) {
-		snprintf(err, errlen, "nothing confirms the end of a %s session",
-				s->server ? "collector's" : "datagram");
-		return -EOPNOTSUPP;
-	}
-	if (ret == -EAGAIN) {
-		snprintf(err, errlen, "the collector did not take our last messages within %u ms",
-				CLOSE_WAIT_MS);
-		return -ETIMEDOUT;
-	}
-	/* (A flush that failed fails the rest, which may still read why.) What a liveness
-	 * read took that was not a whole message comes first. */
-	if (s->rx_len > 0)
-		verdict = bytes_at_end(s, s->rx, s->rx_len, err, errlen);
-	if (s->tls == NULL)
-		return await_transport_end(s, verdict, deadline, err, errlen);
-	if (verdict == 0)
-		verdict = await_close_notify(s, deadline, err, errlen);
-	if (verdict == 0) {
-		/* Confirmed. The transport still ends in order, our FIN and then the
-		 * collector's read, so that closing does not reset it (RFC 1122 4.2.2.13);
-		 * what it says no longer matters. */
-		char ignored[DPFIX_SESSION_ERRLEN];
-
-		await_transport_end(s, 0, deadline, ignored, sizeof(ignored));
-	}
-	return verdict;
-}
-
-int
-dpfix_session_end(struct dpfix_session *s, char *err, size_t errlen)
-{
-	int ret = end_in_order(s, session_now_ms() + CLOSE_WAIT_MS, err, errlen);
-
-	s->conn.ops->close(&s->conn);
-	session_free(s);
-	return ret;
-}
-
-void
-dpfix_session_close(struct dpfix_session *s)
-{
-	char err[DPFIX_SESSION_ERRLEN];
-
-	if (s != NULL)
-		dpfix_session_end(s, err, sizeof(err));
 }
 
 /* Reads more bytes (or one datagram) from the transport, through (D)TLS if any.
