@@ -93,6 +93,7 @@ struct exporter_state {
 	uint64_t msg_packets;       /* packets and octets of the flows in msg, counted */
 	uint64_t msg_octets;        /* as lost if it cannot be sent */
 	uint64_t session_records;   /* flow records sent on the current session */
+	uint64_t given_up_counted;  /* ... of which its transport gave up, counted as lost */
 	uint64_t options_sent_ns;
 	int options_due;
 	uint32_t process_id;        /* meteringProcessId and exportingProcessId */
@@ -107,6 +108,9 @@ struct exporter_state {
 };
 
 #define LIVENESS_CHECK_NS 100000000ull  /* reliable sessions: look for a close every 100 ms */
+/* At the end: how long the collector may take to acknowledge the last data before the
+ * template withdrawal (the session's end then waits as long again for its confirmation). */
+#define WITHDRAWAL_WAIT_MS 3000
 #define SHUTDOWN_GRACE_NS 5000000000ull /* input over: wait this long for a new session */
 /* A collector that refuses a session (a TLS alert to a plaintext exporter, a reset
  * right after accepting) does so as soon as it reads the first message: a new session
@@ -142,6 +146,7 @@ session_taken_up(struct exporter_ctx *x, uint64_t now_ns)
 
 	st->session_started_ns = now_ns;
 	st->session_records = 0;
+	st->given_up_counted = 0;
 	st->trusted = !dpfix_session_is_reliable(x->session);
 	st->liveness_check_ns = now_ns + LIVENESS_CHECK_NS;
 }
@@ -235,17 +240,18 @@ add_templates(struct exporter_ctx *x, struct exporter_state *st)
 	return 0;
 }
 
-/* Sends one finished message, retrying briefly while the transport is full. */
+/* Sends one finished message of this many flow records, retrying briefly while the
+ * transport is full. */
 static int
 send_with_retry(struct exporter_ctx *x, const uint8_t *buf, uint32_t len,
-		enum dpfix_message_kind kind)
+		enum dpfix_message_kind kind, uint32_t flow_records)
 {
-	int ret = dpfix_session_send(x->session, buf, len, kind);
+	int ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
 
 	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
 		/* Socket buffer full: brief back-off; the rings absorb the wait. */
 		usleep(100);
-		ret = dpfix_session_send(x->session, buf, len, kind);
+		ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
 	}
 	if (ret == 0)
 		x->bytes_sent += len;
@@ -294,7 +300,7 @@ send_templates(struct exporter_ctx *x, uint64_t now_ns)
 		dpfix_ipfix_msg_begin(&st->msg, st->buf, dpfix_session_max_message(x->session));
 		pending = dpfix_ipfix_tm_write(&st->tm, &st->msg, now_ns);
 		len = finish_message(x, &st->msg, now_ns);
-		if (send_with_retry(x, st->buf, len, DPFIX_MESSAGE_TEMPLATES) < 0)
+		if (send_with_retry(x, st->buf, len, DPFIX_MESSAGE_TEMPLATES, 0) < 0)
 			x->send_failures++;
 		else
 			x->messages_sent++;
@@ -331,6 +337,27 @@ count_lost(struct exporter_ctx *x, uint64_t records, uint64_t packets, uint64_t 
 	x->last_loss_ns = now_ns;
 }
 
+/* Flow records the session's transport gave up after taking them (SCTP: their
+ * sctp_data_lifetime ran out, or the association ended before they were acknowledged)
+ * are lost: counted as soon as it tells, and no longer in the session's records that its
+ * end confirms or not. Their packets and octets are not known here. */
+static void
+count_given_up(struct exporter_ctx *x, const char *session, uint64_t given_up, uint64_t now_ns)
+{
+	struct exporter_state *st = x->state;
+	uint64_t more = given_up - st->given_up_counted;
+
+	if (more == 0)
+		return;
+	if (st->given_up_counted == 0)
+		RTE_LOG(WARNING, USER1, "export: session %s gave up flow records it had taken (their "
+				"sctp_data_lifetime ran out, or the session ended): counted in records_lost\n",
+				session);
+	st->given_up_counted = given_up;
+	st->session_records -= RTE_MIN(more, st->session_records);
+	count_lost(x, more, 0, 0, now_ns);
+}
+
 /* Sends the message being filled and starts the next. A message that cannot be
  * sent is counted with its records: the loss is never silent. */
 static void
@@ -340,7 +367,7 @@ send_message(struct exporter_ctx *x, uint64_t now_ns)
 	uint32_t records = st->msg.data_records;
 	uint32_t len = finish_message(x, &st->msg, now_ns);
 
-	if (send_with_retry(x, st->buf, len, DPFIX_MESSAGE_DATA) < 0) {
+	if (send_with_retry(x, st->buf, len, DPFIX_MESSAGE_DATA, records) < 0) {
 		x->send_failures++;
 		count_lost(x, records, st->msg_packets, st->msg_octets, now_ns);
 	} else {
@@ -382,7 +409,7 @@ flush_options(struct exporter_ctx *x, uint64_t now_ns)
 	if (records == 0)
 		return;
 	len = finish_message(x, &st->opt_msg, now_ns);
-	if (send_with_retry(x, st->opt_buf, len, DPFIX_MESSAGE_DATA) < 0)
+	if (send_with_retry(x, st->opt_buf, len, DPFIX_MESSAGE_DATA, 0) < 0)
 		x->send_failures++;
 	else
 		x->messages_sent++;
@@ -624,6 +651,8 @@ hold_for_session(struct exporter_ctx *x, uint64_t now_ns, int workers_done)
 		return 0;
 	next = atomic_exchange(&x->replacement, NULL);
 	if (next != NULL) {
+		count_given_up(x, dpfix_session_name(x->session),
+				dpfix_session_records_given_up(x->session, NULL), now_ns);
 		dpfix_session_close(x->session);
 		x->session = next;
 		x->reconnects++;
@@ -667,6 +696,8 @@ check_liveness(struct exporter_ctx *x, uint64_t now_ns)
 		return;
 	st->liveness_check_ns = now_ns + LIVENESS_CHECK_NS;
 	n = dpfix_session_recv(x->session, scratch, sizeof(scratch), err, sizeof(err));
+	count_given_up(x, dpfix_session_name(x->session),
+			dpfix_session_records_given_up(x->session, NULL), now_ns);
 	if (n == -EPIPE)
 		mark_failed(x, now_ns, "closed by the collector");
 	else if (n < 0 && n != -EAGAIN && n != -EMSGSIZE)
@@ -781,7 +812,7 @@ withdraw_templates(struct exporter_ctx *x)
 	if (dpfix_ipfix_tm_withdraw_all(&st->tm, DPFIX_IPFIX_TM_DATA, &st->msg) <= 0)
 		return;
 	len = finish_message(x, &st->msg, probe_clock_now_ns());
-	send_with_retry(x, st->buf, len, DPFIX_MESSAGE_TEMPLATES);
+	send_with_retry(x, st->buf, len, DPFIX_MESSAGE_TEMPLATES, 0);
 }
 
 /* The orderly end of export: templates withdrawn, then the session ended, which the
@@ -793,20 +824,28 @@ exporter_end(struct exporter_ctx *x)
 {
 	struct exporter_state *st = x->state;
 	char err[DPFIX_SESSION_ERRLEN], name[DPFIX_SESSION_ERRLEN];
+	uint64_t given_up = 0;
+	int ret;
 
 	if (st == NULL || x->session == NULL || !dpfix_session_is_reliable(x->session) ||
 			atomic_load(&x->session_failed))
 		return;
-	withdraw_templates(x);
+	/* Over SCTP the withdrawal (stream 0) overtakes data not yet acknowledged (stream 1),
+	 * which the collector then cannot decode: it goes once all is acknowledged, or not at
+	 * all (the end then says what came instead). */
+	if (dpfix_session_wait_acknowledged(x->session, WITHDRAWAL_WAIT_MS, err, sizeof(err)) == 0)
+		withdraw_templates(x);
 	snprintf(name, sizeof(name), "%s", dpfix_session_name(x->session)); /* ending frees it */
-	if (dpfix_session_end(x->session, err, sizeof(err)) < 0) {
+	ret = dpfix_session_end(x->session, &given_up, err, sizeof(err));
+	x->session = NULL;
+	count_given_up(x, name, given_up, probe_clock_now_ns());
+	if (ret < 0) {
 		x->sessions_unconfirmed++;
 		x->records_unconfirmed += st->session_records;
 		RTE_LOG(WARNING, USER1, "export: session %s ended without the collector's "
 				"confirmation: %s; its %" PRIu64 " flow records may not have been read "
 				"(records_unconfirmed)\n", name, err, st->session_records);
 	}
-	x->session = NULL;
 }
 
 void

@@ -97,6 +97,19 @@ struct dpfix_session *dpfix_session_open(const struct dpfix_endpoint *ep,
 int dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
 		enum dpfix_message_kind kind);
 
+/* dpfix_session_send for a data message of this many records, which the session counts
+ * if the transport gives the message up (dpfix_session_records_given_up). */
+int dpfix_session_send_records(struct dpfix_session *s, const void *msg, size_t len,
+		enum dpfix_message_kind kind, uint32_t records);
+
+/* The records of the messages the transport gave up after it had taken them (SCTP: a
+ * PR-SCTP lifetime ran out, or the association ended with them unacknowledged), as given
+ * to dpfix_session_send_records; counted as the transport learns of them (a read, a wait
+ * for acknowledgements). uncounted_messages (may be NULL): messages it gave up without
+ * saying which, whose records are unknown (dpfix_session_end then confirms nothing). */
+uint64_t dpfix_session_records_given_up(const struct dpfix_session *s,
+		uint64_t *uncounted_messages);
+
 /* The largest IPFIX message this session carries in one piece (PMTU minus headers and
  * record overhead on UDP/DTLS, the DTLS record limit on SCTP, 65535 on TCP). */
 uint32_t dpfix_session_max_message(const struct dpfix_session *s);
@@ -104,15 +117,30 @@ uint32_t dpfix_session_max_message(const struct dpfix_session *s);
 /* Reliable transports get templates once per session; UDP needs periodic resends. */
 int dpfix_session_is_reliable(const struct dpfix_session *s);
 
+/* Exporter: waits, at most timeout_ms, until the collector's transport has acknowledged
+ * every message sent so far. Over SCTP a message may overtake messages sent before it on
+ * other streams that are not acknowledged yet: a template withdrawal (stream 0) would
+ * reach the collector before the last data (stream 1), which it could then not decode
+ * (RFC 7011 8.1: a withdrawal only once the collector can have processed the data that
+ * uses the template). 0 once all is acknowledged, at once over transports that deliver
+ * in order (TCP) or acknowledge nothing (UDP); else a negative errno with err saying
+ * what came instead: nothing (-ETIMEDOUT), the collector's bytes or end before it
+ * acknowledged all (-EPROTO, -EPIPE), a reset or abort (-ECONNRESET). */
+int dpfix_session_wait_acknowledged(struct dpfix_session *s, uint32_t timeout_ms, char *err,
+		size_t errlen);
+
 /* Exporter, reliable transports: ends the session in order and frees it. Returns 0
  * only when the collector confirmed the end after taking everything sent: (D)TLS, its
  * close_notify in answer to ours; TCP, its FIN after ours with every byte acknowledged;
- * SCTP, the SHUTDOWN we began, completed. Otherwise, within 3 s, a negative errno with
- * err saying what came instead (bytes such as a TLS alert, named: -EPROTO; a reset:
+ * SCTP, the SHUTDOWN we began, completed; over SCTP, every message acknowledged before
+ * our close_notify or SHUTDOWN too. Otherwise, within 3 s, a negative errno with err
+ * saying what came instead (bytes such as a TLS alert, named: -EPROTO; a reset:
  * -ECONNRESET; the collector's end before it took all: -EPIPE; nothing: -ETIMEDOUT):
  * what was sent may not have been read. -EOPNOTSUPP for a datagram or collector's
- * session, which nothing confirms. */
-int dpfix_session_end(struct dpfix_session *s, char *err, size_t errlen);
+ * session, which nothing confirms. records_given_up (may be NULL): the last word of
+ * dpfix_session_records_given_up, which the end may still learn of. */
+int dpfix_session_end(struct dpfix_session *s, uint64_t *records_given_up, char *err,
+		size_t errlen);
 
 /* Orderly close: dpfix_session_end without its verdict (bounded, 3 s). */
 void dpfix_session_close(struct dpfix_session *s);

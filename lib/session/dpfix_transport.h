@@ -17,6 +17,7 @@ struct dpfix_send_opts {
 	uint16_t stream;        /* SCTP stream id; ignored elsewhere */
 	uint8_t unordered;      /* SCTP: deliver without waiting for earlier messages */
 	uint32_t pr_ttl_ms;     /* SCTP: give up retransmitting after this long (PR-SCTP), 0 never */
+	uint32_t records;       /* the data records the message carries: counted if given up */
 };
 
 struct dpfix_recv_info {
@@ -34,6 +35,11 @@ struct dpfix_conn {
 	 * listener then ignores that peer's late packets (retransmissions) for a while
 	 * instead of taking them for a new exporter. */
 	int refused;
+	/* Kept by a transport that may give messages up (SCTP: a PR-SCTP lifetime, the
+	 * association's end): the records (dpfix_send_opts.records) of the messages it gave
+	 * up, and the messages it gave up that it could not count (no notice came). */
+	uint64_t records_given_up;
+	uint64_t messages_given_up_uncounted;
 };
 
 struct dpfix_listener_conn_ops;
@@ -62,6 +68,12 @@ struct dpfix_transport_ops {
 	 * (TCP: every byte acknowledged; SCTP: the shutdown this end began, completed), and
 	 * -EPIPE when it ended its side before that (-ECONNRESET when it aborted). */
 	int (*shutdown_write)(struct dpfix_conn *c);
+	/* Optional, reliable transports whose messages may overtake one another (SCTP:
+	 * streams are delivered independently): 0 once the peer's stack has acknowledged
+	 * every message sent so far, -EAGAIN while some are outstanding, -EPROTO when a
+	 * message from the peer waits to be read first, -EPIPE or -ECONNRESET when the peer
+	 * ended or aborted the connection. Transports without it deliver in order. */
+	int (*acknowledged)(struct dpfix_conn *c);
 	/* Optional, message transports: the length of the message recv would return now,
 	 * 0 if none is waiting, <0 if this connection cannot tell without reading. */
 	ssize_t (*next_message_len)(const struct dpfix_conn *c);

@@ -408,6 +408,13 @@ int
 dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
 		enum dpfix_message_kind kind)
 {
+	return dpfix_session_send_records(s, msg, len, kind, 0);
+}
+
+int
+dpfix_session_send_records(struct dpfix_session *s, const void *msg, size_t len,
+		enum dpfix_message_kind kind, uint32_t records)
+{
 	int ret;
 
 	if (len > dpfix_session_max_message(s)) {
@@ -421,11 +428,13 @@ dpfix_session_send(struct dpfix_session *s, const void *msg, size_t len,
 			.stream = STREAM_DATA,
 			.unordered = s->params.sctp_data_unordered,
 			.pr_ttl_ms = s->params.sctp_data_pr_ttl_ms,
+			.records = records,
 		};
 	if (s->tls != NULL)
 		ret = tls_write(s->tls, msg, len);
 	else
 		ret = session_io_send(s, msg, len);
+	s->send_opts.records = 0; /* not for what (D)TLS may send of its own later */
 	if (ret == 0) {
 		s->stats.messages_sent++;
 		s->stats.bytes_sent += len;
@@ -548,6 +557,14 @@ const char *
 dpfix_session_name(const struct dpfix_session *s)
 {
 	return s->name;
+}
+
+uint64_t
+dpfix_session_records_given_up(const struct dpfix_session *s, uint64_t *uncounted_messages)
+{
+	if (uncounted_messages != NULL)
+		*uncounted_messages = s->conn.messages_given_up_uncounted;
+	return s->conn.records_given_up;
 }
 
 const struct dpfix_session_stats *

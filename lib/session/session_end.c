@@ -52,6 +52,74 @@ end_failed(int ret, char *err, size_t errlen)
 	return ret == -ENOTCONN ? -ECONNRESET : ret;
 }
 
+/* What the collector sent before its stack had acknowledged all we sent: over (D)TLS its
+ * close_notify or an alert ends the session early, data is named; without, bytes are.
+ * 0 if it was nothing to the application (a DTLS record that carries no data). */
+static int
+early_from_collector(struct dpfix_session *s, char *err, size_t errlen)
+{
+	char why[DPFIX_SESSION_ERRLEN];
+	uint8_t buf[512];
+	ssize_t n;
+
+	if (s->tls == NULL) {
+		n = session_io_recv(s, buf, sizeof(buf));
+		if (n > 0)
+			return bytes_at_end(s, buf, (size_t)n, err, errlen);
+		return n == 0 || n == -EAGAIN ? 0 : end_failed((int)n, err, errlen);
+	}
+	n = tls_read(s->tls, buf, sizeof(buf), why, sizeof(why));
+	if (n > 0)
+		return bytes_at_end(s, buf, (size_t)n, err, errlen);
+	if (n == -EPIPE) {
+		snprintf(err, errlen, "the collector ended the session (close_notify) before it had "
+				"acknowledged all we sent");
+		return -EPIPE;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "before it had acknowledged all we sent: %s", why);
+		return -ECONNRESET;
+	}
+	return 0;
+}
+
+/* Until the collector's transport has acknowledged everything sent (transports whose
+ * messages can overtake one another: SCTP), or the deadline. */
+static int
+await_acknowledged(struct dpfix_session *s, uint64_t deadline, char *err, size_t errlen)
+{
+	if (s->conn.ops->acknowledged == NULL)
+		return 0;
+	for (;;) {
+		int ret = s->conn.ops->acknowledged(&s->conn);
+
+		if (ret == 0)
+			return 0;
+		if (ret == -EPROTO && (ret = early_from_collector(s, err, errlen)) < 0)
+			return ret;
+		if (ret != -EAGAIN && ret != 0)
+			return end_failed(ret, err, errlen);
+		if (session_now_ms() >= deadline)
+			break;
+		wait_for_peer(s, deadline);
+	}
+	snprintf(err, errlen, "the collector's %s stack did not acknowledge all we sent within "
+			"the %u ms we wait", s->endpoint.transport, CLOSE_WAIT_MS);
+	return -ETIMEDOUT;
+}
+
+int
+dpfix_session_wait_acknowledged(struct dpfix_session *s, uint32_t timeout_ms, char *err,
+		size_t errlen)
+{
+	int ret = await_acknowledged(s, session_now_ms() + timeout_ms, err, errlen);
+
+	if (ret == -ETIMEDOUT)
+		snprintf(err, errlen, "the collector's %s stack did not acknowledge all we sent within "
+				"%u ms", s->endpoint.transport, timeout_ms);
+	return ret;
+}
+
 /* (D)TLS: the collector answers our close_notify with its own once it has read all
  * that came before ours. */
 static int
@@ -125,7 +193,21 @@ end_in_order(struct dpfix_session *s, uint64_t deadline, char *err, size_t errle
 {
 	int ret, verdict = 0;
 
-	if (s->tls != NULL)
+	/* Over SCTP our close_notify would overtake messages not yet acknowledged on other
+	 * streams, and a collector stops reading at a close_notify: it goes only once all is
+	 * acknowledged, as RFC 6083 requires of a DTLS shutdown over SCTP. */
+	if (!s->server)
+		verdict = await_acknowledged(s, deadline, err, errlen);
+	/* What went is all given up or delivered now: none given up may go uncounted. */
+	if (verdict == 0 && s->conn.messages_given_up_uncounted > 0) {
+		snprintf(err, errlen, "the %s stack gave up %llu messages without a notice saying "
+				"which: their records cannot be counted", s->endpoint.transport,
+				(unsigned long long)s->conn.messages_given_up_uncounted);
+		verdict = -EPROTO;
+	}
+	/* Our close_notify goes like templates: in order, never given up. */
+	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
+	if (s->tls != NULL && verdict == 0)
 		tls_shutdown(s->tls);
 	while ((ret = s->conn.ops->flush(&s->conn)) == -EAGAIN && session_now_ms() < deadline)
 		usleep(1000);
@@ -134,14 +216,14 @@ end_in_order(struct dpfix_session *s, uint64_t deadline, char *err, size_t errle
 				s->server ? "collector's" : "datagram");
 		return -EOPNOTSUPP;
 	}
-	if (ret == -EAGAIN) {
+	if (ret == -EAGAIN && verdict == 0) {
 		snprintf(err, errlen, "the collector did not take our last messages within %u ms",
 				CLOSE_WAIT_MS);
 		return -ETIMEDOUT;
 	}
 	/* (A flush that failed fails the rest, which may still read why.) What a liveness
 	 * read took that was not a whole message comes first. */
-	if (s->rx_len > 0)
+	if (s->rx_len > 0 && verdict == 0)
 		verdict = bytes_at_end(s, s->rx, s->rx_len, err, errlen);
 	if (s->tls == NULL)
 		return await_transport_end(s, verdict, deadline, err, errlen);
@@ -159,10 +241,12 @@ end_in_order(struct dpfix_session *s, uint64_t deadline, char *err, size_t errle
 }
 
 int
-dpfix_session_end(struct dpfix_session *s, char *err, size_t errlen)
+dpfix_session_end(struct dpfix_session *s, uint64_t *records_given_up, char *err, size_t errlen)
 {
 	int ret = end_in_order(s, session_now_ms() + CLOSE_WAIT_MS, err, errlen);
 
+	if (records_given_up != NULL)
+		*records_given_up = s->conn.records_given_up;
 	s->conn.ops->close(&s->conn);
 	session_free(s);
 	return ret;
@@ -174,6 +258,6 @@ dpfix_session_close(struct dpfix_session *s)
 	char err[DPFIX_SESSION_ERRLEN];
 
 	if (s != NULL)
-		dpfix_session_end(s, err, sizeof(err));
+		dpfix_session_end(s, NULL, err, sizeof(err));
 }
 

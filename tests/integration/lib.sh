@@ -267,3 +267,32 @@ wait_for_telemetry() {
 	done
 	fail "telemetry $cmd: $expr is '$got' after ${seconds}s, want $want"
 }
+
+# router_path TAG MTU [silent]: an exporter and a collector in namespaces of their own,
+# ${TAG}e (10.77.1.2) and ${TAG}c (10.77.2.2), joined by a router ${TAG}r whose link to the
+# collector has this MTU, smaller than the exporter's own link's (1500): the router
+# reports larger packets with ICMP "fragmentation needed". With "silent" only the
+# collector's end of that link has the MTU: the router forwards larger packets and the
+# collector's link drops them without a word, a path MTU black hole. Removed on exit.
+# TAG must hold the engineer's or test's name and fit 12 characters.
+router_path() {
+	local tag=$1 mtu=$2 silent=${3:-} ns
+	for ns in e r c; do
+		ip netns add "$tag$ns" && NETNS+=("$tag$ns")
+		ip -n "$tag$ns" link set lo up
+	done
+	ip link add "${tag}e0" netns "${tag}e" type veth peer name "${tag}r0" netns "${tag}r"
+	ip link add "${tag}r1" netns "${tag}r" type veth peer name "${tag}c0" netns "${tag}c"
+	ip -n "${tag}e" addr add 10.77.1.2/24 dev "${tag}e0"
+	ip -n "${tag}r" addr add 10.77.1.1/24 dev "${tag}r0"
+	ip -n "${tag}r" addr add 10.77.2.1/24 dev "${tag}r1"
+	ip -n "${tag}c" addr add 10.77.2.2/24 dev "${tag}c0"
+	[ -n "$silent" ] || ip -n "${tag}r" link set "${tag}r1" mtu "$mtu"
+	ip -n "${tag}c" link set "${tag}c0" mtu "$mtu"
+	for ns in e:e0 r:r0 r:r1 c:c0; do
+		ip -n "$tag${ns%:*}" link set "$tag${ns#*:}" up
+	done
+	ip -n "${tag}e" route add default via 10.77.1.1
+	ip -n "${tag}c" route add default via 10.77.2.1
+	ip netns exec "${tag}r" sysctl -qw net.ipv4.ip_forward=1
+}

@@ -33,6 +33,12 @@ struct sctp_conn {
 	uint8_t *msg;               /* message being reassembled from partial deliveries */
 	size_t msg_len;
 	uint16_t msg_stream;
+	int msg_whole;              /* ... and it is whole: recv hands it up next */
+	int in_notification;        /* reading the rest of a notification too long to read at once */
+	int dry;                    /* a SENDER_DRY event came: nothing was left unacknowledged */
+	uint16_t sent_serial;       /* messages sent, for their context */
+	uint64_t given_up;          /* messages given up, as their notices tell */
+	uint32_t given_up_context;  /* the context of the last notice: its message's */
 	int closed;
 	int write_shut;             /* we began the shutdown (shutdown_write) */
 	int peer_shutdown;          /* the peer began one (SHUTDOWN received) */
@@ -188,7 +194,7 @@ set_common_options(struct socket *sock, int auth, char *err, size_t errlen)
 		.sinit_num_ostreams = STREAMS, .sinit_max_instreams = STREAMS,
 		.sinit_max_attempts = 4, .sinit_max_init_timeo = 1000,
 	};
-	const uint16_t events[] = {SCTP_ASSOC_CHANGE, SCTP_SHUTDOWN_EVENT};
+	const uint16_t events[] = {SCTP_ASSOC_CHANGE, SCTP_SHUTDOWN_EVENT, SCTP_SEND_FAILED_EVENT};
 	int on = 1;
 
 	if (usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init)) < 0 ||
@@ -297,6 +303,10 @@ sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_
 
 	if (t->closed)
 		return -EPIPE;
+	/* A message given up comes back in notices, one per part, with this context: its
+	 * records (an IPFIX message of at most 65535 bytes has fewer than 65536) and, to tell
+	 * consecutive messages apart, its serial number. */
+	spa.sendv_sndinfo.snd_context = (uint32_t)t->sent_serial++ << 16 | (opts->records & 0xffff);
 	if (opts->pr_ttl_ms != 0) {
 		spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
 		spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_TTL;
@@ -308,12 +318,30 @@ sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_
 	return 0;
 }
 
-/* Association events: a lost or shut-down association ends the connection. */
+/* Association events: a lost or shut-down association ends the connection. A message
+ * given up (PR-SCTP lifetime, or the association's end) has its records counted. Its
+ * parts come in notices of their own, one after the other (usrsctp gives one message up
+ * at a time); only some parts, at times, so none is marked as the first or the last:
+ * the context, which changes from one message to the next, tells a new message. (Two
+ * given up 65536 messages apart, none in between, would count as one: the check against
+ * usrsctp's own count, count_unnoticed, catches that too.) */
 static void
-handle_notification(struct sctp_conn *t, const union sctp_notification *n, size_t len)
+handle_notification(struct dpfix_conn *c, struct sctp_conn *t, const union sctp_notification *n,
+		size_t len)
 {
 	if (len < sizeof(n->sn_header))
 		return;
+	if (n->sn_header.sn_type == SCTP_SEND_FAILED_EVENT && len >= sizeof(n->sn_send_failed_event)) {
+		uint32_t context = n->sn_send_failed_event.ssfe_info.snd_context;
+
+		if (t->given_up == 0 || context != t->given_up_context) {
+			t->given_up++;
+			c->records_given_up += context & 0xffff;
+		}
+		t->given_up_context = context;
+	}
+	if (n->sn_header.sn_type == SCTP_SENDER_DRY_EVENT)
+		t->dry = 1;
 	if (n->sn_header.sn_type == SCTP_SHUTDOWN_EVENT) {
 		t->closed = 1;
 		t->peer_shutdown = 1;
@@ -340,12 +368,16 @@ end_of_association(const struct sctp_conn *t)
 	return t->peer_shutdown ? -EPIPE : 0;
 }
 
-static ssize_t
-sctp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info)
+/* Reads what usrsctp has for this end: notifications are handled as they come, a message
+ * is gathered in t->msg from its partial deliveries. 1: a whole message waits there (read
+ * no further until recv has handed it up); 0: nothing more for now; -ENOTCONN: the
+ * association has ended; other -errno: an error. */
+static int
+sctp_pump(struct dpfix_conn *c)
 {
 	struct sctp_conn *t = c->priv;
 
-	for (;;) {
+	while (!t->msg_whole) {
 		struct sctp_rcvinfo rcv;
 		socklen_t infolen = sizeof(rcv);
 		unsigned int infotype = 0;
@@ -354,32 +386,111 @@ sctp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *i
 
 		n = usrsctp_recvv(t->sock, t->msg + t->msg_len, MAX_MESSAGE - t->msg_len, NULL, NULL,
 				&rcv, &infolen, &infotype, &flags);
-		if (n < 0) {
-			if (errno == EWOULDBLOCK)
-				return t->closed ? end_of_association(t) : -EAGAIN;
-			return -errno;
-		}
+		if (n < 0)
+			return errno == EWOULDBLOCK ? 0 : -errno;
 		if (n == 0)
-			return end_of_association(t); /* association shut down */
+			return -ENOTCONN; /* association shut down */
 		if (flags & MSG_NOTIFICATION) {
-			handle_notification(t, (const union sctp_notification *)(t->msg + t->msg_len),
-					(size_t)n);
+			/* A send-failed event carries the message's data and may come in pieces:
+			 * the header is in the first. */
+			if (!t->in_notification)
+				handle_notification(c, t, (const union sctp_notification *)(t->msg + t->msg_len),
+						(size_t)n);
+			t->in_notification = !(flags & MSG_EOR);
 			continue;
 		}
 		if (infotype == SCTP_RECVV_RCVINFO && t->msg_len == 0)
 			t->msg_stream = rcv.rcv_sid;
 		t->msg_len += (size_t)n;
-		if (!(flags & MSG_EOR)) {
-			if (t->msg_len == MAX_MESSAGE)
-				return -EMSGSIZE; /* no IPFIX message (or DTLS record) is this long */
-			continue;
-		}
-		n = (ssize_t)(t->msg_len < len ? t->msg_len : len);
-		memcpy(buf, t->msg, (size_t)n);
-		info->stream = t->msg_stream;
-		t->msg_len = 0;
-		return n;
+		if (flags & MSG_EOR)
+			t->msg_whole = 1;
+		else if (t->msg_len == MAX_MESSAGE)
+			return -EMSGSIZE; /* no IPFIX message (or DTLS record) is this long */
 	}
+	return 1;
+}
+
+static ssize_t
+sctp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info)
+{
+	struct sctp_conn *t = c->priv;
+	int ret = sctp_pump(c);
+	ssize_t n;
+
+	if (ret == 0)
+		return t->closed ? end_of_association(t) : -EAGAIN;
+	if (ret == -ENOTCONN)
+		return end_of_association(t);
+	if (ret < 0)
+		return ret;
+	n = (ssize_t)(t->msg_len < len ? t->msg_len : len);
+	memcpy(buf, t->msg, (size_t)n);
+	info->stream = t->msg_stream;
+	t->msg_len = 0;
+	t->msg_whole = 0;
+	return n;
+}
+
+/* Messages given up whose notices never came: usrsctp drops a notice when the socket's
+ * receive buffer is short of room. Its own count of the messages PR-SCTP gave up tells;
+ * once nothing is outstanding, every notice there is has been read. */
+static void
+count_unnoticed(struct dpfix_conn *c, const struct sctp_conn *t)
+{
+	struct sctp_prstatus st = {.sprstat_assoc_id = SCTP_FUTURE_ASSOC,
+			.sprstat_policy = SCTP_PR_SCTP_TTL};
+	socklen_t len = sizeof(st);
+	uint64_t abandoned;
+
+	if (usrsctp_getsockopt(t->sock, IPPROTO_SCTP, SCTP_PR_ASSOC_STATUS, &st, &len) < 0)
+		return;
+	abandoned = st.sprstat_abandoned_sent + st.sprstat_abandoned_unsent;
+	c->messages_given_up_uncounted = abandoned > t->given_up ? abandoned - t->given_up : 0;
+}
+
+/* Turns the SENDER_DRY event on or off for the association. usrsctp raises one at once,
+ * while the option is being set, when nothing is left unacknowledged then (RFC 6458
+ * 6.1.9), and then after any SACK that leaves nothing. */
+static int
+set_dry_event(struct sctp_conn *t, int on)
+{
+	struct sctp_event ev = {.se_assoc_id = SCTP_ALL_ASSOC, .se_type = SCTP_SENDER_DRY_EVENT,
+			.se_on = (uint8_t)on};
+
+	return usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev)) < 0 ? -errno : 0;
+}
+
+/* Whether the collector's stack has acknowledged every DATA chunk sent, none left to send
+ * or resend. The event is on only for the instant of this question, so each one read
+ * after it answers this question and no earlier one: it says "dry" as of a moment after
+ * every send so far. What was queued before the question is read first. */
+static int
+sctp_acknowledged(struct dpfix_conn *c)
+{
+	struct sctp_conn *t = c->priv;
+	int ret = sctp_pump(c);
+
+	if (ret == 1)
+		return -EPROTO; /* the peer sent a message: read it first */
+	if (ret == 0 && !t->closed) {
+		t->dry = 0;
+		ret = set_dry_event(t, 1);
+		if (ret == 0)
+			ret = set_dry_event(t, 0);
+		if (ret == 0)
+			ret = sctp_pump(c);
+	}
+	if (t->aborted || ret == -ENOTCONN)
+		return -ECONNRESET;
+	if (t->closed)
+		return t->peer_shutdown ? -EPIPE : -ECONNRESET;
+	if (ret < 0)
+		return ret;
+	if (t->dry) {
+		count_unnoticed(c, t);
+		return 0;
+	}
+	return ret == 1 ? -EPROTO : -EAGAIN;
 }
 
 static int
@@ -570,6 +681,7 @@ static const struct dpfix_transport_ops sctp_ops = {
 	.flush = sctp_flush,
 	.close = sctp_close,
 	.shutdown_write = sctp_shutdown_write,
+	.acknowledged = sctp_acknowledged,
 	.set_auth_key = sctp_set_auth_key,
 	.listen = sctp_listen,
 	.poll = sctp_poll,

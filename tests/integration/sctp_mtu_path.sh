@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SCTP export through a router whose link to the collector has MTU 1280: the probe
+# claims no delivery that did not happen. With ICMP from the router, the exporter's
+# kernel learns the path MTU and fragments usrsctp's UDP datagrams, so every record
+# arrives, late for the first big messages (retransmitted). That delay let the template
+# withdrawal (stream 0) overtake the last data (stream 1), which the collector then
+# dropped for want of a template (~1/3 of 3000 flows arrived) while the probe exited 0;
+# now the withdrawal waits until the collector's stack has acknowledged all data, and
+# the collector gets every record. Through a black hole (the collector's link drops what
+# is larger, no ICMP) nothing large arrives: the probe exits 2 with every flow record
+# counted as unconfirmed, in the summary and --stats-json; with a PR-SCTP lifetime
+# (sctp_data_lifetime) the stack gives the records up and ends the association as if
+# all were well, and the probe counts them as lost. Over sctp and dtls+sctp.
+source "$(dirname "$0")/lib.sh"
+
+FLOWS=3000
+$PY "$DPFIX_SOURCE_ROOT/tests/data/gen-sampling-capture.py" "$WORK/flows.pcap" /dev/null "$FLOWS"
+printf 'probe1.example:000102030405060708090a0b0c0d0e0f\n' >"$WORK/psk"
+chmod 600 "$WORK/psk"
+
+# export_through PATH SCHEME [PROBE_ARGS...]: the probe in ${tag}e exports the capture to a
+# collector in ${tag}c; sets RC, EXPORTED, OPTIONS, LOST, UNCONFIRMED, SESSIONS_UNCONFIRMED (from
+# --stats-json, checked against the summary) and GOT_FLOWS, GOT_OPTIONS (the collector's).
+export_through() {
+	local path=$1 scheme=$2 name=$1.${2/+/_} security=()
+	shift 2
+	[ "$#" = 0 ] || name=$name.pr
+	[ "$scheme" = sctp ] || security=(--psk-file "$WORK/psk")
+	COLLECTOR_NETNS=${tag}c start_collector_at "$scheme://10.77.2.2:4740" "$WORK/$name.c" --quiet \
+		"${security[@]}"
+	[ "$scheme" = sctp ] || security+=(--psk-identity probe1.example)
+	RC=0
+	# shellcheck disable=SC2046
+	timeout 60 ip netns exec "${tag}e" "$DPFIX_PROBE" $(eal_args) \
+		--vdev "net_pcap0,rx_pcap=$WORK/flows.pcap" -- --collector "$scheme://10.77.2.2:4740" \
+		"${security[@]}" --stats-json "$WORK/$name.json" "$@" >"$WORK/$name.p" 2>&1 || RC=$?
+	[ "$RC" -ne 124 ] || fail "$name: probe hung"
+	# A confirmed end: the collector has read everything. Otherwise what it has, it has.
+	[ "$RC" != 0 ] || wait_for_close "$WORK/$name.c"
+	stop_collector
+	read -r EXPORTED OPTIONS LOST UNCONFIRMED SESSIONS_UNCONFIRMED < <($PY - "$WORK/$name.json" <<'PYEOF'
+import json, sys
+x = json.load(open(sys.argv[1]))["exporter"]
+print(x["records_exported"], x["options_records"], x["records_lost"], x["records_unconfirmed"],
+      x["sessions_unconfirmed"])
+PYEOF
+	)
+	for what in "records_exported $EXPORTED" "options_records $OPTIONS" "records_lost $LOST" \
+			"records_unconfirmed $UNCONFIRMED" "sessions_unconfirmed $SESSIONS_UNCONFIRMED"; do
+		[ "$(counter "$WORK/$name.p" "${what% *}")" = "${what#* }" ] ||
+			fail "$name: summary ${what% *} $(counter "$WORK/$name.p" "${what% *}"), --stats-json ${what#* }"
+	done
+	GOT_FLOWS=$(counter "$WORK/$name.c.stdout" data_records)
+	GOT_OPTIONS=$(counter "$WORK/$name.c.stdout" options_records)
+	[ "$EXPORTED" = "$FLOWS" ] || fail "$name: the probe exported $EXPORTED flow records, want $FLOWS"
+	# Never a claim beyond the facts: whatever did not arrive is counted as lost or unconfirmed.
+	local missing=$((EXPORTED - GOT_FLOWS))
+	if [ "$RC" = 0 ] && [ "$missing" != 0 ]; then
+		fail "$name: the probe exited 0 ($LOST lost, $UNCONFIRMED unconfirmed) but the collector" \
+			"got $GOT_FLOWS of $EXPORTED flow records ($(counter "$WORK/$name.c.stdout" \
+			sets_unknown_template) sets of an unknown template, $(counter "$WORK/$name.c.stdout" \
+			sequence_lost) records missing by sequence number)"
+	fi
+	[ "$missing" -le $((LOST + UNCONFIRMED)) ] ||
+		fail "$name: $missing flow records missing at the collector, the probe counts $LOST lost and $UNCONFIRMED unconfirmed"
+}
+
+# ICMP reports the smaller MTU: everything arrives, and the probe says so.
+tag=sctpm$$
+router_path "$tag" 1280
+for scheme in sctp dtls+sctp; do
+	export_through icmp "$scheme"
+	[ "$RC" = 0 ] || fail "icmp.$scheme: probe exited $RC: $(grep -a "export:" "$WORK/icmp.${scheme/+/_}.p" | tail -2)"
+	[ "$GOT_OPTIONS" = "$OPTIONS" ] ||
+		fail "icmp.$scheme: the collector got $GOT_OPTIONS of $OPTIONS options records"
+	echo "ok $scheme through MTU 1280 with ICMP: all $GOT_FLOWS flow and $GOT_OPTIONS options records delivered, exit 0"
+done
+
+# A black hole: the probe cannot tell what was read, and says so.
+tag=sctpb$$
+router_path "$tag" 1280 silent
+export_through hole sctp
+[ "$RC" = 2 ] || fail "hole.sctp: probe exited $RC, want 2"
+[ "$SESSIONS_UNCONFIRMED" = 1 ] && [ "$UNCONFIRMED" = "$EXPORTED" ] ||
+	fail "hole.sctp: sessions_unconfirmed $SESSIONS_UNCONFIRMED, records_unconfirmed $UNCONFIRMED, want 1 and $EXPORTED"
+grep -aq "ended without the collector's confirmation: the collector's sctp stack did not acknowledge all we sent" \
+	"$WORK/hole.sctp.p" || fail "hole.sctp: the probe does not say why: $(grep -a "export:" "$WORK/hole.sctp.p" | tail -2)"
+echo "ok sctp through a black hole: the collector got $GOT_FLOWS flow records, the probe exits 2 with $UNCONFIRMED unconfirmed"
+# With a PR-SCTP lifetime the stack gives the records up, then acknowledges and ends the
+# association as if all were well: what it gave up is lost, and counted.
+for scheme in sctp dtls+sctp; do
+	export_through hole "$scheme" --sctp-data-lifetime 0.5
+	name=hole.${scheme/+/_}.pr
+	[ "$RC" = 2 ] || fail "$name: probe exited $RC, want 2"
+	[ "$LOST" -gt 0 ] && grep -aq "gave up flow records it had taken" "$WORK/$name.p" ||
+		fail "$name: records_lost $LOST: $(grep -a "export:" "$WORK/$name.p" | tail -2)"
+	echo "ok $scheme with sctp_data_lifetime through a black hole: the collector got $GOT_FLOWS," \
+		"the probe counts $LOST lost and $UNCONFIRMED unconfirmed, exit 2"
+done
+echo "sctp_mtu_path: ok"
