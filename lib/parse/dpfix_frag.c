@@ -1,13 +1,27 @@
 /* Fragment map: a set-associative table of datagrams in flight, keyed as RFC 791 and
  * RFC 8200 identify a datagram (IPv4: addresses, protocol, identification; IPv6:
- * addresses, identification). An entry ends when its fragments add up to the whole
- * datagram, when it times out, or when a newer datagram needs its slot. */
+ * addresses, identification). An entry ends when its fragments cover the whole
+ * datagram (byte ranges, so a repeated or overlapping fragment adds nothing), when it
+ * times out, or when a newer datagram needs its slot. */
+#include <stddef.h>
 #include <string.h>
 
 #include "dpfix_frag.h"
 
 #define WAYS 4  /* entries per bucket: a lookup touches at most these */
+/* Separate byte ranges of a datagram an entry can hold: fragments in order, or out of
+ * order with up to 15 holes between them. A fragment that would need one more is not
+ * recorded, so the datagram never looks whole and its entry lasts until its timeout
+ * (counted: fragments_untracked). */
+#define MAX_RANGES 16
 
+/* Payload bytes [start, end) of the datagram seen in its fragments. */
+struct frag_range {
+	uint16_t start;
+	uint16_t end;
+};
+
+/* Two cache lines: what a lookup compares first, the byte ranges second. */
 struct frag_entry {
 	uint8_t src[16];
 	uint8_t dst[16];
@@ -17,14 +31,17 @@ struct frag_entry {
 	uint8_t protocol;       /* the flow's, from the first fragment */
 	uint8_t first_seen;
 	uint64_t last_ns;
-	uint32_t bytes_seen;    /* payload bytes of the fragments seen */
-	uint32_t total_len;     /* datagram payload length, 0 until the last fragment */
+	uint32_t end;           /* the furthest byte any fragment reached */
 	uint16_t src_port;
 	uint16_t dst_port;
-	uint8_t pad[4];
+	uint8_t last_seen;      /* a fragment without "more fragments" came */
+	uint8_t untracked;      /* a fragment's bytes could not be recorded */
+	uint8_t nb_ranges;
+	uint8_t pad[5];
+	struct frag_range ranges[MAX_RANGES]; /* sorted, disjoint, not touching */
 };
 
-_Static_assert(sizeof(struct frag_entry) == 64, "one fragment entry per cache line");
+_Static_assert(sizeof(struct frag_entry) == 128, "one fragment entry in two cache lines");
 
 struct dpfix_frag_map {
 	uint32_t bucket_mask;
@@ -144,13 +161,56 @@ lookup(struct dpfix_frag_map *m, const struct dpfix_packet_info *p, uint8_t map_
 		slot = oldest;
 		m->stats.fragment_map_replaced++;
 	}
-	memset(slot, 0, sizeof(*slot));
+	memset(slot, 0, offsetof(struct frag_entry, ranges)); /* ranges count from nb_ranges */
 	slot->ip_version = p->key.ip_version;
 	slot->map_protocol = map_protocol;
 	slot->id = p->frag_id;
 	memcpy(slot->src, p->key.src_addr, 16);
 	memcpy(slot->dst, p->key.dst_addr, 16);
 	return slot;
+}
+
+/* Records bytes [start, end) of e's datagram, merged with the ranges it overlaps or
+ * touches. Bytes seen before (a repeated or overlapping fragment) count once, and the
+ * fragment is counted as overlapping. At most MAX_RANGES steps. */
+static void
+add_range(struct dpfix_frag_map *m, struct frag_entry *e, uint32_t start, uint32_t end)
+{
+	struct frag_range *r = e->ranges;
+	unsigned int i = 0, j, n = e->nb_ranges;
+	uint32_t lo = start, hi = end;
+	int overlaps = 0;
+
+	if (end > e->end)
+		e->end = end;
+	if (start == end)
+		return;
+	/* Ranges i..j-1 overlap or touch [start, end): they become one. */
+	while (i < n && r[i].end < start)
+		i++;
+	for (j = i; j < n && r[j].start <= end; j++) {
+		overlaps |= r[j].start < end && start < r[j].end;
+		if (r[j].start < lo)
+			lo = r[j].start;
+		if (r[j].end > hi)
+			hi = r[j].end;
+	}
+	m->stats.fragments_overlapping += (uint64_t)overlaps;
+	if (j == i) {
+		/* Touches nothing: a range of its own, if there is room. */
+		if (n == MAX_RANGES) {
+			e->untracked = 1;
+			m->stats.fragments_untracked++;
+			return;
+		}
+		memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
+		e->nb_ranges++;
+	} else if (j > i + 1) {
+		memmove(&r[i + 1], &r[j], (n - j) * sizeof(*r));
+		e->nb_ranges = (uint8_t)(n - (j - i - 1));
+	}
+	r[i].start = (uint16_t)lo;
+	r[i].end = (uint16_t)hi;
 }
 
 void
@@ -186,10 +246,12 @@ dpfix_frag_map_attribute(struct dpfix_frag_map *m, struct dpfix_packet_info *inf
 		}
 	}
 	e->last_ns = now_ns;
-	e->bytes_seen += info->frag_len;
+	add_range(m, e, info->frag_offset, (uint32_t)info->frag_offset + info->frag_len);
 	if (!info->frag_more)
-		e->total_len = (uint32_t)info->frag_offset + info->frag_len;
-	/* Whole: forget it now rather than hold the slot until the timeout. */
-	if (e->total_len != 0 && e->bytes_seen >= e->total_len)
+		e->last_seen = 1;
+	/* Whole (every byte from 0 to the furthest one, and the last fragment): forget it
+	 * now rather than hold the slot until the timeout. */
+	if (e->last_seen && !e->untracked && e->nb_ranges == 1 && e->ranges[0].start == 0 &&
+			e->ranges[0].end == e->end)
 		e->ip_version = 0;
 }

@@ -1,6 +1,7 @@
 /* Fragment map of one worker: remembers the ports of each fragmented datagram's first
- * fragment so its later fragments join the same flow. Fixed size, no allocation after
- * set-up, no locks (one per worker), bounded work per packet. */
+ * fragment so its later fragments join the same flow, and which of its bytes have been
+ * seen, so it is let go once whole. Fixed size (128 bytes a datagram), no allocation
+ * after set-up, no locks (one per worker), bounded work per packet. */
 #ifndef DPFIX_FRAG_H
 #define DPFIX_FRAG_H
 
@@ -15,6 +16,10 @@
 	X(fragments_attributed, "non-first fragments metered into their first fragment's flow") \
 	X(fragments_unattributed, "non-first fragments metered with ports 0 (first not seen before)") \
 	X(fragments_out_of_order, "datagrams whose first fragment came after a later one") \
+	X(fragments_overlapping, "fragments repeating or overlapping bytes of their datagram " \
+			"already seen (metered; their bytes count once towards completion)") \
+	X(fragments_untracked, "fragments whose bytes could not be recorded (their datagram " \
+			"in more than 16 separate pieces): it then ends at its timeout") \
 	X(fragment_map_replaced, "unfinished datagrams dropped from a full fragment map")
 
 struct dpfix_frag_stats {

@@ -310,6 +310,10 @@ in_order = lambda n: list(range(n))
 reverse = lambda n: list(range(n))[::-1]
 first_last = lambda n: list(range(1, n)) + [0]        # the first fragment arrives last
 middle_first = lambda n: [1, 0] + list(range(2, n))   # one later fragment before the first
+# The last fragment first, then the first one twice: a repeated fragment adds no bytes,
+# so the middle ones still join the flow (counting bytes declared the datagram whole
+# at the repeat and metered them with ports 0).
+last_then_first_twice = lambda n: [n - 1, 0, 0] + list(range(1, n - 1))
 
 fragments_v4("10.30.0.1", "10.30.0.2", UDP(sport=5000, dport=5001) / payload(3000), 1480, 101, in_order)
 fragments_v4("10.30.0.1", "10.30.0.2", UDP(sport=5000, dport=5001) / payload(2000), 1480, 102, in_order)
@@ -318,6 +322,8 @@ fragments_v4("10.30.0.3", "10.30.0.4", UDP(sport=5002, dport=5003) / payload(350
 fragments_v4("10.30.0.5", "10.30.0.6", ICMP(type=8, id=1, seq=1) / payload(2500), 1480, 105, in_order, tos=0x20)
 fragments_v4("10.30.0.7", "10.30.0.8", UDP(sport=5004, dport=5005) / payload(2500), 1000, 106, in_order,
              drop_first=True)
+fragments_v4("10.30.0.9", "10.30.0.10", UDP(sport=5006, dport=5007) / payload(3000), 1000, 107,
+             last_then_first_twice)
 fragments_v6("2001:db8:30::1", "2001:db8:30::2", UDP(sport=6000, dport=6001) / payload(3000), 1280, 0x1001,
              in_order)
 fragments_v6("2001:db8:30::1", "2001:db8:30::2", UDP(sport=6000, dport=6001) / payload(2000), 1280, 0x1002,
@@ -419,7 +425,8 @@ def expected_for(config):
     keyed = CONFIGS[config]["key"]
     flows, reasons = {}, {}
     frag = {"fragments_first": 0, "fragments_later": 0, "fragments_attributed": 0,
-            "fragments_unattributed": 0, "fragments_out_of_order": 0, "fragment_map_replaced": 0}
+            "fragments_unattributed": 0, "fragments_out_of_order": 0, "fragments_overlapping": 0,
+            "fragments_untracked": 0, "fragment_map_replaced": 0}
     datagrams = {}
     metered_packets = metered_octets = 0
     for p in packets:
@@ -438,7 +445,7 @@ def expected_for(config):
                 if d is not None and not d["first_seen"]:
                     frag["fragments_out_of_order"] += 1
                 if d is None:
-                    d = datagrams[ident] = {"first_seen": False, "bytes": 0, "total": 0}
+                    d = datagrams[ident] = {"first_seen": False, "seen": set(), "end": 0, "last": False}
                 d.update(first_seen=True, key=(f["protocol"], f["src_port"], f["dst_port"]))
             else:
                 frag["fragments_later"] += 1
@@ -448,11 +455,15 @@ def expected_for(config):
                 else:
                     frag["fragments_unattributed"] += 1
                 if d is None:
-                    d = datagrams[ident] = {"first_seen": False, "bytes": 0, "total": 0}
-            d["bytes"] += fi["len"]
-            if not fi["more"]:
-                d["total"] = fi["offset"] + fi["len"]
-            if d["total"] and d["bytes"] >= d["total"]:
+                    d = datagrams[ident] = {"first_seen": False, "seen": set(), "end": 0, "last": False}
+            # The bytes seen (the capture has no datagram in more than 16 pieces).
+            piece = set(range(fi["offset"], fi["offset"] + fi["len"]))
+            if piece & d["seen"]:
+                frag["fragments_overlapping"] += 1
+            d["seen"] |= piece
+            d["end"] = max(d["end"], fi["offset"] + fi["len"])
+            d["last"] = d["last"] or not fi["more"]
+            if d["last"] and len(d["seen"]) == d["end"]:
                 del datagrams[ident]
         for field in ("vlan", "dscp", "mpls", "ingress_port"):
             if field not in keyed:

@@ -1,6 +1,7 @@
 /* Unit tests for the fragment map (lib/parse/dpfix_frag.c), on fragments made by the
  * parser from built frames: attribution in order and out of order, IPv4 and IPv6
- * identity rules, completion, timeout, a full map, and that nothing is ever dropped. */
+ * identity rules, completion by byte ranges (repeated and overlapping fragments, more
+ * pieces than an entry records), timeout, a full map, and that nothing is ever dropped. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,13 +304,151 @@ test_sizes(void)
 {
 	struct dpfix_frag_map *m;
 
-	CHECK(dpfix_frag_map_memsize(4096) >= 4096 * 64);
-	CHECK(dpfix_frag_map_memsize(4096) < 4096 * 64 + 4096);
+	CHECK(dpfix_frag_map_memsize(4096) >= 4096 * 128);
+	CHECK(dpfix_frag_map_memsize(4096) < 4096 * 128 + 4096);
 	m = map_new(4096);
 	CHECK_EQ_U64(dpfix_frag_map_capacity(m), 4096);
 	free(m);
 	m = map_new(5000);
 	CHECK_EQ_U64(dpfix_frag_map_capacity(m), 8192);
+	free(m);
+}
+
+/* A repeated fragment adds no bytes: the datagram is whole only when every byte has
+ * come, so the real fragment after a duplicate still joins its flow. (Counting bytes
+ * declared it whole at the duplicate and put the last real fragment in a flow of
+ * ports 0.) */
+static void
+test_duplicates(void)
+{
+	struct dpfix_frag_map *m = map_new(64);
+	struct dpfix_packet_info p;
+	const struct dpfix_frag_stats *s = dpfix_frag_map_stats(m);
+	uint64_t t = 7 * SEC;
+
+	/* The last fragment first, then the first one twice, then the middle one. */
+	p = v4_fragment(20, PROTO_UDP, 2960, 48, 0, 5);
+	dpfix_frag_map_attribute(m, &p, t);
+	p = v4_fragment(20, PROTO_UDP, 0, 1480, 1, 5);
+	dpfix_frag_map_attribute(m, &p, t + 1);
+	p = v4_fragment(20, PROTO_UDP, 0, 1480, 1, 5);
+	dpfix_frag_map_attribute(m, &p, t + 2);
+	CHECK_EQ_U64(s->fragments_overlapping, 1);
+	p = v4_fragment(20, PROTO_UDP, 1480, 1480, 1, 5);
+	dpfix_frag_map_attribute(m, &p, t + 3);
+	CHECK_EQ_U64(p.key.src_port, 5353);
+	CHECK_EQ_U64(p.key.dst_port, 53);
+	CHECK_EQ_U64(s->fragments_attributed, 1);
+	/* Now it was whole and is forgotten: one more copy is a straggler. */
+	p = v4_fragment(20, PROTO_UDP, 1480, 1480, 1, 5);
+	dpfix_frag_map_attribute(m, &p, t + 4);
+	CHECK_EQ_U64(p.key.src_port, 0);
+
+	/* A later fragment repeated before the one that completes the datagram. */
+	p = v4_fragment(21, PROTO_UDP, 0, 1480, 1, 5);
+	dpfix_frag_map_attribute(m, &p, t + 5);
+	for (int i = 0; i < 3; i++) {
+		p = v4_fragment(21, PROTO_UDP, 1480, 1480, 1, 5);
+		dpfix_frag_map_attribute(m, &p, t + 6);
+		CHECK_EQ_U64(p.key.src_port, 5353);
+	}
+	p = v4_fragment(21, PROTO_UDP, 4440, 8, 0, 5);   /* the last, after a hole */
+	dpfix_frag_map_attribute(m, &p, t + 7);
+	p = v4_fragment(21, PROTO_UDP, 2960, 1480, 1, 5); /* the hole */
+	dpfix_frag_map_attribute(m, &p, t + 8);
+	CHECK_EQ_U64(p.key.src_port, 5353);
+	CHECK_EQ_U64(s->fragments_overlapping, 3);
+	p = v4_fragment(21, PROTO_UDP, 2960, 1480, 1, 5);
+	dpfix_frag_map_attribute(m, &p, t + 9);
+	CHECK_EQ_U64(p.key.src_port, 0);               /* whole before it came */
+
+	/* IPv6 alike: the first fragment twice, then the last. */
+	p = v6_fragment(0x77, 0, 1232, 1);
+	dpfix_frag_map_attribute(m, &p, t + 10);
+	p = v6_fragment(0x77, 0, 1232, 1);
+	dpfix_frag_map_attribute(m, &p, t + 11);
+	CHECK_EQ_U64(s->fragments_overlapping, 4);
+	p = v6_fragment(0x77, 1232, 100, 0);
+	dpfix_frag_map_attribute(m, &p, t + 12);
+	CHECK_EQ_U64(p.key.src_port, 44444);
+	CHECK_EQ_U64(p.key.protocol, PROTO_TCP);
+	free(m);
+}
+
+/* Fragments that overlap without repeating: their bytes count once. */
+static void
+test_overlaps(void)
+{
+	struct dpfix_frag_map *m = map_new(64);
+	struct dpfix_packet_info p;
+	const struct dpfix_frag_stats *s = dpfix_frag_map_stats(m);
+	uint64_t t = 9 * SEC;
+
+	p = v4_fragment(30, PROTO_UDP, 0, 1480, 1, 6);           /* [0, 1480) */
+	dpfix_frag_map_attribute(m, &p, t);
+	p = v4_fragment(30, PROTO_UDP, 2000, 1000, 0, 6);        /* [2000, 3000), last */
+	dpfix_frag_map_attribute(m, &p, t);
+	p = v4_fragment(30, PROTO_UDP, 1000, 1008, 1, 6);        /* [1000, 2008): both */
+	dpfix_frag_map_attribute(m, &p, t);
+	CHECK_EQ_U64(p.key.src_port, 5353);
+	CHECK_EQ_U64(s->fragments_overlapping, 1);
+	/* [0, 3000) whole: gone. */
+	p = v4_fragment(30, PROTO_UDP, 1480, 8, 1, 6);
+	dpfix_frag_map_attribute(m, &p, t);
+	CHECK_EQ_U64(p.key.src_port, 0);
+
+	/* Touching ranges merge without counting an overlap; one inside another does. */
+	p = v4_fragment(31, PROTO_UDP, 0, 8, 1, 6);
+	dpfix_frag_map_attribute(m, &p, t);
+	p = v4_fragment(31, PROTO_UDP, 16, 8, 1, 6);
+	dpfix_frag_map_attribute(m, &p, t);
+	p = v4_fragment(31, PROTO_UDP, 8, 8, 1, 6);
+	dpfix_frag_map_attribute(m, &p, t);
+	CHECK_EQ_U64(s->fragments_overlapping, 1);
+	p = v4_fragment(31, PROTO_UDP, 8, 8, 1, 6);
+	dpfix_frag_map_attribute(m, &p, t);
+	CHECK_EQ_U64(s->fragments_overlapping, 2);
+	p = v4_fragment(31, PROTO_UDP, 24, 5, 0, 6);
+	dpfix_frag_map_attribute(m, &p, t);
+	p = v4_fragment(31, PROTO_UDP, 8, 8, 1, 6);
+	dpfix_frag_map_attribute(m, &p, t);
+	CHECK_EQ_U64(p.key.src_port, 0);               /* [0, 29) was whole */
+	free(m);
+}
+
+/* A datagram in more pieces at once than an entry records: the fragment that needs one
+ * more range is counted untracked, attribution goes on, and the entry lasts until its
+ * timeout (it can no longer tell when it is whole). */
+static void
+test_too_many_pieces(void)
+{
+	struct dpfix_frag_map *m = map_new(64);
+	struct dpfix_packet_info p;
+	const struct dpfix_frag_stats *s = dpfix_frag_map_stats(m);
+	uint64_t t = 11 * SEC;
+
+	p = v4_fragment(40, PROTO_UDP, 0, 16, 1, 7);             /* range 1: [0, 16) */
+	dpfix_frag_map_attribute(m, &p, t);
+	for (uint16_t k = 1; k <= 16; k++) {                    /* [32k, 32k + 16) */
+		p = v4_fragment(40, PROTO_UDP, (uint16_t)(32 * k), 16, 1, 7);
+		dpfix_frag_map_attribute(m, &p, t);
+		CHECK_EQ_U64(p.key.src_port, 5353);
+		CHECK_EQ_U64(s->fragments_untracked, k == 16 ? 1 : 0);
+	}
+	/* Fill every hole and send the last fragment: all attributed, never "whole". */
+	for (uint16_t k = 0; k <= 16; k++) {
+		p = v4_fragment(40, PROTO_UDP, (uint16_t)(32 * k + 16), 16, k < 16, 7);
+		dpfix_frag_map_attribute(m, &p, t + k);
+		CHECK_EQ_U64(p.key.src_port, 5353);
+	}
+	p = v4_fragment(40, PROTO_UDP, 512, 16, 1, 7);
+	dpfix_frag_map_attribute(m, &p, t + 20);
+	CHECK_EQ_U64(p.key.src_port, 5353);
+	CHECK_EQ_U64(s->fragments_untracked, 1);
+	/* The timeout ends it. */
+	p = v4_fragment(40, PROTO_UDP, 512, 16, 1, 7);
+	dpfix_frag_map_attribute(m, &p, t + 20 + TIMEOUT);
+	CHECK_EQ_U64(p.key.src_port, 0);
 	free(m);
 }
 
@@ -353,6 +492,9 @@ main(void)
 	RUN_TEST(test_timeout);
 	RUN_TEST(test_full_map);
 	RUN_TEST(test_sizes);
+	RUN_TEST(test_duplicates);
+	RUN_TEST(test_overlaps);
+	RUN_TEST(test_too_many_pieces);
 	RUN_TEST(test_pressure);
 	return unit_test_summary();
 }
