@@ -301,8 +301,6 @@ count_forward(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, ui
 	r->octets += p->ip_octets;
 	if (now_ns > r->last_ns)
 		r->last_ns = now_ns;
-	if (now_ns < r->first_ns)
-		r->first_ns = now_ns;
 	r->tcp_flags |= p->tcp_flags;
 	if (p->ttl < r->min_ttl)
 		r->min_ttl = p->ttl;
@@ -420,6 +418,33 @@ restart_if_ended(struct dpfix_flow_table *t, struct dpfix_flow_record *rec,
 	return 1;
 }
 
+/* A packet older than its record's start: reordered between ports or queues, or a
+ * capture whose clock stepped back. It may move the record's start back only while
+ * the record still keeps its timeouts: less than idle_ns before the start (no longer
+ * quiet gap) and less than active_ns before its last packet (no longer span), and only
+ * in the forward direction (that of the record's first packet, in a biflow). Any other
+ * late packet is counted at the record's start, and one beyond the timeouts in
+ * late_packets. Returns the time to count the packet at. Out of line: rare. */
+static __attribute__((noinline, cold)) uint64_t
+late_packet(struct dpfix_flow_table *t, uint32_t r, int reverse, uint64_t now_ns)
+{
+	struct dpfix_flow_record *rec = &t->records[r];
+	uint64_t last = RTE_MAX(rec->last_ns, rec->rev_last_ns);
+	uint8_t reason;
+
+	if (rec->first_ns - now_ns >= t->idle_ns || last - now_ns >= t->active_ns) {
+		t->stats.late_packets++;
+		return rec->first_ns;
+	}
+	if (reverse)
+		return rec->first_ns;
+	rec->first_ns = now_ns;
+	/* Its active timeout came closer: file it again. */
+	flow_wheel_remove(&t->wheel, r);
+	flow_wheel_add(&t->wheel, r, flow_due(t, rec, &reason));
+	return now_ns;
+}
+
 static inline void
 meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 		const struct dpfix_flow_key *rk, struct flow_hash h, uint64_t now_ns, uint16_t port)
@@ -437,6 +462,8 @@ meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 		rec = &t->records[r];
 		if (restart_if_ended(t, rec, p, now_ns, port))
 			reverse = 0;
+		else if (unlikely(now_ns < rec->first_ns))
+			now_ns = late_packet(t, r, reverse, now_ns);
 	}
 	if (reverse)
 		count_reverse(rec, p, now_ns);

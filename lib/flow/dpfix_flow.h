@@ -59,6 +59,8 @@ typedef int (*dpfix_flow_emit_t)(void *ctx, const struct dpfix_flow_record *rec)
 	X(flows_expired_forced, "flows ended at shutdown or end of input (flowEndReason 4)") \
 	X(flows_evicted, "flows ended early to make room in a full table (flowEndReason 5)") \
 	X(table_full, "new flows that found the table full") \
+	X(late_packets, "packets older than their record's start by the idle timeout, or " \
+		"than its last packet by the active timeout: counted at the record's start") \
 	X(emit_deferred, "expiries postponed because the export ring was full") \
 	X(ignored_packets, "packets not metered: table full, nothing could be evicted " \
 		"(ignoredPacketTotalCount)") \
@@ -94,8 +96,10 @@ void dpfix_flow_table_free(struct dpfix_flow_table *t);
 /* Meters n parsed packets, packet i seen at times_ns[i] on port. A packet that finds
  * its flow past a timeout ends that record and starts a new one, so timeouts are
  * exact in packet time however far the expiry pass lags (a replayed capture runs
- * much faster than real time). A new flow in a full table evicts the flow nearest
- * its expiry (flowEndReason 5). */
+ * much faster than real time). A packet older than its record's start moves the start
+ * back only within the timeouts; beyond them it is counted at the start (late_packets),
+ * so no record ever spans more than its timeouts allow. A new flow in a full table
+ * evicts the flow nearest its expiry (flowEndReason 5). */
 void dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		const uint64_t *times_ns, uint32_t n, uint16_t port);
 

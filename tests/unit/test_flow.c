@@ -916,6 +916,101 @@ test_expiry_on_packet(void)
 	dpfix_flow_table_free(t);
 }
 
+/* Packets older than their record's start never stretch it past its timeouts: within
+ * them the start moves back (reordering), beyond them the packet counts at the start
+ * and in late_packets. (Before, one packet 99 s early made a record span 99 s with a
+ * 15 s idle timeout, and one 10 years early a 10-year record.) */
+static void
+test_late_packets(void)
+{
+	const uint64_t s = 1000000000ull, idle = 15 * s, active = 120 * s;
+	struct dpfix_flow_table *t = table_with("ft_late", CAPACITY, idle, active, idle, 0);
+	const struct dpfix_flow_stats *st;
+	struct dpfix_packet_info p;
+	const uint64_t t0 = 1700000000ull * s;
+
+	if (t == NULL)
+		return;
+	st = dpfix_flow_table_stats(t);
+	sink_reset(&sink, -1);
+	/* 99 s early, with a 15 s idle timeout: at the start, counted late. */
+	make_packet(&p, 1, 100, 0, 64);
+	meter(t, &p, t0 + 100 * s);
+	meter(t, &p, t0 + 1 * s);
+	/* 10 years early. */
+	make_packet(&p, 2, 100, 0, 64);
+	meter(t, &p, t0 + 5 * s);
+	meter(t, &p, t0 - 3650 * 86400 * s);
+	CHECK_EQ_U64(st->late_packets, 2);
+	/* Reordered by 5 s: the start moves back, nothing is late. */
+	make_packet(&p, 3, 100, 0, 64);
+	meter(t, &p, t0 + 10 * s);
+	meter(t, &p, t0 + 5 * s);
+	CHECK_EQ_U64(st->late_packets, 2);
+	/* The active timeout bounds it too: a record of 300..400 s may start back at
+	 * 285 s (115 s span) but not at 279 s (121 s), nor 15 s before its start. */
+	make_packet(&p, 4, 100, 0, 64);
+	for (uint64_t k = 300; k <= 400; k += 10)
+		meter(t, &p, t0 + k * s);
+	meter(t, &p, t0 + 290 * s);
+	meter(t, &p, t0 + 275 * s);      /* 15 s before 290: late */
+	meter(t, &p, t0 + 285 * s);
+	meter(t, &p, t0 + 279 * s);      /* 121 s before 400: late */
+	CHECK_EQ_U64(st->late_packets, 4);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	CHECK_EQ_U64(sink.n, 4);
+	for (uint32_t k = 1; k <= 4; k++) {
+		const struct dpfix_flow_record *r = find_emitted(&sink, k);
+		static const uint64_t first[] = {0, 100, 5, 5, 285}, last[] = {0, 100, 5, 10, 400};
+		static const uint64_t packets[] = {0, 2, 2, 2, 15};
+
+		CHECK(r != NULL);
+		if (r == NULL)
+			continue;
+		CHECK_EQ_U64(r->first_ns, t0 + first[k] * s);
+		CHECK_EQ_U64(r->last_ns, t0 + last[k] * s);
+		CHECK_EQ_U64(r->packets, packets[k]);
+		CHECK(r->last_ns - r->first_ns < active);
+	}
+	/* After a start moved back, the active timeout runs from the new start: a packet
+	 * at 990 + 120 s begins a new record. */
+	sink_reset(&sink, -1);
+	make_packet(&p, 5, 100, 0, 64);
+	meter(t, &p, t0 + 1000 * s);
+	meter(t, &p, t0 + 990 * s);
+	for (uint64_t k = 1005; k <= 1110; k += 5)
+		meter(t, &p, t0 + k * s);
+	CHECK_EQ_U64(sink.n, 1);
+	CHECK(sink.n == 1 && sink.rec[0].first_ns == t0 + 990 * s &&
+			sink.rec[0].last_ns == t0 + 1105 * s &&
+			sink.rec[0].end_reason == DPFIX_FLOW_END_ACTIVE);
+	dpfix_flow_table_free(t);
+
+	/* Biflow: the forward direction is the first packet's, so an earlier reverse
+	 * packet counts at the record's start; far earlier, it is late too. */
+	t = table_with("ft_late_bi", CAPACITY, idle, active, idle, 1);
+	if (t == NULL)
+		return;
+	st = dpfix_flow_table_stats(t);
+	sink_reset(&sink, -1);
+	make_packet(&p, 6, 100, 0, 64);
+	meter(t, &p, t0 + 100 * s);
+	{
+		struct dpfix_packet_info rp = p;
+
+		dpfix_flow_key_reverse(&p.key, &rp.key);
+		meter(t, &rp, t0 + 95 * s);
+		CHECK_EQ_U64(st->late_packets, 0);
+		meter(t, &rp, t0 + 50 * s);
+		CHECK_EQ_U64(st->late_packets, 1);
+	}
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	CHECK(sink.n == 1 && sink.rec[0].packets == 1 && sink.rec[0].rev_packets == 2 &&
+			sink.rec[0].first_ns == t0 + 100 * s && sink.rec[0].rev_first_ns == t0 + 100 * s &&
+			sink.rec[0].rev_last_ns == t0 + 100 * s);
+	dpfix_flow_table_free(t);
+}
+
 /* TCP FIN or RST: the flow ends (reason 3) once it has been tcp_end quiet, not idle;
  * packets within the wait still count. */
 static void
@@ -1226,6 +1321,7 @@ main(void)
 	RUN_TEST(test_crc_collisions_spread);
 	RUN_TEST(test_reused_record_same_hash);
 	RUN_TEST(test_tcp_end);
+	RUN_TEST(test_late_packets);
 	RUN_TEST(test_biflow);
 	RUN_TEST(test_model);
 	RUN_TEST(test_symmetric_rss_key);
