@@ -10,55 +10,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "collector_records.h"
+#include "collector_sessions.h"
 #include "collector_write.h"
 #include "dpfix_config.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_session.h"
 
-#define MAX_SESSIONS 256
+#define FD_MARGIN 64         /* descriptors besides the sessions': listeners, files, stdio */
 #define IDLE_WAKE_MS 100     /* (D)TLS handshake timers still run when nothing arrives */
-#define LOSS_CHECK_MS 1000   /* how often the listeners' drop counters are looked at */
+#define CHECK_MS 1000        /* how often losses and sessions' times are looked at */
 #define SHUTDOWN_DRAIN_MS 10000 /* at most this long reading what arrived before a stop */
 
-/* One exporter's transport session, with its own templates and sequence state. */
-struct session {
-	struct dpfix_session *session;
-	struct dpfix_ipfix_decoder *decoder;
-	const char *transport;      /* its listener's: udp, tcp or sctp */
-	int error_reported;
-	int warning_reported;
-	int loss_reported;
-};
-
-/* Records a session's sequence numbers say are missing: lost, net of late messages
- * that filled a gap (RFC 7011 10.3.2). */
-static uint64_t
-records_missing(const struct dpfix_ipfix_decode_stats *st)
-{
-	return st->sequence_lost - st->sequence_recovered;
-}
-
-struct totals {
-	uint64_t flow_records;
-	uint64_t options_records;
-	uint64_t packets;
-	uint64_t octets;
-	uint64_t sessions_opened;
-	uint64_t sessions_refused;   /* handshake or framing failures */
-	uint64_t stream_messages[DPFIX_MAX_STREAMS];
-};
-
-static struct session sessions[MAX_SESSIONS];
-static unsigned int session_count;
-static struct dpfix_ipfix_decode_stats closed_stats; /* of sessions already closed */
-static struct totals totals;
 static FILE *json_out;
-static int print_records = 1;
+static struct dpfix_ipfix_template_budget template_budget;
 
 /* SIGINT and SIGTERM are read from a signalfd that is in the poll set, never taken by a
  * handler. A handler interrupted whatever system call was running: a write() of printed
@@ -112,6 +83,8 @@ struct collector_settings {
 	uint32_t sctp_udp_port;
 	uint32_t template_lifetime_s;
 	uint32_t template_memory;
+	uint32_t max_sessions;
+	uint64_t first_message_timeout_ms;
 	struct dpfix_security_params security;
 };
 
@@ -161,8 +134,17 @@ static const struct dpfix_config_option collector_options[] = {
 	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
 		"UDP port that carries SCTP, RFC 6951 (default 9899)"),
 	OPT("template_lifetime", DPFIX_CONFIG_U32, template_lifetime_s, 0, 86400,
-		"UDP: seconds after which a template not sent again expires, RFC 7011 8.4 "
-		"(default 1800; 0: never)"),
+		"UDP: seconds after which a template not sent again expires, RFC 7011 8.4, and a "
+		"session that received nothing is closed (default 1800; 0: never)"),
+	OPT("max_sessions", DPFIX_CONFIG_U32, max_sessions, 1, 1u << 20,
+		"exporter sessions held at once (default 4096); when full, the one that has "
+		"delivered no valid message for the longest makes room, else the newcomer is "
+		"refused; each TCP, TLS or SCTP session holds a descriptor (RLIMIT_NOFILE is "
+		"raised to fit, or this lowered)"),
+	OPT("first_message_timeout", DPFIX_CONFIG_DURATION, first_message_timeout_ms, 0,
+		86400ull * 1000, "close a session that has delivered no valid IPFIX message this "
+		"long after it opened: an idle or half-done TCP/TLS connection, a source of junk "
+		"datagrams (default 10; 0: never)"),
 	OPT("template_memory", DPFIX_CONFIG_U32, template_memory, 0, UINT32_MAX,
 		"bytes of templates the sessions may hold together beyond the 64 KiB each may "
 		"always hold (a template takes about 48 bytes and 8 a field); past it a new "
@@ -181,249 +163,39 @@ usage(FILE *out)
 	dpfix_config_print_help(collector_options, out);
 }
 
-/* Where the packet and octet counters (the summary's totals) lie in the records of the
- * data set being decoded, worked out once per set instead of once per record: a set's
- * records follow one another (each starts where the previous one ended), and a
- * template can change only in a set of its own, between data sets. A layout with
- * variable-length fields differs per record; the first occurrence of each counter in
- * a template is the one counted. Forgotten before each message. */
-static struct {
-	const uint8_t *next;    /* where the set's next record would start; NULL: unknown */
-	uint32_t packets_at, octets_at;
-	uint16_t packets_len, octets_len; /* 0: the template has no such field */
-} counters;
+static int draining;           /* after a stop signal: a further one ends the reading */
+static const char *second_signal;
 
-static void
-locate_counters(const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len)
-{
-	static uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
-	static uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
-
-	memset(&counters, 0, sizeof(counters));
-	if (dpfix_ipfix_record_fields(t, rec, len, offsets, lengths) < 0)
-		return;
-	for (uint16_t i = t->field_count; i-- > 0;) {
-		if (t->fields[i].pen != 0)
-			continue;
-		if (t->fields[i].id == IE_packetDeltaCount) {
-			counters.packets_at = offsets[i];
-			counters.packets_len = lengths[i];
-		} else if (t->fields[i].id == IE_octetDeltaCount) {
-			counters.octets_at = offsets[i];
-			counters.octets_len = lengths[i];
-		}
-	}
-}
-
-static void
-add_counts(const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len)
-{
-	if (rec != counters.next)
-		locate_counters(t, rec, len);
-	totals.packets += dpfix_ipfix_read_unsigned(rec + counters.packets_at, counters.packets_len);
-	totals.octets += dpfix_ipfix_read_unsigned(rec + counters.octets_at, counters.octets_len);
-	counters.next = t->varlen_count == 0 ? rec + len : NULL;
-}
-
-static void
-on_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
-		const uint8_t *rec, uint32_t len)
-{
-	(void)ctx;
-	(void)h;
-
-	if (t->scope_count != 0) {
-		totals.options_records++;
-	} else {
-		totals.flow_records++;
-		add_counts(t, rec, len);
-	}
-	if (print_records) {
-		/* Options records say so, and how many leading fields are their scope. */
-		if (t->scope_count != 0)
-			printf("options %u (scope %u): ", t->id, t->scope_count);
-		dpfix_ipfix_record_to_text(t, rec, len, stdout);
-	}
-	if (json_out != NULL)
-		dpfix_ipfix_record_to_json(t, rec, len, json_out);
-}
-
-static void
-close_session(unsigned int i, const char *why)
-{
-	struct session *s = &sessions[i];
-	const struct dpfix_session_stats *st = dpfix_session_stats(s->session);
-
-	fprintf(stderr, "dpfix-collector: %s: %s after %" PRIu64 " messages, %" PRIu64
-			" records missing by sequence number\n", dpfix_session_name(s->session), why,
-			st->messages_received, records_missing(dpfix_ipfix_decoder_stats(s->decoder)));
-	for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
-		totals.stream_messages[k] += dpfix_session_stream_messages(s->session, k);
-	dpfix_ipfix_decode_stats_add(&closed_stats, dpfix_ipfix_decoder_stats(s->decoder));
-	dpfix_ipfix_decoder_free(s->decoder);
-	collector_write_session_closed(s->session);
-	dpfix_session_close(s->session);
-	sessions[i] = sessions[--session_count];
-}
-
-static uint32_t template_lifetime_s;
-static struct dpfix_ipfix_template_budget template_budget;
-
-static void
-accept_sessions(struct dpfix_listener *l)
-{
-	struct dpfix_session *ds;
-
-	dpfix_listener_poll(l);
-	while ((ds = dpfix_listener_accept(l)) != NULL) {
-		/* The template rules follow the session's transport (RFC 7011 8). */
-		struct dpfix_ipfix_decoder_params dp = {
-			.transport = dpfix_ipfix_transport_of_protocol(
-					dpfix_session_endpoint(ds)->ip_protocol),
-			.template_lifetime_s = template_lifetime_s,
-			.budget = &template_budget,
-		};
-
-		if (session_count == MAX_SESSIONS) {
-			fprintf(stderr, "dpfix-collector: %s: refused, %d sessions already\n",
-					dpfix_session_name(ds), MAX_SESSIONS);
-			dpfix_session_close(ds);
-			totals.sessions_refused++;
-			continue;
-		}
-		sessions[session_count].session = ds;
-		sessions[session_count].decoder = dpfix_ipfix_decoder_create_params(&dp);
-		if (sessions[session_count].decoder == NULL) {
-			fprintf(stderr, "dpfix-collector: %s: refused, out of memory\n",
-					dpfix_session_name(ds));
-			dpfix_session_close(ds);
-			totals.sessions_refused++;
-			continue;
-		}
-		sessions[session_count].transport = dpfix_listener_endpoint(l)->transport;
-		sessions[session_count].error_reported = 0;
-		sessions[session_count].warning_reported = 0;
-		sessions[session_count].loss_reported = 0;
-		session_count++;
-		totals.sessions_opened++;
-		fprintf(stderr, "dpfix-collector: new session from %s\n", dpfix_session_name(ds));
-	}
-}
-
-/* Reads what one session has; returns the number of messages, or -1 if it closed. */
 static int
-serve_session(unsigned int i, uint8_t *buf, size_t cap)
+second_signal_came(void)
 {
-	struct session *s = &sessions[i];
-	char err[DPFIX_SESSION_ERRLEN], derr[256];
-	int messages = 0, ret;
-
-	while (messages < 64) {
-		ssize_t n = dpfix_session_recv(s->session, buf, cap, err, sizeof(err));
-
-		if (n == -EAGAIN)
-			break;
-		if (n == -EPIPE) {
-			close_session(i, "closed by the exporter");
-			return -1;
-		}
-		if (n < 0) {
-			fprintf(stderr, "dpfix-collector: %s: %s\n", dpfix_session_name(s->session), err);
-			totals.sessions_refused++;
-			close_session(i, "closed");
-			return -1;
-		}
-		messages++;
-		dpfix_ipfix_decoder_set_time(s->decoder, (uint64_t)time(NULL));
-		counters.next = NULL;
-		ret = dpfix_ipfix_decode(s->decoder, buf, (size_t)n, on_record, s, derr, sizeof(derr));
-		collector_write_message(s->session, buf, (size_t)n);
-		if (ret == DPFIX_IPFIX_DECODE_WARNING && !s->warning_reported) {
-			/* Template rule broken (counted in the summary); once per session too. */
-			fprintf(stderr, "dpfix-collector: %s: template error (reported once per "
-					"session): %s\n", dpfix_session_name(s->session), derr);
-			s->warning_reported = 1;
-		}
-		if (!s->loss_reported && records_missing(dpfix_ipfix_decoder_stats(s->decoder)) != 0) {
-			/* Said when it starts; its close line and the summary give the count. */
-			fprintf(stderr, "dpfix-collector: %s: records missing by sequence number (reported "
-					"once per session): %" PRIu64 " so far\n", dpfix_session_name(s->session),
-					records_missing(dpfix_ipfix_decoder_stats(s->decoder)));
-			s->loss_reported = 1;
-		}
-		if (ret < 0 && !s->error_reported) {
-			char hint[96] = "";
-
-			if (n > 0 && buf[0] == 0x16)
-				snprintf(hint, sizeof(hint), " - it looks like a DTLS handshake: is the "
-						"exporter using dtls+%s://?", s->transport);
-			/* Once per session: a broken exporter must not flood the log. */
-			fprintf(stderr, "dpfix-collector: %s: malformed message (reported once per "
-					"session): %s%s\n", dpfix_session_name(s->session), derr, hint);
-			s->error_reported = 1;
-		}
-	}
-	return messages;
+	return draining && (second_signal = stop_signal()) != NULL;
 }
-
-/* One round: new sessions from every listener, then what each session has.
- * Returns the number of messages handled. */
-static const char *second_signal; /* while draining: a further stop signal came */
-static int draining;
 
 static int
 serve_all(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, size_t cap)
 {
-	int busy = 0;
-
-	for (unsigned int i = 0; i < nb_listen; i++)
-		accept_sessions(listeners[i]);
-	for (unsigned int i = 0; i < session_count; i++) {
-		int n;
-
-		/* A round may take long when its output is slow: the second signal is looked
-		 * for between sessions. */
-		if (draining && (second_signal = stop_signal()) != NULL)
-			return 0;
-		n = serve_session(i, buf, cap);
-
-		if (n < 0)
-			i--; /* the last session moved into slot i */
-		else
-			busy += n;
-	}
-	return busy;
+	return collector_sessions_serve(listeners, nb_listen, buf, cap,
+			draining ? second_signal_came : NULL);
 }
 
-/* After a round that found nothing: sleep until a listener or session has input, so an
- * idle collector uses no CPU and a busy one wakes as soon as data arrives. */
+/* After a round that found nothing: sleep until a listener or session has input, or a
+ * signal comes, so an idle collector uses no CPU and a busy one wakes as soon as data
+ * arrives. fds has room for the signalfd, the listeners and max_sessions sessions. */
 static void
-wait_for_input(struct dpfix_listener **listeners, unsigned int nb_listen)
+wait_for_input(struct pollfd *fds, struct dpfix_listener **listeners, unsigned int nb_listen)
 {
-	static struct pollfd fds[1 + DPFIX_CONFIG_LIST_MAX + MAX_SESSIONS];
 	nfds_t n = 0;
 
 	fds[n++] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
-
-	for (unsigned int i = 0; i < nb_listen + session_count; i++) {
-		int fd = i < nb_listen ? dpfix_listener_event_fd(listeners[i]) :
-				dpfix_session_event_fd(sessions[i - nb_listen].session);
+	for (unsigned int i = 0; i < nb_listen; i++) {
+		int fd = dpfix_listener_event_fd(listeners[i]);
 
 		if (fd >= 0)
 			fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
 	}
+	n += collector_sessions_poll_fds(fds + n);
 	poll(fds, n, IDLE_WAKE_MS);
-}
-
-/* Nothing left to read: the records decoded so far go out now, so whoever reads them (a
- * pipe, a test waiting for a count) sees each message's records without waiting for a
- * full stdio buffer. A write only when the collector runs out of input. */
-static void
-flush_records(void)
-{
-	fflush(stdout);
-	if (json_out != NULL)
-		fflush(json_out);
 }
 
 static uint64_t
@@ -441,12 +213,8 @@ now_ms(void)
 static void
 report_listener_losses(struct dpfix_listener **listeners, unsigned int nb_listen)
 {
-	static uint64_t said[DPFIX_CONFIG_LIST_MAX], next_check_ms;
-	uint64_t now = now_ms();
+	static uint64_t said[DPFIX_CONFIG_LIST_MAX];
 
-	if (now < next_check_ms)
-		return;
-	next_check_ms = now + LOSS_CHECK_MS;
 	for (unsigned int i = 0; i < nb_listen; i++) {
 		struct dpfix_listener_stats st;
 		const struct dpfix_endpoint *ep = dpfix_listener_endpoint(listeners[i]);
@@ -509,21 +277,34 @@ drain(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, s
 		dpfix_listener_discard(listeners[i]);
 }
 
+/* What is checked by the clock: losses to report, sessions past their time. */
+static void
+once_a_second(struct dpfix_listener **listeners, unsigned int nb_listen)
+{
+	static uint64_t next_check_ms;
+	uint64_t now = now_ms();
+
+	if (now < next_check_ms)
+		return;
+	next_check_ms = now + CHECK_MS;
+	report_listener_losses(listeners, nb_listen);
+	collector_sessions_expire();
+}
+
 static void
 print_summary(struct dpfix_listener **listeners, unsigned int nb_listen)
 {
+	const struct collector_record_totals *rt = collector_records_totals();
+	const struct collector_session_stats *ss = collector_sessions_stats();
 	struct dpfix_listener_stats lost = {0};
-	struct dpfix_ipfix_decode_stats sum = closed_stats;
+	struct dpfix_ipfix_decode_stats sum;
+	uint64_t streams[DPFIX_MAX_STREAMS];
 	int used_streams = 0;
 
-	for (unsigned int i = 0; i < session_count; i++) {
-		dpfix_ipfix_decode_stats_add(&sum, dpfix_ipfix_decoder_stats(sessions[i].decoder));
-		for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
-			totals.stream_messages[k] += dpfix_session_stream_messages(sessions[i].session, k);
-	}
+	collector_sessions_decode_stats(&sum, streams);
 	printf("dpfix-collector: summary: sessions %" PRIu64 ", flows %" PRIu64 ", packets %" PRIu64
-			", octets %" PRIu64 "\n", totals.sessions_opened, totals.flow_records, totals.packets,
-			totals.octets);
+			", octets %" PRIu64 "\n", ss->sessions_opened, rt->flow_records, rt->packets,
+			rt->octets);
 #define SHOW(name, text) printf("  %-28s %" PRIu64 "\n", #name, sum.name);
 	DPFIX_IPFIX_DECODE_COUNTERS(SHOW)
 #undef SHOW
@@ -531,7 +312,9 @@ print_summary(struct dpfix_listener **listeners, unsigned int nb_listen)
 		if (sum.malformed[r] != 0)
 			printf("    malformed_%-18s %" PRIu64 "  (%s)\n", dpfix_ipfix_malformed_name(r),
 					sum.malformed[r], dpfix_ipfix_malformed_text(r));
-	printf("  %-28s %" PRIu64 "\n", "sessions_refused", totals.sessions_refused);
+#define SHOW(name, text) printf("  %-28s %" PRIu64 "\n", #name, ss->name);
+	COLLECTOR_SESSION_COUNTERS(SHOW)
+#undef SHOW
 	printf("  %-28s %" PRIu64 "\n", "template_bytes_peak", template_budget.peak_bytes);
 	for (unsigned int i = 0; i < nb_listen; i++) {
 		struct dpfix_listener_stats st;
@@ -547,11 +330,33 @@ print_summary(struct dpfix_listener **listeners, unsigned int nb_listen)
 	collector_write_print_summary(stdout);
 	/* Messages per SCTP stream, when streams other than 0 were used. */
 	for (uint16_t k = 1; k < DPFIX_MAX_STREAMS; k++)
-		used_streams |= totals.stream_messages[k] != 0;
+		used_streams |= streams[k] != 0;
 	for (uint16_t k = 0; used_streams && k < DPFIX_MAX_STREAMS; k++)
-		if (totals.stream_messages[k] != 0)
-			printf("  stream_%-21u %" PRIu64 "\n", k, totals.stream_messages[k]);
+		if (streams[k] != 0)
+			printf("  stream_%-21u %" PRIu64 "\n", k, streams[k]);
 	fflush(stdout);
+}
+
+/* Each TCP, TLS and SCTP session holds a descriptor: max_sessions must fit under
+ * RLIMIT_NOFILE. The soft limit is raised to what is needed (up to the hard limit);
+ * past that, max_sessions is lowered, and said. */
+static uint32_t
+fit_descriptors(uint32_t max_sessions)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_sessions + FD_MARGIN;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return max_sessions;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return max_sessions;
+	fprintf(stderr, "dpfix-collector: warning: max_sessions %u needs %llu descriptors, "
+			"RLIMIT_NOFILE allows %llu (raise it with ulimit -n): at most %llu sessions\n",
+			max_sessions, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+			(unsigned long long)(rl.rlim_cur - FD_MARGIN));
+	return (uint32_t)(rl.rlim_cur - FD_MARGIN);
 }
 
 int
@@ -559,7 +364,8 @@ main(int argc, char **argv)
 {
 	static struct collector_settings cfg = {
 		.mtu = 1400, .sctp_udp_port = 9899, .template_lifetime_s = 1800,
-		.template_memory = 64u << 20,
+		.template_memory = 64u << 20, .max_sessions = 4096,
+		.first_message_timeout_ms = 10000,
 		.udp_receive_buffer = DPFIX_UDP_RECEIVE_BUFFER,
 	};
 	struct dpfix_listener *listeners[DPFIX_CONFIG_LIST_MAX];
@@ -569,6 +375,7 @@ main(int argc, char **argv)
 	char err[DPFIX_CONFIG_ERRLEN];
 	const char *signal_name = NULL;
 	uint64_t unread_before_stop;
+	struct pollfd *fds;
 	int ret;
 
 	if (signals_open() < 0) {
@@ -598,12 +405,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpfix-collector: %d enterprise elements from %s\n", ret,
 				cfg.elements.items[i]);
 	}
-	print_records = !cfg.quiet;
-	template_lifetime_s = cfg.template_lifetime_s;
 	template_budget.limit_bytes = cfg.template_memory;
+	cfg.max_sessions = fit_descriptors(cfg.max_sessions);
+	fds = calloc(1 + DPFIX_CONFIG_LIST_MAX + cfg.max_sessions, sizeof(fds[0]));
+	if (fds == NULL || collector_sessions_init(&(struct collector_session_limits){
+			.max_sessions = cfg.max_sessions,
+			.first_message_timeout_ms = cfg.first_message_timeout_ms,
+			.template_lifetime_s = cfg.template_lifetime_s, .budget = &template_budget}) < 0) {
+		fprintf(stderr, "dpfix-collector: out of memory for %u sessions\n", cfg.max_sessions);
+		return 1;
+	}
 	params = (struct dpfix_session_params){
 		.mtu = cfg.mtu, .sctp_udp_port = (uint16_t)cfg.sctp_udp_port, .security = cfg.security,
-		.udp_receive_buffer = cfg.udp_receive_buffer,
+		.udp_receive_buffer = cfg.udp_receive_buffer, .max_sessions = cfg.max_sessions,
 	};
 	nb_listen = cfg.listen.count;
 	for (unsigned int i = 0; i < nb_listen; i++) {
@@ -622,6 +436,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	collector_records_setup(!cfg.quiet, json_out);
 	if (cfg.write[0] != '\0' && collector_write_open(&(struct collector_write_params){
 			.path = cfg.write, .rotate_bytes = cfg.write_rotate_size,
 			.rotate_interval_ms = cfg.write_rotate_interval_ms,
@@ -632,17 +447,16 @@ main(int argc, char **argv)
 
 	while ((signal_name = stop_signal()) == NULL) {
 		if (serve_all(listeners, nb_listen, buf, sizeof(buf)) == 0) {
-			flush_records();
-			wait_for_input(listeners, nb_listen);
+			collector_records_flush();
+			wait_for_input(fds, listeners, nb_listen);
 		}
 		collector_write_tick();
-		report_listener_losses(listeners, nb_listen);
+		once_a_second(listeners, nb_listen);
 	}
 	unread_before_stop = unread_drops(listeners, nb_listen);
 	drain(listeners, nb_listen, buf, sizeof(buf), signal_name);
 	/* Sessions close before the summary so that what their queues held is in it. */
-	while (session_count > 0)
-		close_session(session_count - 1, "closed at shutdown");
+	collector_sessions_close_all("closed at shutdown");
 	collector_write_close();
 	print_summary(listeners, nb_listen);
 	/* 2: the collector itself dropped what it had received (a stop that did not wait). */
@@ -651,5 +465,6 @@ main(int argc, char **argv)
 		dpfix_listener_close(listeners[i]);
 	if (json_out != NULL && json_out != stdout)
 		fclose(json_out);
+	free(fds);
 	return ret;
 }

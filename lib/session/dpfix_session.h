@@ -55,6 +55,9 @@ struct dpfix_session_params {
 	/* Collector: the receive buffer of each UDP listener's socket, in bytes (the kernel
 	 * doubles it for its bookkeeping); 0: DPFIX_UDP_RECEIVE_BUFFER. */
 	uint32_t udp_receive_buffer;
+	/* Collector: the sessions it may hold at once, for which a UDP listener keeps room
+	 * for as many exporters (and as many again it refused); 0: 1024. */
+	uint32_t max_sessions;
 	struct dpfix_security_params security;
 };
 
@@ -197,6 +200,11 @@ const struct dpfix_endpoint *dpfix_listener_endpoint(const struct dpfix_listener
  * the session should then be closed. */
 ssize_t dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		size_t errlen);
+
+/* Collector: it turns the session away (no room for it). Closed after this, a datagram
+ * session's peer is ignored for a while (refused_drops) instead of each of its
+ * datagrams being taken for a new exporter. */
+void dpfix_session_mark_refused(struct dpfix_session *s);
 
 /* "tls+tcp 127.0.0.1:4739 (psk identity probe1.example)": for logs. */
 const char *dpfix_session_name(const struct dpfix_session *s);

@@ -553,6 +553,12 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 	}
 }
 
+void
+dpfix_session_mark_refused(struct dpfix_session *s)
+{
+	s->conn.refused = 1;
+}
+
 const char *
 dpfix_session_name(const struct dpfix_session *s)
 {

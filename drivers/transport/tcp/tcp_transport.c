@@ -38,10 +38,8 @@ conn_new(int fd)
 	struct tcp_conn *t = calloc(1, sizeof(*t));
 	int on = 1;
 
-	if (t == NULL || (t->out = malloc(OUT_BUFFER)) == NULL) {
-		free(t);
+	if (t == NULL)
 		return NULL;
-	}
 	t->fd = fd;
 	/* Whole messages go out at once; Nagle would only add delay. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -129,6 +127,10 @@ tcp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_s
 	ret = tcp_flush(c);
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
+	/* Taken at the first send: a collector's connections send nothing, or only a
+	 * handshake, and thousands of them must not each hold 4 MB of address space. */
+	if (t->out == NULL && (t->out = malloc(OUT_BUFFER)) == NULL)
+		return -ENOMEM;
 	if (t->out_start + t->out_len + len > OUT_BUFFER) {
 		memmove(t->out, t->out + t->out_start, t->out_len);
 		t->out_start = 0;

@@ -14,11 +14,11 @@
 #include "dpfix_transport.h"
 #include "session_log.h"
 #include "sockaddr_util.h"
+#include "udp_peers.h"
 
 #define IPV4_UDP_HEADERS 28
 #define IPV6_UDP_HEADERS 48
-#define MAX_PEERS 1024
-#define PEER_QUEUE 64
+#define DEFAULT_MAX_SESSIONS 1024
 #define READS_PER_POLL 64
 /* A refused exporter's datagrams are dropped this long after the refusal: a DTLS
  * client resends its last flight when no answer comes, and each resend would otherwise
@@ -28,30 +28,14 @@
 #define REFUSED_QUIET_MS 10000
 #define DISCARD_MS 200
 
-struct datagram {
-	uint32_t len;
-	uint8_t data[];
-};
-
-struct udp_peer {
-	struct udp_listener *listener;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
-	struct datagram *queue[PEER_QUEUE];
-	unsigned int head, count;
-	int in_use;
-	int accepted;
-	uint64_t refused_until_ms;      /* refused: its datagrams are dropped until then */
-};
-
 struct udp_listener {
 	int fd;
 	uint32_t max_payload;   /* replies (DTLS handshake flights) fit the path MTU */
-	struct udp_peer *peers;
-	struct udp_peer *last;  /* the peer of the last datagram: most likely the next one's */
-	unsigned int unaccepted; /* peers in use that no session has taken yet */
+	/* Exporters: as many as the collector may have sessions, and as many again for
+	 * those it refused, kept quiet for REFUSED_QUIET_MS. */
+	struct udp_peers peers;
 	uint64_t queue_drops;   /* a peer's queue was full: the collector is not keeping up */
-	uint64_t peer_drops;    /* from a new peer while MAX_PEERS were known */
+	uint64_t peer_drops;    /* from a new peer while every slot was a session's */
 	uint64_t refused_drops; /* from a peer refused less than REFUSED_QUIET_MS ago */
 	uint64_t unread_drops;  /* queued for a closed session, or discarded at a stop */
 	uint8_t buf[65536];
@@ -117,8 +101,9 @@ udp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_s
 
 	if (c->accepted) { /* a peer of a listener: reply to its address */
 		struct udp_peer *peer = c->priv;
+		const struct udp_listener *l = peer->listener;
 
-		n = sendto(peer->listener->fd, buf, len, MSG_DONTWAIT,
+		n = sendto(l->fd, buf, len, MSG_DONTWAIT,
 				(const struct sockaddr *)&peer->addr, peer->addr_len);
 	} else {
 		n = send(client_fd(c), buf, len, MSG_DONTWAIT);
@@ -178,20 +163,12 @@ udp_close(struct dpfix_conn *c)
 {
 	if (c->accepted) {
 		struct udp_peer *peer = c->priv;
+		struct udp_listener *l = peer->listener;
 
-		peer->listener->unread_drops += peer->count;
-		while (peer->count > 0) {
-			free(peer->queue[peer->head]);
-			peer->head = (peer->head + 1) % PEER_QUEUE;
-			peer->count--;
-		}
-		if (c->refused) {       /* stays known, and taken, while it is ignored */
-			peer->refused_until_ms = now_ms() + REFUSED_QUIET_MS;
-			return;
-		}
-		peer->in_use = 0;
-		if (peer->listener->last == peer)
-			peer->listener->last = NULL;
+		if (c->refused) /* stays known, and taken, while it is ignored */
+			l->unread_drops += udp_peers_refuse(&l->peers, peer, now_ms() + REFUSED_QUIET_MS);
+		else
+			l->unread_drops += udp_peers_release(&l->peers, peer);
 	} else {
 		close(client_fd(c));
 	}
@@ -223,12 +200,13 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 		char *err, size_t errlen)
 {
 	struct udp_listener *l = calloc(1, sizeof(*l));
+	unsigned int sessions = p->max_sessions ? p->max_sessions : DEFAULT_MAX_SESSIONS;
 	int ret;
 	struct addrinfo *res;
 
-	if (l == NULL || (l->peers = calloc(MAX_PEERS, sizeof(*l->peers))) == NULL) {
+	if (l == NULL || udp_peers_init(&l->peers, 2 * sessions, l) < 0) {
 		free(l);
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory for %u exporters", 2 * sessions);
 		return -ENOMEM;
 	}
 	ret = sockaddr_resolve(ep, SOCK_DGRAM, AI_PASSIVE, &res, err, errlen);
@@ -253,47 +231,9 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 	*state = l;
 	return 0;
 fail:
-	free(l->peers);
+	udp_peers_fini(&l->peers);
 	free(l);
 	return ret;
-}
-
-/* A refused peer is forgotten once its quiet time is over: its slot is free again,
- * and its next datagram is a new exporter's. */
-static int
-peer_free(struct udp_peer *p)
-{
-	if (p->in_use && p->refused_until_ms != 0 && now_ms() >= p->refused_until_ms)
-		p->in_use = 0;
-	return !p->in_use;
-}
-
-static struct udp_peer *
-find_peer(struct udp_listener *l, const struct sockaddr_storage *addr, socklen_t len)
-{
-	struct udp_peer *unused = NULL;
-
-	if (l->last != NULL && l->last->addr_len == len && memcmp(&l->last->addr, addr, len) == 0 &&
-			!peer_free(l->last))
-		return l->last;
-	for (unsigned int i = 0; i < MAX_PEERS; i++) {
-		struct udp_peer *p = &l->peers[i];
-
-		if (!peer_free(p) && p->addr_len == len && memcmp(&p->addr, addr, len) == 0)
-			return l->last = p;
-		if (!p->in_use && unused == NULL)
-			unused = p;
-	}
-	if (unused != NULL) {
-		memset(unused, 0, sizeof(*unused));
-		unused->listener = l;
-		unused->in_use = 1;
-		memcpy(&unused->addr, addr, len);
-		unused->addr_len = len;
-		l->unaccepted++;
-		l->last = unused;
-	}
-	return unused;
 }
 
 static void
@@ -312,9 +252,9 @@ udp_poll(void *state)
 				&addr_len);
 		if (n < 0)
 			return;
-		peer = find_peer(l, &addr, addr_len);
+		peer = udp_peers_find(&l->peers, &addr, addr_len, now_ms());
 		if (peer == NULL) {
-			l->peer_drops++; /* more than MAX_PEERS exporters: the newest lose out */
+			l->peer_drops++; /* every slot is a session's: the newest lose out */
 			continue;
 		}
 		if (peer->refused_until_ms != 0) {
@@ -336,24 +276,15 @@ static int
 udp_accept(void *state, struct dpfix_conn *c)
 {
 	struct udp_listener *l = state;
+	struct udp_peer *p = udp_peers_next_new(&l->peers);
 
-	/* Asked every round: the peer table (1024 entries, 700 KB) is walked only when a
-	 * new peer is there to be found. */
-	for (unsigned int i = 0; l->unaccepted > 0 && i < MAX_PEERS; i++) {
-		struct udp_peer *p = &l->peers[i];
-
-		if (p->in_use && !p->accepted) {
-			p->accepted = 1;
-			l->unaccepted--;
-			c->priv = p;
-			c->accepted = 1;
-			c->max_payload = l->max_payload;
-			sockaddr_format((const struct sockaddr *)&p->addr, p->addr_len, c->peer,
-					sizeof(c->peer));
-			return 1;
-		}
-	}
-	return 0;
+	if (p == NULL)
+		return 0;
+	c->priv = p;
+	c->accepted = 1;
+	c->max_payload = l->max_payload;
+	sockaddr_format((const struct sockaddr *)&p->addr, p->addr_len, c->peer, sizeof(c->peer));
+	return 1;
 }
 
 static void
@@ -362,7 +293,7 @@ udp_unlisten(void *state)
 	struct udp_listener *l = state;
 
 	close(l->fd);
-	free(l->peers);
+	udp_peers_fini(&l->peers);
 	free(l);
 }
 
