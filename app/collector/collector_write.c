@@ -1,6 +1,7 @@
 /* dpfix-collector --write: each received message goes to lib/ipfix's RFC 5655 file
  * writer with its origin (exporter and collector address and port, transport, SCTP
- * stream, reception time); failures are logged once until writing works again. */
+ * stream, reception time); a failure is logged once, and its end only when a write of
+ * the buffered messages has succeeded again, with the messages lost meanwhile. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +18,8 @@ static struct dpfix_ipfix_file_stats final_stats; /* once closed */
 static int written;
 static uint64_t files_seen;
 static int failing;
+static uint64_t flushes_at_failure; /* the writer's successful writes at the last failure */
+static uint64_t lost_said;          /* messages_lost already told */
 static int details;     /* addresses are needed only for RFC 5655 details */
 
 static uint64_t
@@ -54,21 +57,30 @@ set_address(struct sockaddr_storage *ss, const char *host, size_t host_len, uint
 	}
 }
 
+/* A message taken into the writer's buffer is not on disk yet: writing works again only
+ * once a write of the buffer has succeeded since the last failure (a full disk took
+ * every message into the buffer and failed each flush, which said "works again" after
+ * each message). Malformed messages are reported where they are decoded; only counted
+ * here. */
 static void
 report(int ret, const char *err)
 {
-	if (ret == 0 || ret == -EBADMSG) {
-		/* Malformed messages are reported where they are decoded; only counted here. */
-		if (ret == 0 && failing) {
-			fprintf(stderr, "dpfix-collector: --write: writing works again\n");
-			failing = 0;
-		}
+	const struct dpfix_ipfix_file_stats *st = dpfix_ipfix_file_writer_stats(writer);
+
+	if (ret != 0 && ret != -EBADMSG) {
+		if (!failing)
+			fprintf(stderr, "dpfix-collector: --write: %s (said once, until a write "
+					"succeeds again; write_messages_lost counts what is lost)\n", err);
+		failing = 1;
+		flushes_at_failure = st->flushes;
 		return;
 	}
-	if (!failing)
-		fprintf(stderr, "dpfix-collector: --write: %s (reported once until it works again)\n",
-				err);
-	failing = 1;
+	if (failing && st->flushes > flushes_at_failure) {
+		fprintf(stderr, "dpfix-collector: --write: writing works again; %" PRIu64 " messages "
+				"were lost\n", st->messages_lost - lost_said);
+		lost_said = st->messages_lost;
+		failing = 0;
+	}
 }
 
 int
@@ -153,6 +165,13 @@ collector_write_print_summary(FILE *out)
 #undef SHOW
 }
 
+uint64_t
+collector_write_lost(void)
+{
+	return writer != NULL ? dpfix_ipfix_file_writer_stats(writer)->messages_lost :
+			final_stats.messages_lost;
+}
+
 void
 collector_write_close(void)
 {
@@ -164,6 +183,9 @@ collector_write_close(void)
 	if (dpfix_ipfix_file_writer_finish(writer, err, sizeof(err)) < 0)
 		fprintf(stderr, "dpfix-collector: --write: %s\n", err);
 	final_stats = *dpfix_ipfix_file_writer_stats(writer);
+	if (final_stats.messages_lost != 0)
+		fprintf(stderr, "dpfix-collector: --write: %" PRIu64 " messages received were not "
+				"stored (write_messages_lost)\n", final_stats.messages_lost);
 	dpfix_ipfix_file_writer_close(writer, err, sizeof(err)); /* nothing left to fail */
 	writer = NULL;
 }

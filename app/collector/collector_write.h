@@ -23,6 +23,8 @@ void collector_write_message(const struct dpfix_session *s, const uint8_t *msg, 
 void collector_write_session_closed(const struct dpfix_session *s);
 /* Closes a file whose interval has ended; flushes once a second. */
 void collector_write_tick(void);
+/* Messages received that could not be stored (a write failed). */
+uint64_t collector_write_lost(void);
 /* Finishes and closes the current file. */
 void collector_write_close(void);
 /* The file counters, as summary lines (final ones once closed). */

@@ -459,8 +459,10 @@ main(int argc, char **argv)
 	collector_sessions_close_all("closed at shutdown");
 	collector_write_close();
 	print_summary(listeners, nb_listen);
-	/* 2: the collector itself dropped what it had received (a stop that did not wait). */
-	ret = unread_drops(listeners, nb_listen) > unread_before_stop ? 2 : 0;
+	/* 2: the collector itself lost what it had received: a stop that did not wait for
+	 * it, or a --write that failed. */
+	ret = unread_drops(listeners, nb_listen) > unread_before_stop || collector_write_lost() != 0 ?
+			2 : 0;
 	for (unsigned int i = 0; i < nb_listen; i++)
 		dpfix_listener_close(listeners[i]);
 	if (json_out != NULL && json_out != stdout)

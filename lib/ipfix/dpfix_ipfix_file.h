@@ -63,7 +63,7 @@ struct dpfix_ipfix_file_origin {
 
 #define DPFIX_IPFIX_FILE_COUNTERS(X) \
 	X(files, "files opened") \
-	X(messages, "messages written") \
+	X(messages, "messages written (buffered ones whose write failed are taken back)") \
 	X(bytes, "bytes written") \
 	X(template_messages, "messages of templates written at the start of a file") \
 	X(refused_malformed, "messages not written: malformed") \
@@ -74,7 +74,8 @@ struct dpfix_ipfix_file_origin {
 	X(withdrawals_expanded, "all-templates withdrawals stored as one withdrawal per template") \
 	X(withdrawals_dropped, "sets of withdrawals from UDP sessions not stored (RFC 7011 8.1)") \
 	X(write_errors, "writes that failed") \
-	X(messages_lost, "messages not stored: a write failed (the file is cut back to whole messages)")
+	X(messages_lost, "messages not stored: a write failed (the file is cut back to whole messages)") \
+	X(flushes, "writes of the buffered messages that succeeded")
 
 struct dpfix_ipfix_file_stats {
 #define DPFIX_IPFIX_FILE_FIELD(name, text) uint64_t name;

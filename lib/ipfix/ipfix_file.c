@@ -146,6 +146,13 @@ struct file_domain {
 	uint32_t min_export, max_export;    /* their export times */
 };
 
+enum write_kind {
+	WRITE_RECEIVED,         /* a message the caller received */
+	WRITE_TEMPLATES,        /* templates written again at a file's start or after a loss */
+	WRITE_DETAILS,          /* an Export Session Details message */
+	WRITE_KINDS
+};
+
 struct dpfix_ipfix_file_writer {
 	struct dpfix_ipfix_file_params p;
 	char base[PATH_LEN];
@@ -153,7 +160,7 @@ struct dpfix_ipfix_file_writer {
 	int fd;                 /* the current file, -1 when none is open */
 	uint8_t *out;           /* whole messages not yet written */
 	size_t out_len;
-	uint32_t out_messages;
+	uint32_t out_count[WRITE_KINDS]; /* messages in it, by kind */
 	uint64_t on_disk;       /* bytes of the current file written: whole messages */
 	int resend_templates;   /* a write failed: messages that defined templates may be lost */
 	uint64_t file_bytes;    /* on disk and buffered */
@@ -282,6 +289,18 @@ dpfix_ipfix_file_writer_create(const struct dpfix_ipfix_file_params *p, char *er
 	return w;
 }
 
+/* What a message in the buffer is, so that a write that fails takes each back from its
+ * own counter: only received messages count as lost (the others are written again). */
+static uint64_t *
+kind_counter(struct dpfix_ipfix_file_writer *w, enum write_kind kind)
+{
+	switch (kind) {
+	case WRITE_TEMPLATES: return &w->stats.template_messages;
+	case WRITE_DETAILS: return &w->stats.session_details;
+	default: return &w->stats.messages;
+	}
+}
+
 static int
 rotating(const struct dpfix_ipfix_file_writer *w)
 {
@@ -290,8 +309,9 @@ rotating(const struct dpfix_ipfix_file_writer *w)
 
 /* Writes the buffered messages. A failed write (disk full, file size limit) must not
  * leave part of a message behind: the file is cut back to its last whole message, the
- * buffered messages are counted as lost, and the templates are written again before the
- * next message, since lost messages may have defined some. */
+ * buffered received messages are counted as lost (and as not written), and the templates
+ * are written again before the next message, since lost messages may have defined some.
+ * Each write that succeeds is counted (flushes): only that says writing works. */
 static int
 flush_out(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
 {
@@ -308,35 +328,41 @@ flush_out(struct dpfix_ipfix_file_writer *w, char *err, size_t errlen)
 			if (ftruncate(w->fd, (off_t)w->on_disk) == 0)
 				lseek(w->fd, (off_t)w->on_disk, SEEK_SET);
 			w->stats.write_errors++;
-			w->stats.messages_lost += w->out_messages;
+			w->stats.messages_lost += w->out_count[WRITE_RECEIVED];
+			for (int k = 0; k < WRITE_KINDS; k++)
+				*kind_counter(w, (enum write_kind)k) -= w->out_count[k];
 			w->stats.bytes -= w->out_len;
 			w->file_bytes = w->on_disk;
 			w->out_len = 0;
-			w->out_messages = 0;
+			memset(w->out_count, 0, sizeof(w->out_count));
 			w->resend_templates = 1;
 			return fail(-EIO, err, errlen, "%s: write failed: %s", w->path,
 					strerror(n < 0 ? e : ENOSPC));
 		}
 		done += (size_t)n;
 	}
+	if (w->out_len != 0)
+		w->stats.flushes++;
 	w->on_disk += w->out_len;
 	w->out_len = 0;
-	w->out_messages = 0;
+	memset(w->out_count, 0, sizeof(w->out_count));
 	return 0;
 }
 
-/* One whole message into the file's buffer. */
+/* One whole message into the file's buffer; its kind's counter goes up with it. */
 static int
-write_bytes(struct dpfix_ipfix_file_writer *w, const uint8_t *buf, size_t len, char *err,
-		size_t errlen)
+write_bytes(struct dpfix_ipfix_file_writer *w, const uint8_t *buf, size_t len,
+		enum write_kind kind, char *err, size_t errlen)
 {
 	if (w->out_len + len > FILE_BUFFER && flush_out(w, err, errlen) < 0) {
-		w->stats.messages_lost++;
+		if (kind == WRITE_RECEIVED)
+			w->stats.messages_lost++;
 		return -EIO;
 	}
 	memcpy(w->out + w->out_len, buf, len);
 	w->out_len += len;
-	w->out_messages++;
+	w->out_count[kind]++;
+	(*kind_counter(w, kind))++;
 	w->file_bytes += len;
 	w->stats.bytes += len;
 	return 0;
@@ -379,9 +405,8 @@ flush_template_message(struct template_copy *c)
 			c->d->file_domain);
 	if (c->follow && follow(w, NULL, w->extra, len, c->err, c->errlen) < 0)
 		return -EBADMSG; /* cannot happen: these are templates the decoder accepted */
-	if (write_bytes(w, w->extra, len, c->err, c->errlen) < 0)
+	if (write_bytes(w, w->extra, len, WRITE_TEMPLATES, c->err, c->errlen) < 0)
 		return -EIO;
-	w->stats.template_messages++;
 	dpfix_ipfix_msg_begin(&c->m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
 	return 0;
 }
@@ -760,10 +785,9 @@ write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errle
 		dpfix_ipfix_msg_add_template(&m, &w->scratch);
 		dpfix_ipfix_msg_add_record(&m, id, rec, dpfix_ipfix_schema_encode(&schema, &details, rec));
 		len = dpfix_ipfix_msg_finish(&m, d->max_export, d->next_sequence, d->file_domain);
-		if (write_bytes(w, w->extra, len, err, errlen) < 0)
+		if (write_bytes(w, w->extra, len, WRITE_DETAILS, err, errlen) < 0)
 			return -EIO;
 		d->next_sequence++;
-		w->stats.session_details++;
 	}
 	return 0;
 }
@@ -818,7 +842,7 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 	}
 	if (w->p.details)
 		len = append_details(w, d, o, len);
-	if ((ret = write_bytes(w, w->work, len, err, errlen)) < 0)
+	if ((ret = write_bytes(w, w->work, len, WRITE_RECEIVED, err, errlen)) < 0)
 		return ret;
 	d->next_sequence += w->records;
 	d->exporter = o->exporter;
@@ -831,7 +855,6 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 	if (d->file_messages++ == 0)
 		w->file_domains++;
 	w->file_messages++;
-	w->stats.messages++;
 	return 0;
 }
 
