@@ -22,6 +22,7 @@
 #include "port_stats.h"
 #include "probe.h"
 #include "probe_control.h"
+#include "probe_reload.h"
 #include "xdp_capture.h"
 
 atomic_int probe_stop;
@@ -43,8 +44,10 @@ static uint8_t port_states[RTE_MAX_ETHPORTS];
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	atomic_store(&probe_stop, 1);
+	if (sig == SIGHUP)
+		atomic_store(&probe_reload_requested, 1);
+	else
+		atomic_store(&probe_stop, 1);
 }
 
 
@@ -366,6 +369,9 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	probe_reload_init(argc - eal_args - 1, argv + eal_args + 1);
+	probe_apply_log_level(&settings);
+	signal(SIGHUP, on_signal);
 	probe_clock_init();
 	if (capture_input_scan(argc, argv, &captures, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dpfix-probe: %s\n", err);

@@ -77,6 +77,11 @@ struct worker_ctx {
 	int input_is_finite;            /* pcap files: a long silence is end of input */
 	struct worker_stats stats;
 	atomic_int done;                /* set once every flow has been handed over */
+	/* New flow timeouts from a reload (SIGHUP): the control lcore writes them, then
+	 * bumps timeouts_posted; the worker applies them to its table between bursts. */
+	uint64_t new_idle_ns, new_active_ns, new_tcp_end_ns;
+	atomic_uint timeouts_posted;
+	unsigned int timeouts_applied;
 	struct dpfix_sample samplers[PROBE_MAX_QUEUES_PER_WORKER]; /* queues[i].sampler */
 } __rte_cache_aligned;
 

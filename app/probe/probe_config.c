@@ -127,6 +127,9 @@ const struct dpfix_config_option probe_options[] = {
 		"often, and once at start and at the end (default 60s)"),
 	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, 1, 60000,
 		"send a partly filled message after this long (default 0.5)"),
+	OPT("log_level", DPFIX_CONFIG_U32, log_level, 0, 8,
+		"DPDK's global log level: 1 emergency .. 8 debug (default 0: as the EAL "
+		"options set it); changes with SIGHUP"),
 	OPT("stats_interval", DPFIX_CONFIG_DURATION, stats_interval_ms, 0, MS_PER_DAY,
 		"print progress this often, 0 = never (default 10)"),
 	OPT("input_end_idle", DPFIX_CONFIG_DURATION, input_end_idle_ms, 10, 60000,

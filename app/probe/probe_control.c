@@ -13,6 +13,7 @@
 
 #include "port_stats.h"
 #include "probe_control.h"
+#include "probe_reload.h"
 
 static struct worker_ctx *t_workers;
 static unsigned int t_nb_workers;
@@ -234,7 +235,7 @@ print_progress(struct worker_ctx *workers, unsigned int nb_workers, const struct
 }
 
 void
-control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned int nb_workers,
+control_run(struct probe_settings *s, struct worker_ctx *workers, unsigned int nb_workers,
 		struct exporter_ctx *exporter, int run_exporter)
 {
 	uint64_t hz = rte_get_tsc_hz(), next_stats, next_port_poll = 0;
@@ -260,6 +261,10 @@ control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned
 		if (rte_get_tsc_cycles() >= next_port_poll) {
 			port_drops_poll(probe_clock_now_ns());
 			next_port_poll = rte_get_tsc_cycles() + hz / 10;
+		}
+		if (atomic_exchange(&probe_reload_requested, 0)) {
+			probe_reload(s, workers, nb_workers);
+			next_stats = rte_get_tsc_cycles() + s->stats_interval_ms * hz / 1000;
 		}
 		if (s->stats_interval_ms != 0 && rte_get_tsc_cycles() >= next_stats) {
 			print_progress(workers, nb_workers, exporter);

@@ -8,8 +8,8 @@
 #include "probe.h"
 
 /* Runs until every worker and the exporter are done. With run_exporter, the export
- * work is done here too (two-lcore deployments). */
-void control_run(const struct probe_settings *s, struct worker_ctx *workers, unsigned int nb_workers,
+ * work is done here too (two-lcore deployments). A SIGHUP reloads s (probe_reload.h). */
+void control_run(struct probe_settings *s, struct worker_ctx *workers, unsigned int nb_workers,
 		struct exporter_ctx *exporter, int run_exporter);
 
 void control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,

@@ -179,7 +179,7 @@ worker_main(void *arg)
 	uint64_t last_packet_ns = now_ns, last_packet_clock_ns = now_ns;
 
 	while (!atomic_load_explicit(&probe_stop, memory_order_relaxed)) {
-		unsigned int received = 0;
+		unsigned int received = 0, posted;
 		uint64_t flow_now_ns;
 
 		now_ns = probe_clock_now_ns();
@@ -194,6 +194,12 @@ worker_main(void *arg)
 			flow_now_ns = last_packet_ns + (now_ns - last_packet_clock_ns);
 		}
 		dpfix_flow_table_expire(w->table, flow_now_ns, EXPIRE_WORK_PER_ROUND);
+		posted = atomic_load_explicit(&w->timeouts_posted, memory_order_acquire);
+		if (unlikely(posted != w->timeouts_applied)) {
+			dpfix_flow_table_set_timeouts(w->table, w->new_idle_ns, w->new_active_ns,
+					w->new_tcp_end_ns);
+			w->timeouts_applied = posted;
+		}
 	}
 
 	/* End of input or shutdown: rx has stopped, so waiting for ring room stalls no

@@ -57,6 +57,9 @@ struct dpfix_flow_table {
 	uint64_t idle_ns;
 	uint64_t active_ns;
 	uint64_t tcp_end_ns;
+	/* After timeouts were shortened: the wheel slots [refile_next, refile_end) still
+	 * hold flows filed for the old, later expiries; the expiry pass moves them. */
+	uint64_t refile_next, refile_end;
 	int biflow;
 	dpfix_flow_emit_t emit;
 	void *emit_ctx;
@@ -516,6 +519,57 @@ dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_pack
 	}
 }
 
+int
+dpfix_flow_table_set_timeouts(struct dpfix_flow_table *t, uint64_t idle_ns, uint64_t active_ns,
+		uint64_t tcp_end_ns)
+{
+	tcp_end_ns = RTE_MIN(tcp_end_ns, idle_ns);
+	if (idle_ns == 0 || active_ns == 0)
+		return -ERANGE;
+	/* Longer timeouts need nothing more: a flow found not yet due is moved on (beyond
+	 * the wheel's span, to its last slot). Shorter ones bring expiries forward, which
+	 * the slots the flows sit in do not know: they are walked once (refile). */
+	if (idle_ns < t->idle_ns || active_ns < t->active_ns || tcp_end_ns < t->tcp_end_ns) {
+		t->refile_next = t->wheel.cursor + 1;
+		t->refile_end = t->wheel.cursor + t->wheel.nb_slots;
+	}
+	t->idle_ns = idle_ns;
+	t->active_ns = active_ns;
+	t->tcp_end_ns = tcp_end_ns;
+	return 0;
+}
+
+/* Moves the flows of slots after the cursor whose expiry now falls in an earlier slot,
+ * whole slots at a time, until about max_work flows were looked at. */
+static uint32_t
+refile_some(struct dpfix_flow_table *t, uint32_t max_work)
+{
+	struct flow_wheel *wh = &t->wheel;
+	uint32_t work = 0;
+
+	if (t->refile_next <= wh->cursor)
+		t->refile_next = wh->cursor + 1;
+	while (t->refile_next < t->refile_end && work < max_work) {
+		uint64_t s = t->refile_next++;
+		uint32_t r = wh->heads[(uint32_t)s & (wh->nb_slots - 1)];
+
+		while (r != FLOW_WHEEL_NONE) {
+			uint32_t next = wh->links[r].next;
+			uint8_t reason;
+			uint64_t due = flow_due(t, &t->records[r], &reason);
+
+			work++;
+			/* Filed before s (at the cursor at the earliest, never s itself). */
+			if (flow_wheel_slot_of(wh, due) < s) {
+				flow_wheel_remove(wh, r);
+				flow_wheel_add(wh, r, due);
+			}
+			r = (next & FLOW_WHEEL_END) ? FLOW_WHEEL_NONE : next;
+		}
+	}
+	return work;
+}
+
 uint32_t
 dpfix_flow_table_expire(struct dpfix_flow_table *t, uint64_t now_ns, uint32_t max_work)
 {
@@ -528,6 +582,8 @@ dpfix_flow_table_expire(struct dpfix_flow_table *t, uint64_t now_ns, uint32_t ma
 	 * than where it was filed, so nothing is missed. */
 	if (now_slot >= wh->cursor + wh->nb_slots)
 		wh->cursor = now_slot - wh->nb_slots + 1;
+	if (unlikely(t->refile_next < t->refile_end))
+		work += refile_some(t, max_work);
 	/* A slot is worked once its whole time has passed, so a flow found not yet
 	 * due always moves to a later slot. */
 	while (wh->cursor < now_slot && work < max_work) {

@@ -112,6 +112,13 @@ uint32_t dpfix_flow_table_expire(struct dpfix_flow_table *t, uint64_t now_ns, ui
 int dpfix_flow_table_flush(struct dpfix_flow_table *t, uint8_t reason);
 
 uint32_t dpfix_flow_table_count(const struct dpfix_flow_table *t);
+
+/* New timeouts (as in dpfix_flow_params) for every flow, open ones included: shorter
+ * ones bring the open flows' expiries forward (the expiry passes that follow move them,
+ * within their work bound), longer ones put them off. Only the table's own lcore may
+ * call it. -ERANGE (nothing changed) for a zero timeout. */
+int dpfix_flow_table_set_timeouts(struct dpfix_flow_table *t, uint64_t idle_ns, uint64_t active_ns,
+		uint64_t tcp_end_ns);
 uint32_t dpfix_flow_table_capacity(const struct dpfix_flow_table *t);
 /* A flow is ended by dpfix_flow_table_expire no later than this after it is due. */
 uint64_t dpfix_flow_table_granularity_ns(const struct dpfix_flow_table *t);

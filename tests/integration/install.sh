@@ -28,6 +28,7 @@ probe_unit=$(echo "$units" | grep probe)
 grep -qx "ExecStart=$bindir/dpfix-probe \$DPFIX_EAL -- --config $sysconfdir/dpfix/%i.conf" "$probe_unit" ||
 	fail "probe unit ExecStart: $(grep ExecStart "$probe_unit")"
 grep -qx "EnvironmentFile=$sysconfdir/dpfix/%i.env" "$probe_unit" || fail "probe unit EnvironmentFile"
+grep -qx "ExecReload=/bin/kill -HUP \$MAINPID" "$probe_unit" || fail "probe unit ExecReload"
 grep -qx "ExecStart=$bindir/dpfix-collector --config $sysconfdir/dpfix/collector.conf" \
 	"$(echo "$units" | grep collector)" || fail "collector unit ExecStart"
 file "$dest$libdir/dpfix/dpfix_xdp.o" | grep -q "eBPF" || fail "the XDP object is not eBPF: $(file "$dest$libdir/dpfix/dpfix_xdp.o")"

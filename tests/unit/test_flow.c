@@ -381,6 +381,45 @@ test_idle_expiry(void)
 	dpfix_flow_table_free(t);
 }
 
+/* Timeouts changed while flows are open (SIGHUP): shorter ones reach the open flows,
+ * which sit in the wheel at their old expiry; longer ones put them off. */
+static void
+test_set_timeouts(void)
+{
+	const uint64_t sec = 1000000000ull;
+	struct dpfix_flow_table *t = table_with("ft_set", CAPACITY, 60 * sec, 120 * sec, 2 * sec, 0);
+	struct dpfix_packet_info p;
+	uint64_t now = 10 * sec;
+
+	if (t == NULL)
+		return;
+	CHECK_EQ_U64(dpfix_flow_table_set_timeouts(t, 0, sec, sec), (uint64_t)-ERANGE);
+	for (uint32_t k = 0; k < 1000; k++) {
+		make_packet(&p, k, 100, 0x10, 64);
+		meter(t, &p, now + k);
+	}
+	sink_reset(&sink, -1);
+	CHECK_EQ_U64(dpfix_flow_table_expire(t, now + 5 * sec, CAPACITY), 0);
+	/* idle 60 s -> 1 s: all end by idle within the expiry passes' bound of work. */
+	CHECK_EQ_U64(dpfix_flow_table_set_timeouts(t, sec, 120 * sec, 2 * sec), 0);
+	for (int round = 0; round < 100 && dpfix_flow_table_count(t) > 0; round++)
+		dpfix_flow_table_expire(t, now + 6 * sec, 64);
+	CHECK_EQ_U64(dpfix_flow_table_count(t), 0);
+	CHECK_EQ_U64(sink.n, 1000);
+	CHECK(sink.n > 0 && sink.rec[0].end_reason == DPFIX_FLOW_END_IDLE);
+	/* 1 s -> 300 s (beyond the wheel's span at creation): a new flow lives on. */
+	CHECK_EQ_U64(dpfix_flow_table_set_timeouts(t, 300 * sec, 600 * sec, 2 * sec), 0);
+	make_packet(&p, 1, 100, 0x10, 64);
+	meter(t, &p, now + 7 * sec);
+	sink_reset(&sink, -1);
+	for (uint64_t at = now + 8 * sec; at < now + 300 * sec; at += 3 * sec)
+		dpfix_flow_table_expire(t, at, CAPACITY);
+	CHECK_EQ_U64(sink.n, 0);
+	dpfix_flow_table_expire(t, now + 310 * sec, CAPACITY);
+	CHECK_EQ_U64(sink.n, 1);
+	dpfix_flow_table_free(t);
+}
+
 static void
 test_active_expiry(void)
 {
@@ -1308,6 +1347,7 @@ main(void)
 	RUN_TEST(test_metering);
 	RUN_TEST(test_bursts);
 	RUN_TEST(test_idle_expiry);
+	RUN_TEST(test_set_timeouts);
 	RUN_TEST(test_active_expiry);
 	RUN_TEST(test_bounded_expiry);
 	RUN_TEST(test_time_jump);

@@ -1,0 +1,138 @@
+/* Reload on SIGHUP. Live: the flow timeouts (each worker applies them to its own table
+ * between bursts; open flows take them too), the progress interval and the log level. Everything else is compared and, if changed,
+ * named as needing a restart: collectors and sessions (the export session's life moves
+ * to lib/export first), packet selection (per-queue selectors and their options
+ * templates), sizes, flow key and ports. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_log.h>
+
+#include "probe_reload.h"
+
+atomic_int probe_reload_requested;
+
+static int saved_argc;
+static char **saved_argv;
+
+void
+probe_reload_init(int argc, char **argv)
+{
+	saved_argc = argc;
+	saved_argv = argv;
+}
+
+void
+probe_apply_log_level(const struct probe_settings *s)
+{
+	if (s->log_level != 0)
+		rte_log_set_global_level(s->log_level);
+}
+
+/* The options applied live, by key. */
+static int
+is_live(const char *key)
+{
+	static const char *const live[] = {"idle_timeout", "active_timeout", "tcp_end_wait",
+		"stats_interval", "log_level", NULL};
+
+	for (int i = 0; live[i] != NULL; i++)
+		if (strcmp(key, live[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether an option's value differs. CUSTOM options keep their values in fields of
+ * their own, compared here by name. */
+static int
+option_changed(const struct dpfix_config_option *o, const struct probe_settings *a,
+		const struct probe_settings *b)
+{
+	if (o->type != DPFIX_CONFIG_CUSTOM)
+		return memcmp((const char *)a + o->offset, (const char *)b + o->offset, o->size) != 0;
+	if (strcmp(o->key, "sampling") == 0) {
+		for (unsigned int p = 0; p <= PROBE_MAX_PORTS; p++)
+			if (a->sampling[p].set != b->sampling[p].set || (a->sampling[p].set &&
+					memcmp(&a->sampling[p].params, &b->sampling[p].params,
+						sizeof(a->sampling[p].params)) != 0))
+				return 1;
+		return 0;
+	}
+	if (strcmp(o->key, "xdp_pass") == 0)
+		return a->nb_xdp_pass != b->nb_xdp_pass ||
+				memcmp(a->xdp_pass, b->xdp_pass, sizeof(a->xdp_pass[0]) * a->nb_xdp_pass) != 0;
+	return 0;
+}
+
+static void
+append(char *buf, size_t len, const char *fmt, const char *what)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, fmt, used > 0 ? ", " : "", what);
+}
+
+void
+probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigned int nb_workers)
+{
+	static struct probe_settings next;      /* large (sampling, rules): not on the stack */
+	char err[DPFIX_CONFIG_ERRLEN], applied[512] = "", restart[512] = "";
+	int timeouts_changed = 0;
+
+	probe_settings_defaults(&next);
+	if (probe_settings_from_args(&next, saved_argc, saved_argv, err, sizeof(err)) != 0 ||
+			probe_settings_check(&next, err, sizeof(err)) != 0) {
+		printf("dpfix-probe: SIGHUP: the config was not reloaded, nothing changed: %s\n", err);
+		fflush(stdout);
+		return;
+	}
+	/* A random selector without a seed got one at start: the same line keeps it. */
+	for (unsigned int p = 0; p <= PROBE_MAX_PORTS; p++)
+		if (next.sampling[p].set && !next.sampling[p].params.seed_given &&
+				running->sampling[p].set && !running->sampling[p].params.seed_given)
+			next.sampling[p].params.seed = running->sampling[p].params.seed;
+	for (const struct dpfix_config_option *o = probe_options; o->key != NULL; o++) {
+		if (!option_changed(o, running, &next))
+			continue;
+		if (!is_live(o->key)) {
+			append(restart, sizeof(restart), "%s%s", o->key);
+			continue;
+		}
+		/* The timeouts are one change, said after the others. */
+		if (strncmp(o->key, "idle", 4) == 0 || strncmp(o->key, "active", 6) == 0 ||
+				strncmp(o->key, "tcp_end", 7) == 0)
+			timeouts_changed = 1;
+		else
+			append(applied, sizeof(applied), "%s%s", o->key);
+	}
+	if (timeouts_changed) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "idle_timeout %.3g s, active_timeout %.3g s, "
+				"tcp_end_wait %.3g s", next.idle_timeout_ms / 1e3,
+				next.active_timeout_ms / 1e3, next.tcp_end_wait_ms / 1e3);
+		append(applied, sizeof(applied), "%s%s", what);
+		for (unsigned int i = 0; i < nb_workers; i++) {
+			struct worker_ctx *w = &workers[i];
+
+			w->new_idle_ns = next.idle_timeout_ms * 1000000ull;
+			w->new_active_ns = next.active_timeout_ms * 1000000ull;
+			w->new_tcp_end_ns = next.tcp_end_wait_ms * 1000000ull;
+			atomic_fetch_add_explicit(&w->timeouts_posted, 1, memory_order_release);
+		}
+		running->idle_timeout_ms = next.idle_timeout_ms;
+		running->active_timeout_ms = next.active_timeout_ms;
+		running->tcp_end_wait_ms = next.tcp_end_wait_ms;
+	}
+	running->stats_interval_ms = next.stats_interval_ms;
+	if (running->log_level != next.log_level) {
+		running->log_level = next.log_level;
+		probe_apply_log_level(running);
+	}
+	printf("dpfix-probe: SIGHUP: config reloaded; applied: %s; needs a restart: %s\n",
+			applied[0] ? applied : "nothing", restart[0] ? restart : "nothing");
+	fflush(stdout);
+}
