@@ -105,19 +105,24 @@ port_drops_times(uint64_t *first_ns, uint64_t *last_ns)
 	*last_ns = atomic_load(&last_seen_ns);
 }
 
+static void
+visit_drops(uint16_t port, port_counter_fn fn, void *ctx)
+{
+	struct port_drops d;
+
+	port_drops_read(port, &d);
+#define VISIT(name, text) fn(ctx, port, #name, d.name);
+	PORT_DROP_COUNTERS(VISIT)
+#undef VISIT
+}
+
 void
 port_drops_visit(port_counter_fn fn, void *ctx)
 {
 	uint16_t port;
 
-	RTE_ETH_FOREACH_DEV(port) {
-		struct port_drops d;
-
-		port_drops_read(port, &d);
-#define VISIT(name, text) fn(ctx, port, #name, d.name);
-		PORT_DROP_COUNTERS(VISIT)
-#undef VISIT
-	}
+	RTE_ETH_FOREACH_DEV(port)
+		visit_drops(port, fn, ctx);
 }
 
 void
@@ -158,12 +163,7 @@ port_counters_visit(port_counter_fn fn, void *ctx)
 	uint16_t port;
 
 	RTE_ETH_FOREACH_DEV(port) {
-		struct port_drops d;
-
-		port_drops_read(port, &d);
-#define VISIT(name, text) fn(ctx, port, #name, d.name);
-		PORT_DROP_COUNTERS(VISIT)
-#undef VISIT
+		visit_drops(port, fn, ctx);
 		if (xdp_of_port[port].nb_queues > 0)
 			visit_xdp(port, fn, ctx);
 	}

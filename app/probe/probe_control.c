@@ -151,19 +151,28 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* A telemetry command's parameter: a number below limit, or -EINVAL. */
+static long
+telemetry_index(const char *params, unsigned long limit)
+{
+	char *end;
+	unsigned long n;
+
+	if (params == NULL || !isdigit((unsigned char)params[0]))
+		return -EINVAL;
+	n = strtoul(params, &end, 10);
+	return *end != '\0' || n >= limit ? -EINVAL : (long)n;
+}
+
 /* /dpfix/worker,N: the counters of worker N alone. */
 static int
 telemetry_worker(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct totals t;
-	char *end;
-	unsigned long n;
+	long n = telemetry_index(params, t_nb_workers);
 	(void)cmd;
 
-	if (params == NULL || !isdigit((unsigned char)params[0]))
-		return -EINVAL;
-	n = strtoul(params, &end, 10);
-	if (*end != '\0' || n >= t_nb_workers)
+	if (n < 0)
 		return -EINVAL;
 	sum_totals(&t_workers[n], 1, &t);
 	rte_tel_data_start_dict(d);
@@ -187,17 +196,13 @@ telemetry_add_port(void *ctx, uint16_t port, const char *name, uint64_t value)
 static int
 telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char *end;
-	unsigned long n;
+	long n = telemetry_index(params, RTE_MAX_ETHPORTS);
 	(void)cmd;
 
-	if (params == NULL || !isdigit((unsigned char)params[0]))
-		return -EINVAL;
-	n = strtoul(params, &end, 10);
-	if (*end != '\0' || n >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)n))
+	if (n < 0 || !rte_eth_dev_is_valid_port((uint16_t)n))
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "port", n);
+	rte_tel_data_add_dict_u64(d, "port", (uint64_t)n);
 	port_of_interest = (int)n;
 	port_counters_visit(telemetry_add_port, d);
 	return 0;
