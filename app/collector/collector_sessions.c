@@ -41,8 +41,8 @@ static struct collector_session_stats stats;
 static struct dpfix_ipfix_decode_stats closed_decode; /* of sessions already closed */
 static uint64_t closed_streams[DPFIX_MAX_STREAMS];
 
-static uint64_t
-now_ms(void)
+uint64_t
+collector_now_ms(void)
 {
 	struct timespec ts;
 
@@ -61,7 +61,7 @@ static uint64_t churn_window_ms, churn_lines, churn_hidden;
 static void
 churn_flush(int force)
 {
-	uint64_t now = now_ms();
+	uint64_t now = collector_now_ms();
 
 	if (!force && now - churn_window_ms < 1000)
 		return;
@@ -142,7 +142,7 @@ evict_for(const char *newcomer)
 		return -ENOSPC;
 	snprintf(why, sizeof(why), "evicted for %s (%u sessions: max_sessions), having delivered "
 			"no valid message in %" PRIu64 " ms", newcomer, limits.max_sessions,
-			now_ms() - sessions[victim].opened_ms);
+			collector_now_ms() - sessions[victim].opened_ms);
 	stats.sessions_evicted++;
 	close_session(victim, why);
 	return 0;
@@ -180,7 +180,7 @@ accept_sessions(struct dpfix_listener *l)
 			.session = ds, .decoder = dpfix_ipfix_decoder_create_params(&dp),
 			.transport = dpfix_listener_endpoint(l)->transport,
 			.datagram = dp.transport == DPFIX_IPFIX_TRANSPORT_UDP,
-			.opened_ms = now_ms(),
+			.opened_ms = collector_now_ms(),
 		};
 		s->last_input_ms = s->opened_ms;
 		if (s->decoder == NULL) {
@@ -267,7 +267,7 @@ serve_session(unsigned int i, uint8_t *buf, size_t cap)
 		decode_message(s, buf, (size_t)n);
 	}
 	if (messages > 0)
-		s->last_input_ms = now_ms();
+		s->last_input_ms = collector_now_ms();
 	return messages;
 }
 
@@ -310,7 +310,7 @@ collector_sessions_poll_fds(struct pollfd *fds)
 void
 collector_sessions_expire(void)
 {
-	uint64_t now = now_ms(), lifetime_ms = (uint64_t)limits.template_lifetime_s * 1000;
+	uint64_t now = collector_now_ms(), lifetime_ms = (uint64_t)limits.template_lifetime_s * 1000;
 	char why[160];
 
 	churn_flush(0);

@@ -40,6 +40,8 @@ struct collector_session_stats {
 #undef COLLECTOR_SESSION_FIELD
 };
 
+/* The monotonic clock sessions are timed with, in milliseconds. */
+uint64_t collector_now_ms(void);
 /* Takes the table's memory. 0 or -ENOMEM. */
 int collector_sessions_init(const struct collector_session_limits *limits);
 /* One round: new sessions from every listener, then what each session has (at most 64

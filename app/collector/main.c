@@ -198,15 +198,6 @@ wait_for_input(struct pollfd *fds, struct dpfix_listener **listeners, unsigned i
 	poll(fds, n, IDLE_WAKE_MS);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Datagrams dropped before any session saw them (a full socket buffer, a full queue):
  * said when it happens, at most once a second per listener, with the count since the
  * last time. Sequence numbers cannot show a loss at the end of a stream. */
@@ -256,7 +247,7 @@ static void
 drain(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, size_t cap,
 		const char *signal_name)
 {
-	uint64_t end = now_ms() + SHUTDOWN_DRAIN_MS;
+	uint64_t end = collector_now_ms() + SHUTDOWN_DRAIN_MS;
 
 	fprintf(stderr, "dpfix-collector: %s: stopping; reading what is queued (at most %u s; a "
 			"second signal stops at once)\n", signal_name, SHUTDOWN_DRAIN_MS / 1000);
@@ -267,7 +258,7 @@ drain(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, s
 					second_signal);
 			break;
 		}
-		if (now_ms() > end) {
+		if (collector_now_ms() > end) {
 			fprintf(stderr, "dpfix-collector: input still arriving %u ms after the stop "
 					"signal: stopped reading\n", SHUTDOWN_DRAIN_MS);
 			break;
@@ -282,7 +273,7 @@ static void
 once_a_second(struct dpfix_listener **listeners, unsigned int nb_listen)
 {
 	static uint64_t next_check_ms;
-	uint64_t now = now_ms();
+	uint64_t now = collector_now_ms();
 
 	if (now < next_check_ms)
 		return;

@@ -27,18 +27,6 @@ second_refused() {
 	echo "ok $name: $(head -1 "$WORK/$name.second.stderr")"
 }
 
-# The first collector still takes a real export, exactly.
-first_still_works() {
-	local name=$1 url=$2 stderr=$3
-	shift 3
-	# shellcheck disable=SC2046
-	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
-		--collector "$url" "$@" >"$WORK/$name.probe" 2>&1 || fail "$name: probe failed: $(tail -3 "$WORK/$name.probe")"
-	wait_for_records "$WORK/$name.json" "$(probe_records "$WORK/$name.probe")"
-	stop_collector
-	[ "$(summary_value "$WORK/$name.stdout" flows)" = "$(expected flows)" ] || fail "$name: flows"
-}
-
 PSK_C="--psk-file $K/collector.psk"
 PSK_P="--psk-identity probe1.example --psk-file $K/probe.psk"
 
@@ -53,7 +41,7 @@ for spec in udp: dtls+udp:psk tcp: ; do
 	second_refused "$name" "$url" --quiet "${cargs[@]}"
 	# The wildcard address covers 127.0.0.1 too.
 	second_refused "$name-any" "$scheme://0.0.0.0:$port" --quiet "${cargs[@]}"
-	first_still_works "$name" "$url" "$WORK/$name.stderr" "${pargs[@]}"
+	probe_export_exact "$WORK/$name" "$url" "$WORK/$name.json" "${pargs[@]}"
 done
 
 # SCTP: the SCTP port lives in each process's own stack; what two collectors can clash
@@ -74,6 +62,6 @@ for spec in sctp: dtls+sctp:psk; do
 	other=$(free_port)
 	second_refused "$name-other-sctp-port" "$scheme://127.0.0.1:$other" --quiet \
 		--sctp-udp-port "$udp_port" "${cargs[@]}"
-	first_still_works "$name" "$url" "$WORK/$name.stderr" --sctp-udp-port "$udp_port" "${pargs[@]}"
+	probe_export_exact "$WORK/$name" "$url" "$WORK/$name.json" --sctp-udp-port "$udp_port" "${pargs[@]}"
 done
 echo "collector_address_in_use: ok"

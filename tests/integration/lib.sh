@@ -140,6 +140,24 @@ wait_for_records() {
 	done
 }
 
+# probe_export_exact OUTPREFIX URL JSON [PROBE ARGS...]: the probe exports the bundled
+# capture to the collector started with OUTPREFIX and --json JSON at URL; once JSON holds
+# every record the probe exported, the collector is stopped and its summary's flows,
+# packets and octets must be the capture's.
+probe_export_exact() {
+	local out=$1 url=$2 json=$3 what
+	shift 3
+	# shellcheck disable=SC2046
+	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+		--collector "$url" "$@" >"$out.probe" 2>&1 || fail "probe to $url failed: $(tail -3 "$out.probe")"
+	wait_for_records "$json" "$(probe_records "$out.probe")"
+	stop_collector
+	for what in flows packets octets; do
+		[ "$(summary_value "$out.stdout" "$what")" = "$(expected "$what")" ] ||
+			fail "$url: $what $(summary_value "$out.stdout" "$what"), want $(expected "$what")"
+	done
+}
+
 # capture_start NAME FILTER: dumpcap captures what crosses loopback and matches the
 # capture FILTER into $WORK/NAME.pcapng, and this returns once the capture is running:
 # dumpcap prints "File:" after its filter is attached and the file's header written.
