@@ -11,12 +11,12 @@
 #include "dpfix_xsk.h"
 #include "port_stats.h"
 
+
 struct port_xdp {
 	struct dpfix_xdp maps;
 	unsigned int nb_queues;     /* 0: the port has no dpfix XDP program */
 };
 static struct port_xdp xdp_of_port[RTE_MAX_ETHPORTS];
-
 static struct dpfix_xsk_set xsk_before;
 static struct dpfix_xsk_set xsk_of_port[RTE_MAX_ETHPORTS];
 static uint64_t seen_total;
@@ -58,6 +58,15 @@ port_drops_read(uint16_t port, struct port_drops *d)
 		d->rx_missed += x.rx_ring_full;
 		d->rx_errors += x.rx_invalid_descs;
 	}
+	/* Frames dpfix's XDP program found no socket for (a queue the probe does not read)
+	 * went to the kernel: the probe missed them. */
+	if (xdp_of_port[port].nb_queues > 0)
+		for (unsigned int q = 0; q < DPFIX_XDP_MAX_QUEUES; q++) {
+			struct dpfix_xdp_counters c;
+
+			if (dpfix_xdp_read(&xdp_of_port[port].maps, q, &c) == 0)
+				d->rx_missed += c.kernel_no_socket;
+		}
 }
 
 void
@@ -139,7 +148,10 @@ visit_xdp(uint16_t port, port_counter_fn fn, void *ctx)
 	struct dpfix_xdp_counters q[DPFIX_XDP_MAX_QUEUES], sum = {0};
 	char key[64];
 
-	for (unsigned int i = 0; i < px->nb_queues; i++) {
+	/* Every queue of the interface, not only the probe's: frames on a queue with no
+	 * socket (start_queue=, or RSS spreading over more queues than queue_count=) go to
+	 * the kernel, and only that queue's kernel_no_socket shows it. */
+	for (unsigned int i = 0; i < DPFIX_XDP_MAX_QUEUES; i++) {
 		dpfix_xdp_read(&px->maps, i, &q[i]);
 #define SUM(name, text) sum.name += q[i].name;
 		DPFIX_XDP_ACTIONS(SUM)
@@ -148,7 +160,11 @@ visit_xdp(uint16_t port, port_counter_fn fn, void *ctx)
 #define VISIT_SUM(name, text) fn(ctx, port, "xdp_" #name, sum.name);
 	DPFIX_XDP_ACTIONS(VISIT_SUM)
 #undef VISIT_SUM
-	for (unsigned int i = 0; i < px->nb_queues; i++) {
+	for (unsigned int i = 0; i < DPFIX_XDP_MAX_QUEUES; i++) {
+#define NONZERO(name, text) q[i].name |
+		if (i >= px->nb_queues && (DPFIX_XDP_ACTIONS(NONZERO) 0) == 0)
+			continue;
+#undef NONZERO
 #define VISIT_Q(name, text) \
 		snprintf(key, sizeof(key), "xdp_queue_%u_" #name, i); \
 		fn(ctx, port, key, q[i].name);

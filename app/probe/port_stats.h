@@ -7,7 +7,8 @@
 
 #define PORT_DROP_COUNTERS(X) \
 	X(rx_missed, "packets the port dropped with its receive queue full: the workers " \
-			"did not keep up (imissed; net_af_xdp: also its sockets' rx ring full)") \
+			"did not keep up (imissed; net_af_xdp: also its sockets' rx ring full, and " \
+			"frames on interface queues the probe does not read)") \
 	X(rx_nombuf, "packets dropped for want of a free mbuf (raise mbuf_count)") \
 	X(rx_errors, "erroneous packets the port received and dropped (ierrors)")
 
@@ -37,8 +38,9 @@ void port_drops_times(uint64_t *first_ns, uint64_t *last_ns);
 typedef void (*port_counter_fn)(void *ctx, uint16_t port, const char *name, uint64_t value);
 void port_drops_visit(port_counter_fn fn, void *ctx);
 /* Every port's counters: its drops, then for a port with dpfix's XDP program what the
- * program did with its frames (xdp_redirected, ...: its queues' sum, then per queue
- * xdp_queue_Q_redirected, ...). */
+ * program did with its frames (xdp_redirected, ...: the interface's queues' sum, then
+ * per queue xdp_queue_Q_redirected, ...: the port's queues, and any other queue of the
+ * interface that saw frames). */
 void port_counters_visit(port_counter_fn fn, void *ctx);
 
 struct dpfix_xdp;

@@ -4,7 +4,8 @@
 # (xdp_pass). The peer pings that address (the kernel must answer: ARP and ICMP stay
 # with it, unmetered) and sends a generated capture of 2000 frames in 40 UDP flows to
 # other addresses, which must reach the collector exactly. The program's per-queue
-# counters account for every frame the peer sent, and it leaves with the probe.
+# counters account for every frame the peer sent, and it leaves with the probe. Then a
+# queue the probe does not read: its frames are counted as missed.
 source "$(dirname "$0")/lib.sh"
 af_xdp_leak_unwind
 
@@ -93,5 +94,36 @@ if errors:
     sys.exit("; ".join(errors))
 print(f"{sent} frames from the peer: 2000 captured into 40 exact flows, "
       f"{p['xdp_kernel_rule']} left to the kernel (ARP, ping)")
+PYEOF
+# A two-queue interface read on one queue: RSS puts some flows on the other, where the
+# program finds no socket and leaves them to the kernel. Said at start, and counted as
+# missed (rx_missed: the probe's loss, exit status 2), per queue in the XDP counters.
+tag=appl$$q
+veth_pair "$tag" 2
+COLLECTOR_NETNS=${tag}p start_collector "$port" "$WORK/collector2" --quiet
+ip netns exec "${tag}p" "$DPFIX_PROBE" --no-huge -m 512 --no-pci --no-shconf --file-prefix "$prefix" \
+	-l 0-1 --log-level=lib.eal:warning --log-level=pmd.net.af_xdp:warning \
+	--vdev "net_af_xdp0,iface=${tag}a,queue_count=1" -- --collector "udp://127.0.0.1:$port" \
+	--stats-interval 0 --stats-json "$WORK/stats2.json" >"$WORK/probe2.stdout" 2>&1 &
+PROBE_PID=$!
+PIDS+=("$PROBE_PID")
+wait_for_text "$WORK/probe2.stdout" "worker(s)" 20
+grep -q "warning: ${tag}a has 2 receive queues and the probe reads 1: .*queue_count=2" "$WORK/probe2.stdout" ||
+	fail "no warning about the unread queue: $(cat "$WORK/probe2.stdout")"
+ip netns exec "${tag}s" "$PY" "$DPFIX_SOURCE_ROOT/tests/integration/send_frames.py" "${tag}b" 400 40
+wait_for_telemetry "$prefix" /dpfix/stats "c['rx_packets'] + c['rx_missed']" 400
+kill -INT "$PROBE_PID"
+rc=0
+wait "$PROBE_PID" || rc=$?
+[ "$rc" -eq 2 ] || fail "probe exited with $rc after missing a queue's frames, want 2"
+[ "$(counter "$WORK/probe2.stdout" records_lost)" = 0 ] || fail "records lost: exit 2 for another reason"
+stop_collector
+$PY - "$WORK/stats2.json" <<'PYEOF' || fail "unread queue"
+import json, sys
+p = json.load(open(sys.argv[1]))["ports"][0]
+if not (p["rx_missed"] > 0 and p["rx_missed"] == p["xdp_queue_1_kernel_no_socket"] == p["xdp_kernel_no_socket"]
+        and p["xdp_queue_0_redirected"] + p["rx_missed"] == 400):
+    sys.exit(f"port counters {p}")
+print(f"two queues, one read: {p['xdp_queue_0_redirected']} captured, {p['rx_missed']} missed on queue 1")
 PYEOF
 echo "capture_xdp: ok"

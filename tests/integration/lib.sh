@@ -246,12 +246,15 @@ af_xdp_leak_unwind() {
 # veth_pair TAG: two network namespaces, ${TAG}p (the probe's) and ${TAG}s (the sender's),
 # joined by a veth pair ${TAG}a -- ${TAG}b, up, IPv6 off so that the kernel sends nothing
 # of its own (neighbour discovery) and every frame on the link is the test's; removed on
-# exit. TAG must hold the engineer's or test's name and fit 13 characters.
+# exit. TAG must hold the engineer's or test's name and fit 13 characters. QUEUES
+# (default 1): receive and transmit queues of each end (the sender's kernel spreads its
+# frames over them by flow hash).
 veth_pair() {
-	local tag=$1
+	local tag=$1 q=${2:-1}
 	ip netns add "${tag}p" && NETNS+=("${tag}p")
 	ip netns add "${tag}s" && NETNS+=("${tag}s")
-	ip link add "${tag}a" netns "${tag}p" type veth peer name "${tag}b" netns "${tag}s"
+	ip link add "${tag}a" numtxqueues "$q" numrxqueues "$q" netns "${tag}p" type veth \
+		peer name "${tag}b" numtxqueues "$q" numrxqueues "$q" netns "${tag}s"
 	for side in p:a s:b; do
 		local ns=${tag}${side%:*} dev=${tag}${side#*:}
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
