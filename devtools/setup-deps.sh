@@ -12,6 +12,8 @@ packages=(
 	# tests: peers, decoders, traffic tools
 	tshark nfdump pmacct libfixbuf-tools softflowd gnutls-bin python3-scapy
 	socat iproute2 iputils-ping openssl tcpreplay xdp-tools bpftool valgrind strace
+	# benchmarks: plots
+	python3-matplotlib
 )
 
 missing=()

@@ -31,7 +31,8 @@ grep -qx "EnvironmentFile=$sysconfdir/dpfix/%i.env" "$probe_unit" || fail "probe
 grep -qx "ExecReload=/bin/kill -HUP \$MAINPID" "$probe_unit" || fail "probe unit ExecReload"
 grep -qx "ExecStart=$bindir/dpfix-collector --config $sysconfdir/dpfix/collector.conf" \
 	"$(echo "$units" | grep collector)" || fail "collector unit ExecStart"
-file "$dest$libdir/dpfix/dpfix_xdp.o" | grep -q "eBPF" || fail "the XDP object is not eBPF: $(file "$dest$libdir/dpfix/dpfix_xdp.o")"
+readelf -h "$dest$libdir/dpfix/dpfix_xdp.o" | grep -q "Machine: *Linux BPF" ||
+	fail "the XDP object is not BPF: $(readelf -h "$dest$libdir/dpfix/dpfix_xdp.o" | grep Machine)"
 
 # The installed configs are read by the installed programs: the collector listens as
 # told (in a namespace of its own: the config says 0.0.0.0:4739); the AF_XDP probe
