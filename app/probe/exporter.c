@@ -521,18 +521,22 @@ send_options(struct exporter_ctx *x, uint64_t now_ns)
 		uint64_t not_metered = ws->rx_packets - ws->metered_packets, not_selected;
 
 		/* Refused by the parser (frame bytes), and found no room in the flow table
-		 * (IP octets: the table sees no frames). Packets a selector passed over are
-		 * not ignored: the selector statistics count them. (Counters read while the
-		 * worker runs may be a burst apart: never below zero.) */
+		 * (IP octets: the table sees no frames); metered_packets counts neither.
+		 * Packets a selector passed over are not ignored: the selector statistics
+		 * count them. (Counters read while the worker runs may be a burst apart:
+		 * never below zero.) */
 		worker_sample_stats(&x->workers[w], -1, &ss);
 		not_selected = ss.observed - ss.selected;
-		mr.ignored_packets += (not_metered > not_selected ? not_metered - not_selected : 0) +
-				fs->ignored_packets;
+		mr.ignored_packets += not_metered > not_selected ? not_metered - not_selected : 0;
 		mr.ignored_octets += ws->unmetered_bytes + fs->ignored_octets;
 		if (ws->first_ignored_ns != 0 && (first_ignored == 0 || ws->first_ignored_ns < first_ignored))
 			first_ignored = ws->first_ignored_ns;
 		if (ws->last_ignored_ns > last_ignored)
 			last_ignored = ws->last_ignored_ns;
+		if (fs->first_ignored_ns != 0 && (first_ignored == 0 || fs->first_ignored_ns < first_ignored))
+			first_ignored = fs->first_ignored_ns;
+		if (fs->last_ignored_ns > last_ignored)
+			last_ignored = fs->last_ignored_ns;
 	}
 	/* Packets the ports dropped were not metered either (seen by the control lcore). */
 	port_drops_total(&pd);
@@ -666,8 +670,10 @@ hold_for_session(struct exporter_ctx *x, uint64_t now_ns, int workers_done)
 	}
 	/* Input is over and no collector came back: stop waiting, and count what is
 	 * dropped, so shutdown is bounded and the loss is not silent. The grace runs from
-	 * the first time input was over with no session, however many attempts fail in it. */
-	if (!workers_done)
+	 * the first time input was over with no session, however many attempts fail in it.
+	 * A stop (signal) counts as the end of input: a worker's last records, or one
+	 * reading a file and waiting for ring room, need this loop to make it. */
+	if (!workers_done && !atomic_load_explicit(&probe_stop, memory_order_relaxed))
 		return 1;
 	if (st->hold_deadline_ns == 0)
 		st->hold_deadline_ns = now_ns + SHUTDOWN_GRACE_NS;

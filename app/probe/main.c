@@ -146,6 +146,22 @@ teardown(void)
 	dpfix_xdp_default_program_free(); /* EAL is done with the arguments */
 }
 
+/* Packets no flow table had room for (ignored_packets): lost for lack of resources,
+ * so said at exit and in the exit status. */
+static uint64_t
+packets_ignored(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < nb_workers; i++)
+		n += dpfix_flow_table_stats(workers[i].table)->ignored_packets;
+	if (n != 0)
+		fprintf(stderr, "dpfix-probe: %" PRIu64 " packets were not metered: the flow table "
+				"was full and the export ring too (ignored_packets; raise flow_table_size "
+				"or export_ring_size)\n", n);
+	return n;
+}
+
 /* Drivers known to stamp packets with UNIX time, and the unit they use. */
 static uint32_t
 timestamp_unit_ns(const struct rte_eth_dev_info *info)
@@ -338,6 +354,7 @@ main(int argc, char **argv)
 	char err[DPFIX_CONFIG_ERRLEN];
 	unsigned int export_lcore;
 	struct port_drops port_drops;
+	uint64_t ignored;
 	int eal_args, ret, finite;
 
 	/* net_af_xdp ports load dpfix's XDP program unless their --vdev names one. */
@@ -410,9 +427,10 @@ main(int argc, char **argv)
 	exporter_end(&exporter);
 	control_print_summary(stdout, workers, nb_workers, &exporter);
 	port_drops_total(&port_drops);
+	ignored = packets_ignored();
 	ret = exporter.send_failures || exporter.records_lost ||
-			exporter.sessions_unconfirmed || port_drops.rx_missed || port_drops.rx_nombuf ?
-			2 : 0;
+			exporter.sessions_unconfirmed || port_drops.rx_missed || port_drops.rx_nombuf ||
+			ignored ? 2 : 0;
 	if (stats_json != NULL) {
 		int werr = control_write_stats_json(stats_json, workers, nb_workers, &exporter);
 

@@ -48,7 +48,8 @@ struct probe_rx_queue {
 	X(metered_packets, "packets metered into flows") \
 	X(metered_octets, "IP octets metered into flows") \
 	X(records_enqueued, "flow records handed to the exporter") \
-	X(ring_full, "records the export ring had no room for (kept and offered again)") \
+	X(ring_full, "records that found the export ring full: from a capture file the " \
+			"worker waited for room; on a live port the table kept the record") \
 	X(unmetered_bytes, "frame bytes of the packets the parser did not meter") \
 	X(snaplen_cut_packets, "frames as long as their capture's snapshot length, so " \
 			"maybe cut by it: their IP length was believed")
@@ -75,6 +76,8 @@ struct worker_ctx {
 	int timestamp_offset;           /* mbuf dynfield with the rx timestamp, -1 if none */
 	uint64_t timestamp_flag;
 	int input_is_finite;            /* pcap files: a long silence is end of input */
+	uint64_t table_ignored_octets;  /* the table's ignored_octets, taken out of
+	                                 * metered_octets so far */
 	struct worker_stats stats;
 	atomic_int done;                /* set once every flow has been handed over */
 	/* New flow timeouts from a reload (SIGHUP): the control lcore writes them, then

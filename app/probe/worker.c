@@ -14,9 +14,18 @@ worker_emit(void *arg, const struct dpfix_flow_record *rec)
 {
 	struct worker_ctx *w = arg;
 
-	if (rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec)) != 0) {
-		w->stats.ring_full++; /* the table keeps the flow and offers it again */
-		return 0;
+	if (unlikely(rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec)) != 0)) {
+		w->stats.ring_full++;
+		/* A live port cannot wait: the table keeps the flow and offers it again, and a
+		 * new flow that needs its room is ignored (counted). A capture file can: it is
+		 * read as fast as the exporter drains, until the probe is stopped. */
+		if (!w->input_is_finite)
+			return 0;
+		do {
+			if (atomic_load_explicit(&probe_stop, memory_order_relaxed))
+				return 0;
+			rte_pause();
+		} while (rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec)) != 0);
 	}
 	w->stats.records_enqueued++;
 	return 1;
@@ -131,8 +140,18 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, sel);
 	}
 	if (metered > 0) {
-		dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port);
+		unsigned int ignored = dpfix_flow_table_update_bulk(w->table, infos, times, metered,
+				q->port);
+
 		*last_packet_ns = times[metered - 1];
+		/* Those the table had no room for (ignored_packets) are not metered. */
+		if (unlikely(ignored != 0)) {
+			uint64_t octets = dpfix_flow_table_stats(w->table)->ignored_octets;
+
+			metered -= ignored;
+			w->stats.metered_octets -= octets - w->table_ignored_octets;
+			w->table_ignored_octets = octets;
+		}
 	}
 	w->stats.rx_packets += n;
 	w->stats.metered_packets += metered;

@@ -63,13 +63,17 @@ typedef int (*dpfix_flow_emit_t)(void *ctx, const struct dpfix_flow_record *rec)
 		"than its last packet by the active timeout: counted at the record's start") \
 	X(emit_deferred, "expiries postponed because the export ring was full") \
 	X(ignored_packets, "packets not metered: table full, nothing could be evicted " \
-		"(ignoredPacketTotalCount)") \
+		"(the export ring full too; ignoredPacketTotalCount)") \
 	X(ignored_octets, "IP octets of those packets (ignoredOctetTotalCount)")
 
 struct dpfix_flow_stats {
 #define DPFIX_FLOW_COUNTER_FIELD(name, text) uint64_t name;
 	DPFIX_FLOW_COUNTERS(DPFIX_FLOW_COUNTER_FIELD)
 #undef DPFIX_FLOW_COUNTER_FIELD
+	/* Packet times of the earliest and latest ignored packet (0: none), for the
+	 * ignoredPacket time window of RFC 7011 4.3. */
+	uint64_t first_ignored_ns;
+	uint64_t last_ignored_ns;
 };
 
 struct dpfix_flow_params {
@@ -99,8 +103,9 @@ void dpfix_flow_table_free(struct dpfix_flow_table *t);
  * much faster than real time). A packet older than its record's start moves the start
  * back only within the timeouts; beyond them it is counted at the start (late_packets),
  * so no record ever spans more than its timeouts allow. A new flow in a full table
- * evicts the flow nearest its expiry (flowEndReason 5). */
-void dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
+ * evicts the flow nearest its expiry (flowEndReason 5). Returns how many of the
+ * packets were ignored (no room: see ignored_packets), not metered. */
+uint32_t dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		const uint64_t *times_ns, uint32_t n, uint16_t port);
 
 /* Ends the flows whose timeouts have passed at now_ns, looking at no more than

@@ -700,9 +700,13 @@ test_table_full_evicts(void)
 	make_packet(&pkts[0], 5000, 1234, 0, 64);
 	meter(t, &pkts[0], 2000 * ms);
 	meter(t, &pkts[0], 2001 * ms);
-	CHECK_EQ_U64(st->ignored_packets, 2);
-	CHECK_EQ_U64(st->ignored_octets, 2 * 1234);
-	CHECK_EQ_U64(st->table_full, 1100 - CAPACITY + 2);
+	meter(t, &pkts[0], 1999 * ms);
+	CHECK_EQ_U64(st->ignored_packets, 3);
+	CHECK_EQ_U64(st->ignored_octets, 3 * 1234);
+	/* Their time window, for the Metering Process Reliability record. */
+	CHECK_EQ_U64(st->first_ignored_ns, 1999 * ms);
+	CHECK_EQ_U64(st->last_ignored_ns, 2001 * ms);
+	CHECK_EQ_U64(st->table_full, 1100 - CAPACITY + 3);
 	CHECK_EQ_U64(st->flows_evicted, 1100 - CAPACITY);
 	CHECK_EQ_U64(dpfix_flow_table_count(t), CAPACITY);
 
