@@ -41,15 +41,18 @@ for c in $CASES; do
 		[ $need -gt $pages ] && pages=$need
 	done
 done
-added=0
+old_pages=$(cat $hp)
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	[ $added -gt 0 ] && echo $(( $(cat $hp) - added )) >$hp
+	echo "$old_pages" >$hp
 	rm -f "$results"
 }
 trap cleanup EXIT
-echo $(( $(cat $hp) + pages )) >$hp
-added=$pages
+echo $(( old_pages + pages )) >$hp
+if [ "$(cat $hp)" -lt $(( old_pages + pages )) ]; then
+	echo "line_rate: only $(( $(cat $hp) - old_pages )) of $pages hugepages could be reserved" >&2
+	exit 1
+fi
 mkdir -p /dev/hugepages
 mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
 
