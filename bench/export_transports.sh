@@ -2,7 +2,8 @@
 # Export throughput for each transport and security: bench_export (one core, 56-byte
 # IPv4 records, messages as large as the session allows) into dpfix-collector on
 # loopback, which must count every record. Both processes share this machine's cores.
-# Usage: bench/export_transports.sh [BUILD] [N] [RUNS]
+# Usage: bench/export_transports.sh [BUILD] [N] [RUNS]; SCHEMES="sctp dtls+sctp" (in the
+# environment) runs only those.
 # Prints one JSON line per transport and run (collector_cpu_s_per_million: all of the
 # collector's threads, handshake included; collector_lost: records not received, and
 # collector_sequence_lost and collector_socket_drops: what the collector itself reported
@@ -23,7 +24,7 @@ cpu_ns() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'
 }
 
-schemes="udp tcp sctp dtls+udp tls+tcp dtls+sctp"
+schemes=${SCHEMES:-udp tcp sctp dtls+udp tls+tcp dtls+sctp}
 port=47390
 for run in $(seq 1 "$runs"); do
 	for scheme in $schemes; do

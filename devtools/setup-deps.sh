@@ -6,9 +6,10 @@ set -euo pipefail
 packages=(
 	# build
 	gcc clang llvm lld meson ninja-build pkg-config libclang-rt-14-dev
-	libdpdk-dev dpdk dpdk-dev libusrsctp-dev libbpf-dev libxdp-dev libpcap-dev
-	# wolfSSL from the distribution's source package
-	dpkg-dev autoconf automake libtool
+	libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev libpcap-dev
+	# wolfSSL and usrsctp from the distribution's source packages (usrsctp's SHA-1 and
+	# SHA-256 come from OpenSSL's libcrypto)
+	dpkg-dev autoconf automake libtool libssl-dev
 	# tests: peers, decoders, traffic tools
 	tshark nfdump pmacct libfixbuf-tools softflowd gnutls-bin python3-scapy
 	socat iproute2 iputils-ping openssl tcpreplay xdp-tools bpftool valgrind strace
@@ -32,3 +33,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$(dirname "$0")/build-wolfssl.sh"
+"$(dirname "$0")/build-usrsctp.sh"

@@ -246,20 +246,26 @@ run_pair dtls_sctp_psk dtls+sctp "$PSK_C" "$PSK_P"
 assert_no_cleartext dtls_sctp_psk udp.payload
 # RFC 6083: every DATA chunk is authenticated (an AUTH chunk ahead of it in its packet),
 # and the records on the data stream with key 1, the one exported from DTLS (key 0, the
-# null key, serves the handshake only).
+# null key, serves the handshake only). Both ends are dpfix: HMAC-SHA256 (RFC 4895 HMAC
+# identifier 3), which each offers first (SHA-1, 1, stays acceptable to other peers).
 tshark -r "$WORK/dtls_sctp_psk.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" -Y "sctp.chunk_type == 0" \
-	-T fields -E separator=";" -e sctp.chunk_type -e sctp.shared_key_id -e sctp.data_sid 2>/dev/null |
+	-T fields -E separator=";" -e sctp.chunk_type -e sctp.shared_key_id -e sctp.data_sid \
+	-e sctp.hmac_id 2>/dev/null |
 	awk -F";" '{
 		n = split($1, types, ","); auth = 0; ok = 0
 		for (i = 1; i <= n; i++) { if (types[i] == 15) auth = 1; if (types[i] == 0) { ok = auth; break } }
 		if (!ok) bad++
 		if ($3 ~ /0x0001/) { data++; if ($2 != 1) wrongkey++ }
-	} END { printf "%d %d %d\n", bad, data, wrongkey }' >"$WORK/auth.txt"
-read -r unauth data wrongkey <"$WORK/auth.txt"
+		if ($4 != 3) notsha256++
+	} END { printf "%d %d %d %d\n", bad, data, wrongkey, notsha256 }' >"$WORK/auth.txt"
+read -r unauth data wrongkey notsha256 <"$WORK/auth.txt"
 [ "$unauth" = 0 ] || fail "dtls+sctp: $unauth packets carry DATA without a preceding AUTH chunk"
 [ "$data" -gt 0 ] && [ "$wrongkey" = 0 ] ||
 	fail "dtls+sctp: $data data-stream packets, $wrongkey not authenticated with key 1"
-echo "ok dtls+sctp: every DATA chunk authenticated; $data data-stream packets with the DTLS-exported key 1"
+[ "$notsha256" = 0 ] || fail "dtls+sctp: $notsha256 packets with DATA authenticated by another HMAC than SHA-256" \
+	"(identifiers seen: $(tshark -r "$WORK/dtls_sctp_psk.pcapng" -d "udp.port==$SCTP_UDP_PORT,sctp" \
+	-Y sctp.hmac_id -T fields -e sctp.hmac_id 2>/dev/null | sort | uniq -c | tr -s ' \n' ' '))"
+echo "ok dtls+sctp: every DATA chunk authenticated with HMAC-SHA256; $data data-stream packets with the DTLS-exported key 1"
 run_pair dtls_sctp_x509 dtls+sctp "$X509_C" "$X509_P"
 grep -q "stream_0 " "$WORK/dtls_sctp_x509.collector.stdout" && grep -q "stream_1 " "$WORK/dtls_sctp_x509.collector.stdout" ||
 	fail "dtls+sctp: templates and data not on separate streams"
