@@ -276,12 +276,16 @@ field_length_forbidden(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_t
 			ok = dpfix_ipfix_type_length_valid(ie->type, f->length);
 		if (ok)
 			continue;
+		char length[32];
+
+		if (f->length == DPFIX_IPFIX_VARLEN)
+			snprintf(length, sizeof(length), "a variable length");
+		else
+			snprintf(length, sizeof(length), "length %u", f->length);
 		d->stats.templates_refused_length++;
 		decoder_warn(d, err, errlen, "template %u at offset %u refused: field %u, %s, has "
-				"%s%u, which its type %s forbids (RFC 7011 6.2, 7); its records are "
-				"skipped", t->id, rec_off, i, ie->name, f->length == DPFIX_IPFIX_VARLEN ?
-				"variable length " : "length ", f->length == DPFIX_IPFIX_VARLEN ? 0 :
-				f->length, dpfix_ipfix_type_name(ie->type));
+				"%s, which its type %s forbids (RFC 7011 6.2, 7); its records are skipped",
+				t->id, rec_off, i, ie->name, length, dpfix_ipfix_type_name(ie->type));
 		return 1;
 	}
 	return 0;

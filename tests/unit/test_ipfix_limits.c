@@ -126,6 +126,8 @@ test_field_length_by_type(void)
 			CHECK(ret == DPFIX_IPFIX_DECODE_WARNING);
 			CHECK(strstr(err, dpfix_ipfix_ie_by_id(0, cases[c].id)->name) != NULL);
 			CHECK(strstr(err, "template 256") != NULL);
+			CHECK(strstr(err, cases[c].length == DPFIX_IPFIX_VARLEN ? "has a variable length," :
+					"has length ") != NULL);
 			CHECK_EQ_U64(st->templates_refused_length, 1);
 			CHECK_EQ_U64(st->sets_refused_template, 1);
 			CHECK_EQ_U64(st->templates, 1);         /* 257 only */
