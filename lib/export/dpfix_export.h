@@ -1,0 +1,150 @@
+/* The Exporting Process (RFC 7011) as a library: records in, IPFIX messages out over
+ * one session to one collector. One exporter instance per collector, as many as wanted.
+ *
+ * An instance owns all IPFIX state of its collector: per observation domain the
+ * templates (from record schemas), the sequence number and the messages being filled;
+ * the session it exports on, taken up with templates first and, over a reliable
+ * transport, data only after a probation; the flush timer, the options schedule, the
+ * orderly end and the loss accounting (the Exporting Process Reliability Statistics,
+ * RFC 7011 4.3). It knows nothing of threads, rings or DPDK: the program feeds it
+ * records, calls dpfix_export_poll for its timers, and hands it the sessions it opens.
+ * Every call for one instance must come from one thread; its statistics may be read
+ * from any (a torn read of a live counter is harmless).
+ *
+ * Sessions: the program opens them (a handshake may take seconds: not on the thread
+ * that exports) and gives each with dpfix_export_take_up. An instance notices that its
+ * session failed (a send or a read says so) and stops using it; what follows (a
+ * replacement, a wait, giving up) is the program's decision. Each message is sized to
+ * the session's limit as it is when the message begins (dpfix_session_max_message is
+ * read per message, so a limit that changes at run time applies from the next one). */
+#ifndef DPFIX_EXPORT_H
+#define DPFIX_EXPORT_H
+
+#include <stdint.h>
+
+#include "dpfix_ipfix_schema.h"
+#include "dpfix_session.h"
+
+/* The most observation domains one instance exports for. */
+#define DPFIX_EXPORT_MAX_DOMAINS 16
+
+/* An instance's counters: programs show them all, from this one list. */
+#define DPFIX_EXPORT_COUNTERS(X) \
+	X(records_exported, "flow records given a sequence number, sent or not") \
+	X(messages_sent, "IPFIX messages sent") \
+	X(send_failures, "messages that could not be sent") \
+	X(records_lost, "flow records that never reached a collector: in messages that " \
+			"could not be sent, given up by the transport after it took them (SCTP), " \
+			"or dropped at shutdown with no collector to take them") \
+	X(options_records, "options data records exported") \
+	X(reconnects, "replacement sessions taken up") \
+	X(sessions_unconfirmed, "sessions whose end the collector did not confirm") \
+	X(records_unconfirmed, "flow records sent in those: the collector may not have " \
+			"read them")
+
+struct dpfix_export_stats {
+#define DPFIX_EXPORT_COUNTER_FIELD(name, text) uint64_t name;
+	DPFIX_EXPORT_COUNTERS(DPFIX_EXPORT_COUNTER_FIELD)
+#undef DPFIX_EXPORT_COUNTER_FIELD
+	uint64_t bytes_sent;            /* IPFIX message bytes sent */
+	/* With records_lost, the Exporting Process Reliability Statistics: the packets and
+	 * octets of the records lost, and when the first and last were (0: none). */
+	uint64_t packets_lost;
+	uint64_t octets_lost;
+	uint64_t first_loss_ns, last_loss_ns;
+};
+
+/* Where an instance stands with its session. */
+enum dpfix_export_state {
+	DPFIX_EXPORT_NO_SESSION,        /* none taken up yet */
+	DPFIX_EXPORT_PROBATION,         /* templates and options go; data records wait */
+	DPFIX_EXPORT_TRUSTED,           /* everything goes */
+	DPFIX_EXPORT_FAILED,            /* the session failed: data records wait for another */
+	DPFIX_EXPORT_DROPPING,          /* no session will come: data records are counted lost */
+};
+
+struct dpfix_export;
+struct dpfix_export_domain;
+
+struct dpfix_export_params {
+	uint64_t template_refresh_ns;   /* UDP: every template again this often (RFC 7011 8.4) */
+	uint64_t flush_ns;              /* a data record waits at most this long for its message */
+	/* Options records: write_options is called at every take-up, then every
+	 * options_interval_ns, and by dpfix_export_flush; it adds them with
+	 * dpfix_export_option. NULL: none. */
+	uint64_t options_interval_ns;
+	void (*write_options)(struct dpfix_export *x, void *ctx, uint64_t now_ns);
+	void *ctx;
+	/* A reliable session's data records wait until it has lasted this long: a collector
+	 * that refuses a session (a TLS alert to a plaintext exporter, a reset after the
+	 * accept) does so on reading the first message, so none go into it uncounted. */
+	uint64_t probation_ns;
+};
+
+/* NULL with err filled in (out of memory). */
+struct dpfix_export *dpfix_export_create(const struct dpfix_export_params *p, char *err,
+		size_t errlen);
+/* Closes the session it holds (dpfix_session_close) and frees everything. NULL is fine. */
+void dpfix_export_free(struct dpfix_export *x);
+
+/* ---- what it exports ---- */
+
+/* The observation domain id's state: templates, sequence number, messages. -ENOSPC past
+ * DPFIX_EXPORT_MAX_DOMAINS, -EEXIST if added before, -ENOMEM. */
+int dpfix_export_add_domain(struct dpfix_export *x, uint32_t id, struct dpfix_export_domain **d);
+/* Records of schema s will be exported in d: its template goes on every session before
+ * any record. s is the caller's, read for each record: it must outlive x. -EEXIST if its
+ * template id is taken, -ENOSPC past DPFIX_IPFIX_TM_MAX templates. */
+int dpfix_export_add_schema(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s);
+
+/* ---- sessions ---- */
+
+/* Takes up session s (the caller's no more), as the first or in place of the one held:
+ * templates go at once, the options records at the next poll, data records at once on
+ * UDP and after the probation on TCP and SCTP. Records in a message not yet sent go on
+ * s. Returns the session it held (NULL if none), which is the caller's now to close. */
+struct dpfix_session *dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s,
+		uint64_t now_ns);
+/* No session will come: from now on data records are counted as lost, with those of
+ * the messages not sent. */
+void dpfix_export_drop(struct dpfix_export *x, uint64_t now_ns);
+enum dpfix_export_state dpfix_export_state(const struct dpfix_export *x);
+/* Why the session failed and how long it had lasted (in the FAILED state). */
+const char *dpfix_export_failure(const struct dpfix_export *x, uint64_t *lasted_ns);
+/* The session held (failed or not), or NULL. */
+const struct dpfix_session *dpfix_export_session(const struct dpfix_export *x);
+
+/* ---- the work ---- */
+
+/* Encodes the record src of schema s (fixed length) into d's message, which is sent when
+ * full; packets and octets are the record's, counted if it is lost. 0: taken (or, when
+ * DROPPING, counted as lost). -EAGAIN: not taken, no session can carry it now (on
+ * probation, failed, none): give it again after the next take-up. */
+int dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		const void *src, uint64_t packets, uint64_t octets, uint64_t now_ns);
+/* From write_options: an options record of schema s from src into d's options message
+ * (messages of their own, so the data message stays open; packed to the last octet). */
+void dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		const void *src, uint64_t now_ns);
+/* Timers: a reliable session's liveness (is it closed? a read every 100 ms) and its
+ * probation, the options schedule, the flush timer. */
+void dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns);
+/* The end of the records: sends what messages hold, then the options records (the last
+ * statistics). */
+void dpfix_export_flush(struct dpfix_export *x, uint64_t now_ns);
+/* The orderly end of a TCP or SCTP session (RFC 7011 8.1): templates withdrawn once the
+ * collector's stack has acknowledged all data, then the session ended, which the
+ * collector confirms by ending its side after reading everything (dpfix_session_end); an
+ * end it does not confirm counts the session in sessions_unconfirmed and its flow
+ * records in records_unconfirmed, and is said. Records the transport says it gave up
+ * (dpfix_session_records_given_up: here, at every liveness read and at a take-up) are
+ * counted lost instead. The session is freed. Nothing for UDP, or with no working
+ * session. */
+void dpfix_export_end(struct dpfix_export *x, uint64_t now_ns);
+
+const struct dpfix_export_stats *dpfix_export_stats(const struct dpfix_export *x);
+
+/* Where lib/export's messages go (default: stderr); each starts with "export: ". */
+void dpfix_export_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg));
+
+#endif

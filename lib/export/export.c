@@ -1,0 +1,368 @@
+/* The Exporting Process's messages: per observation domain the templates of its record
+ * schemas, the sequence number, the data message being filled and its flush timer, and
+ * the options records on their schedule. Sessions and their failures: export_session.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_private.h"
+
+/* Every buffer holds the largest message a session may take (TCP: 65535 octets). */
+#define EXPORT_BUF_LEN UINT16_MAX
+
+static void (*logger)(enum dpfix_log_level level, const char *msg);
+
+void
+dpfix_export_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg))
+{
+	logger = fn;
+}
+
+void
+export_log(enum dpfix_log_level level, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warning", "info"};
+	char msg[1024];
+	va_list ap;
+	int n = snprintf(msg, sizeof(msg), "export: ");
+
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (logger != NULL)
+		logger(level, msg);
+	else
+		fprintf(stderr, "dpfix %s: %s\n", names[level], msg);
+}
+
+struct dpfix_export *
+dpfix_export_create(const struct dpfix_export_params *p, char *err, size_t errlen)
+{
+	struct dpfix_export *x = calloc(1, sizeof(*x));
+
+	if (x != NULL) {
+		x->ctl_buf = malloc(EXPORT_BUF_LEN);
+		x->scratch = malloc(DPFIX_IPFIX_SCHEMA_MAX_LENGTH);
+	}
+	if (x == NULL || x->ctl_buf == NULL || x->scratch == NULL) {
+		snprintf(err, errlen, "out of memory for the export buffers");
+		dpfix_export_free(x);
+		return NULL;
+	}
+	x->params = *p;
+	x->state = DPFIX_EXPORT_NO_SESSION;
+	return x;
+}
+
+void
+dpfix_export_free(struct dpfix_export *x)
+{
+	if (x == NULL)
+		return;
+	dpfix_session_close(x->session);
+	for (unsigned int i = 0; i < x->nb_domains; i++) {
+		free(x->domains[i]->buf);
+		free(x->domains[i]->opt_buf);
+		free(x->domains[i]);
+	}
+	free(x->ctl_buf);
+	free(x->scratch);
+	free(x);
+}
+
+int
+dpfix_export_add_domain(struct dpfix_export *x, uint32_t id, struct dpfix_export_domain **out)
+{
+	struct dpfix_export_domain *d;
+
+	for (unsigned int i = 0; i < x->nb_domains; i++)
+		if (x->domains[i]->id == id)
+			return -EEXIST;
+	if (x->nb_domains == DPFIX_EXPORT_MAX_DOMAINS)
+		return -ENOSPC;
+	d = calloc(1, sizeof(*d));
+	if (d != NULL) {
+		d->buf = malloc(EXPORT_BUF_LEN);
+		d->opt_buf = malloc(EXPORT_BUF_LEN);
+	}
+	if (d == NULL || d->buf == NULL || d->opt_buf == NULL) {
+		if (d != NULL) {
+			free(d->buf);
+			free(d->opt_buf);
+		}
+		free(d);
+		return -ENOMEM;
+	}
+	d->x = x;
+	d->id = id;
+	dpfix_ipfix_tm_init(&d->tm, x->params.template_refresh_ns);
+	/* No room until a session says how much (export_refit_messages). */
+	dpfix_ipfix_msg_begin(&d->msg, d->buf, 0);
+	x->domains[x->nb_domains++] = d;
+	*out = d;
+	return 0;
+}
+
+int
+dpfix_export_add_schema(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s)
+{
+	static struct dpfix_ipfix_template t; /* 4 KiB: not on the stack */
+
+	dpfix_ipfix_schema_template(s, &t);
+	return dpfix_ipfix_tm_add(&d->tm, &t);
+}
+
+static uint32_t
+session_limit(const struct dpfix_export *x)
+{
+	return dpfix_session_max_message(x->session);
+}
+
+/* Ends message m of domain d: export time, the sequence number (data records exported
+ * before it) and the observation domain in its header. Returns its length. */
+static uint32_t
+finish_message(const struct dpfix_export_domain *d, struct dpfix_ipfix_msg *m, uint64_t now_ns)
+{
+	return dpfix_ipfix_msg_finish(m, (uint32_t)(now_ns / 1000000000ull), d->sequence, d->id);
+}
+
+/* Templates travel in messages of their own: SCTP must carry them on stream 0 and
+ * data never there (RFC 7011 10.2), and one rule for every transport is simplest. */
+static void
+send_domain_templates(struct dpfix_export_domain *d, uint64_t now_ns)
+{
+	struct dpfix_export *x = d->x;
+	int pending;
+
+	do {
+		uint32_t len;
+
+		dpfix_ipfix_msg_begin(&x->ctl_msg, x->ctl_buf, session_limit(x));
+		pending = dpfix_ipfix_tm_write(&d->tm, &x->ctl_msg, now_ns);
+		len = finish_message(d, &x->ctl_msg, now_ns);
+		if (export_send(x, x->ctl_buf, len, DPFIX_MESSAGE_TEMPLATES, 0, now_ns) < 0)
+			x->stats.send_failures++;
+		else
+			x->stats.messages_sent++;
+	} while (pending > 0);
+}
+
+void
+export_send_templates(struct dpfix_export *x, uint64_t now_ns)
+{
+	for (unsigned int i = 0; i < x->nb_domains; i++)
+		if (x->state != DPFIX_EXPORT_FAILED && dpfix_ipfix_tm_due(&x->domains[i]->tm, now_ns))
+			send_domain_templates(x->domains[i], now_ns);
+}
+
+/* The next data message of d: templates first if the session lacks any or, on UDP, they
+ * are due again (RFC 7011 8.4). */
+static void
+start_message(struct dpfix_export_domain *d, uint64_t now_ns)
+{
+	struct dpfix_export *x = d->x;
+
+	if (x->state != DPFIX_EXPORT_FAILED && dpfix_ipfix_tm_due(&d->tm, now_ns))
+		send_domain_templates(d, now_ns);
+	dpfix_ipfix_msg_begin(&d->msg, d->buf, session_limit(x));
+	d->msg_started_ns = now_ns;
+	d->msg_packets = 0;
+	d->msg_octets = 0;
+}
+
+/* Sends d's data message and starts the next. One that cannot be sent is counted with
+ * its records: the loss is never silent. */
+static void
+send_data(struct dpfix_export_domain *d, uint64_t now_ns)
+{
+	struct dpfix_export *x = d->x;
+	uint32_t records = d->msg.data_records;
+	uint32_t len = finish_message(d, &d->msg, now_ns);
+
+	if (x->state == DPFIX_EXPORT_FAILED ||
+			export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns) < 0) {
+		x->stats.send_failures++;
+		export_count_lost(x, records, d->msg_packets, d->msg_octets, now_ns);
+	} else {
+		x->stats.messages_sent++;
+		x->session_records += records;
+	}
+	/* The sequence counts records exported, sent or not (RFC 7011 3.1), so a
+	 * collector sees the loss. */
+	d->sequence += records;
+	x->stats.records_exported += records;
+	start_message(d, now_ns);
+}
+
+void
+export_refit_messages(struct dpfix_export *x, uint64_t now_ns)
+{
+	uint32_t limit = session_limit(x);
+
+	for (unsigned int i = 0; i < x->nb_domains; i++) {
+		struct dpfix_export_domain *d = x->domains[i];
+
+		if (d->msg.len <= limit) {
+			d->msg.limit = limit;
+			if (d->msg.data_records == 0)
+				d->msg_started_ns = now_ns;
+			continue;
+		}
+		export_count_lost(x, d->msg.data_records, d->msg_packets, d->msg_octets, now_ns);
+		d->sequence += d->msg.data_records;
+		x->stats.records_exported += d->msg.data_records;
+		start_message(d, now_ns);
+	}
+}
+
+void
+export_drop_messages(struct dpfix_export *x, uint64_t now_ns)
+{
+	for (unsigned int i = 0; i < x->nb_domains; i++) {
+		struct dpfix_export_domain *d = x->domains[i];
+
+		export_count_lost(x, d->msg.data_records, d->msg_packets, d->msg_octets, now_ns);
+		dpfix_ipfix_msg_begin(&d->msg, d->buf, 0);
+		d->msg_packets = 0;
+		d->msg_octets = 0;
+	}
+}
+
+int
+dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		const void *src, uint64_t packets, uint64_t octets, uint64_t now_ns)
+{
+	struct dpfix_export *x = d->x;
+
+	if (x->state != DPFIX_EXPORT_TRUSTED) {
+		if (x->state != DPFIX_EXPORT_DROPPING)
+			return -EAGAIN;
+		export_count_lost(x, 1, packets, octets, now_ns);
+		return 0;
+	}
+	if (dpfix_ipfix_msg_add_encoded(&d->msg, s, src) == -ENOSPC) {
+		send_data(d, now_ns);
+		if (x->state != DPFIX_EXPORT_TRUSTED)
+			return -EAGAIN; /* that send failed the session */
+		/* An empty message always has room for one record: a session carries at
+		 * least 512-octet messages, and a schema says what it may be longer than. */
+		if (dpfix_ipfix_msg_add_encoded(&d->msg, s, src) < 0) {
+			export_count_lost(x, 1, packets, octets, now_ns);
+			return 0;
+		}
+	}
+	d->msg_packets += packets;
+	d->msg_octets += octets;
+	return 0;
+}
+
+/* Sends the options records gathered in d's options message (on SCTP on a data stream:
+ * options data are data, RFC 7011 10.2). They count in the sequence like flow records. */
+static void
+flush_options(struct dpfix_export_domain *d, uint64_t now_ns)
+{
+	struct dpfix_export *x = d->x;
+	uint32_t records = d->opt_msg.data_records;
+	uint32_t len;
+
+	if (records == 0)
+		return;
+	len = finish_message(d, &d->opt_msg, now_ns);
+	if (x->state == DPFIX_EXPORT_FAILED ||
+			export_send(x, d->opt_buf, len, DPFIX_MESSAGE_DATA, 0, now_ns) < 0)
+		x->stats.send_failures++;
+	else
+		x->stats.messages_sent++;
+	d->sequence += records;
+	x->stats.options_records += records;
+	dpfix_ipfix_msg_begin(&d->opt_msg, d->opt_buf, session_limit(x));
+}
+
+/* Encoded apart, then copied: records with strings fill messages to the last octet. */
+void
+dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		const void *src, uint64_t now_ns)
+{
+	uint8_t *rec = d->x->scratch;
+	uint32_t len = dpfix_ipfix_schema_encode(s, src, rec);
+
+	if (dpfix_ipfix_msg_add_record(&d->opt_msg, s->template_id, rec, len) == -ENOSPC) {
+		flush_options(d, now_ns);
+		dpfix_ipfix_msg_add_record(&d->opt_msg, s->template_id, rec, len);
+	}
+}
+
+static void
+send_options(struct dpfix_export *x, uint64_t now_ns)
+{
+	if (x->params.write_options == NULL)
+		return;
+	for (unsigned int i = 0; i < x->nb_domains; i++)
+		dpfix_ipfix_msg_begin(&x->domains[i]->opt_msg, x->domains[i]->opt_buf,
+				session_limit(x));
+	x->params.write_options(x, x->params.ctx, now_ns);
+	for (unsigned int i = 0; i < x->nb_domains; i++)
+		flush_options(x->domains[i], now_ns);
+	x->options_sent_ns = now_ns;
+	x->options_due = 0;
+}
+
+void
+dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
+{
+	export_check_liveness(x, now_ns);
+	if (x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED)
+		return;
+	if (x->options_due || now_ns - x->options_sent_ns >= x->params.options_interval_ns)
+		send_options(x, now_ns);
+	for (unsigned int i = 0; i < x->nb_domains && x->state == DPFIX_EXPORT_TRUSTED; i++) {
+		struct dpfix_export_domain *d = x->domains[i];
+
+		if (d->msg.data_records > 0 && now_ns - d->msg_started_ns >= x->params.flush_ns)
+			send_data(d, now_ns);
+	}
+}
+
+void
+dpfix_export_flush(struct dpfix_export *x, uint64_t now_ns)
+{
+	if (x->state == DPFIX_EXPORT_DROPPING) {
+		export_drop_messages(x, now_ns);
+		return;
+	}
+	if (x->state != DPFIX_EXPORT_TRUSTED)
+		return;
+	for (unsigned int i = 0; i < x->nb_domains; i++)
+		if (x->domains[i]->msg.data_records > 0)
+			send_data(x->domains[i], now_ns);
+	/* The last statistics, once every record is accounted for. */
+	if (x->state == DPFIX_EXPORT_TRUSTED)
+		send_options(x, now_ns);
+}
+
+void
+export_withdraw_templates(struct dpfix_export *x, uint64_t now_ns)
+{
+	for (unsigned int i = 0; i < x->nb_domains; i++) {
+		struct dpfix_export_domain *d = x->domains[i];
+		uint32_t len;
+
+		dpfix_ipfix_msg_begin(&x->ctl_msg, x->ctl_buf, session_limit(x));
+		/* Options templates are left to the session's end, which withdraws them too
+		 * (RFC 7011 8.1): tshark 4.0 calls any options template withdrawal malformed,
+		 * reading a Scope Field Count the record does not have
+		 * (doc/peer-collectors.md). */
+		if (dpfix_ipfix_tm_withdraw_all(&d->tm, DPFIX_IPFIX_TM_DATA, &x->ctl_msg) <= 0)
+			continue;
+		len = finish_message(d, &x->ctl_msg, now_ns);
+		export_send(x, x->ctl_buf, len, DPFIX_MESSAGE_TEMPLATES, 0, now_ns);
+	}
+}
+
+const struct dpfix_export_stats *
+dpfix_export_stats(const struct dpfix_export *x)
+{
+	return &x->stats;
+}

@@ -1,0 +1,75 @@
+/* lib/export's inside, shared by its files: an instance, its observation domains, and
+ * the functions one file gives the other. */
+#ifndef EXPORT_PRIVATE_H
+#define EXPORT_PRIVATE_H
+
+#include <stdint.h>
+
+#include "dpfix_export.h"
+#include "dpfix_ipfix_export.h"
+
+/* Reliable sessions: look for the collector's close this often. */
+#define EXPORT_LIVENESS_CHECK_NS 100000000ull
+/* At the end: how long the collector may take to acknowledge the last data before the
+ * template withdrawal (the session's end then waits as long again for its confirmation). */
+#define EXPORT_WITHDRAWAL_WAIT_MS 3000
+
+struct dpfix_export_domain {
+	struct dpfix_export *x;
+	uint32_t id;
+	uint32_t sequence;              /* data records exported so far (RFC 7011 3.1) */
+	struct dpfix_ipfix_template_manager tm;
+	struct dpfix_ipfix_msg msg;     /* the data message being filled */
+	uint8_t *buf;
+	uint64_t msg_started_ns;
+	uint64_t msg_packets;           /* the packets and octets of its records, counted */
+	uint64_t msg_octets;            /* as lost if it cannot be sent */
+	struct dpfix_ipfix_msg opt_msg; /* options records: a message of their own, so */
+	uint8_t *opt_buf;               /* the data message stays open */
+};
+
+struct dpfix_export {
+	struct dpfix_export_params params;
+	struct dpfix_session *session;
+	enum dpfix_export_state state;
+	struct dpfix_export_domain *domains[DPFIX_EXPORT_MAX_DOMAINS];
+	unsigned int nb_domains;
+	struct dpfix_ipfix_msg ctl_msg; /* templates and their withdrawals */
+	uint8_t *ctl_buf;
+	uint8_t *scratch;               /* an options record, encoded before it is added */
+	int options_due;
+	uint64_t options_sent_ns;
+	uint64_t session_started_ns;
+	uint64_t liveness_check_ns;
+	uint64_t session_records;       /* flow records sent on this session */
+	uint64_t given_up_counted;      /* ... of which its transport gave up, counted lost */
+	uint64_t failed_lasted_ns;
+	char failed_why[DPFIX_SESSION_ERRLEN];
+	struct dpfix_export_stats stats;
+};
+
+void export_log(enum dpfix_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* export_session.c */
+/* Sends one finished message of flow_records flow records, waiting briefly while the
+ * transport is full; a failure that kills a reliable session marks it failed. 0 or a
+ * negative errno. */
+int export_send(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
+		enum dpfix_message_kind kind, uint32_t flow_records, uint64_t now_ns);
+void export_check_liveness(struct dpfix_export *x, uint64_t now_ns);
+/* Records that will never reach the collector. */
+void export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
+		uint64_t octets, uint64_t now_ns);
+
+/* export.c */
+/* The templates of every domain that the session has not had (or, on UDP, due again). */
+void export_send_templates(struct dpfix_export *x, uint64_t now_ns);
+/* A new session's limit for the messages being filled; those it cannot carry are lost. */
+void export_refit_messages(struct dpfix_export *x, uint64_t now_ns);
+/* DROPPING: the records in the messages being filled are lost. */
+void export_drop_messages(struct dpfix_export *x, uint64_t now_ns);
+/* Every domain's templates withdrawn (TCP, SCTP), before an orderly end. */
+void export_withdraw_templates(struct dpfix_export *x, uint64_t now_ns);
+
+#endif

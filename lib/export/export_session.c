@@ -1,0 +1,199 @@
+/* The Exporting Process and its session: taking one up (templates first, data after a
+ * probation on reliable transports), sending with a brief wait while the transport is
+ * full, noticing the session failed, dropping when none will come, the orderly end, and
+ * the accounting of every record that does not reach the collector. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export_private.h"
+
+void
+export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets, uint64_t octets,
+		uint64_t now_ns)
+{
+	if (records == 0)
+		return;
+	x->stats.records_lost += records;
+	x->stats.packets_lost += packets;
+	x->stats.octets_lost += octets;
+	if (x->stats.first_loss_ns == 0)
+		x->stats.first_loss_ns = now_ns;
+	x->stats.last_loss_ns = now_ns;
+}
+
+/* A reliable session that failed is not written into further; what comes next is the
+ * program's call (dpfix_export_failure says why). A datagram session never fails as a
+ * whole: each message that cannot go is counted. */
+static void
+mark_failed(struct dpfix_export *x, uint64_t now_ns, const char *why)
+{
+	if (!dpfix_session_is_reliable(x->session) || x->state == DPFIX_EXPORT_FAILED)
+		return;
+	x->failed_lasted_ns = now_ns - x->session_started_ns;
+	snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
+	x->state = DPFIX_EXPORT_FAILED;
+}
+
+/* Flow records the session's transport gave up after taking them (SCTP: their
+ * sctp_data_lifetime ran out, or the association ended before they were acknowledged)
+ * are lost: counted as soon as it tells, and no longer in the session's records that its
+ * end confirms or not. Their packets and octets are not known here. */
+static void
+count_given_up(struct dpfix_export *x, const char *session, uint64_t given_up, uint64_t now_ns)
+{
+	uint64_t more = given_up - x->given_up_counted;
+
+	if (more == 0)
+		return;
+	if (x->given_up_counted == 0)
+		export_log(DPFIX_LOG_WARNING, "session %s gave up flow records it had taken (their "
+				"sctp_data_lifetime ran out, or the session ended): counted in records_lost",
+				session);
+	x->given_up_counted = given_up;
+	x->session_records -= more < x->session_records ? more : x->session_records;
+	export_count_lost(x, more, 0, 0, now_ns);
+}
+
+int
+export_send(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
+		enum dpfix_message_kind kind, uint32_t flow_records, uint64_t now_ns)
+{
+	int ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
+
+	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
+		/* Transport full: a brief wait; the program holds what comes meanwhile. */
+		usleep(100);
+		ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
+	}
+	if (ret == 0) {
+		x->stats.bytes_sent += len;
+		return 0;
+	}
+	char why[DPFIX_SESSION_ERRLEN];
+	uint8_t scratch[256];
+
+	snprintf(why, sizeof(why), "%s", strerror(-ret));
+	/* What a collector sent before it reset the session may say why: a (D)TLS alert to
+	 * this plaintext exporter does (dpfix_session_recv names it). */
+	if (ret != -EAGAIN && ret != -EMSGSIZE && dpfix_session_is_reliable(x->session) &&
+			dpfix_session_recv(x->session, scratch, sizeof(scratch), why,
+				sizeof(why)) != -EPROTO)
+		snprintf(why, sizeof(why), "%s", strerror(-ret));
+	if (ret == -EAGAIN || ret == -EMSGSIZE)
+		export_log(DPFIX_LOG_WARNING, "sending a %u-byte message on %s failed: %s", len,
+				dpfix_session_name(x->session), why);
+	else
+		mark_failed(x, now_ns, why);
+	return ret;
+}
+
+struct dpfix_session *
+dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s, uint64_t now_ns)
+{
+	struct dpfix_session *old = x->session;
+
+	if (old != NULL) {
+		x->stats.reconnects++;
+		count_given_up(x, dpfix_session_name(old), dpfix_session_records_given_up(old, NULL),
+				now_ns);
+	}
+	x->session = s;
+	x->session_started_ns = now_ns;
+	x->session_records = 0;
+	x->given_up_counted = 0;
+	x->liveness_check_ns = now_ns + EXPORT_LIVENESS_CHECK_NS;
+	x->state = dpfix_session_is_reliable(s) ? DPFIX_EXPORT_PROBATION : DPFIX_EXPORT_TRUSTED;
+	/* A new session knows no templates: they go first, then the options records (at the
+	 * next poll), then the data records, those waiting in a message included. */
+	for (unsigned int i = 0; i < x->nb_domains; i++)
+		dpfix_ipfix_tm_session(&x->domains[i]->tm, dpfix_session_is_reliable(s));
+	x->options_due = 1;
+	export_send_templates(x, now_ns);
+	export_refit_messages(x, now_ns);
+	return old;
+}
+
+void
+dpfix_export_drop(struct dpfix_export *x, uint64_t now_ns)
+{
+	x->state = DPFIX_EXPORT_DROPPING;
+	export_drop_messages(x, now_ns);
+}
+
+enum dpfix_export_state
+dpfix_export_state(const struct dpfix_export *x)
+{
+	return x->state;
+}
+
+const char *
+dpfix_export_failure(const struct dpfix_export *x, uint64_t *lasted_ns)
+{
+	if (lasted_ns != NULL)
+		*lasted_ns = x->failed_lasted_ns;
+	return x->failed_why;
+}
+
+const struct dpfix_session *
+dpfix_export_session(const struct dpfix_export *x)
+{
+	return x->session;
+}
+
+/* A reliable session closed by the collector is noticed before the next message is
+ * written into it; one still up after its probation is trusted with data records. */
+void
+export_check_liveness(struct dpfix_export *x, uint64_t now_ns)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+	uint8_t scratch[256];
+	ssize_t n;
+
+	if ((x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED) ||
+			!dpfix_session_is_reliable(x->session) || now_ns < x->liveness_check_ns)
+		return;
+	x->liveness_check_ns = now_ns + EXPORT_LIVENESS_CHECK_NS;
+	n = dpfix_session_recv(x->session, scratch, sizeof(scratch), err, sizeof(err));
+	count_given_up(x, dpfix_session_name(x->session),
+			dpfix_session_records_given_up(x->session, NULL), now_ns);
+	if (n == -EPIPE)
+		mark_failed(x, now_ns, "closed by the collector");
+	else if (n < 0 && n != -EAGAIN && n != -EMSGSIZE)
+		mark_failed(x, now_ns, err);
+	else if (x->state == DPFIX_EXPORT_PROBATION &&
+			now_ns - x->session_started_ns >= x->params.probation_ns)
+		x->state = DPFIX_EXPORT_TRUSTED;
+}
+
+void
+dpfix_export_end(struct dpfix_export *x, uint64_t now_ns)
+{
+	char err[DPFIX_SESSION_ERRLEN], name[DPFIX_SESSION_ERRLEN];
+	uint64_t given_up = 0;
+	int ret;
+
+	if (x->session == NULL || !dpfix_session_is_reliable(x->session) ||
+			(x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED))
+		return;
+	/* Over SCTP the withdrawal (stream 0) overtakes data not yet acknowledged (stream 1),
+	 * which the collector then cannot decode: it goes once all is acknowledged, or not at
+	 * all (the end then says what came instead). */
+	if (dpfix_session_wait_acknowledged(x->session, EXPORT_WITHDRAWAL_WAIT_MS, err,
+			sizeof(err)) == 0)
+		export_withdraw_templates(x, now_ns);
+	snprintf(name, sizeof(name), "%s", dpfix_session_name(x->session)); /* ending frees it */
+	ret = dpfix_session_end(x->session, &given_up, err, sizeof(err));
+	x->session = NULL;
+	x->state = DPFIX_EXPORT_NO_SESSION;
+	count_given_up(x, name, given_up, now_ns);
+	if (ret < 0) {
+		x->stats.sessions_unconfirmed++;
+		x->stats.records_unconfirmed += x->session_records;
+		export_log(DPFIX_LOG_WARNING, "session %s ended without the collector's "
+				"confirmation: %s; its %" PRIu64 " flow records may not have been read "
+				"(records_unconfirmed)", name, err, x->session_records);
+	}
+}

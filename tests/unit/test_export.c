@@ -1,0 +1,300 @@
+/* lib/export, the Exporting Process, over real sessions on loopback (a dpfix listener
+ * in this same process reads what it sends): templates before data, sequence numbers
+ * per observation domain, messages within the session's limit, a new session taking
+ * up the message being filled, probation, a session closed by the collector, and the
+ * counting of what is dropped. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpfix_export.h"
+#include "dpfix_ipfix_bytes.h"
+#include "dpfix_ipfix_options.h"
+#include "unit_test.h"
+
+#define NS_PER_S 1000000000ull
+
+static struct dpfix_ipfix_schema schema;  /* 32-octet records of template 256 */
+
+static uint16_t
+free_port(int type)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, type, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+			getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* A collector end: a listener on SCHEME://127.0.0.1:free, and the exporter's session. */
+struct peer {
+	struct dpfix_listener *listener;
+	struct dpfix_session *server;
+	struct dpfix_session *client;
+};
+
+static int
+connect_peer(struct peer *p, const char *scheme)
+{
+	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 3000};
+	char url[64], err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_endpoint ep;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme,
+			free_port(strcmp(scheme, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM));
+	if (dpfix_endpoint_parse(url, &ep, err, sizeof(err)) < 0 ||
+			(p->listener = dpfix_listener_open(&ep, &params, err, sizeof(err))) == NULL ||
+			(p->client = dpfix_session_open(&ep, &params, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "  %s: %s\n", url, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_peer(struct peer *p)
+{
+	dpfix_session_close(p->server);
+	dpfix_listener_close(p->listener);
+}
+
+/* The next message the collector end has, into buf; its length, or 0 if none comes
+ * within a second. */
+static size_t
+next_message(struct peer *p, uint8_t *buf, size_t cap)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+
+	for (int i = 0; i < 1000; i++) {
+		ssize_t n = -EAGAIN;
+
+		dpfix_listener_poll(p->listener);
+		if (p->server == NULL)
+			p->server = dpfix_listener_accept(p->listener);
+		if (p->server != NULL)
+			n = dpfix_session_recv(p->server, buf, cap, err, sizeof(err));
+		if (n > 0)
+			return (size_t)n;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* What the collector end read: per message its domain, sequence number, first set id
+ * and data records (of template 256). */
+struct seen {
+	unsigned int messages;
+	uint32_t domain[256], sequence[256], records[256];
+	uint16_t first_set[256];
+	size_t longest;
+};
+
+static void
+read_all(struct peer *p, struct seen *s)
+{
+	static uint8_t buf[65536];
+	size_t len;
+
+	memset(s, 0, sizeof(*s));
+	while (s->messages < 256 && (len = next_message(p, buf, sizeof(buf))) != 0) {
+		unsigned int m = s->messages++;
+
+		s->domain[m] = dpfix_get32(buf + 12);
+		s->sequence[m] = dpfix_get32(buf + 8);
+		s->first_set[m] = dpfix_get16(buf + 16);
+		if (len > s->longest)
+			s->longest = len;
+		for (size_t off = 16; off + 4 <= len; off += dpfix_get16(buf + off + 2)) {
+			if (dpfix_get16(buf + off) == 256)
+				s->records[m] += (dpfix_get16(buf + off + 2) - 4) / 32;
+			if (dpfix_get16(buf + off + 2) < 4)
+				break;
+		}
+	}
+}
+
+static struct dpfix_export *
+make_exporter(uint32_t domain_a, uint32_t domain_b, struct dpfix_export_domain **a,
+		struct dpfix_export_domain **b)
+{
+	char err[256];
+	struct dpfix_export *x = dpfix_export_create(&(struct dpfix_export_params){
+		.template_refresh_ns = 600 * NS_PER_S, .flush_ns = 600 * NS_PER_S,
+		.options_interval_ns = 600 * NS_PER_S, .probation_ns = NS_PER_S / 2}, err, sizeof(err));
+
+	CHECK(x != NULL);
+	CHECK(dpfix_export_add_domain(x, domain_a, a) == 0);
+	CHECK(dpfix_export_add_schema(*a, &schema) == 0);
+	if (b != NULL) {
+		CHECK(dpfix_export_add_domain(x, domain_a, b) == -EEXIST);
+		CHECK(dpfix_export_add_domain(x, domain_b, b) == 0);
+		CHECK(dpfix_export_add_schema(*b, &schema) == 0);
+		CHECK(dpfix_export_add_schema(*b, &schema) == -EEXIST);
+	}
+	return x;
+}
+
+static int
+add(struct dpfix_export_domain *d, uint64_t i, uint64_t now_ns)
+{
+	struct dpfix_ipfix_metering_stats r = {.observation_domain = 7, .messages = i,
+		.flow_records = 2 * i, .octets = 3 * i};
+
+	return dpfix_export_record(d, &schema, &r, i, 10 * i, now_ns);
+}
+
+/* Over UDP: each domain's templates before its data, its own sequence numbers, every
+ * message within the session's limit. */
+static void
+test_domains_and_sequences(void)
+{
+	struct dpfix_export_domain *a, *b;
+	struct dpfix_export *x = make_exporter(1, 2, &a, &b);
+	uint32_t next[3] = {0};
+	uint64_t now = 1700000000 * NS_PER_S;
+	int templates_seen[3] = {0};
+	struct peer p;
+	struct seen s;
+
+	if (connect_peer(&p, "udp") != 0) {
+		CHECK(0);
+		return;
+	}
+	CHECK(dpfix_export_take_up(x, p.client, now) == NULL);
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_TRUSTED);
+	for (uint64_t i = 0; i < 300; i++)
+		CHECK(add(i % 3 == 0 ? b : a, i, now) == 0);
+	dpfix_export_flush(x, now);
+	read_all(&p, &s);
+	CHECK(s.messages >= 4);
+	CHECK(s.longest <= dpfix_session_max_message(p.client));
+	for (unsigned int m = 0; m < s.messages; m++) {
+		uint32_t d = s.domain[m];
+
+		CHECK(d == 1 || d == 2);
+		if (d != 1 && d != 2)
+			continue;
+		if (s.first_set[m] == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE)
+			templates_seen[d] = 1;
+		else
+			CHECK(templates_seen[d]);   /* templates before data */
+		CHECK_EQ_U64(s.sequence[m], next[d]);
+		next[d] += s.records[m];
+	}
+	CHECK_EQ_U64(next[1], 200);
+	CHECK_EQ_U64(next[2], 100);
+	CHECK_EQ_U64(dpfix_export_stats(x)->records_exported, 300);
+	CHECK_EQ_U64(dpfix_export_stats(x)->records_lost, 0);
+	dpfix_export_free(x);
+	close_peer(&p);
+}
+
+/* A session taken up while a message is being filled: the message's records go on the
+ * new session, after its templates, and the old session is the caller's again. */
+static void
+test_take_up_keeps_the_message(void)
+{
+	struct dpfix_export_domain *a;
+	struct dpfix_export *x = make_exporter(5, 0, &a, NULL);
+	uint64_t now = 1700000000 * NS_PER_S;
+	struct peer p1, p2;
+	struct seen s;
+
+	if (connect_peer(&p1, "udp") != 0 || connect_peer(&p2, "udp") != 0) {
+		CHECK(0);
+		return;
+	}
+	dpfix_export_take_up(x, p1.client, now);
+	for (uint64_t i = 0; i < 5; i++)
+		CHECK(add(a, i, now) == 0);
+	CHECK(dpfix_export_take_up(x, p2.client, now) == p1.client);
+	dpfix_session_close(p1.client);
+	dpfix_export_flush(x, now);
+	read_all(&p2, &s);
+	CHECK(s.messages == 2);
+	CHECK(s.first_set[0] == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+	CHECK_EQ_U64(s.records[1], 5);
+	CHECK_EQ_U64(s.sequence[1], 0);
+	CHECK_EQ_U64(dpfix_export_stats(x)->reconnects, 1);
+	CHECK_EQ_U64(dpfix_export_stats(x)->records_lost, 0);
+	dpfix_export_free(x);
+	close_peer(&p1);
+	close_peer(&p2);
+}
+
+/* TCP: data waits out the probation; a session the collector closes is noticed and
+ * nothing more goes into it; dropping counts records, packets, octets and when. */
+static void
+test_probation_failure_and_drop(void)
+{
+	struct dpfix_export_domain *a;
+	struct dpfix_export *x = make_exporter(9, 0, &a, NULL);
+	uint64_t now = 1700000000 * NS_PER_S, lasted;
+	const struct dpfix_export_stats *st = dpfix_export_stats(x);
+	uint8_t buf[65536];
+	struct peer p;
+
+	if (connect_peer(&p, "tcp") != 0) {
+		CHECK(0);
+		return;
+	}
+	dpfix_export_take_up(x, p.client, now);
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_PROBATION);
+	CHECK(next_message(&p, buf, sizeof(buf)) > 0);  /* the templates */
+	CHECK(add(a, 1, now) == -EAGAIN);
+	dpfix_export_poll(x, now + NS_PER_S / 4);
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_PROBATION);
+	dpfix_export_poll(x, now + NS_PER_S);
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_TRUSTED);
+	CHECK(add(a, 1, now) == 0);
+	dpfix_export_flush(x, now + NS_PER_S);
+	CHECK(next_message(&p, buf, sizeof(buf)) > 0);
+	CHECK_EQ_U64(st->records_exported, 1);
+
+	dpfix_session_close(p.server); /* the collector ends the session */
+	p.server = NULL;
+	usleep(100000);
+	dpfix_export_poll(x, now + 2 * NS_PER_S);
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_FAILED);
+	CHECK(strcmp(dpfix_export_failure(x, &lasted), "closed by the collector") == 0);
+	CHECK_EQ_U64(lasted, 2 * NS_PER_S);
+	CHECK(add(a, 2, now) == -EAGAIN);
+
+	dpfix_export_drop(x, now + 3 * NS_PER_S);
+	CHECK(add(a, 2, now + 3 * NS_PER_S) == 0);
+	CHECK(add(a, 3, now + 4 * NS_PER_S) == 0);
+	CHECK_EQ_U64(st->records_lost, 2);
+	CHECK_EQ_U64(st->packets_lost, 5);
+	CHECK_EQ_U64(st->octets_lost, 50);
+	CHECK_EQ_U64(st->first_loss_ns, now + 3 * NS_PER_S);
+	CHECK_EQ_U64(st->last_loss_ns, now + 4 * NS_PER_S);
+	CHECK_EQ_U64(st->records_exported, 1);
+	dpfix_export_free(x);  /* closes the failed session */
+	close_peer(&p);
+}
+
+int
+main(void)
+{
+	dpfix_ipfix_metering_stats_schema(&schema, 256);
+	if (schema.max_length != 32) {
+		fprintf(stderr, "the test schema is %u octets, not 32\n", schema.max_length);
+		return 1;
+	}
+	RUN_TEST(test_domains_and_sequences);
+	RUN_TEST(test_take_up_keeps_the_message);
+	RUN_TEST(test_probation_failure_and_drop);
+	return unit_test_summary();
+}
