@@ -181,7 +181,7 @@ main(int argc, char **argv)
 		len = dpfix_ipfix_msg_finish(&msg, (uint32_t)time(NULL), (uint32_t)seq, 1);
 		while ((ret = dpfix_session_send(s, buf, len, DPFIX_MESSAGE_DATA)) == -EAGAIN) {
 			again++;
-			usleep(100); /* the export lcore's back-off (app/probe/exporter.c) */
+			usleep(100); /* the export lcore's back-off (lib/export) */
 		}
 		if (ret < 0) {
 			fprintf(stderr, "bench_export: send failed: %s\n", strerror(-ret));

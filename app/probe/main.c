@@ -355,6 +355,7 @@ main(int argc, char **argv)
 	unsigned int export_lcore;
 	struct port_drops port_drops;
 	uint64_t ignored;
+	struct exporter_counters xc;
 	int eal_args, ret, finite;
 
 	/* net_af_xdp ports load dpfix's XDP program unless their --vdev names one. */
@@ -412,7 +413,8 @@ main(int argc, char **argv)
 	}
 	printf("dpfix-probe: %u worker(s), export on %s, exporting to %s (messages up to %u bytes)%s\n",
 			nb_workers, export_lcore == RTE_MAX_LCORE ? "the main lcore" : "its own lcore",
-			dpfix_session_name(exporter.session), dpfix_session_max_message(exporter.session),
+			exporter.control.session_name,
+			dpfix_session_max_message(dpfix_export_session(exporter.export)),
 			finite ? ", stopping at end of input" : "");
 	fflush(stdout);
 
@@ -427,10 +429,10 @@ main(int argc, char **argv)
 	exporter_end(&exporter);
 	control_print_summary(stdout, workers, nb_workers, &exporter);
 	port_drops_total(&port_drops);
+	exporter_counters(&exporter, &xc);
 	ignored = packets_ignored();
-	ret = exporter.send_failures || exporter.records_lost ||
-			exporter.sessions_unconfirmed || port_drops.rx_missed || port_drops.rx_nombuf ||
-			ignored ? 2 : 0;
+	ret = xc.send_failures || xc.records_lost || xc.sessions_unconfirmed ||
+			port_drops.rx_missed || port_drops.rx_nombuf || ignored ? 2 : 0;
 	if (stats_json != NULL) {
 		int werr = control_write_stats_json(stats_json, workers, nb_workers, &exporter);
 

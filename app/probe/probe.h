@@ -14,7 +14,9 @@
 #include "dpfix_frag.h"
 #include "dpfix_parse.h"
 #include "dpfix_sample.h"
+#include "dpfix_export.h"
 #include "dpfix_session.h"
+#include "export_handoff.h"
 #include "probe_config.h"
 
 #define PROBE_MAX_WORKERS 64
@@ -88,62 +90,63 @@ struct worker_ctx {
 	struct dpfix_sample samplers[PROBE_MAX_QUEUES_PER_WORKER]; /* queues[i].sampler */
 } __rte_cache_aligned;
 
-/* The exporter's counters: the summary, telemetry and --stats-json show them all. */
-#define EXPORTER_COUNTERS(X) \
-	X(records_exported, "flow records given a sequence number, sent or not") \
-	X(messages_sent, "IPFIX messages sent") \
-	X(send_failures, "messages that could not be sent") \
-	X(records_lost, "flow records that never reached a collector: in messages that " \
-			"could not be sent, or dropped at shutdown with no collector to take them") \
-	X(options_records, "options data records exported") \
-	X(reconnects, "replacement sessions taken up") \
-	X(connect_failures, "connection attempts that failed: refused, or the session did " \
-			"not last (doc/sessions.md)") \
-	X(sessions_unconfirmed, "sessions whose end the collector did not confirm") \
-	X(records_unconfirmed, "flow records sent in those: the collector may not have " \
-			"read them")
+struct probe_records;   /* export_records.h */
 
+#define EXPORT_BURST 64  /* records taken from a ring at a time */
+
+/* The control lcore's part of session life (control_sessions.c): the collector, the
+ * wait between attempts, and what it has learnt from the export lcore's reports. */
+struct session_control {
+	struct dpfix_endpoint endpoint;
+	struct dpfix_session_params params;
+	char session_name[DPFIX_SESSION_ERRLEN]; /* of the session offered last */
+	unsigned int sessions_opened;
+	int waiting;                    /* the export lcore has no session: open one */
+	int dropped;                    /* none will come: the export lcore was told */
+	uint64_t grace_end_ns;          /* input over with no session: drop from then on */
+	unsigned int attempts_failed_in_row;
+	uint64_t backoff_ms;
+	uint64_t next_attempt_ms;
+	char last_failure[DPFIX_SESSION_ERRLEN]; /* the reason last logged */
+	uint64_t connect_failures;
+};
+
+/* The export: the export lcore drains the workers' rings into the Exporting Process
+ * (lib/export); the control lcore gives it sessions through the hand-off. Each member
+ * is one lcore's, as marked. */
 struct exporter_ctx {
 	const struct probe_settings *settings;
 	struct worker_ctx *workers;
 	unsigned int nb_workers;
-	struct dpfix_session *session;
+	/* the export lcore's */
+	struct dpfix_export *export;
+	struct dpfix_export_domain *domain;     /* the probe's observation domain */
+	const struct dpfix_ipfix_schema *flow_schema[2]; /* IPv4, IPv6 */
+	struct probe_records *records;
+	enum dpfix_export_state reported;       /* of the current session, to the control lcore */
+	/* Records taken from a ring: those from burst_next on wait for a session. */
+	struct dpfix_flow_record burst[EXPORT_BURST];
+	unsigned int burst_next, burst_count;
+	atomic_int done;
+	/* between the two */
+	struct export_handoff handoff;
+	/* the control lcore's */
+	struct session_control control;
+};
+
+/* The exporter's counters as the summary, telemetry and --stats-json show them:
+ * lib/export's and the control lcore's. */
+#define EXPORTER_COUNTERS(X) \
+	DPFIX_EXPORT_COUNTERS(X) \
+	X(connect_failures, "connection attempts that failed: refused, or the session did " \
+			"not last (doc/sessions.md)")
+
+struct exporter_counters {
 #define EXPORTER_COUNTER_FIELD(name, text) uint64_t name;
 	EXPORTER_COUNTERS(EXPORTER_COUNTER_FIELD)
 #undef EXPORTER_COUNTER_FIELD
-	uint64_t packets_lost;          /* the packets and octets of the records lost */
-	uint64_t octets_lost;
-	uint64_t first_loss_ns, last_loss_ns;
-	uint64_t bytes_sent;            /* IPFIX message bytes sent */
-	atomic_int done;
-	/* Session hand-off: the exporter marks a reliable session dead and stops taking
-	 * records (they wait in the rings); the control lcore opens a replacement, off the
-	 * export path, and the exporter takes it up with fresh templates. */
-	struct dpfix_endpoint endpoint;
-	struct dpfix_session_params session_params;
-	atomic_int session_failed;
-	struct dpfix_session *_Atomic replacement;
-	/* Each failure of a session: counted here by the exporter once it has written how
-	 * long the session lasted and why it failed, which the control lcore then reads
-	 * (the count orders the two). The control lcore counts the connection attempts
-	 * that failed in a row (the exporter reads it to keep its log quiet meanwhile). */
-	atomic_uint session_failures;
-	uint64_t failed_lasted_ns;
-	char failed_why[DPFIX_SESSION_ERRLEN];
-	atomic_uint attempts_failed_in_row;
-	/* Control lcore only (exporter_reconnect.c): the backoff, and what it has seen of the
-	 * exporter's reports. */
-	uint64_t next_reconnect_ms;
-	uint64_t reconnect_backoff_ms;
-	unsigned int failures_seen;     /* session failures it has accounted for */
-	unsigned int failures_replaced; /* session failures it has opened a replacement for */
-	char last_failure[DPFIX_SESSION_ERRLEN]; /* the reason last logged */
-	void *state;                    /* exporter-private */
+	uint64_t bytes_sent;
 };
-
-/* A session that lasted less than this counts as a failed connection attempt: the
- * backoff goes on growing instead of starting over (doc/sessions.md). */
-#define SESSION_STABLE_NS 10000000000ull
 
 /* Set by SIGINT/SIGTERM, or by the control lcore at end of input. */
 extern atomic_int probe_stop;
@@ -159,16 +162,26 @@ int worker_emit(void *arg, const struct dpfix_flow_record *rec);
 void worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q,
 		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns);
 
+/* Opens the first session (refused: an error, at start) and makes the records' schemas. */
 int exporter_init(struct exporter_ctx *x, char *err, size_t errlen);
 /* One round of exporter work; returns the number of records handled. */
 unsigned int exporter_poll(struct exporter_ctx *x);
 int exporter_main(void *arg);
-/* After the lcores have stopped: withdraws the templates and ends the session in order,
- * counting its records as unconfirmed if the collector does not confirm the end. */
+/* Every worker has handed over its last record. */
+int exporter_input_over(const struct exporter_ctx *x);
+/* After the lcores have stopped: the session's orderly end (lib/export). */
 void exporter_end(struct exporter_ctx *x);
 void exporter_fini(struct exporter_ctx *x);
-/* Control lcore: reopens a failed session with backoff. Returns nonzero if it tried. */
-int exporter_reconnect_step(struct exporter_ctx *x, uint64_t now_ms);
+/* Read from any lcore, without locks. */
+void exporter_counters(const struct exporter_ctx *x, struct exporter_counters *c);
+
+/* Control lcore (control_sessions.c): opens the first session; then, at each step, reads
+ * the export lcore's reports, opens replacements and decides when none will come. */
+struct dpfix_session *sessions_open_first(struct session_control *c,
+		const struct probe_settings *s, char *err, size_t errlen);
+void sessions_step(struct exporter_ctx *x, uint64_t now_ns);
+/* After the lcores have stopped: closes the sessions still in the hand-off. */
+void sessions_fini(struct exporter_ctx *x);
 
 /* Wall-clock nanoseconds, from the TSC (no syscall on the data path). */
 void probe_clock_init(void);

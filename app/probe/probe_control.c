@@ -136,6 +136,7 @@ add_port_drop_totals(counter_fn fn, void *ctx)
 static int
 telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	struct exporter_counters xc;
 	struct totals t;
 	(void)cmd;
 	(void)params;
@@ -145,7 +146,8 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	visit_counters(&t, telemetry_add, d);
 	rte_tel_data_add_dict_u64(d, "workers", t_nb_workers);
 	add_port_drop_totals(telemetry_add, d);
-#define ADD_X(name, text) rte_tel_data_add_dict_u64(d, #name, t_exporter->name);
+	exporter_counters(t_exporter, &xc);
+#define ADD_X(name, text) rte_tel_data_add_dict_u64(d, #name, xc.name);
 	EXPORTER_COUNTERS(ADD_X)
 #undef ADD_X
 	return 0;
@@ -224,15 +226,17 @@ print_port_drops(void *ctx, uint16_t port, const char *name, uint64_t value)
 static void
 print_progress(struct worker_ctx *workers, unsigned int nb_workers, const struct exporter_ctx *x)
 {
+	struct exporter_counters xc;
 	struct totals t;
 	uint64_t bad;
 
 	sum_totals(workers, nb_workers, &t);
+	exporter_counters(x, &xc);
 	bad = parse_results_of_kind(&t, DPFIX_PARSE_KIND_MALFORMED);
 	printf("dpfix-probe: rx %" PRIu64 " pkts, metered %" PRIu64 ", malformed %" PRIu64
 			", active flows %" PRIu64 ", records exported %" PRIu64 ", lost %" PRIu64,
-			t.w.rx_packets, t.w.metered_packets, bad, t.active_flows, x->records_exported,
-			x->records_lost);
+			t.w.rx_packets, t.w.metered_packets, bad, t.active_flows, xc.records_exported,
+			xc.records_lost);
 	/* What the ports dropped before any worker saw it: a probe not keeping up. */
 	port_drops_visit(print_port_drops, stdout);
 	printf("\n");
@@ -262,7 +266,7 @@ control_run(struct probe_settings *s, struct worker_ctx *workers, unsigned int n
 
 		if (run_exporter)
 			handled = exporter_poll(exporter);
-		exporter_reconnect_step(exporter, rte_get_tsc_cycles() * 1000 / hz);
+		sessions_step(exporter, probe_clock_now_ns());
 		if (rte_get_tsc_cycles() >= next_port_poll) {
 			port_drops_poll(probe_clock_now_ns());
 			next_port_poll = rte_get_tsc_cycles() + hz / 10;
@@ -299,9 +303,11 @@ void
 control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
 		const struct exporter_ctx *x)
 {
+	struct exporter_counters xc;
 	struct totals t;
 
 	sum_totals(workers, nb_workers, &t);
+	exporter_counters(x, &xc);
 	fprintf(out, "dpfix-probe: summary\n");
 #define PRINT_W(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.w.name);
 	WORKER_COUNTERS(PRINT_W)
@@ -333,7 +339,7 @@ control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_wor
 	}
 	port_counters_visit(print_summary_port, out);
 	add_port_drop_totals(print_summary_total, out);
-#define PRINT_X(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, x->name);
+#define PRINT_X(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, xc.name);
 	EXPORTER_COUNTERS(PRINT_X)
 #undef PRINT_X
 	fflush(out);
@@ -375,10 +381,12 @@ int
 control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
 		const struct exporter_ctx *x)
 {
+	struct exporter_counters xc;
 	struct totals t;
 	struct json_ctx j = {.out = out, .indent = "    "};
 
 	sum_totals(workers, nb_workers, &t);
+	exporter_counters(x, &xc);
 	fprintf(out, "{\n  \"totals\": {\n    \"workers\": %u", nb_workers);
 	visit_counters(&t, json_add, &j);
 	add_port_drop_totals(json_add, &j);
@@ -395,9 +403,9 @@ control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_
 	j.port = -1;
 	port_counters_visit(json_port, &j);
 	fprintf(out, "%s\n  ],\n  \"exporter\": {\n    \"bytes_sent\": %" PRIu64,
-			j.port < 0 ? "" : "\n    }", x->bytes_sent);
+			j.port < 0 ? "" : "\n    }", xc.bytes_sent);
 	j.indent = "    ";
-#define JSON_X(name, text) json_add(&j, #name, x->name);
+#define JSON_X(name, text) json_add(&j, #name, xc.name);
 	EXPORTER_COUNTERS(JSON_X)
 #undef JSON_X
 	fprintf(out, "\n  }\n}\n");

@@ -12,9 +12,11 @@ make_pki "$WORK/pki" || fail "could not make test certificates"
 K=$WORK/pki
 
 # reconnect SCHEME HOW COLLECTOR_ARGS PROBE_ARGS; HOW: stop (SIGTERM, orderly), kill
-# (SIGKILL, back 1 s later) or vanish (SIGKILL, back only once the probe said it is down).
+# (SIGKILL, back 1 s later), vanish (SIGKILL, back only once the probe said it is down) or
+# stop_filling (stop, once flow records wait in a message being filled).
+# Every record the workers handed over is exported, and none lost.
 reconnect() {
-	local scheme=$1 how=$2 cargs=$3 pargs=$4 port probe
+	local scheme=$1 how=$2 cargs=$3 pargs=$4 tag=$1.$2 port probe
 	port=$(free_port)
 	if [ "${scheme#*+}" = sctp ]; then
 		local up
@@ -23,18 +25,21 @@ reconnect() {
 		pargs="$pargs --sctp-udp-port $up"
 	fi
 	# shellcheck disable=SC2086
-	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$scheme.$how.first" --quiet $cargs
+	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$tag.first" --quiet $cargs
 	# shellcheck disable=SC2046,SC2086
 	"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
-		--collector "$scheme://127.0.0.1:$port" --stats-interval 0.5 $pargs >"$WORK/$scheme.$how.probe" 2>&1 &
+		--collector "$scheme://127.0.0.1:$port" --stats-interval 0.5 $pargs >"$WORK/$tag.probe" 2>&1 &
 	probe=$!
 	PIDS+=("$probe")
-	wait_for_text "$WORK/$scheme.$how.first.stderr" "new session" 20
+	wait_for_text "$WORK/$tag.first.stderr" "new session" 20
 	sleep 0.5
 	case $how in                         # the collector goes away...
+	stop_filling)
+		wait_for_telemetry "dpfix-test-$$" /dpfix/stats "c['records_enqueued'] > 0" True 20
+		;&
 	stop)
 		stop_collector
-		wait_for_text "$WORK/$scheme.$how.probe" "is down" 10
+		wait_for_text "$WORK/$tag.probe" "is down" 10
 		sleep 1
 		;;
 	kill)
@@ -45,25 +50,28 @@ reconnect() {
 	vanish)
 		kill -KILL "$COLLECTOR_PID"
 		wait "$COLLECTOR_PID" 2>/dev/null || true
-		wait_for_text "$WORK/$scheme.$how.probe" "is down" 40
+		wait_for_text "$WORK/$tag.probe" "is down" 40
 		;;
 	esac
 	# shellcheck disable=SC2086
-	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$scheme.$how.second" --quiet $cargs  # ...and is back
-	wait_for_text "$WORK/$scheme.$how.probe" "resumed on" 30
+	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$tag.second" --quiet $cargs  # ...and is back
+	wait_for_text "$WORK/$tag.probe" "resumed on" 30
 	kill -INT "$probe"
 	timeout 30 tail --pid="$probe" -f /dev/null || fail "$scheme: probe did not stop"
-	wait "$probe" || fail "$scheme: probe exited with $?: $(grep -v '^ ' "$WORK/$scheme.$how.probe" | tail -3)"
-	wait_for_close "$WORK/$scheme.$how.second"
+	wait "$probe" || fail "$scheme: probe exited with $?: $(grep -v '^ ' "$WORK/$tag.probe" | tail -3)"
+	wait_for_close "$WORK/$tag.second"
 	stop_collector
-	exported=$(awk '$1 == "records_exported" {print $2}' "$WORK/$scheme.$how.probe")
-	lost=$(awk '$1 == "records_lost" {print $2}' "$WORK/$scheme.$how.probe")
-	reconnects=$(awk '$1 == "reconnects" {print $2}' "$WORK/$scheme.$how.probe")
-	second=$(summary_value "$WORK/$scheme.$how.second.stdout" flows)
+	exported=$(awk '$1 == "records_exported" {print $2}' "$WORK/$tag.probe")
+	lost=$(awk '$1 == "records_lost" {print $2}' "$WORK/$tag.probe")
+	reconnects=$(awk '$1 == "reconnects" {print $2}' "$WORK/$tag.probe")
+	second=$(summary_value "$WORK/$tag.second.stdout" flows)
+	enqueued=$(awk '$1 == "records_enqueued" {print $2}' "$WORK/$tag.probe")
 	[ "$reconnects" -ge 1 ] || fail "$scheme: no reconnect counted"
+	[ "$enqueued" = "$exported" ] ||
+		fail "$scheme: the workers handed over $enqueued records, $exported exported, $lost lost"
 	[ "$lost" = 0 ] || fail "$scheme: $lost records lost"
 	[ "$second" = "$exported" ] || fail "$scheme: the new collector got $second of $exported records"
-	grep -q "^  templates *[2-9]" "$WORK/$scheme.$how.second.stdout" ||
+	grep -q "^  templates *[2-9]" "$WORK/$tag.second.stdout" ||
 		fail "$scheme: templates were not resent on the new session"
 	echo "ok $scheme ($how): reconnected $reconnects time(s), $second of $exported records delivered, 0 lost"
 }
@@ -189,6 +197,9 @@ stop_refusing_reset() {
 refused plaintext_to_tls
 refused reset
 reconnect tcp stop "" ""
+# Flows ending all along, in a message still being filled when the session fails: they go
+# on the new session (they were dropped without a count).
+reconnect tcp stop_filling "" "--active-timeout 1 --idle-timeout 1 --export-flush 60"
 reconnect tls+tcp stop "--psk-file $K/collector.psk" "--psk-identity probe1.example --psk-file $K/probe.psk"
 reconnect sctp stop "" ""
 reconnect dtls+sctp kill "--psk-file $K/collector.psk" "--psk-identity probe1.example --psk-file $K/probe.psk"

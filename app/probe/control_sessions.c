@@ -1,0 +1,182 @@
+/* The control lcore's part of session life: it opens every session (a handshake never
+ * holds up export), offers each to the export lcore, learns from its reports what became
+ * of them, waits before the next attempt while attempts keep failing (a backoff that a
+ * collector refusing every session cannot reset, doc/sessions.md), and decides when no
+ * session will come. */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+
+#include "probe.h"
+
+#define RECONNECT_MIN_MS 500
+#define RECONNECT_MAX_MS 30000
+/* A session that lasted less than this counts as a failed connection attempt: the
+ * backoff goes on growing instead of starting over at RECONNECT_MIN_MS. */
+#define SESSION_STABLE_NS 10000000000ull
+/* At the longest backoff, a failed attempt whose reason has not changed is logged only
+ * every this many. */
+#define LOG_FAILURES_EVERY 10
+/* Input over and no session: wait this long for one, then drop what is left. */
+#define SHUTDOWN_GRACE_NS 5000000000ull
+
+struct dpfix_session *
+sessions_open_first(struct session_control *c, const struct probe_settings *s, char *err,
+		size_t errlen)
+{
+	struct dpfix_session *session;
+
+	if (dpfix_endpoint_parse(s->collector, &c->endpoint, err, errlen) < 0)
+		return NULL;
+	c->params = (struct dpfix_session_params){
+		.mtu = s->export_mtu,
+		.connect_timeout_ms = 5000,
+		.sctp_udp_port = (uint16_t)s->sctp_udp_port,
+		.sctp_data_unordered = (uint8_t)s->sctp_data_unordered,
+		.sctp_data_pr_ttl_ms = (uint32_t)s->sctp_data_lifetime_ms,
+		.security = s->security,
+	};
+	session = dpfix_session_open(&c->endpoint, &c->params, err, errlen);
+	if (session != NULL) {
+		c->sessions_opened = 1;
+		snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(session));
+	}
+	return session;
+}
+
+/* A connection attempt failed: the open did, or the session it gave did not last. The
+ * wait before the next one doubles, up to RECONNECT_MAX_MS. Said when the wait or the
+ * reason changes, and at the longest wait every LOG_FAILURES_EVERY failures, so a
+ * collector that refuses every time leaves a few lines, each with the count. */
+static void
+attempt_failed(struct session_control *c, uint64_t now_ms, const char *why)
+{
+	uint64_t previous = c->backoff_ms;
+	unsigned int in_row = ++c->attempts_failed_in_row;
+	int new_reason = strcmp(why, c->last_failure) != 0;
+
+	c->connect_failures++;
+	c->backoff_ms = previous == 0 ? RECONNECT_MIN_MS :
+			RTE_MIN(previous * 2, (uint64_t)RECONNECT_MAX_MS);
+	c->next_attempt_ms = now_ms + c->backoff_ms;
+	if (!new_reason && c->backoff_ms == previous && in_row % LOG_FAILURES_EVERY != 0)
+		return;
+	snprintf(c->last_failure, sizeof(c->last_failure), "%s", why);
+	RTE_LOG(WARNING, USER1, "export: %s; %u failed attempt%s in a row, records wait in the "
+			"rings; next try in %.1f s%s\n", why, in_row, in_row == 1 ? "" : "s",
+			c->backoff_ms / 1000.0,
+			c->backoff_ms == RECONNECT_MAX_MS && previous != RECONNECT_MAX_MS ?
+			" (the longest wait: from now on, every 10th failure is logged, or a new reason)" :
+			"");
+}
+
+/* The export lcore stopped using the session it had: one that had lasted is said here
+ * and replaced at once (the collector worked); one that had not is a failed attempt. */
+static void
+session_failed(struct session_control *c, const struct handoff_msg *m, uint64_t now_ms)
+{
+	c->waiting = 1;
+	if (m->lasted_ns >= SESSION_STABLE_NS) {
+		RTE_LOG(WARNING, USER1, "export: session %s is down (%s); records wait in the rings "
+				"while the control lcore reconnects\n", c->session_name, m->why);
+		c->attempts_failed_in_row = 0;
+		c->backoff_ms = 0;
+		c->next_attempt_ms = 0;
+		c->last_failure[0] = '\0';
+	} else {
+		char why[3 * DPFIX_SESSION_ERRLEN];
+
+		snprintf(why, sizeof(why), "session %s is down after %.1f s (%s)", c->session_name,
+				m->lasted_ns / 1e9, m->why);
+		attempt_failed(c, now_ms, why);
+	}
+}
+
+/* A replacement passed its probation: export goes on. */
+static void
+session_trusted(const struct session_control *c)
+{
+	unsigned int failed = c->attempts_failed_in_row;
+
+	if (c->sessions_opened < 2)
+		return;
+	if (failed == 0)
+		RTE_LOG(INFO, USER1, "export: resumed on %s\n", c->session_name);
+	else
+		RTE_LOG(INFO, USER1, "export: resumed on %s after %u failed attempt%s\n",
+				c->session_name, failed, failed == 1 ? "" : "s");
+}
+
+/* With input over and no session, the records left wait at most SHUTDOWN_GRACE_NS
+ * (from the first time it was so, however many attempts fail meanwhile); then they are
+ * dropped and counted, so shutdown is bounded and the loss is not silent. A stop
+ * (signal) counts as the end of input: a worker's last records, or one reading a file
+ * and waiting for ring room, need the export to make it. */
+static int
+give_up(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct session_control *c = &x->control;
+
+	if (!exporter_input_over(x) && !atomic_load_explicit(&probe_stop, memory_order_relaxed))
+		return 0;
+	if (c->grace_end_ns == 0)
+		c->grace_end_ns = now_ns + SHUTDOWN_GRACE_NS;
+	if (now_ns < c->grace_end_ns)
+		return 0;
+	RTE_LOG(WARNING, USER1, "export: input is over and no session to %s came up within "
+			"%.0f s: the records left are dropped and counted as lost\n", c->session_name,
+			SHUTDOWN_GRACE_NS / 1e9);
+	c->dropped = 1;
+	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_DROP});
+	return 1;
+}
+
+void
+sessions_step(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct session_control *c = &x->control;
+	uint64_t now_ms = now_ns / 1000000;
+	char err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_session *s;
+	struct handoff_msg m;
+
+	while (handoff_take(&x->handoff.to_control, &m)) {
+		if (m.kind == HANDOFF_FAILED)
+			session_failed(c, &m, now_ms);
+		else if (m.kind == HANDOFF_TRUSTED)
+			session_trusted(c);
+		else if (m.kind == HANDOFF_RETIRED)
+			dpfix_session_close(m.session);
+	}
+	if (!c->waiting || c->dropped || give_up(x, now_ns) || now_ms < c->next_attempt_ms)
+		return;
+	s = dpfix_session_open(&c->endpoint, &c->params, err, sizeof(err));
+	if (s == NULL) {
+		char why[2 * DPFIX_SESSION_ERRLEN];
+
+		snprintf(why, sizeof(why), "reconnect failed: %s", err);
+		attempt_failed(c, now_ms, why);
+		return;
+	}
+	c->waiting = 0;
+	c->sessions_opened++;
+	snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(s));
+	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_OFFER,
+		.session = s});
+}
+
+void
+sessions_fini(struct exporter_ctx *x)
+{
+	struct handoff_msg m;
+
+	/* Sessions in flight when the lcores stopped: offered and not taken up, or retired
+	 * and not closed yet. */
+	while (handoff_take(&x->handoff.to_export, &m))
+		dpfix_session_close(m.session);
+	while (handoff_take(&x->handoff.to_control, &m))
+		if (m.kind == HANDOFF_RETIRED)
+			dpfix_session_close(m.session);
+}
