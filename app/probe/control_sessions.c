@@ -134,22 +134,28 @@ give_up(struct exporter_ctx *x, uint64_t now_ns)
 }
 
 void
-sessions_step(struct exporter_ctx *x, uint64_t now_ns)
+sessions_liveness(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct handoff_msg m;
+
+	while (handoff_take(&x->handoff.to_control, &m)) {
+		if (m.kind == HANDOFF_FAILED)
+			session_failed(&x->control, &m, now_ns / 1000000);
+		else if (m.kind == HANDOFF_TRUSTED)
+			session_trusted(&x->control);
+		else if (m.kind == HANDOFF_RETIRED)
+			dpfix_session_close(m.session);
+	}
+}
+
+void
+sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns)
 {
 	struct session_control *c = &x->control;
 	uint64_t now_ms = now_ns / 1000000;
 	char err[DPFIX_SESSION_ERRLEN];
 	struct dpfix_session *s;
-	struct handoff_msg m;
 
-	while (handoff_take(&x->handoff.to_control, &m)) {
-		if (m.kind == HANDOFF_FAILED)
-			session_failed(c, &m, now_ms);
-		else if (m.kind == HANDOFF_TRUSTED)
-			session_trusted(c);
-		else if (m.kind == HANDOFF_RETIRED)
-			dpfix_session_close(m.session);
-	}
 	if (!c->waiting || c->dropped || give_up(x, now_ns) || now_ms < c->next_attempt_ms)
 		return;
 	s = dpfix_session_open(&c->endpoint, &c->params, err, sizeof(err));

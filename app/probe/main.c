@@ -22,6 +22,7 @@
 #include "port_stats.h"
 #include "probe.h"
 #include "probe_control.h"
+#include "probe_stats.h"
 #include "probe_reload.h"
 #include "xdp_capture.h"
 
@@ -427,14 +428,14 @@ main(int argc, char **argv)
 
 	rte_eal_mp_wait_lcore();
 	exporter_end(&exporter);
-	control_print_summary(stdout, workers, nb_workers, &exporter);
+	stats_print_summary(stdout, workers, nb_workers, &exporter);
 	port_drops_total(&port_drops);
 	exporter_counters(&exporter, &xc);
 	ignored = packets_ignored();
 	ret = xc.send_failures || xc.records_lost || xc.sessions_unconfirmed ||
 			port_drops.rx_missed || port_drops.rx_nombuf || ignored ? 2 : 0;
 	if (stats_json != NULL) {
-		int werr = control_write_stats_json(stats_json, workers, nb_workers, &exporter);
+		int werr = stats_write_json(stats_json, workers, nb_workers, &exporter);
 
 		if (fclose(stats_json) != 0 || werr != 0) {
 			fprintf(stderr, "dpfix-probe: stats_json %s: cannot write the counters\n",

@@ -175,11 +175,13 @@ void exporter_fini(struct exporter_ctx *x);
 /* Read from any lcore, without locks. */
 void exporter_counters(const struct exporter_ctx *x, struct exporter_counters *c);
 
-/* Control lcore (control_sessions.c): opens the first session; then, at each step, reads
- * the export lcore's reports, opens replacements and decides when none will come. */
+/* Control lcore (control_sessions.c): opens the first session; then reads the export
+ * lcore's reports of its session (liveness), and opens a replacement once its wait is
+ * over or decides that none will come (reconnect). */
 struct dpfix_session *sessions_open_first(struct session_control *c,
 		const struct probe_settings *s, char *err, size_t errlen);
-void sessions_step(struct exporter_ctx *x, uint64_t now_ns);
+void sessions_liveness(struct exporter_ctx *x, uint64_t now_ns);
+void sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns);
 /* After the lcores have stopped: closes the sessions still in the hand-off. */
 void sessions_fini(struct exporter_ctx *x);
 

@@ -1,413 +1,132 @@
-/* Control loop of the probe (main lcore): shutdown, progress lines, telemetry.
- * Counters are per-lcore and summed here; a torn read of a live counter is harmless. */
-#include <ctype.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+/* The control lcore (main lcore): a small table of periodic tasks, each run when its
+ * TSC deadline has passed and due again a period later (l3fwd's drain_tsc), until the
+ * export is done. Session life is here: the export lcore's reports read and sessions
+ * opened (control_sessions.c); heartbeats and PMTU probes join the table next. A SIGHUP
+ * reloads the config (probe_reload.c). With two lcores the export work runs here too,
+ * between the tasks. */
+#include <stdint.h>
 
 #include <rte_cycles.h>
-#include <rte_ethdev.h>
-#include <rte_telemetry.h>
 
 #include "port_stats.h"
 #include "probe_control.h"
 #include "probe_reload.h"
+#include "probe_stats.h"
 
-static struct worker_ctx *t_workers;
-static unsigned int t_nb_workers;
-static const struct exporter_ctx *t_exporter;
+struct control;
 
-struct totals {
-	struct worker_stats w;
-	struct dpfix_flow_stats f;
-	struct dpfix_frag_stats fr;
-	struct dpfix_sample_stats sample;                       /* every selector */
-	struct dpfix_sample_stats selector[PROBE_MAX_PORTS];    /* by port */
-	uint64_t active_flows;
-	const struct probe_settings *settings;
+struct control_task {
+	const char *name;
+	uint64_t period;        /* TSC cycles; 0: not run */
+	uint64_t deadline;      /* TSC */
+	void (*run)(struct control *c);
 };
 
-static void
-sum_totals(struct worker_ctx *workers, unsigned int nb_workers, struct totals *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->settings = workers[0].settings;
-	for (unsigned int i = 0; i < nb_workers; i++) {
-		const struct worker_stats *ws = &workers[i].stats;
-		const struct dpfix_flow_stats *fs = dpfix_flow_table_stats(workers[i].table);
-		const struct dpfix_frag_stats *frs = dpfix_frag_map_stats(workers[i].frags);
+enum control_task_id { TASK_LIVENESS, TASK_RECONNECT, TASK_PORT_DROPS, TASK_PROGRESS,
+	TASK_RELOAD, TASK_COUNT };
 
-#define SUM_W(name, text) t->w.name += ws->name;
-		WORKER_COUNTERS(SUM_W)
-#undef SUM_W
-#define SUM_F(name, text) t->f.name += fs->name;
-		DPFIX_FLOW_COUNTERS(SUM_F)
-#undef SUM_F
-#define SUM_FR(name, text) t->fr.name += frs->name;
-		DPFIX_FRAG_COUNTERS(SUM_FR)
-#undef SUM_FR
-		for (int r = 0; r < DPFIX_PARSE_RESULT_COUNT; r++)
-			t->w.parse_results[r] += ws->parse_results[r];
-		t->active_flows += dpfix_flow_table_count(workers[i].table);
-		worker_sample_stats(&workers[i], -1, &t->sample);
-		for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++)
-			worker_sample_stats(&workers[i], (int)p, &t->selector[p]);
-	}
+struct control {
+	struct probe_settings *settings;
+	struct worker_ctx *workers;
+	unsigned int nb_workers;
+	struct exporter_ctx *exporter;
+	uint64_t hz;
+	struct control_task tasks[TASK_COUNT];
+};
+
+/* What the export lcore reports of its session: trusted, failed, retired. */
+static void
+task_liveness(struct control *c)
+{
+	sessions_liveness(c->exporter, probe_clock_now_ns());
 }
 
-/* Ports with a selector: those whose counters are shown, as selector_ID_observed... */
-static int
-port_is_sampled(const struct totals *t, unsigned int port)
+/* A replacement session once its wait is over, or none when input is over. */
+static void
+task_reconnect(struct control *c)
 {
-	return port < RTE_MAX_ETHPORTS && rte_eth_dev_is_valid_port((uint16_t)port) &&
-			probe_sampling_of_port(t->settings, (uint16_t)port) != NULL;
+	sessions_reconnect(c->exporter, probe_clock_now_ns());
+}
+
+static void
+task_port_drops(struct control *c)
+{
+	(void)c;
+	port_drops_poll(probe_clock_now_ns());
+}
+
+static void
+task_progress(struct control *c)
+{
+	stats_print_progress(c->workers, c->nb_workers, c->exporter);
 }
 
 static uint64_t
-parse_results_of_kind(const struct totals *t, enum dpfix_parse_kind kind)
+progress_period(const struct control *c)
 {
-	uint64_t n = 0;
-
-	for (int r = 0; r < DPFIX_PARSE_RESULT_COUNT; r++)
-		if (dpfix_parse_result_kind(r) == kind)
-			n += t->w.parse_results[r];
-	return n;
+	return c->settings->stats_interval_ms * c->hz / 1000;
 }
 
-/* Every counter of a worker or of the total, by name, in one order for telemetry and
- * the JSON file: the worker's own, each parse result (by its name, e.g. TRUNCATED_TCP),
- * the fragment map's and the flow table's. */
-typedef void (*counter_fn)(void *ctx, const char *name, uint64_t value);
-
+/* SIGHUP seen: the settings read again and applied; the progress lines take the new
+ * stats_interval from now. */
 static void
-visit_counters(const struct totals *t, counter_fn fn, void *ctx)
+task_reload(struct control *c)
 {
-#define VISIT_W(name, text) fn(ctx, #name, t->w.name);
-	WORKER_COUNTERS(VISIT_W)
-#undef VISIT_W
-	fn(ctx, "skipped_packets", parse_results_of_kind(t, DPFIX_PARSE_KIND_SKIPPED));
-	fn(ctx, "malformed_packets", parse_results_of_kind(t, DPFIX_PARSE_KIND_MALFORMED));
-	for (int r = 1; r < DPFIX_PARSE_RESULT_COUNT; r++)
-		fn(ctx, dpfix_parse_result_name(r), t->w.parse_results[r]);
-#define VISIT_FR(name, text) fn(ctx, #name, t->fr.name);
-	DPFIX_FRAG_COUNTERS(VISIT_FR)
-#undef VISIT_FR
-#define VISIT_F(name, text) fn(ctx, #name, t->f.name);
-	DPFIX_FLOW_COUNTERS(VISIT_F)
-#undef VISIT_F
-	fn(ctx, "active_flows", t->active_flows);
-	/* Packet selection (PSAMP): in total, then per selector (selectorId port + 1). */
-#define VISIT_S(name, text) fn(ctx, "selector_" #name, t->sample.name);
-	DPFIX_SAMPLE_COUNTERS(VISIT_S)
-#undef VISIT_S
-	for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++) {
-		char key[64];
+	struct control_task *progress = &c->tasks[TASK_PROGRESS];
 
-		if (!port_is_sampled(t, p))
-			continue;
-#define VISIT_SP(name, text) \
-		snprintf(key, sizeof(key), "selector_%" PRIu64 "_" #name, PROBE_SELECTOR_ID(p)); \
-		fn(ctx, key, t->selector[p].name);
-		DPFIX_SAMPLE_COUNTERS(VISIT_SP)
-#undef VISIT_SP
-	}
-}
-
-static void
-telemetry_add(void *ctx, const char *name, uint64_t value)
-{
-	rte_tel_data_add_dict_u64(ctx, name, value);
-}
-
-/* The ports' drops added up, under their own names, beside the workers' counters. */
-static void
-add_port_drop_totals(counter_fn fn, void *ctx)
-{
-	struct port_drops sum;
-
-	port_drops_total(&sum);
-#define ADD_P(name, text) fn(ctx, #name, sum.name);
-	PORT_DROP_COUNTERS(ADD_P)
-#undef ADD_P
-}
-
-static int
-telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	struct exporter_counters xc;
-	struct totals t;
-	(void)cmd;
-	(void)params;
-
-	sum_totals(t_workers, t_nb_workers, &t);
-	rte_tel_data_start_dict(d);
-	visit_counters(&t, telemetry_add, d);
-	rte_tel_data_add_dict_u64(d, "workers", t_nb_workers);
-	add_port_drop_totals(telemetry_add, d);
-	exporter_counters(t_exporter, &xc);
-#define ADD_X(name, text) rte_tel_data_add_dict_u64(d, #name, xc.name);
-	EXPORTER_COUNTERS(ADD_X)
-#undef ADD_X
-	return 0;
-}
-
-/* A telemetry command's parameter: a number below limit, or -EINVAL. */
-static long
-telemetry_index(const char *params, unsigned long limit)
-{
-	char *end;
-	unsigned long n;
-
-	if (params == NULL || !isdigit((unsigned char)params[0]))
-		return -EINVAL;
-	n = strtoul(params, &end, 10);
-	return *end != '\0' || n >= limit ? -EINVAL : (long)n;
-}
-
-/* /dpfix/worker,N: the counters of worker N alone. */
-static int
-telemetry_worker(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	struct totals t;
-	long n = telemetry_index(params, t_nb_workers);
-	(void)cmd;
-
-	if (n < 0)
-		return -EINVAL;
-	sum_totals(&t_workers[n], 1, &t);
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "worker", n);
-	rte_tel_data_add_dict_u64(d, "lcore", t_workers[n].lcore_id);
-	visit_counters(&t, telemetry_add, d);
-	return 0;
-}
-
-/* The port a telemetry query asked for (telemetry runs one query at a time). */
-static int port_of_interest;
-
-static void
-telemetry_add_port(void *ctx, uint16_t port, const char *name, uint64_t value)
-{
-	if (port == port_of_interest)
-		rte_tel_data_add_dict_u64(ctx, name, value);
-}
-
-/* /dpfix/port,N: port N's drop counters, and its XDP program's. */
-static int
-telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	long n = telemetry_index(params, RTE_MAX_ETHPORTS);
-	(void)cmd;
-
-	if (n < 0 || !rte_eth_dev_is_valid_port((uint16_t)n))
-		return -EINVAL;
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "port", (uint64_t)n);
-	port_of_interest = (int)n;
-	port_counters_visit(telemetry_add_port, d);
-	return 0;
-}
-
-static void
-print_port_drops(void *ctx, uint16_t port, const char *name, uint64_t value)
-{
-	FILE *out = ctx;
-
-	if (strcmp(name, "rx_missed") == 0)
-		fprintf(out, ", port %u: missed %" PRIu64, port, value);
-	else if (strcmp(name, "rx_nombuf") == 0)
-		fprintf(out, " nombuf %" PRIu64, value);
-	else
-		fprintf(out, " errors %" PRIu64, value);
-}
-
-static void
-print_progress(struct worker_ctx *workers, unsigned int nb_workers, const struct exporter_ctx *x)
-{
-	struct exporter_counters xc;
-	struct totals t;
-	uint64_t bad;
-
-	sum_totals(workers, nb_workers, &t);
-	exporter_counters(x, &xc);
-	bad = parse_results_of_kind(&t, DPFIX_PARSE_KIND_MALFORMED);
-	printf("dpfix-probe: rx %" PRIu64 " pkts, metered %" PRIu64 ", malformed %" PRIu64
-			", active flows %" PRIu64 ", records exported %" PRIu64 ", lost %" PRIu64,
-			t.w.rx_packets, t.w.metered_packets, bad, t.active_flows, xc.records_exported,
-			xc.records_lost);
-	/* What the ports dropped before any worker saw it: a probe not keeping up. */
-	port_drops_visit(print_port_drops, stdout);
-	printf("\n");
-	fflush(stdout);
+	if (!atomic_exchange(&probe_reload_requested, 0))
+		return;
+	probe_reload(c->settings, c->workers, c->nb_workers);
+	progress->period = progress_period(c);
+	progress->deadline = rte_get_tsc_cycles() + progress->period;
 }
 
 void
 control_run(struct probe_settings *s, struct worker_ctx *workers, unsigned int nb_workers,
 		struct exporter_ctx *exporter, int run_exporter)
 {
-	uint64_t hz = rte_get_tsc_hz(), next_stats, next_port_poll = 0;
+	uint64_t hz = rte_get_tsc_hz(), now = rte_get_tsc_cycles();
+	struct control c = {.settings = s, .workers = workers, .nb_workers = nb_workers,
+		.exporter = exporter, .hz = hz, .tasks = {
+		[TASK_LIVENESS] = {"liveness", hz / 1000, now, task_liveness},
+		[TASK_RECONNECT] = {"reconnect", hz / 1000, now, task_reconnect},
+		[TASK_PORT_DROPS] = {"port drops", hz / 10, now, task_port_drops},
+		[TASK_PROGRESS] = {"progress", 0, 0, task_progress},
+		[TASK_RELOAD] = {"reload", hz / 100, now, task_reload},
+	}};
 
-	t_workers = workers;
-	t_nb_workers = nb_workers;
-	t_exporter = exporter;
-	rte_telemetry_register_cmd("/dpfix/stats", telemetry_stats,
-			"Probe totals: packets, parse results, fragments, flows, export. No parameters.");
-	rte_telemetry_register_cmd("/dpfix/worker", telemetry_worker,
-			"One worker's counters. Parameter: the worker's index, from 0.");
-	rte_telemetry_register_cmd("/dpfix/port", telemetry_port,
-			"One port's drop counters (rx_missed, rx_nombuf, rx_errors) and its XDP "
-			"program's (xdp_*). Parameter: port id.");
-
-	next_stats = rte_get_tsc_cycles() + s->stats_interval_ms * hz / 1000;
+	c.tasks[TASK_PROGRESS].period = progress_period(&c);
+	c.tasks[TASK_PROGRESS].deadline = now + c.tasks[TASK_PROGRESS].period;
+	stats_telemetry_register(workers, nb_workers, exporter);
 	while (!atomic_load(&exporter->done)) {
+		uint64_t next = UINT64_MAX;
 		unsigned int handled = 0;
 
+		for (unsigned int i = 0; i < TASK_COUNT; i++) {
+			struct control_task *t = &c.tasks[i];
+
+			if (t->period == 0)
+				continue;
+			now = rte_get_tsc_cycles();
+			if (now >= t->deadline) {
+				t->run(&c);
+				/* On its cadence; one that fell behind (a blocking open) starts over. */
+				t->deadline += t->period;
+				if (t->deadline <= now)
+					t->deadline = now + t->period;
+			}
+			if (t->deadline < next)
+				next = t->deadline;
+		}
 		if (run_exporter)
 			handled = exporter_poll(exporter);
-		sessions_step(exporter, probe_clock_now_ns());
-		if (rte_get_tsc_cycles() >= next_port_poll) {
-			port_drops_poll(probe_clock_now_ns());
-			next_port_poll = rte_get_tsc_cycles() + hz / 10;
-		}
-		if (atomic_exchange(&probe_reload_requested, 0)) {
-			probe_reload(s, workers, nb_workers);
-			next_stats = rte_get_tsc_cycles() + s->stats_interval_ms * hz / 1000;
-		}
-		if (s->stats_interval_ms != 0 && rte_get_tsc_cycles() >= next_stats) {
-			print_progress(workers, nb_workers, exporter);
-			next_stats += s->stats_interval_ms * hz / 1000;
-		}
-		if (handled == 0)
-			usleep(run_exporter ? 50 : 1000);
-	}
-}
-
-static void
-print_summary_port(void *ctx, uint16_t port, const char *name, uint64_t value)
-{
-	char key[64];
-
-	snprintf(key, sizeof(key), "port_%u_%s", port, name);
-	fprintf(ctx, "  %-28s %" PRIu64 "\n", key, value);
-}
-
-static void
-print_summary_total(void *ctx, const char *name, uint64_t value)
-{
-	fprintf(ctx, "  %-28s %" PRIu64 "\n", name, value);
-}
-
-void
-control_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
-		const struct exporter_ctx *x)
-{
-	struct exporter_counters xc;
-	struct totals t;
-
-	sum_totals(workers, nb_workers, &t);
-	exporter_counters(x, &xc);
-	fprintf(out, "dpfix-probe: summary\n");
-#define PRINT_W(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.w.name);
-	WORKER_COUNTERS(PRINT_W)
-#undef PRINT_W
-	for (int r = 1; r < DPFIX_PARSE_RESULT_COUNT; r++)
-		if (t.w.parse_results[r] != 0)
-			fprintf(out, "  %-28s %" PRIu64 "  (%s)\n", dpfix_parse_result_name(r),
-					t.w.parse_results[r], dpfix_parse_result_text(r));
-	fprintf(out, "  %-28s %" PRIu64 "\n", "skipped_packets",
-			parse_results_of_kind(&t, DPFIX_PARSE_KIND_SKIPPED));
-	fprintf(out, "  %-28s %" PRIu64 "\n", "malformed_packets",
-			parse_results_of_kind(&t, DPFIX_PARSE_KIND_MALFORMED));
-#define PRINT_FR(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.fr.name);
-	DPFIX_FRAG_COUNTERS(PRINT_FR)
-#undef PRINT_FR
-#define PRINT_F(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.f.name);
-	DPFIX_FLOW_COUNTERS(PRINT_F)
-#undef PRINT_F
-	for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++) {
-		char key[64];
-
-		if (!port_is_sampled(&t, p))
+		if (handled != 0)
 			continue;
-#define PRINT_SP(name, text) \
-		snprintf(key, sizeof(key), "selector_%" PRIu64 "_" #name, PROBE_SELECTOR_ID(p)); \
-		fprintf(out, "  %-28s %" PRIu64 "  (port %u)\n", key, t.selector[p].name, p);
-		DPFIX_SAMPLE_COUNTERS(PRINT_SP)
-#undef PRINT_SP
+		/* Idle: the export work looks again soon; alone, sleep to the next deadline. */
+		now = rte_get_tsc_cycles();
+		if (run_exporter)
+			rte_delay_us_sleep(50);
+		else if (next > now)
+			rte_delay_us_sleep((unsigned int)((next - now) * 1000000 / hz) + 1);
 	}
-	port_counters_visit(print_summary_port, out);
-	add_port_drop_totals(print_summary_total, out);
-#define PRINT_X(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, xc.name);
-	EXPORTER_COUNTERS(PRINT_X)
-#undef PRINT_X
-	fflush(out);
-}
-
-struct json_ctx {
-	FILE *out;
-	const char *indent;
-	int port;       /* the port whose object is open, -1 before the first */
-};
-
-static void
-json_add(void *ctx, const char *name, uint64_t value)
-{
-	struct json_ctx *j = ctx;
-
-	/* Every object starts with a member written by the caller, so always a comma. */
-	fprintf(j->out, ",\n%s\"%s\": %" PRIu64, j->indent, name, value);
-}
-
-/* One object per port: {"port": N, "rx_missed": ...}. */
-static void
-json_port(void *ctx, uint16_t port, const char *name, uint64_t value)
-{
-	struct json_ctx *j = ctx;
-
-	if (j->port != port) {
-		char dev[RTE_ETH_NAME_MAX_LEN] = "";
-
-		rte_eth_dev_get_name_by_port(port, dev);
-		fprintf(j->out, "%s\n    {\n      \"port\": %u,\n      \"name\": \"%s\"",
-				j->port < 0 ? "" : "\n    },", port, dev);
-		j->port = port;
-	}
-	fprintf(j->out, ",\n      \"%s\": %" PRIu64, name, value);
-}
-
-int
-control_write_stats_json(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
-		const struct exporter_ctx *x)
-{
-	struct exporter_counters xc;
-	struct totals t;
-	struct json_ctx j = {.out = out, .indent = "    "};
-
-	sum_totals(workers, nb_workers, &t);
-	exporter_counters(x, &xc);
-	fprintf(out, "{\n  \"totals\": {\n    \"workers\": %u", nb_workers);
-	visit_counters(&t, json_add, &j);
-	add_port_drop_totals(json_add, &j);
-	fprintf(out, "\n  },\n  \"workers\": [");
-	j.indent = "      ";
-	for (unsigned int i = 0; i < nb_workers; i++) {
-		sum_totals(&workers[i], 1, &t);
-		fprintf(out, "%s\n    {\n      \"worker\": %u,\n      \"lcore\": %u", i ? "," : "", i,
-				workers[i].lcore_id);
-		visit_counters(&t, json_add, &j);
-		fprintf(out, "\n    }");
-	}
-	fprintf(out, "\n  ],\n  \"ports\": [");
-	j.port = -1;
-	port_counters_visit(json_port, &j);
-	fprintf(out, "%s\n  ],\n  \"exporter\": {\n    \"bytes_sent\": %" PRIu64,
-			j.port < 0 ? "" : "\n    }", xc.bytes_sent);
-	j.indent = "    ";
-#define JSON_X(name, text) json_add(&j, #name, xc.name);
-	EXPORTER_COUNTERS(JSON_X)
-#undef JSON_X
-	fprintf(out, "\n  }\n}\n");
-	return ferror(out) ? -EIO : 0;
 }
