@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include <rte_common.h>
-#include <rte_log.h>
-
 #include "probe.h"
+#include "probe_log.h"
 
 #define RECONNECT_MIN_MS 500
 #define RECONNECT_MAX_MS 30000
@@ -64,8 +63,8 @@ attempt_failed(struct session_control *c, uint64_t now_ms, const char *why)
 	if (!new_reason && c->backoff_ms == previous && in_row % LOG_FAILURES_EVERY != 0)
 		return;
 	snprintf(c->last_failure, sizeof(c->last_failure), "%s", why);
-	RTE_LOG(WARNING, USER1, "export: %s; %u failed attempt%s in a row, records wait in the "
-			"rings; next try in %.1f s%s\n", why, in_row, in_row == 1 ? "" : "s",
+	PROBE_LOG(WARNING, "export: %s; %u failed attempt%s in a row, records wait in the "
+			"rings; next try in %.1f s%s", why, in_row, in_row == 1 ? "" : "s",
 			c->backoff_ms / 1000.0,
 			c->backoff_ms == RECONNECT_MAX_MS && previous != RECONNECT_MAX_MS ?
 			" (the longest wait: from now on, every 10th failure is logged, or a new reason)" :
@@ -79,8 +78,8 @@ session_failed(struct session_control *c, const struct handoff_msg *m, uint64_t 
 {
 	c->waiting = 1;
 	if (m->lasted_ns >= SESSION_STABLE_NS) {
-		RTE_LOG(WARNING, USER1, "export: session %s is down (%s); records wait in the rings "
-				"while the control lcore reconnects\n", c->session_name, m->why);
+		PROBE_LOG(WARNING, "export: session %s is down (%s); records wait in the rings "
+				"while the control lcore reconnects", c->session_name, m->why);
 		c->attempts_failed_in_row = 0;
 		c->backoff_ms = 0;
 		c->next_attempt_ms = 0;
@@ -103,9 +102,9 @@ session_trusted(const struct session_control *c)
 	if (c->sessions_opened < 2)
 		return;
 	if (failed == 0)
-		RTE_LOG(INFO, USER1, "export: resumed on %s\n", c->session_name);
+		PROBE_LOG(INFO, "export: resumed on %s", c->session_name);
 	else
-		RTE_LOG(INFO, USER1, "export: resumed on %s after %u failed attempt%s\n",
+		PROBE_LOG(INFO, "export: resumed on %s after %u failed attempt%s",
 				c->session_name, failed, failed == 1 ? "" : "s");
 }
 
@@ -125,8 +124,8 @@ give_up(struct exporter_ctx *x, uint64_t now_ns)
 		c->grace_end_ns = now_ns + SHUTDOWN_GRACE_NS;
 	if (now_ns < c->grace_end_ns)
 		return 0;
-	RTE_LOG(WARNING, USER1, "export: input is over and no session to %s came up within "
-			"%.0f s: the records left are dropped and counted as lost\n", c->session_name,
+	PROBE_LOG(WARNING, "export: input is over and no session to %s came up within "
+			"%.0f s: the records left are dropped and counted as lost", c->session_name,
 			SHUTDOWN_GRACE_NS / 1e9);
 	c->dropped = 1;
 	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_DROP});

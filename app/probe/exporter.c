@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <rte_cycles.h>
-#include <rte_log.h>
 
 #include "export_records.h"
 #include "probe.h"
@@ -17,17 +16,6 @@
  * stayed up this long, so none go into a session about to be refused uncounted. */
 #define PROBATION_NS 500000000ull
 
-static void
-log_export(enum dpfix_log_level level, const char *msg)
-{
-	static const uint32_t levels[] = {
-		[DPFIX_LOG_ERROR] = RTE_LOG_ERR, [DPFIX_LOG_WARNING] = RTE_LOG_WARNING,
-		[DPFIX_LOG_INFO] = RTE_LOG_INFO,
-	};
-
-	rte_log(levels[level], RTE_LOGTYPE_USER1, "USER1: %s\n", msg);
-}
-
 int
 exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 {
@@ -35,7 +23,6 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	struct dpfix_session *s;
 	int ret;
 
-	dpfix_export_set_logger(log_export);
 	s = sessions_open_first(&x->control, st, err, errlen);
 	if (s == NULL)
 		return -EINVAL;

@@ -21,6 +21,7 @@
 #include "dpfix_xdp_user.h"
 #include "port_stats.h"
 #include "probe.h"
+#include "probe_log.h"
 #include "probe_control.h"
 #include "probe_stats.h"
 #include "probe_reload.h"
@@ -116,7 +117,7 @@ close_ports(void)
 
 	RTE_ETH_FOREACH_DEV(port) {
 		if (port_states[port] == PORT_STARTED && rte_eth_dev_stop(port) != 0)
-			fprintf(stderr, "dpfix-probe: port %u: cannot stop it\n", port);
+			PROBE_LOG(WARNING, "port %u: cannot stop it", port);
 		if (port_states[port] != PORT_UNTOUCHED)
 			rte_eth_dev_close(port);
 		port_states[port] = PORT_UNTOUCHED;
@@ -157,9 +158,9 @@ packets_ignored(void)
 	for (unsigned int i = 0; i < nb_workers; i++)
 		n += dpfix_flow_table_stats(workers[i].table)->ignored_packets;
 	if (n != 0)
-		fprintf(stderr, "dpfix-probe: %" PRIu64 " packets were not metered: the flow table "
+		PROBE_LOG(WARNING, "%" PRIu64 " packets were not metered: the flow table "
 				"was full and the export ring too (ignored_packets; raise flow_table_size "
-				"or export_ring_size)\n", n);
+				"or export_ring_size)", n);
 	return n;
 }
 
@@ -180,8 +181,8 @@ assign_lcores(unsigned int *export_lcore)
 	unsigned int lcore, count = rte_lcore_count();
 
 	if (count < 2) {
-		fprintf(stderr, "dpfix-probe: needs at least 2 lcores (control+export, worker); "
-				"got %u (use e.g. -l 0-1)\n", count);
+		PROBE_LOG(ERR, "needs at least 2 lcores (control+export, worker); "
+				"got %u (use e.g. -l 0-1)", count);
 		return -EINVAL;
 	}
 	*export_lcore = RTE_MAX_LCORE;
@@ -209,8 +210,8 @@ setup_sampling(void)
 
 	for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++)
 		if (settings.sampling[p].set && !rte_eth_dev_is_valid_port((uint16_t)p)) {
-			fprintf(stderr, "dpfix-probe: %s: sampling names port %u, which does not exist "
-					"(%u port(s))\n", settings.sampling[p].origin, p,
+			PROBE_LOG(ERR, "%s: sampling names port %u, which does not exist "
+					"(%u port(s))", settings.sampling[p].origin, p,
 					rte_eth_dev_count_avail());
 			return -EINVAL;
 		}
@@ -243,13 +244,13 @@ setup_workers(int finite)
 
 	if (capture_input_check_mbufs(&captures, settings.mbuf_count, nb_workers, err,
 			sizeof(err)) != 0) {
-		fprintf(stderr, "dpfix-probe: %s\n", err);
+		PROBE_LOG(ERR, "%s", err);
 		return -EINVAL;
 	}
 	mbuf_pool = rte_pktmbuf_pool_create("mbufs", settings.mbuf_count, 256, 0,
 			RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (mbuf_pool == NULL) {
-		fprintf(stderr, "dpfix-probe: cannot create a pool of %u mbufs: %s\n",
+		PROBE_LOG(ERR, "cannot create a pool of %u mbufs: %s",
 				settings.mbuf_count, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
@@ -266,7 +267,7 @@ setup_workers(int finite)
 		nb_queues = (uint16_t)RTE_MIN(nb_workers, info.max_rx_queues);
 		ret = port_setup(port, nb_queues, mbuf_pool);
 		if (ret != 0) {
-			fprintf(stderr, "dpfix-probe: port %u (%s): setup failed: %s\n", port,
+			PROBE_LOG(ERR, "port %u (%s): setup failed: %s", port,
 					info.driver_name, strerror(-ret));
 			return ret;
 		}
@@ -276,7 +277,7 @@ setup_workers(int finite)
 			struct probe_rx_queue *rq = &w->queues[w->nb_queues];
 
 			if (w->nb_queues == PROBE_MAX_QUEUES_PER_WORKER) {
-				fprintf(stderr, "dpfix-probe: more than %u queues per worker\n",
+				PROBE_LOG(ERR, "more than %u queues per worker",
 						PROBE_MAX_QUEUES_PER_WORKER);
 				return -EINVAL;
 			}
@@ -294,8 +295,8 @@ setup_workers(int finite)
 		}
 	}
 	if (next == 0) {
-		fprintf(stderr, "dpfix-probe: no ports: give a NIC or a vdev "
-				"(e.g. --vdev net_pcap0,rx_pcap=FILE)\n");
+		PROBE_LOG(ERR, "no ports: give a NIC or a vdev "
+				"(e.g. --vdev net_pcap0,rx_pcap=FILE)");
 		return -ENODEV;
 	}
 	for (unsigned int i = 0; i < nb_workers; i++) {
@@ -315,8 +316,8 @@ setup_workers(int finite)
 				dpfix_frag_map_memsize(settings.fragment_map_size), RTE_CACHE_LINE_SIZE,
 				(int)rte_lcore_to_socket_id(w->lcore_id));
 		if (w->frags == NULL) {
-			fprintf(stderr, "dpfix-probe: worker %u: cannot allocate a fragment map of %u "
-					"entries (try a smaller fragment_map_size)\n", i,
+			PROBE_LOG(ERR, "worker %u: cannot allocate a fragment map of %u "
+					"entries (try a smaller fragment_map_size)", i,
 					settings.fragment_map_size);
 			return -ENOMEM;
 		}
@@ -340,8 +341,8 @@ setup_workers(int finite)
 				settings.export_ring_size, (int)rte_lcore_to_socket_id(w->lcore_id),
 				RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (w->table == NULL || w->ring == NULL) {
-			fprintf(stderr, "dpfix-probe: worker %u: cannot allocate a %u-flow table and "
-					"%u-record ring (try a smaller flow_table_size or more memory: -m)\n",
+			PROBE_LOG(ERR, "worker %u: cannot allocate a %u-flow table and "
+					"%u-record ring (try a smaller flow_table_size or more memory: -m)",
 					i, settings.flow_table_size, settings.export_ring_size);
 			return -ENOMEM;
 		}
@@ -359,11 +360,12 @@ main(int argc, char **argv)
 	struct exporter_counters xc;
 	int eal_args, ret, finite;
 
+	probe_log_libraries();
 	/* net_af_xdp ports load dpfix's XDP program unless their --vdev names one. */
 	argv = dpfix_xdp_default_program(argc, argv);
 	eal_args = rte_eal_init(argc, argv);
 	if (eal_args < 0) {
-		fprintf(stderr, "dpfix-probe: DPDK EAL initialisation failed: %s\n",
+		PROBE_LOG(ERR, "DPDK EAL initialisation failed: %s",
 				rte_strerror(rte_errno));
 		return 1;
 	}
@@ -372,7 +374,7 @@ main(int argc, char **argv)
 			sizeof(err));
 	if (ret != 0) {
 		if (ret < 0)
-			fprintf(stderr, "dpfix-probe: %s\n", err);
+			PROBE_LOG(ERR, "%s", err);
 		teardown();
 		return ret < 0 ? 1 : 0;
 	}
@@ -380,7 +382,7 @@ main(int argc, char **argv)
 	if (settings.stats_json[0] != '\0') {
 		stats_json = fopen(settings.stats_json, "w");
 		if (stats_json == NULL) {
-			fprintf(stderr, "dpfix-probe: stats_json %s: %s\n", settings.stats_json,
+			PROBE_LOG(ERR, "stats_json %s: %s", settings.stats_json,
 					strerror(errno));
 			teardown();
 			return 1;
@@ -393,7 +395,7 @@ main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	probe_clock_init();
 	if (capture_input_scan(argc, argv, &captures, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpfix-probe: %s\n", err);
+		PROBE_LOG(ERR, "%s", err);
 		teardown();
 		return 1;
 	}
@@ -408,7 +410,7 @@ main(int argc, char **argv)
 	exporter.workers = workers;
 	exporter.nb_workers = nb_workers;
 	if (exporter_init(&exporter, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpfix-probe: collector: %s\n", err);
+		PROBE_LOG(ERR, "collector: %s", err);
 		teardown();
 		return 1;
 	}
@@ -438,7 +440,7 @@ main(int argc, char **argv)
 		int werr = stats_write_json(stats_json, workers, nb_workers, &exporter);
 
 		if (fclose(stats_json) != 0 || werr != 0) {
-			fprintf(stderr, "dpfix-probe: stats_json %s: cannot write the counters\n",
+			PROBE_LOG(ERR, "stats_json %s: cannot write the counters",
 					settings.stats_json);
 			if (ret == 0)
 				ret = 1;

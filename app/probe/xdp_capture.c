@@ -13,6 +13,7 @@
 
 #include "dpfix_xdp_user.h"
 #include "port_stats.h"
+#include "probe_log.h"
 #include "xdp_capture.h"
 
 /* An interface whose RSS spreads frames over more queues than the probe reads loses
@@ -35,9 +36,9 @@ warn_unread_queues(uint16_t port, const char *dev, unsigned int ifindex, unsigne
 		queues += strncmp(e->d_name, "rx-", 3) == 0;
 	closedir(d);
 	if (queues > read)
-		printf("dpfix-probe: port %u (%s): warning: %s has %u receive queues and the probe "
+		PROBE_LOG(WARNING, "port %u (%s): warning: %s has %u receive queues and the probe "
 				"reads %u: frames on the others go to the kernel, uncaptured (rx_missed); "
-				"give queue_count=%u or narrow the NIC's RSS (ethtool -L %s combined %u)\n",
+				"give queue_count=%u or narrow the NIC's RSS (ethtool -L %s combined %u)",
 				port, dev, ifname, queues, read, queues, ifname, read);
 }
 
@@ -55,17 +56,17 @@ setup_port(const struct probe_settings *s, uint16_t port, const struct rte_eth_d
 		/* Another program (the PMD's default, or one named with xdp_prog=) captures
 		 * everything: without dpfix's, rules cannot be applied. */
 		if (s->nb_xdp_pass > 0) {
-			fprintf(stderr, "dpfix-probe: port %u (%s): %s; xdp_pass needs dpfix's XDP "
-					"program (leave xdp_prog= out of the --vdev)\n", port, dev, err);
+			PROBE_LOG(ERR, "port %u (%s): %s; xdp_pass needs dpfix's XDP "
+					"program (leave xdp_prog= out of the --vdev)", port, dev, err);
 			return -EINVAL;
 		}
-		printf("dpfix-probe: port %u (%s): %s: no XDP counters\n", port, dev, err);
+		PROBE_LOG(NOTICE, "port %u (%s): %s: no XDP counters", port, dev, err);
 		return 0;
 	}
 	for (unsigned int i = 0; i < s->nb_xdp_pass; i++) {
 		ret = dpfix_xdp_add_rule(&x, &s->xdp_pass[i]);
 		if (ret != 0) {
-			fprintf(stderr, "dpfix-probe: port %u (%s): cannot load xdp_pass rule %u: %s\n",
+			PROBE_LOG(ERR, "port %u (%s): cannot load xdp_pass rule %u: %s",
 					port, dev, i + 1, strerror(-ret));
 			dpfix_xdp_close(&x);
 			return ret;
@@ -73,7 +74,7 @@ setup_port(const struct probe_settings *s, uint16_t port, const struct rte_eth_d
 	}
 	ret = dpfix_xdp_arm(&x);
 	if (ret != 0) {
-		fprintf(stderr, "dpfix-probe: port %u (%s): cannot arm the XDP program: %s\n", port,
+		PROBE_LOG(ERR, "port %u (%s): cannot arm the XDP program: %s", port,
 				dev, strerror(-ret));
 		dpfix_xdp_close(&x);
 		return ret;
@@ -105,7 +106,7 @@ xdp_capture_setup(const struct probe_settings *s)
 			return ret;
 	}
 	if (s->nb_xdp_pass > 0 && !used) {
-		fprintf(stderr, "dpfix-probe: xdp_pass is set but no port is net_af_xdp\n");
+		PROBE_LOG(ERR, "xdp_pass is set but no port is net_af_xdp");
 		return -EINVAL;
 	}
 	return 0;

@@ -134,7 +134,7 @@ PYEOF
 		[ "$reconnects" -lt "$attempts" ] ||
 		fail "$name: reconnects $reconnects and connect_failures $failures for $attempts connections"
 	lines=$(grep -c "failed attempts\? in a row" "$p" || true)
-	[ "$lines" = "$failures" ] || fail "$name: $lines lines for $failures failed attempts: $(grep -a USER1 "$p")"
+	[ "$lines" = "$failures" ] || fail "$name: $lines lines for $failures failed attempts: $(grep -a "dpfix-probe: export:" "$p")"
 	grep -a "failed attempts\? in a row" "$p" | $PY -c '
 import sys
 for i, line in enumerate(sys.stdin):
@@ -143,10 +143,10 @@ for i, line in enumerate(sys.stdin):
            f"next try in {min(0.5 * 2 ** i, 30):.1f} s"
     if ("is down after" not in line and "reconnect failed: " not in line) or want not in line:
         sys.exit(f"failure {i + 1}: want \"{want}\" in: {line}")' || fail "$name: failed attempts not said as they should be"
-	[ "$(grep -c "USER1: export:" "$p")" = $((failures + 1)) ] ||
-		fail "$name: the probe said more than one line per failed attempt: $(grep -a USER1 "$p")"
+	[ "$(grep -c "dpfix-probe: export:" "$p")" = $((failures + 1)) ] ||
+		fail "$name: the probe said more than one line per failed attempt: $(grep -a "dpfix-probe: export:" "$p")"
 	grep -q "input is over and no session to tcp 127.0.0.1:$port came up within 5 s" "$p" ||
-		fail "$name: the probe did not say it dropped what was left: $(grep -a USER1 "$p")"
+		fail "$name: the probe did not say it dropped what was left: $(grep -a "dpfix-probe: export:" "$p")"
 	# No flow record went into a refused session: all of them are counted as lost.
 	[ "$enqueued" -gt 0 ] && [ "$lost" = "$enqueued" ] ||
 		fail "$name: records_lost $lost of $enqueued records the workers handed over, none delivered"
