@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "dpfix_config.h"
 
@@ -333,4 +334,26 @@ dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 			fprintf(out, " (or none)\n");
 		}
 	}
+}
+
+FILE *
+dpfix_config_open_secret(const char *key, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL || fstat(fileno(f), &st) != 0) {
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s %s is accessible by group or others (mode %04o); chmod 600 "
+				"it", key, path, (unsigned int)(st.st_mode & 07777));
+		fclose(f);
+		errno = EPERM;
+		return NULL;
+	}
+	return f;
 }

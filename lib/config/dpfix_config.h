@@ -78,6 +78,11 @@ int dpfix_config_from_args(const struct dpfix_config_option *options, void *sett
 const struct dpfix_config_option *dpfix_config_find_cli(const struct dpfix_config_option *options,
 		const char *name);
 
+/* Opens a file of secrets (pre-shared keys, a password) for reading. A file its group or
+ * others may read is refused: a secret others can read is a leaked one. key names the
+ * option in messages ("psk_file"). NULL with err saying why. */
+FILE *dpfix_config_open_secret(const char *key, const char *path, char *err, size_t errlen);
+
 /* Prints each option, its type and help text, for --help. */
 void dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out);
 

@@ -20,6 +20,7 @@
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/random.h>
 
+#include "dpfix_config.h"
 #include "session_log.h"
 #include "session_tls.h"
 
@@ -236,25 +237,12 @@ hex_value(int c)
 static int
 load_psk_file(struct tls_ctx *c, const char *path, char *err, size_t errlen)
 {
-	struct stat st;
 	char line[1024];
 	unsigned int lineno = 0;
-	FILE *f;
+	FILE *f = dpfix_config_open_secret("psk_file", path, err, errlen);
 
-	if (stat(path, &st) != 0) {
-		snprintf(err, errlen, "psk_file %s: %s", path, strerror(errno));
+	if (f == NULL)
 		return -errno;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errlen, "psk_file %s is accessible by group or others (mode %04o); "
-				"chmod 600 it", path, (unsigned int)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "psk_file %s: %s", path, strerror(errno));
-		return -errno;
-	}
 	c->psks = calloc(MAX_PSKS, sizeof(*c->psks));
 	if (c->psks == NULL) {
 		fclose(f);

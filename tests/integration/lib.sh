@@ -24,21 +24,23 @@ fail() {
 	exit 1
 }
 
-# A port free for both UDP and TCP on 127.0.0.1. It is drawn below the kernel's range
+# A port free for both UDP and TCP on 127.0.0.1 (free_port ADDR...: on each of those
+# addresses). It is drawn below the kernel's range
 # for ephemeral ports (net.ipv4.ip_local_port_range): a port from that range can be
 # taken by any process's outgoing connection between this check and the test's bind,
 # which on a busy machine (other test runs, builds) happens.
 free_port() {
-	$PY - <<'PYEOF'
-import random, socket
+	$PY - "${@:-127.0.0.1}" <<'PYEOF'
+import random, socket, sys
 low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 for _ in range(1000):
     port = random.randrange(10000, low) if low > 11000 else 0
     try:
-        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            with socket.socket(socket.AF_INET, kind) as s:
-                s.bind(("127.0.0.1", port))
-                port = s.getsockname()[1]
+        for addr in sys.argv[1:]:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind((addr, port))
+                    port = s.getsockname()[1]
     except OSError:
         continue
     print(port)
