@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dpfix_parse.h"
+#include "dpfix_payload.h"
 
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
@@ -498,4 +499,24 @@ dpfix_parse_ethernet(const struct dpfix_parse_config *cfg, const uint8_t *frame,
 			info->key.ingress_port = port;
 	}
 	return DPFIX_PARSE_OK;
+}
+
+int
+dpfix_parse_vxlan_outer(const struct dpfix_parse_config *cfg, const uint8_t *frame, uint32_t len,
+		struct dpfix_vxlan_outer *out)
+{
+	struct dpfix_packet_info info;
+	struct inner_frame inner;
+
+	if (!cfg->vxlan_inner)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (parse_frame(cfg->vxlan_port, frame, len, &info, &inner) != PARSE_INNER_FRAME)
+		return 0;
+	out->ip_version = info.key.ip_version;
+	memcpy(out->src_addr, info.key.src_addr, sizeof(out->src_addr));
+	memcpy(out->dst_addr, info.key.dst_addr, sizeof(out->dst_addr));
+	/* The VXLAN header's bytes 4-6, right before the inner frame's 8-byte offset. */
+	out->vni = read_be32(inner.frame - 4) >> 8;
+	return 1;
 }

@@ -1,9 +1,13 @@
-/* libFuzzer target for the packet parser and the fragment map. The input's first byte
- * picks the configuration (low 4 bits: the optional key fields; bit 4: VXLAN opened;
- * bit 5: the frame was cut by a capture whose wire length is unknown); the rest is one
- * Ethernet frame, exactly as long as the input, so any read past its end is caught by
- * ASan. A frame not cut is never metered for more octets than it holds. A parsed packet must satisfy the parser's promises, and a
- * fragment then goes through a deliberately tiny map so replacement runs often. */
+/* libFuzzer target for the packet parser, the fragment map and the payload readers of
+ * the measures. The input's first byte picks the configuration (low 4 bits: the
+ * optional key fields; bit 4: VXLAN opened; bit 5: the frame was cut by a capture
+ * whose wire length is unknown); the rest is one Ethernet frame, exactly as long as the
+ * input, so any read past its end is caught by ASan. A frame not cut is never metered
+ * for more octets than it holds. A parsed packet must satisfy the parser's promises, and
+ * a fragment then goes through a deliberately tiny map so replacement runs often. Its
+ * payload goes through every payload reader (HTTP, TLS, DNS over UDP and TCP, RTP, SSH,
+ * QUIC), and its headers through the GRE key and VXLAN outer readers: results in range,
+ * values NUL-terminated within their bounds. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +15,7 @@
 
 #include "dpfix_frag.h"
 #include "dpfix_parse.h"
+#include "dpfix_payload.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
@@ -26,6 +31,42 @@ all_zero(const uint8_t *p, size_t n)
 		if (p[i] != 0)
 			return 0;
 	return 1;
+}
+
+/* The measures' readers on the parsed packet's payload and headers. */
+static void
+check_payload(const struct dpfix_parse_config *cfg, const struct dpfix_packet_info *info,
+		const uint8_t *frame, uint32_t len)
+{
+	struct dpfix_http_fields http = {0};
+	struct dpfix_tls_fields tls = {0};
+	struct dpfix_dns_fields dns = {0};
+	struct dpfix_rtp_header rtp;
+	struct dpfix_vxlan_outer outer;
+	const uint8_t *pl = NULL;
+	uint32_t n = dpfix_payload_locate(info, frame, len, &pl), key;
+	int cut = 0;
+
+	CHECK(n == 0 || (pl >= frame && pl + n <= frame + len));
+	CHECK(dpfix_payload_http(pl, n, &http, &cut) < DPFIX_PAYLOAD_RESULT_COUNT);
+	CHECK(strlen(http.method) <= DPFIX_HTTP_METHOD_MAX && strlen(http.host) <= DPFIX_HTTP_HOST_MAX);
+	CHECK(strlen(http.target) <= DPFIX_HTTP_TARGET_MAX);
+	CHECK(strlen(http.user_agent) <= DPFIX_HTTP_USER_AGENT_MAX);
+	CHECK(dpfix_payload_tls_client_hello(pl, n, &tls, &cut) < DPFIX_PAYLOAD_RESULT_COUNT);
+	CHECK(strlen(tls.sni) <= DPFIX_TLS_SNI_MAX && strlen(tls.alpn) <= DPFIX_TLS_ALPN_MAX);
+	for (int tcp = 0; tcp < 2; tcp++) {
+		enum dpfix_payload_result r = dpfix_payload_dns(pl, n, tcp, &dns, &cut);
+
+		CHECK(r < DPFIX_PAYLOAD_RESULT_COUNT && strlen(dns.qname) <= DPFIX_DNS_NAME_MAX);
+		CHECK(r != DPFIX_PAYLOAD_DNS_MESSAGE || dns.qname[0] != '\0' || n >= 12);
+	}
+	CHECK(dpfix_payload_rtp(pl, n, &rtp) >= -1);
+	(void)dpfix_payload_is_tls(pl, n);
+	(void)dpfix_payload_is_ssh(pl, n);
+	(void)dpfix_payload_is_quic(pl, n);
+	(void)dpfix_payload_gre_key(info, frame, len, &key);
+	if (dpfix_parse_vxlan_outer(cfg, frame, len, &outer))
+		CHECK(outer.ip_version == 4 || outer.ip_version == 6);
 }
 
 int
@@ -86,6 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(info.fragment <= DPFIX_FRAG_LATER);
 		if (info.fragment == DPFIX_FRAG_LATER)
 			CHECK(info.key.src_port == 0 && info.key.dst_port == 0 && info.tcp_flags == 0);
+		check_payload(&cfg, &info, frame, len);
 		if (info.fragment != DPFIX_FRAG_NONE) {
 			CHECK((uint32_t)info.frag_offset + info.frag_len <= 65535);
 			CHECK(info.fragment == DPFIX_FRAG_FIRST ? info.frag_offset == 0 && info.frag_more :
