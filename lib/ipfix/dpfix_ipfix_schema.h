@@ -92,11 +92,16 @@ dpfix_ipfix_schema_encode(const struct dpfix_ipfix_schema *s, const void *src, u
 	return (uint32_t)(p - out);
 }
 
+/* Variable-length records at most this long may go through dpfix_ipfix_msg_add_encoded
+ * (it encodes one apart, on its stack, when the message has no room for the longest). */
+#define DPFIX_IPFIX_ENCODE_APART_MAX 4096
+
 /* Encodes the record src of schema s straight into m's Data Set for s's template, no
- * copy made. -ENOSPC if m has no room for s's longest record (m is unchanged then):
- * exact for fixed-length schemas; encode records with variable-length fields with
- * dpfix_ipfix_schema_encode and add them with dpfix_ipfix_msg_add_record to pack
- * messages to the last octet. */
+ * copy made, when m has room for s's longest record; else, for a schema with
+ * variable-length fields (at most DPFIX_IPFIX_ENCODE_APART_MAX long), encodes it apart
+ * and adds it if it fits, so messages fill to the last octet. -ENOSPC if it does not
+ * fit (m is unchanged then), -E2BIG for a longer variable-length schema whose record
+ * could not be encoded straight into m. */
 int dpfix_ipfix_msg_add_encoded(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_schema *s,
 		const void *src);
 

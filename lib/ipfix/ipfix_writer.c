@@ -140,13 +140,24 @@ int
 dpfix_ipfix_msg_add_encoded(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_schema *s,
 		const void *src)
 {
+	uint8_t rec[DPFIX_IPFIX_ENCODE_APART_MAX];
+	uint32_t len;
+
 	if (s->template_id < DPFIX_IPFIX_SET_MIN_DATA || s->max_length == 0)
 		return -EINVAL;
-	if (reserve(m, s->template_id, s->max_length, 0) < 0)
+	if (reserve(m, s->template_id, s->max_length, 0) == 0) {
+		m->len += dpfix_ipfix_schema_encode(s, src, m->buf + m->len);
+		m->data_records++;
+		return 0;
+	}
+	/* No room for the longest record. One of variable length may still fit: encoded
+	 * apart, then copied, so messages fill to the last octet. */
+	if (s->min_length == s->max_length)
 		return -ENOSPC;
-	m->len += dpfix_ipfix_schema_encode(s, src, m->buf + m->len);
-	m->data_records++;
-	return 0;
+	if (s->max_length > sizeof(rec))
+		return -E2BIG;
+	len = dpfix_ipfix_schema_encode(s, src, rec);
+	return dpfix_ipfix_msg_add_record(m, s->template_id, rec, len);
 }
 
 uint32_t

@@ -32,6 +32,14 @@ DPFIX_IPFIX_GROUP_DEFINE(sample_group, struct sample, 1, SAMPLE_FIELDS);
 #define EXTRA_FIELDS(X) X(DPFIX_IPFIX_PEN_REVERSE, IE_packetTotalCount, 8, UINT, r->count + 1)
 DPFIX_IPFIX_GROUP_DEFINE(extra_group, struct sample, 0, EXTRA_FIELDS);
 
+/* 17 strings: a record up to 4335 octets long. */
+#define STRING_FIELD(X) X(0, IE_interfaceName, DPFIX_IPFIX_VARLEN, STRING, r->name)
+#define STRINGS_FIELDS(X) STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) \
+	STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) \
+	STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X) \
+	STRING_FIELD(X) STRING_FIELD(X) STRING_FIELD(X)
+DPFIX_IPFIX_GROUP_DEFINE(strings_group, struct sample, 0, STRINGS_FIELDS);
+
 /* A group made at run time: each field's value is the source's word of the same
  * index, offset by the group's ctx (what a Mediator copying fields would do). */
 static uint8_t *
@@ -152,8 +160,8 @@ test_add_checks(void)
 	CHECK_EQ_U64(s.max_length, 600);
 }
 
-/* dpfix_ipfix_msg_add_encoded needs room for the longest record, like
- * dpfix_ipfix_msg_add_record for the record it is given, and leaves a full message as
+/* dpfix_ipfix_msg_add_encoded needs room for the longest record of a fixed-length
+ * schema, for the record itself of a variable-length one, and leaves a full message as
  * it was. */
 static void
 test_encode_into_message(void)
@@ -178,11 +186,26 @@ test_encode_into_message(void)
 	dpfix_ipfix_schema_add(&s, &extra_group, NULL);
 	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
 	CHECK(dpfix_ipfix_msg_add_encoded(&m, &s, &in) == -EINVAL);
-	/* A schema of the longest records with variable-length fields needs room for them. */
+	/* Variable-length fields and no room for the longest record: the record is encoded
+	 * apart and added if it fits (here to the last octet); one that does not fit leaves
+	 * the message as it was. (Before, any such record was -ENOSPC.) */
 	dpfix_ipfix_schema_init(&s, 256);
 	dpfix_ipfix_schema_add(&s, &sample_group, NULL);
-	CHECK(dpfix_ipfix_msg_add_encoded(&m, &s, &in) == -ENOSPC);
-	CHECK_EQ_U64(m.len, DPFIX_IPFIX_HEADER_LEN);
+	CHECK(s.max_length > sizeof(buf));
+	CHECK(dpfix_ipfix_msg_add_encoded(&m, &s, &in) == 0);
+	CHECK_EQ_U64(m.len, sizeof(buf));
+	CHECK_EQ_U64(dpfix_ipfix_read_unsigned(buf + m.len - 4, 4), 2);
+	CHECK(buf[m.len - 5] == 'x' && buf[m.len - 6] == 1);
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	before = m;
+	CHECK(dpfix_ipfix_msg_add_encoded(&m, &s, &(struct sample){.name = "xy"}) == -ENOSPC);
+	CHECK(memcmp(&m, &before, sizeof(m)) == 0);
+	/* Longer than can be encoded apart on the stack: refused unless there is room. */
+	dpfix_ipfix_schema_init(&s, 256);
+	dpfix_ipfix_schema_add(&s, &strings_group, NULL);
+	CHECK(s.max_length > DPFIX_IPFIX_ENCODE_APART_MAX);
+	CHECK(dpfix_ipfix_msg_add_encoded(&m, &s, &in) == -E2BIG);
+	CHECK(memcmp(&m, &before, sizeof(m)) == 0);
 }
 
 /* Strings: NULL is empty; past 254 octets cut without splitting a UTF-8 character. */
