@@ -377,10 +377,11 @@ make_collide_keys(uint32_t n)
 }
 
 static int
-emit_discard(void *ctx, const struct dpfix_flow_record *rec)
+emit_discard(void *ctx, const struct dpfix_flow_record *rec, const void *ext)
 {
 	(void)ctx;
 	(void)rec;
+	(void)ext;
 	return 1;
 }
 

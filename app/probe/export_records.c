@@ -12,6 +12,7 @@
 #include "dpfix_flow_schema.h"
 #include "dpfix_ipfix_options.h"
 #include "dpfix_ipfix_psamp.h"
+#include "dpfix_measure_schema.h"
 #include "export_records.h"
 #include "port_stats.h"
 #include "probe.h"
@@ -19,9 +20,12 @@
 /* Every kind of record the probe exports, in the order of their template ids from 256,
  * each with how probe_records_create makes its schema s for template id `id` (-ENOENT:
  * this configuration does not export it): the two flow templates; the options templates
- * of RFC 7011 4, sent with them; and the PSAMP options templates (RFC 5476 6.5), only
+ * of RFC 7011 4, sent with them; the PSAMP options templates (RFC 5476 6.5), only
  * when some port samples: the selector report of each algorithm in use, selector
- * statistics, selection sequences. */
+ * statistics, selection sequences; then, with measures (issue 16), the flow templates
+ * that carry them, in place of the first two (templates of their own, so no collector
+ * mistakes one layout for the other), and with the app measure the RFC 6759 options
+ * template naming the applicationIds. */
 #define PROBE_RECORD_KINDS(X) \
 	X(IPV4, flow_schema(r, s, id, 4, x->settings->biflow)) \
 	X(IPV6, flow_schema(r, s, id, 6, x->settings->biflow)) \
@@ -35,7 +39,11 @@
 	X(SELECTOR_HASH, selector_report_schema(x, s, id, DPFIX_SAMPLE_HASH)) \
 	X(SELECTOR_STATS, r->sampling ? dpfix_ipfix_selector_stats_schema(s, id) : -ENOENT) \
 	X(SELECTION_SEQUENCE, \
-			r->sampling ? dpfix_ipfix_selection_sequence_schema(s, id) : -ENOENT)
+			r->sampling ? dpfix_ipfix_selection_sequence_schema(s, id) : -ENOENT) \
+	X(MEASURED_IPV4, measured_flow_schema(r, s, id, 4, x->settings->biflow)) \
+	X(MEASURED_IPV6, measured_flow_schema(r, s, id, 6, x->settings->biflow)) \
+	X(APPLICATION_NAMES, (r->layout.measures & DPFIX_MEASURE_APP) ? \
+			dpfix_measure_application_names_schema(s, id) : -ENOENT)
 
 enum probe_record_kind {
 #define PROBE_RECORD_KIND(kind, build) RECORD_##kind,
@@ -65,6 +73,9 @@ struct probe_records {
 	int sampling;
 	uint64_t selector_of_port[RTE_MAX_ETHPORTS];
 	struct dpfix_flow_selectors selectors;  /* selector_of_port, for the flow schemas */
+	/* With measures: where their values are in each flow's extension. */
+	struct dpfix_measure_layout layout;
+	enum probe_record_kind flow_kind[2];    /* the flow records' kinds: IPv4, IPv6 */
 	uint64_t flow_key_indicator[2];         /* of the IPv4 and IPv6 flow templates */
 	uint32_t process_id;                    /* meteringProcessId and exportingProcessId */
 	unsigned int nb_ports;
@@ -107,9 +118,22 @@ static int
 flow_schema(const struct probe_records *r, struct dpfix_ipfix_schema *s, uint16_t id,
 		int ip_version, int biflow)
 {
+	if (r->layout.measures != 0)
+		return -ENOENT;
 	return dpfix_flow_schema(s, id, &(struct dpfix_flow_schema_params){
 		.ip_version = ip_version, .biflow = biflow,
 		.selectors = r->sampling ? &r->selectors : NULL});
+}
+
+static int
+measured_flow_schema(const struct probe_records *r, struct dpfix_ipfix_schema *s, uint16_t id,
+		int ip_version, int biflow)
+{
+	if (r->layout.measures == 0)
+		return -ENOENT;
+	return dpfix_measure_flow_schema(s, id, &(struct dpfix_flow_schema_params){
+		.ip_version = ip_version, .biflow = biflow,
+		.selectors = r->sampling ? &r->selectors : NULL}, &r->layout);
 }
 
 /* The report of selectors of `algorithm`, if some port has one. */
@@ -181,14 +205,17 @@ probe_records_create(const struct exporter_ctx *x, struct dpfix_export_domain *d
 	}
 	r->selectors = (struct dpfix_flow_selectors){.of_port = r->selector_of_port,
 		.ports = RTE_MAX_ETHPORTS};
+	dpfix_measure_layout_init(&r->layout, x->settings->measures);
+	r->flow_kind[0] = r->layout.measures ? RECORD_MEASURED_IPV4 : RECORD_IPV4;
+	r->flow_kind[1] = r->layout.measures ? RECORD_MEASURED_IPV6 : RECORD_IPV6;
 	ret = add_schemas(x, r);
 	if (ret < 0) {
 		snprintf(err, errlen, "the record templates: %s", strerror(-ret));
 		free(r);
 		return NULL;
 	}
-	r->flow_key_indicator[0] = flow_key_indicator(x, &r->schema[RECORD_IPV4]);
-	r->flow_key_indicator[1] = flow_key_indicator(x, &r->schema[RECORD_IPV6]);
+	r->flow_key_indicator[0] = flow_key_indicator(x, &r->schema[r->flow_kind[0]]);
+	r->flow_key_indicator[1] = flow_key_indicator(x, &r->schema[r->flow_kind[1]]);
 	r->process_id = (uint32_t)getpid();
 	/* Interface names for the interface options records: ingressInterface is the
 	 * DPDK port id; the description is the port's driver. */
@@ -215,8 +242,14 @@ probe_records_free(struct probe_records *r)
 void
 probe_records_flow_schemas(const struct probe_records *r, const struct dpfix_ipfix_schema *s[2])
 {
-	s[0] = &r->schema[RECORD_IPV4];
-	s[1] = &r->schema[RECORD_IPV6];
+	s[0] = &r->schema[r->flow_kind[0]];
+	s[1] = &r->schema[r->flow_kind[1]];
+}
+
+const struct dpfix_measure_layout *
+probe_records_measure_layout(const struct probe_records *r)
+{
+	return &r->layout;
 }
 
 static void
@@ -345,7 +378,7 @@ probe_records_write_options(struct dpfix_export *export, void *ctx, uint64_t now
 		.last_not_sent_ms = ns_to_ms(es->last_loss_ns)}, now_ns);
 	for (int i = 0; i < 2; i++)
 		add_option(r, RECORD_FLOW_KEYS, &(struct dpfix_ipfix_flow_keys){
-			.template_id = r->schema[RECORD_IPV4 + i].template_id,
+			.template_id = r->schema[r->flow_kind[i]].template_id,
 			.flow_key_indicator = r->flow_key_indicator[i]}, now_ns);
 	for (unsigned int p = 0; p < r->nb_ports; p++)
 		add_option(r, RECORD_INTERFACES, &(struct dpfix_ipfix_interface_info){
@@ -353,4 +386,7 @@ probe_records_write_options(struct dpfix_export *export, void *ctx, uint64_t now
 			.description = r->ports[p].driver}, now_ns);
 	for (unsigned int p = 0; p < r->nb_ports; p++)
 		add_selector_options(x, (uint16_t)r->ports[p].port, now_ns);
+	if (r->layout.measures & DPFIX_MEASURE_APP)
+		for (unsigned int a = 0; a < dpfix_measure_application_name_count; a++)
+			add_option(r, RECORD_APPLICATION_NAMES, &dpfix_measure_application_names[a], now_ns);
 }

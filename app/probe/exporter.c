@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_malloc.h>
 
+#include "dpfix_measure_schema.h"
 #include "export_records.h"
 #include "probe.h"
 
@@ -48,6 +50,32 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		return ret;
 	}
 	probe_records_flow_schemas(x->records, x->flow_schema);
+	/* The longest flow record (with measures, their strings at their bounds) must fit
+	 * an empty message, or it could never be sent. */
+	for (int i = 0; i < 2; i++) {
+		uint32_t longest = dpfix_measure_flow_record_max(x->flow_schema[i],
+				probe_records_measure_layout(x->records));
+		uint32_t room = dpfix_session_max_message(s) - DPFIX_IPFIX_HEADER_LEN -
+				DPFIX_IPFIX_SET_HEADER_LEN;
+
+		if (longest > room) {
+			snprintf(err, errlen, "a flow record with these measures takes up to %u "
+					"bytes, more than a message holds (%u): raise export_mtu by %u",
+					longest, room, longest - room);
+			dpfix_session_close(s);
+			return -EMSGSIZE;
+		}
+	}
+	/* Records are taken from the rings as they are there: a record and, with measures,
+	 * its extension. */
+	x->ring_elem_size = x->workers[0].ring_elem_size;
+	x->burst = rte_malloc("export_burst", (size_t)EXPORT_BURST * x->ring_elem_size,
+			RTE_CACHE_LINE_SIZE);
+	if (x->burst == NULL) {
+		snprintf(err, errlen, "out of memory for %u ring elements", EXPORT_BURST);
+		dpfix_session_close(s);
+		return -ENOMEM;
+	}
 	/* Its templates go now, before any worker starts. */
 	dpfix_export_take_up(x->export, s, probe_clock_now_ns());
 	x->reported = dpfix_export_state(x->export);
@@ -104,7 +132,8 @@ export_burst(struct exporter_ctx *x, uint64_t now_ns)
 	unsigned int i;
 
 	for (i = x->burst_next; i < x->burst_count; i++) {
-		const struct dpfix_flow_record *r = &x->burst[i];
+		const struct dpfix_flow_record *r =
+				(const void *)(x->burst + (size_t)i * x->ring_elem_size);
 
 		if (dpfix_export_record(x->domain, x->flow_schema[r->key.ip_version == 6], r,
 				r->packets, r->octets, now_ns) != 0)
@@ -146,7 +175,7 @@ exporter_poll(struct exporter_ctx *x)
 
 		while (x->burst_next == x->burst_count) {
 			unsigned int n = rte_ring_sc_dequeue_burst_elem(wk->ring, x->burst,
-					sizeof(x->burst[0]), EXPORT_BURST, NULL);
+					x->ring_elem_size, EXPORT_BURST, NULL);
 
 			x->burst_next = 0;
 			x->burst_count = n;
@@ -194,6 +223,8 @@ exporter_fini(struct exporter_ctx *x)
 	x->export = NULL;
 	probe_records_free(x->records);
 	x->records = NULL;
+	rte_free(x->burst);
+	x->burst = NULL;
 }
 
 void

@@ -323,6 +323,19 @@ setup_workers(int finite)
 		}
 		dpfix_frag_map_init(w->frags, settings.fragment_map_size,
 				settings.fragment_timeout_ms * 1000000ull, (uint32_t)rte_rand());
+		w->ring_elem_size = sizeof(struct dpfix_flow_record);
+		if (settings.measures != 0) {
+			if (dpfix_measure_init(&w->measure, &(struct dpfix_measure_params){
+					.measures = settings.measures,
+					.payload_packets = settings.measure_payload_packets,
+					.biflow = settings.biflow, .parse_cfg = w->parse_cfg}) != 0) {
+				fprintf(stderr, "dpfix-probe: measures 0x%x: not a measure set\n",
+						settings.measures);
+				return -EINVAL;
+			}
+			w->measured = 1;
+			w->ring_elem_size += w->measure.layout.size;
+		}
 		snprintf(name, sizeof(name), "flows_w%u", i);
 		w->table = dpfix_flow_table_create(&(struct dpfix_flow_params){
 			.name = name,
@@ -335,9 +348,14 @@ setup_workers(int finite)
 			.emit = worker_emit,
 			.emit_ctx = w,
 			.hash_seed = rte_rand(),
+			.ext_size = w->measured ? w->measure.layout.size : 0,
+			.on_packet = dpfix_measure_packet,
+			.on_packet_ctx = &w->measure,
 		});
+		if (w->table != NULL && w->measured)
+			dpfix_measure_set_table(&w->measure, w->table);
 		snprintf(name, sizeof(name), "export_w%u", i);
-		w->ring = rte_ring_create_elem(name, sizeof(struct dpfix_flow_record),
+		w->ring = rte_ring_create_elem(name, w->ring_elem_size,
 				settings.export_ring_size, (int)rte_lcore_to_socket_id(w->lcore_id),
 				RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (w->table == NULL || w->ring == NULL) {

@@ -12,6 +12,7 @@
 
 #include "dpfix_flow.h"
 #include "dpfix_frag.h"
+#include "dpfix_measure.h"
 #include "dpfix_parse.h"
 #include "dpfix_sample.h"
 #include "dpfix_export.h"
@@ -74,6 +75,11 @@ struct worker_ctx {
 	struct dpfix_frag_map *frags;   /* this worker's fragmented datagrams in flight */
 	struct dpfix_flow_table *table;
 	struct rte_ring *ring;          /* records to the exporter (SPSC) */
+	/* With measures on: their state and counters (the table's on_packet context),
+	 * and the export ring's elements are a record and its extension, this long. */
+	int measured;
+	struct dpfix_measure measure;
+	uint32_t ring_elem_size;
 	const struct probe_settings *settings;
 	int timestamp_offset;           /* mbuf dynfield with the rx timestamp, -1 if none */
 	uint64_t timestamp_flag;
@@ -124,8 +130,11 @@ struct exporter_ctx {
 	const struct dpfix_ipfix_schema *flow_schema[2]; /* IPv4, IPv6 */
 	struct probe_records *records;
 	enum dpfix_export_state reported;       /* of the current session, to the control lcore */
-	/* Records taken from a ring: those from burst_next on wait for a session. */
-	struct dpfix_flow_record burst[EXPORT_BURST];
+	/* Records taken from a ring: those from burst_next on wait for a session. Each is
+	 * ring_elem_size bytes, a struct dpfix_flow_record and, with measures, its
+	 * extension (struct dpfix_measured_flow). */
+	uint32_t ring_elem_size;
+	uint8_t *burst;                         /* EXPORT_BURST elements */
 	unsigned int burst_next, burst_count;
 	atomic_int done;
 	/* between the two */
@@ -156,7 +165,7 @@ int worker_main(void *arg);
  * sum; read without locks, like every worker counter. */
 void worker_sample_stats(const struct worker_ctx *w, int port, struct dpfix_sample_stats *sum);
 /* The flow table's emit callback: the record onto the worker's export ring. */
-int worker_emit(void *arg, const struct dpfix_flow_record *rec);
+int worker_emit(void *arg, const struct dpfix_flow_record *rec, const void *ext);
 /* Parses and meters n packets received from q at now_ns (when they carry no
  * timestamp of their own), then frees them; last_packet_ns: the newest packet time. */
 void worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dpfix_measure.h"
 #include "dpfix_parse.h"
 #include "dpfix_xdp_user.h"
 #include "probe_config.h"
@@ -173,6 +174,13 @@ const struct dpfix_config_option probe_options[] = {
 		"RFC 5103 biflows: both directions of a connection in one record, the reverse "
 		"direction's counters as reverse elements (PEN 29305); multi-queue ports get a "
 		"symmetric RSS key (default no)"),
+	DPFIX_CONFIG_FLAGS_OPTION(struct probe_settings, "measures", measures, dpfix_measure_names,
+		"what flow records carry besides their own fields: any of tcp (flag counts, "
+		"handshake round-trip times), http, tls, dns, app (applicationId), lengths, tunnel, "
+		"rtp (jitter), joined by ',', or none; new template ids (default none)"),
+	OPT("measure_payload_packets", DPFIX_CONFIG_U32, measure_payload_packets, 1, 64,
+		"the measures read payload in this many first packets of each direction of a "
+		"record, one segment each (default 4)"),
 	OPT("packet_timestamps", DPFIX_CONFIG_BOOL, packet_timestamps, 0, 1,
 		"use the port's receive timestamps (pcap: capture time) when offered (default yes)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
@@ -204,6 +212,7 @@ probe_settings_defaults(struct probe_settings *s)
 	s->fragment_timeout_ms = 30000;
 	s->packet_timestamps = 1;
 	s->sctp_udp_port = 9899;
+	s->measure_payload_packets = DPFIX_MEASURE_PAYLOAD_PACKETS_DEFAULT;
 }
 
 static void

@@ -46,6 +46,8 @@ struct probe_settings {
 	uint32_t fragment_map_size;
 	uint64_t fragment_timeout_ms;
 	int biflow;
+	uint32_t measures;              /* DPFIX_MEASURE_* bits (lib/measure) */
+	uint32_t measure_payload_packets;
 	char stats_json[256];
 	int packet_timestamps;
 	uint32_t sctp_udp_port;

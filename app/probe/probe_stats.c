@@ -23,6 +23,7 @@ struct totals {
 	struct dpfix_frag_stats fr;
 	struct dpfix_sample_stats sample;                       /* every selector */
 	struct dpfix_sample_stats selector[PROBE_MAX_PORTS];    /* by port */
+	struct dpfix_measure_stats measure;
 	uint64_t active_flows;
 	const struct probe_settings *settings;
 };
@@ -48,6 +49,11 @@ sum_totals(struct worker_ctx *workers, unsigned int nb_workers, struct totals *t
 #undef SUM_FR
 		for (int r = 0; r < DPFIX_PARSE_RESULT_COUNT; r++)
 			t->w.parse_results[r] += ws->parse_results[r];
+#define SUM_M(name, text) t->measure.name += workers[i].measure.stats.name;
+		DPFIX_MEASURE_COUNTERS(SUM_M)
+#undef SUM_M
+		for (int r = 0; r < DPFIX_PAYLOAD_RESULT_COUNT; r++)
+			t->measure.payload_results[r] += workers[i].measure.stats.payload_results[r];
 		t->active_flows += dpfix_flow_table_count(workers[i].table);
 		worker_sample_stats(&workers[i], -1, &t->sample);
 		for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++)
@@ -64,6 +70,17 @@ port_is_sampled(const struct totals *t, unsigned int port)
 }
 
 static uint64_t
+payload_results_of_kind(const struct totals *t, enum dpfix_parse_kind kind)
+{
+	uint64_t n = 0;
+
+	for (int r = 1; r < DPFIX_PAYLOAD_RESULT_COUNT; r++)
+		if (dpfix_payload_result_kind(r) == kind)
+			n += t->measure.payload_results[r];
+	return n;
+}
+
+static uint64_t
 parse_results_of_kind(const struct totals *t, enum dpfix_parse_kind kind)
 {
 	uint64_t n = 0;
@@ -74,11 +91,26 @@ parse_results_of_kind(const struct totals *t, enum dpfix_parse_kind kind)
 	return n;
 }
 
-/* Every counter of a worker or of the total, by name, in one order for telemetry and
- * the JSON file: the worker's own, each parse result (by its name, e.g. TRUNCATED_TCP),
- * the fragment map's and the flow table's. */
 typedef void (*counter_fn)(void *ctx, const char *name, uint64_t value);
 
+/* The measures' counters (when some measure is on): their own, each payload result by
+ * its name (e.g. BAD_TLS), and malformed_payloads, the sum of the malformed ones. */
+static void
+visit_measure_counters(const struct totals *t, counter_fn fn, void *ctx)
+{
+	if (t->settings->measures == 0)
+		return;
+#define VISIT_M(name, text) fn(ctx, #name, t->measure.name);
+	DPFIX_MEASURE_COUNTERS(VISIT_M)
+#undef VISIT_M
+	for (int r = 1; r < DPFIX_PAYLOAD_RESULT_COUNT; r++)
+		fn(ctx, dpfix_payload_result_name(r), t->measure.payload_results[r]);
+	fn(ctx, "malformed_payloads", payload_results_of_kind(t, DPFIX_PARSE_KIND_MALFORMED));
+}
+
+/* Every counter of a worker or of the total, by name, in one order for telemetry and
+ * the JSON file: the worker's own, each parse result (by its name, e.g. TRUNCATED_TCP),
+ * the fragment map's and the flow table's, the measures'. */
 static void
 visit_counters(const struct totals *t, counter_fn fn, void *ctx)
 {
@@ -96,6 +128,7 @@ visit_counters(const struct totals *t, counter_fn fn, void *ctx)
 	DPFIX_FLOW_COUNTERS(VISIT_F)
 #undef VISIT_F
 	fn(ctx, "active_flows", t->active_flows);
+	visit_measure_counters(t, fn, ctx);
 	/* Packet selection (PSAMP): in total, then per selector (selectorId port + 1). */
 #define VISIT_S(name, text) fn(ctx, "selector_" #name, t->sample.name);
 	DPFIX_SAMPLE_COUNTERS(VISIT_S)
@@ -301,6 +334,17 @@ stats_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_worke
 #define PRINT_F(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.f.name);
 	DPFIX_FLOW_COUNTERS(PRINT_F)
 #undef PRINT_F
+	if (t.settings->measures != 0) {
+#define PRINT_M(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, t.measure.name);
+		DPFIX_MEASURE_COUNTERS(PRINT_M)
+#undef PRINT_M
+		for (int r = 1; r < DPFIX_PAYLOAD_RESULT_COUNT; r++)
+			if (t.measure.payload_results[r] != 0)
+				fprintf(out, "  %-28s %" PRIu64 "  (%s)\n", dpfix_payload_result_name(r),
+						t.measure.payload_results[r], dpfix_payload_result_text(r));
+		fprintf(out, "  %-28s %" PRIu64 "\n", "malformed_payloads",
+				payload_results_of_kind(&t, DPFIX_PARSE_KIND_MALFORMED));
+	}
 	for (unsigned int p = 0; p < PROBE_MAX_PORTS; p++) {
 		char key[64];
 

@@ -1,5 +1,8 @@
 /* The worker lcore: receive bursts, parse, meter into this worker's own flow table,
  * expire, and pass ended flows to the exporter. No locks, no allocation, no syscalls. */
+#include <errno.h>
+#include <string.h>
+
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -9,12 +12,34 @@
 /* Flows the expiry pass may look at per loop round: bounds the time taken from rx. */
 #define EXPIRE_WORK_PER_ROUND 64
 
+/* A record with its measures' extension: one ring element of both, written in place. */
+static int
+enqueue_measured(struct worker_ctx *w, const struct dpfix_flow_record *rec, const void *ext)
+{
+	struct rte_ring_zc_data zcd;
+
+	if (rte_ring_enqueue_zc_bulk_elem_start(w->ring, w->ring_elem_size, 1, &zcd, NULL) == 0)
+		return -ENOBUFS;
+	memcpy(zcd.ptr1, rec, sizeof(*rec));
+	memcpy((uint8_t *)zcd.ptr1 + sizeof(*rec), ext, w->ring_elem_size - sizeof(*rec));
+	rte_ring_enqueue_zc_elem_finish(w->ring, 1);
+	return 0;
+}
+
+static inline int
+enqueue(struct worker_ctx *w, const struct dpfix_flow_record *rec, const void *ext)
+{
+	if (ext != NULL)
+		return enqueue_measured(w, rec, ext);
+	return rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec));
+}
+
 int
-worker_emit(void *arg, const struct dpfix_flow_record *rec)
+worker_emit(void *arg, const struct dpfix_flow_record *rec, const void *ext)
 {
 	struct worker_ctx *w = arg;
 
-	if (unlikely(rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec)) != 0)) {
+	if (unlikely(enqueue(w, rec, ext) != 0)) {
 		w->stats.ring_full++;
 		/* A live port cannot wait: the table keeps the flow and offers it again, and a
 		 * new flow that needs its room is ignored (counted). A capture file can: it is
@@ -25,7 +50,7 @@ worker_emit(void *arg, const struct dpfix_flow_record *rec)
 			if (atomic_load_explicit(&probe_stop, memory_order_relaxed))
 				return 0;
 			rte_pause();
-		} while (rte_ring_sp_enqueue_elem(w->ring, (void *)(uintptr_t)rec, sizeof(*rec)) != 0);
+		} while (enqueue(w, rec, ext) != 0);
 	}
 	w->stats.records_enqueued++;
 	return 1;
@@ -45,12 +70,13 @@ packet_time_ns(const struct worker_ctx *w, const struct probe_rx_queue *q, const
 
 /* Parses pkts[0..n) and readies the metered ones in infos/times; returns how many.
  * hash: the queue's hash-based selector, which looks at each parsed packet, or NULL.
- * Always inlined with a constant NULL for the path without sampling, so that path
- * carries no test for it. */
+ * frames: where the metered packets' bytes go for the measures, or NULL without them.
+ * Always inlined with constant NULLs for the path without sampling and measures, so
+ * that path carries no test for them. */
 static __rte_always_inline unsigned int
 parse_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **pkts,
 		unsigned int n, uint64_t now_ns, struct dpfix_packet_info *infos, uint64_t *times,
-		struct dpfix_sample *hash)
+		struct dpfix_sample *hash, struct dpfix_flow_frame *frames)
 {
 	unsigned int metered = 0;
 
@@ -83,6 +109,8 @@ parse_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbu
 		if (hash != NULL && !dpfix_sample_hash_select(hash, frame, m->data_len, &infos[metered]))
 			continue;
 		times[metered] = packet_time_ns(w, q, m, now_ns);
+		if (frames != NULL)
+			frames[metered] = (struct dpfix_flow_frame){frame, m->data_len};
 		if (infos[metered].fragment != DPFIX_FRAG_NONE)
 			dpfix_frag_map_attribute(w->frags, &infos[metered], times[metered]);
 		w->stats.metered_octets += infos[metered].ip_octets;
@@ -117,12 +145,17 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
 {
 	struct dpfix_packet_info infos[PROBE_BURST];
+	struct dpfix_flow_frame frames[PROBE_BURST];
 	uint64_t times[PROBE_BURST];
 	struct dpfix_sample *sel = q->sampler;
+	struct dpfix_flow_frame *fr = w->measured ? frames : NULL;
 	unsigned int metered;
 
 	if (likely(sel == NULL)) {
-		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL);
+		if (likely(fr == NULL))
+			metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL, NULL);
+		else
+			metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL, frames);
 	} else if (dpfix_sample_is_count_based(sel)) {
 		/* Decided by position alone: the packets not selected are not even parsed. */
 		struct rte_mbuf *kept[PROBE_BURST];
@@ -135,13 +168,15 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 			else
 				w->stats.rx_bytes += mbufs[i]->pkt_len;
 		}
-		metered = parse_burst(w, q, kept, k, now_ns, infos, times, NULL);
+		metered = parse_burst(w, q, kept, k, now_ns, infos, times, NULL, fr);
 	} else {
-		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, sel);
+		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, sel, fr);
 	}
 	if (metered > 0) {
-		unsigned int ignored = dpfix_flow_table_update_bulk(w->table, infos, times, metered,
-				q->port);
+		unsigned int ignored = likely(fr == NULL) ?
+				dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port) :
+				dpfix_flow_table_update_bulk_frames(w->table, infos, frames, times,
+						metered, q->port);
 
 		*last_packet_ns = times[metered - 1];
 		/* Those the table had no room for (ignored_packets) are not metered. */

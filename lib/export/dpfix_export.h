@@ -116,8 +116,9 @@ const struct dpfix_session *dpfix_export_session(const struct dpfix_export *x);
 
 /* ---- the work ---- */
 
-/* Encodes the record src of schema s (fixed length) into d's message, which is sent when
- * full; packets and octets are the record's, counted if it is lost. 0: taken (or, when
+/* Encodes the record src of schema s (any dpfix_ipfix_msg_add_encoded takes) into d's
+ * message, which is sent when full; packets and octets are the record's, counted if it
+ * is lost (also when no message could hold it). 0: taken (or, when
  * DROPPING, counted as lost). -EAGAIN: not taken, no session can carry it now (on
  * probation, failed, none): give it again after the next take-up. */
 int dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,

@@ -63,6 +63,12 @@ struct dpfix_flow_table {
 	int biflow;
 	dpfix_flow_emit_t emit;
 	void *emit_ctx;
+	/* The per-flow extensions (dpfix_flow_params.ext_size), record r's at
+	 * ext + r * ext_stride; NULL without. */
+	uint8_t *ext;
+	uint32_t ext_size, ext_stride;
+	dpfix_flow_packet_fn on_packet;
+	void *on_packet_ctx;
 	/* Index entries still to remove, of records already free. Until then such an
 	 * entry points to a record that is free (its key spoilt so that no packet's key
 	 * matches it) or reused by another flow: harmless either way, since a lookup
@@ -226,6 +232,12 @@ count_end(struct dpfix_flow_table *t, uint8_t reason)
 	}
 }
 
+static inline void *
+ext_of(const struct dpfix_flow_table *t, uint32_t r)
+{
+	return t->ext + (size_t)r * t->ext_stride;
+}
+
 /* Offers the record to emit with its end reason; if refused, it lives on as it was. */
 static inline int
 offer(struct dpfix_flow_table *t, struct dpfix_flow_record *rec, uint8_t reason)
@@ -233,7 +245,8 @@ offer(struct dpfix_flow_table *t, struct dpfix_flow_record *rec, uint8_t reason)
 	uint8_t state = rec->end_reason;
 
 	rec->end_reason = reason;
-	if (t->emit(t->emit_ctx, rec))
+	if (t->emit(t->emit_ctx, rec,
+			t->ext != NULL ? ext_of(t, (uint32_t)(rec - t->records)) : NULL))
 		return 1;
 	rec->end_reason = state;
 	t->stats.emit_deferred++;
@@ -336,7 +349,7 @@ count_reverse(struct dpfix_flow_record *r, const struct dpfix_packet_info *p, ui
  * filed where it belongs and the next one looked at; one already past its expiry
  * ends for that reason rather than as an eviction. Returns 0 if nothing could be
  * ended (the export ring is full). */
-static int
+static __rte_always_inline int
 evict_one(struct dpfix_flow_table *t, uint64_t now_ns)
 {
 	struct flow_wheel *wh = &t->wheel;
@@ -384,7 +397,8 @@ ignore_packet(struct dpfix_flow_table *t, const struct dpfix_packet_info *p, uin
 		t->stats.last_ignored_ns = now_ns;
 }
 
-static uint32_t
+/* Inlined into each instance of the pipeline, as it was into the only one. */
+static __rte_always_inline uint32_t
 flow_create(struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_packet_info *p,
 		uint64_t now_ns, uint16_t port)
 {
@@ -459,11 +473,16 @@ late_packet(struct dpfix_flow_table *t, uint32_t r, int reverse, uint64_t now_ns
 	return now_ns;
 }
 
-static inline void
+/* Meters packet p. with_ext is a constant: the table's extensions are kept (each record's
+ * zeroed when it starts, on_packet called with frame once the packet is counted), or
+ * the table has none and the code for them is not there. */
+static __rte_always_inline void
 meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
-		const struct dpfix_flow_key *rk, struct flow_hash h, uint64_t now_ns, uint16_t port)
+		const struct dpfix_flow_key *rk, struct flow_hash h, uint64_t now_ns, uint16_t port,
+		const int with_ext, const struct dpfix_flow_frame *frame)
 {
 	struct dpfix_flow_record *rec;
+	const uint64_t packet_ns = now_ns;
 	int reverse = 0;
 	uint32_t r = lookup(t, h, &p->key, rk, &reverse);
 
@@ -472,12 +491,17 @@ meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 		if (r == NO_RECORD)
 			return;
 		rec = &t->records[r];
+		if (with_ext)
+			memset(ext_of(t, r), 0, t->ext_size);
 	} else {
 		rec = &t->records[r];
-		if (restart_if_ended(t, rec, p, now_ns, port))
+		if (restart_if_ended(t, rec, p, now_ns, port)) {
 			reverse = 0;
-		else if (unlikely(now_ns < rec->first_ns))
+			if (with_ext)
+				memset(ext_of(t, r), 0, t->ext_size);
+		} else if (unlikely(now_ns < rec->first_ns)) {
 			now_ns = late_packet(t, r, reverse, now_ns);
+		}
 	}
 	if (reverse)
 		count_reverse(rec, p, now_ns);
@@ -492,11 +516,15 @@ meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 		flow_wheel_remove(&t->wheel, r);
 		flow_wheel_add(&t->wheel, r, flow_due(t, rec, &reason));
 	}
+	if (with_ext)
+		t->on_packet(t->on_packet_ctx, rec, ext_of(t, r), reverse, p, frame, packet_ns);
 }
 
-uint32_t
-dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
-		const uint64_t *times_ns, uint32_t n, uint16_t port)
+/* The bulk pipeline; with_ext as for meter_one (frames may be NULL then). */
+static __rte_always_inline uint32_t
+update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
+		const struct dpfix_flow_frame *frames, const uint64_t *times_ns, uint32_t n,
+		uint16_t port, const int with_ext)
 {
 	struct flow_hash h[LOOKUP_BURST];
 	struct dpfix_flow_key rkeys[LOOKUP_BURST];
@@ -520,16 +548,70 @@ dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_pack
 
 				rte_prefetch0(rec);
 				rte_prefetch0((const char *)rec + RTE_CACHE_LINE_SIZE);
+				if (with_ext)
+					rte_prefetch0(ext_of(t, bk->rec[__builtin_ctz(m) / 2]));
 				m &= m - 1;
 			}
 		}
 		for (uint32_t i = 0; i < batch; i++)
-			meter_one(t, &pkts[i], &rkeys[i], h[i], times_ns[i], port);
+			meter_one(t, &pkts[i], &rkeys[i], h[i], times_ns[i], port, with_ext,
+					frames != NULL ? &frames[i] : NULL);
 		pkts += batch;
+		if (frames != NULL)
+			frames += batch;
 		times_ns += batch;
 		n -= batch;
 	}
 	return (uint32_t)(t->stats.ignored_packets - ignored);
+}
+
+/* Each entry point holds one instance of the pipeline: the one without extensions is
+ * compiled alone (the other is kept out of it), exactly as before there were any. */
+__attribute__((noinline)) uint32_t
+dpfix_flow_table_update_bulk_frames(struct dpfix_flow_table *t,
+		const struct dpfix_packet_info *pkts, const struct dpfix_flow_frame *frames,
+		const uint64_t *times_ns, uint32_t n, uint16_t port);
+
+uint32_t
+dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
+		const uint64_t *times_ns, uint32_t n, uint16_t port)
+{
+	if (unlikely(t->ext != NULL))
+		return dpfix_flow_table_update_bulk_frames(t, pkts, NULL, times_ns, n, port);
+	return update_bulk(t, pkts, NULL, times_ns, n, port, 0);
+}
+
+__attribute__((noinline)) uint32_t
+dpfix_flow_table_update_bulk_frames(struct dpfix_flow_table *t,
+		const struct dpfix_packet_info *pkts, const struct dpfix_flow_frame *frames,
+		const uint64_t *times_ns, uint32_t n, uint16_t port)
+{
+	if (t->ext == NULL)
+		return dpfix_flow_table_update_bulk(t, pkts, times_ns, n, port);
+	return update_bulk(t, pkts, frames, times_ns, n, port, 1);
+}
+
+const struct dpfix_flow_record *
+dpfix_flow_table_find(struct dpfix_flow_table *t, const struct dpfix_flow_key *k, void **ext)
+{
+	struct dpfix_flow_key rk;
+	int reverse = 0;
+	uint32_t r;
+
+	key_reverse(k, &rk);
+	r = lookup(t, key_hash(t, k, &rk), k, &rk, &reverse);
+	if (r == NO_RECORD || reverse) {
+		*ext = NULL;
+		return NULL;
+	}
+	*ext = t->ext != NULL ? ext_of(t, r) : NULL;
+	return &t->records[r];
+}
+
+uint32_t
+dpfix_flow_table_ext_stride(const struct dpfix_flow_table *t)
+{
+	return t->ext != NULL ? t->ext_stride : 0;
 }
 
 int
@@ -661,6 +743,25 @@ dpfix_flow_table_create(const struct dpfix_flow_params *p)
 	t->biflow = p->biflow;
 	t->emit = p->emit;
 	t->emit_ctx = p->emit_ctx;
+	if (p->ext_size != 0) {
+		if (p->on_packet == NULL) {
+			rte_free(t);
+			return NULL;
+		}
+		/* A power of 2 up to a cache line, whole cache lines beyond: no extension
+		 * straddles more lines than its size needs. */
+		t->ext_size = p->ext_size;
+		t->ext_stride = p->ext_size <= RTE_CACHE_LINE_SIZE ? rte_align32pow2(p->ext_size) :
+				RTE_ALIGN_CEIL(p->ext_size, RTE_CACHE_LINE_SIZE);
+		t->on_packet = p->on_packet;
+		t->on_packet_ctx = p->on_packet_ctx;
+		t->ext = rte_zmalloc_socket(p->name, (size_t)p->capacity * t->ext_stride,
+				RTE_CACHE_LINE_SIZE, p->socket);
+		if (t->ext == NULL) {
+			rte_free(t);
+			return NULL;
+		}
+	}
 
 	/* At most two thirds of the index's ways in use keeps probes short; entries of
 	 * ended flows awaiting removal take ways too. */
@@ -705,6 +806,7 @@ dpfix_flow_table_free(struct dpfix_flow_table *t)
 	rte_free(t->wheel.links);
 	rte_free(t->wheel.heads);
 	rte_free(t->wheel.tails);
+	rte_free(t->ext);
 	rte_free(t);
 }
 

@@ -46,8 +46,24 @@ struct dpfix_flow_record {
 };
 
 /* Returns nonzero if the record was taken; zero leaves the flow in the table to be
- * offered again later (the export ring was full: back-pressure, not loss). */
-typedef int (*dpfix_flow_emit_t)(void *ctx, const struct dpfix_flow_record *rec);
+ * offered again later (the export ring was full: back-pressure, not loss). ext: the
+ * flow's extension (ext_size bytes, see dpfix_flow_params), NULL for a table without. */
+typedef int (*dpfix_flow_emit_t)(void *ctx, const struct dpfix_flow_record *rec,
+		const void *ext);
+
+/* The bytes of a packet at hand, for what looks past the headers (the measurements of
+ * lib/measure): the frame's first len bytes (its first segment). */
+struct dpfix_flow_frame {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+/* Called for each packet once the table has counted it in rec (of which it is the
+ * forward or the reverse direction), with the flow's extension; frame is NULL when the
+ * caller gave no frames. now_ns is the packet's own time. */
+typedef void (*dpfix_flow_packet_fn)(void *ctx, const struct dpfix_flow_record *rec, void *ext,
+		int reverse, const struct dpfix_packet_info *p, const struct dpfix_flow_frame *frame,
+		uint64_t now_ns);
 
 /* Counters of one table. The names of the last group are those of RFC 7011's
  * Metering Process Reliability Statistics (section 4.3) they feed. */
@@ -89,6 +105,13 @@ struct dpfix_flow_params {
 	                         * senders from planning collisions */
 	dpfix_flow_emit_t emit;
 	void *emit_ctx;
+	/* Optional per-flow extension: ext_size bytes beside each record, taken at creation
+	 * (a separate array: a table without one pays nothing), zeroed when a record
+	 * starts, given to on_packet after each of its packets and to emit with the
+	 * record. 0: none. */
+	uint32_t ext_size;
+	dpfix_flow_packet_fn on_packet;
+	void *on_packet_ctx;
 };
 
 struct dpfix_flow_table;
@@ -107,6 +130,21 @@ void dpfix_flow_table_free(struct dpfix_flow_table *t);
  * packets were ignored (no room: see ignored_packets), not metered. */
 uint32_t dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		const uint64_t *times_ns, uint32_t n, uint16_t port);
+/* The same, with each packet's bytes (frames[i] for pkts[i]) for the extension's
+ * on_packet. */
+uint32_t dpfix_flow_table_update_bulk_frames(struct dpfix_flow_table *t,
+		const struct dpfix_packet_info *pkts, const struct dpfix_flow_frame *frames,
+		const uint64_t *times_ns, uint32_t n, uint16_t port);
+
+/* The live record whose key is k (its forward direction: as a uniflow or as a biflow's
+ * first direction), or NULL; *ext then points to its extension (NULL without one).
+ * Off the bulk path: for what one packet needs of another flow (a TCP SYN/ACK of the
+ * handshake its initiator's uniflow record measures). */
+const struct dpfix_flow_record *dpfix_flow_table_find(struct dpfix_flow_table *t,
+		const struct dpfix_flow_key *k, void **ext);
+/* Bytes each flow's extension takes in the table (ext_size rounded up so that none
+ * straddles more cache lines than it must), 0 without one. */
+uint32_t dpfix_flow_table_ext_stride(const struct dpfix_flow_table *t);
 
 /* Ends the flows whose timeouts have passed at now_ns, looking at no more than
  * max_work flows, so a call is bounded. Returns the number ended. */

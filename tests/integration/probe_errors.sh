@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Operator mistakes get a clear error naming what is wrong, exit status 1, and no
-# hang or crash: a bad config line, a bad option value, a missing capture, an unknown
+# hang or crash: a bad config line, a bad option value, an unknown measure or measures
+# whose records no message could carry, a missing capture, an unknown
 # vdev, a bad collector URL, a PSK file others can read, a NULL or anonymous suite,
 # and set-up that fails after EAL has started (too little memory, too many queues, a
 # capture infinite_rx cannot hold, a collector that refuses), which must undo what was
@@ -72,6 +73,13 @@ expect_error stats_json_unwritable "stats_json $WORK/no/such/dir/stats.json: No 
 
 expect_error unknown_argument "unknown argument '--colector'" -- \
 	"${EAL[@]}" "${PCAP[@]}" -- --colector udp://127.0.0.1:4739
+
+expect_error unknown_measure "--measures: measures: unknown name 'dsn' in 'tcp,dsn' (known: tcp http tls dns app lengths tunnel rtp; or none)" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --measures tcp,dsn
+
+# Measures whose longest record no message could carry: refused, with what is missing.
+expect_error measures_past_export_mtu "a flow record with these measures takes up to 686 bytes, more than a message holds (528): raise export_mtu by 158" -- \
+	"${EAL[@]}" "${PCAP[@]}" -- --measures http,tls,dns --export-mtu 576
 
 expect_error bad_collector_url "port '0' is not in 1..65535" -- \
 	"${EAL[@]}" "${PCAP[@]}" -- --collector udp://127.0.0.1:0

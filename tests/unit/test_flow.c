@@ -30,6 +30,7 @@ struct sink {
 	int64_t budget;         /* records still accepted; negative: unlimited */
 	uint32_t refused;
 	struct dpfix_flow_record rec[MAX_EMITTED];
+	uint64_t ext[MAX_EMITTED][3];   /* test_extension's extension of each record */
 };
 
 static struct sink sink;
@@ -43,7 +44,7 @@ sink_reset(struct sink *s, int64_t budget)
 }
 
 static int
-sink_emit(void *ctx, const struct dpfix_flow_record *rec)
+sink_emit(void *ctx, const struct dpfix_flow_record *rec, const void *ext)
 {
 	struct sink *s = ctx;
 
@@ -53,8 +54,11 @@ sink_emit(void *ctx, const struct dpfix_flow_record *rec)
 	}
 	if (s->budget > 0)
 		s->budget--;
-	if (s->n < MAX_EMITTED)
+	if (s->n < MAX_EMITTED) {
 		s->rec[s->n] = *rec;
+		if (ext != NULL)
+			memcpy(s->ext[s->n], ext, sizeof(s->ext[0]));
+	}
 	s->n++;
 	return 1;
 }
@@ -1125,6 +1129,85 @@ swap_direction(struct dpfix_packet_info *p)
 	p->key = k;
 }
 
+/* test_extension's on_packet: packets forward and reverse, and the frame length seen. */
+static void
+count_in_ext(void *ctx, const struct dpfix_flow_record *rec, void *ext, int reverse,
+		const struct dpfix_packet_info *p, const struct dpfix_flow_frame *frame,
+		uint64_t now_ns)
+{
+	uint64_t *e = ext;
+
+	(void)p;
+	(void)now_ns;
+	(*(uint64_t *)ctx)++;
+	e[reverse]++;
+	e[2] += frame != NULL ? frame->len : 1000;
+	/* Called once the packet is counted in its record. */
+	CHECK(e[0] == rec->packets && e[1] == rec->rev_packets);
+}
+
+/* The per-flow extension: zeroed when a record starts (a new flow, a restart after its
+ * timeout), given to on_packet after each packet with its direction and frame, emitted
+ * with its record; dpfix_flow_table_find gives a live flow's record and extension. */
+static void
+test_extension(void)
+{
+	uint64_t calls = 0;
+	struct dpfix_flow_frame frame = {(const uint8_t *)"x", 60};
+	struct dpfix_packet_info a, b, rev;
+	struct dpfix_flow_table *t;
+	void *ext;
+	uint64_t now;
+
+	for (int biflow = 0; biflow < 2; biflow++) {
+		t = dpfix_flow_table_create(&(struct dpfix_flow_params){
+			.name = biflow ? "ft_ext_bi" : "ft_ext", .capacity = CAPACITY, .socket = -1,
+			.idle_ns = 1000, .active_ns = 100000, .tcp_end_ns = 1000, .biflow = biflow,
+			.emit = sink_emit, .emit_ctx = &sink, .hash_seed = HASH_SEED, .ext_size = 24,
+			.on_packet = count_in_ext, .on_packet_ctx = &calls});
+		CHECK(t != NULL);
+		if (t == NULL)
+			return;
+		CHECK_EQ_U64(dpfix_flow_table_ext_stride(t), 32);
+		sink_reset(&sink, -1);
+		calls = 0;
+		make_packet(&a, 1, 100, 0x10, 64);
+		make_packet(&b, 2, 100, 0x10, 64);
+		rev = a;
+		swap_direction(&rev);
+		meter(t, &a, 10);
+		meter(t, &a, 20);
+		now = 30;
+		dpfix_flow_table_update_bulk_frames(t, &rev, &frame, &now, 1, 0);
+		meter(t, &b, 40);
+		CHECK(dpfix_flow_table_find(t, &a.key, &ext) != NULL && ext != NULL);
+		CHECK_EQ_U64(((uint64_t *)ext)[0], 2);
+		CHECK_EQ_U64(((uint64_t *)ext)[2], biflow ? 2060 : 2000);
+		/* In a biflow only the record's forward direction finds it; a uniflow's reverse
+		 * key is a flow of its own. */
+		CHECK((dpfix_flow_table_find(t, &rev.key, &ext) == NULL) == biflow);
+		/* b after its idle timeout: its record ends, the new one starts from zero. */
+		meter(t, &b, 2000);
+		CHECK_EQ_U64(calls, 5);
+		CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+		CHECK_EQ_U64(sink.n, biflow ? 3 : 4);
+		for (uint32_t i = 0; i < sink.n && i < MAX_EMITTED; i++) {
+			const struct dpfix_flow_record *r = &sink.rec[i];
+			/* The one packet given with its frame: a's reverse. */
+			int framed = biflow ? key_number(&r->key) == 1 : r->key.src_addr[0] == 192;
+
+			CHECK_EQ_U64(sink.ext[i][0], r->packets);
+			CHECK_EQ_U64(sink.ext[i][1], r->rev_packets);
+			CHECK_EQ_U64(sink.ext[i][2], 1000 * (r->packets + r->rev_packets) - (framed ? 940 : 0));
+		}
+		dpfix_flow_table_free(t);
+	}
+	/* An extension needs its callback. */
+	CHECK(dpfix_flow_table_create(&(struct dpfix_flow_params){.name = "ft_ext_bad",
+		.capacity = 16, .socket = -1, .idle_ns = 1, .active_ns = 1, .emit = sink_emit,
+		.ext_size = 8}) == NULL);
+}
+
 /* Biflow: both directions in one record, forward being the first packet's. */
 static void
 test_biflow(void)
@@ -1367,6 +1450,7 @@ main(void)
 	RUN_TEST(test_tcp_end);
 	RUN_TEST(test_late_packets);
 	RUN_TEST(test_biflow);
+	RUN_TEST(test_extension);
 	RUN_TEST(test_model);
 	RUN_TEST(test_symmetric_rss_key);
 	ret = unit_test_summary();
