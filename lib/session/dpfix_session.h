@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dpfix_log.h"
+
 #define DPFIX_SESSION_ERRLEN 512
 #define DPFIX_PATH_LEN 256
 #define DPFIX_MAX_STREAMS 16     /* SCTP streams counted per session */
@@ -219,14 +221,12 @@ uint64_t dpfix_session_stream_messages(const struct dpfix_session *s, uint16_t s
 const char *dpfix_session_peer(const struct dpfix_session *s);
 const struct dpfix_endpoint *dpfix_session_endpoint(const struct dpfix_session *s);
 uint16_t dpfix_session_recv_stream(const struct dpfix_session *s);
+/* Who the peer proved to be in a (D)TLS handshake that is done: the PSK identity it
+ * used, or the name its certificate was checked for; "" otherwise. */
+const char *dpfix_session_peer_identity(const struct dpfix_session *s);
 
-enum dpfix_log_level {
-	DPFIX_LOG_ERROR,
-	DPFIX_LOG_WARNING,
-	DPFIX_LOG_INFO,
-};
-
-/* Where lib/session's messages go (default: stderr, prefixed with the level). */
+/* Where lib/session's messages go: this hook (the probe: its DPDK log type), or by
+ * default the programs' logger (lib/log: "PROGRAM: message" on stderr). */
 void dpfix_session_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg));
 
 #endif

@@ -39,10 +39,11 @@ dpfix_session_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg)
 	logger = fn;
 }
 
+/* To the program's hook if it set one (the probe: its DPDK log type), else to the
+ * programs' logger (lib/log). */
 void
 dpfix_session_log(enum dpfix_log_level level, const char *fmt, ...)
 {
-	static const char *const names[] = {"error", "warning", "info"};
 	char msg[1024];
 	va_list ap;
 
@@ -52,9 +53,8 @@ dpfix_session_log(enum dpfix_log_level level, const char *fmt, ...)
 	if (logger != NULL)
 		logger(level, msg);
 	else
-		fprintf(stderr, "dpfix session %s: %s\n", names[level], msg);
+		dpfix_log(level, "%s", msg);
 }
-
 void
 dpfix_transport_register(const struct dpfix_transport_ops *ops)
 {
@@ -589,6 +589,16 @@ const char *
 dpfix_session_peer(const struct dpfix_session *s)
 {
 	return s->conn.peer;
+}
+
+const char *
+dpfix_session_peer_identity(const struct dpfix_session *s)
+{
+	if (s->tls == NULL || !s->handshake_done)
+		return "";
+	/* X.509: the name the certificate was checked for (SAN, else CN), if one was. */
+	return tls_psk_identity(s->tls)[0] != '\0' ? tls_psk_identity(s->tls) :
+			s->params.security.peer_name;
 }
 
 const struct dpfix_endpoint *

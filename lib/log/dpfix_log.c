@@ -1,0 +1,92 @@
+/* The logger (dpfix_log.h). Process-wide on purpose, like DPDK's log: one stderr, one
+ * program name. Each line goes out in one write so lines of threads never interleave. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "dpfix_log.h"
+
+#define LINE_MAX_LEN 2048
+
+static const char *program_name = "dpfix";
+static enum dpfix_log_level shown_up_to = DPFIX_LOG_INFO;
+static void (*log_handler)(enum dpfix_log_level level, const char *msg);
+
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+void
+dpfix_log_setup(const char *program, enum dpfix_log_level max_level)
+{
+	program_name = program;
+	shown_up_to = max_level;
+}
+
+void
+dpfix_log_set_handler(void (*handler)(enum dpfix_log_level level, const char *msg))
+{
+	log_handler = handler;
+}
+
+int
+dpfix_log_enabled(enum dpfix_log_level level)
+{
+	return level <= shown_up_to;
+}
+
+const char *
+dpfix_log_level_name(enum dpfix_log_level level)
+{
+	return (unsigned int)level < sizeof(level_names) / sizeof(level_names[0]) ?
+			level_names[level] : "?";
+}
+
+int
+dpfix_log_level_parse(const char *name)
+{
+	for (unsigned int i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcasecmp(name, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+dpfix_log_v(enum dpfix_log_level level, const char *fmt, va_list ap)
+{
+	char line[LINE_MAX_LEN];
+	int head = 0, n;
+
+	if (!dpfix_log_enabled(level))
+		return;
+	if (log_handler != NULL) {
+		vsnprintf(line, sizeof(line), fmt, ap);
+		log_handler(level, line);
+		return;
+	}
+	/* Errors and information read as they always did ("dpfix-collector: --listen ...");
+	 * a warning or debug line says so. */
+	head = snprintf(line, sizeof(line), "%s: %s%s", program_name,
+			level == DPFIX_LOG_WARNING || level == DPFIX_LOG_DEBUG ?
+					level_names[level] : "",
+			level == DPFIX_LOG_WARNING || level == DPFIX_LOG_DEBUG ? ": " : "");
+	n = vsnprintf(line + head, sizeof(line) - (size_t)head - 1, fmt, ap);
+	if (n < 0)
+		return;
+	n += head;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	/* stderr is unbuffered: one write, whole lines. */
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+void
+dpfix_log(enum dpfix_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dpfix_log_v(level, fmt, ap);
+	va_end(ap);
+}
