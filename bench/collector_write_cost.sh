@@ -2,7 +2,8 @@
 # What --write adds to dpfix-collector's work per message, in instructions (callgrind):
 # the collector (--quiet: totals only) receives the same IPFIX/UDP stream (bench_decode's
 # records of the probe's template) without --write, with --write, and with --write
-# --write-details; callgrind_annotate then splits collector_write_message into the file
+# --write-details; callgrind_annotate then splits the --write path (collector_write_message,
+# lib/collect's file_message since issue 11) into the file
 # writer's own decode (its reader's view of the file) and the rest. Results:
 # bench/RESULTS.md, "Collector --write".
 # Usage: bench/collector_write_cost.sh [BUILD_DIR] [RECORDS]   (BUILD_DIR without
@@ -75,8 +76,8 @@ def inclusive(mode):
             return 0, 0
         m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+>\s+\S*" + pattern + r" \(([\d,]+)x\)", block.group(0), re.M)
         return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))) if m else (0, 0)
-    return total, get(r"collector_write_message \["), child(r"dpfix_ipfix_file_write \[", r"dpfix_ipfix_decode"), \
-        child(r"collector_write_message \[", r"set_address")
+    return total, get(r"(?:collector_write_message|file_message) \["), child(r"dpfix_ipfix_file_write \[", r"dpfix_ipfix_decode"), \
+        child(r"(?:collector_write_message|file_message) \[", r"set_address")
 print(f"{msgs} messages; instructions per message:")
 print("mode     total Ir       --write path  writer's decode  address parsing  decode share")
 for mode in ("plain", "write", "details"):

@@ -1,35 +1,24 @@
-/* dpfix-collector: receives IPFIX, keeps templates and sequence numbers per transport
- * session, prints each record, optionally writes JSON, and summarises at exit. */
-#include <arpa/inet.h>
+/* dpfix-collector: the Collecting Process of lib/collect with its sinks (records as
+ * text, JSON, RFC 5655 files), configured from --config FILE and the command line, run
+ * until SIGINT or SIGTERM, then a summary. */
 #include <errno.h>
-#include <inttypes.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "collector_records.h"
-#include "collector_sessions.h"
-#include "collector_write.h"
+#include "dpfix_collect.h"
 #include "dpfix_config.h"
 #include "dpfix_ipfix.h"
+#include "dpfix_log.h"
 #include "dpfix_session.h"
 
+#define PROGRAM "dpfix-collector"
 #define FD_MARGIN 64         /* descriptors besides the sessions': listeners, files, stdio */
-#define IDLE_WAKE_MS 100     /* (D)TLS handshake timers still run when nothing arrives */
-#define CHECK_MS 1000        /* how often losses and sessions' times are looked at */
 #define SHUTDOWN_DRAIN_MS 10000 /* at most this long reading what arrived before a stop */
-
-static FILE *json_out;
-static struct dpfix_ipfix_template_budget template_budget;
 
 /* SIGINT and SIGTERM are read from a signalfd that is in the poll set, never taken by a
  * handler. A handler interrupted whatever system call was running: a write() of printed
@@ -38,10 +27,13 @@ static struct dpfix_ipfix_template_budget template_budget;
  * its flag and poll() waited for poll's timeout. Blocked from main's first line, a
  * signal during start-up waits for the loop instead of being lost (a script's
  * background job starts with SIGINT ignored) or killing the collector mid-way. */
-static int signal_fd = -1;
+struct stop_signals {
+	int fd;
+	const char *name;       /* the signal that came, NULL until one did */
+};
 
 static int
-signals_open(void)
+signals_open(struct stop_signals *sig)
 {
 	sigset_t set;
 
@@ -53,19 +45,21 @@ signals_open(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
-	signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return signal_fd < 0 ? -errno : 0;
+	sig->name = NULL;
+	sig->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return sig->fd < 0 ? -errno : 0;
 }
 
-/* The name of a stop signal that came since the last call, or NULL. */
-static const char *
-stop_signal(void)
+/* Whether a stop signal came (read from the signalfd once; then remembered). */
+static int
+stop_requested(void *arg)
 {
+	struct stop_signals *sig = arg;
 	struct signalfd_siginfo si;
 
-	if (read(signal_fd, &si, sizeof(si)) != sizeof(si))
-		return NULL;
-	return si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+	if (sig->name == NULL && read(sig->fd, &si, sizeof(si)) == sizeof(si))
+		sig->name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+	return sig->name != NULL;
 }
 
 /* Everything the collector is told, from --config FILE and the command line. */
@@ -163,169 +157,61 @@ usage(FILE *out)
 	dpfix_config_print_help(collector_options, out);
 }
 
-static int draining;           /* after a stop signal: a further one ends the reading */
-static const char *second_signal;
-
-static int
-second_signal_came(void)
-{
-	return draining && (second_signal = stop_signal()) != NULL;
-}
-
-static int
-serve_all(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, size_t cap)
-{
-	return collector_sessions_serve(listeners, nb_listen, buf, cap,
-			draining ? second_signal_came : NULL);
-}
-
-/* After a round that found nothing: sleep until a listener or session has input, or a
- * signal comes, so an idle collector uses no CPU and a busy one wakes as soon as data
- * arrives. fds has room for the signalfd, the listeners and max_sessions sessions. */
-static void
-wait_for_input(struct pollfd *fds, struct dpfix_listener **listeners, unsigned int nb_listen)
-{
-	nfds_t n = 0;
-
-	fds[n++] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
-	for (unsigned int i = 0; i < nb_listen; i++) {
-		int fd = dpfix_listener_event_fd(listeners[i]);
-
-		if (fd >= 0)
-			fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
-	}
-	n += collector_sessions_poll_fds(fds + n);
-	poll(fds, n, IDLE_WAKE_MS);
-}
-
-/* Datagrams dropped before any session saw them (a full socket buffer, a full queue):
- * said when it happens, at most once a second per listener, with the count since the
- * last time. Sequence numbers cannot show a loss at the end of a stream. */
-static void
-report_listener_losses(struct dpfix_listener **listeners, unsigned int nb_listen)
-{
-	static uint64_t said[DPFIX_CONFIG_LIST_MAX];
-
-	for (unsigned int i = 0; i < nb_listen; i++) {
-		struct dpfix_listener_stats st;
-		const struct dpfix_endpoint *ep = dpfix_listener_endpoint(listeners[i]);
-		uint64_t total;
-
-		dpfix_listener_stats(listeners[i], &st);
-		total = st.socket_drops + st.queue_drops + st.peer_drops;
-		if (total == said[i])
-			continue;
-		fprintf(stderr, "dpfix-collector: %s://%s:%u: %" PRIu64 " datagrams lost before "
-				"decoding (%" PRIu64 " in all: socket buffer full %" PRIu64 ", exporter queue "
-				"full %" PRIu64 ", too many exporters %" PRIu64 "): the collector is not keeping "
-				"up\n", ep->scheme, ep->host, ep->port, total - said[i], total, st.socket_drops,
-				st.queue_drops, st.peer_drops);
-		said[i] = total;
-	}
-}
-
-/* Datagrams dropped unread by the listeners so far (closed sessions' queues, a stop). */
-static uint64_t
-unread_drops(struct dpfix_listener **listeners, unsigned int nb_listen)
-{
-	uint64_t sum = 0;
-
-	for (unsigned int i = 0; i < nb_listen; i++) {
-		struct dpfix_listener_stats st;
-
-		dpfix_listener_stats(listeners[i], &st);
-		sum += st.unread_drops;
-	}
-	return sum;
-}
-
 /* After a stop signal: what arrived before it (a large socket buffer holds seconds of
  * export) is read and decoded, for at most SHUTDOWN_DRAIN_MS, as an exporter may never
- * stop sending; a second signal ends it at once. What the listeners still hold then
- * is dropped and counted. */
+ * stop sending; a second signal ends it at once. */
 static void
-drain(struct dpfix_listener **listeners, unsigned int nb_listen, uint8_t *buf, size_t cap,
-		const char *signal_name)
+drain(struct dpfix_collect *c, struct dpfix_collect_stop *stop, struct stop_signals *sig)
 {
-	uint64_t end = collector_now_ms() + SHUTDOWN_DRAIN_MS;
-
-	fprintf(stderr, "dpfix-collector: %s: stopping; reading what is queued (at most %u s; a "
-			"second signal stops at once)\n", signal_name, SHUTDOWN_DRAIN_MS / 1000);
-	draining = 1;
-	while (serve_all(listeners, nb_listen, buf, cap) > 0 || second_signal != NULL) {
-		if (second_signal != NULL) {
-			fprintf(stderr, "dpfix-collector: %s, a second signal: stopped reading\n",
-					second_signal);
-			break;
-		}
-		if (collector_now_ms() > end) {
-			fprintf(stderr, "dpfix-collector: input still arriving %u ms after the stop "
-					"signal: stopped reading\n", SHUTDOWN_DRAIN_MS);
-			break;
-		}
+	dpfix_log(DPFIX_LOG_INFO, "%s: stopping; reading what is queued (at most %u s; a second "
+			"signal stops at once)", sig->name, SHUTDOWN_DRAIN_MS / 1000);
+	sig->name = NULL;
+	switch (dpfix_collect_drain(c, stop, SHUTDOWN_DRAIN_MS)) {
+	case DPFIX_COLLECT_DRAIN_STOPPED:
+		dpfix_log(DPFIX_LOG_INFO, "%s, a second signal: stopped reading", sig->name);
+		break;
+	case DPFIX_COLLECT_DRAIN_TIMED_OUT:
+		dpfix_log(DPFIX_LOG_INFO, "input still arriving %u ms after the stop signal: "
+				"stopped reading", SHUTDOWN_DRAIN_MS);
+		break;
+	case DPFIX_COLLECT_DRAINED:
+		break;
 	}
-	for (unsigned int i = 0; i < nb_listen; i++)
-		dpfix_listener_discard(listeners[i]);
 }
 
-/* What is checked by the clock: losses to report, sessions past their time. */
-static void
-once_a_second(struct dpfix_listener **listeners, unsigned int nb_listen)
+/* The outputs: records printed (unless quiet), as JSON, and messages stored. */
+static int
+add_sinks(struct dpfix_collect *c, const struct collector_settings *cfg, FILE **json_out)
 {
-	static uint64_t next_check_ms;
-	uint64_t now = collector_now_ms();
+	struct dpfix_collect_sink sink;
+	char err[DPFIX_CONFIG_ERRLEN];
 
-	if (now < next_check_ms)
-		return;
-	next_check_ms = now + CHECK_MS;
-	report_listener_losses(listeners, nb_listen);
-	collector_sessions_expire();
-}
-
-static void
-print_summary(struct dpfix_listener **listeners, unsigned int nb_listen)
-{
-	const struct collector_record_totals *rt = collector_records_totals();
-	const struct collector_session_stats *ss = collector_sessions_stats();
-	struct dpfix_listener_stats lost = {0};
-	struct dpfix_ipfix_decode_stats sum;
-	uint64_t streams[DPFIX_MAX_STREAMS];
-	int used_streams = 0;
-
-	collector_sessions_decode_stats(&sum, streams);
-	printf("dpfix-collector: summary: sessions %" PRIu64 ", flows %" PRIu64 ", packets %" PRIu64
-			", octets %" PRIu64 "\n", ss->sessions_opened, rt->flow_records, rt->packets,
-			rt->octets);
-#define SHOW(name, text) printf("  %-28s %" PRIu64 "\n", #name, sum.name);
-	DPFIX_IPFIX_DECODE_COUNTERS(SHOW)
-#undef SHOW
-	for (int r = 0; r < DPFIX_IPFIX_MALFORMED_COUNT; r++)
-		if (sum.malformed[r] != 0)
-			printf("    malformed_%-18s %" PRIu64 "  (%s)\n", dpfix_ipfix_malformed_name(r),
-					sum.malformed[r], dpfix_ipfix_malformed_text(r));
-#define SHOW(name, text) printf("  %-28s %" PRIu64 "\n", #name, ss->name);
-	COLLECTOR_SESSION_COUNTERS(SHOW)
-#undef SHOW
-	printf("  %-28s %" PRIu64 "\n", "template_bytes_peak", template_budget.peak_bytes);
-	for (unsigned int i = 0; i < nb_listen; i++) {
-		struct dpfix_listener_stats st;
-
-		dpfix_listener_stats(listeners[i], &st);
-#define ADD(name, text) lost.name += st.name;
-		DPFIX_LISTENER_COUNTERS(ADD)
-#undef ADD
+	if (!cfg->quiet && (dpfix_collect_sink_text(stdout, &sink) < 0 ||
+			dpfix_collect_add_sink(c, &sink) < 0))
+		return -1;
+	if (cfg->json[0] != '\0') {
+		*json_out = strcmp(cfg->json, "-") == 0 ? stdout : fopen(cfg->json, "w");
+		if (*json_out == NULL) {
+			dpfix_log(DPFIX_LOG_ERROR, "--json %s: %s", cfg->json, strerror(errno));
+			return -1;
+		}
+		if (dpfix_collect_sink_json(*json_out, &sink) < 0 || dpfix_collect_add_sink(c, &sink) < 0)
+			return -1;
 	}
-#define SHOW(name, text) printf("  %-28s %" PRIu64 "\n", #name, lost.name);
-	DPFIX_LISTENER_COUNTERS(SHOW)
-#undef SHOW
-	collector_write_print_summary(stdout);
-	/* Messages per SCTP stream, when streams other than 0 were used. */
-	for (uint16_t k = 1; k < DPFIX_MAX_STREAMS; k++)
-		used_streams |= streams[k] != 0;
-	for (uint16_t k = 0; used_streams && k < DPFIX_MAX_STREAMS; k++)
-		if (streams[k] != 0)
-			printf("  stream_%-21u %" PRIu64 "\n", k, streams[k]);
-	fflush(stdout);
+	if (cfg->write[0] != '\0') {
+		struct dpfix_collect_file_params fp = {
+			.path = cfg->write, .rotate_bytes = cfg->write_rotate_size,
+			.rotate_interval_ms = cfg->write_rotate_interval_ms, .details = cfg->write_details,
+		};
+
+		if (dpfix_collect_sink_file(&fp, &sink, err, sizeof(err)) < 0) {
+			dpfix_log(DPFIX_LOG_ERROR, "--write: %s", err);
+			return -1;
+		}
+		if (dpfix_collect_add_sink(c, &sink) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Each TCP, TLS and SCTP session holds a descriptor: max_sessions must fit under
@@ -343,8 +229,8 @@ fit_descriptors(uint32_t max_sessions)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
 		return max_sessions;
-	fprintf(stderr, "dpfix-collector: warning: max_sessions %u needs %llu descriptors, "
-			"RLIMIT_NOFILE allows %llu (raise it with ulimit -n): at most %llu sessions\n",
+	dpfix_log(DPFIX_LOG_WARNING, "max_sessions %u needs %llu descriptors, "
+			"RLIMIT_NOFILE allows %llu (raise it with ulimit -n): at most %llu sessions",
 			max_sessions, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
 			(unsigned long long)(rl.rlim_cur - FD_MARGIN));
 	return (uint32_t)(rl.rlim_cur - FD_MARGIN);
@@ -359,105 +245,73 @@ main(int argc, char **argv)
 		.first_message_timeout_ms = 10000,
 		.udp_receive_buffer = DPFIX_UDP_RECEIVE_BUFFER,
 	};
-	struct dpfix_listener *listeners[DPFIX_CONFIG_LIST_MAX];
-	struct dpfix_session_params params;
-	unsigned int nb_listen;
-	static uint8_t buf[65536];
+	struct stop_signals sig;
+	struct dpfix_collect_stop stop = {.requested = stop_requested, .arg = &sig};
 	char err[DPFIX_CONFIG_ERRLEN];
-	const char *signal_name = NULL;
-	uint64_t unread_before_stop;
-	struct pollfd *fds;
+	struct dpfix_collect *c;
+	FILE *json_out = NULL;
 	int ret;
 
-	if (signals_open() < 0) {
-		fprintf(stderr, "dpfix-collector: signalfd: %s\n", strerror(errno));
+	dpfix_log_setup(PROGRAM, DPFIX_LOG_INFO);
+	if (signals_open(&sig) < 0) {
+		dpfix_log(DPFIX_LOG_ERROR, "signalfd: %s", strerror(errno));
 		return 1;
 	}
+	stop.fd = sig.fd;
 	ret = dpfix_config_from_args(collector_options, &cfg, argc - 1, argv + 1, err, sizeof(err));
 	if (ret == 1) {
 		usage(stdout);
 		return 0;
 	}
 	if (ret < 0) {
-		fprintf(stderr, "dpfix-collector: %s\n", err);
+		dpfix_log(DPFIX_LOG_ERROR, "%s", err);
 		return 1;
 	}
 	if (cfg.listen.count == 0) {
-		fprintf(stderr, "dpfix-collector: --listen URL is required\n");
+		dpfix_log(DPFIX_LOG_ERROR, "--listen URL is required");
 		usage(stderr);
 		return 1;
 	}
 	for (unsigned int i = 0; i < cfg.elements.count; i++) {
 		ret = dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err));
 		if (ret < 0) {
-			fprintf(stderr, "dpfix-collector: --elements %s\n", err);
+			dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
 			return 1;
 		}
-		fprintf(stderr, "dpfix-collector: %d enterprise elements from %s\n", ret,
-				cfg.elements.items[i]);
+		dpfix_log(DPFIX_LOG_INFO, "%d enterprise elements from %s", ret, cfg.elements.items[i]);
 	}
-	template_budget.limit_bytes = cfg.template_memory;
-	cfg.max_sessions = fit_descriptors(cfg.max_sessions);
-	fds = calloc(1 + DPFIX_CONFIG_LIST_MAX + cfg.max_sessions, sizeof(fds[0]));
-	if (fds == NULL || collector_sessions_init(&(struct collector_session_limits){
-			.max_sessions = cfg.max_sessions,
+	c = dpfix_collect_create(&(struct dpfix_collect_params){
+			.max_sessions = fit_descriptors(cfg.max_sessions),
 			.first_message_timeout_ms = cfg.first_message_timeout_ms,
-			.template_lifetime_s = cfg.template_lifetime_s, .budget = &template_budget}) < 0) {
-		fprintf(stderr, "dpfix-collector: out of memory for %u sessions\n", cfg.max_sessions);
+			.template_lifetime_s = cfg.template_lifetime_s,
+			.template_memory = cfg.template_memory,
+			.session = {.mtu = cfg.mtu, .sctp_udp_port = (uint16_t)cfg.sctp_udp_port,
+				.security = cfg.security, .udp_receive_buffer = cfg.udp_receive_buffer},
+		}, err, sizeof(err));
+	if (c == NULL) {
+		dpfix_log(DPFIX_LOG_ERROR, "%s", err);
 		return 1;
 	}
-	params = (struct dpfix_session_params){
-		.mtu = cfg.mtu, .sctp_udp_port = (uint16_t)cfg.sctp_udp_port, .security = cfg.security,
-		.udp_receive_buffer = cfg.udp_receive_buffer, .max_sessions = cfg.max_sessions,
-	};
-	nb_listen = cfg.listen.count;
-	for (unsigned int i = 0; i < nb_listen; i++) {
-		struct dpfix_endpoint ep;
-
-		if (dpfix_endpoint_parse(cfg.listen.items[i], &ep, err, sizeof(err)) < 0 ||
-				(listeners[i] = dpfix_listener_open(&ep, &params, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "dpfix-collector: --listen %s: %s\n", cfg.listen.items[i], err);
+	for (unsigned int i = 0; i < cfg.listen.count; i++) {
+		if (dpfix_collect_listen(c, cfg.listen.items[i], err, sizeof(err)) < 0) {
+			dpfix_log(DPFIX_LOG_ERROR, "--listen %s: %s", cfg.listen.items[i], err);
 			return 1;
 		}
 	}
-	if (cfg.json[0] != '\0') {
-		json_out = strcmp(cfg.json, "-") == 0 ? stdout : fopen(cfg.json, "w");
-		if (json_out == NULL) {
-			fprintf(stderr, "dpfix-collector: --json %s: %s\n", cfg.json, strerror(errno));
-			return 1;
-		}
-	}
-	collector_records_setup(!cfg.quiet, json_out);
-	if (cfg.write[0] != '\0' && collector_write_open(&(struct collector_write_params){
-			.path = cfg.write, .rotate_bytes = cfg.write_rotate_size,
-			.rotate_interval_ms = cfg.write_rotate_interval_ms,
-			.details = cfg.write_details}) < 0)
+	if (add_sinks(c, &cfg, &json_out) < 0)
 		return 1;
-	for (unsigned int i = 0; i < nb_listen; i++)
-		fprintf(stderr, "dpfix-collector: listening on %s\n", cfg.listen.items[i]);
+	for (unsigned int i = 0; i < cfg.listen.count; i++)
+		dpfix_log(DPFIX_LOG_INFO, "listening on %s", cfg.listen.items[i]);
 
-	while ((signal_name = stop_signal()) == NULL) {
-		if (serve_all(listeners, nb_listen, buf, sizeof(buf)) == 0) {
-			collector_records_flush();
-			wait_for_input(fds, listeners, nb_listen);
-		}
-		collector_write_tick();
-		once_a_second(listeners, nb_listen);
-	}
-	unread_before_stop = unread_drops(listeners, nb_listen);
-	drain(listeners, nb_listen, buf, sizeof(buf), signal_name);
-	/* Sessions close before the summary so that what their queues held is in it. */
-	collector_sessions_close_all("closed at shutdown");
-	collector_write_close();
-	print_summary(listeners, nb_listen);
+	dpfix_collect_run(c, &stop);
+	drain(c, &stop, &sig);
+	dpfix_collect_finish(c, "closed at shutdown");
+	dpfix_collect_write_summary(c, PROGRAM, stdout);
 	/* 2: the collector itself lost what it had received: a stop that did not wait for
-	 * it, or a --write that failed. */
-	ret = unread_drops(listeners, nb_listen) > unread_before_stop || collector_write_lost() != 0 ?
-			2 : 0;
-	for (unsigned int i = 0; i < nb_listen; i++)
-		dpfix_listener_close(listeners[i]);
+	 * it, or a sink (--write) that failed. */
+	ret = dpfix_collect_unread_after_stop(c) != 0 || dpfix_collect_sinks_lost(c) != 0 ? 2 : 0;
+	dpfix_collect_free(c);
 	if (json_out != NULL && json_out != stdout)
 		fclose(json_out);
-	free(fds);
 	return ret;
 }

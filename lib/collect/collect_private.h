@@ -1,0 +1,99 @@
+/* lib/collect's instance and session state, shared by its files. Internal. */
+#ifndef COLLECT_PRIVATE_H
+#define COLLECT_PRIVATE_H
+
+#include <poll.h>
+
+#include "dpfix_collect.h"
+
+/* One exporter's transport session, with its own templates and sequence state. */
+struct collect_session {
+	struct dpfix_collect_session info;  /* what the sinks see */
+	struct dpfix_collect *owner;
+	struct dpfix_ipfix_decoder *decoder;
+	const char *transport;      /* its listener's: udp, tcp or sctp */
+	int datagram;               /* UDP or DTLS/UDP: ends when it stops sending */
+	int started;                /* the sinks were told of it (at its first message) */
+	uint64_t last_input_ms;
+	uint64_t valid_messages;    /* decoded without being malformed */
+	int error_reported;
+	int warning_reported;
+	int loss_reported;
+};
+
+/* Where the packet and octet counters (the summary's totals) lie in the records of the
+ * data set being decoded, worked out once per set instead of once per record: a set's
+ * records follow one another (each starts where the previous one ended), and a
+ * template can change only in a set of its own, between data sets. Forgotten before
+ * each message. */
+struct collect_counter_layout {
+	const uint8_t *next;    /* where the set's next record would start; NULL: unknown */
+	uint32_t packets_at, octets_at;
+	uint16_t packets_len, octets_len; /* 0: the template has no such field */
+	uint32_t offsets[DPFIX_IPFIX_MAX_FIELDS];
+	uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
+};
+
+struct dpfix_collect {
+	struct dpfix_collect_params params;
+	struct dpfix_ipfix_template_budget budget;
+	struct dpfix_listener *listeners[DPFIX_COLLECT_MAX_LISTENERS];
+	unsigned int nb_listeners;
+	uint64_t listener_losses_said[DPFIX_COLLECT_MAX_LISTENERS];
+	struct dpfix_collect_sink sinks[DPFIX_COLLECT_MAX_SINKS];
+	unsigned int nb_sinks;
+	/* Sinks by the events they take, so a message pays only for those that want it. */
+	struct dpfix_collect_sink record_sinks[DPFIX_COLLECT_MAX_SINKS];
+	unsigned int nb_record_sinks;
+	struct dpfix_collect_sink message_sinks[DPFIX_COLLECT_MAX_SINKS];
+	unsigned int nb_message_sinks;
+	int want_templates;
+
+	struct collect_session **sessions;  /* max_sessions slots; the first session_count used */
+	unsigned int session_count;
+	uint64_t next_session_id;
+	struct pollfd *fds;                 /* stop fd, listeners, sessions */
+	uint8_t *buf;                       /* one message */
+	size_t buf_cap;
+
+	struct dpfix_collect_stats stats;   /* totals and session counters */
+	struct dpfix_ipfix_decode_stats closed_decode; /* of sessions already closed */
+	uint64_t closed_streams[DPFIX_MAX_STREAMS];
+	struct collect_counter_layout layout;
+	uint64_t next_check_ms;
+	uint64_t unread_before_drain;       /* listeners' unread_drops when the stop came */
+	uint64_t churn_window_ms, churn_lines, churn_hidden;
+};
+
+/* ---- sessions (collect_sessions.c) ---- */
+
+/* New sessions from every listener, then what each session has (at most 64 messages
+ * each), as dpfix_collect_serve. */
+int collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop *stop);
+/* The sessions' own descriptors into fds. Returns how many. */
+unsigned int collect_sessions_poll_fds(struct dpfix_collect *c, struct pollfd *fds);
+/* Closes sessions past their first-message or idle time. */
+void collect_sessions_expire(struct dpfix_collect *c);
+void collect_sessions_close_all(struct dpfix_collect *c, const char *why);
+/* A line about a session that has delivered nothing valid yet, limited to a few a
+ * second; force: say now how many were not shown. */
+void collect_churn_say(struct dpfix_collect *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void collect_churn_flush(struct dpfix_collect *c, int force);
+
+/* ---- records to the sinks (collect_records.c) ---- */
+
+/* The decoder's record callback; ctx is the struct collect_session. */
+void collect_record(void *ctx, const struct dpfix_ipfix_header *h,
+		const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len);
+/* The decoder's template callback; ctx is the struct collect_session. */
+void collect_template(void *ctx, uint32_t domain, uint16_t template_id,
+		const struct dpfix_ipfix_template *t);
+/* Before each message: the counters' layout is worked out anew. */
+static inline void
+collect_records_message_start(struct dpfix_collect *c)
+{
+	c->layout.next = NULL;
+}
+
+#endif

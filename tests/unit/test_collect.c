@@ -1,0 +1,307 @@
+/* Unit tests for lib/collect: what a sink is told (session start with the exporter's
+ * address, templates learned and gone, records, raw messages, session end), in order,
+ * over a real UDP listener on loopback; the serve loop and its stop; and two instances
+ * in one process keeping apart. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dpfix_collect.h"
+#include "ipfix_raw.h"
+#include "unit_test.h"
+
+#define DOMAIN 7
+
+/* What the test sink saw, as one letter per event in order (S start, T template
+ * learned, G template withdrawn or expired, R record, M message, m malformed message, E end). */
+struct seen {
+	char events[64];
+	unsigned int n;
+	char peer[64];
+	uint64_t session_id;
+	uint64_t packets;
+	char end_why[64];
+	uint64_t lost;
+	int finished;
+};
+
+static void
+note(struct seen *v, char e)
+{
+	if (v->n < sizeof(v->events) - 1)
+		v->events[v->n++] = e;
+}
+
+static void
+on_start(void *ctx, const struct dpfix_collect_session *s)
+{
+	struct seen *v = ctx;
+
+	note(v, 'S');
+	snprintf(v->peer, sizeof(v->peer), "%s", s->peer);
+	v->session_id = s->id;
+}
+
+static void
+on_template(void *ctx, const struct dpfix_collect_session *s, uint32_t domain, uint16_t id,
+		const struct dpfix_ipfix_template *t)
+{
+	(void)s;
+	CHECK_EQ_U64(domain, DOMAIN);
+	CHECK_EQ_U64(id, 256);
+	note(ctx, t != NULL ? 'T' : 'G');
+}
+
+static void
+on_record(void *ctx, const struct dpfix_collect_session *s, const struct dpfix_ipfix_header *h,
+		const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len)
+{
+	struct seen *v = ctx;
+
+	CHECK_EQ_U64(s->id, v->session_id);
+	CHECK_EQ_U64(h->domain, DOMAIN);
+	CHECK_EQ_U64(t->id, 256);
+	CHECK_EQ_U64(len, 12);
+	v->packets += dpfix_ipfix_read_unsigned(rec + 4, 8);
+	note(v, 'R');
+}
+
+static void
+on_message(void *ctx, const struct dpfix_collect_session *s, const uint8_t *msg, size_t len,
+		int malformed)
+{
+	(void)s;
+	(void)msg;
+	(void)len;
+	note(ctx, malformed ? 'm' : 'M');
+}
+
+static void
+on_end(void *ctx, const struct dpfix_collect_session *s, const char *why)
+{
+	struct seen *v = ctx;
+
+	(void)s;
+	snprintf(v->end_why, sizeof(v->end_why), "%s", why);
+	note(v, 'E');
+}
+
+static void
+on_finish(void *ctx)
+{
+	((struct seen *)ctx)->finished++;
+}
+
+static uint64_t
+on_lost(void *ctx)
+{
+	return ((struct seen *)ctx)->lost;
+}
+
+static const struct dpfix_collect_sink_ops test_ops = {
+	.name = "test", .session_start = on_start, .template_event = on_template,
+	.record = on_record, .message = on_message, .session_end = on_end,
+	.finish = on_finish, .lost = on_lost,
+};
+
+/* A loopback UDP port nobody uses now. */
+static uint16_t
+free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &alen);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static struct dpfix_collect *
+collector_on(uint16_t port, struct seen *v)
+{
+	struct dpfix_collect_params p = {.max_sessions = 8, .template_lifetime_s = 1800};
+	struct dpfix_collect_sink sink = {.ops = &test_ops, .ctx = v};
+	char url[64], err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_collect *c = dpfix_collect_create(&p, err, sizeof(err));
+
+	CHECK(c != NULL);
+	snprintf(url, sizeof(url), "udp://127.0.0.1:%u", port);
+	CHECK(dpfix_collect_listen(c, url, err, sizeof(err)) == 0);
+	CHECK(dpfix_collect_add_sink(c, &sink) == 0);
+	return c;
+}
+
+/* Message seq: a template (first only) and records packets[0..n). */
+static void
+send_message(int fd, uint16_t port, uint32_t seq, int with_template, const uint64_t *packets,
+		unsigned int n)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	static struct raw m;
+	struct dpfix_ipfix_template t;
+
+	dpfix_ipfix_template_init(&t, 256, 0);
+	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
+	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
+	rbegin(&m, 1700000000, seq, DOMAIN);
+	if (with_template) {
+		rset(&m, 2);
+		rtemplate(&m, &t);
+		rset_end(&m);
+	}
+	rset(&m, 256);
+	for (unsigned int i = 0; i < n; i++) {
+		put(&m, 0xc0000201, 4);
+		put(&m, packets[i], 8);
+	}
+	rset_end(&m);
+	rend(&m);
+	CHECK(sendto(fd, m.b, m.len, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)m.len);
+}
+
+/* Serves until the sink has seen want events (bounded: 2 s). */
+static void
+serve_until(struct dpfix_collect *c, struct seen *v, unsigned int want)
+{
+	for (int i = 0; i < 2000 && v->n < want; i++)
+		if (dpfix_collect_serve(c, NULL) == 0)
+			usleep(1000);
+}
+
+static void
+test_sink_events(void)
+{
+	struct seen v = {0};
+	uint16_t port = free_port();
+	struct dpfix_collect *c = collector_on(port, &v);
+	struct sockaddr_in me;
+	socklen_t mlen = sizeof(me);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct dpfix_collect_stats st;
+	char peer[64];
+	const uint8_t junk[20] = {0, 9};
+
+	CHECK(c != NULL && fd >= 0);
+	send_message(fd, port, 0, 1, (const uint64_t[]){3, 4}, 2);
+	send_message(fd, port, 2, 0, (const uint64_t[]){5}, 1);
+	serve_until(c, &v, 7);
+	/* The start comes before the first message's template and records; the message
+	 * itself after its records. */
+	CHECK(strcmp(v.events, "STRRMRM") == 0);
+	getsockname(fd, (struct sockaddr *)&me, &mlen);
+	snprintf(peer, sizeof(peer), "127.0.0.1:%u", ntohs(me.sin_port));
+	CHECK(strcmp(v.peer, peer) == 0);
+	CHECK_EQ_U64(v.packets, 12);
+	CHECK(sendto(fd, junk, sizeof(junk), 0, (struct sockaddr *)&(struct sockaddr_in){
+			.sin_family = AF_INET, .sin_port = htons(port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK)}, sizeof(me)) == sizeof(junk));
+	serve_until(c, &v, 8);
+	CHECK(v.n == 8 && v.events[7] == 'm');
+	dpfix_collect_stats(c, &st);
+	CHECK_EQ_U64(st.flow_records, 3);
+	CHECK_EQ_U64(st.packets, 12);
+	CHECK_EQ_U64(st.sessions_opened, 1);
+	CHECK_EQ_U64(st.decode.malformed_messages, 1);
+	/* The end: the session (its templates with it), then the sinks finish. */
+	dpfix_collect_finish(c, "closed at shutdown");
+	CHECK(strcmp(v.events + 8, "E") == 0);
+	CHECK(strcmp(v.end_why, "closed at shutdown") == 0);
+	CHECK_EQ_U64(v.finished, 1);
+	v.lost = 5;
+	CHECK_EQ_U64(dpfix_collect_sinks_lost(c), 5);
+	dpfix_collect_free(c);
+	close(fd);
+}
+
+/* A sender that only sends junk never reaches the sinks. */
+static void
+test_junk_session_unseen(void)
+{
+	struct seen v = {0};
+	uint16_t port = free_port();
+	struct dpfix_collect *c = collector_on(port, &v);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct dpfix_collect_stats st = {0};
+
+	CHECK(sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) == 1);
+	for (int i = 0; i < 2000 && st.decode.malformed_messages == 0; i++) {
+		if (dpfix_collect_serve(c, NULL) == 0)
+			usleep(1000);
+		dpfix_collect_stats(c, &st);
+	}
+	CHECK_EQ_U64(st.decode.malformed_messages, 1);
+	dpfix_collect_finish(c, "closed");
+	/* A session that delivered a message is told, junk or not, so a file sink can
+	 * count what it refused; its end too. */
+	CHECK(strcmp(v.events, "SmE") == 0);
+	dpfix_collect_free(c);
+	close(fd);
+}
+
+struct stop_after {
+	struct seen *v;
+	unsigned int events;
+	int asked;
+};
+
+static int
+stop_when_seen(void *arg)
+{
+	struct stop_after *s = arg;
+
+	s->asked++;
+	return s->v->n >= s->events;
+}
+
+/* Two instances in one process, each with its own listener, sessions and counters; the
+ * loop of each stops when asked. */
+static void
+test_two_instances_and_run(void)
+{
+	struct seen va = {0}, vb = {0};
+	uint16_t pa = free_port(), pb = free_port();
+	struct dpfix_collect *a = collector_on(pa, &va), *b = collector_on(pb, &vb);
+	struct stop_after sa = {.v = &va, .events = 4}, sb = {.v = &vb, .events = 5};
+	struct dpfix_collect_stats st;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	send_message(fd, pa, 0, 1, (const uint64_t[]){1}, 1);
+	send_message(fd, pb, 0, 1, (const uint64_t[]){10, 20}, 2);
+	dpfix_collect_run(a, &(struct dpfix_collect_stop){.fd = -1, .requested = stop_when_seen,
+			.arg = &sa});
+	dpfix_collect_run(b, &(struct dpfix_collect_stop){.fd = -1, .requested = stop_when_seen,
+			.arg = &sb});
+	CHECK(strcmp(va.events, "STRM") == 0);
+	CHECK(strcmp(vb.events, "STRRM") == 0);
+	CHECK(sa.asked > 1 && sb.asked > 1);
+	dpfix_collect_stats(a, &st);
+	CHECK_EQ_U64(st.packets, 1);
+	CHECK_EQ_U64(va.session_id, 1);
+	dpfix_collect_stats(b, &st);
+	CHECK_EQ_U64(st.packets, 30);
+	CHECK_EQ_U64(vb.session_id, 1);
+	CHECK(dpfix_collect_drain(a, &(struct dpfix_collect_stop){.fd = -1,
+			.requested = stop_when_seen, .arg = &(struct stop_after){.v = &va, .events = 99}},
+			1000) == DPFIX_COLLECT_DRAINED);
+	CHECK_EQ_U64(dpfix_collect_unread_after_stop(a), 0);
+	dpfix_collect_free(a);
+	dpfix_collect_free(b);
+	close(fd);
+}
+
+int
+main(void)
+{
+	RUN_TEST(test_sink_events);
+	RUN_TEST(test_junk_session_unseen);
+	RUN_TEST(test_two_instances_and_run);
+	return unit_test_summary();
+}
