@@ -102,8 +102,8 @@ add_probe_record(struct dpfix_ipfix_msg *msg, const struct dpfix_ipfix_schema *s
 int
 main(int argc, char **argv)
 {
-	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000,
-		.sctp_udp_port = 9899};
+	struct dpfix_session_params params = {.mtu = DPFIX_MTU, .connect_timeout_ms = 5000,
+		.sctp_udp_port = DPFIX_SCTP_UDP_PORT};
 	struct dpfix_ipfix_template tmpl;
 	static struct dpfix_ipfix_schema schema;
 	struct dpfix_ipfix_msg msg;

@@ -10,8 +10,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "collector_config.h"
 #include "dpfix_collect.h"
-#include "dpfix_config.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_log.h"
 #include "dpfix_session.h"
@@ -60,101 +60,6 @@ stop_requested(void *arg)
 	if (sig->name == NULL && read(sig->fd, &si, sizeof(si)) == sizeof(si))
 		sig->name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
 	return sig->name != NULL;
-}
-
-/* Everything the collector is told, from --config FILE and the command line. */
-struct collector_settings {
-	struct dpfix_config_list listen;
-	struct dpfix_config_list elements;
-	char json[DPFIX_PATH_LEN];
-	char write[DPFIX_PATH_LEN];
-	uint32_t write_rotate_size;
-	uint64_t write_rotate_interval_ms;
-	int write_details;
-	int quiet;
-	uint32_t mtu;
-	uint32_t udp_receive_buffer;
-	uint32_t sctp_udp_port;
-	uint32_t template_lifetime_s;
-	uint32_t template_memory;
-	uint32_t max_sessions;
-	uint64_t first_message_timeout_ms;
-	struct dpfix_security_params security;
-};
-
-#define OPT(key, type, field, min, max, help) \
-	DPFIX_CONFIG_OPTION(struct collector_settings, key, type, field, min, max, help)
-
-static const struct dpfix_config_option collector_options[] = {
-	OPT("listen", DPFIX_CONFIG_LIST, listen, 0, 0,
-		"where to receive: SCHEME://ADDR:PORT, SCHEME one of udp, tcp, sctp, dtls+udp, "
-		"tls+tcp, dtls+sctp (e.g. tls+tcp://0.0.0.0:4740, udp://[::]:4739)"),
-	OPT("json", DPFIX_CONFIG_STRING, json, 0, 0,
-		"also write one JSON object per record, keyed by IE names (- = stdout)"),
-	OPT("write", DPFIX_CONFIG_STRING, write, 0, 0,
-		"also store what is received as an RFC 5655 IPFIX file (with rotation: FILE with "
-		"-YYYYMMDDTHHMMSSZ-NNNN before its extension)"),
-	OPT("write_rotate_size", DPFIX_CONFIG_U32, write_rotate_size, 0, UINT32_MAX,
-		"start a new file before one grows past this many bytes (default 0: never)"),
-	OPT("write_rotate_interval", DPFIX_CONFIG_DURATION, write_rotate_interval_ms, 0,
-		366ull * 86400 * 1000, "start a new file at each multiple of this many seconds of "
-		"UTC time (default 0: never)"),
-	OPT("write_details", DPFIX_CONFIG_BOOL, write_details, 0, 1,
-		"--write: RFC 5655 Message Details with each stored message (reception time, "
-		"exporter and collector address and port, transport) and Export Session Details "
-		"per session at the end of each file"),
-	OPT("quiet", DPFIX_CONFIG_BOOL, quiet, 0, 1, "do not print records; only the summary"),
-	OPT("elements", DPFIX_CONFIG_LIST, elements, 0, 0,
-		"enterprise information elements to decode by name and type: a file of "
-		"'PEN, ElementID, Name, type[, semantics, units, range, reversible]' lines "
-		"(doc/information-elements.md)"),
-	OPT("psk_file", DPFIX_CONFIG_STRING, security.psk_file, 0, 0,
-		"(D)TLS pre-shared keys: identity:hexkey lines, mode 600"),
-	OPT("cert", DPFIX_CONFIG_STRING, security.cert_file, 0, 0,
-		"(D)TLS with X.509: this collector's certificate chain (PEM)"),
-	OPT("key", DPFIX_CONFIG_STRING, security.key_file, 0, 0, "its private key (PEM)"),
-	OPT("ca", DPFIX_CONFIG_STRING, security.ca_file, 0, 0,
-		"CA certificates that sign the exporters' certificates (PEM)"),
-	OPT("crl", DPFIX_CONFIG_STRING, security.crl_file, 0, 0, "optional CRL (PEM)"),
-	OPT("peer_name", DPFIX_CONFIG_STRING, security.peer_name, 0, 0,
-		"name the exporters' certificates must carry (SAN, else CN)"),
-	OPT("ciphers", DPFIX_CONFIG_STRING, security.ciphers, 0, 0,
-		"(D)TLS suites to accept, wolfSSL names joined by ':'"),
-	OPT("mtu", DPFIX_CONFIG_U32, mtu, 576, 65535, "path MTU for DTLS/UDP replies (default 1400)"),
-	OPT("udp_receive_buffer", DPFIX_CONFIG_U32, udp_receive_buffer, 4096, 1u << 30,
-		"UDP and DTLS/UDP listeners: socket receive buffer in bytes, what a burst the "
-		"collector falls behind on may fill before datagrams are dropped (default "
-		"16777216; beyond net.core.rmem_max only with CAP_NET_ADMIN, warned otherwise)"),
-	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
-		"UDP port that carries SCTP, RFC 6951 (default 9899)"),
-	OPT("template_lifetime", DPFIX_CONFIG_U32, template_lifetime_s, 0, 86400,
-		"UDP: seconds after which a template not sent again expires, RFC 7011 8.4, and a "
-		"session that received nothing is closed (default 1800; 0: never)"),
-	OPT("max_sessions", DPFIX_CONFIG_U32, max_sessions, 1, 1u << 20,
-		"exporter sessions held at once (default 4096); when full, the one that has "
-		"delivered no valid message for the longest makes room, else the newcomer is "
-		"refused; each TCP, TLS or SCTP session holds a descriptor (RLIMIT_NOFILE is "
-		"raised to fit, or this lowered)"),
-	OPT("first_message_timeout", DPFIX_CONFIG_DURATION, first_message_timeout_ms, 0,
-		86400ull * 1000, "close a session that has delivered no valid IPFIX message this "
-		"long after it opened: an idle or half-done TCP/TLS connection, a source of junk "
-		"datagrams (default 10; 0: never)"),
-	OPT("template_memory", DPFIX_CONFIG_U32, template_memory, 0, UINT32_MAX,
-		"bytes of templates the sessions may hold together beyond the 64 KiB each may "
-		"always hold (a template takes about 48 bytes and 8 a field); past it a new "
-		"template is refused, counted and said (default 67108864; 0: no limit)"),
-	{NULL, 0, 0, 0, 0, 0, NULL},
-};
-
-static void
-usage(FILE *out)
-{
-	fprintf(out, "usage: dpfix-collector [--config FILE] --listen URL [--listen URL ...] "
-		"[options]\n\n"
-		"Receives IPFIX and prints one line per record, then a summary when stopped\n"
-		"with SIGINT or SIGTERM. Options on the command line override the config file,\n"
-		"whose keys are the same names with '_' (\"listen = tcp://0.0.0.0:4739\").\n\n");
-	dpfix_config_print_help(collector_options, out);
 }
 
 /* After a stop signal: what arrived before it (a large socket buffer holds seconds of
@@ -239,12 +144,7 @@ fit_descriptors(uint32_t max_sessions)
 int
 main(int argc, char **argv)
 {
-	static struct collector_settings cfg = {
-		.mtu = 1400, .sctp_udp_port = 9899, .template_lifetime_s = 1800,
-		.template_memory = 64u << 20, .max_sessions = 4096,
-		.first_message_timeout_ms = 10000,
-		.udp_receive_buffer = DPFIX_UDP_RECEIVE_BUFFER,
-	};
+	static struct collector_settings cfg;
 	struct stop_signals sig;
 	struct dpfix_collect_stop stop = {.requested = stop_requested, .arg = &sig};
 	char err[DPFIX_CONFIG_ERRLEN];
@@ -258,20 +158,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	stop.fd = sig.fd;
-	ret = dpfix_config_from_args(collector_options, &cfg, argc - 1, argv + 1, err, sizeof(err));
-	if (ret == 1) {
-		usage(stdout);
-		return 0;
+	ret = collector_settings_from_args(&cfg, argc - 1, argv + 1, err, sizeof(err));
+	if (ret != 0) {
+		if (ret < 0 && err[0] != '\0')
+			dpfix_log(DPFIX_LOG_ERROR, "%s", err);
+		return ret < 0;
 	}
-	if (ret < 0) {
-		dpfix_log(DPFIX_LOG_ERROR, "%s", err);
-		return 1;
-	}
-	if (cfg.listen.count == 0) {
-		dpfix_log(DPFIX_LOG_ERROR, "--listen URL is required");
-		usage(stderr);
-		return 1;
-	}
+	dpfix_log_setup(PROGRAM, cfg.log_level);
 	for (unsigned int i = 0; i < cfg.elements.count; i++) {
 		ret = dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err));
 		if (ret < 0) {

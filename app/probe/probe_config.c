@@ -3,15 +3,17 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dpfix_measure.h"
 #include "dpfix_parse.h"
+#include "dpfix_session_config.h"
 #include "dpfix_xdp_user.h"
 #include "probe_config.h"
 
-#define OPT(key, type, field, min, max, help) \
-	DPFIX_CONFIG_OPTION(struct probe_settings, key, type, field, min, max, help)
+#define OPT(key, type, field, def, min, max, help) \
+	DPFIX_CONFIG_OPTION_DEFAULT(struct probe_settings, key, type, field, def, min, max, help)
 #define MS_PER_DAY (86400ull * 1000)
 
 /* sampling = PORT:ALGORITHM:n:N[:name=value...], PORT a DPDK port id or "all". A later
@@ -88,72 +90,60 @@ probe_sampling_of_port(const struct probe_settings *s, uint16_t port)
 }
 
 const struct dpfix_config_option probe_options[] = {
-	OPT("collector", DPFIX_CONFIG_STRING, collector, 0, 0,
-		"where records go: SCHEME://HOST:PORT, SCHEME one of udp, tcp, sctp, dtls+udp, "
-		"tls+tcp, dtls+sctp (default udp://127.0.0.1:4739)"),
-	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, 1, 65535,
-		"the collector's UDP port for SCTP over UDP, RFC 6951 (default 9899)"),
-	OPT("sctp_data_unordered", DPFIX_CONFIG_BOOL, sctp_data_unordered, 0, 1,
-		"SCTP: data messages unordered (templates stay ordered on stream 0) (default no)"),
-	OPT("sctp_data_lifetime", DPFIX_CONFIG_DURATION, sctp_data_lifetime_ms, 0, 3600000,
+	DPFIX_SESSION_ENDPOINT_OPTION(struct probe_settings, "collector", DPFIX_CONFIG_STRING,
+		collector, "udp://127.0.0.1:4739", "where records go: SCHEME://HOST:PORT"),
+	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT),
+		1, 65535, "the collector's UDP port for SCTP over UDP, RFC 6951"),
+	OPT("sctp_data_unordered", DPFIX_CONFIG_BOOL, sctp_data_unordered, "no", 0, 1,
+		"SCTP: data messages unordered (templates stay ordered on stream 0)"),
+	OPT("sctp_data_lifetime", DPFIX_CONFIG_DURATION, sctp_data_lifetime_ms, "0", 0, 3600000,
 		"SCTP: stop retransmitting data messages after this long, PR-SCTP; 0 = fully "
-		"reliable (default 0)"),
-	OPT("psk_identity", DPFIX_CONFIG_STRING, security.psk_identity, 0, 0,
+		"reliable"),
+	OPT("psk_identity", DPFIX_CONFIG_STRING, security.psk_identity, NULL, 0, 0,
 		"(D)TLS with a pre-shared key: this exporter's identity, its FQDN"),
-	OPT("psk_file", DPFIX_CONFIG_STRING, security.psk_file, 0, 0,
-		"file of identity:hexkey lines, mode 600; the key is never given on the command line"),
-	OPT("cert", DPFIX_CONFIG_STRING, security.cert_file, 0, 0,
-		"(D)TLS with X.509: this exporter's certificate chain (PEM)"),
-	OPT("key", DPFIX_CONFIG_STRING, security.key_file, 0, 0, "its private key (PEM)"),
-	OPT("ca", DPFIX_CONFIG_STRING, security.ca_file, 0, 0,
-		"CA certificates that sign the collector's certificate (PEM)"),
-	OPT("crl", DPFIX_CONFIG_STRING, security.crl_file, 0, 0, "optional CRL (PEM)"),
-	OPT("peer_name", DPFIX_CONFIG_STRING, security.peer_name, 0, 0,
-		"name the collector's certificate must carry (SAN, else CN)"),
-	OPT("ciphers", DPFIX_CONFIG_STRING, security.ciphers, 0, 0,
-		"(D)TLS suites to offer, wolfSSL names joined by ':' (default: ECDHE/DHE AEAD suites)"),
-	OPT("keylog_file", DPFIX_CONFIG_STRING, security.keylog_file, 0, 0,
+	DPFIX_SESSION_SECURITY_OPTIONS(struct probe_settings, security),
+	OPT("keylog_file", DPFIX_CONFIG_STRING, security.keylog_file, NULL, 0, 0,
 		"DEBUG ONLY: append TLS 1.2/DTLS 1.2 session keys (NSS key log format) to this file"),
-	OPT("idle_timeout", DPFIX_CONFIG_DURATION, idle_timeout_ms, 1, MS_PER_DAY,
-		"end a flow after this long without packets (default 15)"),
-	OPT("active_timeout", DPFIX_CONFIG_DURATION, active_timeout_ms, 1, MS_PER_DAY,
-		"export a long-lived flow at least this often (default 120)"),
-	OPT("tcp_end_wait", DPFIX_CONFIG_DURATION, tcp_end_wait_ms, 0, MS_PER_DAY,
+	OPT("idle_timeout", DPFIX_CONFIG_DURATION, idle_timeout_ms, "15", 1, MS_PER_DAY,
+		"end a flow after this long without packets"),
+	OPT("active_timeout", DPFIX_CONFIG_DURATION, active_timeout_ms, "120", 1, MS_PER_DAY,
+		"export a long-lived flow at least this often"),
+	OPT("tcp_end_wait", DPFIX_CONFIG_DURATION, tcp_end_wait_ms, "2", 0, MS_PER_DAY,
 		"after a TCP FIN or RST, end the flow once it is this long without packets, "
-		"flowEndReason 3; at most idle_timeout (default 2)"),
-	OPT("template_refresh", DPFIX_CONFIG_DURATION, template_refresh_ms, 1000, MS_PER_DAY,
-		"resend templates this often on UDP (default 60)"),
-	OPT("options_interval", DPFIX_CONFIG_DURATION, options_interval_ms, 1000, MS_PER_DAY,
+		"flowEndReason 3; at most idle_timeout"),
+	OPT("template_refresh", DPFIX_CONFIG_DURATION, template_refresh_ms, "60", 1000, MS_PER_DAY,
+		"resend templates this often on UDP"),
+	OPT("options_interval", DPFIX_CONFIG_DURATION, options_interval_ms, "60", 1000, MS_PER_DAY,
 		"export the statistics options records (RFC 7011 4) and interface names this "
-		"often, and once at start and at the end (default 60s)"),
-	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, 1, 60000,
-		"send a partly filled message after this long (default 0.5)"),
-	OPT("log_level", DPFIX_CONFIG_U32, log_level, 0, 8,
-		"DPDK's global log level: 1 emergency .. 8 debug (default 0: as the EAL "
-		"options set it); changes with SIGHUP"),
-	OPT("stats_interval", DPFIX_CONFIG_DURATION, stats_interval_ms, 0, MS_PER_DAY,
-		"print progress this often, 0 = never (default 10)"),
-	OPT("input_end_idle", DPFIX_CONFIG_DURATION, input_end_idle_ms, 10, 60000,
-		"with pcap-file input only: no packet for this long means end of input (default 0.25)"),
-	OPT("observation_domain", DPFIX_CONFIG_U32, observation_domain, 0, UINT32_MAX,
-		"IPFIX observation domain id (default 1)"),
-	OPT("flow_table_size", DPFIX_CONFIG_U32, flow_table_size, 1024, 1u << 28,
-		"most flows each worker holds at once (default 65536)"),
-	OPT("export_mtu", DPFIX_CONFIG_U32, export_mtu, 576, 65535,
-		"largest export packet on the wire, IP header included (default 1400)"),
-	OPT("export_ring_size", DPFIX_CONFIG_U32, export_ring_size, 64, 1u << 24,
-		"records queued from each worker to the exporter, power of 2 (default 8192)"),
-	OPT("mbuf_count", DPFIX_CONFIG_U32, mbuf_count, 1024, 1u << 24,
-		"packet buffers in the pool (default 16383)"),
-	OPT("rx_ring_size", DPFIX_CONFIG_U32, rx_ring_size, 64, 32768,
-		"receive descriptors per queue (default 1024)"),
+		"often, and once at start and at the end"),
+	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, "0.5", 1, 60000,
+		"send a partly filled message after this long"),
+	OPT("log_level", DPFIX_CONFIG_U32, log_level, "0", 0, 8,
+		"DPDK's global log level: 1 emergency .. 8 debug, 0: as the EAL options set it; "
+		"changes with SIGHUP"),
+	OPT("stats_interval", DPFIX_CONFIG_DURATION, stats_interval_ms, "10", 0, MS_PER_DAY,
+		"print progress this often, 0 = never"),
+	OPT("input_end_idle", DPFIX_CONFIG_DURATION, input_end_idle_ms, "0.25", 10, 60000,
+		"with pcap-file input only: no packet for this long means end of input"),
+	OPT("observation_domain", DPFIX_CONFIG_U32, observation_domain, "1", 0, UINT32_MAX,
+		"IPFIX observation domain id"),
+	OPT("flow_table_size", DPFIX_CONFIG_U32, flow_table_size, "65536", 1024, 1u << 28,
+		"most flows each worker holds at once"),
+	OPT("export_mtu", DPFIX_CONFIG_U32, export_mtu, DPFIX_CONFIG_TEXT(DPFIX_MTU), 576, 65535,
+		"largest export packet on the wire, IP header included"),
+	OPT("export_ring_size", DPFIX_CONFIG_U32, export_ring_size, "8192", 64, 1u << 24,
+		"records queued from each worker to the exporter, power of 2"),
+	OPT("mbuf_count", DPFIX_CONFIG_U32, mbuf_count, "16383", 1024, 1u << 24,
+		"packet buffers in the pool"),
+	OPT("rx_ring_size", DPFIX_CONFIG_U32, rx_ring_size, "1024", 64, 32768,
+		"receive descriptors per queue"),
 	DPFIX_CONFIG_FLAGS_OPTION(struct probe_settings, "flow_key", flow_key, dpfix_key_field_names,
 		"fields the flow key holds besides IP version, addresses, protocol and ports "
 		"(default none)"),
-	OPT("vxlan_inner", DPFIX_CONFIG_BOOL, vxlan_inner, 0, 1,
-		"meter the packet inside VXLAN instead of the tunnel's UDP flow (default no)"),
-	OPT("vxlan_port", DPFIX_CONFIG_U32, vxlan_port, 1, 65535,
-		"UDP destination port of VXLAN (default 4789)"),
+	OPT("vxlan_inner", DPFIX_CONFIG_BOOL, vxlan_inner, "no", 0, 1,
+		"meter the packet inside VXLAN instead of the tunnel's UDP flow"),
+	OPT("vxlan_port", DPFIX_CONFIG_U32, vxlan_port, DPFIX_CONFIG_TEXT(DPFIX_VXLAN_PORT), 1, 65535,
+		"UDP destination port of VXLAN"),
 	DPFIX_CONFIG_CUSTOM_OPTION("sampling", parse_sampling, "PORT:ALGORITHM:n:N[:name=value...]",
 		"packet selection (PSAMP) on a port, repeatable: systematic (the first n of every N "
 		"packets), random (n of every N at random; seed=), hash (hash of invariant content "
@@ -163,56 +153,39 @@ const struct dpfix_config_option probe_options[] = {
 		"net_af_xdp ports: frames to this address (and protocol, and either port) stay "
 		"with the kernel, with ARP and neighbour discovery for it: the host's own "
 		"management and export traffic; repeatable (default: every frame is captured)"),
-	OPT("fragment_map_size", DPFIX_CONFIG_U32, fragment_map_size, 4, 1u << 24,
-		"fragmented datagrams each worker follows at once (default 4096)"),
-	OPT("fragment_timeout", DPFIX_CONFIG_DURATION, fragment_timeout_ms, 1, 3600000,
-		"forget a fragmented datagram after this long without a fragment (default 30)"),
-	OPT("stats_json", DPFIX_CONFIG_STRING, stats_json, 0, 0,
+	OPT("fragment_map_size", DPFIX_CONFIG_U32, fragment_map_size, "4096", 4, 1u << 24,
+		"fragmented datagrams each worker follows at once"),
+	OPT("fragment_timeout", DPFIX_CONFIG_DURATION, fragment_timeout_ms, "30", 1, 3600000,
+		"forget a fragmented datagram after this long without a fragment"),
+	OPT("stats_json", DPFIX_CONFIG_STRING, stats_json, NULL, 0, 0,
 		"at exit, write every counter (totals and per worker) to this file as one JSON "
 		"object"),
-	OPT("biflow", DPFIX_CONFIG_BOOL, biflow, 0, 1,
+	OPT("biflow", DPFIX_CONFIG_BOOL, biflow, "no", 0, 1,
 		"RFC 5103 biflows: both directions of a connection in one record, the reverse "
 		"direction's counters as reverse elements (PEN 29305); multi-queue ports get a "
-		"symmetric RSS key (default no)"),
+		"symmetric RSS key"),
 	DPFIX_CONFIG_FLAGS_OPTION(struct probe_settings, "measures", measures, dpfix_measure_names,
 		"what flow records carry besides their own fields: any of tcp (flag counts, "
 		"handshake round-trip times), http, tls, dns, app (applicationId), lengths, tunnel, "
 		"rtp (jitter), joined by ',', or none; new template ids (default none)"),
-	OPT("measure_payload_packets", DPFIX_CONFIG_U32, measure_payload_packets, 1, 64,
+	OPT("measure_payload_packets", DPFIX_CONFIG_U32, measure_payload_packets,
+		DPFIX_CONFIG_TEXT(DPFIX_MEASURE_PAYLOAD_PACKETS_DEFAULT), 1, 64,
 		"the measures read payload in this many first packets of each direction of a "
-		"record, one segment each (default 4)"),
-	OPT("packet_timestamps", DPFIX_CONFIG_BOOL, packet_timestamps, 0, 1,
-		"use the port's receive timestamps (pcap: capture time) when offered (default yes)"),
+		"record, one segment each"),
+	OPT("packet_timestamps", DPFIX_CONFIG_BOOL, packet_timestamps, "yes", 0, 1,
+		"use the port's receive timestamps (pcap: capture time) when offered"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
+/* The defaults are in the option table (default_value): one place. */
 void
 probe_settings_defaults(struct probe_settings *s)
 {
+	char err[DPFIX_CONFIG_ERRLEN];
+
 	memset(s, 0, sizeof(*s));
-	snprintf(s->collector, sizeof(s->collector), "udp://127.0.0.1:4739");
-	s->idle_timeout_ms = 15000;
-	s->active_timeout_ms = 120000;
-	s->tcp_end_wait_ms = 2000;
-	s->template_refresh_ms = 60000;
-	s->options_interval_ms = 60000;
-	s->export_flush_ms = 500;
-	s->stats_interval_ms = 10000;
-	s->input_end_idle_ms = 250;
-	s->observation_domain = 1;
-	s->flow_table_size = 65536;
-	s->export_mtu = 1400;
-	s->export_ring_size = 8192;
-	s->mbuf_count = 16383;
-	s->rx_ring_size = 1024;
-	s->flow_key = 0;
-	s->vxlan_inner = 0;
-	s->vxlan_port = DPFIX_VXLAN_PORT;
-	s->fragment_map_size = 4096;
-	s->fragment_timeout_ms = 30000;
-	s->packet_timestamps = 1;
-	s->sctp_udp_port = 9899;
-	s->measure_payload_packets = DPFIX_MEASURE_PAYLOAD_PACKETS_DEFAULT;
+	if (dpfix_config_defaults(probe_options, s, err, sizeof(err)) < 0)
+		abort(); /* a default its own parser refuses: a defect in the table */
 }
 
 static void

@@ -149,6 +149,24 @@ parse_flags(const struct dpfix_config_option *o, const char *value, void *dst,
 	return 0;
 }
 
+static int
+parse_choice(const struct dpfix_config_option *o, const char *value, void *dst,
+		const char *origin, char *err, size_t errlen)
+{
+	int len;
+
+	for (uint32_t i = 0; o->names[i] != NULL; i++) {
+		if (strcmp(o->names[i], value) == 0) {
+			*(uint32_t *)dst = i;
+			return 0;
+		}
+	}
+	len = snprintf(err, errlen, "%s: %s '%s' is not one of", origin, o->key, value);
+	for (unsigned int i = 0; o->names[i] != NULL && len > 0 && (size_t)len < errlen; i++)
+		len += snprintf(err + len, errlen - (size_t)len, "%s %s", i ? "," : "", o->names[i]);
+	return -EINVAL;
+}
+
 int
 dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 		const char *key, const char *value, const char *origin,
@@ -171,6 +189,8 @@ dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 		return parse_bool(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_FLAGS:
 		return parse_flags(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_CHOICE:
+		return parse_choice(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_CUSTOM:
 		return o->parse(settings, value, origin, err, errlen);
 	case DPFIX_CONFIG_LIST: {
@@ -195,6 +215,23 @@ dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 	}
 	snprintf(err, errlen, "%s: option '%s' has no type", origin, key);
 	return -EINVAL;
+}
+
+int
+dpfix_config_defaults(const struct dpfix_config_option *options, void *settings, char *err,
+		size_t errlen)
+{
+	for (const struct dpfix_config_option *o = options; o->key != NULL; o++) {
+		int ret;
+
+		if (o->default_value == NULL)
+			continue;
+		ret = dpfix_config_set(options, settings, o->key, o->default_value, "default", err,
+				errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 static char *
@@ -315,7 +352,7 @@ dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 		[DPFIX_CONFIG_U32] = "N", [DPFIX_CONFIG_DURATION] = "SECONDS",
 		[DPFIX_CONFIG_BOOL] = "yes|no", [DPFIX_CONFIG_STRING] = "TEXT",
 		[DPFIX_CONFIG_LIST] = "TEXT (repeatable)", [DPFIX_CONFIG_FLAGS] = "NAME,...",
-		[DPFIX_CONFIG_CUSTOM] = "VALUE",
+		[DPFIX_CONFIG_CUSTOM] = "VALUE", [DPFIX_CONFIG_CHOICE] = "NAME",
 	};
 	char flag[96];
 
@@ -326,12 +363,16 @@ dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 		for (size_t i = 2; i < n && flag[i] != ' '; i++)
 			if (flag[i] == '_')
 				flag[i] = '-';
-		fprintf(out, "  %-34s %s\n", flag, o->help);
-		if (o->type == DPFIX_CONFIG_FLAGS) {
+		fprintf(out, "  %-34s %s%s%s", flag, o->help, o->help_more != NULL ? " " : "",
+				o->help_more != NULL ? o->help_more() : "");
+		if (o->default_value != NULL)
+			fprintf(out, " (default %s)", o->default_value);
+		fputc('\n', out);
+		if (o->type == DPFIX_CONFIG_FLAGS || o->type == DPFIX_CONFIG_CHOICE) {
 			fprintf(out, "  %-34s names:", "");
 			for (unsigned int i = 0; o->names[i] != NULL; i++)
 				fprintf(out, " %s", o->names[i]);
-			fprintf(out, " (or none)\n");
+			fprintf(out, "%s\n", o->type == DPFIX_CONFIG_FLAGS ? " (or none)" : "");
 		}
 	}
 }

@@ -17,6 +17,8 @@ enum dpfix_config_type {
 	                        * stored as a uint32_t with bit i for names[i] */
 	DPFIX_CONFIG_CUSTOM,   /* the option's own parse function reads the value, so a
 	                        * structured value is checked where its file:line is known */
+	DPFIX_CONFIG_CHOICE,   /* one name from the option's list; stored as a uint32_t,
+	                        * its index there */
 };
 
 #define DPFIX_CONFIG_LIST_MAX 16
@@ -34,22 +36,43 @@ struct dpfix_config_option {
 	size_t size;            /* DPFIX_CONFIG_STRING: the buffer size */
 	uint64_t min, max;      /* U32: value range; DURATION: range in milliseconds */
 	const char *help;
-	const char *const *names; /* FLAGS: the accepted names, NULL-terminated (at most 32) */
+	const char *const *names; /* FLAGS, CHOICE: the accepted names, NULL-terminated
+	                           * (FLAGS: at most 32) */
 	/* CUSTOM: stores value in settings (the whole struct) or returns -EINVAL with err
 	 * filled in; origin ("probe.conf:12", "--sampling") starts every message. */
 	int (*parse)(void *settings, const char *value, const char *origin, char *err,
 			size_t errlen);
 	const char *value_name;   /* CUSTOM: how --help shows the value ("PORT:SELECTOR") */
+	/* The value the option has unless set, as its parser takes it ("15", "no",
+	 * "udp://127.0.0.1:4739"); applied by dpfix_config_defaults and shown by --help. NULL:
+	 * zero, empty, none. The one place a default is written. */
+	const char *default_value;
+	/* Text --help adds after help, made when it is shown (what this build offers). */
+	const char *(*help_more)(void);
 };
 
 /* An option table entry for field of settings type stype. */
 #define DPFIX_CONFIG_OPTION(stype, key, type, field, min, max, help) \
 	{key, type, offsetof(stype, field), sizeof(((stype *)0)->field), min, max, help}
 
+/* An entry with a default value (text, as the parser takes it). */
+#define DPFIX_CONFIG_OPTION_DEFAULT(stype, key, type, field, def, min, max, help) \
+	{key, type, offsetof(stype, field), sizeof(((stype *)0)->field), min, max, help, NULL, \
+		NULL, NULL, def, NULL}
+
+/* A number as the text of a default: DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT) is "9899". */
+#define DPFIX_CONFIG_TEXT(x) DPFIX_CONFIG_TEXT_(x)
+#define DPFIX_CONFIG_TEXT_(x) #x
+
 /* A FLAGS entry: field is a uint32_t, names a NULL-terminated list. */
 #define DPFIX_CONFIG_FLAGS_OPTION(stype, key, field, names, help) \
 	{key, DPFIX_CONFIG_FLAGS, offsetof(stype, field), sizeof(((stype *)0)->field), 0, 0, help, \
 		names}
+
+/* A CHOICE entry: field is a uint32_t, names a NULL-terminated list, def one of them. */
+#define DPFIX_CONFIG_CHOICE_OPTION(stype, key, field, names, def, help) \
+	{key, DPFIX_CONFIG_CHOICE, offsetof(stype, field), sizeof(((stype *)0)->field), 0, 0, \
+		help, names, NULL, NULL, def, NULL}
 
 /* A CUSTOM entry: parse(settings, value, origin, err, errlen) does the work. */
 #define DPFIX_CONFIG_CUSTOM_OPTION(key, parse, value_name, help) \
@@ -61,6 +84,11 @@ struct dpfix_config_option {
  * ("probe.conf:12" or "--idle-timeout"). Returns 0 or -EINVAL with err filled in. */
 int dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 		const char *key, const char *value, const char *origin,
+		char *err, size_t errlen);
+
+/* Sets every option that has a default_value to it (the others are left as they are).
+ * 0, or -EINVAL with err when a default does not parse: a defect in the table. */
+int dpfix_config_defaults(const struct dpfix_config_option *options, void *settings,
 		char *err, size_t errlen);
 
 /* Reads "key = value" lines ('#' starts a comment) and applies each through

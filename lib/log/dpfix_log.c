@@ -1,8 +1,6 @@
 /* The logger (dpfix_log.h). Process-wide on purpose, like DPDK's log: one stderr, one
  * program name. Each line goes out in one write so lines of threads never interleave. */
 #include <stdio.h>
-#include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "dpfix_log.h"
@@ -13,7 +11,7 @@ static const char *program_name = "dpfix";
 static enum dpfix_log_level shown_up_to = DPFIX_LOG_INFO;
 static void (*log_handler)(enum dpfix_log_level level, const char *msg);
 
-static const char *const level_names[] = {"error", "warning", "info", "debug"};
+const char *const dpfix_log_level_names[] = {"error", "warning", "info", "debug", NULL};
 
 void
 dpfix_log_setup(const char *program, enum dpfix_log_level max_level)
@@ -34,22 +32,6 @@ dpfix_log_enabled(enum dpfix_log_level level)
 	return level <= shown_up_to;
 }
 
-const char *
-dpfix_log_level_name(enum dpfix_log_level level)
-{
-	return (unsigned int)level < sizeof(level_names) / sizeof(level_names[0]) ?
-			level_names[level] : "?";
-}
-
-int
-dpfix_log_level_parse(const char *name)
-{
-	for (unsigned int i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcasecmp(name, level_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 void
 dpfix_log_v(enum dpfix_log_level level, const char *fmt, va_list ap)
 {
@@ -67,7 +49,7 @@ dpfix_log_v(enum dpfix_log_level level, const char *fmt, va_list ap)
 	 * a warning or debug line says so. */
 	head = snprintf(line, sizeof(line), "%s: %s%s", program_name,
 			level == DPFIX_LOG_WARNING || level == DPFIX_LOG_DEBUG ?
-					level_names[level] : "",
+					dpfix_log_level_names[level] : "",
 			level == DPFIX_LOG_WARNING || level == DPFIX_LOG_DEBUG ? ": " : "");
 	n = vsnprintf(line + head, sizeof(line) - (size_t)head - 1, fmt, ap);
 	if (n < 0)

@@ -29,8 +29,7 @@ void dpfix_log(enum dpfix_log_level level, const char *fmt, ...)
 void dpfix_log_v(enum dpfix_log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
-/* "error", "warning", "info", "debug"; and back (-1 for an unknown name). */
-const char *dpfix_log_level_name(enum dpfix_log_level level);
-int dpfix_log_level_parse(const char *name);
+/* "error", "warning", "info", "debug", by level, NULL-terminated (option tables). */
+extern const char *const dpfix_log_level_names[];
 
 #endif

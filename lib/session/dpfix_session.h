@@ -29,6 +29,10 @@ struct dpfix_endpoint {
 	uint16_t port;
 };
 
+/* The URL schemes of the transports this program has ("udp, tcp, sctp, dtls+udp,
+ * tls+tcp, dtls+sctp"), for help texts and errors. */
+const char *dpfix_session_schemes(void);
+
 /* Parses SCHEME://HOST:PORT ([v6addr] for IPv6). -EINVAL with err filled in. */
 int dpfix_endpoint_parse(const char *url, struct dpfix_endpoint *ep, char *err, size_t errlen);
 
@@ -49,7 +53,7 @@ struct dpfix_security_params {
 struct dpfix_session_params {
 	uint32_t mtu;           /* datagram transports: path MTU on the wire (IP packet) */
 	uint32_t connect_timeout_ms;
-	uint16_t sctp_udp_port; /* the collector's UDP port for SCTP encapsulation (9899) */
+	uint16_t sctp_udp_port; /* the collector's UDP port for SCTP encapsulation */
 	/* SCTP data streams only (templates stay ordered and fully reliable on stream 0):
 	 * unordered delivery, and partial reliability (RFC 3758) with this lifetime. */
 	uint8_t sctp_data_unordered;
@@ -63,7 +67,10 @@ struct dpfix_session_params {
 	struct dpfix_security_params security;
 };
 
-#define DPFIX_UDP_RECEIVE_BUFFER (16u * 1024 * 1024)
+/* Defaults both ends share (plain numbers: option tables show them as text). */
+#define DPFIX_UDP_RECEIVE_BUFFER 16777216  /* 16 MiB */
+#define DPFIX_SCTP_UDP_PORT 9899           /* IANA's sctp-tunneling port (RFC 6951) */
+#define DPFIX_MTU 1400                     /* path MTU assumed for datagrams on the wire */
 
 /* What a message carries: SCTP puts templates on stream 0, data elsewhere. */
 enum dpfix_message_kind {

@@ -45,7 +45,10 @@ struct dpfix_conn {
 struct dpfix_listener_conn_ops;
 
 struct dpfix_transport_ops {
-	const char *name;       /* "udp", "tcp", "sctp" */
+	const char *name;       /* "udp", "tcp", "sctp": also its plain URL scheme */
+	/* Its URL scheme with (D)TLS ("dtls+udp", "tls+tcp"), NULL if it has none. */
+	const char *secure_scheme;
+	uint8_t ip_protocol;    /* IPPROTO_UDP, IPPROTO_TCP, IPPROTO_SCTP */
 	unsigned int flags;
 
 	/* Client: connect to ep. May return before the connection is complete

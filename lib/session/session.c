@@ -71,33 +71,43 @@ dpfix_transport_find(const char *name)
 	return NULL;
 }
 
+/* The schemes are those of the drivers this program was linked with: each transport
+ * plain (its name) and with (D)TLS (its secure_scheme). */
 static int
 parse_scheme(struct dpfix_endpoint *ep, const char *url, char *err, size_t errlen)
 {
-	static const struct {
-		const char *scheme, *transport;
-		uint8_t ip_protocol;
-		enum dpfix_security security;
-	} schemes[] = {
-		{"udp", "udp", IPPROTO_UDP, DPFIX_SECURITY_NONE},
-		{"tcp", "tcp", IPPROTO_TCP, DPFIX_SECURITY_NONE},
-		{"sctp", "sctp", IPPROTO_SCTP, DPFIX_SECURITY_NONE},
-		{"dtls+udp", "udp", IPPROTO_UDP, DPFIX_SECURITY_DTLS},
-		{"tls+tcp", "tcp", IPPROTO_TCP, DPFIX_SECURITY_TLS},
-		{"dtls+sctp", "sctp", IPPROTO_SCTP, DPFIX_SECURITY_DTLS},
-	};
+	for (unsigned int i = 0; i < transport_count; i++) {
+		const struct dpfix_transport_ops *t = transports[i];
+		int plain = strcmp(ep->scheme, t->name) == 0;
 
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		if (strcmp(ep->scheme, schemes[i].scheme) == 0) {
-			snprintf(ep->transport, sizeof(ep->transport), "%s", schemes[i].transport);
-			ep->ip_protocol = schemes[i].ip_protocol;
-			ep->security = schemes[i].security;
-			return 0;
-		}
+		if (!plain && (t->secure_scheme == NULL || strcmp(ep->scheme, t->secure_scheme) != 0))
+			continue;
+		snprintf(ep->transport, sizeof(ep->transport), "%s", t->name);
+		ep->ip_protocol = t->ip_protocol;
+		ep->security = plain ? DPFIX_SECURITY_NONE : strncmp(ep->scheme, "dtls+", 5) == 0 ?
+				DPFIX_SECURITY_DTLS : DPFIX_SECURITY_TLS;
+		return 0;
 	}
-	snprintf(err, errlen, "'%s': transport '%s' is not available in this build "
-			"(udp, tcp, sctp, dtls+udp, tls+tcp, dtls+sctp)", url, ep->scheme);
+	snprintf(err, errlen, "'%s': transport '%s' is not available in this build (%s)", url,
+			ep->scheme, dpfix_session_schemes());
 	return -EINVAL;
+}
+
+const char *
+dpfix_session_schemes(void)
+{
+	static char list[160];
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (int secure = 0; secure <= 1; secure++)
+		for (unsigned int i = 0; i < transport_count && n < sizeof(list); i++) {
+			const char *name = secure ? transports[i]->secure_scheme : transports[i]->name;
+
+			if (name != NULL)
+				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", name);
+		}
+	return list;
 }
 
 int

@@ -22,7 +22,6 @@
 
 #define STREAMS 16
 #define MAX_MESSAGE 65535
-#define DEFAULT_UDP_PORT 9899   /* IANA's sctp-tunneling port (RFC 6951) */
 #define SCTP_BUFFER (2 * 1024 * 1024)
 #define HEARTBEAT_MS 1000
 #define RTO_MAX_MS 2000
@@ -238,7 +237,7 @@ static int
 sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *p, char *err, size_t errlen)
 {
-	uint16_t remote_udp = p->sctp_udp_port ? p->sctp_udp_port : DEFAULT_UDP_PORT;
+	uint16_t remote_udp = p->sctp_udp_port ? p->sctp_udp_port : DPFIX_SCTP_UDP_PORT;
 	struct sctp_udpencaps encaps = {.sue_port = htons(remote_udp)};
 	struct addrinfo *res;
 	struct socket *sock;
@@ -576,7 +575,7 @@ sctp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_se
 
 	if (l == NULL)
 		return -ENOMEM;
-	l->udp_port = p->sctp_udp_port ? p->sctp_udp_port : DEFAULT_UDP_PORT;
+	l->udp_port = p->sctp_udp_port ? p->sctp_udp_port : DPFIX_SCTP_UDP_PORT;
 	ret = sockaddr_resolve(ep, SOCK_STREAM, AI_PASSIVE, &res, err, errlen);
 	if (ret < 0)
 		goto fail;
@@ -674,6 +673,8 @@ sctp_unlisten(void *state)
 
 static const struct dpfix_transport_ops sctp_ops = {
 	.name = "sctp",
+	.secure_scheme = "dtls+sctp",
+	.ip_protocol = IPPROTO_SCTP,
 	.flags = DPFIX_TRANSPORT_MESSAGES | DPFIX_TRANSPORT_RELIABLE,
 	.connect = sctp_connect,
 	.send = sctp_send,

@@ -274,6 +274,8 @@ tcp_event_fd(const struct dpfix_conn *c)
 
 static const struct dpfix_transport_ops tcp_ops = {
 	.name = "tcp",
+	.secure_scheme = "tls+tcp",
+	.ip_protocol = IPPROTO_TCP,
 	.flags = DPFIX_TRANSPORT_RELIABLE,
 	.connect = tcp_connect,
 	.send = tcp_send,

@@ -212,7 +212,7 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 	ret = sockaddr_resolve(ep, SOCK_DGRAM, AI_PASSIVE, &res, err, errlen);
 	if (ret < 0)
 		goto fail;
-	l->max_payload = (p->mtu ? p->mtu : 1400) -
+	l->max_payload = (p->mtu ? p->mtu : DPFIX_MTU) -
 			(res->ai_family == AF_INET6 ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS);
 	l->fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* No SO_REUSEADDR: on UDP it lets a second collector bind the same address, and the
@@ -339,6 +339,8 @@ udp_listener_discard(void *state)
 
 static const struct dpfix_transport_ops udp_ops = {
 	.name = "udp",
+	.secure_scheme = "dtls+udp",
+	.ip_protocol = IPPROTO_UDP,
 	.flags = DPFIX_TRANSPORT_MESSAGES,
 	.connect = udp_connect,
 	.send = udp_send,
