@@ -15,6 +15,7 @@
 #include "dpfix_ipfix.h"
 #include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_file.h"
+#include "dpfix_log.h"
 #include "dump.h"
 
 #define EXIT_BAD_INPUT 2
@@ -24,6 +25,7 @@ struct dump_settings {
 	int quiet;
 	struct dpfix_config_list port;
 	struct dpfix_config_list elements;
+	uint32_t log_level;             /* enum dpfix_log_level */
 };
 
 #define OPT(key, type, field, min, max, help) \
@@ -39,6 +41,9 @@ static const struct dpfix_config_option dump_options[] = {
 		"enterprise information elements to decode by name and type: a file of "
 		"'PEN, ElementID, Name, type[, semantics, units, range, reversible]' lines "
 		"(doc/information-elements.md)"),
+	DPFIX_CONFIG_CHOICE_OPTION(struct dump_settings, "log_level", log_level,
+		dpfix_log_level_names, "info", "lines on stderr up to this level (problems found in "
+		"the input are errors)"),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -55,14 +60,12 @@ dump_error(const char *fmt, ...)
 
 	if (++problems_reported > MAX_REPORTS) {
 		if (problems_reported == MAX_REPORTS + 1)
-			fprintf(stderr, "dpfix-dump: more than %d problems: the rest are only counted\n",
+			dpfix_log(DPFIX_LOG_ERROR, "more than %d problems: the rest are only counted",
 					MAX_REPORTS);
 		return;
 	}
 	va_start(ap, fmt);
-	fputs("dpfix-dump: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	dpfix_log_v(DPFIX_LOG_ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -322,7 +325,7 @@ parse_args(int argc, char **argv, const char **input)
 			if (strcmp(argv[i], "--") == 0 && ++i >= argc)
 				break;
 			if (*input != NULL) {
-				fprintf(stderr, "dpfix-dump: one input only ('%s' and '%s')\n", *input, argv[i]);
+				dpfix_log(DPFIX_LOG_ERROR, "one input only ('%s' and '%s')", *input, argv[i]);
 				return -1;
 			}
 			*input = argv[i];
@@ -333,13 +336,15 @@ parse_args(int argc, char **argv, const char **input)
 		if (o != NULL && o->type != DPFIX_CONFIG_BOOL && i + 1 < argc)
 			opts[n++] = argv[++i];
 	}
-	ret = dpfix_config_from_args(dump_options, &cfg, n, opts, err, sizeof(err));
+	ret = dpfix_config_defaults(dump_options, &cfg, err, sizeof(err));
+	if (ret == 0)
+		ret = dpfix_config_from_args(dump_options, &cfg, n, opts, err, sizeof(err));
 	if (ret == 1) {
 		usage(stdout);
 		return 1;
 	}
 	if (ret < 0) {
-		fprintf(stderr, "dpfix-dump: %s\n", err);
+		dpfix_log(DPFIX_LOG_ERROR, "%s", err);
 		return -1;
 	}
 	return 0;
@@ -356,14 +361,16 @@ main(int argc, char **argv)
 	enum input_kind kind;
 	int ret;
 
+	dpfix_log_setup("dpfix-dump", DPFIX_LOG_INFO);
 	ret = parse_args(argc, argv, &input);
 	if (ret != 0)
 		return ret == 1 ? 0 : 1;
+	dpfix_log_setup("dpfix-dump", cfg.log_level);
 	for (unsigned int i = 0; i < cfg.elements.count; i++) {
 		char err[512];
 
 		if (dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "dpfix-dump: --elements %s\n", err);
+			dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
 			return 1;
 		}
 	}
@@ -372,7 +379,7 @@ main(int argc, char **argv)
 		unsigned long p = strtoul(cfg.port.items[i], &end, 10);
 
 		if (*end != '\0' || p == 0 || p > 65535) {
-			fprintf(stderr, "dpfix-dump: --port %s: not a port number (1..65535)\n",
+			dpfix_log(DPFIX_LOG_ERROR, "--port %s: not a port number (1..65535)",
 					cfg.port.items[i]);
 			return 1;
 		}
@@ -382,12 +389,12 @@ main(int argc, char **argv)
 		input = "stdin";
 		raw = stdin;
 	} else if ((raw = fopen(input, "rb")) == NULL) {
-		fprintf(stderr, "dpfix-dump: %s: %s\n", input, strerror(errno));
+		dpfix_log(DPFIX_LOG_ERROR, "%s: %s", input, strerror(errno));
 		return 1;
 	}
 	in = open_peeked(raw, head, &head_len);
 	if (in == NULL) {
-		fprintf(stderr, "dpfix-dump: %s: no memory\n", input);
+		dpfix_log(DPFIX_LOG_ERROR, "%s: no memory", input);
 		return 1;
 	}
 	kind = input_kind(head, head_len);

@@ -145,7 +145,8 @@ void dpfix_export_end(struct dpfix_export *x, uint64_t now_ns);
 
 const struct dpfix_export_stats *dpfix_export_stats(const struct dpfix_export *x);
 
-/* Where lib/export's messages go (default: stderr); each starts with "export: ". */
+/* Where lib/export's messages go (default: the programs' logger, lib/log); each starts
+ * with "export: ". */
 void dpfix_export_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg));
 
 #endif

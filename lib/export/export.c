@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpfix_log.h"
 #include "export_private.h"
 
 /* Every buffer holds the largest message a session may take (TCP: 65535 octets). */
@@ -23,7 +24,6 @@ dpfix_export_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg))
 void
 export_log(enum dpfix_log_level level, const char *fmt, ...)
 {
-	static const char *const names[] = {"error", "warning", "info"};
 	char msg[1024];
 	va_list ap;
 	int n = snprintf(msg, sizeof(msg), "export: ");
@@ -34,7 +34,7 @@ export_log(enum dpfix_log_level level, const char *fmt, ...)
 	if (logger != NULL)
 		logger(level, msg);
 	else
-		fprintf(stderr, "dpfix %s: %s\n", names[level], msg);
+		dpfix_log(level, "%s", msg);
 }
 
 struct dpfix_export *
