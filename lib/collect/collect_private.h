@@ -9,6 +9,7 @@
 /* One exporter's transport session, with its own templates and sequence state. */
 struct collect_session {
 	struct dpfix_collect_session info;  /* what the sinks see */
+	struct dpfix_session *transport_session; /* info.session, to read and close */
 	struct dpfix_collect *owner;
 	struct dpfix_ipfix_decoder *decoder;
 	const char *transport;      /* its listener's: udp, tcp or sctp */

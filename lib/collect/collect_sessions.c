@@ -91,7 +91,7 @@ close_session(struct dpfix_collect *c, unsigned int i, const char *why)
 		for (unsigned int k = 0; k < c->nb_sinks; k++)
 			if (c->sinks[k].ops->session_end != NULL)
 				c->sinks[k].ops->session_end(c->sinks[k].ctx, &s->info, why);
-	dpfix_session_close(s->info.session);
+	dpfix_session_close(s->transport_session);
 	free(s);
 	c->sessions[i] = c->sessions[--c->session_count];
 }
@@ -139,6 +139,7 @@ session_new(struct dpfix_collect *c, struct dpfix_listener *l, struct dpfix_sess
 	if (c->want_templates)
 		dpfix_ipfix_decoder_set_template_cb(s->decoder, collect_template, s);
 	s->owner = c;
+	s->transport_session = ds;
 	s->info = (struct dpfix_collect_session){
 		.id = ++c->next_session_id, .session = ds, .peer = dpfix_session_peer(ds),
 		.identity = "", .opened_ms = dpfix_collect_now_ms(),
@@ -254,7 +255,7 @@ serve_session(struct dpfix_collect *c, unsigned int i)
 	int messages = 0;
 
 	while (messages < MESSAGES_PER_ROUND) {
-		ssize_t n = dpfix_session_recv(s->info.session, c->buf, c->buf_cap, err, sizeof(err));
+		ssize_t n = dpfix_session_recv(s->transport_session, c->buf, c->buf_cap, err, sizeof(err));
 
 		if (n == -EAGAIN)
 			break;

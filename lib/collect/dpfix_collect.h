@@ -33,7 +33,7 @@ struct dpfix_collect_params {
  * session_end (pointers to it may be kept that long). */
 struct dpfix_collect_session {
 	uint64_t id;                        /* 1, 2, ... within the instance */
-	struct dpfix_session *session;      /* name, peer, endpoint, SCTP stream: lib/session */
+	const struct dpfix_session *session; /* name, peer, endpoint, SCTP stream: lib/session */
 	const char *peer;                   /* the exporter's "ADDR:PORT" ("[v6]:PORT") */
 	/* Who the exporter proved to be: its PSK identity or certificate name once a
 	 * (D)TLS handshake is done; "" without security. */

@@ -4,7 +4,10 @@
  * in one process keeping apart. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@ struct seen {
 	char events[64];
 	unsigned int n;
 	char peer[64];
+	char identity[64];
 	uint64_t session_id;
 	uint64_t packets;
 	char end_why[64];
@@ -42,6 +46,7 @@ on_start(void *ctx, const struct dpfix_collect_session *s)
 
 	note(v, 'S');
 	snprintf(v->peer, sizeof(v->peer), "%s", s->peer);
+	snprintf(v->identity, sizeof(v->identity), "%s", s->identity);
 	v->session_id = s->id;
 }
 
@@ -297,11 +302,105 @@ test_two_instances_and_run(void)
 	close(fd);
 }
 
+/* An exporter over tls+tcp with a pre-shared key, in a thread of its own: one message
+ * with a template and a record, then an orderly end. */
+struct tls_exporter {
+	char url[64];
+	struct dpfix_session_params params;
+	atomic_int sent;
+	int ok;
+};
+
+static void *
+tls_exporter_run(void *arg)
+{
+	struct tls_exporter *x = arg;
+	struct dpfix_endpoint ep;
+	struct dpfix_session *s;
+	char err[DPFIX_SESSION_ERRLEN];
+	static struct raw m;
+	struct dpfix_ipfix_template t;
+
+	dpfix_ipfix_template_init(&t, 256, 0);
+	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
+	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
+	rbegin(&m, 1700000000, 0, DOMAIN);
+	rset(&m, 2);
+	rtemplate(&m, &t);
+	rset_end(&m);
+	rset(&m, 256);
+	put(&m, 0xc0000201, 4);
+	put(&m, 9, 8);
+	rset_end(&m);
+	rend(&m);
+	if (dpfix_endpoint_parse(x->url, &ep, err, sizeof(err)) < 0 ||
+			(s = dpfix_session_open(&ep, &x->params, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "  exporter: %s\n", err);
+		atomic_store(&x->sent, -1);
+		return NULL;
+	}
+	x->ok = dpfix_session_send(s, m.b, m.len, DPFIX_MESSAGE_DATA) == 0;
+	atomic_store(&x->sent, 1);
+	dpfix_session_close(s);
+	return NULL;
+}
+
+struct identity_wait {
+	struct seen *v;
+	struct tls_exporter *x;
+};
+
+/* The end seen, or the exporter could not connect (then the checks below fail). */
+static int
+stop_when_ended(void *arg)
+{
+	struct identity_wait *w = arg;
+
+	return w->v->n >= 5 || atomic_load(&w->x->sent) < 0;
+}
+
+/* The sinks learn who a (D)TLS exporter proved to be: its PSK identity. */
+static void
+test_session_identity(void)
+{
+	struct seen v = {0};
+	struct dpfix_collect_params p = {.max_sessions = 4};
+	struct dpfix_collect_sink sink = {.ops = &test_ops, .ctx = &v};
+	struct tls_exporter x = {.params = {.connect_timeout_ms = 5000}};
+	char psk[] = "/tmp/dpfix-test-collect-psk-XXXXXX", err[DPFIX_SESSION_ERRLEN];
+	int fd = mkstemp(psk);
+	struct dpfix_collect *c;
+	pthread_t thread;
+
+	CHECK(fd >= 0 && write(fd, "probe7.example:000102030405060708090a0b0c0d0e0f\n", 48) == 48);
+	close(fd);
+	snprintf(p.session.security.psk_file, sizeof(p.session.security.psk_file), "%s", psk);
+	x.params.security = p.session.security;
+	snprintf(x.params.security.psk_identity, sizeof(x.params.security.psk_identity),
+			"probe7.example");
+	snprintf(x.url, sizeof(x.url), "tls+tcp://127.0.0.1:%u", free_port());
+	c = dpfix_collect_create(&p, err, sizeof(err));
+	CHECK(c != NULL && dpfix_collect_listen(c, x.url, err, sizeof(err)) == 0);
+	CHECK(dpfix_collect_add_sink(c, &sink) == 0);
+	pthread_create(&thread, NULL, tls_exporter_run, &x);
+	/* Start, template, record, message, then the end the exporter asks for. */
+	dpfix_collect_run(c, &(struct dpfix_collect_stop){.fd = -1, .requested = stop_when_ended,
+			.arg = &(struct identity_wait){.v = &v, .x = &x}});
+	pthread_join(thread, NULL);
+	CHECK(x.ok);
+	CHECK(strcmp(v.events, "STRME") == 0);
+	CHECK(strcmp(v.identity, "probe7.example") == 0);
+	CHECK(strcmp(v.end_why, "closed by the exporter") == 0);
+	dpfix_collect_free(c);
+	unlink(psk);
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_sink_events);
 	RUN_TEST(test_junk_session_unseen);
 	RUN_TEST(test_two_instances_and_run);
+	RUN_TEST(test_session_identity);
 	return unit_test_summary();
 }
