@@ -120,8 +120,8 @@ report_listener_losses(struct dpfix_collect *c)
 	}
 }
 
-static uint64_t
-wall_clock_ms(void)
+uint64_t
+dpfix_collect_wall_clock_ms(void)
 {
 	struct timespec ts;
 
@@ -138,7 +138,7 @@ end_round(struct dpfix_collect *c)
 
 	for (unsigned int k = 0; k < c->nb_sinks; k++)
 		if (c->sinks[k].ops->tick != NULL)
-			c->sinks[k].ops->tick(c->sinks[k].ctx, wall_clock_ms());
+			c->sinks[k].ops->tick(c->sinks[k].ctx, dpfix_collect_wall_clock_ms());
 	now = dpfix_collect_now_ms();
 	if (now < c->next_check_ms)
 		return;

@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dpfix_collect.h"
 #include "dpfix_ipfix_file.h"
@@ -25,15 +24,6 @@ struct file_sink {
 	uint64_t lost_said;          /* messages_lost already told */
 	int details;                 /* addresses are needed only for RFC 5655 details */
 };
-
-static uint64_t
-wall_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* "ADDR", "[IPv6]" or a name, and a port; family 0 when host is not a literal address. */
 static void
@@ -102,7 +92,7 @@ file_message(void *ctx, const struct dpfix_collect_session *s, const uint8_t *ms
 		return;
 	ep = dpfix_session_endpoint(s->session);
 	o = (struct dpfix_ipfix_file_origin){
-		.session = s->session, .collection_time_ms = wall_clock_ms(),
+		.session = s->session, .collection_time_ms = dpfix_collect_wall_clock_ms(),
 		.transport = ep->ip_protocol, .sctp_stream = dpfix_session_recv_stream(s->session),
 	};
 	/* Parsing the addresses' text costs about 570 instructions a message, more than

@@ -115,6 +115,8 @@ struct dpfix_collect;
 
 /* The monotonic clock sessions are timed with, in milliseconds. */
 uint64_t dpfix_collect_now_ms(void);
+/* UTC in milliseconds: what sinks stamp and rotate by. */
+uint64_t dpfix_collect_wall_clock_ms(void);
 
 /* NULL with err saying why (out of memory for max_sessions). */
 struct dpfix_collect *dpfix_collect_create(const struct dpfix_collect_params *p, char *err,
