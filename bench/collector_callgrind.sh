@@ -4,7 +4,9 @@
 # records, 23-24 per datagram) over udp and dtls+udp on loopback. Counted: the round
 # that accepts, reads, decodes and hands records on (collector_sessions_serve before
 # lib/collect, collect_sessions_serve after: inclusive), and the whole process, each divided
-# by the datagrams decoded. Results: bench/RESULTS.md, "Collector receive path".
+# by the datagrams decoded; and main (the process less the dynamic loader and the static
+# libraries' constructors, which differ between builds: usrsctp linked statically or not).
+# Results: bench/RESULTS.md, "Collector receive path through lib/collect".
 # Usage: bench/collector_callgrind.sh [BUILD_DIR] [RECORDS]
 # BUILD_DIR without AVX-512 (valgrind 3.19 cannot decode it):
 #   meson setup build-cg -Dc_args=-mno-avx512f
@@ -59,12 +61,16 @@ import re, subprocess, sys
 path, scheme, flows, messages, records = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 out = subprocess.run(["callgrind_annotate", "--inclusive=yes", path], capture_output=True, text=True).stdout
 total = int(re.search(r"^\s*([\d,]+) .*PROGRAM TOTALS", out, re.M).group(1).replace(",", ""))
-serve = 0
-for name in ("collector_sessions_serve", "collect_sessions_serve"):
-    m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:" + name + r" ", out, re.M)
-    if m:
-        serve = int(m.group(1).replace(",", ""))
+def inclusive(names):
+    for name in names:
+        m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:" + name + r" ", out, re.M)
+        if m:
+            return int(m.group(1).replace(",", ""))
+    return 0
+serve = inclusive(("collector_sessions_serve", "collect_sessions_serve"))
+main = inclusive(("main",))
 print(f'{{"scheme":"{scheme}","records":{records},"records_decoded":{flows},"datagrams":{messages},'
-      f'"serve_per_datagram":{serve / messages:.0f},"process_per_datagram":{total / messages:.0f}}}')
+      f'"serve_per_datagram":{serve / messages:.0f},"main_per_datagram":{main / messages:.0f},'
+      f'"process_per_datagram":{total / messages:.0f}}}')
 PY
 done
