@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The export lcore's work per flow record in two builds: bench_export --probe-records
-# (each record encoded from a metered flow with the probe's own encoder, then messages
-# assembled and sent over UDP to a dpfix-collector of BUILD_B on loopback). First the
+# (each record, a metered flow, handed to the Exporting Process with the probe's own
+# schema, then messages assembled and sent over UDP to a dpfix-collector of BUILD_B on
+# loopback; before lib/export, the bench did that assembly itself). First the
 # instructions per record under callgrind (repeatable on a noisy machine: user space
 # only, the send syscalls' kernel work is not counted), then CPU seconds per million
 # records, RUNS runs of each build in turn (A B A B ...) with min/median/max.

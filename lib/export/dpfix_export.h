@@ -116,13 +116,40 @@ const struct dpfix_session *dpfix_export_session(const struct dpfix_export *x);
 
 /* ---- the work ---- */
 
+/* What dpfix_export_record uses inline, on the data path: the first member of every
+ * struct dpfix_export_domain (the rest is lib/export's own). Not for the caller. */
+struct dpfix_export_data {
+	struct dpfix_ipfix_msg msg;     /* the data message being filled */
+	uint64_t msg_packets;           /* the packets and octets of its records, counted */
+	uint64_t msg_octets;            /* as lost if it cannot be sent */
+	const enum dpfix_export_state *state;   /* its instance's */
+};
+
+/* dpfix_export_record's way when the record does not simply go into the message. */
+int dpfix_export_record_slow(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		const void *src, uint64_t packets, uint64_t octets, uint64_t now_ns);
+
 /* Encodes the record src of schema s (any dpfix_ipfix_msg_add_encoded takes) into d's
  * message, which is sent when full; packets and octets are the record's, counted if it
  * is lost (also when no message could hold it). 0: taken (or, when
  * DROPPING, counted as lost). -EAGAIN: not taken, no session can carry it now (on
- * probation, failed, none): give it again after the next take-up. */
-int dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
-		const void *src, uint64_t packets, uint64_t octets, uint64_t now_ns);
+ * probation, failed, none): give it again after the next take-up. Inline: it is called
+ * for every record, and the common case is one call to the encoder. */
+static inline int
+dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		const void *src, uint64_t packets, uint64_t octets, uint64_t now_ns)
+{
+	struct dpfix_export_data *data = (struct dpfix_export_data *)d;
+
+	if (*data->state == DPFIX_EXPORT_TRUSTED &&
+			dpfix_ipfix_msg_add_encoded(&data->msg, s, src) == 0) {
+		data->msg_packets += packets;
+		data->msg_octets += octets;
+		return 0;
+	}
+	return dpfix_export_record_slow(d, s, src, packets, octets, now_ns);
+}
+
 /* From write_options: an options record of schema s from src into d's options message
  * (messages of their own, so the data message stays open; packed to the last octet). */
 void dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,

@@ -11,7 +11,14 @@
 #include "export_private.h"
 
 /* Every buffer holds the largest message a session may take (TCP: 65535 octets). */
-#define EXPORT_BUF_LEN UINT16_MAX
+#define EXPORT_BUF_LEN (UINT16_MAX + 1)
+
+/* Message buffers on cache lines, as the kernel likes to copy them. */
+static uint8_t *
+buffer_alloc(void)
+{
+	return aligned_alloc(64, EXPORT_BUF_LEN);
+}
 
 static void (*logger)(enum dpfix_log_level level, const char *msg);
 
@@ -43,7 +50,7 @@ dpfix_export_create(const struct dpfix_export_params *p, char *err, size_t errle
 	struct dpfix_export *x = calloc(1, sizeof(*x));
 
 	if (x != NULL) {
-		x->ctl_buf = malloc(EXPORT_BUF_LEN);
+		x->ctl_buf = buffer_alloc();
 		x->scratch = malloc(DPFIX_IPFIX_SCHEMA_MAX_LENGTH);
 	}
 	if (x == NULL || x->ctl_buf == NULL || x->scratch == NULL) {
@@ -84,8 +91,8 @@ dpfix_export_add_domain(struct dpfix_export *x, uint32_t id, struct dpfix_export
 		return -ENOSPC;
 	d = calloc(1, sizeof(*d));
 	if (d != NULL) {
-		d->buf = malloc(EXPORT_BUF_LEN);
-		d->opt_buf = malloc(EXPORT_BUF_LEN);
+		d->buf = buffer_alloc();
+		d->opt_buf = buffer_alloc();
 	}
 	if (d == NULL || d->buf == NULL || d->opt_buf == NULL) {
 		if (d != NULL) {
@@ -96,10 +103,11 @@ dpfix_export_add_domain(struct dpfix_export *x, uint32_t id, struct dpfix_export
 		return -ENOMEM;
 	}
 	d->x = x;
+	d->data.state = &x->state;
 	d->id = id;
 	dpfix_ipfix_tm_init(&d->tm, x->params.template_refresh_ns);
 	/* No room until a session says how much (export_refit_messages). */
-	dpfix_ipfix_msg_begin(&d->msg, d->buf, 0);
+	dpfix_ipfix_msg_begin(&d->data.msg, d->buf, 0);
 	x->domains[x->nb_domains++] = d;
 	*out = d;
 	return 0;
@@ -166,10 +174,10 @@ start_message(struct dpfix_export_domain *d, uint64_t now_ns)
 
 	if (x->state != DPFIX_EXPORT_FAILED && dpfix_ipfix_tm_due(&d->tm, now_ns))
 		send_domain_templates(d, now_ns);
-	dpfix_ipfix_msg_begin(&d->msg, d->buf, session_limit(x));
+	dpfix_ipfix_msg_begin(&d->data.msg, d->buf, session_limit(x));
 	d->msg_started_ns = now_ns;
-	d->msg_packets = 0;
-	d->msg_octets = 0;
+	d->data.msg_packets = 0;
+	d->data.msg_octets = 0;
 }
 
 /* Sends d's data message and starts the next. One that cannot be sent is counted with
@@ -178,13 +186,13 @@ static void
 send_data(struct dpfix_export_domain *d, uint64_t now_ns)
 {
 	struct dpfix_export *x = d->x;
-	uint32_t records = d->msg.data_records;
-	uint32_t len = finish_message(d, &d->msg, now_ns);
+	uint32_t records = d->data.msg.data_records;
+	uint32_t len = finish_message(d, &d->data.msg, now_ns);
 
 	if (x->state == DPFIX_EXPORT_FAILED ||
 			export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns) < 0) {
 		x->stats.send_failures++;
-		export_count_lost(x, records, d->msg_packets, d->msg_octets, now_ns);
+		export_count_lost(x, records, d->data.msg_packets, d->data.msg_octets, now_ns);
 	} else {
 		x->stats.messages_sent++;
 		x->session_records += records;
@@ -204,15 +212,15 @@ export_refit_messages(struct dpfix_export *x, uint64_t now_ns)
 	for (unsigned int i = 0; i < x->nb_domains; i++) {
 		struct dpfix_export_domain *d = x->domains[i];
 
-		if (d->msg.len <= limit) {
-			d->msg.limit = limit;
-			if (d->msg.data_records == 0)
+		if (d->data.msg.len <= limit) {
+			d->data.msg.limit = limit;
+			if (d->data.msg.data_records == 0)
 				d->msg_started_ns = now_ns;
 			continue;
 		}
-		export_count_lost(x, d->msg.data_records, d->msg_packets, d->msg_octets, now_ns);
-		d->sequence += d->msg.data_records;
-		x->stats.records_exported += d->msg.data_records;
+		export_count_lost(x, d->data.msg.data_records, d->data.msg_packets, d->data.msg_octets, now_ns);
+		d->sequence += d->data.msg.data_records;
+		x->stats.records_exported += d->data.msg.data_records;
 		start_message(d, now_ns);
 	}
 }
@@ -223,15 +231,15 @@ export_drop_messages(struct dpfix_export *x, uint64_t now_ns)
 	for (unsigned int i = 0; i < x->nb_domains; i++) {
 		struct dpfix_export_domain *d = x->domains[i];
 
-		export_count_lost(x, d->msg.data_records, d->msg_packets, d->msg_octets, now_ns);
-		dpfix_ipfix_msg_begin(&d->msg, d->buf, 0);
-		d->msg_packets = 0;
-		d->msg_octets = 0;
+		export_count_lost(x, d->data.msg.data_records, d->data.msg_packets, d->data.msg_octets, now_ns);
+		dpfix_ipfix_msg_begin(&d->data.msg, d->buf, 0);
+		d->data.msg_packets = 0;
+		d->data.msg_octets = 0;
 	}
 }
 
 int
-dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+dpfix_export_record_slow(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
 		const void *src, uint64_t packets, uint64_t octets, uint64_t now_ns)
 {
 	struct dpfix_export *x = d->x;
@@ -242,19 +250,18 @@ dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_sche
 		export_count_lost(x, 1, packets, octets, now_ns);
 		return 0;
 	}
-	if (dpfix_ipfix_msg_add_encoded(&d->msg, s, src) == -ENOSPC) {
-		send_data(d, now_ns);
-		if (x->state != DPFIX_EXPORT_TRUSTED)
-			return -EAGAIN; /* that send failed the session */
-		/* An empty message always has room for one record: a session carries at
-		 * least 512-octet messages, and a schema says what it may be longer than. */
-		if (dpfix_ipfix_msg_add_encoded(&d->msg, s, src) < 0) {
-			export_count_lost(x, 1, packets, octets, now_ns);
-			return 0;
-		}
+	/* The message is full. */
+	send_data(d, now_ns);
+	if (x->state != DPFIX_EXPORT_TRUSTED)
+		return -EAGAIN; /* that send failed the session */
+	/* An empty message always has room for one record: a session carries at least
+	 * 512-octet messages, and a schema says what it may be longer than. */
+	if (dpfix_ipfix_msg_add_encoded(&d->data.msg, s, src) < 0) {
+		export_count_lost(x, 1, packets, octets, now_ns);
+		return 0;
 	}
-	d->msg_packets += packets;
-	d->msg_octets += octets;
+	d->data.msg_packets += packets;
+	d->data.msg_octets += octets;
 	return 0;
 }
 
@@ -320,7 +327,7 @@ dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 	for (unsigned int i = 0; i < x->nb_domains && x->state == DPFIX_EXPORT_TRUSTED; i++) {
 		struct dpfix_export_domain *d = x->domains[i];
 
-		if (d->msg.data_records > 0 && now_ns - d->msg_started_ns >= x->params.flush_ns)
+		if (d->data.msg.data_records > 0 && now_ns - d->msg_started_ns >= x->params.flush_ns)
 			send_data(d, now_ns);
 	}
 }
@@ -335,7 +342,7 @@ dpfix_export_flush(struct dpfix_export *x, uint64_t now_ns)
 	if (x->state != DPFIX_EXPORT_TRUSTED)
 		return;
 	for (unsigned int i = 0; i < x->nb_domains; i++)
-		if (x->domains[i]->msg.data_records > 0)
+		if (x->domains[i]->data.msg.data_records > 0)
 			send_data(x->domains[i], now_ns);
 	/* The last statistics, once every record is accounted for. */
 	if (x->state == DPFIX_EXPORT_TRUSTED)

@@ -15,15 +15,13 @@
 #define EXPORT_WITHDRAWAL_WAIT_MS 3000
 
 struct dpfix_export_domain {
+	struct dpfix_export_data data;  /* first: the message being filled (dpfix_export.h) */
 	struct dpfix_export *x;
 	uint32_t id;
 	uint32_t sequence;              /* data records exported so far (RFC 7011 3.1) */
 	struct dpfix_ipfix_template_manager tm;
-	struct dpfix_ipfix_msg msg;     /* the data message being filled */
 	uint8_t *buf;
 	uint64_t msg_started_ns;
-	uint64_t msg_packets;           /* the packets and octets of its records, counted */
-	uint64_t msg_octets;            /* as lost if it cannot be sent */
 	struct dpfix_ipfix_msg opt_msg; /* options records: a message of their own, so */
 	uint8_t *opt_buf;               /* the data message stays open */
 };

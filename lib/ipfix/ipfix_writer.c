@@ -35,7 +35,7 @@ void
 dpfix_ipfix_msg_begin(struct dpfix_ipfix_msg *m, uint8_t *buf, uint32_t limit)
 {
 	m->buf = buf;
-	m->limit = limit;
+	m->limit = limit < UINT16_MAX ? limit : UINT16_MAX; /* the header's length field */
 	m->len = DPFIX_IPFIX_HEADER_LEN;
 	m->set_offset = 0;
 	m->set_id = 0;
@@ -136,13 +136,31 @@ dpfix_ipfix_msg_add_record(struct dpfix_ipfix_msg *m, uint16_t template_id,
 	return 0;
 }
 
+/* A record of variable length that may fit where the longest would not: encoded apart,
+ * then copied, so messages fill to the last octet. Out of line: its buffer is no cost to
+ * the common case. */
+static __attribute__((noinline)) int
+add_encoded_apart(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_schema *s, const void *src)
+{
+	uint8_t rec[DPFIX_IPFIX_ENCODE_APART_MAX];
+
+	if (s->max_length > sizeof(rec))
+		return -E2BIG;
+	return dpfix_ipfix_msg_add_record(m, s->template_id, rec, dpfix_ipfix_schema_encode(s, src,
+			rec));
+}
+
 int
 dpfix_ipfix_msg_add_encoded(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_schema *s,
 		const void *src)
 {
-	uint8_t rec[DPFIX_IPFIX_ENCODE_APART_MAX];
-	uint32_t len;
-
+	/* The export lcore's common case first: the record's Data Set is open (so its
+	 * template id was found valid when it opened) and has room for the longest record. */
+	if (m->set_id == s->template_id && m->len + s->max_length <= m->limit) {
+		m->len += dpfix_ipfix_schema_encode(s, src, m->buf + m->len);
+		m->data_records++;
+		return 0;
+	}
 	if (s->template_id < DPFIX_IPFIX_SET_MIN_DATA || s->max_length == 0)
 		return -EINVAL;
 	if (reserve(m, s->template_id, s->max_length, 0) == 0) {
@@ -150,14 +168,10 @@ dpfix_ipfix_msg_add_encoded(struct dpfix_ipfix_msg *m, const struct dpfix_ipfix_
 		m->data_records++;
 		return 0;
 	}
-	/* No room for the longest record. One of variable length may still fit: encoded
-	 * apart, then copied, so messages fill to the last octet. */
+	/* No room for the longest record. One of variable length may still fit. */
 	if (s->min_length == s->max_length)
 		return -ENOSPC;
-	if (s->max_length > sizeof(rec))
-		return -E2BIG;
-	len = dpfix_ipfix_schema_encode(s, src, rec);
-	return dpfix_ipfix_msg_add_record(m, s->template_id, rec, len);
+	return add_encoded_apart(m, s, src);
 }
 
 uint32_t
