@@ -246,6 +246,26 @@ probe_records_flow_schemas(const struct probe_records *r, const struct dpfix_ipf
 	s[1] = &r->schema[r->flow_kind[1]];
 }
 
+int
+probe_records_check_room(const struct probe_records *r, uint32_t max_message, char *err,
+		size_t errlen)
+{
+	uint32_t room = max_message - DPFIX_IPFIX_HEADER_LEN - DPFIX_IPFIX_SET_HEADER_LEN;
+
+	for (int i = 0; i < 2; i++) {
+		uint32_t longest = dpfix_measure_flow_record_max(&r->schema[r->flow_kind[i]],
+				&r->layout);
+
+		if (longest > room) {
+			snprintf(err, errlen, "a flow record with these measures takes up to %u "
+					"bytes, more than a message holds (%u): raise export_mtu by %u",
+					longest, room, longest - room);
+			return -EMSGSIZE;
+		}
+	}
+	return 0;
+}
+
 const struct dpfix_measure_layout *
 probe_records_measure_layout(const struct probe_records *r)
 {

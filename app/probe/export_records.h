@@ -18,6 +18,11 @@ struct dpfix_measure_layout;
 struct probe_records *probe_records_create(const struct exporter_ctx *x,
 		struct dpfix_export_domain *d, char *err, size_t errlen);
 void probe_records_free(struct probe_records *r);
+/* The longest flow record (with measures, their strings at their bounds) must fit an
+ * empty message of max_message bytes, or it could never be sent: -EMSGSIZE with err
+ * saying by how much to raise export_mtu. */
+int probe_records_check_room(const struct probe_records *r, uint32_t max_message, char *err,
+		size_t errlen);
 /* The flow records' schemas: [0] IPv4, [1] IPv6 (with measures, the measured ones). */
 void probe_records_flow_schemas(const struct probe_records *r,
 		const struct dpfix_ipfix_schema *schemas[2]);

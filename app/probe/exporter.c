@@ -8,7 +8,6 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 
-#include "dpfix_measure_schema.h"
 #include "export_records.h"
 #include "probe.h"
 
@@ -50,21 +49,10 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		return ret;
 	}
 	probe_records_flow_schemas(x->records, x->flow_schema);
-	/* The longest flow record (with measures, their strings at their bounds) must fit
-	 * an empty message, or it could never be sent. */
-	for (int i = 0; i < 2; i++) {
-		uint32_t longest = dpfix_measure_flow_record_max(x->flow_schema[i],
-				probe_records_measure_layout(x->records));
-		uint32_t room = dpfix_session_max_message(s) - DPFIX_IPFIX_HEADER_LEN -
-				DPFIX_IPFIX_SET_HEADER_LEN;
-
-		if (longest > room) {
-			snprintf(err, errlen, "a flow record with these measures takes up to %u "
-					"bytes, more than a message holds (%u): raise export_mtu by %u",
-					longest, room, longest - room);
-			dpfix_session_close(s);
-			return -EMSGSIZE;
-		}
+	ret = probe_records_check_room(x->records, dpfix_session_max_message(s), err, errlen);
+	if (ret < 0) {
+		dpfix_session_close(s);
+		return ret;
 	}
 	/* Records are taken from the rings as they are there: a record and, with measures,
 	 * its extension. */
