@@ -25,8 +25,9 @@
 #include "dpfix_ipfix_schema.h"
 #include "dpfix_session.h"
 
-/* The most observation domains one instance exports for. */
-#define DPFIX_EXPORT_MAX_DOMAINS 16
+/* The most observation domains one instance exports for (a Mediator may keep each of
+ * its exporters' domains). */
+#define DPFIX_EXPORT_MAX_DOMAINS 256
 
 /* An instance's counters: programs show them all, from this one list. */
 #define DPFIX_EXPORT_COUNTERS(X) \
@@ -96,6 +97,19 @@ int dpfix_export_add_domain(struct dpfix_export *x, uint32_t id, struct dpfix_ex
  * any record. s is the caller's, read for each record: it must outlive x. -EEXIST if its
  * template id is taken, -ENOSPC past DPFIX_IPFIX_TM_MAX templates. */
 int dpfix_export_add_schema(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s);
+/* dpfix_export_add_schema while a session may be up (a Mediator learning templates as
+ * its exporters send them): the template goes to the session at once, before any record
+ * of s. Returns as dpfix_export_add_schema. */
+int dpfix_export_add_schema_now(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		uint64_t now_ns);
+/* No more records of template template_id in d: the records of d's message go first
+ * (they may be of it), then, on TCP and SCTP, its withdrawal (RFC 7011 8.1; on UDP it is
+ * just not sent again). Over SCTP a withdrawal on stream 0 may overtake data not yet
+ * acknowledged: the caller removes a template a while after its last record. Its id may
+ * then be given to another schema. -ENOENT if unknown; -EBUSY while d's message holds
+ * records that wait for a session (try again once they are sent). */
+int dpfix_export_remove_schema(struct dpfix_export_domain *d, uint16_t template_id,
+		uint64_t now_ns);
 
 /* ---- sessions ---- */
 

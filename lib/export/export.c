@@ -70,6 +70,7 @@ dpfix_export_free(struct dpfix_export *x)
 		return;
 	dpfix_session_close(x->session);
 	for (unsigned int i = 0; i < x->nb_domains; i++) {
+		dpfix_ipfix_tm_free(&x->domains[i]->tm);
 		free(x->domains[i]->buf);
 		free(x->domains[i]->opt_buf);
 		free(x->domains[i]);
@@ -366,6 +367,48 @@ export_withdraw_templates(struct dpfix_export *x, uint64_t now_ns)
 		len = finish_message(d, &x->ctl_msg, now_ns);
 		export_send(x, x->ctl_buf, len, DPFIX_MESSAGE_TEMPLATES, 0, now_ns);
 	}
+}
+
+/* A session that is up has every template before the records that use it: the new one
+ * goes at once, ahead of the data message being filled (which may take records of it). */
+int
+dpfix_export_add_schema_now(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
+		uint64_t now_ns)
+{
+	int ret = dpfix_export_add_schema(d, s);
+
+	if (ret == 0 && (d->x->state == DPFIX_EXPORT_PROBATION || d->x->state == DPFIX_EXPORT_TRUSTED))
+		send_domain_templates(d, now_ns);
+	return ret;
+}
+
+int
+dpfix_export_remove_schema(struct dpfix_export_domain *d, uint16_t template_id, uint64_t now_ns)
+{
+	struct dpfix_export *x = d->x;
+	int up = x->state == DPFIX_EXPORT_PROBATION || x->state == DPFIX_EXPORT_TRUSTED;
+	uint32_t len;
+	int ret;
+
+	if (dpfix_ipfix_tm_get(&d->tm, template_id) == NULL)
+		return -ENOENT;
+	if (d->data.msg.data_records > 0) {
+		/* Records waiting for a session would reach the next one without their
+		 * template. */
+		if (x->state != DPFIX_EXPORT_TRUSTED)
+			return -EBUSY;
+		send_data(d, now_ns);
+	}
+	dpfix_ipfix_msg_begin(&x->ctl_msg, x->ctl_buf, up ? session_limit(x) : UINT16_MAX);
+	ret = dpfix_ipfix_tm_remove(&d->tm, template_id, &x->ctl_msg);
+	if (ret < 0 || x->ctl_msg.len == DPFIX_IPFIX_HEADER_LEN || !up)
+		return ret;
+	len = finish_message(d, &x->ctl_msg, now_ns);
+	if (export_send(x, x->ctl_buf, len, DPFIX_MESSAGE_TEMPLATES, 0, now_ns) < 0)
+		x->stats.send_failures++;
+	else
+		x->stats.messages_sent++;
+	return 0;
 }
 
 const struct dpfix_export_stats *

@@ -9,7 +9,10 @@
 
 #include "dpfix_ipfix.h"
 
-#define DPFIX_IPFIX_TM_MAX 16
+/* The most templates one manager holds: as many as a collector keeps per session, so a
+ * Mediator can pass on everything one exporter defines in a domain. Entries are
+ * allocated as they are added. */
+#define DPFIX_IPFIX_TM_MAX 4096
 
 /* Which kinds dpfix_ipfix_tm_withdraw_all() withdraws. */
 #define DPFIX_IPFIX_TM_DATA 1
@@ -21,15 +24,20 @@ struct dpfix_ipfix_tm_entry {
 };
 
 struct dpfix_ipfix_template_manager {
-	struct dpfix_ipfix_tm_entry entries[DPFIX_IPFIX_TM_MAX];
+	struct dpfix_ipfix_tm_entry **entries; /* count used, room for capacity */
 	uint16_t count;
+	uint16_t capacity;
+	uint16_t unsent;            /* entries not sent on the current session */
 	int reliable;               /* TCP/SCTP: once per session; UDP: refreshed */
 	uint64_t refresh_ns;        /* UDP: send every template again this often */
 	uint64_t refreshed_ns;      /* when the last complete round was written */
 };
 
 void dpfix_ipfix_tm_init(struct dpfix_ipfix_template_manager *tm, uint64_t refresh_ns);
-/* Adds a template (copied). -EEXIST if its id is taken, -ENOSPC past the maximum. */
+/* Frees what the templates took (tm_init makes it usable again). */
+void dpfix_ipfix_tm_free(struct dpfix_ipfix_template_manager *tm);
+/* Adds a template (copied). -EEXIST if its id is taken, -ENOSPC past the maximum,
+ * -ENOMEM. */
 int dpfix_ipfix_tm_add(struct dpfix_ipfix_template_manager *tm, const struct dpfix_ipfix_template *t);
 const struct dpfix_ipfix_template *dpfix_ipfix_tm_get(const struct dpfix_ipfix_template_manager *tm,
 		uint16_t id);

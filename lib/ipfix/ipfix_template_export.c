@@ -1,6 +1,7 @@
 /* Exporting side's template state: which templates exist, which the current session
  * has, when UDP needs them again, and their withdrawal (RFC 7011 8, 8.1, 8.4). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dpfix_ipfix_export.h"
@@ -8,38 +9,80 @@
 void
 dpfix_ipfix_tm_init(struct dpfix_ipfix_template_manager *tm, uint64_t refresh_ns)
 {
-	tm->count = 0;
-	tm->reliable = 0;
+	memset(tm, 0, sizeof(*tm));
 	tm->refresh_ns = refresh_ns;
-	tm->refreshed_ns = 0;
+}
+
+void
+dpfix_ipfix_tm_free(struct dpfix_ipfix_template_manager *tm)
+{
+	for (uint16_t i = 0; i < tm->count; i++)
+		free(tm->entries[i]);
+	free(tm->entries);
+	tm->entries = NULL;
+	tm->count = tm->capacity = tm->unsent = 0;
 }
 
 static struct dpfix_ipfix_tm_entry *
-find(const struct dpfix_ipfix_template_manager *tm, uint16_t id)
+find(const struct dpfix_ipfix_template_manager *tm, uint16_t id, uint16_t *index)
 {
 	for (uint16_t i = 0; i < tm->count; i++)
-		if (tm->entries[i].t.id == id)
-			return (struct dpfix_ipfix_tm_entry *)&tm->entries[i];
+		if (tm->entries[i]->t.id == id) {
+			if (index != NULL)
+				*index = i;
+			return tm->entries[i];
+		}
 	return NULL;
+}
+
+/* Marks e sent or not, keeping the count of unsent entries. */
+static void
+set_sent(struct dpfix_ipfix_template_manager *tm, struct dpfix_ipfix_tm_entry *e, int sent)
+{
+	if (e->sent == sent)
+		return;
+	e->sent = (uint8_t)sent;
+	if (sent)
+		tm->unsent--;
+	else
+		tm->unsent++;
 }
 
 int
 dpfix_ipfix_tm_add(struct dpfix_ipfix_template_manager *tm, const struct dpfix_ipfix_template *t)
 {
-	if (find(tm, t->id) != NULL)
+	struct dpfix_ipfix_tm_entry *e;
+
+	if (find(tm, t->id, NULL) != NULL)
 		return -EEXIST;
 	if (tm->count == DPFIX_IPFIX_TM_MAX)
 		return -ENOSPC;
-	tm->entries[tm->count].t = *t;
-	tm->entries[tm->count].sent = 0;
-	tm->count++;
+	if (tm->count == tm->capacity) {
+		uint16_t cap = tm->capacity == 0 ? 16 : tm->capacity * 2;
+		struct dpfix_ipfix_tm_entry **grown;
+
+		if (cap > DPFIX_IPFIX_TM_MAX)
+			cap = DPFIX_IPFIX_TM_MAX;
+		grown = realloc(tm->entries, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -ENOMEM;
+		tm->entries = grown;
+		tm->capacity = cap;
+	}
+	e = malloc(sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->t = *t;
+	e->sent = 1;
+	set_sent(tm, e, 0);
+	tm->entries[tm->count++] = e;
 	return 0;
 }
 
 const struct dpfix_ipfix_template *
 dpfix_ipfix_tm_get(const struct dpfix_ipfix_template_manager *tm, uint16_t id)
 {
-	const struct dpfix_ipfix_tm_entry *e = find(tm, id);
+	const struct dpfix_ipfix_tm_entry *e = find(tm, id, NULL);
 
 	return e != NULL ? &e->t : NULL;
 }
@@ -49,7 +92,7 @@ dpfix_ipfix_tm_session(struct dpfix_ipfix_template_manager *tm, int reliable)
 {
 	tm->reliable = reliable;
 	for (uint16_t i = 0; i < tm->count; i++)
-		tm->entries[i].sent = 0;
+		set_sent(tm, tm->entries[i], 0);
 }
 
 static int
@@ -58,13 +101,11 @@ refresh_due(const struct dpfix_ipfix_template_manager *tm, uint64_t now_ns)
 	return !tm->reliable && now_ns - tm->refreshed_ns >= tm->refresh_ns;
 }
 
+/* Constant time: it is asked before every data message. */
 int
 dpfix_ipfix_tm_due(const struct dpfix_ipfix_template_manager *tm, uint64_t now_ns)
 {
-	for (uint16_t i = 0; i < tm->count; i++)
-		if (!tm->entries[i].sent)
-			return 1;
-	return tm->count > 0 && refresh_due(tm, now_ns);
+	return tm->unsent != 0 || (tm->count > 0 && refresh_due(tm, now_ns));
 }
 
 int
@@ -76,14 +117,14 @@ dpfix_ipfix_tm_write(struct dpfix_ipfix_template_manager *tm, struct dpfix_ipfix
 	/* A UDP refresh sends every template again (RFC 7011 8.4). */
 	if (refresh_due(tm, now_ns))
 		for (uint16_t i = 0; i < tm->count; i++)
-			tm->entries[i].sent = 0;
-	for (uint16_t i = 0; i < tm->count; i++) {
-		struct dpfix_ipfix_tm_entry *e = &tm->entries[i];
+			set_sent(tm, tm->entries[i], 0);
+	for (uint16_t i = 0; i < tm->count && tm->unsent != 0; i++) {
+		struct dpfix_ipfix_tm_entry *e = tm->entries[i];
 
 		if (e->sent)
 			continue;
 		if (pending == 0 && dpfix_ipfix_msg_add_template(m, &e->t) == 0)
-			e->sent = 1;
+			set_sent(tm, e, 1);
 		else
 			pending++;
 	}
@@ -96,7 +137,8 @@ int
 dpfix_ipfix_tm_remove(struct dpfix_ipfix_template_manager *tm, uint16_t id,
 		struct dpfix_ipfix_msg *m)
 {
-	struct dpfix_ipfix_tm_entry *e = find(tm, id);
+	uint16_t index;
+	struct dpfix_ipfix_tm_entry *e = find(tm, id, &index);
 	uint16_t set_id;
 
 	if (e == NULL)
@@ -105,7 +147,9 @@ dpfix_ipfix_tm_remove(struct dpfix_ipfix_template_manager *tm, uint16_t id,
 	/* Withdrawals exist on TCP and SCTP only; on UDP the template just expires. */
 	if (tm->reliable && e->sent && dpfix_ipfix_msg_add_withdrawal(m, set_id, id) < 0)
 		return -ENOSPC;
-	*e = tm->entries[--tm->count];
+	set_sent(tm, e, 1);
+	free(e);
+	tm->entries[index] = tm->entries[--tm->count];
 	return 0;
 }
 
@@ -119,9 +163,9 @@ dpfix_ipfix_tm_withdraw_all(struct dpfix_ipfix_template_manager *tm, int kinds,
 	if (!tm->reliable)
 		return 0;
 	for (uint16_t i = 0; i < tm->count; i++) {
-		int options = tm->entries[i].t.scope_count != 0;
+		int options = tm->entries[i]->t.scope_count != 0;
 
-		if (tm->entries[i].sent && (kinds & (options ? DPFIX_IPFIX_TM_OPTIONS : DPFIX_IPFIX_TM_DATA)))
+		if (tm->entries[i]->sent && (kinds & (options ? DPFIX_IPFIX_TM_OPTIONS : DPFIX_IPFIX_TM_DATA)))
 			want[options] = 1;
 	}
 	for (int options = 0; options < 2; options++) {
@@ -136,7 +180,7 @@ dpfix_ipfix_tm_withdraw_all(struct dpfix_ipfix_template_manager *tm, int kinds,
 		written++;
 	}
 	for (uint16_t i = 0; i < tm->count; i++)
-		if (want[tm->entries[i].t.scope_count != 0])
-			tm->entries[i].sent = 0;
+		if (want[tm->entries[i]->t.scope_count != 0])
+			set_sent(tm, tm->entries[i], 0);
 	return written;
 }

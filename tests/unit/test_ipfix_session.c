@@ -709,6 +709,54 @@ test_export_templates(void)
 	CHECK(dpfix_ipfix_tm_withdraw_all(&tm, DPFIX_IPFIX_TM_DATA, &m) == 0);
 	CHECK(dpfix_ipfix_tm_remove(&tm, 256, &m) == 0);
 	CHECK_EQ_U64(m.len, DPFIX_IPFIX_HEADER_LEN);
+	dpfix_ipfix_tm_free(&tm);
+}
+
+/* A Mediator passes on every template its exporters define: a manager holds as many as
+ * a collector keeps per session, each sent once per session however many come and go,
+ * and the maximum is refused. */
+static void
+test_export_many_templates(void)
+{
+	static struct dpfix_ipfix_template_manager tm;
+	static uint8_t buf[65536];
+	struct dpfix_ipfix_template t = t_a;
+	struct dpfix_ipfix_msg m;
+	struct dpfix_ipfix_decoder *tcp = decoder(DPFIX_IPFIX_TRANSPORT_TCP, 0);
+	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(tcp);
+	int rounds = 0;
+
+	dpfix_ipfix_tm_init(&tm, 0);
+	for (unsigned int i = 0; i < DPFIX_IPFIX_TM_MAX; i++) {
+		t.id = (uint16_t)(256 + i);
+		CHECK(dpfix_ipfix_tm_add(&tm, &t) == 0);
+	}
+	t.id = 256 + DPFIX_IPFIX_TM_MAX;
+	CHECK(dpfix_ipfix_tm_add(&tm, &t) == -ENOSPC);
+	dpfix_ipfix_tm_session(&tm, 1);
+	do {
+		dpfix_ipfix_msg_begin(&m, buf, 1400);
+		rounds++;
+	} while (dpfix_ipfix_tm_write(&tm, &m, 0) > 0 && decode_msg(tcp, &m) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK_EQ_U64(st->templates, DPFIX_IPFIX_TM_MAX);
+	CHECK(rounds > 1 && !dpfix_ipfix_tm_due(&tm, 0));
+	/* Half removed, the rest still sent; one added is the only one due. */
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	for (unsigned int i = 0; i < DPFIX_IPFIX_TM_MAX; i += 2)
+		CHECK(dpfix_ipfix_tm_remove(&tm, (uint16_t)(256 + i), &m) == 0);
+	CHECK(decode_msg(tcp, &m) == 0);
+	CHECK_EQ_U64(st->templates_withdrawn, DPFIX_IPFIX_TM_MAX / 2);
+	CHECK(!dpfix_ipfix_tm_due(&tm, 0));
+	t.id = 256;
+	CHECK(dpfix_ipfix_tm_add(&tm, &t) == 0);
+	CHECK(dpfix_ipfix_tm_due(&tm, 0));
+	dpfix_ipfix_msg_begin(&m, buf, sizeof(buf));
+	CHECK(dpfix_ipfix_tm_write(&tm, &m, 0) == 0);
+	CHECK_EQ_U64(m.len, DPFIX_IPFIX_HEADER_LEN + 4 + 4 + 4u * t_a.field_count);
+	CHECK(dpfix_ipfix_tm_get(&tm, 257) != NULL && dpfix_ipfix_tm_get(&tm, 258) == NULL);
+	dpfix_ipfix_tm_free(&tm);
+	dpfix_ipfix_decoder_free(tcp);
 }
 
 /* The withdrawals the exporter writes, byte for byte (RFC 7011 8.1): one options
@@ -759,6 +807,7 @@ test_export_withdrawal_bytes(void)
 	CHECK_EQ_U64(st->withdrawals_all, 2);
 	CHECK_EQ_U64(st->templates_withdrawn, 3);
 	CHECK_EQ_U64(st->withdrawals_invalid, 0);
+	dpfix_ipfix_tm_free(&tm);
 	dpfix_ipfix_decoder_free(tcp);
 }
 
@@ -776,5 +825,6 @@ main(void)
 	RUN_TEST(test_malformed_reasons);
 	RUN_TEST(test_export_templates);
 	RUN_TEST(test_export_withdrawal_bytes);
+	RUN_TEST(test_export_many_templates);
 	return unit_test_summary();
 }
