@@ -229,7 +229,8 @@ const char *dpfix_session_peer(const struct dpfix_session *s);
 const struct dpfix_endpoint *dpfix_session_endpoint(const struct dpfix_session *s);
 uint16_t dpfix_session_recv_stream(const struct dpfix_session *s);
 /* Who the peer proved to be in a (D)TLS handshake that is done: the PSK identity it
- * used, or the name its certificate was checked for; "" otherwise. */
+ * used, or the name its certificate was checked for (peer_name), else its certificate's
+ * subject CN; "" otherwise. */
 const char *dpfix_session_peer_identity(const struct dpfix_session *s);
 
 /* Where lib/session's messages go: this hook (the probe: its DPDK log type), or by

@@ -516,6 +516,8 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		}
 		s->handshake_done = 1;
 		set_name(s);
+		if (tls_psk_identity(s->tls)[0] == '\0')
+			tls_peer_subject(s->tls, s->peer_subject, sizeof(s->peer_subject));
 		if (start_sctp_auth(s, err, errlen) < 0)
 			return -EIO;
 		dpfix_session_log(DPFIX_LOG_INFO, "%s: session established", s->name);
@@ -606,9 +608,12 @@ dpfix_session_peer_identity(const struct dpfix_session *s)
 {
 	if (s->tls == NULL || !s->handshake_done)
 		return "";
-	/* X.509: the name the certificate was checked for (SAN, else CN), if one was. */
-	return tls_psk_identity(s->tls)[0] != '\0' ? tls_psk_identity(s->tls) :
-			s->params.security.peer_name;
+	/* X.509: the name the certificate was checked for (SAN, else CN), if one was;
+	 * else its subject's CN, which the CA vouches for. */
+	if (tls_psk_identity(s->tls)[0] != '\0')
+		return tls_psk_identity(s->tls);
+	return s->params.security.peer_name[0] != '\0' ? s->params.security.peer_name :
+			s->peer_subject;
 }
 
 const struct dpfix_endpoint *

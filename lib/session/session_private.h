@@ -30,6 +30,7 @@ struct dpfix_session {
 	struct dpfix_session_stats stats;
 	uint64_t stream_messages[DPFIX_MAX_STREAMS];
 	char name[400];
+	char peer_subject[256];         /* collector, X.509: the exporter certificate's CN */
 };
 
 void session_free(struct dpfix_session *s);

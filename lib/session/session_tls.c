@@ -878,6 +878,17 @@ tls_shutdown(struct tls_conn *t)
 		wolfSSL_shutdown(t->ssl);
 }
 
+void
+tls_peer_subject(struct tls_conn *t, char *out, size_t len)
+{
+	/* A copy the caller frees, as OpenSSL's SSL_get_peer_certificate. */
+	WOLFSSL_X509 *cert = wolfSSL_get_peer_certificate(t->ssl);
+	const char *cn = cert != NULL ? wolfSSL_X509_get_subjectCN(cert) : NULL;
+
+	snprintf(out, len, "%s", cn != NULL ? cn : "");
+	wolfSSL_X509_free(cert);
+}
+
 const char *
 tls_describe(struct tls_conn *t)
 {

@@ -45,6 +45,8 @@ ssize_t tls_read(struct tls_conn *t, void *buf, size_t cap, char *err, size_t er
 uint32_t tls_max_record(struct tls_conn *t);
 /* Sends close_notify. */
 void tls_shutdown(struct tls_conn *t);
+/* X.509, once the handshake is done: the peer certificate's subject CN ("" if none). */
+void tls_peer_subject(struct tls_conn *t, char *out, size_t len);
 /* "TLSv1.3 TLS13-AES128-GCM-SHA256 psk probe1.example": negotiated parameters. */
 const char *tls_describe(struct tls_conn *t);
 

@@ -395,6 +395,67 @@ test_session_identity(void)
 	unlink(psk);
 }
 
+/* A CA, and certificates for collector.example and probe8.example (SAN too), made with
+ * the openssl CLI in dir. 0 or -1. */
+static int
+make_certificates(const char *dir)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "cd %s && exec >pki.log 2>&1 && "
+			"openssl ecparam -name prime256v1 -genkey -noout -out ca.key && "
+			"openssl req -x509 -new -key ca.key -sha256 -days 30 -subj '/CN=test CA' "
+			"-out ca.pem && "
+			"for n in collector probe8; do "
+			"openssl ecparam -name prime256v1 -genkey -noout -out $n.key && "
+			"openssl req -new -key $n.key -subj /CN=$n.example -out $n.csr && "
+			"printf 'subjectAltName=DNS:%%s.example,IP:127.0.0.1\\n' $n >$n.ext && "
+			"openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 "
+			"-sha256 -extfile $n.ext -out $n.pem || exit 1; done", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+set_credentials(struct dpfix_security_params *sec, const char *dir, const char *name)
+{
+	snprintf(sec->cert_file, sizeof(sec->cert_file), "%s/%s.pem", dir, name);
+	snprintf(sec->key_file, sizeof(sec->key_file), "%s/%s.key", dir, name);
+	snprintf(sec->ca_file, sizeof(sec->ca_file), "%s/ca.pem", dir);
+}
+
+/* X.509 without a peer_name on the collector: the identity is the certificate's CN. */
+static void
+test_certificate_identity(void)
+{
+	struct seen v = {0};
+	struct dpfix_collect_params p = {.max_sessions = 4};
+	struct dpfix_collect_sink sink = {.ops = &test_ops, .ctx = &v};
+	struct tls_exporter x = {.params = {.connect_timeout_ms = 5000}};
+	char dir[] = "/tmp/dpfix-test-collect-pki-XXXXXX", err[DPFIX_SESSION_ERRLEN], cmd[128];
+	struct dpfix_collect *c;
+	pthread_t thread;
+
+	CHECK(mkdtemp(dir) != NULL && make_certificates(dir) == 0);
+	set_credentials(&p.session.security, dir, "collector");
+	set_credentials(&x.params.security, dir, "probe8");
+	snprintf(x.params.security.peer_name, sizeof(x.params.security.peer_name),
+			"collector.example");
+	snprintf(x.url, sizeof(x.url), "tls+tcp://127.0.0.1:%u", free_port());
+	c = dpfix_collect_create(&p, err, sizeof(err));
+	CHECK(c != NULL && dpfix_collect_listen(c, x.url, err, sizeof(err)) == 0);
+	CHECK(dpfix_collect_add_sink(c, &sink) == 0);
+	pthread_create(&thread, NULL, tls_exporter_run, &x);
+	dpfix_collect_run(c, &(struct dpfix_collect_stop){.fd = -1, .requested = stop_when_ended,
+			.arg = &(struct identity_wait){.v = &v, .x = &x}});
+	pthread_join(thread, NULL);
+	CHECK(x.ok);
+	CHECK(strcmp(v.events, "STRME") == 0);
+	CHECK(strcmp(v.identity, "probe8.example") == 0);
+	dpfix_collect_free(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 int
 main(void)
 {
@@ -402,5 +463,6 @@ main(void)
 	RUN_TEST(test_junk_session_unseen);
 	RUN_TEST(test_two_instances_and_run);
 	RUN_TEST(test_session_identity);
+	RUN_TEST(test_certificate_identity);
 	return unit_test_summary();
 }
