@@ -356,17 +356,23 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 	deadline = session_now_ms() + timeout_ms;
 	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
 	for (;;) {
-		ret = tls_handshake(s->tls, err, errlen);
-		if (ret == 1) {
-			if (confirm_by == 0)
-				confirm_by = session_now_ms() + CONFIRM_WAIT_MS;
-			ret = tls_confirm(s->tls, confirm_by, err, errlen);
-		} else if (ret == 0 && session_now_ms() > deadline) {
+		/* The deadline comes before the next step, as a step may resend our last
+		 * flight: an exporter held up past its deadline (a loaded machine) sent it when
+		 * it woke, and a collector that had refused it and since forgotten it (after
+		 * its 10 s) took that for a new exporter on the same port. */
+		if (confirm_by == 0 && session_now_ms() > deadline) {
 			char why[DPFIX_SESSION_ERRLEN];
 
 			tls_explain_stall(s->tls, why, sizeof(why));
 			snprintf(err, errlen, "no (D)TLS handshake within %u ms: %s", timeout_ms, why);
 			ret = -ETIMEDOUT;
+			break;
+		}
+		ret = tls_handshake(s->tls, err, errlen);
+		if (ret == 1) {
+			if (confirm_by == 0)
+				confirm_by = session_now_ms() + CONFIRM_WAIT_MS;
+			ret = tls_confirm(s->tls, confirm_by, err, errlen);
 		}
 		if (ret != 0)
 			break;

@@ -118,6 +118,30 @@ said_once unknown_identity_dtls stranger.example
 # The probe did resend its hello (the collector dropped it, as from a refused exporter).
 [ "$(counter "$WORK/unknown_identity_dtls.c.stdout" refused_drops)" -gt 0 ] ||
 	fail "unknown_identity_dtls: no resent hello counted in refused_drops: $(cat "$WORK/unknown_identity_dtls.c.stdout")"
+# The same exporter held up (stopped, as a loaded machine may hold a process) from its
+# refusal until the collector has forgotten it (10 s later): woken past its own 5 s
+# handshake deadline, it gives up without resending its last flight, which the collector
+# would take for a new exporter on the same port (a second session naming no one; seen
+# once in CI before the probe checked its deadline first).
+port=$(free_port)
+start_collector_at "dtls+udp://127.0.0.1:$port" "$WORK/stalled_dtls.c" --quiet $PSK_C
+# shellcheck disable=SC2046
+"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- --collector \
+	"dtls+udp://127.0.0.1:$port" --psk-identity stranger.example --psk-file "$K/stranger.psk" \
+	>"$WORK/stalled_dtls.p" 2>&1 &
+probe=$!
+PIDS+=("$probe")
+wait_for_text "$WORK/stalled_dtls.c.stderr" "psk key callback error" 20
+kill -STOP "$probe"
+sleep 10.5
+kill -CONT "$probe"
+rc=0
+wait "$probe" || rc=$?
+stop_collector
+[ "$rc" -ne 0 ] && grep -qF "no (D)TLS handshake within 5000 ms" "$WORK/stalled_dtls.p" ||
+	fail "stalled_dtls: probe exit $rc, want a handshake timeout: $(grep -a "handshake" "$WORK/stalled_dtls.p")"
+said_once stalled_dtls stranger.example
+echo "ok stalled_dtls: an exporter held up past the collector's 10 s after its refusal: one session"
 refuse untrusted_ca tls+tcp "$X509_C" "$(x509_p foreign)" "not signed by a trusted CA" \
 	"the peer refused us with alert unknown_ca"
 refuse wrong_peer_name tls+tcp "$X509_C" "$(x509_p probe wrong.example)" \
