@@ -64,6 +64,10 @@ struct dpfix_session_params {
 	/* Collector: the sessions it may hold at once, for which a UDP listener keeps room
 	 * for as many exporters (and as many again it refused); 0: 1024. */
 	uint32_t max_sessions;
+	/* Exporter: dpfix heartbeats every this long (doc/heartbeats.md), offered in the
+	 * (D)TLS handshake (ALPN DPFIX_HEARTBEAT_ALPN) and used only if the collector agrees;
+	 * 0: none offered. A collector always agrees. */
+	uint32_t heartbeat_interval_ms;
 	struct dpfix_security_params security;
 };
 
@@ -84,7 +88,12 @@ enum dpfix_message_kind {
 	X(messages_received, "IPFIX messages received") \
 	X(bytes_received, "IPFIX message bytes received") \
 	X(send_errors, "messages that could not be sent") \
-	X(framing_errors, "received data that is not a sequence of IPFIX messages")
+	X(framing_errors, "received data that is not a sequence of IPFIX messages") \
+	X(heartbeats_sent, "heartbeat requests sent") \
+	X(heartbeats_answered, "heartbeat responses that echoed a request of ours") \
+	X(heartbeat_requests, "heartbeat requests received and answered") \
+	X(heartbeats_ignored, "heartbeat messages ignored: malformed, or a response that " \
+			"echoes no request of ours")
 
 struct dpfix_session_stats {
 #define DPFIX_SESSION_COUNTER_FIELD(name, text) uint64_t name;
@@ -156,6 +165,29 @@ int dpfix_session_end(struct dpfix_session *s, uint64_t *records_given_up, char 
 
 /* Orderly close: dpfix_session_end without its verdict (bounded, 3 s). */
 void dpfix_session_close(struct dpfix_session *s);
+
+/* ---- heartbeats (doc/heartbeats.md) ---- */
+
+/* The ALPN protocol name by which two dpfix ends agree on heartbeats in the handshake. */
+#define DPFIX_HEARTBEAT_ALPN "dpfix-heartbeat/1"
+
+/* 1 when both ends agreed on dpfix heartbeats in the (D)TLS handshake: requests and
+ * responses (RFC 6520's, framed apart from IPFIX messages) may then travel in the
+ * session, and dpfix_session_recv answers requests and takes in responses on its own. */
+int dpfix_session_heartbeats(const struct dpfix_session *s);
+
+/* Exporter: sends heartbeat request id (its payload: id and 12 random octets, which the
+ * collector echoes) with at least 16 octets of random padding; over UDP padded so that
+ * the IP packet is ip_size octets (a path MTU probe), 0 for the smallest. 0 when sent,
+ * -EAGAIN (the transport is full: nothing was sent), -EMSGSIZE (larger than the local
+ * link or a record allows: nothing left), -EOPNOTSUPP (not agreed), or another negative
+ * errno. */
+int dpfix_session_heartbeat(struct dpfix_session *s, uint32_t id, uint32_t ip_size);
+
+/* Exporter: one request answered since the last call, oldest first: 1 with its id, or 0.
+ * Responses are taken in by the session's reads (dpfix_session_recv); the latest 16
+ * requests can be answered, and at most 16 answers wait here. */
+int dpfix_session_heartbeat_answered(struct dpfix_session *s, uint32_t *id);
 
 /* ---- collector side ---- */
 

@@ -260,6 +260,7 @@ session_free(struct dpfix_session *s)
 	tls_conn_free(s->tls);
 	if (!s->server)
 		tls_ctx_free(s->own_ctx);
+	free(s->hb.buf);
 	free(s->rx);
 	free(s);
 }
@@ -342,7 +343,8 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 	}
 	s->own_ctx = tls_ctx_create(ep, 0, &params->security, err, errlen);
 	if (s->own_ctx != NULL)
-		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s), err, errlen);
+		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s),
+				params->heartbeat_interval_ms != 0, err, errlen);
 	if (s->tls == NULL) {
 		ops->close(&s->conn);
 		session_free(s);
@@ -394,6 +396,7 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 		return NULL;
 	}
 	s->handshake_done = 1;
+	s->hb.agreed = tls_heartbeats_agreed(s->tls);
 	set_name(s);
 	return s;
 }
@@ -521,6 +524,7 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 			return -EAGAIN;
 		}
 		s->handshake_done = 1;
+		s->hb.agreed = tls_heartbeats_agreed(s->tls);
 		set_name(s);
 		if (tls_psk_identity(s->tls)[0] == '\0')
 			tls_peer_subject(s->tls, s->peer_subject, sizeof(s->peer_subject));
@@ -529,7 +533,10 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		dpfix_session_log(DPFIX_LOG_INFO, "%s: session established", s->name);
 	}
 	if (s->conn.ops->flags & DPFIX_TRANSPORT_MESSAGES) {
-		n = read_some(s, buf, cap, err, errlen);
+		/* Heartbeats are answered or taken in here: the reader sees IPFIX only. */
+		do
+			n = read_some(s, buf, cap, err, errlen);
+		while (n > 0 && heartbeat_take(s, buf, (size_t)n));
 		if (n > 0 && collector_alert(s, buf, (size_t)n, err, errlen) < 0)
 			return -EPROTO;
 		return n >= 0 ? deliver(s, (size_t)n) : n;
@@ -537,8 +544,16 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 	/* A byte stream: gather until the header's length is there, then cut. */
 	for (;;) {
 		char why[128];
-		int len = dpfix_ipfix_frame(s->rx, s->rx_len, why, sizeof(why));
+		size_t heartbeat = heartbeat_frame(s, s->rx, s->rx_len);
+		int len;
 
+		if (heartbeat != 0 && heartbeat <= s->rx_len) {
+			heartbeat_take(s, s->rx, heartbeat);
+			memmove(s->rx, s->rx + heartbeat, s->rx_len - heartbeat);
+			s->rx_len -= heartbeat;
+			continue;
+		}
+		len = heartbeat != 0 ? 0 : dpfix_ipfix_frame(s->rx, s->rx_len, why, sizeof(why));
 		if (collector_alert(s, s->rx, s->rx_len, err, errlen) < 0)
 			return -EPROTO;
 		if (len < 0) {
@@ -714,7 +729,7 @@ dpfix_listener_accept(struct dpfix_listener *l)
 	}
 	s->own_ctx = l->ctx;
 	s->handshake_deadline_ms = session_now_ms() + SERVER_HANDSHAKE_MS;
-	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), is_sctp(s), err, sizeof(err));
+	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), is_sctp(s), 1, err, sizeof(err));
 	if (s->tls == NULL) {
 		dpfix_session_log(DPFIX_LOG_ERROR, "%s: %s", s->name, err);
 		l->ops->close(&s->conn);

@@ -12,6 +12,22 @@
 #define STREAM_TEMPLATES 0      /* SCTP: templates alone on stream 0 (RFC 7011 10.2) */
 #define STREAM_DATA 1
 #define CLOSE_WAIT_MS 3000      /* an end: our last bytes out, then the collector's end */
+#define HEARTBEAT_NONCE 12      /* random octets in a request's payload, after its id */
+#define HEARTBEATS_KEPT 16      /* requests that can still be answered; answers waiting */
+
+/* Heartbeats agreed in the handshake (session_heartbeat.c). */
+struct session_heartbeats {
+	int agreed;
+	struct {
+		uint32_t id;
+		uint8_t nonce[HEARTBEAT_NONCE];
+		int open;               /* not answered yet */
+	} sent[HEARTBEATS_KEPT];        /* the latest requests, a ring */
+	unsigned int next_sent;
+	uint32_t answered[HEARTBEATS_KEPT]; /* ids answered, for dpfix_session_heartbeat_answered */
+	unsigned int answered_head, answered_count;
+	uint8_t *buf;                   /* a message being built: allocated at first use */
+};
 
 struct dpfix_session {
 	struct dpfix_conn conn;
@@ -29,6 +45,7 @@ struct dpfix_session {
 	size_t rx_len;
 	struct dpfix_session_stats stats;
 	uint64_t stream_messages[DPFIX_MAX_STREAMS];
+	struct session_heartbeats hb;
 	char name[400];
 	char peer_subject[256];         /* collector, X.509: the exporter certificate's CN */
 };
@@ -39,5 +56,14 @@ void session_free(struct dpfix_session *s);
  * so, else 0. */
 int collector_alert(struct dpfix_session *s, const uint8_t *b, size_t len, char *err,
 		size_t errlen);
+
+/* session_heartbeat.c: 1 if the whole message b of len octets received on s is a
+ * heartbeat (they were agreed, and it is framed as one), which is then taken in: a
+ * request answered, a response matched, a malformed one counted and dropped; 0 if it is
+ * not one (an IPFIX message, or anything else to hand up). */
+int heartbeat_take(struct dpfix_session *s, const uint8_t *b, size_t len);
+/* On a byte stream holding len octets: 0 if b does not start with a heartbeat; else the
+ * message's length, which may be more than len (wait for the rest). */
+size_t heartbeat_frame(const struct dpfix_session *s, const uint8_t *b, size_t len);
 
 #endif

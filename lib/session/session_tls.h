@@ -19,9 +19,13 @@ struct tls_ctx *tls_ctx_create(const struct dpfix_endpoint *ep, int server,
 void tls_ctx_free(struct tls_ctx *ctx);
 
 /* A connection for session s; mtu is the datagram payload limit (DTLS over UDP);
- * sctp selects DTLS over SCTP (RFC 6083: 16 KB records, keys for SCTP-AUTH). */
+ * sctp selects DTLS over SCTP (RFC 6083: 16 KB records, keys for SCTP-AUTH); heartbeats:
+ * a client offers dpfix heartbeats (ALPN DPFIX_HEARTBEAT_ALPN), a server accepts them
+ * when offered (and goes on without when not). */
 struct tls_conn *tls_conn_create(struct tls_ctx *ctx, struct dpfix_session *s, uint32_t mtu,
-		int sctp, char *err, size_t errlen);
+		int sctp, int heartbeats, char *err, size_t errlen);
+/* After the handshake: 1 if both ends agreed on dpfix heartbeats. */
+int tls_heartbeats_agreed(struct tls_conn *t);
 /* Keying material from the handshake (RFC 5705), e.g. EXPORTER_DTLS_OVER_SCTP. */
 int tls_export_key(struct tls_conn *t, const char *label, uint8_t *out, size_t len);
 void tls_conn_free(struct tls_conn *t);

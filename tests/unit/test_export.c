@@ -15,27 +15,12 @@
 #include "dpfix_export.h"
 #include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_options.h"
+#include "unit_ports.h"
 #include "unit_test.h"
 
 #define NS_PER_S 1000000000ull
 
 static struct dpfix_ipfix_schema schema;  /* 32-octet records of template 256 */
-
-static uint16_t
-free_port(int type)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-			getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
 
 /* A collector end: a listener on SCHEME://127.0.0.1:free, and the exporter's session. */
 struct peer {

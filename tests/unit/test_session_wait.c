@@ -12,26 +12,10 @@
 #include <unistd.h>
 
 #include "dpfix_session.h"
+#include "unit_ports.h"
 #include "unit_test.h"
 
 #define MESSAGE_LEN 100
-
-/* A port the kernel says is free now, for a listener or usrsctp's UDP encapsulation. */
-static uint16_t
-free_port(int type)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-			getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
 
 /* A minimal IPFIX message (the TCP session cuts its byte stream by this header). */
 static void

@@ -1,0 +1,217 @@
+/* dpfix heartbeats (doc/heartbeats.md): RFC 6520's request and response, carried inside
+ * the (D)TLS session between two ends that agreed on them in the handshake (ALPN
+ * DPFIX_HEARTBEAT_ALPN), framed so that they are never taken for IPFIX messages: a
+ * 16-bit marker where an IPFIX message has its version (10), then the length. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "session_private.h"
+#include "session_tls.h"
+
+#define MARKER 0xDF48           /* "dpfix" 0xDF, 'H'eartbeat; never 10 (IPFIX) */
+#define FRAME_HEADER 4          /* marker, length */
+#define BODY_HEADER 3           /* RFC 6520: type, payload_length */
+#define PAYLOAD (4 + HEARTBEAT_NONCE) /* our requests': id, nonce */
+#define MIN_PADDING 16          /* RFC 6520 4 */
+#define REQUEST 1
+#define RESPONSE 2
+#define MAX_MESSAGE 16384       /* RFC 6520 4: at most 2^14 */
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static void
+put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+/* getrandom(2) never returns short for 256 octets or less; larger asks may be cut by a
+ * signal. */
+static int
+random_fill(uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = getrandom(p, len < 256 ? len : 256, 0);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int
+dpfix_session_heartbeats(const struct dpfix_session *s)
+{
+	return s->hb.agreed;
+}
+
+size_t
+heartbeat_frame(const struct dpfix_session *s, const uint8_t *b, size_t len)
+{
+	if (!s->hb.agreed || len < FRAME_HEADER || get16(b) != MARKER)
+		return 0;
+	/* A length too short to hold the header still spans its header: taken (and
+	 * counted as malformed) rather than left to stall the stream. */
+	return get16(b + 2) < FRAME_HEADER ? FRAME_HEADER : get16(b + 2);
+}
+
+/* Writes one heartbeat message on the data stream (SCTP: behind the data sent before
+ * it, which an answer then shows was read). */
+static int
+write_message(struct dpfix_session *s, const uint8_t *msg, size_t len)
+{
+	int ret;
+
+	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_DATA};
+	ret = tls_write(s->tls, msg, len);
+	if (ret == 0)
+		s->conn.ops->flush(&s->conn);
+	return ret;
+}
+
+static uint8_t *
+message_buffer(struct dpfix_session *s)
+{
+	if (s->hb.buf == NULL)
+		s->hb.buf = malloc(MAX_MESSAGE);
+	return s->hb.buf;
+}
+
+/* A request's answer: its payload echoed, fresh padding (RFC 6520 4). */
+static void
+answer(struct dpfix_session *s, const uint8_t *payload, uint16_t payload_len)
+{
+	uint8_t *msg = message_buffer(s);
+	size_t len = FRAME_HEADER + BODY_HEADER + payload_len + MIN_PADDING;
+
+	if (msg == NULL || len > MAX_MESSAGE) {
+		s->stats.heartbeats_ignored++;
+		return;
+	}
+	put16(msg, MARKER);
+	put16(msg + 2, (uint32_t)len);
+	msg[4] = RESPONSE;
+	put16(msg + 5, payload_len);
+	memcpy(msg + FRAME_HEADER + BODY_HEADER, payload, payload_len);
+	if (random_fill(msg + len - MIN_PADDING, MIN_PADDING) < 0 || write_message(s, msg, len) < 0) {
+		s->stats.heartbeats_ignored++; /* the peer counts it as missed */
+		return;
+	}
+	s->stats.heartbeat_requests++;
+}
+
+/* A response that echoes one of our open requests answers it; any other is ignored. */
+static void
+match(struct dpfix_session *s, const uint8_t *payload, uint16_t payload_len)
+{
+	struct session_heartbeats *hb = &s->hb;
+
+	for (unsigned int i = 0; payload_len == PAYLOAD && i < HEARTBEATS_KEPT; i++) {
+		if (!hb->sent[i].open || get32(payload) != hb->sent[i].id ||
+				memcmp(payload + 4, hb->sent[i].nonce, HEARTBEAT_NONCE) != 0)
+			continue;
+		hb->sent[i].open = 0;
+		s->stats.heartbeats_answered++;
+		if (hb->answered_count < HEARTBEATS_KEPT) {
+			hb->answered[(hb->answered_head + hb->answered_count) % HEARTBEATS_KEPT] =
+					hb->sent[i].id;
+			hb->answered_count++;
+		}
+		return;
+	}
+	s->stats.heartbeats_ignored++;
+}
+
+int
+heartbeat_take(struct dpfix_session *s, const uint8_t *b, size_t len)
+{
+	uint16_t payload_len;
+
+	if (!s->hb.agreed || len < 2 || get16(b) != MARKER)
+		return 0;
+	/* RFC 6520 4: a message whose payload and padding do not fit is dropped silently. */
+	if (len < FRAME_HEADER + BODY_HEADER + MIN_PADDING || get16(b + 2) != len ||
+			(payload_len = get16(b + 5)) > len - FRAME_HEADER - BODY_HEADER - MIN_PADDING) {
+		s->stats.heartbeats_ignored++;
+		return 1;
+	}
+	if (b[4] == REQUEST)
+		answer(s, b + FRAME_HEADER + BODY_HEADER, payload_len);
+	else if (b[4] == RESPONSE)
+		match(s, b + FRAME_HEADER + BODY_HEADER, payload_len);
+	else
+		s->stats.heartbeats_ignored++;
+	return 1;
+}
+
+int
+dpfix_session_heartbeat(struct dpfix_session *s, uint32_t id, uint32_t ip_size)
+{
+	struct session_heartbeats *hb = &s->hb;
+	uint8_t *msg = message_buffer(s), *payload;
+	size_t len = FRAME_HEADER + BODY_HEADER + PAYLOAD + MIN_PADDING;
+	unsigned int slot = hb->next_sent % HEARTBEATS_KEPT;
+	int ret;
+
+	if (!hb->agreed)
+		return -EOPNOTSUPP;
+	if (ip_size != 0)
+		return -EOPNOTSUPP; /* path MTU probes: not yet */
+	if (msg == NULL)
+		return -ENOMEM;
+	payload = msg + FRAME_HEADER + BODY_HEADER;
+	put16(msg, MARKER);
+	put16(msg + 2, (uint32_t)len);
+	msg[4] = REQUEST;
+	put16(msg + 5, PAYLOAD);
+	put32(payload, id);
+	ret = random_fill(payload + 4, len - FRAME_HEADER - BODY_HEADER - 4);
+	if (ret < 0)
+		return ret;
+	ret = write_message(s, msg, len);
+	if (ret < 0)
+		return ret;
+	hb->sent[slot].id = id;
+	memcpy(hb->sent[slot].nonce, payload + 4, HEARTBEAT_NONCE);
+	hb->sent[slot].open = 1;
+	hb->next_sent++;
+	s->stats.heartbeats_sent++;
+	return 0;
+}
+
+int
+dpfix_session_heartbeat_answered(struct dpfix_session *s, uint32_t *id)
+{
+	struct session_heartbeats *hb = &s->hb;
+
+	if (hb->answered_count == 0)
+		return 0;
+	*id = hb->answered[hb->answered_head];
+	hb->answered_head = (hb->answered_head + 1) % HEARTBEATS_KEPT;
+	hb->answered_count--;
+	return 1;
+}
