@@ -63,6 +63,7 @@ static const struct dpfix_config_option collector_options[] = {
 		"bytes of templates the sessions may hold together beyond the 64 KiB each may "
 		"always hold (a template takes about 48 bytes and 8 a field); past it a new "
 		"template is refused, counted and said; 0: no limit"),
+	DPFIX_CLICKHOUSE_OPTIONS(struct collector_settings, clickhouse),
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 

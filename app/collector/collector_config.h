@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "dpfix_clickhouse_config.h"
 #include "dpfix_config.h"
 #include "dpfix_session.h"
 
@@ -27,6 +28,7 @@ struct collector_settings {
 	uint32_t max_sessions;
 	uint64_t first_message_timeout_ms;
 	struct dpfix_security_params security;
+	struct dpfix_clickhouse_settings clickhouse;
 };
 
 /* Defaults, then --config FILE and the options. 0; 1 for --help (printed); -EINVAL

@@ -116,6 +116,17 @@ add_sinks(struct dpfix_collect *c, const struct collector_settings *cfg, FILE **
 		if (dpfix_collect_add_sink(c, &sink) < 0)
 			return -1;
 	}
+	if (cfg->clickhouse.url[0] != '\0') {
+		struct dpfix_clickhouse_params cp;
+
+		dpfix_clickhouse_params_from(&cfg->clickhouse, &cp);
+		if (dpfix_collect_sink_clickhouse(&cp, &sink, err, sizeof(err)) < 0) {
+			dpfix_log(DPFIX_LOG_ERROR, "--clickhouse: %s", err);
+			return -1;
+		}
+		if (dpfix_collect_add_sink(c, &sink) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -10,17 +10,16 @@
 #include "ch_schema.h"
 
 /* The elements of the table dpfix creates, after the reception time, exporter and
- * observation domain: what dpfix-probe exports (flow and biflow templates) and what other
- * exporters commonly send. Other elements are stored once a column is added for them. */
+ * observation domain: those of dpfix-probe's flow and biflow records. Each column costs
+ * ClickHouse work on every row inserted, used or not, so other exporters' elements
+ * (egressInterface, bgpSourceAsNumber, ...) are added by name (clickhouse_columns). */
 static const char *const default_elements[] = {
 	"sourceIPv4Address", "destinationIPv4Address", "sourceIPv6Address",
 	"destinationIPv6Address", "sourceTransportPort", "destinationTransportPort",
 	"protocolIdentifier", "ipClassOfService", "tcpControlBits", "icmpTypeCodeIPv4",
-	"icmpTypeCodeIPv6", "vlanId", "ingressInterface", "egressInterface", "minimumTTL",
-	"maximumTTL", "octetDeltaCount", "packetDeltaCount", "flowStartMilliseconds",
-	"flowEndMilliseconds", "flowStartSeconds", "flowEndSeconds", "flowEndReason",
-	"mplsTopLabelStackSection", "selectorId", "bgpSourceAsNumber", "bgpDestinationAsNumber",
-	"ipNextHopIPv4Address", "ipNextHopIPv6Address",
+	"icmpTypeCodeIPv6", "vlanId", "ingressInterface", "minimumTTL", "maximumTTL",
+	"octetDeltaCount", "packetDeltaCount", "flowStartMilliseconds", "flowEndMilliseconds",
+	"flowEndReason", "mplsTopLabelStackSection", "selectorId",
 	"reverseOctetDeltaCount", "reversePacketDeltaCount", "reverseTcpControlBits",
 	"reverseMinimumTTL", "reverseMaximumTTL", "reverseFlowStartMilliseconds",
 	"reverseFlowEndMilliseconds",

@@ -125,7 +125,8 @@ ch_spool_open(struct ch_spool *sp, const char *dir, char *err, size_t errlen)
 		}
 	}
 	closedir(d);
-	qsort(sp->files, sp->count, sizeof(*sp->files), by_seq);
+	if (sp->count > 1)
+		qsort(sp->files, sp->count, sizeof(*sp->files), by_seq);
 	sp->next_seq = sp->count ? sp->files[sp->count - 1].seq + 1 : 1;
 	if (sp->count > 0)
 		sp->files[0].uncertain = 1;

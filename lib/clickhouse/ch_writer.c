@@ -480,8 +480,9 @@ finish(struct dpfix_clickhouse *ch)
 	while ((b = queue_pop(ch)) != NULL) {
 		ch_count(&ch->stats.batches_dropped, 1);
 		ch_count(&ch->stats.rows_dropped, b->rows);
-		ch_log(ch, 1, "clickhouse: at the end: ClickHouse did not take %u flow records: "
-				"lost (rows_dropped; a spool keeps them: clickhouse_spool_dir)", b->rows);
+		ch_log(ch, 1, "clickhouse: at the end, ClickHouse has not taken a batch: %u flow "
+				"records are lost (rows_dropped; clickhouse_spool_dir would keep them)",
+				b->rows);
 		recycle(ch, b);
 	}
 }

@@ -35,9 +35,11 @@ struct dpfix_clickhouse_params {
 
 #define DPFIX_CLICKHOUSE_BATCH_ROWS 50000
 #define DPFIX_CLICKHOUSE_BATCH_INTERVAL_MS 1000
-#define DPFIX_CLICKHOUSE_MEMORY_BYTES (256ull << 20)
-#define DPFIX_CLICKHOUSE_SPOOL_BYTES (4ull << 30)
-#define DPFIX_CLICKHOUSE_TIMEOUT_MS 30000
+/* Plain numbers: the option table shows them as the defaults' text. */
+#define DPFIX_CLICKHOUSE_MEMORY_BYTES 268435456     /* 256 MiB */
+#define DPFIX_CLICKHOUSE_SPOOL_BYTES 4294967296     /* 4 GiB */
+#define DPFIX_CLICKHOUSE_TIMEOUT_S 30
+#define DPFIX_CLICKHOUSE_TIMEOUT_MS (DPFIX_CLICKHOUSE_TIMEOUT_S * 1000)
 /* One insert stays one block of ClickHouse's (max_insert_block_size), so all or nothing. */
 #define DPFIX_CLICKHOUSE_BATCH_ROWS_MAX 1000000
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dpfix_clickhouse.h"
 #include "dpfix_ipfix.h"
 #include "dpfix_session.h"
 
@@ -185,6 +186,12 @@ struct dpfix_collect_file_params {
 };
 /* 0, or <0 with err naming the path and the reason. */
 int dpfix_collect_sink_file(const struct dpfix_collect_file_params *p,
+		struct dpfix_collect_sink *sink, char *err, size_t errlen);
+
+/* Flow records into ClickHouse (lib/clickhouse, doc/clickhouse.md): batched here, inserted,
+ * spooled and replayed by a thread of its own. p->log is set to lib/log's. 0, or <0 with
+ * err saying why (refused credentials, an unknown cluster: what no retry changes). */
+int dpfix_collect_sink_clickhouse(const struct dpfix_clickhouse_params *p,
 		struct dpfix_collect_sink *sink, char *err, size_t errlen);
 
 #endif

@@ -34,8 +34,9 @@ dpfix_config_find_cli(const struct dpfix_config_option *options, const char *nam
 	return find_key(options, key);
 }
 
+/* U32 and U64: a decimal integer in [min, max]. */
 static int
-parse_u32(const struct dpfix_config_option *o, const char *value, void *dst,
+parse_integer(const struct dpfix_config_option *o, const char *value, void *dst,
 		const char *origin, char *err, size_t errlen)
 {
 	char *end;
@@ -52,7 +53,10 @@ parse_u32(const struct dpfix_config_option *o, const char *value, void *dst,
 				origin, o->key, value, o->min, o->max);
 		return -EINVAL;
 	}
-	*(uint32_t *)dst = (uint32_t)v;
+	if (o->type == DPFIX_CONFIG_U64)
+		*(uint64_t *)dst = v;
+	else
+		*(uint32_t *)dst = (uint32_t)v;
 	return 0;
 }
 
@@ -182,7 +186,8 @@ dpfix_config_set(const struct dpfix_config_option *options, void *settings,
 	dst = (char *)settings + o->offset;
 	switch (o->type) {
 	case DPFIX_CONFIG_U32:
-		return parse_u32(o, value, dst, origin, err, errlen);
+	case DPFIX_CONFIG_U64:
+		return parse_integer(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_DURATION:
 		return parse_duration(o, value, dst, origin, err, errlen);
 	case DPFIX_CONFIG_BOOL:
@@ -353,6 +358,7 @@ dpfix_config_print_help(const struct dpfix_config_option *options, FILE *out)
 		[DPFIX_CONFIG_BOOL] = "yes|no", [DPFIX_CONFIG_STRING] = "TEXT",
 		[DPFIX_CONFIG_LIST] = "TEXT (repeatable)", [DPFIX_CONFIG_FLAGS] = "NAME,...",
 		[DPFIX_CONFIG_CUSTOM] = "VALUE", [DPFIX_CONFIG_CHOICE] = "NAME",
+		[DPFIX_CONFIG_U64] = "N",
 	};
 	char flag[96];
 

@@ -19,6 +19,8 @@ enum dpfix_config_type {
 	                        * structured value is checked where its file:line is known */
 	DPFIX_CONFIG_CHOICE,   /* one name from the option's list; stored as a uint32_t,
 	                        * its index there */
+	DPFIX_CONFIG_U64,      /* decimal integer within [min, max], stored as a uint64_t
+	                        * (sizes in bytes past 4 GiB) */
 };
 
 #define DPFIX_CONFIG_LIST_MAX 16

@@ -81,6 +81,7 @@ ch_run() {
 	setpriv --reuid clickhouse --regid clickhouse --init-groups \
 		"$CH_SERVER" --config-file="$dir/config.xml" >>"$dir/log/stdout" 2>&1 &
 	local pid=$!
+	disown "$pid"   # no "Killed" line from bash when a test kills it
 	PIDS+=("$pid")
 	CH_SERVERS+=("$name $pid")
 	for _ in $(seq 600); do
@@ -165,4 +166,72 @@ ch_query() {
 # ch_credentials FILE: the collector's user and password, mode 600.
 ch_credentials() {
 	(umask 077 && printf '%s:%s\n' "$CH_USER" "$CH_PASSWORD" >"$1")
+}
+
+# ch_wait_rows URL TABLE WANT [SECONDS]: waits until TABLE (db.table) holds WANT rows;
+# fails if it holds more, or fewer after SECONDS (default 60).
+ch_wait_rows() {
+	local url=$1 table=$2 want=$3 seconds=${4:-60} got=0 end
+	end=$((SECONDS + seconds))
+	while [ "$SECONDS" -lt "$end" ]; do
+		got=$(curl -s "$url/" --data-binary "SELECT count() FROM $table" 2>/dev/null || true)
+		[ "$got" = "$want" ] && return 0
+		[[ $got =~ ^[0-9]+$ ]] && [ "$got" -gt "$want" ] && fail "$table holds $got rows, want $want"
+		sleep 0.2
+	done
+	fail "$table holds ${got:-nothing} rows after ${seconds}s, want $want"
+}
+
+# ch_same_flows URL TABLE JSON...: the flow records of the collector's --json files
+# (options records left out) are the rows of TABLE, field for field: addresses, ports,
+# protocol, counters, times to the millisecond, end reason; and no batch twice.
+ch_same_flows() {
+	local url=$1 table=$2
+	shift 2
+	curl -sS --fail-with-body "$url/" --data-binary "SELECT
+		if(sourceIPv4Address != 0, IPv4NumToString(sourceIPv4Address), IPv6NumToString(sourceIPv6Address)),
+		if(destinationIPv4Address != 0, IPv4NumToString(destinationIPv4Address), IPv6NumToString(destinationIPv6Address)),
+		sourceTransportPort, destinationTransportPort, protocolIdentifier,
+		packetDeltaCount, octetDeltaCount, toUnixTimestamp(flowStartMilliseconds) * 1000 + flowStartMilliseconds_ms,
+		toUnixTimestamp(flowEndMilliseconds) * 1000 + flowEndMilliseconds_ms, flowEndReason
+		FROM $table FORMAT TSV" >"$WORK/ch_rows.tsv" || fail "reading $table: $(cat "$WORK/ch_rows.tsv")"
+	$PY - "$WORK/ch_rows.tsv" "$@" <<'PYEOF' || fail "$table differs from the collector's JSON"
+import collections, datetime, json, sys
+def ms(text):
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return str(round(t.timestamp() * 1000))
+want = collections.Counter()
+for path in sys.argv[2:]:
+    for line in open(path):
+        r = json.loads(line)
+        if "packetDeltaCount" not in r:
+            continue  # options records
+        want["\t".join(str(x) for x in (
+            r.get("sourceIPv4Address") or r.get("sourceIPv6Address"),
+            r.get("destinationIPv4Address") or r.get("destinationIPv6Address"),
+            r["sourceTransportPort"], r["destinationTransportPort"], r["protocolIdentifier"],
+            r["packetDeltaCount"], r["octetDeltaCount"], ms(r["flowStartMilliseconds"]),
+            ms(r["flowEndMilliseconds"]), r["flowEndReason"]))] += 1
+got = collections.Counter(line.rstrip("\n") for line in open(sys.argv[1]))
+if got != want:
+    print(f"{sum(want.values())} flows in JSON, {sum(got.values())} rows", file=sys.stderr)
+    for k in list((want - got).keys())[:3]:
+        print(f"  missing: {k}", file=sys.stderr)
+    for k in list((got - want).keys())[:3]:
+        print(f"  extra:   {k}", file=sys.stderr)
+    sys.exit(1)
+PYEOF
+}
+
+# ch_batches_whole URL TABLE: every batch id in TABLE holds as many rows as one insert of
+# it did, i.e. none came twice: for each batch, its rows are distinct records.
+ch_no_batch_twice() {
+	local dup
+	dup=$(ch_query "$1" "SELECT count() FROM (SELECT dpfixBatchId, count() AS c,
+		uniqExact(collectionTimeMilliseconds, collectionTimeMilliseconds_ms,
+		exporterIPv6Address, sourceIPv4Address, sourceIPv6Address, destinationIPv4Address,
+		destinationIPv6Address, sourceTransportPort, destinationTransportPort,
+		flowStartMilliseconds, flowStartMilliseconds_ms, octetDeltaCount) AS u
+		FROM $2 GROUP BY dpfixBatchId HAVING c != u)")
+	[ "$dup" = 0 ] || fail "$2: $dup batches hold a row twice"
 }

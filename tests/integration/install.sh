@@ -19,7 +19,7 @@ for f in "$bindir/dpfix-probe" "$bindir/dpfix-collector" "$bindir/dpfix-dump" \
 		"$sbindir/dpfix-host-setup" "$libdir/dpfix/dpfix_xdp.o" \
 		"$sysconfdir/dpfix/probe-udp.conf" "$sysconfdir/dpfix/probe-af_xdp.conf" \
 		"$sysconfdir/dpfix/probe-af_xdp.env" "$sysconfdir/dpfix/collector.conf" \
-		"$sysconfdir/dpfix/measures.elements"; do
+		"$sysconfdir/dpfix/measures.elements" "$sysconfdir/dpfix/collector-clickhouse.conf"; do
 	[ -f "$dest$f" ] || fail "not installed: $f"
 done
 [ -x "$dest$sbindir/dpfix-host-setup" ] || fail "dpfix-host-setup is not executable"

@@ -53,6 +53,8 @@ test_default_columns(void)
 	CHECK(c != NULL && strcmp(c->type, "UInt64") == 0 && c->ie->pen == DPFIX_IPFIX_PEN_REVERSE);
 	c = column(&s, "reverseFlowEndMilliseconds_ms");
 	CHECK(c != NULL && c->conv == CH_CONV_MS);
+	CHECK(column(&s, "egressInterface") == NULL);   /* not dpfix-probe's: by name only */
+	CHECK(ch_schema_add_element(&s, dpfix_ipfix_ie_by_name("flowStartSeconds")) == 0);
 	c = column(&s, "flowStartSeconds");
 	CHECK(c != NULL && strcmp(c->type, "DateTime") == 0);
 	CHECK(column(&s, "flowStartSeconds_ms") == NULL);

@@ -14,6 +14,7 @@
 struct settings {
 	uint32_t workers;
 	uint32_t big;
+	uint64_t bytes;
 	uint64_t idle_ms;
 	int verbose;
 	char name[16];
@@ -57,6 +58,8 @@ static const struct dpfix_config_option options[] = {
 	{"peer", DPFIX_CONFIG_LIST, offsetof(struct settings, peers), 0, 0, 0, "repeatable"},
 	DPFIX_CONFIG_FLAGS_OPTION(struct settings, "flow_key", key, key_names, "extra key fields"),
 	DPFIX_CONFIG_CUSTOM_OPTION("range", parse_range, "LOW-HIGH", "a range of numbers"),
+	{"bytes", DPFIX_CONFIG_U64, offsetof(struct settings, bytes), 0, 4096, UINT64_MAX - 1,
+		"a size past 4 GiB"},
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -126,6 +129,18 @@ test_u32(void)
 	CHECK(set(&s, "big", "4294967296", err) == -EINVAL);
 	CHECK(strstr(err, "out of range") != NULL);
 	CHECK_EQ_U64(s.big, 0);
+
+	/* U64: past 4 GiB, its bounds, and what does not parse. */
+	CHECK(set(&s, "bytes", "4294967296", err) == 0);
+	CHECK_EQ_U64(s.bytes, 4294967296ull);
+	CHECK(set(&s, "bytes", "18446744073709551614", err) == 0);
+	CHECK_EQ_U64(s.bytes, UINT64_MAX - 1);
+	CHECK(set(&s, "bytes", "18446744073709551615", err) == -EINVAL);
+	CHECK(strstr(err, "out of range") != NULL);
+	CHECK(set(&s, "bytes", "4095", err) == -EINVAL);
+	CHECK(set(&s, "bytes", "18446744073709551616", err) == -EINVAL);
+	CHECK(strstr(err, "not a whole number") != NULL);
+	CHECK_EQ_U64(s.bytes, UINT64_MAX - 1);
 }
 
 static void

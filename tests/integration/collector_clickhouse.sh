@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# dpfix-collector --clickhouse into a private clickhouse-server 18.16 (one start for the
+# whole script), judged against the collector's own --json of the same run, so any
+# capture does (DPFIX_TEST_CAPTURE, default the bundled one):
+#  1. probe -> collector -> ClickHouse: the table dpfix creates holds exactly the flow
+#     records of the JSON, field for field; the summary counts them inserted; exit 0;
+#  2. ClickHouse away during the export: the batches go to the spool (RFC 5655 files
+#     that ipfixDump reads); the collector stops with them; restarted once ClickHouse
+#     is back it replays them before anything else; then ClickHouse killed while that
+#     collector runs, an export, ClickHouse back: replayed while running; every flow
+#     once;
+#  3. ClickHouse killed -9 in the middle of a stream of 600 000 records and restarted:
+#     every record inserted once (the batches whose insert went unanswered are checked
+#     by batch id), totals equal to the collector's;
+#  4. refused credentials, a credentials file others can read, an unknown cluster: exit
+#     1 with one clear line; ClickHouse unreachable and no spool: the collector runs,
+#     says so, and at the end counts what it could not insert as lost, exit 2.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/clickhouse_lib.sh"
+: "${DPFIX_BUILD_ROOT:?}"
+CAPTURE=${DPFIX_TEST_CAPTURE:-$SAMPLE_PCAP}
+BENCH_EXPORT=$DPFIX_BUILD_ROOT/bench/bench_export
+
+ch_single one
+ch_credentials "$WORK/ch.credentials"
+CH=(--clickhouse "$CH_URL" --clickhouse-credentials "$WORK/ch.credentials"
+	--clickhouse-batch-interval 0.2)
+
+probe_to() {
+	# shellcheck disable=SC2046
+	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$CAPTURE" -- \
+		--collector "$1" >"$WORK/probe.stdout" 2>&1 || fail "probe to $1 exited with $?: $(tail -5 "$WORK/probe.stdout")"
+}
+
+# flows_in JSON: the flow records (not options records) of a --json file.
+flows_in() {
+	grep -c '"packetDeltaCount"' "$1"
+}
+
+# 1. The exact path.
+port=$(free_port)
+start_collector_at "tcp://127.0.0.1:$port" "$WORK/c1" --quiet --json "$WORK/one.json" "${CH[@]}"
+probe_to "tcp://127.0.0.1:$port"
+wait_for_records "$WORK/one.json" "$(probe_records "$WORK/probe.stdout")"
+stop_collector
+flows=$(flows_in "$WORK/one.json")
+[ "$flows" -gt 0 ] || fail "1: no flow records"
+[ "$(summary_value "$WORK/c1.stdout" flows)" = "$flows" ] || fail "1: summary flows"
+ch_same_flows "$CH_URL" dpfix.flows "$WORK/one.json"
+[ "$(counter "$WORK/c1.stdout" clickhouse_rows_inserted)" = "$flows" ] || fail "1: clickhouse_rows_inserted"
+[ "$(counter "$WORK/c1.stdout" clickhouse_options_records_skipped)" = \
+	"$(counter "$WORK/c1.stdout" options_records)" ] || fail "1: options records skipped"
+[ "$(ch_query "$CH_URL" "SELECT sum(packetDeltaCount), sum(octetDeltaCount) FROM dpfix.flows")" = \
+	"$(summary_value "$WORK/c1.stdout" packets)	$(summary_value "$WORK/c1.stdout" octets)" ] ||
+	fail "1: packet and octet sums differ from the collector's"
+[ "$(ch_query "$CH_URL" "SELECT DISTINCT IPv6NumToString(exporterIPv6Address), observationDomainId FROM dpfix.flows")" = \
+	"::ffff:127.0.0.1	1" ] || fail "1: exporter or domain"
+# The reception time is the collector's clock: within the test's minutes.
+[ "$(ch_query "$CH_URL" "SELECT countIf(abs(toUnixTimestamp(collectionTimeMilliseconds) - toUnixTimestamp(now())) > 600) FROM dpfix.flows")" = 0 ] ||
+	fail "1: collectionTimeMilliseconds is not the reception time"
+
+# 2. ClickHouse away: spool, stop, restart with the spool, replay; again while running.
+ch_stop one KILL
+spool=$WORK/spool
+port=$(free_port)
+start_collector_at "tcp://127.0.0.1:$port" "$WORK/c2" --quiet --json "$WORK/two.json" "${CH[@]}" \
+	--clickhouse-table spooled --clickhouse-spool-dir "$spool"
+grep -q "Connection refused; spooling until it answers" "$WORK/c2.stderr" ||
+	fail "2: an unreachable ClickHouse is not said: $(cat "$WORK/c2.stderr")"
+probe_to "tcp://127.0.0.1:$port"
+wait_for_records "$WORK/two.json" "$(probe_records "$WORK/probe.stdout")"
+stop_collector
+[ "$(counter "$WORK/c2.stdout" clickhouse_rows_spooled)" = "$flows" ] || fail "2: rows spooled"
+[ "$(counter "$WORK/c2.stdout" clickhouse_rows_dropped)" = 0 ] || fail "2: rows dropped"
+grep -q "stay in the spool" "$WORK/c2.stderr" || fail "2: the spool left is not said"
+mkdir "$WORK/spool.copy"
+cp "$spool"/*.ipfix "$WORK/spool.copy/"
+for f in "$WORK/spool.copy"/*.ipfix; do
+	ipfix_dump_clean "$f"
+done
+ch_run one
+port=$(free_port)
+start_collector_at "tcp://127.0.0.1:$port" "$WORK/c3" --quiet --json "$WORK/three.json" "${CH[@]}" \
+	--clickhouse-table spooled --clickhouse-spool-dir "$spool"
+grep -q "in the spool $spool from an earlier run: they go first" "$WORK/c3.stderr" ||
+	fail "2: the earlier run's spool is not said: $(cat "$WORK/c3.stderr")"
+ch_wait_rows "$CH_URL" dpfix.spooled "$flows"
+ch_same_flows "$CH_URL" dpfix.spooled "$WORK/two.json"
+ch_stop one KILL
+probe_to "tcp://127.0.0.1:$port"
+wait_for_records "$WORK/three.json" "$(probe_records "$WORK/probe.stdout")"
+wait_for_text "$WORK/c3.stderr" "spooling, trying again" 20
+ch_run one
+ch_wait_rows "$CH_URL" dpfix.spooled $((2 * flows))
+stop_collector
+ch_same_flows "$CH_URL" dpfix.spooled "$WORK/two.json" "$WORK/three.json"
+ch_no_batch_twice "$CH_URL" dpfix.spooled
+[ "$(counter "$WORK/c3.stdout" clickhouse_rows_replayed)" = $((2 * flows)) ] || fail "2: rows replayed"
+[ -z "$(ls "$spool")" ] || fail "2: the spool is not empty: $(ls "$spool")"
+
+# 3. Killed in the middle of a stream.
+records=600000
+port=$(free_port)
+start_collector_at "tcp://127.0.0.1:$port" "$WORK/c4" --quiet "${CH[@]}" --clickhouse-table killed \
+	--clickhouse-spool-dir "$WORK/spool4" --clickhouse-batch-rows 20000
+"$BENCH_EXPORT" "tcp://127.0.0.1:$port" "$records" --probe-records --rate 200000 \
+	>"$WORK/bench.out" 2>&1 &
+bench=$!
+PIDS+=("$bench")
+# Once rows are arriving, ClickHouse dies with inserts under way.
+for _ in $(seq 300); do
+	[ "$(curl -s "$CH_URL/" --data-binary "SELECT count() FROM dpfix.killed" 2>/dev/null || echo 0)" -gt 40000 ] && break
+	sleep 0.05
+done
+ch_stop one KILL
+sleep 1
+ch_run one
+wait "$bench" || fail "3: bench_export: $(cat "$WORK/bench.out")"
+ch_wait_rows "$CH_URL" dpfix.killed "$records" 120
+stop_collector
+[ "$(summary_value "$WORK/c4.stdout" flows)" = "$records" ] || fail "3: the collector's flows"
+[ "$(ch_query "$CH_URL" "SELECT sum(packetDeltaCount), sum(octetDeltaCount) FROM dpfix.killed")" = \
+	"$(summary_value "$WORK/c4.stdout" packets)	$(summary_value "$WORK/c4.stdout" octets)" ] ||
+	fail "3: packet and octet sums differ from the collector's"
+ch_no_batch_twice "$CH_URL" dpfix.killed
+[ "$(counter "$WORK/c4.stdout" clickhouse_rows_inserted)" = "$records" ] || fail "3: rows inserted"
+[ "$(counter "$WORK/c4.stdout" clickhouse_batches_retried)" -gt 0 ] || fail "3: no insert failed"
+
+# 4. Errors at start, and no spool.
+printf '%s:wrong\n' "$CH_USER" >"$WORK/bad.credentials"
+chmod 600 "$WORK/bad.credentials"
+expect_refusal() {
+	local want=$1 rc=0
+	shift
+	timeout 30 "$DPFIX_COLLECTOR" --listen "udp://127.0.0.1:$(free_port)" --quiet "$@" \
+		>"$WORK/refused.stdout" 2>"$WORK/refused.stderr" || rc=$?
+	[ "$rc" = 1 ] || fail "4: exit $rc, want 1: $*"
+	grep -q "$want" "$WORK/refused.stderr" || fail "4: '$want' not said: $(cat "$WORK/refused.stderr")"
+}
+expect_refusal "Wrong password for user $CH_USER (code 193)" --clickhouse "$CH_URL" \
+	--clickhouse-credentials "$WORK/bad.credentials"
+chmod 644 "$WORK/bad.credentials"
+expect_refusal "is accessible by group or others (mode 0644); chmod 600 it" \
+	--clickhouse "$CH_URL" --clickhouse-credentials "$WORK/bad.credentials"
+expect_refusal "has no cluster 'nope' in its remote_servers" "${CH[@]}" --clickhouse-cluster nope
+expect_refusal "expected http://HOST:PORT" --clickhouse "https://127.0.0.1:1"
+ch_stop one KILL
+port=$(free_port)
+start_collector_at "tcp://127.0.0.1:$port" "$WORK/c5" --quiet "${CH[@]}" --clickhouse-table lost
+grep -q "Connection refused; batches wait in memory until it answers" "$WORK/c5.stderr" ||
+	fail "4: an unreachable ClickHouse is not said: $(cat "$WORK/c5.stderr")"
+probe_to "tcp://127.0.0.1:$port"
+wait_for_close "$WORK/c5"
+kill -TERM "$COLLECTOR_PID"
+rc=0
+wait "$COLLECTOR_PID" || rc=$?
+[ "$rc" = 2 ] || fail "4: exit $rc with flows lost, want 2"
+[ "$(counter "$WORK/c5.stdout" clickhouse_rows_dropped)" = "$flows" ] || fail "4: rows dropped"
+grep -q "flow records are lost (rows_dropped" "$WORK/c5.stderr" || fail "4: the loss is not said"
+echo "collector_clickhouse: ok ($flows flows; $records records through a ClickHouse crash)"
