@@ -46,7 +46,7 @@ struct ch_batch {
 	/* The writer's state of it. */
 	uint64_t shards_done;           /* bit per shard that has its rows */
 	uint64_t shards_uncertain;      /* bit per shard whose insert may or may not have run */
-	int from_spool;                 /* read back from the spool's first file */
+	uint64_t from_spool;            /* read back from this spool file (its sequence); 0: not */
 	struct ch_batch *next;          /* queue link */
 };
 

@@ -1,5 +1,9 @@
-/* The state the collector's thread (clickhouse.c) and the writer thread (ch_writer.c)
- * share, and what each owns alone. */
+/* The state the collector's thread (clickhouse.c) and the writer threads (ch_writer.c,
+ * ch_insert.c) share, and what each owns alone. Locks, taken in this order when nested:
+ * state (the spool and what is known of ClickHouse; held while the spool is written),
+ * server (rwlock: read while encoding and inserting, written while setting up), queue
+ * (the batches handed over; never held during I/O, as the collector's thread takes it),
+ * said (the elements said to lack a column). */
 #ifndef CH_INTERNAL_H
 #define CH_INTERNAL_H
 
@@ -7,21 +11,38 @@
 #include <stdarg.h>
 
 #include "ch_batch.h"
+#include "ch_http.h"
 #include "ch_rowbinary.h"
 #include "ch_server.h"
 #include "ch_spool.h"
 #include "dpfix_clickhouse.h"
 
-#define CH_TEMPLATE_CACHE 64     /* template pointers -> batch slots, per batch */
+#define CH_TEMPLATE_CACHE 64     /* (session, domain, template) -> batch slot, per batch */
 #define CH_FREE_BATCHES 4        /* emptied batches kept for reuse */
 #define CH_SAID_ELEMENTS 128     /* elements without a column already said */
+#define CH_MAX_WRITERS 8
+
+/* One writer thread: a batch at a time, encoded and inserted with buffers of its own. */
+struct ch_writer {
+	struct dpfix_clickhouse *ch;
+	pthread_t thread;
+	int started;
+	struct ch_batch *replay;        /* the spool file it holds, read back */
+	struct ch_buf rows[CH_BATCH_MAX_SHARDS];
+	struct ch_buf used;             /* per column: 1 if the batch's records fill it */
+	struct ch_buf query;            /* the INSERT naming those columns */
+	struct ch_plan plans[CH_BATCH_MAX_TEMPLATES];
+	uint64_t plan_batch[CH_BATCH_MAX_TEMPLATES];    /* the batch id each plan is for */
+	uint64_t plan_schema[CH_BATCH_MAX_TEMPLATES];   /* ... and the set-up */
+	struct ch_http_response response;
+};
 
 struct dpfix_clickhouse {
 	struct dpfix_clickhouse_params p;
 	char url[256], database[64], table[64], cluster[64], columns[1024], spool_dir[4096];
 	char user[128], password[128];
 
-	/* Counters: written with atomic adds by either thread, read by either. */
+	/* Counters: written with atomic adds by any thread, read by any. */
 	struct dpfix_clickhouse_stats stats;
 
 	/* The collector's thread alone. */
@@ -41,37 +62,39 @@ struct dpfix_clickhouse {
 	uint32_t cache_last;
 	int memory_full_said;
 
-	/* Shared, under lock. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	/* Queue lock: the batches handed over, oldest first. */
+	pthread_mutex_t queue_lock;
+	pthread_cond_t wake;            /* a batch came, the stop, or work for a writer */
 	struct ch_batch *queue_head, *queue_tail;
 	uint64_t queued_bytes;
 	struct ch_batch *free_batches;
 	uint32_t free_count;
 	int stopping;
-	pthread_t thread;
-	int thread_started;
 
-	/* The writer's alone (and create's, before the writer starts). */
-	struct ch_server server;
-	struct ch_server_params server_params;
-	int ready;                      /* set up: columns known */
+	/* State lock: the spool and what the writers know of ClickHouse. */
+	pthread_mutex_t state_lock;
+	struct ch_spool spool;
+	int spooling;                   /* a spool directory was given */
+	int ready;                      /* set up: the columns are known */
+	int setting_up;                 /* a writer is setting up */
 	int down;                       /* the last attempt failed */
 	uint64_t down_since_ms;
 	uint64_t backoff_ms;
 	uint64_t next_attempt_ms;
 	uint64_t last_ttl_ms;
-	struct ch_spool spool;
-	int spooling;                   /* a spool directory was given */
-	struct ch_batch *replay;        /* the spool's first file, read back */
-	struct ch_buf rows[CH_BATCH_MAX_SHARDS];
-	struct ch_plan plans[CH_BATCH_MAX_TEMPLATES];
-	uint64_t plan_batch[CH_BATCH_MAX_TEMPLATES];    /* the batch id each plan is for */
-	uint64_t plan_schema[CH_BATCH_MAX_TEMPLATES];   /* ... and the set-up */
+
+	/* Server lock: read while inserting, written while setting up. */
+	pthread_rwlock_t server_lock;
+	struct ch_server server;
+	struct ch_server_params server_params;
 	uint64_t schema_generation;     /* set-ups that succeeded */
+
+	pthread_mutex_t said_lock;
 	uint32_t said_count;
 	uint32_t said[CH_SAID_ELEMENTS][2];     /* pen, id */
-	uint64_t lost_at_end;
+
+	struct ch_writer writers[CH_MAX_WRITERS];
+	uint32_t writer_count;
 };
 
 void ch_log(struct dpfix_clickhouse *ch, int error, const char *fmt, ...)
@@ -83,10 +106,28 @@ ch_count(uint64_t *counter, uint64_t n)
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
-/* Gives an emptied batch back for reuse (under lock). */
+/* Gives an emptied batch back for reuse (under the queue lock). */
 void ch_recycle(struct dpfix_clickhouse *ch, struct ch_batch *b);
 
-/* The writer thread. */
-void *ch_writer_main(void *arg);
+/* ch_writer.c: starts the writers; the end (the collector's thread, once they stopped). */
+int ch_writers_start(struct dpfix_clickhouse *ch, uint32_t count);
+void ch_writers_stop(struct dpfix_clickhouse *ch);
+void ch_writers_free(struct dpfix_clickhouse *ch);
+
+/* ch_insert.c: one batch into ClickHouse, with the server's lock read. */
+enum ch_insert_outcome {
+	CH_INSERT_DONE,         /* every shard has the batch's rows */
+	CH_INSERT_AGAIN,        /* some shard does not: try again later (*res says why) */
+	CH_INSERT_BAD,          /* ClickHouse cannot read it: it never will */
+};
+enum ch_insert_outcome ch_insert_batch(struct ch_writer *w, struct ch_batch *b,
+		enum ch_result *res, char *err, size_t errlen);
+/* Whether a record of b belongs to a shard that does not have its rows yet (for the
+ * spool: only those are kept). */
+int ch_insert_record_undone(struct ch_writer *w, const struct ch_batch *b, uint32_t slot,
+		const uint8_t *rec, uint32_t len);
+/* Forgets the plans of b's templates. */
+void ch_insert_forget(struct ch_writer *w, const struct ch_batch *b);
+void ch_writer_buffers_free(struct ch_writer *w);
 
 #endif

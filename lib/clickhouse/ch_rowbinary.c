@@ -16,6 +16,7 @@
 void
 ch_plan_free(struct ch_plan *p)
 {
+	free(p->ops);
 	free(p->source);
 	free(p->offsets);
 	free(p->lengths);
@@ -225,35 +226,154 @@ put_value(uint8_t *o, const struct ch_column *c, const uint8_t *v, uint16_t len)
 	return o;
 }
 
+enum op_kind {
+	OP_ZERO,        /* n zero bytes: columns the record lacks (an empty String is one 0) */
+	OP_BE,          /* an unsigned field of the column's width, byte-swapped */
+	OP_COPY,        /* a FixedString of the field's length, copied */
+	OP_STRING,      /* octets with a LEB128 length */
+	OP_BATCH_ID,
+	OP_MS_SECONDS,  /* dateTimeMilliseconds (8 octets): its seconds as a DateTime ... */
+	OP_MS_FRACTION, /* ... and its milliseconds (NAME_ms) */
+	OP_GENERIC,     /* put_value: reduced sizes, signs, floats, times, strings' padding */
+};
+
+int
+ch_plan_compile(struct ch_plan *p, const struct ch_schema *s, const uint8_t *used)
+{
+	struct ch_op *ops = realloc(p->ops, (s->count + 1) * sizeof(*ops));
+	uint32_t n = 0;
+
+	if (ops == NULL)
+		return -ENOMEM;
+	p->ops = ops;
+	p->row_fixed = 0;
+	for (uint32_t c = 0; c < s->count; c++) {
+		const struct ch_column *col = &s->columns[c];
+		int32_t f = p->source[c];
+		uint32_t w = width(col);
+		struct ch_op op = {.width = (uint8_t)w, .field = f, .n = c};
+
+		if (!used[c])
+			continue;
+		if (col->conv == CH_CONV_BATCH_ID) {
+			op.kind = OP_BATCH_ID;
+		} else if (f < 0) {
+			/* A run of zeros, merged with the one before. */
+			w = w ? w : 1;
+			if (n > 0 && ops[n - 1].kind == OP_ZERO) {
+				ops[n - 1].n += w;
+				p->row_fixed += w;
+				continue;
+			}
+			op = (struct ch_op){.kind = OP_ZERO, .field = -1, .n = w};
+		} else {
+			uint16_t len = p->t->fields[f].length;
+
+			op.field_len = len;
+			switch (col->conv) {
+			case CH_CONV_UINT8: case CH_CONV_UINT16: case CH_CONV_UINT32: case CH_CONV_UINT64:
+			case CH_CONV_IPV4:
+				op.kind = len == w ? OP_BE : OP_GENERIC;
+				break;
+			case CH_CONV_FIXED:
+				op.kind = len == w ? OP_COPY : OP_GENERIC;
+				break;
+			case CH_CONV_BYTES:
+				op.kind = OP_STRING;
+				break;
+			case CH_CONV_DATETIME:
+			case CH_CONV_MS:
+				op.kind = col->ie->type == DPFIX_IPFIX_DATETIME_MILLISECONDS && len == 8 ?
+					(col->conv == CH_CONV_MS ? OP_MS_FRACTION : OP_MS_SECONDS) : OP_GENERIC;
+				break;
+			default:
+				op.kind = OP_GENERIC;
+				break;
+			}
+		}
+		/* A String's length prefix counts here, its octets per record. */
+		p->row_fixed += op.kind == OP_ZERO ? op.n : w ? w : 5;
+		ops[n++] = op;
+	}
+	p->op_count = n;
+	return 0;
+}
+
 int
 ch_row_encode(struct ch_buf *out, const struct ch_schema *s, const struct ch_plan *p,
 		const uint8_t *rec, uint64_t batch_id)
 {
-	size_t most = 0;
+	size_t most = p->row_fixed;
 	uint8_t *o;
 
-	/* Room for the row: a String takes at most its field plus a 5-byte length. */
-	for (uint32_t c = 0; c < s->count; c++)
-		most += width(&s->columns[c]) ? width(&s->columns[c]) :
-			(p->source[c] >= 0 ? p->lengths[p->source[c]] : 0) + 5u;
+	for (uint32_t i = 0; i < p->op_count; i++)
+		if (p->ops[i].kind != OP_ZERO && p->ops[i].width == 0)
+			most += p->lengths[p->ops[i].field];
 	if (ch_buf_reserve(out, most) < 0)
 		return -ENOMEM;
 	o = out->p + out->len;
-	for (uint32_t c = 0; c < s->count; c++) {
-		const struct ch_column *col = &s->columns[c];
-		int32_t f = p->source[c];
+	for (uint32_t i = 0; i < p->op_count; i++) {
+		const struct ch_op *op = &p->ops[i];
+		const uint8_t *v = op->field >= 0 ? rec + p->offsets[op->field] : NULL;
+		uint64_t x;
+		uint32_t x32;
+		uint16_t x16;
 
-		if (col->conv == CH_CONV_BATCH_ID) {
+		switch (op->kind) {
+		case OP_ZERO:
+			memset(o, 0, op->n);
+			o += op->n;
+			break;
+		case OP_BE:
+			switch (op->width) {
+			case 1:
+				*o = *v;
+				break;
+			case 2:
+				memcpy(&x16, v, 2);
+				x16 = __builtin_bswap16(x16);
+				memcpy(o, &x16, 2);
+				break;
+			case 4:
+				memcpy(&x32, v, 4);
+				x32 = __builtin_bswap32(x32);
+				memcpy(o, &x32, 4);
+				break;
+			default:
+				memcpy(&x, v, 8);
+				x = __builtin_bswap64(x);
+				memcpy(o, &x, 8);
+				break;
+			}
+			o += op->width;
+			break;
+		case OP_COPY:
+			memcpy(o, v, op->width);
+			o += op->width;
+			break;
+		case OP_STRING:
+			o = put_string(o, v, p->lengths[op->field]);
+			break;
+		case OP_BATCH_ID:
 			memcpy(o, &batch_id, 8);
 			o += 8;
-		} else if (f >= 0) {
-			o = put_value(o, col, rec + p->offsets[f], p->lengths[f]);
-		} else {
-			/* Not in this record: the column's zero (an empty String). */
-			uint32_t w = width(col);
-
-			memset(o, 0, w ? w : 1);
-			o += w ? w : 1;
+			break;
+		case OP_MS_SECONDS:
+			memcpy(&x, v, 8);
+			x = __builtin_bswap64(x) / 1000;
+			x32 = x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+			memcpy(o, &x32, 4);
+			o += 4;
+			break;
+		case OP_MS_FRACTION:
+			memcpy(&x, v, 8);
+			x16 = (uint16_t)(__builtin_bswap64(x) % 1000);
+			memcpy(o, &x16, 2);
+			o += 2;
+			break;
+		default:
+			o = put_value(o, &s->columns[op->n], v, p->lengths[op->field]);
+			break;
 		}
 	}
 	out->len = (size_t)(o - out->p);

@@ -1,7 +1,8 @@
 /* Flow records as ClickHouse RowBinary rows: a plan per template says which field fills
- * each column of the insert (the last field of the column's element: the collector's
- * own exporter, domain and reception time, appended to the record, win over any the
- * exporter put in it), then each record is written column by column. */
+ * each column (the last field of the column's element: the collector's own exporter,
+ * domain and reception time, appended to the record, win over any the exporter put in
+ * it); compiled for the columns an insert names, it is a short list of steps (a field
+ * byte-swapped, a run of zeros for the columns the record lacks, ...) run per record. */
 #ifndef CH_ROWBINARY_H
 #define CH_ROWBINARY_H
 
@@ -12,8 +13,20 @@
 #include "ch_schema.h"
 #include "dpfix_ipfix.h"
 
+/* One step of a compiled plan. */
+struct ch_op {
+	uint8_t kind;               /* enum in ch_rowbinary.c */
+	uint8_t width;              /* bytes written, fixed-size kinds */
+	uint16_t field_len;         /* the field's length in the template */
+	int32_t field;              /* the field it reads; -1: none */
+	uint32_t n;                 /* zero run: bytes; generic: the column */
+};
+
 struct ch_plan {
 	const struct dpfix_ipfix_template *t;
+	struct ch_op *ops;          /* compiled: ch_plan_compile */
+	uint32_t op_count;
+	uint32_t row_fixed;         /* bytes of a row but its strings' octets */
 	int32_t *source;            /* per column of the schema: the field, or -1 */
 	uint32_t *offsets;          /* per field; fixed once when the template has no varlen */
 	uint16_t *lengths;
@@ -26,11 +39,14 @@ struct ch_plan {
 int ch_plan_build(struct ch_plan *p, const struct ch_schema *s, const struct dpfix_ipfix_template *t);
 void ch_plan_free(struct ch_plan *p);
 
+/* Compiles p for the columns used[c] marks (the batch's insert). -ENOMEM. */
+int ch_plan_compile(struct ch_plan *p, const struct ch_schema *s, const uint8_t *used);
+
 /* Lays out rec's fields in p->offsets/lengths (nothing to do for a fixed layout).
  * 0, or -EBADMSG if the record does not fit its template. */
 int ch_plan_fields(struct ch_plan *p, const uint8_t *rec, uint32_t len);
 
-/* Appends rec (laid out by ch_plan_fields) as one row. -ENOMEM. */
+/* Appends rec (laid out by ch_plan_fields) as one row, by the compiled plan. -ENOMEM. */
 int ch_row_encode(struct ch_buf *out, const struct ch_schema *s, const struct ch_plan *p,
 		const uint8_t *rec, uint64_t batch_id);
 

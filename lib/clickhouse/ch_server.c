@@ -49,17 +49,17 @@ classify(const struct ch_http_response *r)
 }
 
 static enum ch_result
-post(struct ch_server *s, const struct ch_http_server *h, const struct iovec *iov, int iovcnt,
-		size_t len, char *err, size_t errlen)
+post(struct ch_http_response *r, const struct ch_http_server *h, const struct iovec *iov,
+		int iovcnt, size_t len, char *err, size_t errlen)
 {
 	enum ch_result res;
 
-	ch_http_post(h, "/", iov, iovcnt, len, &s->response, err, errlen);
-	res = classify(&s->response);
-	if (res != CH_OK && s->response.outcome == CH_HTTP_ANSWERED) {
+	ch_http_post(h, "/", iov, iovcnt, len, r, err, errlen);
+	res = classify(r);
+	if (res != CH_OK && r->outcome == CH_HTTP_ANSWERED) {
 		/* ClickHouse's message ("Code: N, e.displayText() = DB::Exception: TEXT, e.what()
 		 * = ..." and a stack trace) as "TEXT (code N)" on one line. */
-		const char *body = s->response.body, *text = strstr(body, "DB::Exception: ");
+		const char *body = r->body, *text = strstr(body, "DB::Exception: ");
 		size_t n;
 
 		text = text != NULL ? text + 15 : body;
@@ -69,34 +69,55 @@ post(struct ch_server *s, const struct ch_http_server *h, const struct iovec *io
 		if (n > 300)
 			n = 300;
 		snprintf(err, errlen, "%s:%u: HTTP %d: %.*s (code %d)", h->host, h->port,
-				s->response.status, (int)n, text, s->response.exception_code);
+				r->status, (int)n, text, r->exception_code);
 	}
 	return res;
 }
 
 enum ch_result
-ch_server_query(struct ch_server *s, const struct ch_http_server *h, const char *sql, char *err,
-		size_t errlen)
+ch_server_query(struct ch_http_response *r, const struct ch_http_server *h, const char *sql,
+		char *err, size_t errlen)
 {
 	struct iovec iov = {.iov_base = (void *)sql, .iov_len = strlen(sql)};
 
-	return post(s, h, &iov, 1, iov.iov_len, err, errlen);
+	return post(r, h, &iov, 1, iov.iov_len, err, errlen);
+}
+
+int
+ch_server_insert_query(const struct ch_server *s, const uint8_t *used, struct ch_buf *out)
+{
+	size_t need = 64 + strlen(s->table);
+	int n;
+
+	for (uint32_t i = 0; i < s->schema.count; i++)
+		need += strlen(s->schema.columns[i].name) + 4;
+	out->len = 0;
+	if (ch_buf_reserve(out, need) < 0)
+		return -ENOMEM;
+	n = sprintf((char *)out->p, "INSERT INTO %s (", s->table);
+	for (uint32_t i = 0, first = 1; i < s->schema.count; i++) {
+		if (!used[i])
+			continue;
+		n += sprintf((char *)out->p + n, "%s`%s`", first ? "" : ", ", s->schema.columns[i].name);
+		first = 0;
+	}
+	n += sprintf((char *)out->p + n, ") FORMAT RowBinary\n");
+	out->len = (size_t)n;
+	return 0;
 }
 
 enum ch_result
-ch_server_insert(struct ch_server *s, uint32_t shard, const struct iovec *rows, int iovcnt,
-		size_t rows_len, char *err, size_t errlen)
+ch_server_insert(const struct ch_server *s, struct ch_http_response *r, uint32_t shard,
+		const struct ch_buf *query, const struct ch_buf *rows, char *err, size_t errlen)
 {
-	struct iovec iov[8];
-	size_t qlen = strlen(s->insert_query);
-
-	if (iovcnt > 7)
-		return CH_REFUSED;
 	/* The query leads the body and the rows follow it: the query never meets a URL's
 	 * length limit, however many columns. */
-	iov[0] = (struct iovec){.iov_base = s->insert_query, .iov_len = qlen};
-	memcpy(iov + 1, rows, (size_t)iovcnt * sizeof(*rows));
-	return post(s, &s->shards[shard], iov, iovcnt + 1, qlen + rows_len, err, errlen);
+	struct iovec iov[2] = {
+		{.iov_base = query->p, .iov_len = query->len},
+		{.iov_base = rows->p, .iov_len = rows->len},
+	};
+
+	return post(r, &s->shards[shard], iov, 2, query->len + rows->len, err, errlen);
 }
 
 int
@@ -130,7 +151,6 @@ ch_server_free(struct ch_server *s)
 	free(s->shards);
 	ch_shard_map_free(&s->map);
 	ch_schema_free(&s->schema);
-	free(s->insert_query);
 	ch_http_response_free(&s->response);
 	memset(s, 0, sizeof(*s));
 }
@@ -147,7 +167,7 @@ find_shards(struct ch_server *s, const char *cluster, char *err, size_t errlen)
 
 	snprintf(sql, sizeof(sql), "SELECT shard_weight, host_address FROM system.clusters "
 			"WHERE cluster = '%s' AND replica_num = 1 ORDER BY shard_num FORMAT TSV", cluster);
-	res = ch_server_query(s, &s->entry, sql, err, errlen);
+	res = ch_server_query(&s->response, &s->entry, sql, err, errlen);
 	if (res != CH_OK)
 		return res;
 	free(s->shards);
@@ -212,7 +232,7 @@ add_extra_columns(struct ch_server *s, const struct ch_http_server *h, const str
 		return CH_OK;
 	snprintf(sql, sizeof(sql), "SELECT name, type, default_kind FROM system.columns "
 			"WHERE database = '%s' AND table = '%s' FORMAT TSV", p->database, local);
-	res = ch_server_query(s, h, sql, err, errlen);
+	res = ch_server_query(&s->response, h, sql, err, errlen);
 	if (res != CH_OK)
 		return res;
 	ch_schema_from_columns(&have, s->response.body, p->note ? p->note : NULL, p->arg);
@@ -229,7 +249,7 @@ add_extra_columns(struct ch_server *s, const struct ch_http_server *h, const str
 		for (int d = 0; d <= distributed && res == CH_OK; d++) {
 			snprintf(sql, sizeof(sql), "ALTER TABLE `%s`.`%s` ADD COLUMN `%s` %s",
 					p->database, d ? p->table : local, c->name, c->type);
-			res = ch_server_query(s, h, sql, err, errlen);
+			res = ch_server_query(&s->response, h, sql, err, errlen);
 		}
 		if (res == CH_OK && p->note) {
 			snprintf(sql, sizeof(sql), "%s:%u: added column %s %s", h->host, h->port,
@@ -255,10 +275,10 @@ create_tables(struct ch_server *s, const struct ch_http_server *h, const struct 
 	if (sql == NULL)
 		return CH_REFUSED;
 	snprintf(sql, SQL_MAX, "CREATE DATABASE IF NOT EXISTS `%s`", p->database);
-	res = ch_server_query(s, h, sql, err, errlen);
+	res = ch_server_query(&s->response, h, sql, err, errlen);
 	if (res == CH_OK && is_shard) {
 		n = ch_schema_create_table(want, p->database, local, sql, SQL_MAX);
-		res = n < 0 ? CH_REFUSED : ch_server_query(s, h, sql, err, errlen);
+		res = n < 0 ? CH_REFUSED : ch_server_query(&s->response, h, sql, err, errlen);
 	}
 	if (res == CH_OK && cluster) {
 		/* The same columns; the create statement's head and engine changed. */
@@ -271,7 +291,7 @@ create_tables(struct ch_server *s, const struct ch_http_server *h, const struct 
 			snprintf(engine, SQL_MAX - (size_t)(engine - sql),
 					") ENGINE = Distributed(%s, %s, %s, " CH_SHARDING_KEY ")", p->cluster,
 					p->database, local);
-			res = ch_server_query(s, h, sql, err, errlen);
+			res = ch_server_query(&s->response, h, sql, err, errlen);
 		}
 	}
 	if (res == CH_OK && is_shard)
@@ -289,7 +309,7 @@ read_columns(struct ch_server *s, const struct ch_http_server *h, const struct c
 
 	snprintf(sql, sizeof(sql), "SELECT name, type, default_kind FROM system.columns "
 			"WHERE database = '%s' AND table = '%s' FORMAT TSV", p->database, local);
-	res = ch_server_query(s, h, sql, err, errlen);
+	res = ch_server_query(&s->response, h, sql, err, errlen);
 	if (res != CH_OK)
 		return res;
 	snprintf(where, sizeof(where), "%s:%u %s.%s", h->host, h->port, p->database, local);
@@ -302,26 +322,6 @@ read_columns(struct ch_server *s, const struct ch_http_server *h, const struct c
 	return CH_OK;
 }
 
-static int
-build_insert_query(struct ch_server *s)
-{
-	size_t len = 64 + strlen(s->table);
-	char *q;
-
-	for (uint32_t i = 0; i < s->schema.count; i++)
-		len += strlen(s->schema.columns[i].name) + 4;
-	q = malloc(len);
-	if (q == NULL)
-		return -ENOMEM;
-	len = (size_t)sprintf(q, "INSERT INTO %s (", s->table);
-	for (uint32_t i = 0; i < s->schema.count; i++)
-		len += (size_t)sprintf(q + len, "%s`%s`", i ? ", " : "", s->schema.columns[i].name);
-	strcpy(q + len, ") FORMAT RowBinary\n");
-	free(s->insert_query);
-	s->insert_query = q;
-	return 0;
-}
-
 enum ch_result
 ch_server_setup(struct ch_server *s, const struct ch_server_params *p, char *err, size_t errlen)
 {
@@ -331,7 +331,7 @@ ch_server_setup(struct ch_server *s, const struct ch_server_params *p, char *err
 	enum ch_result res;
 	int entry_is_shard = 0;
 
-	res = ch_server_query(s, &s->entry, "SELECT version()", err, errlen);
+	res = ch_server_query(&s->response, &s->entry, "SELECT version()", err, errlen);
 	if (res != CH_OK)
 		return res;
 	snprintf(local, sizeof(local), cluster ? "%s_local" : "%s", p->table);
@@ -377,12 +377,13 @@ ch_server_setup(struct ch_server *s, const struct ch_server_params *p, char *err
 		p->note(p->arg, "the table has no column " CH_BATCH_ID_COLUMN " UInt64: an insert "
 				"whose answer is lost cannot be checked and is sent again (its rows may "
 				"then be there twice)");
-	return build_insert_query(s) < 0 ? CH_REFUSED : CH_OK;
+	return CH_OK;
 }
 
 enum ch_result
-ch_server_count_batch(struct ch_server *s, uint32_t shard, uint64_t id, uint64_t first_ms,
-		uint64_t last_ms, uint64_t *count, char *err, size_t errlen)
+ch_server_count_batch(const struct ch_server *s, struct ch_http_response *r, uint32_t shard,
+		uint64_t id, uint64_t first_ms, uint64_t last_ms, uint64_t *count, char *err,
+		size_t errlen)
 {
 	char sql[512], times[160] = "";
 	enum ch_result res;
@@ -394,15 +395,15 @@ ch_server_count_batch(struct ch_server *s, uint32_t shard, uint64_t id, uint64_t
 				first_ms / 1000, last_ms / 1000);
 	snprintf(sql, sizeof(sql), "SELECT count() FROM %s WHERE " CH_BATCH_ID_COLUMN " = %" PRIu64
 			"%s FORMAT TSV", s->table, id, times);
-	res = ch_server_query(s, &s->shards[shard], sql, err, errlen);
+	res = ch_server_query(r, &s->shards[shard], sql, err, errlen);
 	if (res == CH_OK)
-		*count = strtoull(s->response.body, NULL, 10);
+		*count = strtoull(r->body, NULL, 10);
 	return res;
 }
 
 enum ch_result
-ch_server_drop_old_days(struct ch_server *s, uint32_t keep_days, uint64_t now_ms, uint64_t *dropped,
-		char *err, size_t errlen)
+ch_server_drop_old_days(const struct ch_server *s, struct ch_http_response *r, uint32_t keep_days,
+		uint64_t now_ms, uint64_t *dropped, char *err, size_t errlen)
 {
 	time_t cut = (time_t)(now_ms / 1000) - (time_t)keep_days * 86400;
 	char sql[1024], oldest[16];
@@ -429,8 +430,8 @@ ch_server_drop_old_days(struct ch_server *s, uint32_t keep_days, uint64_t now_ms
 					"match(partition, '^[0-9]{8}$') AND partition < '%s' ORDER BY partition "
 					"LIMIT 64 FORMAT TSV", plain, oldest);
 		}
-		res = ch_server_query(s, &s->shards[i], sql, err, errlen);
-		for (const char *p = s->response.body; res == CH_OK && *p != '\0' && n < 64;) {
+		res = ch_server_query(r, &s->shards[i], sql, err, errlen);
+		for (const char *p = r->body; res == CH_OK && *p != '\0' && n < 64;) {
 			size_t len = strcspn(p, "\n");
 
 			if (len == 8) {
@@ -441,7 +442,7 @@ ch_server_drop_old_days(struct ch_server *s, uint32_t keep_days, uint64_t now_ms
 		}
 		for (uint32_t d = 0; d < n && res == CH_OK; d++) {
 			snprintf(sql, sizeof(sql), "ALTER TABLE %s DROP PARTITION %s", s->table, days[d]);
-			res = ch_server_query(s, &s->shards[i], sql, err, errlen);
+			res = ch_server_query(r, &s->shards[i], sql, err, errlen);
 			if (res == CH_OK)
 				(*dropped)++;
 		}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "ch_batch.h"
 #include "ch_http.h"
 #include "ch_schema.h"
 #include "ch_shard.h"
@@ -44,10 +45,9 @@ struct ch_server {
 	struct ch_shard_map map;
 	struct ch_schema schema;            /* the columns each insert fills */
 	char table[160];                    /* `db`.`table` the rows go to on each shard */
-	char *insert_query;                 /* "INSERT INTO ... FORMAT RowBinary\n" */
 	int has_batch_id;                   /* presence checks possible */
 	int has_time;                       /* ... narrowed to the batch's reception times */
-	struct ch_http_response response;
+	struct ch_http_response response;   /* set-up's */
 };
 
 /* Parses the URL and keeps the credentials; no connection yet. -EINVAL with err. */
@@ -60,22 +60,32 @@ void ch_server_free(struct ch_server *s);
 enum ch_result ch_server_setup(struct ch_server *s, const struct ch_server_params *p, char *err,
 		size_t errlen);
 
-/* Runs sql on server h; the answer is in s->response. */
-enum ch_result ch_server_query(struct ch_server *s, const struct ch_http_server *h,
+/* The requests below read s (set up) and fill the caller's r: several writers may ask at
+ * once, each with its own response. */
+
+/* Runs sql on server h; the answer is in r. */
+enum ch_result ch_server_query(struct ch_http_response *r, const struct ch_http_server *h,
 		const char *sql, char *err, size_t errlen);
 
-/* Inserts body (RowBinary rows after s->insert_query) into shard. */
-enum ch_result ch_server_insert(struct ch_server *s, uint32_t shard, const struct iovec *rows,
-		int iovcnt, size_t rows_len, char *err, size_t errlen);
+/* "INSERT INTO `db`.`table` (the columns used[c] marks) FORMAT RowBinary\n" into out.
+ * A batch names only the columns its records can fill: ClickHouse fills the others with
+ * their defaults for less than parsing them. 0 or -ENOMEM. */
+int ch_server_insert_query(const struct ch_server *s, const uint8_t *used, struct ch_buf *out);
+
+/* Inserts rows (RowBinary of query's columns) into shard, query at the head of the body. */
+enum ch_result ch_server_insert(const struct ch_server *s, struct ch_http_response *r,
+		uint32_t shard, const struct ch_buf *query, const struct ch_buf *rows, char *err,
+		size_t errlen);
 
 /* How many rows of batch id shard already holds (first_ms..last_ms: the batch's reception
  * times, 0 when unknown). CH_OK with *count. */
-enum ch_result ch_server_count_batch(struct ch_server *s, uint32_t shard, uint64_t id,
-		uint64_t first_ms, uint64_t last_ms, uint64_t *count, char *err, size_t errlen);
+enum ch_result ch_server_count_batch(const struct ch_server *s, struct ch_http_response *r,
+		uint32_t shard, uint64_t id, uint64_t first_ms, uint64_t last_ms, uint64_t *count,
+		char *err, size_t errlen);
 
 /* Drops the days older than keep_days on every shard (the table dpfix made is
  * partitioned by UTC day); *dropped counts them. CH_OK or the first failure. */
-enum ch_result ch_server_drop_old_days(struct ch_server *s, uint32_t keep_days, uint64_t now_ms,
-		uint64_t *dropped, char *err, size_t errlen);
+enum ch_result ch_server_drop_old_days(const struct ch_server *s, struct ch_http_response *r,
+		uint32_t keep_days, uint64_t now_ms, uint64_t *dropped, char *err, size_t errlen);
 
 #endif

@@ -75,6 +75,7 @@ push(struct ch_spool *sp, const struct ch_spool_file *f)
 	}
 	sp->files[sp->count++] = *f;
 	sp->bytes += f->bytes;
+	sp->live++;
 	return 0;
 }
 
@@ -333,10 +334,40 @@ read_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ip
 	}
 }
 
-int
-ch_spool_read_first(struct ch_spool *sp, struct ch_batch *b, char *err, size_t errlen)
+static struct ch_spool_file *
+find(struct ch_spool *sp, uint64_t seq)
 {
-	struct ch_spool_file *f = &sp->files[sp->head];
+	for (uint32_t i = sp->head; i < sp->count; i++)
+		if (sp->files[i].seq == seq && !sp->files[i].done)
+			return &sp->files[i];
+	return NULL;
+}
+
+uint64_t
+ch_spool_claim(struct ch_spool *sp)
+{
+	for (uint32_t i = sp->head; i < sp->count; i++) {
+		if (!sp->files[i].done && !sp->files[i].claimed) {
+			sp->files[i].claimed = 1;
+			return sp->files[i].seq;
+		}
+	}
+	return 0;
+}
+
+int
+ch_spool_waiting(const struct ch_spool *sp)
+{
+	for (uint32_t i = sp->head; i < sp->count; i++)
+		if (!sp->files[i].done && !sp->files[i].claimed)
+			return 1;
+	return 0;
+}
+
+int
+ch_spool_read(struct ch_spool *sp, uint64_t seq, struct ch_batch *b, char *err, size_t errlen)
+{
+	struct ch_spool_file *f = find(sp, seq);
 	struct reader r = {.b = b};
 	struct dpfix_ipfix_file_reader *fr;
 	struct dpfix_ipfix_decoder *d;
@@ -347,7 +378,7 @@ ch_spool_read_first(struct ch_spool *sp, struct ch_batch *b, char *err, size_t e
 	FILE *in;
 	int ret;
 
-	if (ch_spool_files(sp) == 0)
+	if (f == NULL)
 		return -ENOENT;
 	ch_batch_reset(b);
 	memset(r.slot_of, 0xff, sizeof(r.slot_of));
@@ -384,17 +415,17 @@ out:
 		return ret;
 	b->id = f->id;
 	b->shards_uncertain = f->uncertain ? ~0ull : 0;
-	b->from_spool = 1;
+	b->from_spool = seq;
 	return 0;
 }
 
 int
-ch_spool_mark_first_uncertain(struct ch_spool *sp)
+ch_spool_mark_uncertain(struct ch_spool *sp, uint64_t seq)
 {
-	struct ch_spool_file *f = &sp->files[sp->head];
+	struct ch_spool_file *f = find(sp, seq);
 	char from[PATH_MAX], to[PATH_MAX];
 
-	if (ch_spool_files(sp) == 0 || f->marked)
+	if (f == NULL || f->marked)
 		return 0;
 	file_name(sp, f, from, sizeof(from));
 	f->uncertain = f->marked = 1;
@@ -403,33 +434,52 @@ ch_spool_mark_first_uncertain(struct ch_spool *sp)
 }
 
 void
-ch_spool_remove_first(struct ch_spool *sp)
+ch_spool_release(struct ch_spool *sp, uint64_t seq)
 {
-	char path[PATH_MAX];
+	struct ch_spool_file *f = find(sp, seq);
 
-	if (ch_spool_files(sp) == 0)
-		return;
-	file_name(sp, &sp->files[sp->head], path, sizeof(path));
-	unlink(path);
-	sp->bytes -= sp->files[sp->head].bytes;
-	sp->head++;
+	if (f != NULL)
+		f->claimed = 0;
+}
+
+/* File f is gone: the list forgets the files done at its head. */
+static void
+forget(struct ch_spool *sp, struct ch_spool_file *f)
+{
+	f->done = 1;
+	f->claimed = 0;
+	sp->bytes -= f->bytes;
+	sp->live--;
+	while (sp->head < sp->count && sp->files[sp->head].done)
+		sp->head++;
 }
 
 void
-ch_spool_reject_first(struct ch_spool *sp)
+ch_spool_remove(struct ch_spool *sp, uint64_t seq)
 {
-	char path[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 16];
-	const char *base;
+	struct ch_spool_file *f = find(sp, seq);
+	char path[PATH_MAX];
 
-	if (ch_spool_files(sp) == 0)
+	if (f == NULL)
 		return;
-	file_name(sp, &sp->files[sp->head], path, sizeof(path));
+	file_name(sp, f, path, sizeof(path));
+	unlink(path);
+	forget(sp, f);
+}
+
+void
+ch_spool_reject(struct ch_spool *sp, uint64_t seq)
+{
+	struct ch_spool_file *f = find(sp, seq);
+	char path[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 16];
+
+	if (f == NULL)
+		return;
+	file_name(sp, f, path, sizeof(path));
 	snprintf(dir, sizeof(dir), "%s/rejected", sp->dir);
 	mkdir(dir, 0700);
-	base = strrchr(path, '/') + 1;
-	snprintf(to, sizeof(to), "%s/%s", dir, base);
+	snprintf(to, sizeof(to), "%s/%s", dir, strrchr(path, '/') + 1);
 	if (rename(path, to) < 0)
 		unlink(path);
-	sp->bytes -= sp->files[sp->head].bytes;
-	sp->head++;
+	forget(sp, f);
 }

@@ -96,6 +96,8 @@ copy_params(struct dpfix_clickhouse *ch, const struct dpfix_clickhouse_params *p
 		ch->p.memory_bytes = DPFIX_CLICKHOUSE_MEMORY_BYTES;
 	if (ch->p.timeout_ms == 0)
 		ch->p.timeout_ms = DPFIX_CLICKHOUSE_TIMEOUT_MS;
+	if (ch->p.connections == 0)
+		ch->p.connections = DPFIX_CLICKHOUSE_CONNECTIONS;
 	ch->server_params = (struct ch_server_params){
 		.url = ch->url, .user = ch->user, .password = ch->password,
 		.database = ch->database, .table = ch->table, .cluster = ch->cluster,
@@ -115,8 +117,11 @@ dpfix_clickhouse_create(const struct dpfix_clickhouse_params *p, char *err, size
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&ch->lock, NULL);
+	pthread_mutex_init(&ch->queue_lock, NULL);
 	pthread_cond_init(&ch->wake, NULL);
+	pthread_mutex_init(&ch->state_lock, NULL);
+	pthread_rwlock_init(&ch->server_lock, NULL);
+	pthread_mutex_init(&ch->said_lock, NULL);
 	if (copy_params(ch, p, err, errlen) < 0 ||
 			(p->credentials_file != NULL && p->credentials_file[0] != '\0' &&
 			 read_credentials(ch, p->credentials_file, err, errlen) < 0) ||
@@ -132,8 +137,7 @@ dpfix_clickhouse_create(const struct dpfix_clickhouse_params *p, char *err, size
 					(unsigned long long)ch->spool.bytes, ch->spool_dir);
 	}
 	ch->current = ch_batch_create();
-	ch->replay = ch_batch_create();
-	if (ch->current == NULL || ch->replay == NULL) {
+	if (ch->current == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -155,11 +159,10 @@ dpfix_clickhouse_create(const struct dpfix_clickhouse_params *p, char *err, size
 		snprintf(err, errlen, "%s", why);
 		goto fail;
 	}
-	if (pthread_create(&ch->thread, NULL, ch_writer_main, ch) != 0) {
-		snprintf(err, errlen, "cannot start the ClickHouse writer thread");
+	if (ch_writers_start(ch, ch->p.connections) < 0) {
+		snprintf(err, errlen, "cannot start the ClickHouse writer threads");
 		goto fail;
 	}
-	ch->thread_started = 1;
 	return ch;
 fail:
 	dpfix_clickhouse_free(ch);
@@ -188,7 +191,7 @@ hand_off(struct dpfix_clickhouse *ch)
 
 	if (b->rows == 0)
 		return;
-	pthread_mutex_lock(&ch->lock);
+	pthread_mutex_lock(&ch->queue_lock);
 	if (ch->queued_bytes + bytes > ch->p.memory_bytes && ch->queue_head != NULL) {
 		ch_count(&ch->stats.batches_dropped, 1);
 		ch_count(&ch->stats.rows_dropped, b->rows);
@@ -198,7 +201,7 @@ hand_off(struct dpfix_clickhouse *ch)
 					(unsigned long long)ch->p.memory_bytes);
 		ch->memory_full_said = 1;
 		ch_batch_reset(b);
-		pthread_mutex_unlock(&ch->lock);
+		pthread_mutex_unlock(&ch->queue_lock);
 		ch->cache_count = 0;
 		return;
 	}
@@ -218,7 +221,7 @@ hand_off(struct dpfix_clickhouse *ch)
 		ch->free_count--;
 	}
 	pthread_cond_signal(&ch->wake);
-	pthread_mutex_unlock(&ch->lock);
+	pthread_mutex_unlock(&ch->queue_lock);
 	ch->current = next != NULL ? next : ch_batch_create();
 	ch->cache_count = 0;
 }
@@ -349,13 +352,7 @@ dpfix_clickhouse_finish(struct dpfix_clickhouse *ch)
 {
 	if (ch->current != NULL)
 		hand_off(ch);
-	pthread_mutex_lock(&ch->lock);
-	ch->stopping = 1;
-	pthread_cond_signal(&ch->wake);
-	pthread_mutex_unlock(&ch->lock);
-	if (ch->thread_started)
-		pthread_join(ch->thread, NULL);
-	ch->thread_started = 0;
+	ch_writers_stop(ch);
 }
 
 void
@@ -377,8 +374,7 @@ dpfix_clickhouse_free(struct dpfix_clickhouse *ch)
 {
 	if (ch == NULL)
 		return;
-	if (ch->thread_started)
-		dpfix_clickhouse_finish(ch);
+	ch_writers_stop(ch);
 	while (ch->queue_head != NULL) {
 		struct ch_batch *b = ch->queue_head;
 
@@ -392,15 +388,14 @@ dpfix_clickhouse_free(struct dpfix_clickhouse *ch)
 		ch_batch_free(b);
 	}
 	ch_batch_free(ch->current);
-	ch_batch_free(ch->replay);
-	for (uint32_t i = 0; i < CH_BATCH_MAX_SHARDS; i++)
-		ch_buf_free(&ch->rows[i]);
-	for (uint32_t i = 0; i < CH_BATCH_MAX_TEMPLATES; i++)
-		ch_plan_free(&ch->plans[i]);
+	ch_writers_free(ch);
 	ch_server_free(&ch->server);
 	ch_spool_close(&ch->spool);
 	memset(ch->password, 0, sizeof(ch->password));
-	pthread_mutex_destroy(&ch->lock);
+	pthread_mutex_destroy(&ch->queue_lock);
 	pthread_cond_destroy(&ch->wake);
+	pthread_mutex_destroy(&ch->state_lock);
+	pthread_rwlock_destroy(&ch->server_lock);
+	pthread_mutex_destroy(&ch->said_lock);
 	free(ch);
 }

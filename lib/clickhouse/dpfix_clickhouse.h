@@ -27,6 +27,7 @@ struct dpfix_clickhouse_params {
 	uint64_t spool_bytes;           /* the spool's size, at most; 0: no limit */
 	uint32_t ttl_days;              /* drop days older than this; 0: keep all */
 	uint32_t timeout_ms;            /* for each request to ClickHouse */
+	uint32_t connections;           /* inserts in flight at once (writer threads) */
 	/* Where it says what happens (error: 1 for failures, 0 for news); called from the
 	 * collector's thread and the writer's. */
 	void (*log)(void *arg, int error, const char *text);
@@ -40,6 +41,8 @@ struct dpfix_clickhouse_params {
 #define DPFIX_CLICKHOUSE_SPOOL_BYTES 4294967296     /* 4 GiB */
 #define DPFIX_CLICKHOUSE_TIMEOUT_S 30
 #define DPFIX_CLICKHOUSE_TIMEOUT_MS (DPFIX_CLICKHOUSE_TIMEOUT_S * 1000)
+/* ClickHouse parses and writes an insert on one core: two in flight use two. */
+#define DPFIX_CLICKHOUSE_CONNECTIONS 2
 /* One insert stays one block of ClickHouse's (max_insert_block_size), so all or nothing. */
 #define DPFIX_CLICKHOUSE_BATCH_ROWS_MAX 1000000
 

@@ -25,6 +25,7 @@ struct dpfix_clickhouse_settings {
 	uint64_t spool_bytes;
 	uint32_t ttl_days;
 	uint64_t timeout_ms;
+	uint32_t connections;
 };
 
 /* The rows for the struct dpfix_clickhouse_settings at field of stype. */
@@ -70,7 +71,11 @@ struct dpfix_clickhouse_settings {
 		"table dpfix made (at start and hourly); 0: keep all"), \
 	DPFIX_CONFIG_OPTION_DEFAULT(stype, "clickhouse_timeout", DPFIX_CONFIG_DURATION, \
 		field.timeout_ms, DPFIX_CONFIG_TEXT(DPFIX_CLICKHOUSE_TIMEOUT_S), 100, 3600ull * 1000, \
-		"seconds to wait for a connection and for each answer of ClickHouse")
+		"seconds to wait for a connection and for each answer of ClickHouse"), \
+	DPFIX_CONFIG_OPTION_DEFAULT(stype, "clickhouse_connections", DPFIX_CONFIG_U32, \
+		field.connections, DPFIX_CONFIG_TEXT(DPFIX_CLICKHOUSE_CONNECTIONS), 1, 8, \
+		"inserts in flight at once, each a thread of its own (ClickHouse parses and writes " \
+		"an insert on one core)")
 
 /* The library's parameters from the settings (pointers into s). */
 static inline void
@@ -83,7 +88,7 @@ dpfix_clickhouse_params_from(const struct dpfix_clickhouse_settings *s,
 		.columns = s->columns, .batch_rows = s->batch_rows,
 		.batch_interval_ms = s->batch_interval_ms, .memory_bytes = s->memory_bytes,
 		.spool_dir = s->spool_dir, .spool_bytes = s->spool_bytes, .ttl_days = s->ttl_days,
-		.timeout_ms = (uint32_t)s->timeout_ms,
+		.timeout_ms = (uint32_t)s->timeout_ms, .connections = s->connections,
 	};
 }
 

@@ -115,7 +115,7 @@ done
 ch_stop one KILL
 sleep 1
 ch_run one
-wait "$bench" || fail "3: bench_export: $(cat "$WORK/bench.out")"
+wait "$bench" || fail "3: bench_export: $(cat "$WORK/bench.out"); the collector: $(tail -5 "$WORK/c4.stderr")"
 ch_wait_rows "$CH_URL" dpfix.killed "$records" 120
 stop_collector
 [ "$(summary_value "$WORK/c4.stdout" flows)" = "$records" ] || fail "3: the collector's flows"
