@@ -103,11 +103,29 @@ now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* --rate: waits until done records are due at rate records/s since t0 (0: no wait), a
+ * steady pace as a probe's export is, so a collector that keeps up loses nothing over
+ * UDP and one that does not shows it. */
+static void
+pace(const struct timespec *t0, uint64_t done, double rate)
+{
+	while (rate > 0) {
+		struct timespec now;
+		double ahead;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ahead = (double)done / rate - (seconds(&now) - seconds(t0));
+		if (ahead <= 0)
+			break;
+		usleep(ahead > 0.001 ? 1000 : (useconds_t)(ahead * 1e6));
+	}
+}
+
 /* --probe-records: every record through lib/export, as the export lcore hands them over;
  * sent counts those sent (a failure is counted lost by lib/export, and reported). */
 static int
 export_probe_records(struct dpfix_session *s, const struct dpfix_ipfix_schema *schema,
-		uint64_t records, uint64_t *sent, uint64_t *lost)
+		uint64_t records, const struct timespec *t0, double rate, uint64_t *sent, uint64_t *lost)
 {
 	char err[256];
 	struct dpfix_export_domain *d;
@@ -125,10 +143,25 @@ export_probe_records(struct dpfix_session *s, const struct dpfix_ipfix_schema *s
 	for (uint64_t i = 0; i < records; i++) {
 		struct dpfix_flow_record f;
 
-		if (i % CLOCK_EVERY == 0)
+		if (i % CLOCK_EVERY == 0) {
+			pace(t0, i, rate);
 			now = now_ns();
+			dpfix_export_poll(x, now);
+		}
 		make_flow(&f, i);
-		dpfix_export_record(d, schema, &f, f.packets, f.octets, now);
+		/* Until its probation ends, a session takes no data records: the export lcore
+		 * polls and gives them again, as here. */
+		while (dpfix_export_record(d, schema, &f, f.packets, f.octets, now) == -EAGAIN) {
+			if (dpfix_export_state(x) != DPFIX_EXPORT_PROBATION) {
+				fprintf(stderr, "bench_export: the session failed: %s\n",
+						dpfix_export_failure(x, &(uint64_t){0}));
+				dpfix_export_free(x);
+				return -1;
+			}
+			usleep(100);
+			now = now_ns();
+			dpfix_export_poll(x, now);
+		}
 	}
 	dpfix_export_flush(x, now_ns());
 	*sent = dpfix_export_stats(x)->records_exported - dpfix_export_stats(x)->records_lost;
@@ -152,12 +185,13 @@ main(int argc, char **argv)
 	uint8_t rec[RECORD_LEN];
 	char err[DPFIX_SESSION_ERRLEN];
 	uint64_t records, sent = 0, seq = 0, again = 0;
-	double cpu0, cpu;
+	double cpu0, cpu, rate = 0;
 	int probe_records = 0, biflow = 0;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: bench_export URL RECORDS [--psk IDENTITY FILE | "
-				"--x509 CERT KEY CA PEER_NAME] [--sctp-udp-port N] [--probe-records [--biflow]]\n");
+				"--x509 CERT KEY CA PEER_NAME] [--sctp-udp-port N] [--probe-records [--biflow]] "
+				"[--rate RECORDS_PER_S]\n");
 		return 1;
 	}
 	records = strtoull(argv[2], NULL, 10);
@@ -168,6 +202,8 @@ main(int argc, char **argv)
 			probe_records = 1;
 		} else if (strcmp(argv[i], "--biflow") == 0) {
 			biflow = 1;
+		} else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+			rate = strtod(argv[++i], NULL);
 		} else if (strcmp(argv[i], "--sctp-udp-port") == 0 && i + 1 < argc) {
 			params.sctp_udp_port = (uint16_t)atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--psk") == 0 && i + 2 < argc) {
@@ -195,7 +231,7 @@ main(int argc, char **argv)
 			.biflow = biflow});
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		cpu0 = cpu_seconds();
-		if (export_probe_records(s, &schema, records, &sent, &lost) != 0)
+		if (export_probe_records(s, &schema, records, &t0, rate, &sent, &lost) != 0)
 			return 1;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		cpu = cpu_seconds() - cpu0;
@@ -228,6 +264,7 @@ main(int argc, char **argv)
 				dpfix_ipfix_msg_add_record(&msg, 256, rec, RECORD_LEN) == 0)
 			;
 		len = dpfix_ipfix_msg_finish(&msg, (uint32_t)time(NULL), (uint32_t)seq, 1);
+		pace(&t0, sent, rate);
 		while ((ret = dpfix_session_send(s, buf, len, DPFIX_MESSAGE_DATA)) == -EAGAIN) {
 			again++;
 			usleep(100); /* lib/export's back-off */
