@@ -1,5 +1,5 @@
 /* Flow records into ClickHouse: batched on the collector's thread (a copy per record),
- * inserted as RowBinary by a thread of its own, into one server or each shard of a
+ * inserted as RowBinary by writer threads of its own, into one server or each shard of a
  * cluster (with a Distributed table over them), and spooled to RFC 5655 files while
  * ClickHouse is away, then replayed in order: nothing lost, nothing twice
  * (doc/clickhouse.md). */
@@ -29,7 +29,7 @@ struct dpfix_clickhouse_params {
 	uint32_t timeout_ms;            /* for each request to ClickHouse */
 	uint32_t connections;           /* inserts in flight at once (writer threads) */
 	/* Where it says what happens (error: 1 for failures, 0 for news); called from the
-	 * collector's thread and the writer's. */
+	 * collector's thread and the writers'. */
 	void (*log)(void *arg, int error, const char *text);
 	void *log_arg;
 };
