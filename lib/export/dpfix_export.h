@@ -168,6 +168,9 @@ dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_sche
  * (messages of their own, so the data message stays open; packed to the last octet). */
 void dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,
 		const void *src, uint64_t now_ns);
+/* The options records go at the next poll, not at the end of the interval (a record
+ * kind they describe is new). */
+void dpfix_export_options_due(struct dpfix_export *x);
 /* Timers: a reliable session's liveness (is it closed? a read every 100 ms) and its
  * probation, the options schedule, the flush timer. */
 void dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns);

@@ -107,8 +107,13 @@ dpfix_export_add_domain(struct dpfix_export *x, uint32_t id, struct dpfix_export
 	d->data.state = &x->state;
 	d->id = id;
 	dpfix_ipfix_tm_init(&d->tm, x->params.template_refresh_ns);
-	/* No room until a session says how much (export_refit_messages). */
+	/* No room until a session says how much (export_refit_messages), unless one is up
+	 * (a domain added as records come, by a Mediator): then its template rules too. */
 	dpfix_ipfix_msg_begin(&d->data.msg, d->buf, 0);
+	if (x->state == DPFIX_EXPORT_PROBATION || x->state == DPFIX_EXPORT_TRUSTED) {
+		dpfix_ipfix_tm_session(&d->tm, dpfix_session_is_reliable(x->session));
+		dpfix_ipfix_msg_begin(&d->data.msg, d->buf, dpfix_session_max_message(x->session));
+	}
 	x->domains[x->nb_domains++] = d;
 	*out = d;
 	return 0;
@@ -315,6 +320,12 @@ send_options(struct dpfix_export *x, uint64_t now_ns)
 		flush_options(x->domains[i], now_ns);
 	x->options_sent_ns = now_ns;
 	x->options_due = 0;
+}
+
+void
+dpfix_export_options_due(struct dpfix_export *x)
+{
+	x->options_due = 1;
 }
 
 void

@@ -15,7 +15,7 @@ prefix=$(meson introspect "$DPFIX_BUILD_ROOT" --buildoptions |
 read -r pfx bindir sbindir libdir sysconfdir <<<"$prefix"
 abs() { case $1 in /*) echo "$1" ;; *) echo "$pfx/$1" ;; esac; }
 bindir=$(abs "$bindir"); sbindir=$(abs "$sbindir"); libdir=$(abs "$libdir"); sysconfdir=$(abs "$sysconfdir")
-for f in "$bindir/dpfix-probe" "$bindir/dpfix-collector" "$bindir/dpfix-dump" \
+for f in "$bindir/dpfix-probe" "$bindir/dpfix-collector" "$bindir/dpfix-mediator" "$bindir/dpfix-dump" \
 		"$sbindir/dpfix-host-setup" "$libdir/dpfix/dpfix_xdp.o" \
 		"$sysconfdir/dpfix/probe-udp.conf" "$sysconfdir/dpfix/probe-af_xdp.conf" \
 		"$sysconfdir/dpfix/probe-af_xdp.env" "$sysconfdir/dpfix/collector.conf" \

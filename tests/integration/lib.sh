@@ -87,6 +87,45 @@ stop_collector() {
 	[ "$rc" -eq 0 ] || fail "collector exited with $rc"
 }
 
+# start_mediator OUTPREFIX ARGS...: dpfix-mediator in the background, returning once it
+# listens (its first session to each collector is open by then).
+start_mediator() {
+	local out=$1
+	shift
+	: "${DPFIX_MEDIATOR:?}"
+	"$DPFIX_MEDIATOR" "$@" >"$out.stdout" 2>"$out.stderr" &
+	MEDIATOR_PID=$!
+	PIDS+=("$MEDIATOR_PID")
+	wait_for_text "$out.stderr" "listening on" 20
+}
+
+# stop_mediator [RC]: SIGTERM, then wait; it must exit with RC (default 0) on its own,
+# having drained its input and ended every session.
+stop_mediator() {
+	local rc=0 want=${1:-0}
+	kill -TERM "$MEDIATOR_PID"
+	timeout 30 tail --pid="$MEDIATOR_PID" -f /dev/null || fail "mediator did not exit on SIGTERM"
+	wait "$MEDIATOR_PID" || rc=$?
+	[ "$rc" -eq "$want" ] || fail "mediator exited with $rc, want $want"
+}
+
+# flow_lines FILE: the flow records (lines with octetDeltaCount) in a collector's --json.
+flow_lines() {
+	grep -c '"octetDeltaCount"' "$1" 2>/dev/null || true
+}
+
+# wait_for_flows FILE COUNT: the collector's --json FILE holds COUNT flow records.
+wait_for_flows() {
+	local file=$1 want=$2 got end=$((SECONDS + 30))
+	while :; do
+		got=$(flow_lines "$file")
+		[ "${got:-0}" -ge "$want" ] && return 0
+		[ "$SECONDS" -lt "$end" ] ||
+			fail "the collector decoded $got flow records into $file within 30 s, want $want"
+		sleep 0.05
+	done
+}
+
 # wait_for_close OUTPREFIX: the collector has seen the exporter's orderly close (FIN,
 # SCTP SHUTDOWN, close_notify), so it has read everything sent before. A fixed sleep
 # is not enough for SCTP, whose stack runs in threads of its own.

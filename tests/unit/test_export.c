@@ -288,9 +288,10 @@ count_record(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_i
 static void
 test_templates_while_up(void)
 {
-	struct dpfix_export_domain *a;
+	struct dpfix_export_domain *a, *b;
 	struct dpfix_export *x = make_exporter(3, 0, &a, NULL);
 	struct dpfix_ipfix_schema later;
+	unsigned int messages_empty = 0;
 	struct dpfix_ipfix_decoder *d = dpfix_ipfix_decoder_create_params(
 			&(struct dpfix_ipfix_decoder_params){.transport = DPFIX_IPFIX_TRANSPORT_TCP});
 	const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(d);
@@ -318,13 +319,22 @@ test_templates_while_up(void)
 	CHECK(dpfix_export_remove_schema(a, 256, now) == 0);
 	CHECK(dpfix_export_remove_schema(a, 256, now) == -ENOENT);
 	CHECK(dpfix_export_record(a, &later, &r, 1, 1, now) == 0);
+	/* A domain added while the session is up follows its rules too: the template is
+	 * withdrawn (TCP), and no empty message goes before its first record. */
+	CHECK(dpfix_export_add_domain(x, 4, &b) == 0);
+	CHECK(dpfix_export_add_schema_now(b, &later, now) == 0);
+	CHECK(dpfix_export_record(b, &later, &r, 1, 1, now) == 0);
+	CHECK(dpfix_export_remove_schema(b, 257, now) == 0);
 	dpfix_export_flush(x, now);
-	while ((len = next_message(&p, buf, sizeof(buf))) != 0)
+	while ((len = next_message(&p, buf, sizeof(buf))) != 0) {
+		messages_empty += len == DPFIX_IPFIX_HEADER_LEN;
 		CHECK(dpfix_ipfix_decode(d, buf, len, count_record, records, err, sizeof(err)) == 0);
+	}
 	CHECK_EQ_U64(records[0], 1);
-	CHECK_EQ_U64(records[1], 3);
+	CHECK_EQ_U64(records[1], 4);
 	CHECK_EQ_U64(st->sets_unknown_template, 0);
-	CHECK_EQ_U64(st->templates_withdrawn, 1);
+	CHECK_EQ_U64(st->templates_withdrawn, 2);
+	CHECK(messages_empty == 0);
 	CHECK_EQ_U64(st->withdrawals_invalid, 0);
 	dpfix_ipfix_decoder_free(d);
 	dpfix_export_free(x);
