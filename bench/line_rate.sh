@@ -9,7 +9,8 @@
 # the same capture (its cost is inside the probe's figure). Prints one JSON line per run
 # and writes $OUT.json and $OUT.png (packets per second per worker, probe and source).
 # Needs hugepages: it adds HUGEPAGES (2 MB each) and takes them back at the end.
-# Usage: bench/line_rate.sh [BUILD_DIR] [OUT]   (env: DURATION, CASES, WORKERS, REPEAT)
+# Usage: bench/line_rate.sh [BUILD_DIR] [OUT]   (env: DURATION, CASES, WORKERS, REPEAT,
+#   PROBE_OPTS: more probe options, e.g. "--measures tcp,lengths"; SOURCE=no skips testpmd)
 set -euo pipefail
 build=${1:-build}
 out=${2:-bench/line_rate}
@@ -17,6 +18,8 @@ DURATION=${DURATION:-5}
 CASES=${CASES:-"64k 1m 4m flood"}
 WORKERS=${WORKERS:-"1 2"}
 REPEAT=${REPEAT:-1}
+PROBE_OPTS=${PROBE_OPTS:-}
+SOURCE=${SOURCE:-yes}
 top=$(cd "$(dirname "$0")/.." && pwd)
 probe="$build/app/probe/dpfix-probe"
 collector="$build/app/collector/dpfix-collector"
@@ -115,31 +118,36 @@ for r in $(seq "$REPEAT"); do
 			mbufs=$(( frames[$c] * w + 8192 ))
 			# The source alone: testpmd rxonly, one forwarding core per port.
 			prefix=dpfix-lr-src-$$
-			dpdk-testpmd --in-memory --no-pci $(source_lcores $w) --file-prefix $prefix \
-				--log-level=lib.eal:error $(vdevs $c $w) -- --forward-mode=rxonly --auto-start \
-				--total-num-mbufs=$mbufs --nb-cores=$w --stats-period=100 </dev/null >/dev/null 2>&1 &
-			spid=$!
-			pids+=($spid)
-			src=$(rate $prefix $w)
-			kill -INT $spid
-			wait $spid || true
+			src=0
+			if [ "$SOURCE" = yes ]; then
+				dpdk-testpmd --in-memory --no-pci $(source_lcores $w) --file-prefix $prefix \
+					--log-level=lib.eal:error $(vdevs $c $w) -- --forward-mode=rxonly \
+					--auto-start --total-num-mbufs=$mbufs --nb-cores=$w --stats-period=100 \
+					</dev/null >/dev/null 2>&1 &
+				spid=$!
+				pids+=($spid)
+				src=$(rate $prefix $w)
+				kill -INT $spid
+				wait $spid || true
+			fi
 			# The whole probe.
 			prefix=dpfix-lr-$$
 			"$probe" --in-memory --no-pci $(lcores $w) --file-prefix $prefix --log-level=lib.eal:error \
 				$(vdevs $c $w) -- --mbuf-count $mbufs --flow-table-size ${table[$c]} \
 				--rx-ring-size 4096 --collector "udp://127.0.0.1:$port" --stats-interval 0 \
-				--stats-json "$results.stats" >"$results.probe" 2>&1 &
+				--stats-json "$results.stats" $PROBE_OPTS >"$results.probe" 2>&1 &
 			ppid=$!
 			pids+=($ppid)
 			probe_pps=$(rate $prefix $w)
 			kill -INT $ppid
 			wait $ppid || true
-			$PY - "$results.stats" "$c" "$w" "$probe_pps" "$src" "${frames[$c]}" <<'PY' | tee -a "$results"
+			$PY - "$results.stats" "$c" "$w" "$probe_pps" "$src" "${frames[$c]}" "$PROBE_OPTS" <<'PY' | tee -a "$results"
 import json, sys
 s = json.load(open(sys.argv[1]))
 case, workers, pps, src, frames = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 t, x = s["totals"], s["exporter"]
-print(json.dumps({"case": case, "workers": workers, "frames": frames, "probe_pps": pps,
+print(json.dumps({"case": case, "workers": workers, "frames": frames,
+    "probe_opts": sys.argv[7], "probe_pps": pps,
     "probe_pps_per_worker": pps // workers, "source_pps": src, "source_pps_per_core": src // workers,
     "ns_per_packet_per_worker": round(1e9 * workers / pps, 1) if pps else None,
     "source_ns_per_packet": round(1e9 * workers / src, 1) if src else None,

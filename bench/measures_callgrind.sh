@@ -76,7 +76,8 @@ for f in "$work"/cg.*-*; do
 done
 echo "packets $rx ($kind, $flows flows x $passes), measures $measures"
 echo "inclusive instructions per packet on the worker lcore:"
-for fn in worker.c:worker_meter_burst dpfix_parse.c:dpfix_parse_ethernet \
+for fn in worker.c:worker_main worker.c:worker_meter_burst worker.c:worker_meter_burst_measured \
+		dpfix_parse.c:dpfix_parse_ethernet \
 		dpfix_flow.c:dpfix_flow_table_update_bulk dpfix_flow.c:dpfix_flow_table_update_bulk_frames \
 		measure.c:dpfix_measure_packet \
 		dpfix_flow.c:dpfix_flow_table_flush; do

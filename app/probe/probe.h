@@ -167,8 +167,11 @@ void worker_sample_stats(const struct worker_ctx *w, int port, struct dpfix_samp
 /* The flow table's emit callback: the record onto the worker's export ring. */
 int worker_emit(void *arg, const struct dpfix_flow_record *rec, const void *ext);
 /* Parses and meters n packets received from q at now_ns (when they carry no
- * timestamp of their own), then frees them; last_packet_ns: the newest packet time. */
+ * timestamp of their own), then frees them; last_packet_ns: the newest packet time.
+ * For a worker without measures; worker_meter_burst_measured for one with (w->measured). */
 void worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q,
+		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns);
+void worker_meter_burst_measured(struct worker_ctx *w, const struct probe_rx_queue *q,
 		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns);
 
 /* Opens the first session (refused: an error, at start) and makes the records' schemas. */

@@ -140,22 +140,21 @@ free_burst(struct rte_mbuf **mbufs, unsigned int n)
 	rte_mempool_put_bulk(pool, (void **)mbufs, n);
 }
 
-void
-worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
-		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
+/* The burst's work; measured is a constant: with the measures on, each packet's bytes
+ * go to the flow table with it (dpfix_flow_table_update_bulk_frames). */
+static __rte_always_inline void
+meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
+		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns, const int measured)
 {
 	struct dpfix_packet_info infos[PROBE_BURST];
 	struct dpfix_flow_frame frames[PROBE_BURST];
 	uint64_t times[PROBE_BURST];
 	struct dpfix_sample *sel = q->sampler;
-	struct dpfix_flow_frame *fr = w->measured ? frames : NULL;
+	struct dpfix_flow_frame *fr = measured ? frames : NULL;
 	unsigned int metered;
 
 	if (likely(sel == NULL)) {
-		if (likely(fr == NULL))
-			metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL, NULL);
-		else
-			metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL, frames);
+		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL, fr);
 	} else if (dpfix_sample_is_count_based(sel)) {
 		/* Decided by position alone: the packets not selected are not even parsed. */
 		struct rte_mbuf *kept[PROBE_BURST];
@@ -173,7 +172,7 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, sel, fr);
 	}
 	if (metered > 0) {
-		unsigned int ignored = likely(fr == NULL) ?
+		unsigned int ignored = !measured ?
 				dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port) :
 				dpfix_flow_table_update_bulk_frames(w->table, infos, frames, times,
 						metered, q->port);
@@ -194,6 +193,21 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 		free_burst(mbufs, n);
 }
 
+/* Each its own instance: the one without measures is compiled as before there were any. */
+void
+worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
+		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
+{
+	meter_burst(w, q, mbufs, n, now_ns, last_packet_ns, 0);
+}
+
+void
+worker_meter_burst_measured(struct worker_ctx *w, const struct probe_rx_queue *q,
+		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
+{
+	meter_burst(w, q, mbufs, n, now_ns, last_packet_ns, 1);
+}
+
 void
 worker_sample_stats(const struct worker_ctx *w, int port, struct dpfix_sample_stats *sum)
 {
@@ -208,21 +222,25 @@ worker_sample_stats(const struct worker_ctx *w, int port, struct dpfix_sample_st
 	}
 }
 
-static unsigned int
+static __rte_always_inline unsigned int
 poll_queue(struct worker_ctx *w, const struct probe_rx_queue *q, uint64_t now_ns,
-		uint64_t *last_packet_ns)
+		uint64_t *last_packet_ns, const int measured)
 {
 	struct rte_mbuf *mbufs[PROBE_BURST];
 	unsigned int n = rte_eth_rx_burst(q->port, q->queue, mbufs, PROBE_BURST);
 
-	worker_meter_burst(w, q, mbufs, n, now_ns, last_packet_ns);
+	if (measured)
+		worker_meter_burst_measured(w, q, mbufs, n, now_ns, last_packet_ns);
+	else
+		worker_meter_burst(w, q, mbufs, n, now_ns, last_packet_ns);
 	return n;
 }
 
-int
-worker_main(void *arg)
+/* Receives and meters until stopped or the input ends; measured is a constant, so the
+ * loop is chosen once, not per burst. */
+static __rte_always_inline void
+worker_loop(struct worker_ctx *w, const int measured)
 {
-	struct worker_ctx *w = arg;
 	const struct probe_settings *s = w->settings;
 	const uint64_t input_end_ns = s->input_end_idle_ms * 1000000ull;
 	uint64_t now_ns = probe_clock_now_ns();
@@ -238,7 +256,7 @@ worker_main(void *arg)
 
 		now_ns = probe_clock_now_ns();
 		for (unsigned int i = 0; i < w->nb_queues; i++)
-			received += poll_queue(w, &w->queues[i], now_ns, &last_packet_ns);
+			received += poll_queue(w, &w->queues[i], now_ns, &last_packet_ns, measured);
 		if (received > 0) {
 			last_packet_clock_ns = now_ns;
 			flow_now_ns = last_packet_ns;
@@ -255,6 +273,17 @@ worker_main(void *arg)
 			w->timeouts_applied = posted;
 		}
 	}
+}
+
+int
+worker_main(void *arg)
+{
+	struct worker_ctx *w = arg;
+
+	if (w->measured)
+		worker_loop(w, 1);
+	else
+		worker_loop(w, 0);
 
 	/* End of input or shutdown: rx has stopped, so waiting for ring room stalls no
 	 * packet; the exporter keeps draining (or, with no collector, counts the records

@@ -99,6 +99,7 @@ struct dpfix_measure_params {
 struct dpfix_measure {
 	struct dpfix_measure_layout layout;
 	uint32_t payload_packets;
+	uint32_t first_packets;         /* the packets of a direction payload_work sees */
 	int biflow;
 	struct dpfix_parse_config parse_cfg;
 	/* The table measured (for the uniflow handshake: a SYN/ACK finds the initiator's

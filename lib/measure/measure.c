@@ -19,6 +19,9 @@
 #define TCP_FLAG_URG 0x20
 
 #define NS_PER_S 1000000000ll
+/* Work a flow needs only in its first packets (or rarely) is kept out of
+ * dpfix_measure_packet, whose every-packet path then stays short. */
+#define COLD __attribute__((noinline, cold))
 
 _Static_assert(BLOCK_COUNT <= sizeof(((struct dpfix_measure_layout *)0)->offset) / sizeof(uint16_t),
 		"the layout has an offset for every block");
@@ -87,6 +90,9 @@ dpfix_measure_init(struct dpfix_measure *m, const struct dpfix_measure_params *p
 	if (m->layout.size == 0 || p->payload_packets == 0)
 		return -EINVAL;
 	m->payload_packets = p->payload_packets;
+	/* The payload window, the RTP search (a packet longer: two in sequence make a
+	 * stream) and the tunnel (the first packet). */
+	m->first_packets = p->payload_packets + 1;
 	m->biflow = p->biflow;
 	m->parse_cfg = p->parse_cfg;
 	return 0;
@@ -138,7 +144,32 @@ handshake_synack(struct measure_tcp *t, int dir, uint64_t now_ns)
 	t->server_rtt_us = rtt_us(now_ns - t->syn_ns);
 }
 
-static void
+/* A SYN or a SYN/ACK: the handshake's first two packets. */
+static __attribute__((noinline)) void
+tcp_syn(struct dpfix_measure *m, struct measure_tcp *t, int dir, const struct dpfix_packet_info *p,
+		uint64_t now_ns)
+{
+	if (!(p->tcp_flags & TCP_FLAG_ACK)) {
+		/* A retransmitted SYN restarts the wait: the SYN/ACK answers the last one. */
+		if (t->synack_dir == 0) {
+			t->syn_ns = now_ns;
+			t->syn_dir = (uint8_t)(1 + dir);
+		}
+	} else if (m->biflow) {
+		handshake_synack(t, dir, now_ns);
+	} else if (m->table != NULL) {
+		/* A uniflow: the SYN went in the initiator's own record, the flow of the
+		 * reverse key, which also gets the handshake's times. */
+		struct dpfix_flow_key initiator;
+		void *peer;
+
+		dpfix_flow_key_reverse(&p->key, &initiator);
+		if (dpfix_flow_table_find(m->table, &initiator, &peer) != NULL && peer != NULL)
+			handshake_synack(block(m, peer, BLOCK_TCP), 1, now_ns);
+	}
+}
+
+static inline void
 tcp_packet(struct dpfix_measure *m, uint8_t *ext, int dir, const struct dpfix_packet_info *p,
 		uint64_t now_ns)
 {
@@ -146,47 +177,24 @@ tcp_packet(struct dpfix_measure *m, uint8_t *ext, int dir, const struct dpfix_pa
 	uint8_t f = p->tcp_flags;
 
 	if (f & TCP_FLAG_SYN)
-		count_flag(m, &t->count[dir][TCP_SYN]);
+		count_flag(m, &t->count[TCP_SYN][dir]);
 	if (f & TCP_FLAG_FIN)
-		count_flag(m, &t->count[dir][TCP_FIN]);
+		count_flag(m, &t->count[TCP_FIN][dir]);
 	if (f & TCP_FLAG_RST)
-		count_flag(m, &t->count[dir][TCP_RST]);
+		count_flag(m, &t->count[TCP_RST][dir]);
 	if (f & TCP_FLAG_PSH)
-		count_flag(m, &t->count[dir][TCP_PSH]);
+		count_flag(m, &t->count[TCP_PSH][dir]);
 	if (f & TCP_FLAG_ACK)
-		count_flag(m, &t->count[dir][TCP_ACK]);
+		count_flag(m, &t->count[TCP_ACK][dir]);
 	if (f & TCP_FLAG_URG)
-		count_flag(m, &t->count[dir][TCP_URG]);
+		count_flag(m, &t->count[TCP_URG][dir]);
 
-	switch (f & (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
-	case TCP_FLAG_SYN:
-		/* A retransmitted SYN restarts the wait: the SYN/ACK answers the last one. */
-		if (t->synack_dir == 0) {
-			t->syn_ns = now_ns;
-			t->syn_dir = (uint8_t)(1 + dir);
-		}
-		break;
-	case TCP_FLAG_SYN | TCP_FLAG_ACK:
-		if (m->biflow) {
-			handshake_synack(t, dir, now_ns);
-		} else if (m->table != NULL) {
-			/* A uniflow: the SYN went in the initiator's own record, the flow of the
-			 * reverse key, which also gets the handshake's times. */
-			struct dpfix_flow_key initiator;
-			void *peer;
-
-			dpfix_flow_key_reverse(&p->key, &initiator);
-			if (dpfix_flow_table_find(m->table, &initiator, &peer) != NULL && peer != NULL)
-				handshake_synack(block(m, peer, BLOCK_TCP), 1, now_ns);
-		}
-		break;
-	case TCP_FLAG_ACK:
+	if (f & TCP_FLAG_SYN)
+		tcp_syn(m, t, dir, p, now_ns);
+	else if ((f & TCP_FLAG_ACK) && t->synack_dir != 0 && t->client_rtt_us == 0 &&
+			t->synack_dir != 1 + dir && now_ns >= t->synack_ns)
 		/* The initiator's first ACK after the SYN/ACK: the client's side. */
-		if (t->synack_dir != 0 && t->synack_dir != 1 + dir && t->client_rtt_us == 0 &&
-				now_ns >= t->synack_ns)
-			t->client_rtt_us = rtt_us(now_ns - t->synack_ns);
-		break;
-	}
+		t->client_rtt_us = rtt_us(now_ns - t->synack_ns);
 }
 
 /* ---- rtp ---- */
@@ -207,9 +215,10 @@ rtp_clock_rate(uint8_t pt)
 }
 
 static void
-rtp_start(struct measure_rtp_dir *s, const struct dpfix_rtp_header *h, uint64_t now_ns)
+rtp_start(struct measure_rtp_dir *s, uint8_t *state, const struct dpfix_rtp_header *h,
+		uint64_t now_ns)
 {
-	s->state = RTP_CANDIDATE;
+	*state = RTP_CANDIDATE;
 	s->ssrc = h->ssrc;
 	s->sequence = h->sequence;
 	s->timestamp = h->timestamp;
@@ -222,42 +231,35 @@ rtp_start(struct measure_rtp_dir *s, const struct dpfix_rtp_header *h, uint64_t 
  * consecutive packets, here in nanoseconds (the RTP timestamps' difference converted by
  * the clock rate), J kept times 16 as A.8 does. A direction's first source (SSRC) with
  * two packets in sequence is its stream; other sources are not followed. */
-static void
-rtp_packet(struct dpfix_measure *m, const struct dpfix_flow_record *rec, uint8_t *ext, int dir,
-		const struct dpfix_packet_info *p, const struct dpfix_flow_frame *frame,
-		uint64_t now_ns)
+static __attribute__((noinline)) void
+rtp_packet(struct dpfix_measure *m, struct measure_rtp_dir *s, uint8_t *state,
+		uint64_t dir_packets, const uint8_t *pl, uint32_t n, uint64_t now_ns)
 {
-	struct measure_rtp_dir *s = &((struct measure_rtp *)block(m, ext, BLOCK_RTP))->dir[dir];
-	int searching = (dir ? rec->rev_packets : rec->packets) <= m->payload_packets + 1;
+	int searching = dir_packets <= m->payload_packets + 1;
 	struct dpfix_rtp_header h;
-	const uint8_t *pl = NULL;
-	uint32_t n;
 	int64_t d;
 
-	if (s->state == RTP_NOT)
-		return;
-	n = dpfix_payload_locate(p, frame->data, frame->len, &pl);
 	switch (dpfix_payload_rtp(pl, n, &h)) {
 	case -1:
 		return;         /* RTCP on the same ports (RFC 5761) */
 	case 0:
 		/* Not RTP: given up once a record's first packets have shown no stream. */
-		if (s->state != RTP_YES && !searching)
-			s->state = RTP_NOT;
+		if (*state != RTP_YES && !searching)
+			*state = RTP_NOT;
 		return;
 	}
-	if (s->state == RTP_YES) {
+	if (*state == RTP_YES) {
 		if (h.ssrc != s->ssrc)
 			return;
-	} else if (s->state == RTP_UNKNOWN || h.ssrc != s->ssrc ||
+	} else if (*state == RTP_UNKNOWN || h.ssrc != s->ssrc ||
 			h.sequence != (uint16_t)(s->sequence + 1)) {
 		if (searching)
-			rtp_start(s, &h, now_ns);
+			rtp_start(s, state, &h, now_ns);
 		else
-			s->state = RTP_NOT;
+			*state = RTP_NOT;
 		return;
 	} else {
-		s->state = RTP_YES;
+		*state = RTP_YES;
 	}
 	/* A payload type of another clock (or an unknown one) is no sample of the stream's. */
 	if (s->clock_rate != 0 && rtp_clock_rate(h.payload_type) == s->clock_rate) {
@@ -274,7 +276,7 @@ rtp_packet(struct dpfix_measure *m, const struct dpfix_flow_record *rec, uint8_t
 
 /* ---- tunnel ---- */
 
-static void
+static COLD void
 tunnel_first_packet(struct dpfix_measure *m, uint8_t *ext, const struct dpfix_packet_info *p,
 		const struct dpfix_flow_frame *frame)
 {
@@ -412,18 +414,16 @@ application_of(enum dpfix_payload_result r, int tcp, const uint8_t *pl, uint32_t
 	return DPFIX_MEASURE_APP_NONE;
 }
 
-static void
+/* A packet in the payload window, n bytes of payload at pl. */
+static inline void
 payload_packet(struct dpfix_measure *m, uint8_t *ext, const struct dpfix_packet_info *p,
-		const struct dpfix_flow_frame *frame)
+		const uint8_t *pl, uint32_t n)
 {
 	struct measure_common *c = block(m, ext, BLOCK_COMMON);
 	uint32_t ms = m->layout.measures;
 	enum dpfix_payload_result r = DPFIX_PAYLOAD_NOT_IT;
 	int tcp = p->key.protocol == IPPROTO_TCP_, cut = 0;
-	const uint8_t *pl;
-	uint32_t n;
 
-	n = dpfix_payload_locate(p, frame->data, frame->len, &pl);
 	if (n == 0)
 		return;
 	m->stats.payloads_read++;
@@ -442,6 +442,32 @@ payload_packet(struct dpfix_measure *m, uint8_t *ext, const struct dpfix_packet_
 		c->application = application_of(r, tcp, pl, n);
 }
 
+/* A record's first packets of a direction (its payload window, and the RTP search one
+ * packet longer), and an RTP stream's every packet: what reads payload. */
+static __attribute__((noinline)) void
+payload_work(struct dpfix_measure *m, uint8_t *x, int reverse, uint64_t dir_packets,
+		const struct dpfix_packet_info *p, const struct dpfix_flow_frame *frame,
+		uint64_t now_ns)
+{
+	const uint32_t ms = m->layout.measures;
+	struct measure_common *c = block(m, x, BLOCK_COMMON);
+	const uint8_t *pl = NULL;
+	uint32_t n = dpfix_payload_locate(p, frame->data, frame->len, &pl);
+
+	if ((ms & DPFIX_MEASURE_RTP) && p->key.protocol == IPPROTO_UDP_ &&
+			c->rtp_state[reverse] != RTP_NOT)
+		rtp_packet(m, &((struct measure_rtp *)block(m, x, BLOCK_RTP))->dir[reverse],
+				&c->rtp_state[reverse], dir_packets, pl, n, now_ns);
+	if ((ms & (MEASURE_TEXT_MEASURES | DPFIX_MEASURE_APP)) && dir_packets <= m->payload_packets)
+		payload_packet(m, x, p, pl, n);
+	if ((ms & DPFIX_MEASURE_TUNNEL) && !c->tunnel_done) {
+		c->tunnel_done = 1;
+		tunnel_first_packet(m, x, p, frame);
+	}
+}
+
+/* Every packet: its lengths and TCP flags here; the rest only in a record's first packets
+ * and for RTP streams, so a flow past them costs a few tests. */
 void
 dpfix_measure_packet(void *ctx, const struct dpfix_flow_record *rec, void *ext, int reverse,
 		const struct dpfix_packet_info *p, const struct dpfix_flow_frame *frame,
@@ -449,8 +475,8 @@ dpfix_measure_packet(void *ctx, const struct dpfix_flow_record *rec, void *ext, 
 {
 	struct dpfix_measure *m = ctx;
 	uint8_t *x = ext;
-	uint32_t ms = m->layout.measures;
-	uint64_t dir_packets = reverse ? rec->rev_packets : rec->packets;
+	const uint32_t ms = m->layout.measures;
+	const uint64_t dir_packets = reverse ? rec->rev_packets : rec->packets;
 
 	if (ms & DPFIX_MEASURE_LENGTHS) {
 		struct measure_lengths *l = block(m, x, BLOCK_LENGTHS);
@@ -462,15 +488,9 @@ dpfix_measure_packet(void *ctx, const struct dpfix_flow_record *rec, void *ext, 
 	}
 	if ((ms & DPFIX_MEASURE_TCP) && p->key.protocol == IPPROTO_TCP_)
 		tcp_packet(m, x, reverse, p, now_ns);
-	if (frame == NULL)
-		return;
-	if ((ms & DPFIX_MEASURE_RTP) && p->key.protocol == IPPROTO_UDP_)
-		rtp_packet(m, rec, x, reverse, p, frame, now_ns);
-	if ((ms & (MEASURE_TEXT_MEASURES | DPFIX_MEASURE_APP)) && dir_packets <= m->payload_packets)
-		payload_packet(m, x, p, frame);
-	if ((ms & DPFIX_MEASURE_TUNNEL) &&
-			!((struct measure_common *)block(m, x, BLOCK_COMMON))->tunnel_done) {
-		((struct measure_common *)block(m, x, BLOCK_COMMON))->tunnel_done = 1;
-		tunnel_first_packet(m, x, p, frame);
-	}
+	if (frame != NULL && (dir_packets <= m->first_packets ||
+			((ms & DPFIX_MEASURE_RTP) && p->key.protocol == IPPROTO_UDP_ &&
+			/* (the common block is always first: offset 0) */
+			((struct measure_common *)x)->rtp_state[reverse] == RTP_YES)))
+		payload_work(m, x, reverse, dir_packets, p, frame, now_ns);
 }

@@ -59,11 +59,11 @@ duration_us(uint64_t first_ns, uint64_t last_ns)
 }
 
 static inline uint32_t
-jitter_us(const struct measure_rtp_dir *s)
+jitter_us(uint8_t state, const struct measure_rtp_dir *s)
 {
 	uint64_t us = (s->jitter16_ns >> 4) / 1000;
 
-	return s->state != RTP_YES ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	return state != RTP_YES ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
 uint32_t
@@ -88,22 +88,22 @@ dpfix_measure_application_id(const struct dpfix_measure_layout *l,
 /* ---- the lists ---- */
 
 #define MEASURE_TCP_FIELDS(X) \
-	X(0, IE_tcpSynTotalCount, 4, UINT, TCP(g, r)->count[0][TCP_SYN]) \
-	X(0, IE_tcpFinTotalCount, 4, UINT, TCP(g, r)->count[0][TCP_FIN]) \
-	X(0, IE_tcpRstTotalCount, 4, UINT, TCP(g, r)->count[0][TCP_RST]) \
-	X(0, IE_tcpPshTotalCount, 4, UINT, TCP(g, r)->count[0][TCP_PSH]) \
-	X(0, IE_tcpAckTotalCount, 4, UINT, TCP(g, r)->count[0][TCP_ACK]) \
-	X(0, IE_tcpUrgTotalCount, 4, UINT, TCP(g, r)->count[0][TCP_URG]) \
+	X(0, IE_tcpSynTotalCount, 4, UINT, TCP(g, r)->count[TCP_SYN][0]) \
+	X(0, IE_tcpFinTotalCount, 4, UINT, TCP(g, r)->count[TCP_FIN][0]) \
+	X(0, IE_tcpRstTotalCount, 4, UINT, TCP(g, r)->count[TCP_RST][0]) \
+	X(0, IE_tcpPshTotalCount, 4, UINT, TCP(g, r)->count[TCP_PSH][0]) \
+	X(0, IE_tcpAckTotalCount, 4, UINT, TCP(g, r)->count[TCP_ACK][0]) \
+	X(0, IE_tcpUrgTotalCount, 4, UINT, TCP(g, r)->count[TCP_URG][0]) \
 	X(PEN_DPFIX, DPFIX_MEASURE_IE_DPFIX_SERVER_RTT, 4, UINT, TCP(g, r)->server_rtt_us) \
 	X(PEN_DPFIX, DPFIX_MEASURE_IE_DPFIX_CLIENT_RTT, 4, UINT, TCP(g, r)->client_rtt_us)
 
 #define MEASURE_TCP_REVERSE_FIELDS(X) \
-	X(PEN_REVERSE, IE_tcpSynTotalCount, 4, UINT, TCP(g, r)->count[1][TCP_SYN]) \
-	X(PEN_REVERSE, IE_tcpFinTotalCount, 4, UINT, TCP(g, r)->count[1][TCP_FIN]) \
-	X(PEN_REVERSE, IE_tcpRstTotalCount, 4, UINT, TCP(g, r)->count[1][TCP_RST]) \
-	X(PEN_REVERSE, IE_tcpPshTotalCount, 4, UINT, TCP(g, r)->count[1][TCP_PSH]) \
-	X(PEN_REVERSE, IE_tcpAckTotalCount, 4, UINT, TCP(g, r)->count[1][TCP_ACK]) \
-	X(PEN_REVERSE, IE_tcpUrgTotalCount, 4, UINT, TCP(g, r)->count[1][TCP_URG])
+	X(PEN_REVERSE, IE_tcpSynTotalCount, 4, UINT, TCP(g, r)->count[TCP_SYN][1]) \
+	X(PEN_REVERSE, IE_tcpFinTotalCount, 4, UINT, TCP(g, r)->count[TCP_FIN][1]) \
+	X(PEN_REVERSE, IE_tcpRstTotalCount, 4, UINT, TCP(g, r)->count[TCP_RST][1]) \
+	X(PEN_REVERSE, IE_tcpPshTotalCount, 4, UINT, TCP(g, r)->count[TCP_PSH][1]) \
+	X(PEN_REVERSE, IE_tcpAckTotalCount, 4, UINT, TCP(g, r)->count[TCP_ACK][1]) \
+	X(PEN_REVERSE, IE_tcpUrgTotalCount, 4, UINT, TCP(g, r)->count[TCP_URG][1])
 
 #define MEASURE_HTTP_FIELDS(X) \
 	X(0, IE_httpRequestMethod, VARLEN, STRING, HTTP_STR(g, r, method)) \
@@ -145,10 +145,12 @@ dpfix_measure_application_id(const struct dpfix_measure_layout *l,
 	X(PEN_DPFIX, DPFIX_MEASURE_IE_DPFIX_TUNNEL_DESTINATION, 16, OCTETS, TUNNEL(g, r)->outer_dst)
 
 #define MEASURE_RTP_FIELDS(X) \
-	X(0, IE_rfc3550JitterMicroseconds, 4, UINT, jitter_us(&RTP(g, r)->dir[0]))
+	X(0, IE_rfc3550JitterMicroseconds, 4, UINT, \
+			jitter_us(COMMON(g, r)->rtp_state[0], &RTP(g, r)->dir[0]))
 
 #define MEASURE_RTP_REVERSE_FIELDS(X) \
-	X(PEN_REVERSE, IE_rfc3550JitterMicroseconds, 4, UINT, jitter_us(&RTP(g, r)->dir[1]))
+	X(PEN_REVERSE, IE_rfc3550JitterMicroseconds, 4, UINT, \
+			jitter_us(COMMON(g, r)->rtp_state[1], &RTP(g, r)->dir[1]))
 
 DPFIX_IPFIX_GROUP_DEFINE(measure_tcp, struct dpfix_measured_flow, 0, MEASURE_TCP_FIELDS);
 DPFIX_IPFIX_GROUP_DEFINE(measure_tcp_reverse, struct dpfix_measured_flow, 0,

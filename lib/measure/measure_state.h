@@ -11,13 +11,16 @@
 #include "dpfix_measure.h"
 #include "dpfix_payload.h"
 
-/* Every flow's extension starts with this. */
+/* Every flow's extension starts with this; the extension's first cache line (which
+ * the flow table prefetches) holds what every packet of a flow past its first ones
+ * touches: this, lengths, the usual TCP flag counts. */
 struct measure_common {
 	uint8_t application;    /* enum dpfix_measure_application found in content, 0: none */
 	uint8_t text_kind;      /* enum text_kind: what the text block holds */
 	uint8_t text_seen;      /* TEXT_SEEN_* bits: which messages filled it */
 	uint8_t tunnel_done;    /* the tunnel block was filled from the record's first packet */
-	uint8_t reserved[4];
+	uint8_t rtp_state[2];   /* enum rtp_state of each direction (the rtp block's) */
+	uint8_t reserved[2];
 };
 
 /* lengths: the smallest and largest IP length per direction ([0] forward, [1] reverse). */
@@ -28,9 +31,11 @@ struct measure_lengths {
 
 enum tcp_flag_index { TCP_SYN, TCP_FIN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG, TCP_FLAG_COUNT };
 
-/* tcp: packets with each flag per direction, and the handshake as seen at the probe. */
+/* tcp: packets with each flag per direction ([flag][0] forward, [flag][1] reverse: the
+ * counts of ACK and PSH, which most packets bump, in the extension's first cache line),
+ * and the handshake as seen at the probe. */
 struct measure_tcp {
-	uint32_t count[2][TCP_FLAG_COUNT];
+	uint32_t count[TCP_FLAG_COUNT][2];
 	uint64_t syn_ns;        /* the last SYN before the SYN/ACK */
 	uint64_t synack_ns;     /* the first SYN/ACK after that SYN */
 	uint32_t server_rtt_us; /* SYN -> SYN/ACK; 0: not measured */
@@ -42,7 +47,8 @@ struct measure_tcp {
 
 enum rtp_state { RTP_UNKNOWN, RTP_CANDIDATE, RTP_YES, RTP_NOT };
 
-/* rtp: one direction's RTP stream (RFC 3550 A.8, in nanoseconds). */
+/* rtp: one direction's RTP stream (RFC 3550 A.8, in nanoseconds); its state is in
+ * measure_common, so a flow found not to be RTP never touches this. */
 struct measure_rtp_dir {
 	uint64_t last_arrival_ns;
 	uint64_t jitter16_ns;   /* the estimate J, times 16 */
@@ -50,8 +56,7 @@ struct measure_rtp_dir {
 	uint32_t timestamp;     /* RTP timestamp of the last packet */
 	uint32_t clock_rate;    /* of its payload type; 0: not known, jitter not measured */
 	uint16_t sequence;
-	uint8_t state;          /* enum rtp_state */
-	uint8_t reserved;
+	uint8_t reserved[2];
 };
 
 struct measure_rtp {
