@@ -21,5 +21,4 @@ nothing(struct med_process *p)
 }
 
 const struct med_process_ops med_anonymise_ops = {.create = not_built, .free = nothing};
-const struct med_process_ops med_aggregate_ops = {.create = not_built, .free = nothing};
 const struct med_process_ops med_correlate_ops = {.create = not_built, .free = nothing};

@@ -21,6 +21,7 @@ mediate() {
 		--collector "udp://127.0.0.1:$mport" >"$WORK/$name-probe.stdout" 2>&1 ||
 		fail "$name: probe exited with $?: $(tail -3 "$WORK/$name-probe.stdout")"
 	# What the probe sent is in the Mediator's socket buffer: a stop reads it all.
+	sleep "${PAUSE:-0}"
 	stop_mediator
 	wait_for_records "$WORK/$name.json" $(($(counter "$WORK/$name-mediator.stdout" records_exported) +
 		$(counter "$WORK/$name-mediator.stdout" options_records)))
@@ -57,5 +58,74 @@ print(f"selection: {len(got)} of {len(flows)} flows, exactly those the expressio
 PYEOF
 # Options records are not filtered: the probe's Flow Keys records went on.
 [ "$(grep -c '"flowKeyIndicator"' "$WORK/select.json")" -ge 2 ] || fail "selection dropped options records"
+
+# ---- aggregation (RFC 7015) ----
+# New keys: IPv4 addresses cut to /24 and /16, IPv6 sources to /64, the protocol; ports
+# dropped. Timeouts longer than the run: every Aggregated Flow ends at the Mediator's end.
+mediate aggregate --aggregate "keys=sourceIPv4Address/24,destinationIPv4Address/16,sourceIPv6Address/64,protocolIdentifier idle_timeout=600 active_timeout=600"
+$PY - "$WORK/aggregate.json" "$SAMPLE_EXPECTED" <<'PYEOF' || fail "aggregation"
+import datetime, ipaddress, json, sys
+from collections import defaultdict
+records = [json.loads(l) for l in open(sys.argv[1])]
+flows = json.load(open(sys.argv[2]))["flow_list"]
+def net(a, bits):
+    return str(ipaddress.ip_network(f"{a}/{bits}", strict=False).network_address)
+# The independent computation, from the capture's ground truth.
+want = defaultdict(lambda: [0, 0, 0, None, None])
+for f in flows:
+    if f["ip_version"] == 4:
+        k = (net(f["src"], 24), 24, net(f["dst"], 16), 16, f["protocol"])
+    else:
+        k = (net(f["src"], 64), 64, f["protocol"])
+    a = want[k]
+    a[0] += f["packets"]
+    a[1] += f["octets"]
+    a[2] += 1
+    first, last = f["first_us"] // 1000, f["last_us"] // 1000
+    a[3] = first if a[3] is None else min(a[3], first)
+    a[4] = last if a[4] is None else max(a[4], last)
+def ms(t):
+    return int(datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+               .replace(tzinfo=datetime.timezone.utc).timestamp() * 1000 + 0.5)
+got = {}
+for r in records:
+    if "originalFlowsPresent" not in r:
+        continue
+    if "sourceIPv4Address" in r:
+        k = (r["sourceIPv4Address"], r["sourceIPv4PrefixLength"], r["destinationIPv4Address"],
+             r["destinationIPv4PrefixLength"], r["protocolIdentifier"])
+    else:
+        k = (r["sourceIPv6Address"], r["sourceIPv6PrefixLength"], r["protocolIdentifier"])
+    if k in got:
+        sys.exit(f"aggregate {k} exported twice")
+    if (r["originalFlowsInitiated"], r["originalFlowsCompleted"]) != (r["originalFlowsPresent"],) * 2:
+        sys.exit(f"aggregate {k}: original flows {r}")
+    if (r["originalExporterIPv4Address"], r["originalObservationDomainId"]) != ("127.0.0.1", 1):
+        sys.exit(f"aggregate {k}: original exporter {r}")
+    got[k] = [r["packetDeltaCount"], r["octetDeltaCount"], r["originalFlowsPresent"],
+              ms(r["flowStartMilliseconds"]), ms(r["flowEndMilliseconds"])]
+want = {k: v for k, v in want.items()}
+if got != want:
+    bad = [k for k in set(got) | set(want) if got.get(k) != want.get(k)]
+    sys.exit(f"{len(got)} aggregates, want {len(want)}; differing: "
+             f"{[(k, got.get(k), want.get(k)) for k in bad[:3]]}")
+# The Mediator's own Flow Keys records describe its two templates: the keys and prefix
+# lengths (IPv4: 5 fields, IPv6: 3).
+keys = sorted({r["flowKeyIndicator"] for r in records
+               if "flowKeyIndicator" in r and "originalObservationDomainId" not in r})
+if keys != [0x7, 0x1f]:
+    sys.exit(f"the Mediator's Flow Keys records: {keys}")
+print(f"aggregation: {len(flows)} flows into {len(got)} aggregates, each exactly as computed")
+PYEOF
+[ "$(counter "$WORK/aggregate-mediator.stdout" options_invalidated)" = 4 ] ||
+	fail "the probe's Flow Keys records were not dropped as untrue after aggregation"
+[ "$(counter "$WORK/aggregate-mediator.stdout" aggregates_ended_at_end)" = \
+	"$(counter "$WORK/aggregate-mediator.stdout" aggregates_created)" ] || fail "aggregates ended early"
+# Its own idle timeout: the same aggregates end 0.5 s after their last record, before
+# the Mediator's end.
+PAUSE=2 mediate aggregate_idle --aggregate "keys=sourceIPv4Address/24,destinationIPv4Address/16,sourceIPv6Address/64,protocolIdentifier idle_timeout=0.5"
+[ "$(counter "$WORK/aggregate_idle-mediator.stdout" aggregates_ended_idle)" = 15 ] ||
+	fail "aggregates ended by idle timeout: $(counter "$WORK/aggregate_idle-mediator.stdout" aggregates_ended_idle), want 15"
+[ "$(grep -c originalFlowsPresent "$WORK/aggregate_idle.json")" = 15 ] || fail "idle-ended aggregates missing"
 
 echo "mediator_processes: ok"

@@ -209,6 +209,37 @@ test_process_check(void)
 	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
 	CHECK(strcmp(err, "at character 22: a value is missing") == 0);
 	CHECK(dpfix_mediate_process_kind_of("aggregate") == DPFIX_MEDIATE_AGGREGATE);
+
+	static const struct {
+		const char *text, *err;
+	} aggregate[] = {
+		{"keys=sourceIPv4Address/24,protocolIdentifier values=octetDeltaCount,"
+			"tcpControlBits,minimumTTL,flowEndSeconds active_timeout=1.5 by_exporter=no", NULL},
+		{"values=octetDeltaCount", "keys=ELEMENT[/BITS],... is required"},
+		{"keys=sourceIPv4Address/33", "key 'sourceIPv4Address/33': /BITS is for addresses, at most 32"},
+		{"keys=protocolIdentifier/4", "key 'protocolIdentifier/4': /BITS is for addresses, at most 0"},
+		{"keys=nothing", "key 'nothing': no information element has this name"},
+		{"keys=interfaceName", "key 'interfaceName': a string cannot be a key here (fixed-size types only)"},
+		{"keys=vlanId values=sourceTransportPort", "value 'sourceTransportPort': not a counter, "
+			"flags, minimum, maximum or flow time: no way to aggregate it"},
+		{"keys=vlanId idle_timeout=0", "'idle_timeout=0': not one of keys=, values=, "
+			"active_timeout=SECONDS, idle_timeout=SECONDS, max_flows=1..67108864, by_exporter=yes|no"},
+		{"keys=vlanId speed", "'speed': settings are NAME=VALUE"},
+	};
+
+	spec.kind = DPFIX_MEDIATE_AGGREGATE;
+	for (size_t i = 0; i < sizeof(aggregate) / sizeof(aggregate[0]); i++) {
+		int ret;
+
+		snprintf(spec.text, sizeof(spec.text), "%s", aggregate[i].text);
+		err[0] = '\0';
+		ret = dpfix_mediate_process_check(&spec, err, sizeof(err));
+		if ((ret == 0) != (aggregate[i].err == NULL) ||
+				(aggregate[i].err != NULL && strcmp(err, aggregate[i].err) != 0)) {
+			fprintf(stderr, "  '%s': got %d '%s'\n", aggregate[i].text, ret, err);
+			CHECK(0);
+		}
+	}
 	CHECK(dpfix_mediate_process_kind_of("nonsense") == -1);
 }
 
