@@ -112,6 +112,18 @@ struct dpfix_listener;
 struct dpfix_session *dpfix_session_open(const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *params, char *err, size_t errlen);
 
+/* dpfix_session_open in steps, for a thread that must never wait (the probe's control
+ * lcore, which has other work, and with two lcores does the export too): connects and
+ * returns the session with its handshake to do, or NULL with err as dpfix_session_open.
+ * Nothing may be sent on it before dpfix_session_open_step says it is up. */
+struct dpfix_session *dpfix_session_open_start(const struct dpfix_endpoint *ep,
+		const struct dpfix_session_params *params, char *err, size_t errlen);
+/* One step of the handshake, never waiting: 0 once the session is up (as
+ * dpfix_session_open gives it), -EINPROGRESS while the handshake goes on (step again
+ * within a millisecond or so: DTLS has retransmission timers), or another negative
+ * errno with err as dpfix_session_open's, s then freed. */
+int dpfix_session_open_step(struct dpfix_session *s, char *err, size_t errlen);
+
 /* Sends one whole IPFIX message of at most dpfix_session_max_message bytes.
  * 0 on success, -EAGAIN if the transport cannot take it now (nothing was sent; try
  * again later), -EMSGSIZE if too large, or another negative errno: the session is dead. */
@@ -161,6 +173,13 @@ int dpfix_session_wait_acknowledged(struct dpfix_session *s, uint32_t timeout_ms
  * session, which nothing confirms. records_given_up (may be NULL): the last word of
  * dpfix_session_records_given_up, which the end may still learn of. */
 int dpfix_session_end(struct dpfix_session *s, uint64_t *records_given_up, char *err,
+		size_t errlen);
+
+/* dpfix_session_end in steps, never waiting: the first call begins the end; each
+ * returns -EINPROGRESS while it waits for the collector (step again soon, or when
+ * dpfix_session_event_fd turns readable), then the verdict and records_given_up as
+ * dpfix_session_end's, s freed. Nothing else may be called on s once the end began. */
+int dpfix_session_end_step(struct dpfix_session *s, uint64_t *records_given_up, char *err,
 		size_t errlen);
 
 /* Orderly close: dpfix_session_end without its verdict (bounded, 3 s). */

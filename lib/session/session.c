@@ -313,15 +313,26 @@ start_sctp_auth(struct dpfix_session *s, char *err, size_t errlen)
 	return ret;
 }
 
+/* A session whose open failed: err names it, the connection is closed, s freed. */
+static void
+open_failed(struct dpfix_session *s, char *err, size_t errlen, int prefix)
+{
+	if (prefix) {
+		char reason[DPFIX_SESSION_ERRLEN];
+
+		snprintf(reason, sizeof(reason), "%s", err);
+		snprintf(err, errlen, "%s: handshake failed: %s", s->name, reason);
+	}
+	s->conn.ops->close(&s->conn);
+	session_free(s);
+}
+
 struct dpfix_session *
-dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_params *params,
-		char *err, size_t errlen)
+dpfix_session_open_start(const struct dpfix_endpoint *ep,
+		const struct dpfix_session_params *params, char *err, size_t errlen)
 {
 	const struct dpfix_transport_ops *ops = dpfix_transport_find(ep->transport);
 	struct dpfix_session *s;
-	uint64_t deadline, confirm_by = 0;
-	uint32_t timeout_ms;
-	int ret;
 
 	if (ops == NULL) {
 		snprintf(err, errlen, "transport '%s' is not available in this build", ep->transport);
@@ -346,59 +357,72 @@ dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_p
 		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s),
 				params->heartbeat_interval_ms != 0, err, errlen);
 	if (s->tls == NULL) {
-		ops->close(&s->conn);
-		session_free(s);
+		open_failed(s, err, errlen, 0);
 		return NULL;
 	}
-	/* The exporter opens its session before export starts (and the control lcore
-	 * opens replacements off the export path), so waiting here is bounded and safe.
-	 * The session is up once the collector has shown it accepted us (tls_confirm):
+	/* The session is up once the collector has shown it accepted us (tls_confirm):
 	 * until then nothing is exported into a session it may still refuse. */
-	timeout_ms = params->connect_timeout_ms ? params->connect_timeout_ms : 5000;
-	deadline = session_now_ms() + timeout_ms;
+	s->open_timeout_ms = params->connect_timeout_ms ? params->connect_timeout_ms : 5000;
+	s->open_deadline_ms = session_now_ms() + s->open_timeout_ms;
 	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
-	for (;;) {
-		/* The deadline comes before the next step, as a step may resend our last
-		 * flight: an exporter held up past its deadline (a loaded machine) sent it when
-		 * it woke, and a collector that had refused it and since forgotten it (after
-		 * its 10 s) took that for a new exporter on the same port. */
-		if (confirm_by == 0 && session_now_ms() > deadline) {
-			char why[DPFIX_SESSION_ERRLEN];
+	return s;
+}
 
-			tls_explain_stall(s->tls, why, sizeof(why));
-			snprintf(err, errlen, "no (D)TLS handshake within %u ms: %s", timeout_ms, why);
-			ret = -ETIMEDOUT;
-			break;
-		}
-		ret = tls_handshake(s->tls, err, errlen);
-		if (ret == 1) {
-			if (confirm_by == 0)
-				confirm_by = session_now_ms() + CONFIRM_WAIT_MS;
-			ret = tls_confirm(s->tls, confirm_by, err, errlen);
-		}
-		if (ret != 0)
-			break;
-		ops->flush(&s->conn);
-		usleep(500);
+int
+dpfix_session_open_step(struct dpfix_session *s, char *err, size_t errlen)
+{
+	int ret;
+
+	if (s->handshake_done)
+		return 0;
+	/* The deadline comes before the next step, as a step may resend our last flight:
+	 * an exporter held up past its deadline (a loaded machine) sent it when it woke,
+	 * and a collector that had refused it and since forgotten it (after its 10 s) took
+	 * that for a new exporter on the same port. */
+	if (s->confirm_by_ms == 0 && session_now_ms() > s->open_deadline_ms) {
+		char why[DPFIX_SESSION_ERRLEN];
+
+		tls_explain_stall(s->tls, why, sizeof(why));
+		snprintf(err, errlen, "no (D)TLS handshake within %u ms: %s", s->open_timeout_ms, why);
+		open_failed(s, err, errlen, 1);
+		return -ETIMEDOUT;
+	}
+	ret = tls_handshake(s->tls, err, errlen);
+	if (ret == 1) {
+		if (s->confirm_by_ms == 0)
+			s->confirm_by_ms = session_now_ms() + CONFIRM_WAIT_MS;
+		ret = tls_confirm(s->tls, s->confirm_by_ms, err, errlen);
+	}
+	if (ret == 0) {
+		s->conn.ops->flush(&s->conn);
+		return -EINPROGRESS;
 	}
 	if (ret < 0) {
-		char reason[DPFIX_SESSION_ERRLEN];
-
-		snprintf(reason, sizeof(reason), "%s", err);
-		snprintf(err, errlen, "%s: handshake failed: %s", s->name, reason);
-		ops->close(&s->conn);
-		session_free(s);
-		return NULL;
+		open_failed(s, err, errlen, 1);
+		return ret;
 	}
-	if (start_sctp_auth(s, err, errlen) < 0) {
-		ops->close(&s->conn);
-		session_free(s);
-		return NULL;
+	if ((ret = start_sctp_auth(s, err, errlen)) < 0) {
+		open_failed(s, err, errlen, 0);
+		return ret;
 	}
 	s->handshake_done = 1;
 	s->hb.agreed = tls_heartbeats_agreed(s->tls);
 	set_name(s);
-	return s;
+	return 0;
+}
+
+struct dpfix_session *
+dpfix_session_open(const struct dpfix_endpoint *ep, const struct dpfix_session_params *params,
+		char *err, size_t errlen)
+{
+	struct dpfix_session *s = dpfix_session_open_start(ep, params, err, errlen);
+	int ret = 0;
+
+	/* The exporter opens its session before export starts (and the control lcore
+	 * opens replacements off the export path), so waiting here is bounded and safe. */
+	while (s != NULL && (ret = dpfix_session_open_step(s, err, errlen)) == -EINPROGRESS)
+		usleep(500);
+	return s != NULL && ret == 0 ? s : NULL;
 }
 
 uint32_t

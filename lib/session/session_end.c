@@ -83,172 +83,236 @@ early_from_collector(struct dpfix_session *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Until the collector's transport has acknowledged everything sent (transports whose
- * messages can overtake one another: SCTP), or the deadline. */
+/* Whether the collector's transport has acknowledged everything sent (transports whose
+ * messages can overtake one another: SCTP): 0 yes, -EINPROGRESS not yet, or what came
+ * instead (<0, err). */
 static int
-await_acknowledged(struct dpfix_session *s, uint64_t deadline, char *err, size_t errlen)
+acknowledged_step(struct dpfix_session *s, char *err, size_t errlen)
 {
+	int ret;
+
 	if (s->conn.ops->acknowledged == NULL)
 		return 0;
-	for (;;) {
-		int ret = s->conn.ops->acknowledged(&s->conn);
-
-		if (ret == 0)
-			return 0;
-		if (ret == -EPROTO && (ret = early_from_collector(s, err, errlen)) < 0)
-			return ret;
-		if (ret != -EAGAIN && ret != 0)
-			return end_failed(ret, err, errlen);
-		if (session_now_ms() >= deadline)
-			break;
-		wait_for_peer(s, deadline);
-	}
-	snprintf(err, errlen, "the collector's %s stack did not acknowledge all we sent within "
-			"the %u ms we wait", s->endpoint.transport, CLOSE_WAIT_MS);
-	return -ETIMEDOUT;
+	ret = s->conn.ops->acknowledged(&s->conn);
+	if (ret == 0)
+		return 0;
+	if (ret == -EPROTO && (ret = early_from_collector(s, err, errlen)) < 0)
+		return ret;
+	if (ret == -EAGAIN || ret == 0)
+		return -EINPROGRESS;    /* (0: what came was nothing to the application) */
+	return end_failed(ret, err, errlen);
 }
 
 int
 dpfix_session_wait_acknowledged(struct dpfix_session *s, uint32_t timeout_ms, char *err,
 		size_t errlen)
 {
-	int ret = await_acknowledged(s, session_now_ms() + timeout_ms, err, errlen);
+	uint64_t deadline = session_now_ms() + timeout_ms;
+	int ret;
 
-	if (ret == -ETIMEDOUT)
-		snprintf(err, errlen, "the collector's %s stack did not acknowledge all we sent within "
-				"%u ms", s->endpoint.transport, timeout_ms);
+	while ((ret = acknowledged_step(s, err, errlen)) == -EINPROGRESS) {
+		if (session_now_ms() >= deadline) {
+			snprintf(err, errlen, "the collector's %s stack did not acknowledge all we sent "
+					"within %u ms", s->endpoint.transport, timeout_ms);
+			return -ETIMEDOUT;
+		}
+		wait_for_peer(s, deadline);
+	}
 	return ret;
 }
 
 /* (D)TLS: the collector answers our close_notify with its own once it has read all
- * that came before ours. */
+ * that came before ours. 0 when it came, -EINPROGRESS while nothing has, else what came
+ * instead. */
 static int
-await_close_notify(struct dpfix_session *s, uint64_t deadline, char *err, size_t errlen)
+close_notify_step(struct dpfix_session *s, char *err, size_t errlen)
 {
-	char why[DPFIX_SESSION_ERRLEN];
+	char why[DPFIX_SESSION_ERRLEN - 64]; /* room for what err says before it */
 	uint8_t buf[512];
+	ssize_t n = tls_read(s->tls, buf, sizeof(buf), why, sizeof(why));
 
-	for (;;) {
-		ssize_t n = tls_read(s->tls, buf, sizeof(buf), why, sizeof(why));
-
-		if (n == -EPIPE)
-			return 0;
-		if (n > 0)
-			return bytes_at_end(s, buf, (size_t)n, err, errlen);
-		if (n < 0) {
-			snprintf(err, errlen, "no close_notify from the collector: %s", why);
-			return -ECONNRESET;
-		}
-		if (session_now_ms() >= deadline)
-			break;
-		wait_for_peer(s, deadline);
+	if (n == -EPIPE)
+		return 0;
+	if (n > 0)
+		return bytes_at_end(s, buf, (size_t)n, err, errlen);
+	if (n < 0) {
+		snprintf(err, errlen, "no close_notify from the collector: %s", why);
+		return -ECONNRESET;
 	}
-	snprintf(err, errlen, "the collector did not answer our close_notify within %u ms",
-			CLOSE_WAIT_MS);
-	return -ETIMEDOUT;
+	return -EINPROGRESS;
 }
 
-/* Without (D)TLS: our FIN (SCTP: SHUTDOWN), then the collector's end of its side after
+/* Without (D)TLS: after our FIN (SCTP: SHUTDOWN), the collector's end of its side once
  * it has taken everything (the transport's recv says 0 only then). Bytes come first,
  * even after a reset, as a refusal says why before it resets: the first are named, and
  * reading goes on to the collector's end, as closing with bytes unread would reset the
- * connection (RFC 1122 4.2.2.13). verdict: what came already (<0), else 0. */
+ * connection (RFC 1122 4.2.2.13). e->verdict holds what came already. -EINPROGRESS
+ * while the collector has not ended its side. */
 static int
-await_transport_end(struct dpfix_session *s, int verdict, uint64_t deadline, char *err,
-		size_t errlen)
+transport_end_step(struct dpfix_session *s, struct session_end *e, char *err, size_t errlen)
 {
-	int ret = s->conn.ops->shutdown_write(&s->conn);
 	uint8_t buf[512];
+	ssize_t n;
 
-	for (;;) {
-		ssize_t n = session_io_recv(s, buf, sizeof(buf));
+	do {
+		n = session_io_recv(s, buf, sizeof(buf));
+		if (n > 0 && e->verdict == 0)
+			e->verdict = bytes_at_end(s, buf, (size_t)n, err, errlen);
+	} while (n > 0 && e->shutdown_ret == 0);
+	if (n == -EAGAIN && e->shutdown_ret == 0)
+		return -EINPROGRESS;
+	if (e->verdict < 0)
+		return e->verdict;
+	if (e->shutdown_ret < 0)
+		return end_failed(e->shutdown_ret, err, errlen);
+	return n == 0 ? 0 : end_failed((int)n, err, errlen);
+}
 
-		if (n > 0 && verdict == 0)
-			verdict = bytes_at_end(s, buf, (size_t)n, err, errlen);
-		if (n == 0 || (n < 0 && n != -EAGAIN) || ret < 0) {
-			if (verdict < 0)
-				return verdict;
-			if (ret < 0)
-				return end_failed(ret, err, errlen);
-			return n == 0 ? 0 : end_failed((int)n, err, errlen);
-		}
-		if (session_now_ms() >= deadline)
-			break;
-		if (n == -EAGAIN)
-			wait_for_peer(s, deadline);
+/* What the deadline finds in each phase: the verdict. */
+static int
+end_timed_out(struct dpfix_session *s, struct session_end *e)
+{
+	if (e->verdict < 0)
+		return e->verdict;
+	switch (e->phase) {
+	case END_ACKNOWLEDGED:
+		snprintf(e->err, sizeof(e->err), "the collector's %s stack did not acknowledge all "
+				"we sent within the %u ms we wait", s->endpoint.transport, CLOSE_WAIT_MS);
+		break;
+	case END_FLUSH:
+		snprintf(e->err, sizeof(e->err), "the collector did not take our last messages "
+				"within %u ms", CLOSE_WAIT_MS);
+		break;
+	case END_CLOSE_NOTIFY:
+		snprintf(e->err, sizeof(e->err), "the collector did not answer our close_notify "
+				"within %u ms", CLOSE_WAIT_MS);
+		break;
+	default:
+		snprintf(e->err, sizeof(e->err), "the collector did not end its side within %u ms "
+				"of ours", CLOSE_WAIT_MS);
+		break;
 	}
-	if (verdict < 0)
-		return verdict;
-	snprintf(err, errlen, "the collector did not end its side within %u ms of ours",
-			CLOSE_WAIT_MS);
 	return -ETIMEDOUT;
 }
 
 /* The exporter's end of a reliable session, confirmed by the collector's (doc/sessions.md,
- * "Orderly end"); anything else within the deadline is not a confirmation, and err says
- * what came instead. A collector's session, and a datagram one, flushes and returns
- * -EOPNOTSUPP: nothing comes back to confirm it. */
+ * "Orderly end"), one step: -EINPROGRESS while it waits for the collector, else the
+ * verdict, with e->err saying what came instead of a confirmation. A collector's
+ * session, and a datagram one, flushes and ends with -EOPNOTSUPP: nothing comes back to
+ * confirm it. */
 static int
-end_in_order(struct dpfix_session *s, uint64_t deadline, char *err, size_t errlen)
+end_step(struct dpfix_session *s)
 {
-	int ret, verdict = 0;
+	struct session_end *e = &s->end;
+	char *err = e->err;
+	size_t errlen = sizeof(e->err);
+	int ret;
 
-	/* Over SCTP our close_notify would overtake messages not yet acknowledged on other
-	 * streams, and a collector stops reading at a close_notify: it goes only once all is
-	 * acknowledged, as RFC 6083 requires of a DTLS shutdown over SCTP. */
-	if (!s->server)
-		verdict = await_acknowledged(s, deadline, err, errlen);
-	/* What went is all given up or delivered now: none given up may go uncounted. */
-	if (verdict == 0 && s->conn.messages_given_up_uncounted > 0) {
-		snprintf(err, errlen, "the %s stack gave up %llu messages without a notice saying "
-				"which: their records cannot be counted", s->endpoint.transport,
-				(unsigned long long)s->conn.messages_given_up_uncounted);
-		verdict = -EPROTO;
-	}
-	/* Our close_notify goes like templates: in order, never given up. */
-	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
-	if (s->tls != NULL && verdict == 0)
-		tls_shutdown(s->tls);
-	while ((ret = s->conn.ops->flush(&s->conn)) == -EAGAIN && session_now_ms() < deadline)
-		usleep(1000);
-	if (s->server || !dpfix_session_is_reliable(s) || s->conn.ops->shutdown_write == NULL) {
-		snprintf(err, errlen, "nothing confirms the end of a %s session",
-				s->server ? "collector's" : "datagram");
-		return -EOPNOTSUPP;
-	}
-	if (ret == -EAGAIN && verdict == 0) {
-		snprintf(err, errlen, "the collector did not take our last messages within %u ms",
-				CLOSE_WAIT_MS);
-		return -ETIMEDOUT;
-	}
-	/* (A flush that failed fails the rest, which may still read why.) What a liveness
-	 * read took that was not a whole message comes first. */
-	if (s->rx_len > 0 && verdict == 0)
-		verdict = bytes_at_end(s, s->rx, s->rx_len, err, errlen);
-	if (s->tls == NULL)
-		return await_transport_end(s, verdict, deadline, err, errlen);
-	if (verdict == 0)
-		verdict = await_close_notify(s, deadline, err, errlen);
-	if (verdict == 0) {
+	switch (e->phase) {
+	case END_NOT_BEGUN:
+		e->deadline_ms = session_now_ms() + CLOSE_WAIT_MS;
+		e->phase = END_ACKNOWLEDGED;
+		/* fall through */
+	case END_ACKNOWLEDGED:
+		/* Over SCTP our close_notify would overtake messages not yet acknowledged on
+		 * other streams, and a collector stops reading at a close_notify: it goes only
+		 * once all is acknowledged, as RFC 6083 requires of a DTLS shutdown over SCTP. */
+		if (!s->server) {
+			ret = acknowledged_step(s, err, errlen);
+			if (ret == -EINPROGRESS && session_now_ms() < e->deadline_ms)
+				return ret;
+			e->verdict = ret == -EINPROGRESS ? end_timed_out(s, e) : ret;
+		}
+		/* What went is all given up or delivered now: none given up may go uncounted. */
+		if (e->verdict == 0 && s->conn.messages_given_up_uncounted > 0) {
+			snprintf(err, errlen, "the %s stack gave up %llu messages without a notice "
+					"saying which: their records cannot be counted", s->endpoint.transport,
+					(unsigned long long)s->conn.messages_given_up_uncounted);
+			e->verdict = -EPROTO;
+		}
+		/* Our close_notify goes like templates: in order, never given up. */
+		s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
+		if (s->tls != NULL && e->verdict == 0)
+			tls_shutdown(s->tls);
+		e->phase = END_FLUSH;
+		/* fall through */
+	case END_FLUSH:
+		ret = s->conn.ops->flush(&s->conn);
+		if (ret == -EAGAIN && session_now_ms() < e->deadline_ms)
+			return -EINPROGRESS;
+		if (s->server || !dpfix_session_is_reliable(s) || s->conn.ops->shutdown_write == NULL) {
+			snprintf(err, errlen, "nothing confirms the end of a %s session",
+					s->server ? "collector's" : "datagram");
+			return -EOPNOTSUPP;
+		}
+		if (ret == -EAGAIN)
+			return end_timed_out(s, e);
+		/* (A flush that failed fails the rest, which may still read why.) What a
+		 * liveness read took that was not a whole message comes first. */
+		if (s->rx_len > 0 && e->verdict == 0)
+			e->verdict = bytes_at_end(s, s->rx, s->rx_len, err, errlen);
+		if (s->tls != NULL) {
+			if (e->verdict < 0)
+				return e->verdict;
+			e->phase = END_CLOSE_NOTIFY;
+		} else {
+			e->shutdown_ret = s->conn.ops->shutdown_write(&s->conn);
+			e->phase = END_TRANSPORT;
+		}
+		return end_step(s);
+	case END_CLOSE_NOTIFY:
+		ret = close_notify_step(s, err, errlen);
+		if (ret != 0)
+			return ret;
 		/* Confirmed. The transport still ends in order, our FIN and then the
 		 * collector's read, so that closing does not reset it (RFC 1122 4.2.2.13);
 		 * what it says no longer matters. */
+		e->shutdown_ret = s->conn.ops->shutdown_write(&s->conn);
+		e->phase = END_TRANSPORT_CONFIRMED;
+		/* fall through */
+	case END_TRANSPORT_CONFIRMED: {
 		char ignored[DPFIX_SESSION_ERRLEN];
 
-		await_transport_end(s, 0, deadline, ignored, sizeof(ignored));
+		return transport_end_step(s, e, ignored, sizeof(ignored)) == -EINPROGRESS ?
+				-EINPROGRESS : 0;
 	}
-	return verdict;
+	case END_TRANSPORT:
+		return transport_end_step(s, e, err, errlen);
+	}
+	return -EINVAL;
+}
+
+int
+dpfix_session_end_step(struct dpfix_session *s, uint64_t *records_given_up, char *err,
+		size_t errlen)
+{
+	int ret = end_step(s);
+
+	if (ret == -EINPROGRESS && session_now_ms() < s->end.deadline_ms)
+		return -EINPROGRESS;
+	if (ret == -EINPROGRESS)
+		ret = s->end.phase == END_TRANSPORT_CONFIRMED ? 0 : end_timed_out(s, &s->end);
+	snprintf(err, errlen, "%s", s->end.err);
+	if (records_given_up != NULL)
+		*records_given_up = s->conn.records_given_up;
+	s->conn.ops->close(&s->conn);
+	session_free(s);
+	return ret;
 }
 
 int
 dpfix_session_end(struct dpfix_session *s, uint64_t *records_given_up, char *err, size_t errlen)
 {
-	int ret = end_in_order(s, session_now_ms() + CLOSE_WAIT_MS, err, errlen);
+	int ret;
 
-	if (records_given_up != NULL)
-		*records_given_up = s->conn.records_given_up;
-	s->conn.ops->close(&s->conn);
-	session_free(s);
+	while ((ret = dpfix_session_end_step(s, records_given_up, err, errlen)) == -EINPROGRESS) {
+		/* Output that waits for room is retried; else the collector's answer is
+		 * awaited on the connection's descriptor (SCTP: a short sleep). */
+		if (s->end.phase == END_FLUSH)
+			usleep(1000);
+		else
+			wait_for_peer(s, s->end.deadline_ms);
+	}
 	return ret;
 }
 
@@ -260,4 +324,3 @@ dpfix_session_close(struct dpfix_session *s)
 	if (s != NULL)
 		dpfix_session_end(s, NULL, err, sizeof(err));
 }
-

@@ -29,6 +29,25 @@ struct session_heartbeats {
 	uint8_t *buf;                   /* a message being built: allocated at first use */
 };
 
+/* The exporter's orderly end in steps (session_end.c): where it is, its deadline, and
+ * what it found so far. */
+enum session_end_phase {
+	END_NOT_BEGUN,
+	END_ACKNOWLEDGED,       /* SCTP: until the collector's stack acknowledged all */
+	END_FLUSH,              /* our last bytes (and close_notify) out */
+	END_CLOSE_NOTIFY,       /* (D)TLS: the collector's close_notify in answer */
+	END_TRANSPORT,          /* our FIN or SHUTDOWN, then the collector's end */
+	END_TRANSPORT_CONFIRMED, /* the same after a close_notify confirmed: not judged */
+};
+
+struct session_end {
+	enum session_end_phase phase;
+	uint64_t deadline_ms;
+	int verdict;                    /* what came already (<0), else 0 */
+	int shutdown_ret;               /* of the transport's shutdown_write */
+	char err[DPFIX_SESSION_ERRLEN];
+};
+
 struct dpfix_session {
 	struct dpfix_conn conn;
 	struct dpfix_endpoint endpoint;
@@ -41,6 +60,10 @@ struct dpfix_session {
 	uint16_t recv_stream;
 	int plaintext_refused;          /* cleartext IPFIX arrived on a (D)TLS endpoint */
 	uint64_t handshake_deadline_ms; /* collector: give up on a peer that stalls */
+	uint32_t open_timeout_ms;       /* exporter: its handshake's steps (open_step) */
+	uint64_t open_deadline_ms;
+	uint64_t confirm_by_ms;         /* TLS 1.3 with certificates: the verdict's wait */
+	struct session_end end;
 	uint8_t *rx;                    /* byte streams: data not yet a whole message */
 	size_t rx_len;
 	struct dpfix_session_stats stats;
