@@ -21,7 +21,7 @@ run() {
 	local name=$1 measures=$2 port
 	shift 2
 	port=$(free_port)
-	[ "$name" = uniflow ] && capture_start export "udp port $port"
+	[ "$name" = none ] || capture_start "export-$name" "udp port $port"
 	start_collector "$port" "$WORK/c-$name" --quiet --elements "$ELEMENTS" \
 		--json "$WORK/$name.json"
 	# shellcheck disable=SC2046
@@ -31,11 +31,12 @@ run() {
 		fail "$name: probe exited with $?: $(tail -3 "$WORK/$name.stdout")"
 	wait_for_records "$WORK/$name.json" "$(probe_records "$WORK/$name.stdout")"
 	stop_collector
-	[ "$name" = uniflow ] && capture_stop export \
+	[ "$name" = none ] || capture_stop "export-$name" \
 		"$(collector_datagrams "$WORK/c-$name.stdout")" "udp.dstport == $port"
-	[ "$name" = uniflow ] && UNIFLOW_PORT=$port
-	return 0
+	PORT[$name]=$port
 }
+
+declare -A PORT
 
 run uniflow "$ALL"
 run biflow "$ALL" --biflow yes
@@ -95,11 +96,17 @@ if "payloads_read" in stats:
 sys.exit(1 if bad else 0)
 PYEOF
 
-# tshark decodes the IANA elements of the uniflow export with the same values: each
-# element's values, over all records, as a multiset, against the collector's.
-tshark -r "$WORK/export.pcapng" -d "udp.port==$UNIFLOW_PORT,cflow" -V >"$WORK/tshark.txt" 2>&1 ||
-	fail "tshark could not read the export"
-grep -q "Malformed" "$WORK/tshark.txt" && fail "tshark: malformed: $(grep -m3 Malformed "$WORK/tshark.txt")"
+# tshark decodes the IANA elements of the export with the same values: each element's
+# values, over all records, as a multiset, against the collector's. (A biflow template
+# with every measure has 63 fields: past tshark's default limit of 60, which its
+# preference cflow.max_template_fields raises; doc/measures.md.)
+TS=(-o cflow.max_template_fields:100)
+for name in uniflow biflow; do
+	tshark -r "$WORK/export-$name.pcapng" "${TS[@]}" -d "udp.port==${PORT[$name]},cflow" -V \
+		>"$WORK/tshark-$name.txt" 2>&1 || fail "tshark could not read the $name export"
+	grep -q "Malformed" "$WORK/tshark-$name.txt" &&
+		fail "tshark: $name: malformed: $(grep -m3 Malformed "$WORK/tshark-$name.txt")"
+done
 fields=(cflow.total_tcp_syn cflow.total_tcp_fin cflow.total_tcp_rst cflow.total_tcp_psh
 	cflow.total_tcp_ack cflow.total_tcp_urg cflow.length_min cflow.length_max
 	cflow.http_request_method cflow.http_request_host cflow.http_request_target
@@ -107,7 +114,8 @@ fields=(cflow.total_tcp_syn cflow.total_tcp_fin cflow.total_tcp_rst cflow.total_
 	cflow.appl_id.selector_id cflow.layer2_segment_id cflow.gre_key
 	cflow.rfc3550_jitter_microseconds)
 for f in "${fields[@]}"; do
-	tshark -r "$WORK/export.pcapng" -d "udp.port==$UNIFLOW_PORT,cflow" -T fields -E occurrence=a \
+	tshark -r "$WORK/export-uniflow.pcapng" "${TS[@]}" -d "udp.port==${PORT[uniflow]},cflow" \
+		-T fields -E occurrence=a \
 		-E separator=/t -e "$f" 2>/dev/null | tr ',' '\n' | grep -v '^$' | sort >"$WORK/ts.$f" || true
 done
 $PY - "$WORK" "${fields[@]}" <<'PYEOF' || fail "tshark's values"
@@ -139,6 +147,28 @@ for f in fields:
         print(f"{f}: tshark {sorted(ts)[:12]}..., collector {sorted(want)[:12]}...")
         bad += 1
 print(f"tshark decodes {len(fields)} IANA elements with the collector's values")
+sys.exit(1 if bad else 0)
+PYEOF
+# The biflow export's RFC 5103 reverse elements of the measures, as tshark reads them
+# ("Total TCP ack: 3 (Reverse Type 222 tcpAckTotalCount)"), against the collector's.
+$PY - "$WORK" <<'PYEOF' || fail "tshark's reverse values"
+import json, re, sys
+work = sys.argv[1]
+recs = [json.loads(l) for l in open(f"{work}/biflow.json")]
+text = open(f"{work}/tshark-biflow.txt").read()
+names = {218: "reverseTcpSynTotalCount", 219: "reverseTcpFinTotalCount",
+         220: "reverseTcpRstTotalCount", 221: "reverseTcpPshTotalCount",
+         222: "reverseTcpAckTotalCount", 223: "reverseTcpUrgTotalCount",
+         25: "reverseMinimumIpTotalLength", 26: "reverseMaximumIpTotalLength",
+         386: "reverseRfc3550JitterMicroseconds"}
+bad = 0
+for ie, name in names.items():
+    ts = sorted(int(v) for v in re.findall(r": (\d+) \(Reverse Type %d [^)]*\)" % ie, text))
+    want = sorted(r[name] for r in recs if name in r)
+    if ts != want or not want:
+        print(f"{name}: tshark {ts}, collector {want}")
+        bad += 1
+print(f"tshark decodes {len(names)} reverse elements of the measures with the collector's values")
 sys.exit(1 if bad else 0)
 PYEOF
 echo "probe_measures: ok"
