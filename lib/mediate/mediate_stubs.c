@@ -20,5 +20,4 @@ nothing(struct med_process *p)
 	(void)p;
 }
 
-const struct med_process_ops med_anonymise_ops = {.create = not_built, .free = nothing};
 const struct med_process_ops med_correlate_ops = {.create = not_built, .free = nothing};

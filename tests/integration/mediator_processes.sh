@@ -128,4 +128,75 @@ PAUSE=2 mediate aggregate_idle --aggregate "keys=sourceIPv4Address/24,destinatio
 	fail "aggregates ended by idle timeout: $(counter "$WORK/aggregate_idle-mediator.stdout" aggregates_ended_idle), want 15"
 [ "$(grep -c originalFlowsPresent "$WORK/aggregate_idle.json")" = 15 ] || fail "idle-ended aggregates missing"
 
+# ---- anonymisation (RFC 6235) ----
+# Crypto-PAn on every address, source ports blackened; then a restart with the same key.
+printf '%s\n' 000102030405060708090a0b0c0d0e0f f0e1d2c3b4a5968778695a4b3c2d1e0f >"$WORK/anon.key"
+chmod 600 "$WORK/anon.key"
+mediate anon --anonymise "prefix-preserving $WORK/anon.key" --anonymise "blacken sourceTransportPort"
+mediate anon_again --anonymise "prefix-preserving $WORK/anon.key"
+$PY - "$WORK/anon.json" "$WORK/anon_again.json" "$SAMPLE_EXPECTED" <<'PYEOF' || fail "anonymisation"
+import datetime, ipaddress, itertools, json, sys
+def load(path):
+    return [json.loads(l) for l in open(path)]
+runs = [load(sys.argv[1]), load(sys.argv[2])]
+flows = json.load(open(sys.argv[3]))["flow_list"]
+def ms(t):
+    return int(datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+               .replace(tzinfo=datetime.timezone.utc).timestamp() * 1000 + 0.5)
+def ident(proto, dport, packets, octets, first_ms):
+    return (proto, dport, packets, octets, first_ms)
+truth = {}
+for f in flows:
+    dport = 0 if f["protocol"] in (1, 58) else f["dst_port"]
+    k = ident(f["protocol"], dport, f["packets"], f["octets"], f["first_us"] // 1000)
+    if k in truth:
+        sys.exit(f"the test cannot tell flows {k} apart")
+    truth[k] = f
+mappings = []
+for n, records in enumerate(runs):
+    mapping = {}
+    flow_records = [r for r in records if "octetDeltaCount" in r]
+    if len(flow_records) != len(flows):
+        sys.exit(f"run {n}: {len(flow_records)} flow records")
+    for r in flow_records:
+        v = "6" if "sourceIPv6Address" in r else "4"
+        f = truth[ident(r["protocolIdentifier"], r["destinationTransportPort"], r["packetDeltaCount"],
+                        r["octetDeltaCount"], ms(r["flowStartMilliseconds"]))]
+        for orig, anon in ((f["src"], r[f"sourceIPv{v}Address"]), (f["dst"], r[f"destinationIPv{v}Address"])):
+            if mapping.setdefault(orig, anon) != anon:
+                sys.exit(f"run {n}: {orig} became both {mapping[orig]} and {anon}")
+        if n == 0 and r["sourceTransportPort"] != 0:
+            sys.exit(f"sourceTransportPort not blackened: {r}")
+        if r["originalExporterIPv4Address"] != "127.0.0.1":
+            sys.exit("the original exporter's address was anonymised")
+    mappings.append(mapping)
+if mappings[0] != mappings[1]:
+    sys.exit("a restart with the same key mapped addresses differently")
+m = mappings[0]
+if any(o == a for o, a in m.items()):
+    sys.exit("an address went through unchanged")
+def bits(a):
+    x = ipaddress.ip_address(a)
+    return int(x), x.max_prefixlen
+def common(a, b):
+    (x, n), (y, _) = bits(a), bits(b)
+    d = x ^ y
+    return n if d == 0 else n - d.bit_length()
+pairs = 0
+for a, b in itertools.combinations(m, 2):
+    if ipaddress.ip_address(a).version != ipaddress.ip_address(b).version:
+        continue
+    pairs += 1
+    if common(a, b) != common(m[a], m[b]):
+        sys.exit(f"{a} and {b} share {common(a, b)} bits, their pseudonyms {m[a]} and {m[b]} {common(m[a], m[b])}")
+# RFC 6235 records: what was done to which element of the Mediator's flow templates.
+done = {(r["informationElementId"], r["anonymizationTechnique"], r["anonymizationFlags"])
+        for r in runs[0] if "anonymizationTechnique" in r}
+want = {(8, 6, 3), (12, 6, 3), (27, 6, 3), (28, 6, 3), (7, 2, 3)}
+if not want <= done:
+    sys.exit(f"anonymisation records {sorted(done)}, want {sorted(want)}")
+print(f"anonymisation: {len(m)} addresses, {pairs} pairs keep their common prefix, "
+      f"the same after a restart; RFC 6235 records {sorted(done)}")
+PYEOF
+
 echo "mediator_processes: ok"

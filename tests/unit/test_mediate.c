@@ -1,9 +1,11 @@
 /* lib/mediate's parts that need no sessions: filter expressions (parse errors with
  * their place, matches on records of any layout), and the processes' config checks. */
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mediate_cryptopan.h"
 #include "mediate_filter.h"
 #include "dpfix_ipfix_bytes.h"
 #include "dpfix_mediate.h"
@@ -196,6 +198,111 @@ test_filter_mutations(void)
 	CHECK(parsed >= 8 && refused > 1000); /* the whole seeds and some cuts parse */
 }
 
+/* The key and sample trace of the Crypto-PAn reference distribution (IPv4), and the IPv6
+ * vectors of Yawning Angel's Go cryptopan, which extends it to 128 bits the same way. */
+static const uint8_t reference_key[MED_CRYPTOPAN_KEY_LEN] = {
+	21, 34, 23, 141, 51, 164, 207, 128, 19, 10, 91, 22, 73, 144, 125, 16,
+	216, 152, 143, 131, 121, 121, 101, 39, 98, 87, 76, 45, 42, 132, 34, 2,
+};
+
+static int
+pseudonym_is(struct med_cryptopan *c, int family, const char *in, const char *want)
+{
+	uint8_t a[16], w[16];
+	size_t len = family == AF_INET ? 4 : 16;
+
+	inet_pton(family, in, a);
+	inet_pton(family, want, w);
+	med_cryptopan_address(c, a, len);
+	if (memcmp(a, w, len) == 0)
+		return 1;
+	fprintf(stderr, "  %s: want %s\n", in, want);
+	return 0;
+}
+
+static void
+test_cryptopan_vectors(void)
+{
+	static const char *const v4[][2] = {
+		{"128.11.68.132", "135.242.180.132"}, {"129.118.74.4", "134.136.186.123"},
+		{"130.132.252.244", "133.68.164.234"}, {"141.223.7.43", "141.167.8.160"},
+		{"141.233.145.108", "141.129.237.235"}, {"152.163.225.39", "151.140.114.167"},
+		{"156.29.3.236", "147.225.12.42"}, {"165.247.96.84", "162.9.99.234"},
+		{"192.102.249.13", "252.138.62.131"}, {"207.105.49.5", "241.118.205.138"},
+		{"24.0.250.221", "100.15.198.226"}, {"4.3.88.225", "124.60.155.63"},
+		{"64.14.118.196", "0.255.183.58"}, {"10.185.25.118", "117.161.29.118"},
+	};
+	static const char *const v6[][2] = {
+		{"::1", "78ff:f001:9fc0:20df:8380:b1f1:704:ed"},
+		{"::2", "78ff:f001:9fc0:20df:8380:b1f1:704:ef"},
+		{"::ffff", "78ff:f001:9fc0:20df:8380:b1f1:704:f838"},
+		{"2001:db8::1", "4401:2bc:603f:d91d:27f:ff8e:e6f1:dc1e"},
+		{"2001:db8::2", "4401:2bc:603f:d91d:27f:ff8e:e6f1:dc1c"},
+	};
+	struct med_cryptopan *c = med_cryptopan_new(reference_key);
+
+	CHECK(c != NULL);
+	for (int round = 0; round < 2; round++) /* the second from the cache */
+		for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+			CHECK(pseudonym_is(c, AF_INET, v4[i][0], v4[i][1]));
+	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++)
+		CHECK(pseudonym_is(c, AF_INET6, v6[i][0], v6[i][1]));
+	med_cryptopan_free(c);
+}
+
+static unsigned int
+common_bits(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	unsigned int n = 0;
+
+	while (n < len * 8 && !((a[n / 8] ^ b[n / 8]) & (0x80u >> (n % 8))))
+		n++;
+	return n;
+}
+
+/* Any two addresses sharing k leading bits map to two sharing exactly k; a second
+ * instance with the same key maps alike. */
+static void
+test_cryptopan_prefixes(void)
+{
+	uint8_t key[MED_CRYPTOPAN_KEY_LEN];
+	struct med_cryptopan *c, *again;
+	uint32_t seed = 7;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 37 + 11);
+	c = med_cryptopan_new(key);
+	again = med_cryptopan_new(key);
+	for (int i = 0; i < 3000 && !bad; i++) {
+		size_t len = i % 3 == 0 ? 16 : 4;
+		uint8_t a[16], b[16], pa[16], pb[16], pa2[16];
+		unsigned int k;
+
+		for (size_t j = 0; j < len; j++) {
+			seed = seed * 1103515245u + 12345u;
+			a[j] = b[j] = (uint8_t)(seed >> 16);
+		}
+		/* b: a with bit k flipped and random bits after it. */
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 8) % (len * 8);
+		b[k / 8] ^= (uint8_t)(0x80u >> (k % 8));
+		for (unsigned int bit = k + 1; bit < len * 8; bit++)
+			if ((seed >> (bit % 24)) & 1)
+				b[bit / 8] ^= (uint8_t)(0x80u >> (bit % 8));
+		memcpy(pa, a, len);
+		memcpy(pb, b, len);
+		memcpy(pa2, a, len);
+		med_cryptopan_address(c, pa, len);
+		med_cryptopan_address(c, pb, len);
+		med_cryptopan_address(again, pa2, len);
+		bad = common_bits(pa, pb, len) != k || memcmp(pa, pa2, len) != 0;
+	}
+	CHECK(!bad);
+	med_cryptopan_free(c);
+	med_cryptopan_free(again);
+}
+
 /* The config check names what is wrong in a process's text. */
 static void
 test_process_check(void)
@@ -227,6 +334,40 @@ test_process_check(void)
 		{"keys=vlanId speed", "'speed': settings are NAME=VALUE"},
 	};
 
+	/* anonymise: its methods, and a key file's checks. */
+	FILE *key = fopen("test_mediate.key", "w");
+
+	fprintf(key, "00112233445566778899aabbccddeeff\n00112233445566778899aabbccddeeff\n");
+	fclose(key);
+	chmod("test_mediate.key", 0644);
+	spec.kind = DPFIX_MEDIATE_ANONYMISE;
+	snprintf(spec.text, sizeof(spec.text), "prefix-preserving test_mediate.key");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "accessible by group or others") != NULL);
+	chmod("test_mediate.key", 0600);
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) == 0);
+	snprintf(spec.text, sizeof(spec.text), "prefix-preserving test_mediate.key protocolIdentifier");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+	CHECK(strcmp(err, "'protocolIdentifier': prefix-preserving is for IPv4 and IPv6 addresses") == 0);
+	key = fopen("test_mediate.key", "w");
+	fprintf(key, "0011\n");
+	fclose(key);
+	snprintf(spec.text, sizeof(spec.text), "prefix-preserving test_mediate.key");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+	CHECK(strcmp(err, "key file test_mediate.key: want 64 hex digits (a 32-octet key)") == 0);
+	remove("test_mediate.key");
+	snprintf(spec.text, sizeof(spec.text), "truncate sourceIPv4Address/24,destinationIPv6Address/48");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) == 0);
+	snprintf(spec.text, sizeof(spec.text), "truncate sourceIPv4Address/32");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+	CHECK(strcmp(err, "'sourceIPv4Address/32': BITS below the element's 32 bits of a "
+			"fixed-size type") == 0);
+	snprintf(spec.text, sizeof(spec.text), "blacken sourceTransportPort/8");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+	CHECK(strcmp(err, "'sourceTransportPort': only truncate takes /BITS") == 0);
+	snprintf(spec.text, sizeof(spec.text), "scramble sourceTransportPort");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+
 	spec.kind = DPFIX_MEDIATE_AGGREGATE;
 	for (size_t i = 0; i < sizeof(aggregate) / sizeof(aggregate[0]); i++) {
 		int ret;
@@ -249,6 +390,8 @@ main(void)
 	RUN_TEST(test_filter_matches);
 	RUN_TEST(test_filter_errors);
 	RUN_TEST(test_filter_mutations);
+	RUN_TEST(test_cryptopan_vectors);
+	RUN_TEST(test_cryptopan_prefixes);
 	RUN_TEST(test_process_check);
 	return unit_test_summary();
 }
