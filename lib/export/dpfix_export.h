@@ -39,6 +39,8 @@
 			"or dropped at shutdown with no collector to take them") \
 	X(options_records, "options data records exported") \
 	X(reconnects, "replacement sessions taken up") \
+	X(sessions_rolled_over, "sessions replaced by a planned hand-off: a new session came " \
+			"up beside, export switched, the old one ended in order") \
 	X(sessions_unconfirmed, "sessions whose end the collector did not confirm") \
 	X(records_unconfirmed, "flow records sent in those: the collector may not have " \
 			"read them")
@@ -62,6 +64,14 @@ enum dpfix_export_state {
 	DPFIX_EXPORT_TRUSTED,           /* everything goes */
 	DPFIX_EXPORT_FAILED,            /* the session failed: data records wait for another */
 	DPFIX_EXPORT_DROPPING,          /* no session will come: data records are counted lost */
+};
+
+/* Where the latest planned hand-off (dpfix_export_hand_off) stands. */
+enum dpfix_export_hand_off {
+	DPFIX_EXPORT_HANDOFF_NONE,      /* none asked for */
+	DPFIX_EXPORT_HANDOFF_UNDER_WAY, /* the new session is on its probation */
+	DPFIX_EXPORT_HANDOFF_DONE,      /* export switched to it */
+	DPFIX_EXPORT_HANDOFF_FAILED,    /* it failed its probation: the old one goes on */
 };
 
 struct dpfix_export;
@@ -119,6 +129,25 @@ int dpfix_export_remove_schema(struct dpfix_export_domain *d, uint16_t template_
  * s. Returns the session it held (NULL if none), which is the caller's now to close. */
 struct dpfix_session *dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s,
 		uint64_t now_ns);
+/* A planned hand-off to session s (the caller's no more), never a renegotiation and
+ * never a stall: s comes up beside the session in use, which carries the data records
+ * until s has passed its probation (reliable transports; at once on UDP); then the
+ * records waiting in messages go on the old session, s takes over as at a take-up
+ * (templates, options records, data; the sequence numbers go on), and the old session
+ * ends in order (close_notify, SHUTDOWN) in later polls, never waiting: its flow records
+ * are confirmed by the collector's end or counted in sessions_unconfirmed and
+ * records_unconfirmed, and it is freed. If s fails its probation (closed or refused by
+ * the collector) it is closed and the old one goes on (dpfix_export_hand_off_state says
+ * so). A hand-off during another replaces the session coming up. With no session in use
+ * (none, failed, dropping) it is a take-up, whose return value it gives; else NULL. */
+struct dpfix_session *dpfix_export_hand_off(struct dpfix_export *x, struct dpfix_session *s,
+		uint64_t now_ns);
+/* The latest hand-off's state; why (may be NULL): what failed it. */
+enum dpfix_export_hand_off dpfix_export_hand_off_state(const struct dpfix_export *x,
+		const char **why);
+/* The session in use ends in order as after a hand-off (waiting records go on it first),
+ * with none after it: NO_SESSION, data records wait for a take-up. */
+void dpfix_export_retire(struct dpfix_export *x, uint64_t now_ns);
 /* No session will come: from now on data records are counted as lost, with those of
  * the messages not sent. */
 void dpfix_export_drop(struct dpfix_export *x, uint64_t now_ns);
@@ -127,6 +156,10 @@ enum dpfix_export_state dpfix_export_state(const struct dpfix_export *x);
 const char *dpfix_export_failure(const struct dpfix_export *x, uint64_t *lasted_ns);
 /* The session held (failed or not), or NULL. */
 const struct dpfix_session *dpfix_export_session(const struct dpfix_export *x);
+/* The program has found the collector dead (its heartbeats went unanswered): the session
+ * fails as if a send had (any transport, UDP too), why being the reason
+ * dpfix_export_failure gives. */
+void dpfix_export_fail(struct dpfix_export *x, const char *why, uint64_t now_ns);
 
 /* ---- the work ---- */
 
@@ -172,7 +205,8 @@ void dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix
  * kind they describe is new). */
 void dpfix_export_options_due(struct dpfix_export *x);
 /* Timers: a reliable session's liveness (is it closed? a read every 100 ms) and its
- * probation, the options schedule, the flush timer. */
+ * probation, the options schedule, the flush timer, a hand-off's session coming up and
+ * the steps of the sessions ending after hand-offs. */
 void dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns);
 /* The end of the records: sends what messages hold, then the options records (the last
  * statistics). */
@@ -184,7 +218,7 @@ void dpfix_export_flush(struct dpfix_export *x, uint64_t now_ns);
  * records in records_unconfirmed, and is said. Records the transport says it gave up
  * (dpfix_session_records_given_up: here, at every liveness read and at a take-up) are
  * counted lost instead. The session is freed. Nothing for UDP, or with no working
- * session. */
+ * session. Sessions ending after hand-offs end first (waiting, 3 s at most each). */
 void dpfix_export_end(struct dpfix_export *x, uint64_t now_ns);
 
 const struct dpfix_export_stats *dpfix_export_stats(const struct dpfix_export *x);

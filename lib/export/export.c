@@ -68,6 +68,7 @@ dpfix_export_free(struct dpfix_export *x)
 {
 	if (x == NULL)
 		return;
+	export_hand_off_fini(x, 0);
 	dpfix_session_close(x->session);
 	for (unsigned int i = 0; i < x->nb_domains; i++) {
 		dpfix_ipfix_tm_free(&x->domains[i]->tm);
@@ -332,6 +333,7 @@ void
 dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 {
 	export_check_liveness(x, now_ns);
+	export_hand_off_poll(x, now_ns);
 	if (x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED)
 		return;
 	if (x->options_due || now_ns - x->options_sent_ns >= x->params.options_interval_ns)
@@ -345,6 +347,14 @@ dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 }
 
 void
+export_send_data_messages(struct dpfix_export *x, uint64_t now_ns)
+{
+	for (unsigned int i = 0; i < x->nb_domains && x->state == DPFIX_EXPORT_TRUSTED; i++)
+		if (x->domains[i]->data.msg.data_records > 0)
+			send_data(x->domains[i], now_ns);
+}
+
+void
 dpfix_export_flush(struct dpfix_export *x, uint64_t now_ns)
 {
 	if (x->state == DPFIX_EXPORT_DROPPING) {
@@ -353,9 +363,7 @@ dpfix_export_flush(struct dpfix_export *x, uint64_t now_ns)
 	}
 	if (x->state != DPFIX_EXPORT_TRUSTED)
 		return;
-	for (unsigned int i = 0; i < x->nb_domains; i++)
-		if (x->domains[i]->data.msg.data_records > 0)
-			send_data(x->domains[i], now_ns);
+	export_send_data_messages(x, now_ns);
 	/* The last statistics, once every record is accounted for. */
 	if (x->state == DPFIX_EXPORT_TRUSTED)
 		send_options(x, now_ns);

@@ -14,6 +14,18 @@
  * template withdrawal (the session's end then waits as long again for its confirmation). */
 #define EXPORT_WITHDRAWAL_WAIT_MS 3000
 
+/* Sessions that end in order at once after hand-offs (more wait for the oldest). */
+#define EXPORT_RETIRING_MAX 4
+
+/* A session replaced by a hand-off, ending in steps (export_handoff.c). */
+struct export_retiring {
+	struct dpfix_session *session;
+	uint64_t records;               /* flow records sent on it, for records_unconfirmed */
+	uint64_t given_up_counted;      /* ... of which its transport gave up, counted lost */
+	int judged;                     /* its end confirms its records or counts them */
+	char name[DPFIX_SESSION_ERRLEN];
+};
+
 struct dpfix_export_domain {
 	struct dpfix_export_data data;  /* first: the message being filled (dpfix_export.h) */
 	struct dpfix_export *x;
@@ -43,6 +55,16 @@ struct dpfix_export {
 	uint64_t given_up_counted;      /* ... of which its transport gave up, counted lost */
 	uint64_t failed_lasted_ns;
 	char failed_why[DPFIX_SESSION_ERRLEN];
+	/* A planned hand-off (export_handoff.c): the session coming up beside this one, and
+	 * the sessions it replaced, ending. */
+	struct dpfix_session *next;
+	uint64_t next_started_ns;
+	uint64_t next_liveness_check_ns;
+	enum dpfix_export_hand_off hand_off;
+	char hand_off_why[2 * DPFIX_SESSION_ERRLEN];
+	struct export_retiring retiring[EXPORT_RETIRING_MAX];
+	unsigned int nb_retiring;
+	uint64_t retire_step_ns;
 	struct dpfix_export_stats stats;
 };
 
@@ -60,7 +82,23 @@ void export_check_liveness(struct dpfix_export *x, uint64_t now_ns);
 void export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
 		uint64_t octets, uint64_t now_ns);
 
+/* A new session becomes the one in use (its state already set): started at
+ * started_ns, it knows no templates; they go now, the options records at the next
+ * poll, then the records waiting in messages, refitted to its limit. */
+void export_start_session(struct dpfix_export *x, uint64_t started_ns, uint64_t now_ns);
+
+/* export_handoff.c */
+/* The session coming up (its probation, the switch) and the ending ones' steps. */
+void export_hand_off_poll(struct dpfix_export *x, uint64_t now_ns);
+/* A hand-off under way fails: its session is closed (why: what replaces it). */
+void export_hand_off_cancel(struct dpfix_export *x, const char *why, uint64_t now_ns);
+/* The end or free of the instance: the session coming up closed, the ending ones
+ * ended (waiting). */
+void export_hand_off_fini(struct dpfix_export *x, uint64_t now_ns);
+
 /* export.c */
+/* Sends every domain's data message that holds records (TRUSTED). */
+void export_send_data_messages(struct dpfix_export *x, uint64_t now_ns);
 /* The templates of every domain that the session has not had (or, on UDP, due again). */
 void export_send_templates(struct dpfix_export *x, uint64_t now_ns);
 /* A new session's limit for the messages being filled; those it cannot carry are lost. */

@@ -100,12 +100,22 @@ dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s, uint64_t n
 		count_given_up(x, dpfix_session_name(old), dpfix_session_records_given_up(old, NULL),
 				now_ns);
 	}
+	export_hand_off_cancel(x, "a replacement was taken up", now_ns);
 	x->session = s;
-	x->session_started_ns = now_ns;
+	x->state = dpfix_session_is_reliable(s) ? DPFIX_EXPORT_PROBATION : DPFIX_EXPORT_TRUSTED;
+	export_start_session(x, now_ns, now_ns);
+	return old;
+}
+
+void
+export_start_session(struct dpfix_export *x, uint64_t started_ns, uint64_t now_ns)
+{
+	struct dpfix_session *s = x->session;
+
+	x->session_started_ns = started_ns;
 	x->session_records = 0;
 	x->given_up_counted = 0;
 	x->liveness_check_ns = now_ns + EXPORT_LIVENESS_CHECK_NS;
-	x->state = dpfix_session_is_reliable(s) ? DPFIX_EXPORT_PROBATION : DPFIX_EXPORT_TRUSTED;
 	/* A new session knows no templates: they go first, then the options records (at the
 	 * next poll), then the data records, those waiting in a message included. */
 	for (unsigned int i = 0; i < x->nb_domains; i++)
@@ -113,12 +123,12 @@ dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s, uint64_t n
 	x->options_due = 1;
 	export_send_templates(x, now_ns);
 	export_refit_messages(x, now_ns);
-	return old;
 }
 
 void
 dpfix_export_drop(struct dpfix_export *x, uint64_t now_ns)
 {
+	export_hand_off_cancel(x, "no session will come", now_ns);
 	x->state = DPFIX_EXPORT_DROPPING;
 	export_drop_messages(x, now_ns);
 }
@@ -141,6 +151,17 @@ const struct dpfix_session *
 dpfix_export_session(const struct dpfix_export *x)
 {
 	return x->session;
+}
+
+void
+dpfix_export_fail(struct dpfix_export *x, const char *why, uint64_t now_ns)
+{
+	if (x->session == NULL || (x->state != DPFIX_EXPORT_PROBATION &&
+			x->state != DPFIX_EXPORT_TRUSTED))
+		return;
+	x->failed_lasted_ns = now_ns - x->session_started_ns;
+	snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
+	x->state = DPFIX_EXPORT_FAILED;
 }
 
 /* A reliable session closed by the collector is noticed before the next message is
@@ -175,6 +196,7 @@ dpfix_export_end(struct dpfix_export *x, uint64_t now_ns)
 	uint64_t given_up = 0;
 	int ret;
 
+	export_hand_off_fini(x, now_ns);
 	if (x->session == NULL || !dpfix_session_is_reliable(x->session) ||
 			(x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED))
 		return;

@@ -341,6 +341,256 @@ test_templates_while_up(void)
 	close_peer(&p);
 }
 
+/* A collector end with several sessions of one exporter on one listener: each
+ * session's messages decoded by its own decoder, as dpfix-collector does. */
+struct collector_end {
+	struct dpfix_listener *listener;
+	struct dpfix_endpoint ep;
+	struct dpfix_session *server[4];
+	struct dpfix_ipfix_decoder *decoder[4];
+	unsigned int records[4];        /* data records of template 256, per session */
+	uint32_t first_data_sequence[4];
+	int first_is_templates[4];      /* its first message held templates only */
+	unsigned int messages[4];
+	int ended[4];                   /* it saw the exporter's end and ended its own */
+	int refuse;                     /* close each new session at once */
+};
+
+static int
+open_collector_end(struct collector_end *c, const char *scheme)
+{
+	struct dpfix_session_params params = {.mtu = 1400};
+	char url[64], err[DPFIX_SESSION_ERRLEN];
+
+	memset(c, 0, sizeof(*c));
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme,
+			free_port(strcmp(scheme, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM));
+	if (dpfix_endpoint_parse(url, &c->ep, err, sizeof(err)) < 0 ||
+			(c->listener = dpfix_listener_open(&c->ep, &params, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "  %s: %s\n", url, err);
+		return -1;
+	}
+	return 0;
+}
+
+static struct dpfix_session *
+exporter_session(struct collector_end *c)
+{
+	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 3000};
+	char err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_session *s = dpfix_session_open(&c->ep, &params, err, sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "  %s\n", err);
+	return s;
+}
+
+static void
+count_256(void *ctx, const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
+		const uint8_t *rec, uint32_t len)
+{
+	(void)h;
+	(void)rec;
+	(void)len;
+	if (t->id == 256)
+		(*(unsigned int *)ctx)++;
+}
+
+/* What the collector end has now, read. */
+static void
+serve(struct collector_end *c)
+{
+	static uint8_t buf[65536];
+	char err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_session *s;
+
+	dpfix_listener_poll(c->listener);
+	while ((s = dpfix_listener_accept(c->listener)) != NULL) {
+		unsigned int i = 0;
+
+		while (i < 4 && (c->server[i] != NULL || c->ended[i]))
+			i++;
+		if (c->refuse || i == 4) {
+			dpfix_session_close(s);
+			continue;
+		}
+		c->server[i] = s;
+		c->decoder[i] = dpfix_ipfix_decoder_create_params(&(struct dpfix_ipfix_decoder_params){
+			.transport = dpfix_ipfix_transport_of_protocol(c->ep.ip_protocol)});
+	}
+	for (unsigned int i = 0; i < 4; i++) {
+		ssize_t n;
+
+		while (c->server[i] != NULL &&
+				(n = dpfix_session_recv(c->server[i], buf, sizeof(buf), err, sizeof(err))) != -EAGAIN) {
+			unsigned int before = c->records[i];
+
+			if (n < 0) {    /* the exporter's end: ours at once */
+				dpfix_session_close(c->server[i]);
+				c->server[i] = NULL;
+				c->ended[i] = 1;
+				break;
+			}
+			CHECK(dpfix_ipfix_decode(c->decoder[i], buf, (size_t)n, count_256, &c->records[i],
+					err, sizeof(err)) == 0);
+			if (c->messages[i]++ == 0)
+				c->first_is_templates[i] = dpfix_get16(buf + 16) == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE;
+			if (before == 0 && c->records[i] > 0)
+				c->first_data_sequence[i] = dpfix_get32(buf + 8);
+		}
+	}
+}
+
+static void
+close_collector_end(struct collector_end *c)
+{
+	for (unsigned int i = 0; i < 4; i++) {
+		dpfix_session_close(c->server[i]);
+		if (c->decoder[i] != NULL) {
+			const struct dpfix_ipfix_decode_stats *st = dpfix_ipfix_decoder_stats(c->decoder[i]);
+
+			CHECK_EQ_U64(st->sequence_lost, 0);
+			CHECK_EQ_U64(st->sets_unknown_template, 0);
+		}
+		dpfix_ipfix_decoder_free(c->decoder[i]);
+	}
+	dpfix_listener_close(c->listener);
+}
+
+/* The export polled and the collector end served for ms of real time, the export's
+ * clock at `now` plus that time. */
+static uint64_t
+run_for(struct dpfix_export *x, struct collector_end *c, uint64_t now, unsigned int ms)
+{
+	for (unsigned int i = 0; i < ms; i++) {
+		dpfix_export_poll(x, now + i * 1000000ull);
+		serve(c);
+		usleep(1000);
+	}
+	return now + ms * 1000000ull;
+}
+
+/* A planned hand-off over TCP: the new session comes up beside the old one, which
+ * carries the records given during the probation; then the records waiting go on the
+ * old one, the new one gets the templates first and the records after, its sequence
+ * numbers going on from the old one's; the old one ends in order and its end is
+ * confirmed. No record lost, none missing by sequence number in either session. */
+static void
+test_hand_off(void)
+{
+	struct dpfix_export_domain *a;
+	struct dpfix_export *x = make_exporter(4, 0, &a, NULL);
+	const struct dpfix_export_stats *st = dpfix_export_stats(x);
+	uint64_t now = 1700000000 * NS_PER_S;
+	struct dpfix_session *s1, *s2;
+	struct collector_end c;
+	const char *why;
+
+	if (open_collector_end(&c, "tcp") != 0 || (s1 = exporter_session(&c)) == NULL ||
+			(s2 = exporter_session(&c)) == NULL) {
+		CHECK(0);
+		return;
+	}
+	dpfix_export_take_up(x, s1, now);
+	now = run_for(x, &c, now, 10) + NS_PER_S;
+	dpfix_export_poll(x, now);
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_TRUSTED);
+	for (uint64_t i = 0; i < 100; i++)
+		CHECK(add(a, i, now) == 0);
+	CHECK(dpfix_export_hand_off(x, s2, now) == NULL);
+	CHECK(dpfix_export_hand_off_state(x, NULL) == DPFIX_EXPORT_HANDOFF_UNDER_WAY);
+	for (uint64_t i = 100; i < 200; i++)   /* during the probation: records go on */
+		CHECK(add(a, i, now) == 0);
+	now = run_for(x, &c, now, 20);
+	CHECK(c.messages[1] == 0);              /* nothing on the new one yet */
+	now += NS_PER_S;
+	dpfix_export_poll(x, now);
+	CHECK(dpfix_export_hand_off_state(x, &why) == DPFIX_EXPORT_HANDOFF_DONE);
+	CHECK(dpfix_export_session(x) == s2);
+	for (uint64_t i = 200; i < 300; i++)
+		CHECK(add(a, i, now) == 0);
+	dpfix_export_flush(x, now);
+	now = run_for(x, &c, now, 300);
+	CHECK(c.ended[0]);                      /* the old one ended, in order */
+	dpfix_export_retire(x, now);            /* and the new one, with none after it */
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_NO_SESSION);
+	CHECK(add(a, 300, now) == -EAGAIN);
+	run_for(x, &c, now, 300);
+	CHECK(c.ended[1]);
+	CHECK_EQ_U64(c.records[0], 200);
+	CHECK_EQ_U64(c.records[1], 100);
+	CHECK(c.first_is_templates[1]);
+	CHECK_EQ_U64(c.first_data_sequence[1], 200);
+	CHECK_EQ_U64(st->sessions_rolled_over, 1);
+	CHECK_EQ_U64(st->reconnects, 0);
+	CHECK_EQ_U64(st->records_lost, 0);
+	CHECK_EQ_U64(st->sessions_unconfirmed, 0);
+	CHECK_EQ_U64(st->records_exported, 300);
+	dpfix_export_free(x);
+	close_collector_end(&c);
+}
+
+/* Over UDP there is no probation: the switch is at once. A new session the collector
+ * closes during its probation (TCP) fails the hand-off, and the old one goes on. */
+static void
+test_hand_off_udp_and_refused(void)
+{
+	struct dpfix_export_domain *a;
+	struct dpfix_export *x = make_exporter(6, 0, &a, NULL);
+	uint64_t now = 1700000000 * NS_PER_S;
+	struct dpfix_session *s1, *s2;
+	struct collector_end c;
+	const char *why;
+
+	if (open_collector_end(&c, "udp") != 0 || (s1 = exporter_session(&c)) == NULL ||
+			(s2 = exporter_session(&c)) == NULL) {
+		CHECK(0);
+		return;
+	}
+	dpfix_export_take_up(x, s1, now);
+	for (uint64_t i = 0; i < 10; i++)
+		CHECK(add(a, i, now) == 0);
+	CHECK(dpfix_export_hand_off(x, s2, now) == NULL);
+	CHECK(dpfix_export_hand_off_state(x, NULL) == DPFIX_EXPORT_HANDOFF_DONE);
+	for (uint64_t i = 10; i < 30; i++)
+		CHECK(add(a, i, now) == 0);
+	dpfix_export_flush(x, now);
+	run_for(x, &c, now, 100);
+	CHECK_EQ_U64(c.records[0], 10);
+	CHECK_EQ_U64(c.records[1], 20);
+	CHECK_EQ_U64(c.first_data_sequence[1], 10);
+	dpfix_export_free(x);
+	close_collector_end(&c);
+
+	x = make_exporter(6, 0, &a, NULL);
+	if (open_collector_end(&c, "tcp") != 0 || (s1 = exporter_session(&c)) == NULL) {
+		CHECK(0);
+		return;
+	}
+	dpfix_export_take_up(x, s1, now);
+	now = run_for(x, &c, now, 10) + NS_PER_S;
+	dpfix_export_poll(x, now);
+	c.refuse = 1;
+	s2 = exporter_session(&c);
+	CHECK(s2 != NULL && dpfix_export_hand_off(x, s2, now) == NULL);
+	now = run_for(x, &c, now, 200) + NS_PER_S;
+	dpfix_export_poll(x, now);
+	CHECK(dpfix_export_hand_off_state(x, &why) == DPFIX_EXPORT_HANDOFF_FAILED);
+	CHECK(strstr(why, "closed by the collector") != NULL);
+	CHECK(dpfix_export_session(x) == s1);
+	CHECK(add(a, 1, now) == 0);
+	dpfix_export_flush(x, now);
+	run_for(x, &c, now, 50);
+	CHECK_EQ_U64(c.records[0], 1);
+	dpfix_export_retire(x, now);
+	run_for(x, &c, now, 100);
+	CHECK(c.ended[0]);
+	CHECK_EQ_U64(dpfix_export_stats(x)->sessions_rolled_over, 0);
+	CHECK_EQ_U64(dpfix_export_stats(x)->sessions_unconfirmed, 0);
+	dpfix_export_free(x);
+	close_collector_end(&c);
+}
+
 int
 main(void)
 {
@@ -353,5 +603,7 @@ main(void)
 	RUN_TEST(test_take_up_keeps_the_message);
 	RUN_TEST(test_probation_failure_and_drop);
 	RUN_TEST(test_templates_while_up);
+	RUN_TEST(test_hand_off);
+	RUN_TEST(test_hand_off_udp_and_refused);
 	return unit_test_summary();
 }
