@@ -13,11 +13,14 @@ veth_pair "$tag"
 prefix="dpfix-test-$$"
 port=$(free_port)
 COLLECTOR_NETNS=${tag}p start_collector "$port" "$WORK/collector" --json "$WORK/records.json" --quiet
-# Four lcores on two CPUs: control, two workers, exporter.
+# Four lcores on two CPUs: control, two workers, exporter. The sender's four parts may be
+# far apart on a loaded machine (a sanitizer build, CI): idle and active timeouts much longer
+# than the test keep each connection one flow, as the test needs.
 ip netns exec "${tag}p" "$DPFIX_PROBE" --no-huge -m 512 --no-pci --no-shconf --file-prefix "$prefix" \
 	--lcores 0@0,1@1,2@0,3@1 --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=${tag}a,qpairs=2,framecnt=4096" -- \
 	--collector "udp://127.0.0.1:$port" --biflow yes --stats-interval 0 \
+	--idle-timeout 600 --active-timeout 600 \
 	--stats-json "$WORK/stats.json" >"$WORK/probe.stdout" 2>&1 &
 PROBE_PID=$!
 PIDS+=("$PROBE_PID")
