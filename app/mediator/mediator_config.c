@@ -97,7 +97,8 @@ static const struct dpfix_config_option mediator_options[] = {
 		"... [values=...] [active_timeout=S] [idle_timeout=S] [max_flows=N] [by_exporter=no]' "
 		"(RFC 7015)", NULL, parse_AGGREGATE, "KEYS..."},
 	{"correlate", DPFIX_CONFIG_CUSTOM, 0, 0, 0, 0, "Intermediate Process: pair uniflows into "
-		"RFC 5103 biflows: '[timeout=S] [max_waiting=N]'", NULL, parse_CORRELATE, "biflow ..."},
+		"RFC 5103 biflows: 'biflow [timeout=S] [max_waiting=N]' (doc/mediator.md)", NULL,
+		parse_CORRELATE, "biflow [...]"},
 	{"observation_domain", DPFIX_CONFIG_CUSTOM, 0, 0, 0, 0, "outgoing observation domain: "
 		"'keep' (each record in the domain it came in) or an id (all records in it)", NULL,
 		parse_domain, "keep|ID", "keep", NULL},

@@ -199,4 +199,78 @@ print(f"anonymisation: {len(m)} addresses, {pairs} pairs keep their common prefi
       f"the same after a restart; RFC 6235 records {sorted(done)}")
 PYEOF
 
+# ---- correlation into biflows (RFC 5103) ----
+# The probe's uniflows paired by the Mediator; the independent pairing is the capture's
+# ground truth: the two directions of each 5-tuple (ICMP: addresses and protocol, the
+# records carry no ports), forward the one that started first.
+mediate correlate --correlate "biflow timeout=600"
+$PY - "$WORK/correlate.json" "$SAMPLE_EXPECTED" "$WORK/correlate-mediator.stdout" <<'PYEOF' || fail "correlation"
+import datetime, json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+flows = json.load(open(sys.argv[2]))["flow_list"]
+counters = dict(l.split()[:2] for l in open(sys.argv[3]) if len(l.split()) >= 2)
+def ms(t):
+    return int(datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+               .replace(tzinfo=datetime.timezone.utc).timestamp() * 1000 + 0.5)
+def key(src, sport, dst, dport, proto):
+    return (src, 0, dst, 0, proto) if proto in (1, 58) else (src, sport, dst, dport, proto)
+by_key = {key(f["src"], f["src_port"], f["dst"], f["dst_port"], f["protocol"]): f for f in flows}
+def counts(f):
+    return (f["packets"], f["octets"], f["first_us"] // 1000, f["last_us"] // 1000)
+want_pairs, want_single = {}, {}
+for k, f in by_key.items():
+    r = by_key.get((k[2], k[3], k[0], k[1], k[4]))
+    if r is None:
+        want_single[k] = counts(f)
+    elif counts(f)[2] <= counts(r)[2]:
+        want_pairs[k] = (counts(f), counts(r))
+got_pairs, got_single = {}, {}
+for r in records:
+    if "octetDeltaCount" not in r:
+        continue
+    v = "6" if "sourceIPv6Address" in r else "4"
+    k = key(r[f"sourceIPv{v}Address"], r["sourceTransportPort"], r[f"destinationIPv{v}Address"],
+            r["destinationTransportPort"], r["protocolIdentifier"])
+    fwd = (r["packetDeltaCount"], r["octetDeltaCount"], ms(r["flowStartMilliseconds"]),
+           ms(r["flowEndMilliseconds"]))
+    if (r["originalExporterIPv4Address"], r["originalObservationDomainId"]) != ("127.0.0.1", 1):
+        sys.exit(f"{k}: original exporter {r}")
+    if "reverseOctetDeltaCount" not in r:
+        got_single[k] = fwd
+        continue
+    rev = (r["reversePacketDeltaCount"], r["reverseOctetDeltaCount"],
+           ms(r["reverseFlowStartMilliseconds"]), ms(r["reverseFlowEndMilliseconds"]))
+    if k in got_pairs:
+        sys.exit(f"biflow {k} exported twice")
+    got_pairs[k] = (fwd, rev)
+# Two directions that started in the same millisecond: either may be forward.
+for k, (fwd, rev) in list(want_pairs.items()):
+    rk = (k[2], k[3], k[0], k[1], k[4])
+    if fwd[2] == rev[2] and rk in got_pairs:
+        want_pairs[rk] = (rev, fwd)
+        del want_pairs[k]
+if got_pairs != want_pairs or got_single != want_single:
+    bad = [k for k in set(got_pairs) | set(want_pairs) if got_pairs.get(k) != want_pairs.get(k)]
+    sys.exit(f"{len(got_pairs)} biflows and {len(got_single)} uniflows, want {len(want_pairs)} "
+             f"and {len(want_single)}; differing: {[(k, got_pairs.get(k), want_pairs.get(k)) for k in bad[:3]]}")
+if (int(counters["biflows_paired"]), int(counters["uniflows_unpaired"])) != (len(want_pairs), len(want_single)):
+    sys.exit(f"counters: biflows_paired {counters['biflows_paired']}, uniflows_unpaired {counters['uniflows_unpaired']}")
+# The Mediator's Flow Keys records for its biflow templates: the probe's keys (0x9f).
+keys = [r for r in records if "flowKeyIndicator" in r and "originalObservationDomainId" not in r]
+if not keys or any(r["flowKeyIndicator"] != 0x9f for r in keys):
+    sys.exit(f"the Mediator's Flow Keys records: {keys}")
+print(f"correlation: {len(flows)} uniflows into {len(got_pairs)} biflows and {len(got_single)} "
+      "uniflows, forward and reverse counts and times exact")
+PYEOF
+[ "$(counter "$WORK/correlate-mediator.stdout" options_invalidated)" -gt 0 ] ||
+	fail "the probe's Flow Keys records were not dropped past correlation"
+# One record may wait: the older goes on unpaired when another comes, and every uniflow
+# is still accounted for, in a biflow or as itself.
+mediate correlate_full --correlate "biflow max_waiting=1"
+paired=$(counter "$WORK/correlate_full-mediator.stdout" biflows_paired)
+unpaired=$(counter "$WORK/correlate_full-mediator.stdout" uniflows_unpaired)
+[ "$unpaired" -gt 0 ] && [ $((2 * paired + unpaired)) = "$(expected flows)" ] &&
+	[ "$(grep -c '"octetDeltaCount"' "$WORK/correlate_full.json")" = $((paired + unpaired)) ] ||
+	fail "max_waiting=1: $paired biflows and $unpaired uniflows for $(expected flows) flows"
+
 echo "mediator_processes: ok"

@@ -382,6 +382,20 @@ test_process_check(void)
 		}
 	}
 	CHECK(dpfix_mediate_process_kind_of("nonsense") == -1);
+
+	spec.kind = DPFIX_MEDIATE_CORRELATE;
+	snprintf(spec.text, sizeof(spec.text), "biflow timeout=2.5 max_waiting=100");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) == 0);
+	snprintf(spec.text, sizeof(spec.text), "biflow");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) == 0);
+	snprintf(spec.text, sizeof(spec.text), "timeout=2");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+	CHECK(strcmp(err, "'timeout=2': say what to correlate: 'biflow [timeout=S] "
+			"[max_waiting=N]'") == 0);
+	snprintf(spec.text, sizeof(spec.text), "biflow max_waiting=0");
+	CHECK(dpfix_mediate_process_check(&spec, err, sizeof(err)) < 0);
+	CHECK(strcmp(err, "'max_waiting=0': not one of timeout=SECONDS (up to 3600), "
+			"max_waiting=1..16777216") == 0);
 }
 
 int
