@@ -6,6 +6,7 @@
 #ifndef FLOW_INDEX_H
 #define FLOW_INDEX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_common.h>
@@ -34,6 +35,8 @@ struct flow_index {
 	uint32_t mask;                  /* bucket count - 1 (a power of 2) */
 	unsigned int shift;             /* 64 - log2(bucket count) */
 	uint64_t key[FLOW_INDEX_KEY_WORDS];
+	/* The hash's terms that an IPv4 key makes constant (flow_index_hash). */
+	uint64_t ipv4_constant;
 };
 
 /* Sets the index's size and draws the hash's secret from seed (SplitMix64). */
@@ -51,6 +54,8 @@ flow_index_init(struct flow_index *ix, struct flow_bucket *buckets, uint32_t nb_
 		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 		ix->key[i] = z ^ (z >> 31);
 	}
+	ix->ipv4_constant = ix->key[FLOW_INDEX_KEY_WORDS - 1] + ix->key[2] * ix->key[3] +
+			ix->key[6] * ix->key[7];
 }
 
 struct flow_hash {
@@ -69,17 +74,36 @@ typedef uint64_t __attribute__((__may_alias__)) flow_key_word;
  * of random values, so a sender who does not know k cannot pick keys that share a
  * bucket; a fixed function (CRC, even with a random seed: it is linear, so equal-length
  * keys that collide do so for every seed) lets it fill one bucket chain at will. The
- * bucket is the top bits, the signature the 16 below them. */
+ * bucket is the top bits, the signature the 16 below them.
+ * An IPv4 key's address bytes 4-15 are zero, so two of its six products are the same
+ * for every IPv4 key (ipv4_constant) and two others lose an addition: the same sum,
+ * 20 instructions fewer a packet. A key that broke that rule would still hash the same
+ * wherever it is hashed, only into the bucket of its IPv4 look-alike. */
+static inline uint64_t
+flow_index_term(const struct flow_index *ix, const flow_key_word *w, unsigned int i)
+{
+	return (ix->key[2 * i] + (w[i] >> 32)) * (ix->key[2 * i + 1] + (uint32_t)w[i]);
+}
+
 static inline struct flow_hash
 flow_index_hash(const struct flow_index *ix, const struct dpfix_flow_key *k)
 {
 	const flow_key_word *w = (const flow_key_word *)k;
-	uint64_t sum = ix->key[FLOW_INDEX_KEY_WORDS - 1];
+	uint64_t sum;
 	struct flow_hash h;
 
+	_Static_assert(sizeof(*k) == 48 && offsetof(struct dpfix_flow_key, dst_addr) == 16,
+			"the IPv4 sum below names the key's words");
+	if (k->ip_version == 4) {
+		sum = ix->ipv4_constant + ix->key[0] * (ix->key[1] + (uint32_t)w[0]) +
+				ix->key[4] * (ix->key[5] + (uint32_t)w[2]) + flow_index_term(ix, w, 4) +
+				flow_index_term(ix, w, 5);
+	} else {
+		sum = ix->key[FLOW_INDEX_KEY_WORDS - 1];
 #pragma GCC unroll 8
-	for (unsigned int i = 0; i < sizeof(*k) / 8; i++)
-		sum += (ix->key[2 * i] + (w[i] >> 32)) * (ix->key[2 * i + 1] + (uint32_t)w[i]);
+		for (unsigned int i = 0; i < sizeof(*k) / 8; i++)
+			sum += flow_index_term(ix, w, i);
+	}
 	h.bucket = (uint32_t)(sum >> ix->shift);
 	h.sig = (uint16_t)(sum >> (ix->shift - 16));
 	h.sig += h.sig == FLOW_INDEX_EMPTY_SIG;

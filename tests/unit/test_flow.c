@@ -826,6 +826,44 @@ test_crc_collisions_spread(void)
 	dpfix_flow_table_free(t);
 }
 
+/* The index hashes an IPv4 key without its zero address words (flow_index_hash): the
+ * value must be the pair-multiply-shift sum over the whole key, as an IPv6 key's is. */
+static void
+test_hash_ipv4_shortcut(void)
+{
+	struct flow_index ix;
+	uint64_t x = 0x1234567;
+	uint32_t differ = 0;
+
+	flow_index_init(&ix, NULL, 1u << 20, HASH_SEED);
+	for (uint32_t i = 0; i < 10000; i++) {
+		struct dpfix_flow_key k;
+		uint8_t bytes[sizeof(k)];
+		uint64_t w[sizeof(k) / 8], sum = ix.key[FLOW_INDEX_KEY_WORDS - 1];
+		struct flow_hash h;
+
+		/* Random bytes (xorshift), then an IPv4 key's shape for most. */
+		for (size_t b = 0; b < sizeof(bytes); b++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			bytes[b] = (uint8_t)x;
+		}
+		memcpy(&k, bytes, sizeof(k));
+		k.ip_version = i % 4 == 0 ? 6 : 4;
+		if (k.ip_version == 4) {
+			memset(k.src_addr + 4, 0, 12);
+			memset(k.dst_addr + 4, 0, 12);
+		}
+		memcpy(w, &k, sizeof(w));
+		for (unsigned int j = 0; j < RTE_DIM(w); j++)
+			sum += (ix.key[2 * j] + (w[j] >> 32)) * (ix.key[2 * j + 1] + (uint32_t)w[j]);
+		h = flow_index_hash(&ix, &k);
+		differ += h.bucket != (uint32_t)(sum >> ix.shift) ||
+				h.sig != (uint16_t)((uint16_t)(sum >> (ix.shift - 16)) +
+				((uint16_t)(sum >> (ix.shift - 16)) == FLOW_INDEX_EMPTY_SIG));
+	}
+	CHECK_EQ_U64(differ, 0);
+}
+
 /* An ended flow's index entry is removed some ends later. Meanwhile its record may be
  * reused by a flow with the same bucket and signature: two identical entries, one of
  * which the delayed removal takes. The new flow must still be found, once. Keys A and
@@ -1446,6 +1484,7 @@ main(void)
 	RUN_TEST(test_flood);
 	RUN_TEST(test_churn);
 	RUN_TEST(test_crc_collisions_spread);
+	RUN_TEST(test_hash_ipv4_shortcut);
 	RUN_TEST(test_reused_record_same_hash);
 	RUN_TEST(test_tcp_end);
 	RUN_TEST(test_late_packets);
