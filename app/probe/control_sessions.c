@@ -144,6 +144,8 @@ sessions_liveness(struct exporter_ctx *x, uint64_t now_ns)
 			session_trusted(&x->control);
 		else if (m.kind == HANDOFF_RETIRED)
 			dpfix_session_close(m.session);
+		else if (m.kind == HANDOFF_HANDED_OFF)
+			rollover_answered(x, &m, now_ns);
 	}
 }
 
@@ -177,10 +179,12 @@ sessions_fini(struct exporter_ctx *x)
 {
 	struct handoff_msg m;
 
+	rollover_fini(x);
 	/* Sessions in flight when the lcores stopped: offered and not taken up, or retired
 	 * and not closed yet. */
 	while (handoff_take(&x->handoff.to_export, &m))
-		dpfix_session_close(m.session);
+		if (m.session != NULL)
+			dpfix_session_close(m.session);
 	while (handoff_take(&x->handoff.to_control, &m))
 		if (m.kind == HANDOFF_RETIRED)
 			dpfix_session_close(m.session);

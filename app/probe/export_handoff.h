@@ -16,16 +16,18 @@
 enum handoff_kind {
 	HANDOFF_OFFER,          /* control -> export: take up this session */
 	HANDOFF_DROP,           /* control -> export: none will come, count the rest lost */
+	HANDOFF_HAND_OFF,       /* control -> export: hand export over to this new session */
 	HANDOFF_TRUSTED,        /* export -> control: the session passed its probation */
 	HANDOFF_FAILED,         /* export -> control: the session failed, nothing more goes */
 	HANDOFF_RETIRED,        /* export -> control: replaced, yours to close */
+	HANDOFF_HANDED_OFF,     /* export -> control: the hand-off is done (why empty) or failed */
 };
 
 struct handoff_msg {
 	enum handoff_kind kind;
 	struct dpfix_session *session;
 	uint64_t lasted_ns;                     /* FAILED: how long it had been up */
-	char why[DPFIX_SESSION_ERRLEN];         /* FAILED: what the export lcore saw */
+	char why[DPFIX_SESSION_ERRLEN];         /* FAILED, HANDED_OFF: what the export lcore saw */
 };
 
 /* The export lcore reports at most three things of a session (trusted, failed,

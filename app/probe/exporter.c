@@ -104,12 +104,40 @@ take_offers(struct exporter_ctx *x, uint64_t now_ns)
 			dpfix_export_drop(x->export, now_ns);
 			continue;
 		}
-		old = dpfix_export_take_up(x->export, m.session, now_ns);
-		x->reported = DPFIX_EXPORT_NO_SESSION; /* a new session: report it afresh */
+		if (m.kind == HANDOFF_HAND_OFF) {
+			enum dpfix_export_state was = dpfix_export_state(x->export);
+
+			old = dpfix_export_hand_off(x->export, m.session, now_ns);
+			/* Its outcome is reported even when it is at once (UDP, a take-up). */
+			x->hand_off_reported = DPFIX_EXPORT_HANDOFF_UNDER_WAY;
+			if (was != DPFIX_EXPORT_TRUSTED && was != DPFIX_EXPORT_PROBATION)
+				x->reported = DPFIX_EXPORT_NO_SESSION; /* it was a take-up */
+		} else {
+			old = dpfix_export_take_up(x->export, m.session, now_ns);
+			x->reported = DPFIX_EXPORT_NO_SESSION; /* a new session: report it afresh */
+		}
 		if (old != NULL)
 			handoff_post(&x->handoff.to_control, &(struct handoff_msg){
 				.kind = HANDOFF_RETIRED, .session = old});
 	}
+}
+
+/* A hand-off's outcome, once: done, or failed (the old session goes on). */
+static void
+report_hand_off(struct exporter_ctx *x)
+{
+	const char *why;
+	enum dpfix_export_hand_off state = dpfix_export_hand_off_state(x->export, &why);
+	struct handoff_msg m = {.kind = HANDOFF_HANDED_OFF};
+
+	if (state == x->hand_off_reported)
+		return;
+	x->hand_off_reported = state;
+	if (state != DPFIX_EXPORT_HANDOFF_DONE && state != DPFIX_EXPORT_HANDOFF_FAILED)
+		return;
+	if (state == DPFIX_EXPORT_HANDOFF_FAILED)
+		snprintf(m.why, sizeof(m.why), "%s", why);
+	handoff_post(&x->handoff.to_control, &m);
 }
 
 /* Offers the records of the burst not taken yet; stops at the first that no session
@@ -151,6 +179,7 @@ exporter_poll(struct exporter_ctx *x)
 
 	take_offers(x, now_ns);
 	dpfix_export_poll(x->export, now_ns);
+	report_hand_off(x);
 	report_state(x);
 	state = dpfix_export_state(x->export);
 	if (state != DPFIX_EXPORT_TRUSTED && state != DPFIX_EXPORT_DROPPING)

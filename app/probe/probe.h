@@ -17,6 +17,7 @@
 #include "dpfix_sample.h"
 #include "dpfix_export.h"
 #include "dpfix_session.h"
+#include "control_rollover.h"
 #include "export_handoff.h"
 #include "probe_config.h"
 
@@ -130,6 +131,7 @@ struct exporter_ctx {
 	const struct dpfix_ipfix_schema *flow_schema[2]; /* IPv4, IPv6 */
 	struct probe_records *records;
 	enum dpfix_export_state reported;       /* of the current session, to the control lcore */
+	enum dpfix_export_hand_off hand_off_reported; /* of the latest hand-off, likewise */
 	/* Records taken from a ring: those from burst_next on wait for a session. Each is
 	 * ring_elem_size bytes, a struct dpfix_flow_record and, with measures, its
 	 * extension (struct dpfix_measured_flow). */
@@ -141,6 +143,7 @@ struct exporter_ctx {
 	struct export_handoff handoff;
 	/* the control lcore's */
 	struct session_control control;
+	struct session_rollover rollover;
 };
 
 /* The exporter's counters as the summary, telemetry and --stats-json show them:
@@ -196,6 +199,14 @@ void sessions_liveness(struct exporter_ctx *x, uint64_t now_ns);
 void sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns);
 /* After the lcores have stopped: closes the sessions still in the hand-off. */
 void sessions_fini(struct exporter_ctx *x);
+
+/* Control lcore (control_rollover.c): planned hand-offs. init registers the operator's
+ * telemetry command; task, every tick, opens a new session when one is due and offers it;
+ * answered takes in what the export lcore made of it; fini closes one half open. */
+void rollover_init(struct exporter_ctx *x, uint64_t now_ns);
+void rollover_task(struct exporter_ctx *x, uint64_t now_ns);
+void rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns);
+void rollover_fini(struct exporter_ctx *x);
 
 /* Wall-clock nanoseconds, from the TSC (no syscall on the data path). */
 void probe_clock_init(void);

@@ -99,6 +99,12 @@ const struct dpfix_config_option probe_options[] = {
 	OPT("sctp_data_lifetime", DPFIX_CONFIG_DURATION, sctp_data_lifetime_ms, "0", 0, 3600000,
 		"SCTP: stop retransmitting data messages after this long, PR-SCTP; 0 = fully "
 		"reliable"),
+	OPT("session_lifetime", DPFIX_CONFIG_DURATION, session_lifetime_ms, "0", 0, MS_PER_DAY,
+		"hand export over to a new session (handshake) this often, instead of renegotiating: "
+		"the old one carries data until the new one is up; 0 = never; changes with SIGHUP"),
+	OPT("session_bytes", DPFIX_CONFIG_U64, session_bytes, "0", 0, UINT64_MAX,
+		"hand export over to a new session after this many IPFIX bytes on one (a key's "
+		"usage limit); 0 = never; changes with SIGHUP"),
 	OPT("psk_identity", DPFIX_CONFIG_STRING, security.psk_identity, NULL, 0, 0,
 		"(D)TLS with a pre-shared key: this exporter's identity, its FQDN"),
 	DPFIX_SESSION_SECURITY_OPTIONS(struct probe_settings, security),

@@ -31,6 +31,8 @@ struct probe_settings {
 	uint64_t template_refresh_ms;
 	uint64_t options_interval_ms;   /* RFC 7011 4 statistics and interface records */
 	uint64_t export_flush_ms;
+	uint64_t session_lifetime_ms;   /* planned hand-off after this long; 0: never */
+	uint64_t session_bytes;         /* planned hand-off after this many bytes; 0: never */
 	uint64_t stats_interval_ms;
 	uint32_t log_level;             /* DPDK's global log level 1-8; 0: as EAL set it */
 	uint64_t input_end_idle_ms;

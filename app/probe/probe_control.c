@@ -22,7 +22,7 @@ struct control_task {
 	void (*run)(struct control *c);
 };
 
-enum control_task_id { TASK_LIVENESS, TASK_RECONNECT, TASK_PORT_DROPS, TASK_PROGRESS,
+enum control_task_id { TASK_LIVENESS, TASK_RECONNECT, TASK_ROLLOVER, TASK_PORT_DROPS, TASK_PROGRESS,
 	TASK_RELOAD, TASK_COUNT };
 
 struct control {
@@ -46,6 +46,13 @@ static void
 task_reconnect(struct control *c)
 {
 	sessions_reconnect(c->exporter, probe_clock_now_ns());
+}
+
+/* A planned hand-off when one is due, its new session opened a step a tick. */
+static void
+task_rollover(struct control *c)
+{
+	rollover_task(c->exporter, probe_clock_now_ns());
 }
 
 static void
@@ -90,6 +97,7 @@ control_run(struct probe_settings *s, struct worker_ctx *workers, unsigned int n
 		.exporter = exporter, .hz = hz, .tasks = {
 		[TASK_LIVENESS] = {"liveness", hz / 1000, now, task_liveness},
 		[TASK_RECONNECT] = {"reconnect", hz / 1000, now, task_reconnect},
+		[TASK_ROLLOVER] = {"hand-off", hz / 1000, now, task_rollover},
 		[TASK_PORT_DROPS] = {"port drops", hz / 10, now, task_port_drops},
 		[TASK_PROGRESS] = {"progress", 0, 0, task_progress},
 		[TASK_RELOAD] = {"reload", hz / 100, now, task_reload},
@@ -98,6 +106,7 @@ control_run(struct probe_settings *s, struct worker_ctx *workers, unsigned int n
 	c.tasks[TASK_PROGRESS].period = progress_period(&c);
 	c.tasks[TASK_PROGRESS].deadline = now + c.tasks[TASK_PROGRESS].period;
 	stats_telemetry_register(workers, nb_workers, exporter);
+	rollover_init(exporter, probe_clock_now_ns());
 	while (!atomic_load(&exporter->done)) {
 		uint64_t next = UINT64_MAX;
 		unsigned int handled = 0;

@@ -36,7 +36,7 @@ static int
 is_live(const char *key)
 {
 	static const char *const live[] = {"idle_timeout", "active_timeout", "tcp_end_wait",
-		"stats_interval", "log_level", NULL};
+		"stats_interval", "log_level", "session_lifetime", "session_bytes", NULL};
 
 	for (int i = 0; live[i] != NULL; i++)
 		if (strcmp(key, live[i]) == 0)
@@ -128,6 +128,9 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 		running->tcp_end_wait_ms = next.tcp_end_wait_ms;
 	}
 	running->stats_interval_ms = next.stats_interval_ms;
+	/* The control lcore reads them at its next tick. */
+	running->session_lifetime_ms = next.session_lifetime_ms;
+	running->session_bytes = next.session_bytes;
 	if (running->log_level != next.log_level) {
 		running->log_level = next.log_level;
 		probe_apply_log_level(running);

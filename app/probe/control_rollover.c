@@ -1,0 +1,172 @@
+/* The control lcore's part of planned hand-offs: when one is due (session_lifetime,
+ * session_bytes, or the operator's /dpfix/hand_off), a new session to the collector is
+ * opened a step a tick (never waiting: with two lcores the export runs here too) and
+ * offered to the export lcore, which keeps data on the old one until the new one has
+ * passed its probation and then switches (dpfix_export_hand_off). A hand-off that fails
+ * leaves export on the old session and is tried again a second later. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "probe.h"
+#include "probe_log.h"
+
+/* A failed attempt is tried again this much later (the old session goes on meanwhile). */
+#define ROLLOVER_RETRY_NS 1000000000ull
+
+static struct session_rollover *telemetry_rollover;
+
+/* /dpfix/hand_off: the operator asks for a hand-off now (done at the next tick). */
+static int
+telemetry_hand_off(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	atomic_store(&telemetry_rollover->requested, 1);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "hand_off_requested", 1);
+	return 0;
+}
+
+void
+rollover_init(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct session_rollover *r = &x->rollover;
+
+	r->since_ns = now_ns;
+	r->sessions_seen = x->control.sessions_opened;
+	telemetry_rollover = r;
+	/* (help: at most 127 characters, or the command is not registered) */
+	if (rte_telemetry_register_cmd("/dpfix/hand_off", telemetry_hand_off,
+			"Hand export over to a new session now; the old one carries data until "
+			"it is up. No parameters.") != 0)
+		PROBE_LOG(WARNING, "telemetry: /dpfix/hand_off could not be registered");
+}
+
+/* What asks for a hand-off now, or NULL. */
+static const char *
+due(struct exporter_ctx *x, uint64_t now_ns, char *buf, size_t len)
+{
+	const struct probe_settings *s = x->settings;
+	struct session_rollover *r = &x->rollover;
+	struct exporter_counters xc;
+
+	if (atomic_exchange(&r->requested, 0)) {
+		snprintf(buf, len, "the operator's /dpfix/hand_off");
+		return buf;
+	}
+	if (s->session_lifetime_ms != 0 && now_ns - r->since_ns >= s->session_lifetime_ms * 1000000ull) {
+		snprintf(buf, len, "session_lifetime %.3g s", s->session_lifetime_ms / 1e3);
+		return buf;
+	}
+	if (s->session_bytes != 0) {
+		exporter_counters(x, &xc);
+		if (xc.bytes_sent - r->bytes_base >= s->session_bytes) {
+			snprintf(buf, len, "session_bytes %" PRIu64, s->session_bytes);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A session in use that came up otherwise (the first, a replacement) starts the clock. */
+static void
+session_started(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct session_rollover *r = &x->rollover;
+	struct exporter_counters xc;
+
+	exporter_counters(x, &xc);
+	r->since_ns = now_ns;
+	r->bytes_base = xc.bytes_sent;
+	r->sessions_seen = x->control.sessions_opened;
+}
+
+static void
+attempt_failed(struct session_rollover *r, const char *why, uint64_t now_ns)
+{
+	r->failed++;
+	r->retry_ns = now_ns + ROLLOVER_RETRY_NS;
+	PROBE_LOG(WARNING, "export: hand-off (%s) failed: %s; export goes on on the session in "
+			"use, next try in %.0f s", r->reason, why, ROLLOVER_RETRY_NS / 1e9);
+}
+
+static void
+abandon(struct session_rollover *r)
+{
+	if (r->opening != NULL)
+		dpfix_session_close(r->opening);
+	r->opening = NULL;
+}
+
+void
+rollover_task(struct exporter_ctx *x, uint64_t now_ns)
+{
+	struct session_control *c = &x->control;
+	struct session_rollover *r = &x->rollover;
+	char err[DPFIX_SESSION_ERRLEN], why[48];
+	int ret;
+
+	if (r->sessions_seen != c->sessions_opened)
+		session_started(x, now_ns);
+	/* No session in use (a reconnection's business), or the end near: none. */
+	if (c->waiting || c->dropped || exporter_input_over(x) ||
+			atomic_load_explicit(&probe_stop, memory_order_relaxed)) {
+		abandon(r);
+		return;
+	}
+	if (r->offered)
+		return;
+	if (r->opening == NULL) {
+		if (now_ns < r->retry_ns || due(x, now_ns, why, sizeof(why)) == NULL)
+			return;
+		snprintf(r->reason, sizeof(r->reason), "%s", why);
+		r->opening = dpfix_session_open_start(&c->endpoint, &c->params, err, sizeof(err));
+		if (r->opening == NULL) {
+			attempt_failed(r, err, now_ns);
+			return;
+		}
+	}
+	ret = dpfix_session_open_step(r->opening, err, sizeof(err));
+	if (ret == -EINPROGRESS)
+		return;
+	if (ret < 0) {
+		r->opening = NULL; /* freed by the step */
+		attempt_failed(r, err, now_ns);
+		return;
+	}
+	r->offered = 1;
+	snprintf(r->name, sizeof(r->name), "%s", dpfix_session_name(r->opening));
+	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_HAND_OFF,
+		.session = r->opening});
+	r->opening = NULL;
+}
+
+void
+rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns)
+{
+	struct session_control *c = &x->control;
+	struct session_rollover *r = &x->rollover;
+
+	r->offered = 0;
+	if (m->why[0] != '\0') {
+		attempt_failed(r, m->why, now_ns);
+		return;
+	}
+	/* The export lcore uses it now (a hand-off, or the replacement of one that had
+	 * just failed, whose reconnection is then not needed). */
+	c->waiting = 0;
+	c->sessions_opened++;
+	snprintf(c->session_name, sizeof(c->session_name), "%s", r->name);
+	session_started(x, now_ns);
+	PROBE_LOG(INFO, "export: handed over to %s (%s); the old session ends in order",
+			c->session_name, r->reason);
+}
+
+void
+rollover_fini(struct exporter_ctx *x)
+{
+	abandon(&x->rollover);
+}
