@@ -125,8 +125,10 @@ int dpfix_export_remove_schema(struct dpfix_export_domain *d, uint16_t template_
 
 /* Takes up session s (the caller's no more), as the first or in place of the one held:
  * templates go at once, the options records at the next poll, data records at once on
- * UDP and after the probation on TCP and SCTP. Records in a message not yet sent go on
- * s. Returns the session it held (NULL if none), which is the caller's now to close. */
+ * UDP and after the probation on TCP and SCTP; over SCTP both wait until the collector's
+ * stack has acknowledged the templates, which data on another stream would overtake.
+ * Records in a message not yet sent go on s. Returns the session it held (NULL if none),
+ * which is the caller's now to close. */
 struct dpfix_session *dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s,
 		uint64_t now_ns);
 /* A planned hand-off to session s (the caller's no more), never a renegotiation and

@@ -336,7 +336,8 @@ dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 	export_hand_off_poll(x, now_ns);
 	if (x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED)
 		return;
-	if (x->options_due || now_ns - x->options_sent_ns >= x->params.options_interval_ns)
+	if ((x->options_due || now_ns - x->options_sent_ns >= x->params.options_interval_ns) &&
+			export_templates_acknowledged(x, now_ns))
 		send_options(x, now_ns);
 	for (unsigned int i = 0; i < x->nb_domains && x->state == DPFIX_EXPORT_TRUSTED; i++) {
 		struct dpfix_export_domain *d = x->domains[i];

@@ -121,9 +121,13 @@ switch_to_next(struct dpfix_export *x, uint64_t now_ns)
 	retire(x, old, x->session_records, x->given_up_counted, old_works, now_ns);
 	x->session = x->next;
 	x->next = NULL;
-	/* It passed its probation beside the old one (at once on UDP). */
+	/* It passed its probation beside the old one (at once on UDP); over SCTP its data
+	 * still waits until its templates are acknowledged (export_templates_acknowledged),
+	 * when the next liveness check trusts it. */
 	x->state = DPFIX_EXPORT_TRUSTED;
 	export_start_session(x, x->next_started_ns, now_ns);
+	if (!export_templates_acknowledged(x, now_ns) && x->state == DPFIX_EXPORT_TRUSTED)
+		x->state = DPFIX_EXPORT_PROBATION;
 	x->stats.sessions_rolled_over++;
 	x->hand_off = DPFIX_EXPORT_HANDOFF_DONE;
 }

@@ -51,6 +51,7 @@ struct dpfix_export {
 	uint64_t options_sent_ns;
 	uint64_t session_started_ns;
 	uint64_t liveness_check_ns;
+	int templates_unacknowledged;   /* a new session's, until its stack acknowledged them */
 	uint64_t session_records;       /* flow records sent on this session */
 	uint64_t given_up_counted;      /* ... of which its transport gave up, counted lost */
 	uint64_t failed_lasted_ns;
@@ -78,6 +79,9 @@ void export_log(enum dpfix_log_level level, const char *fmt, ...)
 int export_send(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
 		enum dpfix_message_kind kind, uint32_t flow_records, uint64_t now_ns);
 void export_check_liveness(struct dpfix_export *x, uint64_t now_ns);
+/* 1 once the collector's stack has acknowledged the templates a new session began with:
+ * no data goes before (over SCTP it could overtake them). Never waits. */
+int export_templates_acknowledged(struct dpfix_export *x, uint64_t now_ns);
 /* Records that will never reach the collector. */
 void export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
 		uint64_t octets, uint64_t now_ns);
