@@ -19,6 +19,8 @@
 #define MAX_TRANSPORTS 8
 #define SERVER_HANDSHAKE_MS 3000
 #define CONFIRM_WAIT_MS 3000         /* TLS 1.3: for the collector's verdict on our certificate */
+#define RX_FIRST 16384                /* a stream's receive buffer at first ... */
+#define RX_MAX (2 * DPFIX_IPFIX_MAX_MESSAGE) /* ... and at most: a message and the next's start */
 #define DTLS_RECORD_OVERHEAD 96      /* header 13 + explicit IV/nonce + MAC/tag + padding */
 
 struct dpfix_listener {
@@ -245,7 +247,10 @@ session_new(const struct dpfix_endpoint *ep, const struct dpfix_session_params *
 	s->conn.ops = ops;
 	s->server = server;
 	if (!(ops->flags & DPFIX_TRANSPORT_MESSAGES)) {
-		s->rx = malloc(2 * DPFIX_IPFIX_MAX_MESSAGE);
+		/* A stream's buffer starts small and grows while a message does not fit: a
+		 * collector holds thousands of connections, most sending small messages. */
+		s->rx_cap = RX_FIRST;
+		s->rx = malloc(s->rx_cap);
 		if (s->rx == NULL) {
 			free(s);
 			return NULL;
@@ -596,7 +601,19 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 			s->rx_len -= (size_t)len;
 			return deliver(s, (size_t)len);
 		}
-		n = read_some(s, s->rx + s->rx_len, 2 * DPFIX_IPFIX_MAX_MESSAGE - s->rx_len, err, errlen);
+		if (s->rx_len == s->rx_cap) {
+			/* Full without a whole message: room for the longest one and more. */
+			size_t cap = s->rx_cap * 2 < RX_MAX ? s->rx_cap * 2 : RX_MAX;
+			uint8_t *rx = s->rx_cap < RX_MAX ? realloc(s->rx, cap) : NULL;
+
+			if (rx == NULL) {
+				snprintf(err, errlen, "out of memory for a message");
+				return -ENOMEM;
+			}
+			s->rx = rx;
+			s->rx_cap = cap;
+		}
+		n = read_some(s, s->rx + s->rx_len, s->rx_cap - s->rx_len, err, errlen);
 		if (n < 0) {
 			if (n == -EPIPE && s->rx_len != 0) {
 				s->stats.framing_errors++;

@@ -65,6 +65,7 @@ struct dpfix_session {
 	uint64_t confirm_by_ms;         /* TLS 1.3 with certificates: the verdict's wait */
 	struct session_end end;
 	uint8_t *rx;                    /* byte streams: data not yet a whole message */
+	size_t rx_cap;                  /* grown as messages need, up to 2 x 65535 */
 	size_t rx_len;
 	struct dpfix_session_stats stats;
 	uint64_t stream_messages[DPFIX_MAX_STREAMS];

@@ -18,13 +18,14 @@
 #include "dpfix_transport.h"
 #include "sockaddr_util.h"
 
-#define OUT_BUFFER (4 * 1024 * 1024)
+#define OUT_BUFFER (4 * 1024 * 1024)   /* what a connection may hold unsent, at most */
+#define OUT_BUFFER_FIRST (16 * 1024)   /* ... and what it takes at its first send */
 #define MAX_MESSAGE 65535
 
 struct tcp_conn {
 	int fd;
 	uint8_t *out;
-	size_t out_start, out_len;
+	size_t out_start, out_len, out_cap;
 	int write_shut;         /* our FIN is sent (shutdown_write) */
 };
 
@@ -127,15 +128,29 @@ tcp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_s
 	ret = tcp_flush(c);
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
-	/* Taken at the first send: a collector's connections send nothing, or only a
-	 * handshake, and thousands of them must not each hold 4 MB of address space. */
-	if (t->out == NULL && (t->out = malloc(OUT_BUFFER)) == NULL)
-		return -ENOMEM;
-	if (t->out_start + t->out_len + len > OUT_BUFFER) {
-		memmove(t->out, t->out + t->out_start, t->out_len);
+	if (t->out_start + t->out_len + len > t->out_cap) {
+		size_t cap = t->out_cap ? t->out_cap : OUT_BUFFER_FIRST;
+		uint8_t *out;
+
+		if (t->out_len > 0)
+			memmove(t->out, t->out + t->out_start, t->out_len);
 		t->out_start = 0;
-		if (t->out_len + len > OUT_BUFFER)
+		/* Grown as needed: a collector's connections send nothing, or only a
+		 * handshake, and thousands of them must not each hold 4 MB (with a TLS
+		 * handshake they did: 1 GB for 250 TLS exporters). */
+		while (cap < t->out_len + len && cap < OUT_BUFFER)
+			cap *= 2;
+		if (cap > OUT_BUFFER)
+			cap = OUT_BUFFER;
+		if (t->out_len + len > cap)
 			return -EAGAIN; /* the peer is slow: the caller keeps the message */
+		if (cap > t->out_cap) {
+			out = realloc(t->out, cap);
+			if (out == NULL)
+				return -ENOMEM;
+			t->out = out;
+			t->out_cap = cap;
+		}
 	}
 	memcpy(t->out + t->out_start + t->out_len, buf, len);
 	t->out_len += len;
