@@ -169,4 +169,10 @@ enum dpfix_parse_result dpfix_parse_ethernet(const struct dpfix_parse_config *cf
 		const uint8_t *frame, uint32_t len, uint32_t wire_len, uint16_t port,
 		struct dpfix_packet_info *info);
 
+/* The same parse without dpfix_parse_ethernet's fast path for plain IPv4 TCP and UDP:
+ * the same result and info for every frame. For tests that compare the two. */
+enum dpfix_parse_result dpfix_parse_ethernet_general(const struct dpfix_parse_config *cfg,
+		const uint8_t *frame, uint32_t len, uint32_t wire_len, uint16_t port,
+		struct dpfix_packet_info *info);
+
 #endif

@@ -7,7 +7,8 @@
  * a fragment then goes through a deliberately tiny map so replacement runs often. Its
  * payload goes through every payload reader (HTTP, TLS, DNS over UDP and TCP, RTP, SSH,
  * QUIC), and its headers through the GRE key and VXLAN outer readers: results in range,
- * values NUL-terminated within their bounds. */
+ * values NUL-terminated within their bounds. The general parser (without the fast path
+ * for plain IPv4 TCP and UDP) must give the same result and info. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dpfix_parse_config cfg = {.vxlan_port = DPFIX_VXLAN_PORT};
-	struct dpfix_packet_info info;
+	struct dpfix_packet_info info, general;
 	enum dpfix_parse_result r;
 	uint32_t len, wire_len;
 	uint8_t *frame;
@@ -98,6 +99,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = dpfix_parse_ethernet(&cfg, frame, len, wire_len, 5, &info);
 	CHECK((unsigned int)r < DPFIX_PARSE_RESULT_COUNT);
 	CHECK(dpfix_parse_result_name(r) != NULL);
+	CHECK(dpfix_parse_ethernet_general(&cfg, frame, len, wire_len, 5, &general) == r);
+	CHECK(r != DPFIX_PARSE_OK || memcmp(&info, &general, sizeof(info)) == 0);
 	if (r == DPFIX_PARSE_OK) {
 		CHECK(dpfix_parse_result_kind(r) == DPFIX_PARSE_KIND_OK);
 		CHECK(info.key.ip_version == 4 || info.key.ip_version == 6);
