@@ -6,6 +6,28 @@
 
 #include "dpfix_collect.h"
 
+/* Where an exporter's session ended, per observation domain (the first few), for the
+ * session that continues it (collect_lineage.c). */
+#define COLLECT_LINEAGE_DOMAINS 4
+struct collect_lineage_end {
+	uint64_t id;                /* the earlier session's */
+	int linked;                 /* this session continues that one */
+	int final;                  /* that one is over: the numbers below are where it ended */
+	unsigned int nb_domains;
+	uint32_t domain[COLLECT_LINEAGE_DOMAINS];
+	uint32_t expected[COLLECT_LINEAGE_DOMAINS];
+	uint32_t checked;           /* the domains checked, a bit each */
+};
+
+/* A session closed with no session continuing it yet. */
+#define COLLECT_LINEAGE_CLOSED 16
+struct collect_closed_session {
+	char identity[256];
+	uint64_t closed_ms;
+	int continued;
+	struct collect_lineage_end end;
+};
+
 /* One exporter's transport session, with its own templates and sequence state. */
 struct collect_session {
 	struct dpfix_collect_session info;  /* what the sinks see */
@@ -20,6 +42,8 @@ struct collect_session {
 	int error_reported;
 	int warning_reported;
 	int loss_reported;
+	struct collect_lineage_end continues;       /* the session this one continues */
+	struct collect_session *continued_by;       /* open, continuing this one; or NULL */
 };
 
 /* Where the packet and octet counters (the summary's totals) lie in the records of the
@@ -64,7 +88,18 @@ struct dpfix_collect {
 	uint64_t next_check_ms;
 	uint64_t unread_before_drain;       /* listeners' unread_drops when the stop came */
 	uint64_t churn_window_ms, churn_lines, churn_hidden;
+	struct collect_closed_session closed_sessions[COLLECT_LINEAGE_CLOSED]; /* a ring */
+	unsigned int next_closed;
 };
+
+/* ---- one exporter's sessions across hand-offs (collect_lineage.c) ---- */
+
+/* s, started (its identity known), may continue an earlier session of its exporter. */
+void collect_lineage_start(struct dpfix_collect *c, struct collect_session *s);
+/* After each message s decoded: the check across, once both sides are known. */
+void collect_lineage_decoded(struct dpfix_collect *c, struct collect_session *s);
+/* s closes (all of it read): its successor's check, or kept for a later one. */
+void collect_lineage_close(struct dpfix_collect *c, struct collect_session *s);
 
 /* ---- sessions (collect_sessions.c) ---- */
 

@@ -82,6 +82,7 @@ close_session(struct dpfix_collect *c, unsigned int i, const char *why)
 	else
 		dpfix_log(DPFIX_LOG_INFO, fmt, dpfix_session_name(s->info.session), why,
 				st->messages_received, records_missing(dpfix_ipfix_decoder_stats(s->decoder)));
+	collect_lineage_close(c, s);
 	for (uint16_t k = 0; k < DPFIX_MAX_STREAMS; k++)
 		c->closed_streams[k] += dpfix_session_stream_messages(s->info.session, k);
 	dpfix_ipfix_decode_stats_add(&c->closed_decode, dpfix_ipfix_decoder_stats(s->decoder));
@@ -192,6 +193,7 @@ start_session(struct dpfix_collect *c, struct collect_session *s)
 {
 	s->started = 1;
 	s->info.identity = dpfix_session_peer_identity(s->info.session);
+	collect_lineage_start(c, s);
 	for (unsigned int k = 0; k < c->nb_sinks; k++)
 		if (c->sinks[k].ops->session_start != NULL)
 			c->sinks[k].ops->session_start(c->sinks[k].ctx, &s->info);
@@ -242,6 +244,7 @@ decode_message(struct dpfix_collect *c, struct collect_session *s, uint8_t *buf,
 		c->message_sinks[k].ops->message(c->message_sinks[k].ctx, &s->info, buf, n, ret < 0);
 	if (ret >= 0)
 		s->valid_messages++;
+	collect_lineage_decoded(c, s);
 	if (ret != 0 || !s->loss_reported)
 		report_decode(c, s, buf, n, ret, derr);
 }

@@ -95,7 +95,11 @@ struct dpfix_collect_sink {
 	X(sessions_evicted, "sessions closed to make room for a new one: they had delivered no " \
 			"valid message") \
 	X(sessions_no_message, "sessions closed: no valid message within first_message_timeout") \
-	X(sessions_idle_expired, "UDP sessions closed: nothing received for template_lifetime")
+	X(sessions_idle_expired, "UDP sessions closed: nothing received for template_lifetime") \
+	X(sessions_continued, "sessions that continued an earlier one of the same authenticated " \
+			"exporter (a planned hand-off): sequence numbers checked across the two") \
+	X(sequence_lost_across, "records missing by sequence number between a session and the " \
+			"one that continued it")
 
 /* What the instance collected and lost, summed over sessions open and closed. */
 struct dpfix_collect_stats {

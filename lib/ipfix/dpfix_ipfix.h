@@ -392,6 +392,12 @@ int dpfix_ipfix_decode(struct dpfix_ipfix_decoder *d, const uint8_t *buf, size_t
 const struct dpfix_ipfix_decode_stats *dpfix_ipfix_decoder_stats(const struct dpfix_ipfix_decoder *d);
 /* The bytes the decoder's templates take (see struct dpfix_ipfix_template_budget). */
 uint64_t dpfix_ipfix_decoder_template_bytes(const struct dpfix_ipfix_decoder *d);
+/* The sequence numbers of the i-th observation domain the decoder has seen (from 0):
+ * its id, the first message's sequence number, and the one the next message should
+ * carry. 0, or -ENOENT past the last. Lets a collector check that a session which
+ * continues another (a planned hand-off) goes on where that one ended. */
+int dpfix_ipfix_decoder_sequence(const struct dpfix_ipfix_decoder *d, uint32_t i, uint32_t *domain,
+		uint32_t *first, uint32_t *expected);
 /* sum += s, every counter. */
 void dpfix_ipfix_decode_stats_add(struct dpfix_ipfix_decode_stats *sum,
 		const struct dpfix_ipfix_decode_stats *s);

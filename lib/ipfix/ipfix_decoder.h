@@ -39,6 +39,7 @@ struct sequence_gap {
 struct domain_state {
 	uint32_t domain;
 	uint32_t expected;              /* sequence number of the next message */
+	uint32_t first;                 /* of the first message seen */
 	uint32_t late_in_a_row;
 	uint32_t gap_count;
 	struct sequence_gap gaps[MAX_GAPS]; /* oldest first */

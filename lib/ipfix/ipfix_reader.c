@@ -81,6 +81,18 @@ dpfix_ipfix_decoder_stats(const struct dpfix_ipfix_decoder *d)
 	return &d->stats;
 }
 
+int
+dpfix_ipfix_decoder_sequence(const struct dpfix_ipfix_decoder *d, uint32_t i, uint32_t *domain,
+		uint32_t *first, uint32_t *expected)
+{
+	if (i >= d->domain_count)
+		return -ENOENT;
+	*domain = d->domains[i].domain;
+	*first = d->domains[i].first;
+	*expected = d->domains[i].expected;
+	return 0;
+}
+
 void
 dpfix_ipfix_decode_stats_add(struct dpfix_ipfix_decode_stats *sum,
 		const struct dpfix_ipfix_decode_stats *s)
@@ -441,6 +453,7 @@ account_sequence(struct dpfix_ipfix_decoder *d, const struct dpfix_ipfix_header 
 	if (ds == NULL)
 		return;
 	if (is_new) {
+		ds->first = h->sequence;
 		ds->expected = h->sequence + records;
 		return;
 	}

@@ -5,7 +5,8 @@
 # beside the one in use every 2 s and moves export to it, so the collector sees at least
 # three sessions; every metered packet is in exactly one record the collector decoded
 # (the probe's metered_packets is the collector's packet sum), with no sequence gap and
-# no record lost or unconfirmed. Over dtls+udp, tls+tcp and dtls+sctp; and the other
+# no record lost or unconfirmed; the collector links each session to the one it
+# continues (the same PSK identity) and the sequence numbers go on across. Over dtls+udp, tls+tcp and dtls+sctp; and the other
 # triggers: the operator's telemetry command (tcp) and session_bytes (udp).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pki.sh"
@@ -78,6 +79,15 @@ hand_off() {
 		[ "$(counter "$p" $zero)" = 0 ] || fail "$scheme: $zero $(counter "$p" $zero)"
 	done
 	grep -q "sequence_lost *0$" "$c" || fail "$scheme: sequence loss: $(grep sequence_ "$c")"
+	# The collector links each new session to the one before it by the exporter's PSK
+	# identity, and the sequence numbers go on across (plaintext proves no identity).
+	local continued=$rolled
+	[ "$cargs" != "" ] || continued=0
+	[ "$(counter "$c" sessions_continued)" = "$continued" ] &&
+		[ "$(grep -c "continues session .* (probe1.example)" "$WORK/$tag.c.stderr")" = "$continued" ] ||
+		fail "$scheme: $(counter "$c" sessions_continued) sessions continued, want $continued"
+	[ "$(counter "$c" sequence_lost_across)" = 0 ] ||
+		fail "$scheme: $(counter "$c" sequence_lost_across) records missing across hand-offs"
 	echo "ok $scheme: $sessions sessions, $rolled hand-offs, $packets of $metered packets"
 }
 
