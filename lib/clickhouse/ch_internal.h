@@ -65,6 +65,7 @@ struct dpfix_clickhouse {
 	/* Queue lock: the batches handed over, oldest first. */
 	pthread_mutex_t queue_lock;
 	pthread_cond_t wake;            /* a batch came, the stop, or work for a writer */
+	pthread_cond_t spill_wake;      /* memory past half with a spool: the spiller's turn */
 	struct ch_batch *queue_head, *queue_tail;
 	uint64_t queued_bytes;
 	struct ch_batch *free_batches;
@@ -95,6 +96,9 @@ struct dpfix_clickhouse {
 
 	struct ch_writer writers[CH_MAX_WRITERS];
 	uint32_t writer_count;
+	/* With a spool: moves batches from memory to the spool as soon as they pass half of
+	 * clickhouse_memory, while the writers are busy inserting. */
+	struct ch_writer spiller;
 };
 
 void ch_log(struct dpfix_clickhouse *ch, int error, const char *fmt, ...)

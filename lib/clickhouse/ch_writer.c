@@ -312,6 +312,21 @@ keep_days(struct ch_writer *w)
 	}
 }
 
+/* Whether the batches in memory go to the spool's end now: ClickHouse is away, or
+ * memory is past half its bound (the spool replays, or inserts are slower than intake).
+ * State lock held. */
+static int
+spill_due(struct dpfix_clickhouse *ch)
+{
+	int due;
+
+	pthread_mutex_lock(&ch->queue_lock);
+	due = ch->spooling && ch->queue_head != NULL &&
+		(ch->down || ch->queued_bytes > ch->p.memory_bytes / 2);
+	pthread_mutex_unlock(&ch->queue_lock);
+	return due;
+}
+
 /* ---- the writer threads ---- */
 
 /* One job, inserted and settled. */
@@ -336,17 +351,11 @@ writer_main(void *arg)
 
 	for (;;) {
 		uint64_t now = ch_now_ms(), wait = WAKE_MS;
-		int spill, ttl = 0, setup = 0, backing_off = 0;
+		int ttl = 0, setup = 0, backing_off = 0;
 		struct job j = {0};
 
 		pthread_mutex_lock(&ch->state_lock);
-		/* ClickHouse away, or memory past half its bound (the spool replays, or inserts
-		 * are slower than intake): batches go to the spool's end, in order. */
-		pthread_mutex_lock(&ch->queue_lock);
-		spill = ch->spooling && ch->queue_head != NULL &&
-			(ch->down || ch->queued_bytes > ch->p.memory_bytes / 2);
-		pthread_mutex_unlock(&ch->queue_lock);
-		if (spill)
+		if (spill_due(ch))
 			spool_memory(w);
 		if (now < ch->next_attempt_ms) {
 			backing_off = 1;
@@ -385,6 +394,39 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* The spiller: a writer inserting a batch looks at memory only between inserts, each of
+ * which takes a second or more, while intake may fill clickhouse_memory in less (a TCP
+ * exporter unpaced: 2 M records/s); memory full drops batches though the spool has room.
+ * The spiller is woken as the queue passes half of clickhouse_memory and moves the
+ * batches in memory to the spool's end, oldest first, as a writer would. */
+static void *
+spiller_main(void *arg)
+{
+	struct ch_writer *w = arg;
+	struct dpfix_clickhouse *ch = w->ch;
+
+	for (;;) {
+		pthread_mutex_lock(&ch->state_lock);
+		if (spill_due(ch))
+			spool_memory(w);
+		pthread_mutex_unlock(&ch->state_lock);
+		pthread_mutex_lock(&ch->queue_lock);
+		if (!ch->stopping && !(ch->queue_head != NULL &&
+				ch->queued_bytes > ch->p.memory_bytes / 2)) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += WAKE_MS / 1000;
+			pthread_cond_timedwait(&ch->spill_wake, &ch->queue_lock, &until);
+		}
+		if (ch->stopping) {
+			pthread_mutex_unlock(&ch->queue_lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&ch->queue_lock);
+	}
+}
+
 int
 ch_writers_start(struct dpfix_clickhouse *ch, uint32_t count)
 {
@@ -408,6 +450,12 @@ ch_writers_start(struct dpfix_clickhouse *ch, uint32_t count)
 		if (pthread_create(&ch->writers[i].thread, NULL, writer_main, &ch->writers[i]) != 0)
 			return -EAGAIN;
 		ch->writers[i].started = 1;
+	}
+	if (ch->spooling) {
+		ch->spiller.ch = ch;
+		if (pthread_create(&ch->spiller.thread, NULL, spiller_main, &ch->spiller) != 0)
+			return -EAGAIN;
+		ch->spiller.started = 1;
 	}
 	return 0;
 }
@@ -463,7 +511,11 @@ ch_writers_stop(struct dpfix_clickhouse *ch)
 	pthread_mutex_lock(&ch->queue_lock);
 	ch->stopping = 1;
 	pthread_cond_broadcast(&ch->wake);
+	pthread_cond_broadcast(&ch->spill_wake);
 	pthread_mutex_unlock(&ch->queue_lock);
+	if (ch->spiller.started)
+		pthread_join(ch->spiller.thread, NULL);
+	ch->spiller.started = 0;
 	for (uint32_t i = 0; i < ch->writer_count; i++) {
 		if (ch->writers[i].started)
 			pthread_join(ch->writers[i].thread, NULL);
@@ -484,5 +536,6 @@ ch_writers_free(struct dpfix_clickhouse *ch)
 		ch_batch_free(ch->writers[i].replay);
 		ch_writer_buffers_free(&ch->writers[i]);
 	}
+	ch_writer_buffers_free(&ch->spiller);
 	ch->writer_count = 0;
 }

@@ -119,6 +119,7 @@ dpfix_clickhouse_create(const struct dpfix_clickhouse_params *p, char *err, size
 	}
 	pthread_mutex_init(&ch->queue_lock, NULL);
 	pthread_cond_init(&ch->wake, NULL);
+	pthread_cond_init(&ch->spill_wake, NULL);
 	pthread_mutex_init(&ch->state_lock, NULL);
 	pthread_rwlock_init(&ch->server_lock, NULL);
 	pthread_mutex_init(&ch->said_lock, NULL);
@@ -221,6 +222,8 @@ hand_off(struct dpfix_clickhouse *ch)
 		ch->free_count--;
 	}
 	pthread_cond_signal(&ch->wake);
+	if (ch->spooling && ch->queued_bytes > ch->p.memory_bytes / 2)
+		pthread_cond_signal(&ch->spill_wake);
 	pthread_mutex_unlock(&ch->queue_lock);
 	ch->current = next != NULL ? next : ch_batch_create();
 	ch->cache_count = 0;
@@ -394,6 +397,7 @@ dpfix_clickhouse_free(struct dpfix_clickhouse *ch)
 	memset(ch->password, 0, sizeof(ch->password));
 	pthread_mutex_destroy(&ch->queue_lock);
 	pthread_cond_destroy(&ch->wake);
+	pthread_cond_destroy(&ch->spill_wake);
 	pthread_mutex_destroy(&ch->state_lock);
 	pthread_rwlock_destroy(&ch->server_lock);
 	pthread_mutex_destroy(&ch->said_lock);

@@ -12,6 +12,8 @@
 #  3. ClickHouse killed -9 in the middle of a stream of 600 000 records and restarted:
 #     every record inserted once (the batches whose insert went unanswered are checked
 #     by batch id), totals equal to the collector's;
+#  3b. ClickHouse hung (SIGSTOP) during a stream: what passes half of clickhouse_memory
+#     spooled at once, nothing dropped, every record once after it answers again;
 #  4. refused credentials, a credentials file others can read, an unknown cluster: exit
 #     1 with one clear line; ClickHouse unreachable and no spool: the collector runs,
 #     says so, and at the end counts what it could not insert as lost, exit 2.
@@ -98,20 +100,26 @@ ch_no_batch_twice "$CH_URL" dpfix.spooled
 [ "$(counter "$WORK/c3.stdout" clickhouse_rows_replayed)" = $((2 * flows)) ] || fail "2: rows replayed"
 [ -z "$(ls "$spool")" ] || fail "2: the spool is not empty: $(ls "$spool")"
 
+# stream_until_rows PORT RECORDS TABLE ROWS OUT: bench_export sends RECORDS at 200 000 a
+# second over TCP in the background (its PID in bench, its line in OUT); returns once
+# dpfix.TABLE holds more than ROWS rows.
+stream_until_rows() {
+	"$BENCH_EXPORT" "tcp://127.0.0.1:$1" "$2" --probe-records --rate 200000 >"$5" 2>&1 &
+	bench=$!
+	PIDS+=("$bench")
+	for _ in $(seq 300); do
+		[ "$(curl -s "$CH_URL/" --data-binary "SELECT count() FROM dpfix.$3" 2>/dev/null || echo 0)" -gt "$4" ] && break
+		sleep 0.05
+	done
+}
+
 # 3. Killed in the middle of a stream.
 records=600000
 port=$(free_port)
 start_collector_at "tcp://127.0.0.1:$port" "$WORK/c4" --quiet "${CH[@]}" --clickhouse-table killed \
 	--clickhouse-spool-dir "$WORK/spool4" --clickhouse-batch-rows 20000
-"$BENCH_EXPORT" "tcp://127.0.0.1:$port" "$records" --probe-records --rate 200000 \
-	>"$WORK/bench.out" 2>&1 &
-bench=$!
-PIDS+=("$bench")
 # Once rows are arriving, ClickHouse dies with inserts under way.
-for _ in $(seq 300); do
-	[ "$(curl -s "$CH_URL/" --data-binary "SELECT count() FROM dpfix.killed" 2>/dev/null || echo 0)" -gt 40000 ] && break
-	sleep 0.05
-done
+stream_until_rows "$port" "$records" killed 40000 "$WORK/bench.out"
 ch_stop one KILL
 sleep 1
 ch_run one
@@ -125,6 +133,29 @@ stop_collector
 ch_no_batch_twice "$CH_URL" dpfix.killed
 [ "$(counter "$WORK/c4.stdout" clickhouse_rows_inserted)" = "$records" ] || fail "3: rows inserted"
 [ "$(counter "$WORK/c4.stdout" clickhouse_batches_retried)" -gt 0 ] || fail "3: no insert failed"
+
+# 3b. ClickHouse hung (stopped: it takes connections, answers nothing) during a stream:
+# both writers wait in an insert for clickhouse_timeout while memory (8 MiB) fills in
+# under a second; the batches past half of it go to the spool at once, none dropped
+# (before the spiller, the writers looked at memory only between inserts: 280 000 of
+# the 400 000 records dropped); once it answers, every record is there once.
+records3=400000
+port=$(free_port)
+start_collector_at "tcp://127.0.0.1:$port" "$WORK/c6" --quiet "${CH[@]}" --clickhouse-table hung \
+	--clickhouse-spool-dir "$WORK/spool6" --clickhouse-batch-rows 20000 \
+	--clickhouse-memory $((8 << 20)) --clickhouse-timeout 20
+stream_until_rows "$port" "$records3" hung 0 "$WORK/bench6.out"
+chpid=$(ch_pid one)
+kill -STOP "$chpid"
+wait "$bench" || { kill -CONT "$chpid"; fail "3b: bench_export: $(cat "$WORK/bench6.out")"; }
+kill -CONT "$chpid"
+ch_wait_rows "$CH_URL" dpfix.hung "$records3" 120
+stop_collector
+[ "$(counter "$WORK/c6.stdout" clickhouse_rows_dropped)" = 0 ] ||
+	fail "3b: $(counter "$WORK/c6.stdout" clickhouse_rows_dropped) rows dropped with a spool that had room"
+[ "$(counter "$WORK/c6.stdout" clickhouse_rows_spooled)" -gt 0 ] || fail "3b: nothing spooled"
+ch_no_batch_twice "$CH_URL" dpfix.hung
+[ "$(counter "$WORK/c6.stdout" clickhouse_rows_inserted)" = "$records3" ] || fail "3b: rows inserted"
 
 # 4. Errors at start, and no spool.
 printf '%s:wrong\n' "$CH_USER" >"$WORK/bad.credentials"
