@@ -13,7 +13,6 @@
 source "$(dirname "$0")/lib.sh"
 export TZ=UTC
 
-sport=$(free_port)   # softflowd's export, captured
 mport=$(free_port)
 nport=$(free_port)
 cport=$(free_port)
