@@ -3,7 +3,8 @@
  * opened a step a tick (never waiting: with two lcores the export runs here too) and
  * offered to the export lcore, which keeps data on the old one until the new one has
  * passed its probation and then switches (dpfix_export_hand_off). A hand-off that fails
- * leaves export on the old session and is tried again a second later. */
+ * leaves export on the old session and is tried again a second later. With failover, a
+ * hand-off to the primary collector is how export comes back to it (control_failover.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,8 +86,15 @@ session_started(struct exporter_ctx *x, uint64_t now_ns)
 }
 
 static void
-attempt_failed(struct session_rollover *r, const char *why, uint64_t now_ns)
+attempt_failed(struct exporter_ctx *x, const char *why, uint64_t now_ns)
 {
+	struct session_rollover *r = &x->rollover;
+
+	if (r->failback) {
+		r->failback = 0;
+		failover_failback_failed(&x->control, why);
+		return;
+	}
 	r->failed++;
 	r->retry_ns = now_ns + ROLLOVER_RETRY_NS;
 	PROBE_LOG(WARNING, "export: hand-off (%s) failed: %s; export goes on on the session in "
@@ -99,6 +107,7 @@ abandon(struct session_rollover *r)
 	if (r->opening != NULL)
 		dpfix_session_close(r->opening);
 	r->opening = NULL;
+	r->failback = 0;
 }
 
 void
@@ -120,12 +129,16 @@ rollover_task(struct exporter_ctx *x, uint64_t now_ns)
 	if (r->offered)
 		return;
 	if (r->opening == NULL) {
-		if (now_ns < r->retry_ns || due(x, now_ns, why, sizeof(why)) == NULL)
+		if (failover_failback_due(c, x->settings, now_ns)) {
+			r->failback = 1;
+			snprintf(why, sizeof(why), "back to the primary collector");
+		} else if (now_ns < r->retry_ns || due(x, now_ns, why, sizeof(why)) == NULL) {
 			return;
+		}
 		snprintf(r->reason, sizeof(r->reason), "%s", why);
 		r->opening = dpfix_session_open_start(&c->endpoint, &c->params, err, sizeof(err));
 		if (r->opening == NULL) {
-			attempt_failed(r, err, now_ns);
+			attempt_failed(x, err, now_ns);
 			return;
 		}
 	}
@@ -134,7 +147,7 @@ rollover_task(struct exporter_ctx *x, uint64_t now_ns)
 		return;
 	if (ret < 0) {
 		r->opening = NULL; /* freed by the step */
-		attempt_failed(r, err, now_ns);
+		attempt_failed(x, err, now_ns);
 		return;
 	}
 	r->offered = 1;
@@ -152,7 +165,7 @@ rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t 
 
 	r->offered = 0;
 	if (m->why[0] != '\0') {
-		attempt_failed(r, m->why, now_ns);
+		attempt_failed(x, m->why, now_ns);
 		return;
 	}
 	/* The export lcore uses it now (a hand-off, or the replacement of one that had
@@ -161,6 +174,8 @@ rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t 
 	c->sessions_opened++;
 	snprintf(c->session_name, sizeof(c->session_name), "%s", r->name);
 	session_started(x, now_ns);
+	r->failback = 0;
+	failover_used(c, c->session_name);
 	PROBE_LOG(INFO, "export: handed over to %s (%s); the old session ends in order",
 			c->session_name, r->reason);
 }

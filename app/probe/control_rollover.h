@@ -17,6 +17,7 @@ struct session_rollover {
 	char reason[48];                /* what asked for it, for the log */
 	char name[256];                 /* the new session's, for the log */
 	int offered;                    /* given to the export lcore, its answer not in yet */
+	int failback;                   /* this one goes back to the primary collector */
 	unsigned int sessions_seen;     /* control.sessions_opened when since_ns was set */
 	uint64_t since_ns;              /* the session in use came up */
 	uint64_t bytes_base;            /* the export's bytes_sent then */

@@ -27,7 +27,7 @@ sessions_open_first(struct session_control *c, const struct probe_settings *s, c
 {
 	struct dpfix_session *session;
 
-	if (dpfix_endpoint_parse(s->collector, &c->endpoint, err, errlen) < 0)
+	if (failover_setup(c, s, err, errlen) < 0)
 		return NULL;
 	c->params = (struct dpfix_session_params){
 		.mtu = s->export_mtu,
@@ -37,7 +37,15 @@ sessions_open_first(struct session_control *c, const struct probe_settings *s, c
 		.sctp_data_pr_ttl_ms = (uint32_t)s->sctp_data_lifetime_ms,
 		.security = s->security,
 	};
-	session = dpfix_session_open(&c->endpoint, &c->params, err, errlen);
+	/* The first collector that takes a session (failover: the primary, if it works). */
+	for (unsigned int i = 0; i < c->nb_endpoints; i++) {
+		session = dpfix_session_open(&c->endpoint, &c->params, err, errlen);
+		if (session != NULL || c->nb_endpoints == 1)
+			break;
+		PROBE_LOG(WARNING, "export: collector %u of %u: %s", i + 1, c->nb_endpoints, err);
+		failover_next(c);
+	}
+	c->in_use = c->target;
 	if (session != NULL) {
 		c->sessions_opened = 1;
 		snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(session));
@@ -77,6 +85,7 @@ static void
 session_failed(struct session_control *c, const struct handoff_msg *m, uint64_t now_ms)
 {
 	c->waiting = 1;
+	failover_session_failed(c); /* the next collector, if there are several */
 	if (m->lasted_ns >= SESSION_STABLE_NS) {
 		PROBE_LOG(WARNING, "export: session %s is down (%s); records wait in the rings "
 				"while the control lcore reconnects", c->session_name, m->why);
@@ -165,11 +174,13 @@ sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns)
 
 		snprintf(why, sizeof(why), "reconnect failed: %s", err);
 		attempt_failed(c, now_ms, why);
+		failover_next(c);
 		return;
 	}
 	c->waiting = 0;
 	c->sessions_opened++;
 	snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(s));
+	failover_used(c, c->session_name);
 	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_OFFER,
 		.session = s});
 }

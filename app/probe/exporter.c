@@ -258,5 +258,6 @@ exporter_counters(const struct exporter_ctx *x, struct exporter_counters *c)
 	DPFIX_EXPORT_COUNTERS(COPY_COUNTER)
 #undef COPY_COUNTER
 	c->connect_failures = x->control.connect_failures;
+	c->failovers = x->control.failovers;
 	c->bytes_sent = es->bytes_sent;
 }

@@ -104,7 +104,16 @@ struct probe_records;   /* export_records.h */
 /* The control lcore's part of session life (control_sessions.c): the collector, the
  * wait between attempts, and what it has learnt from the export lcore's reports. */
 struct session_control {
-	struct dpfix_endpoint endpoint;
+	struct dpfix_endpoint endpoint;         /* the collector sessions go to now */
+	/* Failover (control_failover.c): every collector, the first the primary; the one
+	 * `endpoint` is, and the one the session in use goes to. */
+	struct dpfix_endpoint endpoints[PROBE_MAX_COLLECTORS];
+	unsigned int nb_endpoints;
+	unsigned int target;
+	unsigned int in_use;
+	uint64_t failovers;
+	uint64_t next_failback_ns;
+	int failback_said;              /* the primary's failure said since the last failover */
 	struct dpfix_session_params params;
 	char session_name[DPFIX_SESSION_ERRLEN]; /* of the session offered last */
 	unsigned int sessions_opened;
@@ -151,7 +160,9 @@ struct exporter_ctx {
 #define EXPORTER_COUNTERS(X) \
 	DPFIX_EXPORT_COUNTERS(X) \
 	X(connect_failures, "connection attempts that failed: refused, or the session did " \
-			"not last (doc/sessions.md)")
+			"not last (doc/sessions.md)") \
+	X(failovers, "times export moved to another collector (collector_mode failover: to a " \
+			"backup, or back to the primary)")
 
 struct exporter_counters {
 #define EXPORTER_COUNTER_FIELD(name, text) uint64_t name;
@@ -199,6 +210,21 @@ void sessions_liveness(struct exporter_ctx *x, uint64_t now_ns);
 void sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns);
 /* After the lcores have stopped: closes the sessions still in the hand-off. */
 void sessions_fini(struct exporter_ctx *x);
+
+/* Control lcore (control_failover.c): the collectors. setup parses them; next moves
+ * `endpoint` to the next one after a failure (the one that failed is tried last); used
+ * says that a session to `target` is now the one in use (a failover counted and said
+ * if it is another collector's); failback_due says when a hand-off back to the primary
+ * is to be tried (the target set to it). */
+int failover_setup(struct session_control *c, const struct probe_settings *s, char *err,
+		size_t errlen);
+void failover_next(struct session_control *c);
+void failover_session_failed(struct session_control *c);
+/* A hand-off back to the primary failed: said once an outage; the target is back. */
+void failover_failback_failed(struct session_control *c, const char *why);
+void failover_used(struct session_control *c, const char *session_name);
+int failover_failback_due(struct session_control *c, const struct probe_settings *s,
+		uint64_t now_ns);
 
 /* Control lcore (control_rollover.c): planned hand-offs. init registers the operator's
  * telemetry command; task, every tick, opens a new session when one is due and offers it;

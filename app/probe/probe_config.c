@@ -89,9 +89,48 @@ probe_sampling_of_port(const struct probe_settings *s, uint16_t port)
 	return NULL;
 }
 
+/* collector = SCHEME://HOST:PORT, repeatable, the first the primary. The config file's
+ * lines replace the default and the command line's replace the file's (the command line
+ * overrides the file), in the order given. */
+static int
+parse_collector(void *settings, const char *value, const char *origin, char *err, size_t errlen)
+{
+	struct probe_settings *s = settings;
+	int from = strcmp(origin, "default") == 0 ? 0 : strncmp(origin, "--", 2) == 0 ? 2 : 1;
+	struct dpfix_endpoint ep;
+	char why[DPFIX_CONFIG_ERRLEN];
+
+	if (from != s->collectors_origin) {
+		s->nb_collectors = 0;
+		s->collectors_origin = from;
+	}
+	if (s->nb_collectors == PROBE_MAX_COLLECTORS) {
+		snprintf(err, errlen, "%s: collector %s: at most %d collectors", origin, value,
+				PROBE_MAX_COLLECTORS);
+		return -EINVAL;
+	}
+	if (strlen(value) >= sizeof(s->collectors[0]) ||
+			dpfix_endpoint_parse(value, &ep, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: collector %s: %s", origin, value,
+				strlen(value) >= sizeof(s->collectors[0]) ? "too long" : why);
+		return -EINVAL;
+	}
+	snprintf(s->collectors[s->nb_collectors++], sizeof(s->collectors[0]), "%s", value);
+	return 0;
+}
+
+static const char *const collector_mode_names[] = {"failover", "replicate", NULL};
+
 const struct dpfix_config_option probe_options[] = {
-	DPFIX_SESSION_ENDPOINT_OPTION(struct probe_settings, "collector", DPFIX_CONFIG_STRING,
-		collector, "udp://127.0.0.1:4739", "where records go: SCHEME://HOST:PORT"),
+	{"collector", DPFIX_CONFIG_CUSTOM, 0, 0, 0, 0, "where records go, repeatable, the first "
+		"the primary: SCHEME://HOST:PORT", NULL, parse_collector, "SCHEME://HOST:PORT",
+		"udp://127.0.0.1:4739", dpfix_session_config_schemes},
+	DPFIX_CONFIG_CHOICE_OPTION(struct probe_settings, "collector_mode", collector_mode,
+		collector_mode_names, "failover", "with several collectors: failover (to the first "
+		"that works, back to the primary once it answers again) or replicate (every record "
+		"to every collector)"),
+	OPT("failback_interval", DPFIX_CONFIG_DURATION, failback_interval_ms, "5", 100, MS_PER_DAY,
+		"failover: while export is on a backup, try the primary this often"),
 	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT),
 		1, 65535, "the collector's UDP port for SCTP over UDP, RFC 6951"),
 	OPT("sctp_data_unordered", DPFIX_CONFIG_BOOL, sctp_data_unordered, "no", 0, 1,
@@ -221,6 +260,10 @@ probe_settings_from_args(struct probe_settings *s, int argc, char **argv, char *
 int
 probe_settings_check(const struct probe_settings *s, char *err, size_t errlen)
 {
+	if (s->collector_mode == PROBE_COLLECTORS_REPLICATE) {
+		snprintf(err, errlen, "collector_mode replicate is not built yet: use failover");
+		return -EINVAL;
+	}
 	if (s->export_ring_size & (s->export_ring_size - 1)) {
 		snprintf(err, errlen, "export_ring_size %u is not a power of 2", s->export_ring_size);
 		return -EINVAL;

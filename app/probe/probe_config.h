@@ -23,8 +23,20 @@ struct probe_sampling {
 	char origin[96];        /* "probe.conf:7" or "--sampling": for errors at start-up */
 };
 
+/* Collectors a probe exports to (`collector` lines, the first the primary). */
+#define PROBE_MAX_COLLECTORS 8
+
+enum probe_collector_mode {
+	PROBE_COLLECTORS_FAILOVER,      /* to the first live one, back to the primary */
+	PROBE_COLLECTORS_REPLICATE,     /* every record to every collector */
+};
+
 struct probe_settings {
-	char collector[320];
+	char collectors[PROBE_MAX_COLLECTORS][320];
+	unsigned int nb_collectors;
+	int collectors_origin;          /* where they came from: 0 default, 1 file, 2 command line */
+	uint32_t collector_mode;        /* enum probe_collector_mode */
+	uint64_t failback_interval_ms;
 	uint64_t idle_timeout_ms;
 	uint64_t active_timeout_ms;
 	uint64_t tcp_end_wait_ms;

@@ -60,6 +60,9 @@ option_changed(const struct dpfix_config_option *o, const struct probe_settings 
 				return 1;
 		return 0;
 	}
+	if (strcmp(o->key, "collector") == 0)
+		return a->nb_collectors != b->nb_collectors ||
+				memcmp(a->collectors, b->collectors, sizeof(a->collectors[0]) * a->nb_collectors) != 0;
 	if (strcmp(o->key, "xdp_pass") == 0)
 		return a->nb_xdp_pass != b->nb_xdp_pass ||
 				memcmp(a->xdp_pass, b->xdp_pass, sizeof(a->xdp_pass[0]) * a->nb_xdp_pass) != 0;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Failover between collectors (collector_mode failover, issue 12): the probe exports to
+# the primary (the first --collector); killed, it goes on to the backup, which gets
+# decodable records with their templates; once the primary is back, a planned hand-off
+# (failback_interval 1 s) takes export back to it without a stall, and the backup's
+# session ends in order. Over tls+tcp with a pre-shared key, endless input.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pki.sh"
+make_pki "$WORK/pki" || fail "could not make test certificates"
+K=$WORK/pki
+CARGS="--psk-file $K/collector.psk"
+
+primary=$(free_port)
+backup=$(free_port)
+# collector NAME PORT: a tls+tcp collector writing NAME.json; its pid in NAME_PID.
+collector() {
+	# shellcheck disable=SC2086
+	start_collector_at "tls+tcp://127.0.0.1:$2" "$WORK/$1" $CARGS --json "$WORK/$1.json"
+	eval "${1}_PID=$COLLECTOR_PID"
+}
+collector a1 "$primary"
+collector b "$backup"
+# shellcheck disable=SC2046
+"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
+	--collector "tls+tcp://127.0.0.1:$primary" --collector "tls+tcp://127.0.0.1:$backup" \
+	--psk-identity probe1.example --psk-file "$K/probe.psk" --packet-timestamps no \
+	--idle-timeout 0.2 --active-timeout 0.2 --failback-interval 1 --stats-interval 0 \
+	>"$WORK/probe" 2>&1 &
+probe=$!
+PIDS+=("$probe")
+wait_for_flows "$WORK/a1.json" 1
+# The primary dies: export goes on to the backup.
+kill -KILL "$a1_PID"
+wait "$a1_PID" 2>/dev/null || true
+wait_for_text "$WORK/probe" "export: failed over to collector 2 of 2" 20
+wait_for_flows "$WORK/b.json" 1
+[ "$(grep -c "new session from" "$WORK/b.stderr")" = 1 ] || fail "the backup should have one session"
+grep -q "does not answer yet" "$WORK/probe" || sleep 1.5 # a failback tried while it is away
+# The primary is back: export returns to it.
+collector a2 "$primary"
+wait_for_text "$WORK/probe" "export: back on the primary collector" 20
+wait_for_flows "$WORK/a2.json" 1
+wait_for_text "$WORK/b.stderr" "closed by the exporter" 20   # the backup's end, in order
+kill -INT "$probe"
+rc=0
+timeout 30 tail --pid="$probe" -f /dev/null || fail "probe did not stop"
+wait "$probe" || rc=$?
+# The killed primary's last records are the only ones in doubt (no end to confirm them).
+[ "$rc" = 0 ] || [ "$rc" = 2 ] || fail "probe exited with $rc: $(grep -av '^  ' "$WORK/probe" | tail -5)"
+wait_for_close "$WORK/a2"
+COLLECTOR_PID=$b_PID; stop_collector
+COLLECTOR_PID=$a2_PID; stop_collector
+[ "$(counter "$WORK/probe" failovers)" = 2 ] || fail "failovers $(counter "$WORK/probe" failovers), want 2"
+for c in b a2; do
+	[ "$(summary_value "$WORK/$c.stdout" flows)" -gt 0 ] || fail "$c: no flows"
+	[ "$(counter "$WORK/$c.stdout" malformed_messages)" = 0 ] || fail "$c: malformed messages"
+	grep -q "^  templates *[1-9]" "$WORK/$c.stdout" || fail "$c: no templates"
+	grep -q "sequence_lost *0$" "$WORK/$c.stdout" || fail "$c: sequence loss: $(grep sequence_ "$WORK/$c.stdout")"
+done
+[ "$(counter "$WORK/probe" records_lost)" = 0 ] || fail "records_lost $(counter "$WORK/probe" records_lost)"
+echo "probe_failover: ok (backup $(summary_value "$WORK/b.stdout" flows) records, primary again $(summary_value "$WORK/a2.stdout" flows), exit $rc)"
