@@ -4,6 +4,7 @@
 # capture does (DPFIX_TEST_CAPTURE, default the bundled one):
 #  1. probe -> collector -> ClickHouse: the table dpfix creates holds exactly the flow
 #     records of the JSON, field for field; the summary counts them inserted; exit 0;
+#     the README's example queries run on it and agree;
 #  2. ClickHouse away during the export: the batches go to the spool (RFC 5655 files
 #     that ipfixDump reads); the collector stops with them; restarted once ClickHouse
 #     is back it replays them before anything else; then ClickHouse killed while that
@@ -60,6 +61,28 @@ ch_same_flows "$CH_URL" dpfix.flows "$WORK/one.json"
 # The reception time is the collector's clock: within the test's minutes.
 [ "$(ch_query "$CH_URL" "SELECT countIf(abs(toUnixTimestamp(collectionTimeMilliseconds) - toUnixTimestamp(now())) > 600) FROM dpfix.flows")" = 0 ] ||
 	fail "1: collectionTimeMilliseconds is not the reception time"
+
+# The README's example queries run on this table as written: the traffic per exporter
+# per minute counts every flow of the run, the top talkers are the busiest sources.
+$PY - "$DPFIX_SOURCE_ROOT/README.md" >"$WORK/readme.sql" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text.split("### Flows in ClickHouse", 1)[1].split("\n### ", 1)[0]
+sql = re.search(r"```sql\n(.*?)```", section, re.S).group(1)
+for query in sql.split(";\n"):
+    lines = [l for l in query.splitlines() if l.strip() and not l.startswith("--")]
+    if lines:
+        print(" ".join(lines))
+PYEOF
+[ "$(wc -l <"$WORK/readme.sql")" = 3 ] || fail "1: the README's example queries: $(cat "$WORK/readme.sql")"
+mapfile -t readme_sql <"$WORK/readme.sql"
+talkers=$(ch_query "$CH_URL" "${readme_sql[0]}")
+[ "$(echo "$talkers" | head -1 | cut -f2)" = \
+	"$(ch_query "$CH_URL" "SELECT max(o) FROM (SELECT sum(octetDeltaCount) AS o FROM dpfix.flows
+		GROUP BY sourceIPv4Address, sourceIPv6Address)")" ] || fail "1: README top talkers: $talkers"
+[ "$(ch_query "$CH_URL" "${readme_sql[1]}" | awk '{n += $(NF - 1)} END {print n}')" = "$flows" ] ||
+	fail "1: README traffic per exporter per minute: $(ch_query "$CH_URL" "${readme_sql[1]}")"
+ch_query "$CH_URL" "${readme_sql[2]}" >/dev/null
 
 # 2. ClickHouse away: spool, stop, restart with the spool, replay; again while running.
 ch_stop one KILL
