@@ -114,6 +114,7 @@ struct session_control {
 	uint64_t failovers;
 	uint64_t next_failback_ns;
 	int failback_said;              /* the primary's failure said since the last failover */
+	int failback_now;               /* a hand-off to the primary at once (SIGHUP) */
 	struct dpfix_session_params params;
 	char session_name[DPFIX_SESSION_ERRLEN]; /* of the session offered last */
 	unsigned int sessions_opened;
@@ -222,6 +223,10 @@ void failover_next(struct session_control *c);
 void failover_session_failed(struct session_control *c);
 /* A hand-off back to the primary failed: said once an outage; the target is back. */
 void failover_failback_failed(struct session_control *c, const char *why);
+/* SIGHUP changed the collectors (running: the old settings): the new list applies; what
+ * was done goes into said. */
+void failover_reload(struct session_control *c, const struct probe_settings *running,
+		const struct probe_settings *next, char *said, size_t len);
 void failover_used(struct session_control *c, const char *session_name);
 int failover_failback_due(struct session_control *c, const struct probe_settings *s,
 		uint64_t now_ns);

@@ -83,7 +83,7 @@ task_reload(struct control *c)
 
 	if (!atomic_exchange(&probe_reload_requested, 0))
 		return;
-	probe_reload(c->settings, c->workers, c->nb_workers);
+	probe_reload(c->settings, c->workers, c->nb_workers, c->exporter);
 	progress->period = progress_period(c);
 	progress->deadline = rte_get_tsc_cycles() + progress->period;
 }

@@ -1,8 +1,10 @@
 /* Reload on SIGHUP. Live: the flow timeouts (each worker applies them to its own table
- * between bursts; open flows take them too), the progress interval and the log level. Everything else is compared and, if changed,
- * named as needing a restart: collectors and sessions (the export session's life moves
- * to lib/export first), packet selection (per-queue selectors and their options
- * templates), sizes, flow key and ports. */
+ * between bursts; open flows take them too), the progress interval, the log level, the
+ * planned hand-off triggers and the collectors (failover's list: export stays on the
+ * collector in use if it is still listed, else moves to the new primary by a hand-off).
+ * Everything else is compared and, if changed, named as needing a restart: the
+ * sessions' security, collector_mode, packet selection (per-queue selectors and their
+ * options templates), sizes, flow key and ports. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,7 +38,8 @@ static int
 is_live(const char *key)
 {
 	static const char *const live[] = {"idle_timeout", "active_timeout", "tcp_end_wait",
-		"stats_interval", "log_level", "session_lifetime", "session_bytes", NULL};
+		"stats_interval", "log_level", "session_lifetime", "session_bytes", "collector",
+		"failback_interval", NULL};
 
 	for (int i = 0; live[i] != NULL; i++)
 		if (strcmp(key, live[i]) == 0)
@@ -79,11 +82,12 @@ append(char *buf, size_t len, const char *fmt, const char *what)
 }
 
 void
-probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigned int nb_workers)
+probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigned int nb_workers,
+		struct exporter_ctx *exporter)
 {
 	static struct probe_settings next;      /* large (sampling, rules): not on the stack */
-	char err[DPFIX_CONFIG_ERRLEN], applied[512] = "", restart[512] = "";
-	int timeouts_changed = 0;
+	char err[DPFIX_CONFIG_ERRLEN], applied[1536] = "", restart[512] = "";
+	int timeouts_changed = 0, collectors_changed = 0;
 
 	probe_settings_defaults(&next);
 	if (probe_settings_from_args(&next, saved_argc, saved_argv, err, sizeof(err)) != 0 ||
@@ -108,6 +112,8 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 		if (strncmp(o->key, "idle", 4) == 0 || strncmp(o->key, "active", 6) == 0 ||
 				strncmp(o->key, "tcp_end", 7) == 0)
 			timeouts_changed = 1;
+		else if (strcmp(o->key, "collector") == 0)
+			collectors_changed = 1;
 		else
 			append(applied, sizeof(applied), "%s%s", o->key);
 	}
@@ -130,6 +136,15 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 		running->active_timeout_ms = next.active_timeout_ms;
 		running->tcp_end_wait_ms = next.tcp_end_wait_ms;
 	}
+	if (collectors_changed) {
+		char said[2 * sizeof(running->collectors[0]) + 96];
+
+		failover_reload(&exporter->control, running, &next, said, sizeof(said));
+		append(applied, sizeof(applied), "%s%s", said);
+		memcpy(running->collectors, next.collectors, sizeof(running->collectors));
+		running->nb_collectors = next.nb_collectors;
+	}
+	running->failback_interval_ms = next.failback_interval_ms;
 	running->stats_interval_ms = next.stats_interval_ms;
 	/* The control lcore reads them at its next tick. */
 	running->session_lifetime_ms = next.session_lifetime_ms;

@@ -21,6 +21,6 @@ void probe_apply_log_level(const struct probe_settings *s);
  * prints one line saying what was applied and what needs a restart. An invalid config
  * changes nothing and is reported. */
 void probe_reload(struct probe_settings *running, struct worker_ctx *workers,
-		unsigned int nb_workers);
+		unsigned int nb_workers, struct exporter_ctx *exporter);
 
 #endif
