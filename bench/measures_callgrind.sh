@@ -7,6 +7,7 @@
 # pass), as bench/line_rate.sh's; with --tcp, each flow a TCP connection instead (SYN,
 # SYN/ACK, ACK, then PASSES-3 data packets with 100-byte payloads alternating direction).
 # Usage: bench/measures_callgrind.sh [--tcp] BUILD_DIR MEASURES [FLOWS] [PASSES]
+#   (env PROBE_OPTS: more probe options, e.g. --biflow yes)
 #   MEASURES: as the probe's `measures` option (none: the option is not given at all)
 set -euo pipefail
 kind=udp
@@ -66,7 +67,7 @@ valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/cg.
 	"$build/app/probe/dpfix-probe" --no-huge -m 1024 --no-pci --no-shconf -l 0-1 \
 	--file-prefix dpfix-mcg-$$ --log-level=lib.eal:error \
 	--vdev "net_pcap0,rx_pcap=$work/in.pcap" -- --collector "udp://127.0.0.1:$port" \
-	--stats-interval 0 --flow-table-size 131072 ${measure_opt[@]+"${measure_opt[@]}"} \
+	--stats-interval 0 --flow-table-size 131072 ${measure_opt[@]+"${measure_opt[@]}"} ${PROBE_OPTS:-} \
 	>"$work/probe.out" 2>&1 || true
 kill $cpid; wait $cpid 2>/dev/null || true
 rx=$(awk '$1 == "rx_packets" {print $2}' "$work/probe.out")

@@ -478,14 +478,25 @@ late_packet(struct dpfix_flow_table *t, uint32_t r, int reverse, uint64_t now_ns
  * the table has none and the code for them is not there. */
 static __rte_always_inline void
 meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
-		const struct dpfix_flow_key *rk, struct flow_hash h, uint64_t now_ns, uint16_t port,
-		const int with_ext, const struct dpfix_flow_frame *frame)
+		const struct dpfix_flow_key *rk, struct flow_hash h, uint32_t cand, uint64_t now_ns,
+		uint16_t port, const int with_ext, const struct dpfix_flow_frame *frame)
 {
 	struct dpfix_flow_record *rec;
 	const uint64_t packet_ns = now_ns;
 	int reverse = 0;
-	uint32_t r = lookup(t, h, &p->key, rk, &reverse);
+	uint32_t r;
 
+	/* The record the pipeline's second stage found first under the signature (all
+	 * of them were prefetched) is this packet's, unless its key says otherwise; it
+	 * may have ended or been reused by the burst's packets since: its key tells. */
+	if (cand != NO_RECORD && key_equal(&t->records[cand].key, &p->key)) {
+		r = cand;
+	} else if (cand != NO_RECORD && t->biflow && key_equal(&t->records[cand].key, rk)) {
+		r = cand;
+		reverse = 1;
+	} else {
+		r = lookup(t, h, &p->key, rk, &reverse);
+	}
 	if (r == NO_RECORD) {
 		r = flow_create(t, h, p, now_ns, port);
 		if (r == NO_RECORD)
@@ -527,14 +538,16 @@ update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		uint16_t port, const int with_ext)
 {
 	struct flow_hash h[LOOKUP_BURST];
+	uint32_t cands[LOOKUP_BURST];
 	struct dpfix_flow_key rkeys[LOOKUP_BURST];
 	uint64_t ignored = t->stats.ignored_packets;
+	const int biflow = t->biflow;
 
 	while (n > 0) {
 		uint32_t batch = n < LOOKUP_BURST ? n : LOOKUP_BURST;
 
 		for (uint32_t i = 0; i < batch; i++) {
-			if (t->biflow)
+			if (biflow)
 				key_reverse(&pkts[i].key, &rkeys[i]);
 			h[i] = key_hash(t, &pkts[i].key, &rkeys[i]);
 			rte_prefetch0(&t->index.buckets[h[i].bucket]);
@@ -543,6 +556,7 @@ update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 			const struct flow_bucket *bk = &t->index.buckets[h[i].bucket];
 			uint32_t m = flow_bucket_match(bk, h[i].sig);
 
+			cands[i] = m != 0 ? bk->rec[__builtin_ctz(m) / 2] : NO_RECORD;
 			while (m != 0) {
 				const struct dpfix_flow_record *rec = &t->records[bk->rec[__builtin_ctz(m) / 2]];
 
@@ -554,7 +568,7 @@ update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 			}
 		}
 		for (uint32_t i = 0; i < batch; i++)
-			meter_one(t, &pkts[i], &rkeys[i], h[i], times_ns[i], port, with_ext,
+			meter_one(t, &pkts[i], &rkeys[i], h[i], cands[i], times_ns[i], port, with_ext,
 					frames != NULL ? &frames[i] : NULL);
 		pkts += batch;
 		if (frames != NULL)

@@ -864,6 +864,47 @@ test_hash_ipv4_shortcut(void)
 	CHECK_EQ_U64(differ, 0);
 }
 
+/* The pipeline notes each packet's candidate record (the first under its signature)
+ * before any packet of the burst is counted. By a packet's turn, an earlier packet of
+ * the burst may have evicted that flow and taken its record for another key: the
+ * candidate's key must be checked, and the packet start a flow of its own. */
+static void
+test_stale_candidate(void)
+{
+	const uint64_t s = 1000000000ull;
+	struct dpfix_flow_table *t = table_with("ft_stale", 8, NEVER, 2 * NEVER, NEVER, 0);
+	struct dpfix_packet_info k, pkts[3];
+	uint64_t times[3] = {10 * s, 10 * s, 10 * s}, packets0 = 0;
+	uint32_t records0 = 0;
+	const struct dpfix_flow_record *r100;
+
+	if (t == NULL)
+		return;
+	for (uint32_t i = 0; i < 8; i++) {
+		make_packet(&k, i, 100, 0, 64);
+		meter(t, &k, (1 + i) * s);
+	}
+	sink_reset(&sink, -1);
+	make_packet(&pkts[0], 100, 200, 0, 64);    /* new: evicts key 0, takes its record */
+	make_packet(&pkts[1], 0, 300, 0, 64);      /* its candidate now holds key 100 */
+	make_packet(&pkts[2], 100, 400, 0, 64);
+	dpfix_flow_table_update_bulk(t, pkts, times, 3, 0);
+	CHECK_EQ_U64(sink.n, 2);                   /* keys 0 and 1 evicted */
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	r100 = find_emitted(&sink, 100);
+	CHECK(r100 != NULL && r100->packets == 2 && r100->octets == 600);
+	for (uint32_t i = 0; i < sink.n; i++) {
+		if (key_number(&sink.rec[i].key) == 0) {
+			records0++;
+			packets0 += sink.rec[i].packets;
+		}
+	}
+	CHECK_EQ_U64(records0, 2);
+	CHECK_EQ_U64(packets0, 2);
+	CHECK_EQ_U64(dpfix_flow_table_stats(t)->flows_created, 8 + 2);
+	dpfix_flow_table_free(t);
+}
+
 /* An ended flow's index entry is removed some ends later. Meanwhile its record may be
  * reused by a flow with the same bucket and signature: two identical entries, one of
  * which the delayed removal takes. The new flow must still be found, once. Keys A and
@@ -1485,6 +1526,7 @@ main(void)
 	RUN_TEST(test_churn);
 	RUN_TEST(test_crc_collisions_spread);
 	RUN_TEST(test_hash_ipv4_shortcut);
+	RUN_TEST(test_stale_candidate);
 	RUN_TEST(test_reused_record_same_hash);
 	RUN_TEST(test_tcp_end);
 	RUN_TEST(test_late_packets);
