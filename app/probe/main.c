@@ -289,7 +289,8 @@ setup_workers(int finite)
 			/* Each queue its own instance: selection needs no shared state. */
 			if (ps != NULL) {
 				rq->sampler = &w->samplers[w->nb_queues];
-				dpfix_sample_init(rq->sampler, &ps->params, instances++);
+				rq->sample_instance = instances++;
+				dpfix_sample_init(rq->sampler, &ps->params, rq->sample_instance);
 			}
 			w->nb_queues++;
 		}

@@ -43,6 +43,7 @@ struct probe_rx_queue {
 	/* The packet selector (PSAMP) of this queue, NULL where every packet is metered:
 	 * one instance per queue of a port with a `sampling` line. */
 	struct dpfix_sample *sampler;
+	uint64_t sample_instance;       /* its instance number (dpfix_sample_init) */
 };
 
 /* Counters of one worker; read (without locks) by the control lcore. */
@@ -93,6 +94,12 @@ struct worker_ctx {
 	 * bumps timeouts_posted; the worker applies them to its table between bursts. */
 	uint64_t new_idle_ns, new_active_ns, new_tcp_end_ns;
 	atomic_uint timeouts_posted;
+	/* New parameters for the queues' selectors (SIGHUP: same ports, same algorithms),
+	 * by queue; the control lcore writes them and bumps sampling_posted, the worker
+	 * starts its selectors over with them between bursts (their counts go on). */
+	struct dpfix_sample_params new_sampling[PROBE_MAX_QUEUES_PER_WORKER];
+	atomic_uint sampling_posted;
+	unsigned int sampling_applied;
 	unsigned int timeouts_applied;
 	struct dpfix_sample samplers[PROBE_MAX_QUEUES_PER_WORKER]; /* queues[i].sampler */
 } __rte_cache_aligned;

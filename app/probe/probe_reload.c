@@ -2,9 +2,11 @@
  * between bursts; open flows take them too), the progress interval, the log level, the
  * planned hand-off triggers and the collectors (failover's list: export stays on the
  * collector in use if it is still listed, else moves to the new primary by a hand-off).
- * Everything else is compared and, if changed, named as needing a restart: the
- * sessions' security, collector_mode, packet selection (per-queue selectors and their
- * options templates), sizes, flow key and ports. */
+ * Packet selection changes live when the same ports sample with the same algorithms
+ * (each worker starts its selectors over with the new parameters between bursts; the
+ * templates stay); other selection changes need new templates. Everything else is
+ * compared and, if changed, named as needing a restart: the sessions' security,
+ * collector_mode, sizes, flow key and ports. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +33,36 @@ probe_apply_log_level(const struct probe_settings *s)
 {
 	if (s->log_level != 0)
 		rte_log_set_global_level(s->log_level);
+}
+
+/* New selectors apply live where the same ports sample with the same algorithms: the
+ * templates (the flow records' selectorId, each algorithm's selector report) stay. */
+static int
+sampling_live(const struct probe_settings *a, const struct probe_settings *b)
+{
+	for (unsigned int p = 0; p <= PROBE_MAX_PORTS; p++)
+		if (a->sampling[p].set != b->sampling[p].set || (a->sampling[p].set &&
+				a->sampling[p].params.algorithm != b->sampling[p].params.algorithm))
+			return 0;
+	return 1;
+}
+
+/* Each worker's selectors start over with next's parameters (their counts go on). */
+static void
+post_sampling(const struct probe_settings *next, struct worker_ctx *workers,
+		unsigned int nb_workers)
+{
+	for (unsigned int i = 0; i < nb_workers; i++) {
+		struct worker_ctx *w = &workers[i];
+
+		for (unsigned int q = 0; q < w->nb_queues; q++) {
+			const struct probe_sampling *ps = probe_sampling_of_port(next, w->queues[q].port);
+
+			if (ps != NULL)
+				w->new_sampling[q] = ps->params;
+		}
+		atomic_fetch_add_explicit(&w->sampling_posted, 1, memory_order_release);
+	}
 }
 
 /* The options applied live, by key. */
@@ -87,7 +119,7 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 {
 	static struct probe_settings next;      /* large (sampling, rules): not on the stack */
 	char err[DPFIX_CONFIG_ERRLEN], applied[1536] = "", restart[512] = "";
-	int timeouts_changed = 0, collectors_changed = 0;
+	int timeouts_changed = 0, collectors_changed = 0, sampling_changed = 0;
 
 	probe_settings_defaults(&next);
 	if (probe_settings_from_args(&next, saved_argc, saved_argv, err, sizeof(err)) != 0 ||
@@ -104,7 +136,8 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 	for (const struct dpfix_config_option *o = probe_options; o->key != NULL; o++) {
 		if (!option_changed(o, running, &next))
 			continue;
-		if (!is_live(o->key)) {
+		if (!is_live(o->key) && !(strcmp(o->key, "sampling") == 0 &&
+				sampling_live(running, &next))) {
 			append(restart, sizeof(restart), "%s%s", o->key);
 			continue;
 		}
@@ -114,6 +147,8 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 			timeouts_changed = 1;
 		else if (strcmp(o->key, "collector") == 0)
 			collectors_changed = 1;
+		else if (strcmp(o->key, "sampling") == 0)
+			sampling_changed = 1;
 		else
 			append(applied, sizeof(applied), "%s%s", o->key);
 	}
@@ -143,6 +178,14 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 		append(applied, sizeof(applied), "%s%s", said);
 		memcpy(running->collectors, next.collectors, sizeof(running->collectors));
 		running->nb_collectors = next.nb_collectors;
+	}
+	if (sampling_changed) {
+		post_sampling(&next, workers, nb_workers);
+		/* The selector reports (options records) say the new parameters from the next
+		 * options interval on. */
+		memcpy(running->sampling, next.sampling, sizeof(running->sampling));
+		append(applied, sizeof(applied), "%s%s", "sampling (same ports and algorithms: "
+				"new parameters)");
 	}
 	running->failback_interval_ms = next.failback_interval_ms;
 	running->stats_interval_ms = next.stats_interval_ms;

@@ -272,6 +272,20 @@ worker_loop(struct worker_ctx *w, const int measured)
 					w->new_tcp_end_ns);
 			w->timeouts_applied = posted;
 		}
+		posted = atomic_load_explicit(&w->sampling_posted, memory_order_acquire);
+		if (unlikely(posted != w->sampling_applied)) {
+			for (unsigned int i = 0; i < w->nb_queues; i++) {
+				struct dpfix_sample *sel = w->queues[i].sampler, fresh;
+
+				if (sel == NULL)
+					continue;
+				/* Its counts go on (and never read lower meanwhile). */
+				dpfix_sample_init(&fresh, &w->new_sampling[i], w->queues[i].sample_instance);
+				fresh.stats = sel->stats;
+				*sel = fresh;
+			}
+			w->sampling_applied = posted;
+		}
 	}
 }
 
