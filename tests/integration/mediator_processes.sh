@@ -272,5 +272,23 @@ unpaired=$(counter "$WORK/correlate_full-mediator.stdout" uniflows_unpaired)
 [ "$unpaired" -gt 0 ] && [ $((2 * paired + unpaired)) = "$(expected flows)" ] &&
 	[ "$(grep -c '"octetDeltaCount"' "$WORK/correlate_full.json")" = $((paired + unpaired)) ] ||
 	fail "max_waiting=1: $paired biflows and $unpaired uniflows for $(expected flows) flows"
+# Records whose partner never comes (selected away) go on after timeout seconds of the
+# Mediator's time, while it runs: the collector has them all before the Mediator stops.
+cport=$(free_port)
+mport=$(free_port)
+start_collector "$cport" "$WORK/timeout-collector" --json "$WORK/timeout.json" --quiet
+start_mediator "$WORK/timeout-mediator" --listen "udp://127.0.0.1:$mport" --collector "udp://127.0.0.1:$cport" \
+	--select "protocolIdentifier == 6 and destinationTransportPort in 80,443" --correlate "biflow timeout=0.5"
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "udp://127.0.0.1:$mport" >"$WORK/timeout-probe.stdout" 2>&1 || fail "timeout: probe exited with $?"
+want=$($PY -c "import json,sys; print(sum(f['protocol'] == 6 and f['dst_port'] in (80, 443) for f in json.load(open(sys.argv[1]))['flow_list']))" "$SAMPLE_EXPECTED")
+wait_for_flows "$WORK/timeout.json" "$want"
+stop_mediator
+stop_collector
+[ "$(counter "$WORK/timeout-mediator.stdout" uniflows_unpaired)" = "$want" ] &&
+	[ "$(counter "$WORK/timeout-mediator.stdout" biflows_paired)" = 0 ] &&
+	[ "$(flow_lines "$WORK/timeout.json")" = "$want" ] ||
+	fail "timeout: $(counter "$WORK/timeout-mediator.stdout" uniflows_unpaired) uniflows unpaired, want $want"
 
 echo "mediator_processes: ok"
