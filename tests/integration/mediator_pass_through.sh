@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Mediator passing records through (RFC 7119): the probe exports the bundled capture
-# to dpfix-mediator, which exports to dpfix-collector. Over UDP in and out, and over
-# DTLS/UDP in and TLS/TCP out (PSK both ways): every flow arrives exactly once with its
+# to dpfix-mediator, which exports to dpfix-collector. Over UDP in and out, UDP in and
+# SCTP out with PR-SCTP (unordered data with a lifetime), and DTLS/UDP in and TLS/TCP
+# out (PSK both ways): every flow arrives exactly once with its
 # packets and octets and the original exporter's address and observation domain; the
 # probe's options records are passed on with their templateId mapped to the Mediator's
 # own ids; the Mediator's export is judged by ipfixDump (sequence numbers, sets) and
@@ -79,6 +80,42 @@ tshark -r "$WORK/udp.pcapng" -d "udp.port==$cport,cflow" -Y "_ws.malformed || _w
 	-T fields -e frame.number -e _ws.expert.message >"$WORK/tshark.bad" 2>/dev/null ||
 	fail "tshark could not read the Mediator's export"
 [ ! -s "$WORK/tshark.bad" ] || fail "tshark reports malformed frames: $(head -3 "$WORK/tshark.bad")"
+
+# ---- UDP in, SCTP out with PR-SCTP (seed 003 3.6) ----
+# Data messages unordered with a 2 s lifetime (RFC 3758) on stream 1, templates ordered
+# on stream 0; both ends announce Forward-TSN support in their INIT and INIT ACK.
+cport=$(free_port)
+mport=$(free_port)
+sport=$(free_port)
+capture_start sctp "udp port $sport"
+start_collector_at "sctp://127.0.0.1:$cport" "$WORK/sctp-collector" --json "$WORK/sctp.json" --quiet \
+	--sctp-udp-port "$sport"
+start_mediator "$WORK/sctp-mediator" --listen "udp://127.0.0.1:$mport" --collector "sctp://127.0.0.1:$cport" \
+	--sctp-udp-port "$sport" --sctp-data-unordered yes --sctp-data-lifetime 2
+run_probe "udp://127.0.0.1:$mport"
+wait_for_flows "$WORK/sctp.json" "$flows"
+stop_mediator
+wait_for_close "$WORK/sctp-collector"
+stop_collector
+check_totals sctp
+# The SHUTDOWN COMPLETE: the association's end is in the capture.
+capture_stop sctp 1 "sctp.chunk_type == 14" -d "udp.port==$sport,sctp"
+tshark -r "$WORK/sctp.pcapng" -d "udp.port==$sport,sctp" -Y sctp.data_sid -T fields \
+	-e sctp.data_sid -e sctp.data_u_bit 2>/dev/null >"$WORK/sctp.ubits"
+$PY - "$WORK/sctp.ubits" <<'PYEOF' || fail "sctp: want ordered templates on stream 0, unordered data on 1"
+import sys
+chunks = set()
+for line in open(sys.argv[1]):
+    sids, _, ubits = line.rstrip("\n").partition("\t")
+    chunks |= set(zip(sids.split(","), ubits.split(",")))
+if chunks != {("0x0000", "0"), ("0x0001", "1")}:
+    sys.exit(f"(stream, U bit) pairs seen: {sorted(chunks)}")
+PYEOF
+[ "$(tshark -r "$WORK/sctp.pcapng" -d "udp.port==$sport,sctp" \
+	-Y "(sctp.chunk_type == 1 || sctp.chunk_type == 2) && sctp.parameter_type == 0xc000" \
+	-T fields -e frame.number 2>/dev/null | grep -c .)" = 2 ] ||
+	fail "sctp: INIT and INIT ACK do not both announce Forward-TSN (PR-SCTP)"
+echo "sctp out: every flow exact, data unordered on stream 1 with PR-SCTP, templates ordered on stream 0"
 
 # ---- DTLS/UDP in, TLS/TCP out, pre-shared keys both ways ----
 cport=$(free_port)
