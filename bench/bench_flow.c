@@ -191,7 +191,8 @@ run_worker(const struct options *o)
 	w.timestamp_offset = -1;
 	w.parse_cfg.key_fields = settings.flow_key;
 	w.frags = rte_zmalloc("frags", dpfix_frag_map_memsize(1024), RTE_CACHE_LINE_SIZE);
-	w.ring = rte_ring_create_elem("bench_export", sizeof(struct dpfix_flow_record), 8192,
+	w.ring_elem_size = sizeof(struct dpfix_flow_record);
+	w.ring = rte_ring_create_elem("bench_export", w.ring_elem_size, 8192,
 			(int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 	w.table = dpfix_flow_table_create(&(struct dpfix_flow_params){
 		.name = "bench_flows", .capacity = o->table_size, .socket = (int)rte_socket_id(),

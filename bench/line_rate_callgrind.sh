@@ -36,11 +36,16 @@ for f in "$work"/cg.*-*; do
 done
 echo "packets $rx (64-byte frames, $flows flows, ${seconds} s under callgrind)"
 echo "inclusive instructions per packet on the worker lcore:"
-# (rte_ethdev.h:poll_queue is the rx burst inlined into poll_queue: the source's cost.)
-for fn in worker.c:worker_main worker.c:poll_queue 'rte_ethdev.h:poll_queue' \
+# The worker's loop and poll_queue are inlined into worker_main: the rx burst shows as
+# rte_ethdev.h:worker_main (the source's cost), the free as free_burst. "dpfix's loop"
+# is worker_main less the source and the shutdown flush.
+for fn in worker.c:worker_main 'rte_ethdev.h:worker_main' \
 		worker.c:worker_meter_burst dpfix_parse.c:dpfix_parse_ethernet \
-		dpfix_flow.c:dpfix_flow_table_update_bulk rte_pktmbuf_free_bulk \
+		dpfix_flow.c:dpfix_flow_table_update_bulk worker.c:free_burst \
 		dpfix_flow.c:dpfix_flow_table_expire dpfix_flow.c:dpfix_flow_table_flush; do
 	ir=$(grep -m1 -F "$fn" "$work/worker.incl" | awk '{gsub(",", "", $1); print $1}' || true)
 	[ -n "$ir" ] && printf "  %-45s %8.1f\n" "$fn" "$(echo "$ir / $rx" | bc -l)"
+	eval "ir_${fn//[^a-z]/_}=${ir:-0}"
 done
+printf "  %-45s %8.1f\n" "dpfix's loop (worker_main - rx - flush)" \
+	"$(echo "($ir_worker_c_worker_main - $ir_rte_ethdev_h_worker_main - $ir_dpfix_flow_c_dpfix_flow_table_flush) / $rx" | bc -l)"
