@@ -304,14 +304,20 @@ sink_record(void *ctx, const struct dpfix_collect_session *s, const struct dpfix
 		r.offsets = r.layout->offsets;
 		r.lengths = r.layout->lengths;
 	} else {
-		if (len > MED_VARLEN_RECORD_MAX ||
-				dpfix_ipfix_record_fields(t, rec, len, m->field_offsets, m->field_lengths) < 0) {
+		/* Where its fields lie first: a record lost for its length is counted with its
+		 * packets and octets, which med_count_lost reads through them. */
+		int laid_out = dpfix_ipfix_record_fields(t, rec, len, m->field_offsets,
+				m->field_lengths) >= 0;
+
+		r.offsets = m->field_offsets;
+		r.lengths = m->field_lengths;
+		if (len > MED_VARLEN_RECORD_MAX || !laid_out) {
 			m->stats.records_too_long++;
+			if (!laid_out)
+				r.layout = NULL;        /* its counters cannot be read */
 			med_count_lost(m, &r);
 			return;
 		}
-		r.offsets = m->field_offsets;
-		r.lengths = m->field_lengths;
 	}
 	if (t->scope_count != 0)
 		med_options_learn(m, &r);

@@ -8,7 +8,8 @@
 # overflows; a collector comes back on the same port and gets what the backlog held.
 # Every record handed to the Exporting Process reached one of the two collectors or is
 # counted (records_lost, backlog_drops); the last reliability record the collector got
-# says exactly that many; the Mediator exits 2.
+# says exactly that many; the Mediator exits 2. Then records the Mediator loses itself
+# (too long to pass on) show in its own Metering Process Reliability record.
 source "$(dirname "$0")/lib.sh"
 
 cport=$(free_port)
@@ -72,3 +73,45 @@ print(f"{len(passed)} of {handed} records through, {drops} dropped from the back
       f"{len(probe_mr)} metering reliability records in domain 7")
 PYEOF
 echo "mediator_options: ok"
+
+# The Mediator's own Metering Process Reliability Statistics: records it loses itself
+# (here: longer than it passes on, 4076 octets) are counted with their packets and
+# octets, and those go downstream in its record for the domain (RFC 7011 4.2).
+cport=$(free_port)
+mport=$(free_port)
+start_collector "$cport" "$WORK/long-collector" --json "$WORK/long.json" --quiet
+start_mediator "$WORK/long-mediator" --listen "udp://127.0.0.1:$mport" --collector "udp://127.0.0.1:$cport"
+$PY - "$mport" <<'PYEOF' || fail "could not send the long records"
+import socket, struct, sys, time
+def record(addr, packets, octets, name):
+    n = len(name)
+    size = bytes([n]) if n < 255 else b"\xff" + struct.pack(">H", n)
+    return socket.inet_aton(addr) + struct.pack(">QQ", packets, octets) + size + name
+# Template 300: sourceIPv4Address, packetDeltaCount, octetDeltaCount, interfaceName (varlen).
+template = struct.pack(">HH", 300, 4) + struct.pack(">HHHHHHHH", 8, 4, 2, 8, 1, 8, 82, 65535)
+records = (record("192.0.2.1", 3, 300, b"eth0") + record("192.0.2.2", 7, 700, b"x" * 5000) +
+           record("192.0.2.3", 7, 700, b"y" * 5000))
+sets = struct.pack(">HH", 2, 4 + len(template)) + template + struct.pack(">HH", 300, 4 + len(records)) + records
+msg = struct.pack(">HHIII", 10, 16 + len(sets), int(time.time()), 0, 5) + sets
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(msg, ("127.0.0.1", int(sys.argv[1])))
+PYEOF
+wait_for_flows "$WORK/long.json" 1
+stop_mediator 2
+stop_collector
+[ "$(counter "$WORK/long-mediator.stdout" records_too_long)" = 2 ] ||
+	fail "records_too_long $(counter "$WORK/long-mediator.stdout" records_too_long), want 2"
+$PY - "$WORK/long.json" <<'PYEOF' || fail "the Mediator's metering reliability record"
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+flows = [r for r in records if "octetDeltaCount" in r]
+if [(r["sourceIPv4Address"], r["interfaceName"]) for r in flows] != [("192.0.2.1", "eth0")]:
+    sys.exit(f"flow records: {flows}")
+own = [r for r in records if "ignoredPacketTotalCount" in r]
+if not own or (own[-1]["observationDomainId"], own[-1]["ignoredPacketTotalCount"],
+               own[-1]["ignoredOctetTotalCount"]) != (5, 14, 1400):
+    sys.exit(f"the Mediator's Metering Process Reliability records: {own}")
+print("2 records too long to pass on: 14 packets, 1400 octets in the Mediator's own "
+      "Metering Process Reliability record")
+PYEOF
+echo "mediator_options: ok (long records)"
