@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The collector at scale against nfcapd (nfdump), on the same export in the same run.
+# bench_export sends N of the probe's IPv4 flow records (62 bytes, realistic values):
+#   over UDP at a steady RATE records/s (a probe's export is paced by its traffic), in turn to
+#     files:      dpfix-collector --write FILE (RFC 5655)
+#     nfcapd:     nfcapd -w DIR (nfdump's collector, its own file format; UDP only)
+#     clickhouse: dpfix-collector --clickhouse into a private clickhouse-server 18.16
+#   each with a 4 MiB socket receive buffer (nfcapd's -B is held to net.core.rmem_max;
+#   dpfix gets the same);
+#   and over TCP as fast as the collector takes them (TCP's flow control paces the
+#   exporter to the receiver: its rate is the receiver's capacity), to files and to
+#   ClickHouse (nfcapd has no TCP).
+# For each: records stored (the collector's summary, nfdump -I, count() in ClickHouse),
+# lost (sent - stored; socket_drops_datagrams: the datagrams of ~21 records the socket
+# dropped), the receiver's CPU seconds per million records
+# (all threads, /proc schedstat), and for ClickHouse the server's CPU too and rows/s:
+# rows stored / seconds from the first record sent to the last row in (all in, or none
+# more for 10 s; then the collector stops, inserting what it can in 10 s more and
+# spooling the rest: left_in_spool_files).
+# Usage: [CASES="files nfcapd clickhouse"] [CH_ARGS="--clickhouse-batch-rows 200000"] \
+#        bench/collector_scale.sh [BUILD] [N] [RATES] [RUNS]   (RATES "": TCP only)
+#   e.g. bench/collector_scale.sh build 4000000 "1000000 2000000" 3
+# Prints one JSON line per receiver, transport, rate and run.
+set -euo pipefail
+trap 'echo "collector_scale.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+n=${2:-4000000}
+rates=${3-"1000000 2000000"}
+runs=${4:-1}
+export DPFIX_PROBE=$build/app/probe/dpfix-probe DPFIX_COLLECTOR=$build/app/collector/dpfix-collector
+export DPFIX_SOURCE_ROOT=$top
+source "$top/tests/integration/lib.sh"
+source "$top/tests/integration/clickhouse_lib.sh"
+bench_export=$build/bench/bench_export
+buffer=4194304
+
+cpu_s() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.3f", s / 1e9}'
+}
+now() {
+	date +%s.%N
+}
+per_million() {
+	awk -v c="$1" -v n="$2" 'BEGIN {printf "%.3f", n ? c / (n / 1e6) : 0}'
+}
+# stop_collector PID: SIGINT, then its CPU seconds just before it exits (it reads what is
+# queued, and with --clickhouse inserts what is left, first).
+stop_collector() {
+	local pid=$1 cpu last
+	cpu=$(cpu_s "$pid")
+	kill -INT "$pid"
+	while kill -0 "$pid" 2>/dev/null; do
+		last=$(cpu_s "$pid")
+		[ "$last" = 0.000 ] || cpu=$last   # 0: it exited while being read
+		sleep 0.02
+	done
+	wait "$pid" || true
+	echo "$cpu"
+}
+# collector TRANSPORT NAME ARGS...: starts dpfix-collector on a free port; sets pid, url.
+collector() {
+	local transport=$1 name=$2 port
+	shift 2
+	port=$(free_port)
+	url=$transport://127.0.0.1:$port
+	"$DPFIX_COLLECTOR" --listen "$url" --quiet --udp-receive-buffer $buffer "$@" \
+		>"$WORK/$name.out" 2>"$WORK/$name.err" &
+	pid=$!
+	wait_for_text "$WORK/$name.err" "listening on" 30
+}
+# export URL [RATE]: the exporter's JSON line.
+export_to() {
+	if [ -n "${2:-}" ]; then
+		"$bench_export" "$1" "$n" --probe-records --rate "$2"
+	else
+		"$bench_export" "$1" "$n" --probe-records
+	fi
+}
+
+files() {   # TRANSPORT RATE
+	local sent cpu got
+	collector "$1" files --write "$WORK/files.ipfix"
+	sent=$(export_to "$url" "$2")
+	cpu=$(stop_collector "$pid")
+	got=$(summary_value "$WORK/files.out" flows)
+	echo "{\"receiver\":\"dpfix-collector --write\",\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/files.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
+	rm -f "$WORK"/files.ipfix*
+}
+
+nfcapd_run() {   # RATE
+	local port sent cpu got
+	port=$(free_port)
+	rm -rf "$WORK/nf" && mkdir "$WORK/nf"
+	nfcapd -p "$port" -b 127.0.0.1 -w "$WORK/nf" -t 3600 -B $buffer >"$WORK/nf.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		ss -Huln "sport = :$port" | grep -q . && break
+		sleep 0.05
+	done
+	sent=$(export_to "udp://127.0.0.1:$port" "$1")
+	sleep 0.5   # nfcapd has no drain on stop: give it the queue's time
+	cpu=$(cpu_s $pid)
+	kill -TERM $pid
+	wait $pid || true
+	got=$(nfdump -R "$WORK/nf" -I | awk '$1 == "Flows:" {print $2}')
+	echo "{\"receiver\":\"nfcapd\",\"transport\":\"udp\",\"run\":$run,\"rate\":$1,\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
+}
+
+clickhouse() {   # TRANSPORT RATE
+	local table=bench_${run}_$1_${2:-0} sent cpu chcpu0 chcpu t0 t1 got stored last rate_rows
+	collector "$1" ch --clickhouse "$CH_URL" --clickhouse-credentials "$WORK/ch.credentials" \
+		--clickhouse-table "$table" ${CH_ARGS:-} --clickhouse-spool-dir "$WORK/spool"
+	chcpu0=$(cpu_s "$chpid")
+	t0=$(now)
+	sent=$(export_to "$url" "$2")
+	# Rows arrive until all are in, or nothing more comes for 10 s (spooled batches wait
+	# for a writer; what never comes is dropped or left in the spool: the summary says).
+	stored=0 last=-1 t1=$t0
+	while [ "$stored" -lt "$n" ] && [ "$(awk -v a="$(now)" -v b="$t1" 'BEGIN {print (a - b > 10)}')" = 0 ]; do
+		sleep 0.1
+		stored=$(curl -s "$CH_URL/" --data-binary "SELECT count() FROM dpfix.$table" || true)
+		[[ $stored =~ ^[0-9]+$ ]] || stored=0   # the table is not created yet
+		[ "$stored" = "$last" ] || t1=$(now)
+		last=$stored
+	done
+	chcpu=$(awk -v a="$(cpu_s "$chpid")" -v b="$chcpu0" 'BEGIN {print a - b}')
+	rate_rows=$stored
+	cpu=$(stop_collector "$pid")
+	got=$(summary_value "$WORK/ch.out" flows)
+	stored=$(ch_query "$CH_URL" "SELECT count() FROM dpfix.$table")
+	echo "{\"receiver\":\"dpfix-collector --clickhouse\",\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"received\":$got,\"stored\":$stored,\"not_stored\":$((n - stored)),\"socket_drops_datagrams\":$(counter "$WORK/ch.out" socket_drops),\"rows_dropped\":$(counter "$WORK/ch.out" clickhouse_rows_dropped),\"left_in_spool_files\":$(counter "$WORK/ch.out" clickhouse_spool_files),\"spooled\":$(counter "$WORK/ch.out" clickhouse_rows_spooled),\"rows_per_s\":$(awk -v n="$rate_rows" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'),\"cpu_s_per_million\":$(per_million "$cpu" "$stored"),\"clickhouse_cpu_s_per_million\":$(per_million "$chcpu" "$stored"),\"exporter\":$sent}"
+	ch_query "$CH_URL" "DROP TABLE dpfix.$table" >/dev/null
+	rm -rf "$WORK/spool"
+}
+
+ch_single bench
+ch_credentials "$WORK/ch.credentials"
+chpid=$(ch_pid bench)
+
+cases=${CASES:-"files nfcapd clickhouse"}
+want() {
+	[[ " $cases " == *" $1 "* ]]
+}
+for run in $(seq "$runs"); do
+	for rate in $rates; do
+		want files && files udp "$rate"
+		want nfcapd && nfcapd_run "$rate"
+		want clickhouse && clickhouse udp "$rate"
+	done
+	want files && files tcp ""
+	want clickhouse && clickhouse tcp ""
+done
