@@ -112,8 +112,9 @@ failover_failback_failed(struct session_control *c, const char *why)
 				"stays on collector %u of %u and tries it again every failback_interval",
 				why, c->in_use + 1, c->nb_endpoints);
 	c->failback_said = 1;
-	c->target = c->in_use;
-	c->endpoint = c->endpoints[c->in_use];
+	/* (One that left the list stays in use until the new primary answers.) */
+	c->target = c->in_use < c->nb_endpoints ? c->in_use : 0;
+	c->endpoint = c->endpoints[c->target];
 }
 
 int
@@ -127,7 +128,7 @@ failover_failback_due(struct session_control *c, const struct probe_settings *s,
 		c->endpoint = c->endpoints[0];
 		return 1;
 	}
-	if (c->in_use == 0 || c->nb_endpoints < 2)
+	if (c->in_use == 0 || (c->nb_endpoints < 2 && c->in_use < c->nb_endpoints))
 		return 0;
 	if (c->next_failback_ns == 0)
 		c->next_failback_ns = now_ns + s->failback_interval_ms * 1000000ull;

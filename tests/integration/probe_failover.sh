@@ -3,7 +3,9 @@
 # the primary (the first --collector); killed, it goes on to the backup, which gets
 # decodable records with their templates; once the primary is back, a planned hand-off
 # (failback_interval 1 s) takes export back to it without a stall, and the backup's
-# session ends in order. Over tls+tcp with a pre-shared key, endless input.
+# session ends in order. Then SIGHUP gives a list with one other collector that is not up
+# yet: export stays where it is, the new one is tried every failback_interval, and once
+# it is up export moves to it. Over tls+tcp with a pre-shared key, endless input.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pki.sh"
 make_pki "$WORK/pki" || fail "could not make test certificates"
@@ -20,10 +22,11 @@ collector() {
 }
 collector a1 "$primary"
 collector b "$backup"
+printf 'collector = tls+tcp://127.0.0.1:%s\ncollector = tls+tcp://127.0.0.1:%s\n' "$primary" "$backup" \
+	>"$WORK/probe.conf"
 # shellcheck disable=SC2046
 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
-	--collector "tls+tcp://127.0.0.1:$primary" --collector "tls+tcp://127.0.0.1:$backup" \
-	--psk-identity probe1.example --psk-file "$K/probe.psk" --packet-timestamps no \
+	--config "$WORK/probe.conf" --psk-identity probe1.example --psk-file "$K/probe.psk" --packet-timestamps no \
 	--idle-timeout 0.2 --active-timeout 0.2 --failback-interval 1 --stats-interval 0 \
 	>"$WORK/probe" 2>&1 &
 probe=$!
@@ -41,21 +44,32 @@ collector a2 "$primary"
 wait_for_text "$WORK/probe" "export: back on the primary collector" 20
 wait_for_flows "$WORK/a2.json" 1
 wait_for_text "$WORK/b.stderr" "closed by the exporter" 20   # the backup's end, in order
+# A new list whose one collector is not up yet: export stays on a2 until it is.
+third=$(free_port)
+echo "collector = tls+tcp://127.0.0.1:$third" >"$WORK/probe.conf"
+kill -HUP "$probe"
+wait_for_text "$WORK/probe" "applied: collectors (1; export moves from tls+tcp://127.0.0.1:$primary to tls+tcp://127.0.0.1:$third by a hand-off)" 10
+wait_for_text "$WORK/probe" "the primary collector does not answer yet" 10
+collector c "$third"
+wait_for_text "$WORK/probe" "export: on the primary collector of the new list, tls+tcp 127.0.0.1:$third" 20
+wait_for_flows "$WORK/c.json" 1
+wait_for_text "$WORK/a2.stderr" "closed by the exporter" 20
 kill -INT "$probe"
 rc=0
 timeout 30 tail --pid="$probe" -f /dev/null || fail "probe did not stop"
 wait "$probe" || rc=$?
 # The killed primary's last records are the only ones in doubt (no end to confirm them).
 [ "$rc" = 0 ] || [ "$rc" = 2 ] || fail "probe exited with $rc: $(grep -av '^  ' "$WORK/probe" | tail -5)"
-wait_for_close "$WORK/a2"
+wait_for_close "$WORK/c"
 COLLECTOR_PID=$b_PID; stop_collector
 COLLECTOR_PID=$a2_PID; stop_collector
-[ "$(counter "$WORK/probe" failovers)" = 2 ] || fail "failovers $(counter "$WORK/probe" failovers), want 2"
-for c in b a2; do
+COLLECTOR_PID=$c_PID; stop_collector
+[ "$(counter "$WORK/probe" failovers)" = 3 ] || fail "failovers $(counter "$WORK/probe" failovers), want 3"
+for c in b a2 c; do
 	[ "$(summary_value "$WORK/$c.stdout" flows)" -gt 0 ] || fail "$c: no flows"
 	[ "$(counter "$WORK/$c.stdout" malformed_messages)" = 0 ] || fail "$c: malformed messages"
 	grep -q "^  templates *[1-9]" "$WORK/$c.stdout" || fail "$c: no templates"
 	grep -q "sequence_lost *0$" "$WORK/$c.stdout" || fail "$c: sequence loss: $(grep sequence_ "$WORK/$c.stdout")"
 done
 [ "$(counter "$WORK/probe" records_lost)" = 0 ] || fail "records_lost $(counter "$WORK/probe" records_lost)"
-echo "probe_failover: ok (backup $(summary_value "$WORK/b.stdout" flows) records, primary again $(summary_value "$WORK/a2.stdout" flows), exit $rc)"
+echo "probe_failover: ok (backup $(summary_value "$WORK/b.stdout" flows) records, primary again $(summary_value "$WORK/a2.stdout" flows), new list $(summary_value "$WORK/c.stdout" flows), exit $rc)"
