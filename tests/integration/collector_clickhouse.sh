@@ -4,7 +4,8 @@
 # capture does (DPFIX_TEST_CAPTURE, default the bundled one):
 #  1. probe -> collector -> ClickHouse: the table dpfix creates holds exactly the flow
 #     records of the JSON, field for field; the summary counts them inserted; exit 0;
-#     the README's example queries run on it and agree;
+#     the README's example queries run on it and agree; config/collector-clickhouse.conf
+#     (its paths and ports changed) runs and inserts what is sent over TCP and UDP;
 #  2. ClickHouse away during the export: the batches go to the spool (RFC 5655 files
 #     that ipfixDump reads); the collector stops with them; restarted once ClickHouse
 #     is back it replays them before anything else; then ClickHouse killed while that
@@ -83,6 +84,25 @@ talkers=$(ch_query "$CH_URL" "${readme_sql[0]}")
 [ "$(ch_query "$CH_URL" "${readme_sql[1]}" | awk '{n += $(NF - 1)} END {print n}')" = "$flows" ] ||
 	fail "1: README traffic per exporter per minute: $(ch_query "$CH_URL" "${readme_sql[1]}")"
 ch_query "$CH_URL" "${readme_sql[2]}" >/dev/null
+
+# config/collector-clickhouse.conf as shipped, but for where this test keeps things (its
+# ports, server, credentials, spool and a table of its own): it starts, and what an
+# exporter sends over TCP and UDP is in ClickHouse, with days kept (clickhouse_ttl_days).
+port=$(free_port)
+sed -e "s|0\.0\.0\.0:4739|127.0.0.1:$port|; s|http://127\.0\.0\.1:8123|$CH_URL|" \
+	-e "s|/etc/dpfix/clickhouse.credentials|$WORK/ch.credentials|" \
+	-e "s|/var/lib/dpfix/clickhouse-spool|$WORK/spool-example|; s|^clickhouse_table = flows|clickhouse_table = example|" \
+	"$DPFIX_SOURCE_ROOT/config/collector-clickhouse.conf" >"$WORK/example.conf"
+grep -q "^clickhouse_table = example" "$WORK/example.conf" && grep -q "$CH_URL" "$WORK/example.conf" ||
+	fail "1: config/collector-clickhouse.conf is not as this test expects: $(cat "$WORK/example.conf")"
+"$DPFIX_COLLECTOR" --config "$WORK/example.conf" >"$WORK/example.stdout" 2>"$WORK/example.stderr" &
+COLLECTOR_PID=$!
+PIDS+=("$COLLECTOR_PID")
+wait_for_text "$WORK/example.stderr" "listening on tcp://127.0.0.1:$port" 10
+"$BENCH_EXPORT" "tcp://127.0.0.1:$port" 1000 --probe-records >/dev/null
+"$BENCH_EXPORT" "udp://127.0.0.1:$port" 1000 --probe-records --rate 100000 >/dev/null
+ch_wait_rows "$CH_URL" dpfix.example 2000 30
+stop_collector
 
 # 2. ClickHouse away: spool, stop, restart with the spool, replay; again while running.
 ch_stop one KILL
