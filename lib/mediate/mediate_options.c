@@ -126,9 +126,17 @@ med_options_learn(struct dpfix_mediate *m, const struct med_record *r)
 {
 	int keys = med_layout_find(r->layout, 0, IE_flowKeyIndicator);
 	struct med_layout *target = scope_layout(m, r, scope_field(r->layout, IE_templateId));
+	uint64_t indicator;
 
-	if (keys >= 0 && target != NULL)
-		target->flow_key_indicator = med_record_unsigned(r, keys);
+	if (keys < 0 || target == NULL)
+		return;
+	indicator = med_record_unsigned(r, keys);
+
+	/* Keys said after the template's records went out: where the Mediator says them
+	 * itself, its records map again at the next one, to a template with them. */
+	if (indicator != target->flow_key_indicator && m->keys_changed)
+		med_layout_unmap(m, target);
+	target->flow_key_indicator = indicator;
 }
 
 void

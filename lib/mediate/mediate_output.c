@@ -108,6 +108,19 @@ fields_hash(const struct dpfix_ipfix_field_spec *f, uint16_t n, uint16_t scope_c
 	return h;
 }
 
+/* The Flow Keys the Mediator says of l's records in its own options records: those of
+ * the templates its processes make; and where a process changes flow keys (the
+ * exporters' Flow Keys records are then dropped as untrue past it), those an exporter
+ * said of its own template whose records reach the output unchanged (RFC 7119 6:
+ * regenerated, not lost). */
+static uint64_t
+said_keys(const struct dpfix_mediate *m, const struct med_layout *l)
+{
+	if (l->t.scope_count != 0)
+		return 0;
+	return l->own || m->keys_changed ? l->flow_key_indicator : 0;
+}
+
 static struct med_out_template *
 find_same(struct med_out_domain *d, uint32_t hash, const struct dpfix_ipfix_field_spec *f,
 		uint16_t n, uint16_t scope_count, uint64_t keys)
@@ -187,7 +200,7 @@ out_template_new(struct dpfix_mediate *m, struct med_out_domain *d, const struct
 	t->family = family;
 	t->hash = hash;
 	t->d = d;
-	t->flow_key_indicator = l->own ? l->flow_key_indicator : 0;
+	t->flow_key_indicator = said_keys(m, l);
 	if (allocate_id(d, &t->id) < 0)
 		goto fail;
 	g.fields = t->fields;
@@ -268,7 +281,7 @@ med_out_template_of(struct dpfix_mediate *m, const struct med_record *r)
 	if (family != 0)
 		f[n++] = (struct dpfix_ipfix_field_spec){.id = IE_originalObservationDomainId, .length = 4};
 	hash = fields_hash(f, n, l->t.scope_count);
-	t = find_same(d, hash, f, n, l->t.scope_count, l->own ? l->flow_key_indicator : 0);
+	t = find_same(d, hash, f, n, l->t.scope_count, said_keys(m, l));
 	if (t != NULL) {
 		m->stats.templates_shared++;
 		if (t->refs == 0)

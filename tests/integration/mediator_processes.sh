@@ -290,5 +290,19 @@ stop_collector
 	[ "$(counter "$WORK/timeout-mediator.stdout" biflows_paired)" = 0 ] &&
 	[ "$(flow_lines "$WORK/timeout.json")" = "$want" ] ||
 	fail "timeout: $(counter "$WORK/timeout-mediator.stdout" uniflows_unpaired) uniflows unpaired, want $want"
+# The probe's Flow Keys records are dropped past correlation; the Mediator says them
+# itself for the probe's templates whose records went on unchanged (one per IP version).
+$PY - "$WORK/timeout.json" "$SAMPLE_EXPECTED" <<'PYEOF' || fail "timeout: the Mediator's Flow Keys records"
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+versions = {f["ip_version"] for f in json.load(open(sys.argv[2]))["flow_list"]
+            if f["protocol"] == 6 and f["dst_port"] in (80, 443)}
+own = [r for r in records if "flowKeyIndicator" in r and "originalObservationDomainId" not in r]
+passed = [r for r in records if "flowKeyIndicator" in r and "originalObservationDomainId" in r]
+if passed or not own or any(r["flowKeyIndicator"] != 0x9f for r in own) or \
+        len({r["templateId"] for r in own}) != len(versions):
+    sys.exit(f"Flow Keys records: the Mediator's {own}, the probe's passed on {passed}")
+print(f"the Mediator's Flow Keys for the {len(versions)} templates of the unpaired uniflows")
+PYEOF
 
 echo "mediator_processes: ok"
