@@ -39,6 +39,7 @@ fail:
 int
 dpfix_collect_listen(struct dpfix_collect *c, const char *url, char *err, size_t errlen)
 {
+	struct dpfix_session_params params = c->params.session;
 	struct dpfix_endpoint ep;
 	struct dpfix_listener *l;
 
@@ -48,7 +49,9 @@ dpfix_collect_listen(struct dpfix_collect *c, const char *url, char *err, size_t
 	}
 	if (dpfix_endpoint_parse(url, &ep, err, errlen) < 0)
 		return -EINVAL;
-	l = dpfix_listener_open(&ep, &c->params.session, err, errlen);
+	/* Heartbeats are answered once their records are stored (serve_session). */
+	params.heartbeat_answer_later = 1;
+	l = dpfix_listener_open(&ep, &params, err, errlen);
 	if (l == NULL)
 		return -EIO;
 	c->listeners[c->nb_listeners++] = l;
@@ -147,8 +150,8 @@ end_round(struct dpfix_collect *c)
 	collect_sessions_expire(c);
 }
 
-static void
-sinks_idle(struct dpfix_collect *c)
+void
+collect_sinks_idle(struct dpfix_collect *c)
 {
 	for (unsigned int k = 0; k < c->nb_sinks; k++)
 		if (c->sinks[k].ops->idle != NULL)
@@ -160,7 +163,7 @@ dpfix_collect_run(struct dpfix_collect *c, const struct dpfix_collect_stop *stop
 {
 	while (!stop->requested(stop->arg)) {
 		if (collect_sessions_serve(c, NULL) == 0) {
-			sinks_idle(c);
+			collect_sinks_idle(c);
 			wait_for_input(c, stop->fd);
 		}
 		end_round(c);

@@ -92,6 +92,9 @@ struct dpfix_collect {
 	unsigned int next_closed;
 };
 
+/* Every sink's idle op: what they hold is written out (collect.c). */
+void collect_sinks_idle(struct dpfix_collect *c);
+
 /* ---- one exporter's sessions across hand-offs (collect_lineage.c) ---- */
 
 /* s, started (its identity known), may continue an earlier session of its exporter. */

@@ -280,6 +280,12 @@ serve_session(struct dpfix_collect *c, unsigned int i)
 	}
 	if (messages > 0)
 		s->last_input_ms = dpfix_collect_now_ms();
+	/* A heartbeat answer tells the exporter that everything it sent before the request
+	 * is taken (doc/heartbeats.md): once its records are with the sinks, flushed. */
+	if (dpfix_session_heartbeats_pending(s->transport_session)) {
+		collect_sinks_idle(c);
+		dpfix_session_answer_heartbeats(s->transport_session);
+	}
 	return messages;
 }
 

@@ -43,7 +43,12 @@
 			"up beside, export switched, the old one ended in order") \
 	X(sessions_unconfirmed, "sessions whose end the collector did not confirm") \
 	X(records_unconfirmed, "flow records sent in those: the collector may not have " \
-			"read them")
+			"read them") \
+	X(heartbeats_sent, "heartbeat requests sent (doc/heartbeats.md)") \
+	X(heartbeats_answered, "heartbeat requests the collector answered") \
+	X(records_replayed, "flow records sent again on a new session because the one they " \
+			"went on failed before the collector confirmed them (doc/heartbeats.md: the " \
+			"collector may have them twice)")
 
 struct dpfix_export_stats {
 #define DPFIX_EXPORT_COUNTER_FIELD(name, text) uint64_t name;
@@ -90,6 +95,10 @@ struct dpfix_export_params {
 	 * that refuses a session (a TLS alert to a plaintext exporter, a reset after the
 	 * accept) does so on reading the first message, so none go into it uncounted. */
 	uint64_t probation_ns;
+	/* Bytes of the replay buffer (doc/heartbeats.md): on a session with heartbeats, the
+	 * messages sent since the collector last answered one, sent again on the next
+	 * session if this one fails. 0: none. */
+	uint64_t replay_bytes;
 };
 
 /* NULL with err filled in (out of memory). */
@@ -163,6 +172,20 @@ const struct dpfix_session *dpfix_export_session(const struct dpfix_export *x);
  * dpfix_export_failure gives. */
 void dpfix_export_fail(struct dpfix_export *x, const char *why, uint64_t now_ns);
 
+/* ---- heartbeats (doc/heartbeats.md) ---- */
+
+/* Heartbeat request id on the session held, if it agreed on heartbeats and works:
+ * sent now, or as soon as the transport takes it (a full TCP or SCTP buffer holds it
+ * back while the collector is slow; one that never reads never gets it, and never
+ * answers). Padded to ip_size on datagram paths (0: the smallest). -EOPNOTSUPP when the
+ * session has no heartbeats, -EAGAIN when it cannot carry one now (none, failed), else 0;
+ * at most 4 wait to be sent, the oldest dropped for a newer. */
+int dpfix_export_heartbeat(struct dpfix_export *x, uint32_t id, uint32_t ip_size,
+		uint64_t now_ns);
+/* One request the collector answered since the last call (the session's reads, in
+ * dpfix_export_poll, take answers in): 1 with its id, or 0. */
+int dpfix_export_heartbeat_answered(struct dpfix_export *x, uint32_t *id);
+
 /* ---- the work ---- */
 
 /* What dpfix_export_record uses inline, on the data path: the first member of every
@@ -206,9 +229,10 @@ void dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix
 /* The options records go at the next poll, not at the end of the interval (a record
  * kind they describe is new). */
 void dpfix_export_options_due(struct dpfix_export *x);
-/* Timers: a reliable session's liveness (is it closed? a read every 100 ms) and its
- * probation, the options schedule, the flush timer, a hand-off's session coming up and
- * the steps of the sessions ending after hand-offs. */
+/* Timers: a reliable session's liveness (is it closed? a read every 100 ms, every 1 ms
+ * while a heartbeat waits for its answer) and its probation, heartbeats waiting to be
+ * sent, the options schedule, the flush timer, a hand-off's session coming up and the
+ * steps of the sessions ending after hand-offs. */
 void dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns);
 /* The end of the records: sends what messages hold, then the options records (the last
  * statistics). */

@@ -2,6 +2,7 @@
  * schemas, the sequence number, the data message being filled and its flush timer, and
  * the options records on their schedule. Sessions and their failures: export_session.c. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,12 @@ dpfix_export_create(const struct dpfix_export_params *p, char *err, size_t errle
 	}
 	x->params = *p;
 	x->state = DPFIX_EXPORT_NO_SESSION;
+	if (export_replay_init(x, p->replay_bytes) < 0) {
+		snprintf(err, errlen, "out of memory for a %" PRIu64 "-byte replay buffer",
+				p->replay_bytes);
+		dpfix_export_free(x);
+		return NULL;
+	}
 	return x;
 }
 
@@ -69,7 +76,10 @@ dpfix_export_free(struct dpfix_export *x)
 	if (x == NULL)
 		return;
 	export_hand_off_fini(x, 0);
-	dpfix_session_close(x->session);
+	if (x->state == DPFIX_EXPORT_FAILED)
+		dpfix_session_abort(x->session); /* nothing to confirm; no one may answer */
+	else
+		dpfix_session_close(x->session);
 	for (unsigned int i = 0; i < x->nb_domains; i++) {
 		dpfix_ipfix_tm_free(&x->domains[i]->tm);
 		free(x->domains[i]->buf);
@@ -78,6 +88,7 @@ dpfix_export_free(struct dpfix_export *x)
 	}
 	free(x->ctl_buf);
 	free(x->scratch);
+	export_replay_free(x);
 	free(x);
 }
 
@@ -156,7 +167,9 @@ send_domain_templates(struct dpfix_export_domain *d, uint64_t now_ns)
 
 		dpfix_ipfix_msg_begin(&x->ctl_msg, x->ctl_buf, session_limit(x));
 		pending = dpfix_ipfix_tm_write(&d->tm, &x->ctl_msg, now_ns);
-		len = finish_message(d, &x->ctl_msg, now_ns);
+		/* Before a replay, templates carry the number it begins with. */
+		len = dpfix_ipfix_msg_finish(&x->ctl_msg, (uint32_t)(now_ns / 1000000000ull),
+				x->replay.pending ? d->replay_sequence : d->sequence, d->id);
 		if (export_send(x, x->ctl_buf, len, DPFIX_MESSAGE_TEMPLATES, 0, now_ns) < 0)
 			x->stats.send_failures++;
 		else
@@ -195,14 +208,21 @@ send_data(struct dpfix_export_domain *d, uint64_t now_ns)
 	struct dpfix_export *x = d->x;
 	uint32_t records = d->data.msg.data_records;
 	uint32_t len = finish_message(d, &d->data.msg, now_ns);
+	int ret = x->state == DPFIX_EXPORT_FAILED ? -EPIPE :
+			export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns);
 
-	if (x->state == DPFIX_EXPORT_FAILED ||
-			export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns) < 0) {
-		x->stats.send_failures++;
-		export_count_lost(x, records, d->data.msg_packets, d->data.msg_octets, now_ns);
-	} else {
+	if (ret == 0) {
 		x->stats.messages_sent++;
 		x->session_records += records;
+		export_replay_add(x, d->buf, len, records, d->data.msg_packets, d->data.msg_octets);
+	} else if (x->state == DPFIX_EXPORT_FAILED && export_replay_on(x)) {
+		/* Its session failed on it: it goes on the next with the others kept. */
+		x->stats.send_failures++;
+		x->session_records += records;
+		export_replay_add(x, d->buf, len, records, d->data.msg_packets, d->data.msg_octets);
+	} else {
+		x->stats.send_failures++;
+		export_count_lost(x, records, d->data.msg_packets, d->data.msg_octets, now_ns);
 	}
 	/* The sequence counts records exported, sent or not (RFC 7011 3.1), so a
 	 * collector sees the loss. */
@@ -285,10 +305,13 @@ flush_options(struct dpfix_export_domain *d, uint64_t now_ns)
 		return;
 	len = finish_message(d, &d->opt_msg, now_ns);
 	if (x->state == DPFIX_EXPORT_FAILED ||
-			export_send(x, d->opt_buf, len, DPFIX_MESSAGE_DATA, 0, now_ns) < 0)
+			export_send(x, d->opt_buf, len, DPFIX_MESSAGE_DATA, 0, now_ns) < 0) {
 		x->stats.send_failures++;
-	else
+	} else {
 		x->stats.messages_sent++;
+		/* Kept with the data: a replay's sequence numbers run without a gap. */
+		export_replay_add(x, d->opt_buf, len, 0, 0, 0);
+	}
 	d->sequence += records;
 	x->stats.options_records += records;
 	dpfix_ipfix_msg_begin(&d->opt_msg, d->opt_buf, session_limit(x));
@@ -336,6 +359,16 @@ dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 	export_hand_off_poll(x, now_ns);
 	if (x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED)
 		return;
+	export_send_heartbeats(x, now_ns);
+	/* What a failed session left unconfirmed goes first, once this one is trusted, then
+	 * the options records and the data records. */
+	if (x->replay.pending) {
+		if (x->state != DPFIX_EXPORT_TRUSTED)
+			return;
+		export_replay_send(x, now_ns);
+		if (x->state != DPFIX_EXPORT_TRUSTED)
+			return;
+	}
 	if ((x->options_due || now_ns - x->options_sent_ns >= x->params.options_interval_ns) &&
 			export_templates_acknowledged(x, now_ns))
 		send_options(x, now_ns);

@@ -118,6 +118,10 @@ switch_to_next(struct dpfix_export *x, uint64_t now_ns)
 	if (x->state == DPFIX_EXPORT_TRUSTED)
 		export_send_data_messages(x, now_ns);
 	old_works = old_works && x->state != DPFIX_EXPORT_FAILED;
+	/* Its orderly end confirms what it carried, or counts it unconfirmed: nothing of it
+	 * is sent again (one that failed has its replay go on the new one). */
+	if (old_works)
+		export_replay_forget(x);
 	retire(x, old, x->session_records, x->given_up_counted, old_works, now_ns);
 	x->session = x->next;
 	x->next = NULL;
@@ -194,6 +198,8 @@ dpfix_export_retire(struct dpfix_export *x, uint64_t now_ns)
 		return;
 	if (x->state == DPFIX_EXPORT_TRUSTED)
 		export_send_data_messages(x, now_ns);
+	if (x->state == DPFIX_EXPORT_TRUSTED || x->state == DPFIX_EXPORT_PROBATION)
+		export_replay_forget(x); /* its orderly end judges what it carried */
 	retire(x, x->session, x->session_records, x->given_up_counted,
 			x->state == DPFIX_EXPORT_TRUSTED || x->state == DPFIX_EXPORT_PROBATION, now_ns);
 	x->session = NULL;

@@ -10,6 +10,32 @@
 
 /* Reliable sessions: look for the collector's close this often. */
 #define EXPORT_LIVENESS_CHECK_NS 100000000ull
+/* ... and this often while a heartbeat waits for its answer, for at most
+ * EXPORT_ANSWER_READS_NS after it went out. */
+#define EXPORT_ANSWER_CHECK_NS 1000000ull
+#define EXPORT_ANSWER_READS_NS 1000000000ull
+/* Heartbeats waiting for room in the transport. */
+#define EXPORT_HEARTBEATS_WAITING 4
+/* Heartbeats sent and not answered whose place in the replay buffer is remembered. */
+#define EXPORT_REPLAY_MARKS 16
+
+/* The replay buffer (export_replay.c): the messages sent on a session that agreed on
+ * heartbeats since the collector last answered one, to be sent again, as they were, on
+ * the next session if this one fails (doc/heartbeats.md). A ring of entries at absolute
+ * byte positions (an entry never wraps: a gap is skipped to the ring's start). */
+struct export_replay {
+	uint8_t *buf;
+	uint64_t cap;                   /* bytes; 0: no replay */
+	uint64_t start, end;            /* positions: the oldest entry; the next one */
+	uint64_t records;               /* flow records in the entries held */
+	struct {
+		uint32_t id;
+		uint64_t pos;           /* the replay position when it went */
+		uint64_t session_records;       /* flow records sent on the session by then */
+	} marks[EXPORT_REPLAY_MARKS];
+	unsigned int mark_head, mark_count;
+	int pending;                    /* a new session gets the entries held first */
+};
 /* At the end: how long the collector may take to acknowledge the last data before the
  * template withdrawal (the session's end then waits as long again for its confirmation). */
 #define EXPORT_WITHDRAWAL_WAIT_MS 3000
@@ -36,6 +62,9 @@ struct dpfix_export_domain {
 	uint64_t msg_started_ns;
 	struct dpfix_ipfix_msg opt_msg; /* options records: a message of their own, so */
 	uint8_t *opt_buf;               /* the data message stays open */
+	/* A replay on its way: the sequence number of the first message replayed, which
+	 * the templates before it carry, so the collector sees one run of numbers. */
+	uint32_t replay_sequence;
 };
 
 struct dpfix_export {
@@ -53,7 +82,10 @@ struct dpfix_export {
 	uint64_t liveness_check_ns;
 	int templates_unacknowledged;   /* a new session's, until its stack acknowledged them */
 	uint64_t session_records;       /* flow records sent on this session */
+	uint64_t confirmed_records;     /* ... of which the collector confirmed taking (an
+	                                 * answered heartbeat, its orderly close) */
 	uint64_t given_up_counted;      /* ... of which its transport gave up, counted lost */
+	struct export_replay replay;
 	uint64_t failed_lasted_ns;
 	char failed_why[DPFIX_SESSION_ERRLEN];
 	/* A planned hand-off (export_handoff.c): the session coming up beside this one, and
@@ -66,6 +98,12 @@ struct dpfix_export {
 	struct export_retiring retiring[EXPORT_RETIRING_MAX];
 	unsigned int nb_retiring;
 	uint64_t retire_step_ns;
+	struct {
+		uint32_t id, ip_size;
+	} hb_waiting[EXPORT_HEARTBEATS_WAITING]; /* heartbeats not sent yet, a ring */
+	unsigned int hb_waiting_head, hb_waiting_count;
+	uint32_t hb_unanswered;         /* sent on this session, no answer taken yet */
+	uint64_t hb_answer_reads_until_ns; /* fast reads for an answer until then */
 	struct dpfix_export_stats stats;
 };
 
@@ -82,6 +120,8 @@ void export_check_liveness(struct dpfix_export *x, uint64_t now_ns);
 /* 1 once the collector's stack has acknowledged the templates a new session began with:
  * no data goes before (over SCTP it could overtake them). Never waits. */
 int export_templates_acknowledged(struct dpfix_export *x, uint64_t now_ns);
+/* Sends the heartbeats waiting, as far as the transport takes them. */
+void export_send_heartbeats(struct dpfix_export *x, uint64_t now_ns);
 /* Records that will never reach the collector. */
 void export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
 		uint64_t octets, uint64_t now_ns);
@@ -99,6 +139,27 @@ void export_hand_off_cancel(struct dpfix_export *x, const char *why, uint64_t no
 /* The end or free of the instance: the session coming up closed, the ending ones
  * ended (waiting). */
 void export_hand_off_fini(struct dpfix_export *x, uint64_t now_ns);
+/* export_replay.c */
+int export_replay_init(struct dpfix_export *x, uint64_t bytes);
+void export_replay_free(struct dpfix_export *x);
+/* Whether the session held keeps what it sends for a replay (it agreed on heartbeats). */
+int export_replay_on(const struct dpfix_export *x);
+/* A message sent (or that failed on a session that then failed) on such a session. */
+void export_replay_add(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
+		uint32_t flow_records, uint64_t packets, uint64_t octets);
+/* Heartbeat id went out: what is held now is confirmed when it is answered. */
+void export_replay_mark(struct dpfix_export *x, uint32_t id);
+/* Heartbeat id was answered: what was sent before it is the collector's. */
+void export_replay_confirm(struct dpfix_export *x, uint32_t id);
+/* A new session is taken up: a replay is due if anything is held; the templates carry
+ * the sequence number it begins with. */
+void export_replay_prepare(struct dpfix_export *x);
+/* Sends what is held on the new session, in order; stops if the session fails. */
+void export_replay_send(struct dpfix_export *x, uint64_t now_ns);
+/* No session will come: what is held is counted as unconfirmed, and let go. */
+void export_replay_drop(struct dpfix_export *x);
+/* What is held is let go uncounted: an orderly end judges the session it went on. */
+void export_replay_forget(struct dpfix_export *x);
 
 /* export.c */
 /* Sends every domain's data message that holds records (TRUSTED). */

@@ -24,17 +24,41 @@ export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets, ui
 	x->stats.last_loss_ns = now_ns;
 }
 
+/* A session failed (not our orderly end): the flow records sent on it that the collector
+ * has not confirmed taking (an answered heartbeat, its orderly close with all taken) and
+ * that the replay buffer does not hold to send again may not have been read. */
+static void
+count_unconfirmed(struct dpfix_export *x)
+{
+	uint64_t kept = export_replay_on(x) ? x->replay.records : 0;
+	uint64_t open = x->session_records > x->confirmed_records ?
+			x->session_records - x->confirmed_records : 0;
+
+	if (open <= kept)
+		return;
+	x->stats.sessions_unconfirmed++;
+	x->stats.records_unconfirmed += open - kept;
+	export_log(DPFIX_LOG_WARNING, "session %s failed with %" PRIu64 " flow records sent since "
+			"the collector last confirmed what it took%s: they may not have been read "
+			"(records_unconfirmed)", dpfix_session_name(x->session), open - kept,
+			kept != 0 ? ", beyond those the replay buffer holds" : "");
+	x->confirmed_records = x->session_records;
+}
+
 /* A reliable session that failed is not written into further; what comes next is the
- * program's call (dpfix_export_failure says why). A datagram session never fails as a
- * whole: each message that cannot go is counted. */
+ * program's call (dpfix_export_failure says why). A datagram session fails as a whole
+ * only when it has heartbeats, which can tell (its collector dead, or its close_notify);
+ * otherwise each message that cannot go is counted. */
 static void
 mark_failed(struct dpfix_export *x, uint64_t now_ns, const char *why)
 {
-	if (!dpfix_session_is_reliable(x->session) || x->state == DPFIX_EXPORT_FAILED)
+	if (x->state == DPFIX_EXPORT_FAILED || (!dpfix_session_is_reliable(x->session) &&
+			!dpfix_session_heartbeats(x->session)))
 		return;
 	x->failed_lasted_ns = now_ns - x->session_started_ns;
 	snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
 	x->state = DPFIX_EXPORT_FAILED;
+	count_unconfirmed(x);
 }
 
 /* Flow records the session's transport gave up after taking them (SCTP: their
@@ -48,6 +72,11 @@ count_given_up(struct dpfix_export *x, const char *session, uint64_t given_up, u
 
 	if (more == 0)
 		return;
+	/* With a replay buffer they are held (nothing confirmed them) and go again. */
+	if (export_replay_on(x)) {
+		x->given_up_counted = given_up;
+		return;
+	}
 	if (x->given_up_counted == 0)
 		export_log(DPFIX_LOG_WARNING, "session %s gave up flow records it had taken (their "
 				"sctp_data_lifetime ran out, or the session ended): counted in records_lost",
@@ -114,12 +143,16 @@ export_start_session(struct dpfix_export *x, uint64_t started_ns, uint64_t now_n
 
 	x->session_started_ns = started_ns;
 	x->session_records = 0;
+	x->confirmed_records = 0;
 	x->given_up_counted = 0;
 	x->liveness_check_ns = now_ns + EXPORT_LIVENESS_CHECK_NS;
+	x->hb_waiting_count = 0;
+	x->hb_unanswered = 0;
 	/* A new session knows no templates: they go first, then the options records (at the
 	 * next poll), then the data records, those waiting in a message included. */
 	for (unsigned int i = 0; i < x->nb_domains; i++)
 		dpfix_ipfix_tm_session(&x->domains[i]->tm, dpfix_session_is_reliable(s));
+	export_replay_prepare(x);
 	x->options_due = 1;
 	export_send_templates(x, now_ns);
 	x->templates_unacknowledged = dpfix_session_is_reliable(s);
@@ -132,6 +165,7 @@ dpfix_export_drop(struct dpfix_export *x, uint64_t now_ns)
 	export_hand_off_cancel(x, "no session will come", now_ns);
 	x->state = DPFIX_EXPORT_DROPPING;
 	export_drop_messages(x, now_ns);
+	export_replay_drop(x);
 }
 
 enum dpfix_export_state
@@ -163,6 +197,7 @@ dpfix_export_fail(struct dpfix_export *x, const char *why, uint64_t now_ns)
 	x->failed_lasted_ns = now_ns - x->session_started_ns;
 	snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
 	x->state = DPFIX_EXPORT_FAILED;
+	count_unconfirmed(x);
 }
 
 /* SCTP delivers each stream apart, and a message may leave before one handed over
@@ -189,23 +224,31 @@ export_templates_acknowledged(struct dpfix_export *x, uint64_t now_ns)
 	return ret == 0;
 }
 
-/* A reliable session closed by the collector is noticed before the next message is
- * written into it; one still up after its probation, its templates acknowledged, is
- * trusted with data records. */
+/* A reliable session closed by the collector (or a DTLS one by its close_notify) is
+ * noticed before the next message is written into it; one still up after its probation,
+ * its templates acknowledged, is trusted with data records. Heartbeat answers are taken
+ * in by the same reads, more often while one is awaited. */
 void
 export_check_liveness(struct dpfix_export *x, uint64_t now_ns)
 {
 	char err[DPFIX_SESSION_ERRLEN];
 	uint8_t scratch[256];
+	int awaiting;
 	ssize_t n;
 
 	if ((x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED) ||
-			!dpfix_session_is_reliable(x->session) || now_ns < x->liveness_check_ns)
+			(!dpfix_session_is_reliable(x->session) && !dpfix_session_heartbeats(x->session)) ||
+			now_ns < x->liveness_check_ns)
 		return;
-	x->liveness_check_ns = now_ns + EXPORT_LIVENESS_CHECK_NS;
+	awaiting = x->hb_unanswered > 0 && now_ns < x->hb_answer_reads_until_ns;
+	x->liveness_check_ns = now_ns + (awaiting ? EXPORT_ANSWER_CHECK_NS : EXPORT_LIVENESS_CHECK_NS);
 	n = dpfix_session_recv(x->session, scratch, sizeof(scratch), err, sizeof(err));
 	count_given_up(x, dpfix_session_name(x->session),
 			dpfix_session_records_given_up(x->session, NULL), now_ns);
+	/* A collector that closed in order after its stack had acknowledged all we sent
+	 * read it all (a TCP collector closing with bytes unread resets instead). */
+	if (n == -EPIPE && dpfix_session_unacknowledged(x->session) == 0)
+		x->confirmed_records = x->session_records;
 	if (n == -EPIPE)
 		mark_failed(x, now_ns, "closed by the collector");
 	else if (n < 0 && n != -EAGAIN && n != -EMSGSIZE)
@@ -239,10 +282,16 @@ dpfix_export_end(struct dpfix_export *x, uint64_t now_ns)
 	x->state = DPFIX_EXPORT_NO_SESSION;
 	count_given_up(x, name, given_up, now_ns);
 	if (ret < 0) {
+		/* Those an answered heartbeat confirmed are not in doubt. */
+		uint64_t open = x->session_records > x->confirmed_records ?
+				x->session_records - x->confirmed_records : 0;
+
 		x->stats.sessions_unconfirmed++;
-		x->stats.records_unconfirmed += x->session_records;
+		x->stats.records_unconfirmed += open;
 		export_log(DPFIX_LOG_WARNING, "session %s ended without the collector's "
 				"confirmation: %s; its %" PRIu64 " flow records may not have been read "
-				"(records_unconfirmed)", name, err, x->session_records);
+				"(records_unconfirmed)", name, err, open);
 	}
+	/* Ended, confirmed or counted: nothing is left to send again. */
+	export_replay_forget(x);
 }

@@ -68,6 +68,12 @@ struct dpfix_session_params {
 	 * (D)TLS handshake (ALPN DPFIX_HEARTBEAT_ALPN) and used only if the collector agrees;
 	 * 0: none offered. A collector always agrees. */
 	uint32_t heartbeat_interval_ms;
+	/* Exporter: the collector is dead after this many unanswered; over TCP also what
+	 * keepalive and TCP_USER_TIMEOUT are set from (interval x misses). */
+	uint32_t heartbeat_misses;
+	/* Collector: heartbeat requests wait for dpfix_session_answer_heartbeats (called once
+	 * what came before them is stored) instead of being answered as they are read. */
+	uint8_t heartbeat_answer_later;
 	struct dpfix_security_params security;
 };
 
@@ -147,6 +153,11 @@ uint64_t dpfix_session_records_given_up(const struct dpfix_session *s,
  * record overhead on UDP/DTLS, the DTLS record limit on SCTP, 65535 on TCP). */
 uint32_t dpfix_session_max_message(const struct dpfix_session *s);
 
+/* Exporter: the bytes sent that the collector's stack has not acknowledged yet (TCP,
+ * with what waits in this end's buffer), -1 where the transport cannot tell. 0 when the
+ * collector closed in order means it read everything (closing with bytes unread resets). */
+int64_t dpfix_session_unacknowledged(const struct dpfix_session *s);
+
 /* Reliable transports get templates once per session; UDP needs periodic resends. */
 int dpfix_session_is_reliable(const struct dpfix_session *s);
 
@@ -184,6 +195,10 @@ int dpfix_session_end_step(struct dpfix_session *s, uint64_t *records_given_up, 
 
 /* Orderly close: dpfix_session_end without its verdict (bounded, 3 s). */
 void dpfix_session_close(struct dpfix_session *s);
+/* Closes at once, without the orderly end, for a session that failed (its collector
+ * dead or gone: nothing to confirm, no one to wait for): no close_notify, TCP close(),
+ * SCTP ABORT. NULL is fine. */
+void dpfix_session_abort(struct dpfix_session *s);
 
 /* ---- heartbeats (doc/heartbeats.md) ---- */
 
@@ -207,6 +222,11 @@ int dpfix_session_heartbeat(struct dpfix_session *s, uint32_t id, uint32_t ip_si
  * Responses are taken in by the session's reads (dpfix_session_recv); the latest 16
  * requests can be answered, and at most 16 answers wait here. */
 int dpfix_session_heartbeat_answered(struct dpfix_session *s, uint32_t *id);
+
+/* Collector with params.heartbeat_answer_later: whether requests wait for an answer, and
+ * answering them (in the order they came). */
+int dpfix_session_heartbeats_pending(const struct dpfix_session *s);
+void dpfix_session_answer_heartbeats(struct dpfix_session *s);
 
 /* ---- collector side ---- */
 

@@ -40,6 +40,9 @@ struct dpfix_conn {
 	 * up, and the messages it gave up that it could not count (no notice came). */
 	uint64_t records_given_up;
 	uint64_t messages_given_up_uncounted;
+	/* Set before close: at once, without waiting for the peer (SCTP: ABORT rather than
+	 * SHUTDOWN). */
+	int abort;
 };
 
 struct dpfix_listener_conn_ops;
@@ -77,6 +80,9 @@ struct dpfix_transport_ops {
 	 * message from the peer waits to be read first, -EPIPE or -ECONNRESET when the peer
 	 * ended or aborted the connection. Transports without it deliver in order. */
 	int (*acknowledged)(struct dpfix_conn *c);
+	/* Optional: the bytes sent that the peer's stack has not acknowledged yet, this end's
+	 * own buffer included (TCP: SIOCOUTQ); -1 if it cannot tell. */
+	int64_t (*unacknowledged)(const struct dpfix_conn *c);
 	/* Optional, message transports: the length of the message recv would return now,
 	 * 0 if none is waiting, <0 if this connection cannot tell without reading. */
 	ssize_t (*next_message_len)(const struct dpfix_conn *c);

@@ -446,6 +446,12 @@ dpfix_session_max_message(const struct dpfix_session *s)
 	return limit < DPFIX_IPFIX_MAX_MESSAGE ? limit : DPFIX_IPFIX_MAX_MESSAGE;
 }
 
+int64_t
+dpfix_session_unacknowledged(const struct dpfix_session *s)
+{
+	return s->conn.ops->unacknowledged != NULL ? s->conn.ops->unacknowledged(&s->conn) : -1;
+}
+
 int
 dpfix_session_is_reliable(const struct dpfix_session *s)
 {

@@ -324,3 +324,13 @@ dpfix_session_close(struct dpfix_session *s)
 	if (s != NULL)
 		dpfix_session_end(s, NULL, err, sizeof(err));
 }
+
+void
+dpfix_session_abort(struct dpfix_session *s)
+{
+	if (s == NULL)
+		return;
+	s->conn.abort = 1;
+	s->conn.ops->close(&s->conn);
+	session_free(s);
+}

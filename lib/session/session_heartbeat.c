@@ -159,12 +159,19 @@ heartbeat_take(struct dpfix_session *s, const uint8_t *b, size_t len)
 		s->stats.heartbeats_ignored++;
 		return 1;
 	}
-	if (b[4] == REQUEST)
+	if (b[4] == REQUEST && s->params.heartbeat_answer_later &&
+			payload_len <= HEARTBEAT_PENDING_PAYLOAD && s->hb.pending_count < HEARTBEATS_KEPT) {
+		unsigned int i = s->hb.pending_count++;
+
+		s->hb.pending[i].len = payload_len;
+		memcpy(s->hb.pending[i].payload, b + FRAME_HEADER + BODY_HEADER, payload_len);
+	} else if (b[4] == REQUEST) {
 		answer(s, b + FRAME_HEADER + BODY_HEADER, payload_len);
-	else if (b[4] == RESPONSE)
+	} else if (b[4] == RESPONSE) {
 		match(s, b + FRAME_HEADER + BODY_HEADER, payload_len);
-	else
+	} else {
 		s->stats.heartbeats_ignored++;
+	}
 	return 1;
 }
 
@@ -214,4 +221,18 @@ dpfix_session_heartbeat_answered(struct dpfix_session *s, uint32_t *id)
 	hb->answered_head = (hb->answered_head + 1) % HEARTBEATS_KEPT;
 	hb->answered_count--;
 	return 1;
+}
+
+int
+dpfix_session_heartbeats_pending(const struct dpfix_session *s)
+{
+	return s->hb.pending_count != 0;
+}
+
+void
+dpfix_session_answer_heartbeats(struct dpfix_session *s)
+{
+	for (unsigned int i = 0; i < s->hb.pending_count; i++)
+		answer(s, s->hb.pending[i].payload, s->hb.pending[i].len);
+	s->hb.pending_count = 0;
 }

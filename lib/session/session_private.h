@@ -14,6 +14,7 @@
 #define CLOSE_WAIT_MS 3000      /* an end: our last bytes out, then the collector's end */
 #define HEARTBEAT_NONCE 12      /* random octets in a request's payload, after its id */
 #define HEARTBEATS_KEPT 16      /* requests that can still be answered; answers waiting */
+#define HEARTBEAT_PENDING_PAYLOAD 64 /* a request with more is answered at once */
 
 /* Heartbeats agreed in the handshake (session_heartbeat.c). */
 struct session_heartbeats {
@@ -26,6 +27,11 @@ struct session_heartbeats {
 	unsigned int next_sent;
 	uint32_t answered[HEARTBEATS_KEPT]; /* ids answered, for dpfix_session_heartbeat_answered */
 	unsigned int answered_head, answered_count;
+	struct {
+		uint16_t len;
+		uint8_t payload[HEARTBEAT_PENDING_PAYLOAD];
+	} pending[HEARTBEATS_KEPT];     /* requests to answer later, oldest first */
+	unsigned int pending_count;
 	uint8_t *buf;                   /* a message being built: allocated at first use */
 };
 

@@ -182,6 +182,13 @@ more_than_one_record(const uint8_t *p, size_t len)
 	return len >= 13 && 13 + (size_t)(p[11] << 8 | p[12]) + 13 <= len;
 }
 
+/* DTLS over UDP, handshake done. */
+static int
+datagram_up(const struct tls_conn *t)
+{
+	return t->ctx->dtls && !t->sctp && t->done;
+}
+
 static int
 io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
@@ -195,7 +202,10 @@ io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 		t->peer_answered = 1;
 		return (int)n;
 	}
-	if (n == -EAGAIN)
+	/* DTLS over UDP once up: an ICMP error (port unreachable: the collector restarting)
+	 * says nothing authenticated about the session, and wolfSSL would take the
+	 * connection for reset for good. Heartbeats tell whether the collector is gone. */
+	if (n == -EAGAIN || (n == -ECONNREFUSED && datagram_up(t)))
 		return WOLFSSL_CBIO_ERR_WANT_READ;
 	t->io_errno = (int)-n;
 	if (n == 0)
@@ -215,6 +225,11 @@ io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 	if (ret == -EAGAIN)
 		return WOLFSSL_CBIO_ERR_WANT_WRITE;
 	t->io_errno = -ret;
+	/* A datagram the kernel refused once the session is up (larger than the local link:
+	 * a path MTU probe; an ICMP error from an earlier one) is a datagram lost, as on the
+	 * path: the session goes on. */
+	if ((ret == -EMSGSIZE || ret == -ECONNREFUSED) && datagram_up(t))
+		return sz;
 	/* A peer that refuses the handshake sends its alert and resets the connection,
 	 * possibly while we are still writing our flight. Failing here would report a bare
 	 * socket error instead of its reason, depending only on which side the scheduler ran

@@ -15,7 +15,7 @@
 #include "dpfix_export.h"
 #include "dpfix_ipfix_bytes.h"
 #include "dpfix_ipfix_options.h"
-#include "unit_ports.h"
+#include "unit_loopback.h"
 #include "unit_test.h"
 
 #define NS_PER_S 1000000000ull

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "dpfix_session.h"
-#include "unit_ports.h"
+#include "unit_loopback.h"
 #include "unit_test.h"
 
 #define MESSAGE_LEN 200
@@ -28,6 +28,8 @@ struct collector {
 	atomic_int messages;            /* IPFIX messages received whole and intact */
 	atomic_int bad_messages;        /* anything else handed up */
 	atomic_int paused;              /* no reads: the exporter's requests go unanswered */
+	atomic_int release;             /* heartbeat_answer_later: answer what waits */
+	atomic_int pending_seen;        /* ... and requests were seen waiting */
 };
 
 static void
@@ -61,6 +63,10 @@ collector_thread(void *arg)
 			continue;
 		}
 		n = dpfix_session_recv(s, buf, sizeof(buf), err, sizeof(err));
+		if (dpfix_session_heartbeats_pending(s))
+			atomic_store(&c->pending_seen, 1);
+		if (atomic_load(&c->release))
+			dpfix_session_answer_heartbeats(s);
 		if (n == MESSAGE_LEN && buf[0] == 0 && buf[1] == 10)
 			atomic_fetch_add(&c->messages, 1);
 		else if (n >= 0)
@@ -102,15 +108,13 @@ collect_answers(struct dpfix_session *client, uint32_t *ids, int want)
 	return collect_answers_within(client, ids, want, 5000);
 }
 
-static void
-psk_params(struct dpfix_session_params *p, char *path)
+/* The requests the collector's end answered, as its thread counts them. */
+static uint64_t
+requests_answered(const struct dpfix_session *server)
 {
-	int fd = mkstemp(path);
+	const volatile struct dpfix_session_stats *st = dpfix_session_stats(server);
 
-	CHECK(fd >= 0 && write(fd, "probe.example:000102030405060708090a0b0c0d0e0f\n", 47) == 47);
-	close(fd);
-	snprintf(p->security.psk_file, sizeof(p->security.psk_file), "%s", path);
-	snprintf(p->security.psk_identity, sizeof(p->security.psk_identity), "probe.example");
+	return st->heartbeat_requests;
 }
 
 /* A collector on scheme, an exporter session offering heartbeats (or not). */
@@ -173,7 +177,7 @@ check_answered(const char *scheme)
 	pthread_t thread;
 
 	memset(&c, 0, sizeof(c));
-	psk_params(&params, psk);
+	CHECK(unit_psk_file(&params, psk) == 0);
 	client = connect_pair(scheme, 1, &c, &thread, &params);
 	if (client == NULL)
 		goto out;
@@ -198,6 +202,10 @@ check_answered(const char *scheme)
 	CHECK(collect_answers(client, ids, 1) == 1 && ids[0] == 7);
 	CHECK_EQ_U64(dpfix_session_stats(client)->heartbeats_sent, 4);
 	CHECK_EQ_U64(dpfix_session_stats(client)->heartbeats_answered, 4);
+	/* The collector's thread counts an answer once it is written: the exporter may
+	 * read it first. */
+	for (int ms = 0; server != NULL && ms < 2000 && requests_answered(server) != 4; ms++)
+		usleep(1000);
 	CHECK(server != NULL && dpfix_session_stats(server)->heartbeat_requests == 4);
 	CHECK_EQ_U64(dpfix_session_stats(client)->heartbeats_ignored, 0);
 out:
@@ -218,7 +226,7 @@ check_not_offered(const char *scheme)
 	pthread_t thread;
 
 	memset(&c, 0, sizeof(c));
-	psk_params(&params, psk);
+	CHECK(unit_psk_file(&params, psk) == 0);
 	client = connect_pair(scheme, 0, &c, &thread, &params);
 	if (client == NULL)
 		goto out;
@@ -269,7 +277,7 @@ check_ignored(const char *scheme)
 	pthread_t thread;
 
 	memset(&c, 0, sizeof(c));
-	psk_params(&params, psk);
+	CHECK(unit_psk_file(&params, psk) == 0);
 	client = connect_pair(scheme, 1, &c, &thread, &params);
 	if (client == NULL)
 		goto out;
@@ -289,6 +297,34 @@ check_ignored(const char *scheme)
 	CHECK(collect_answers(client, &id, 1) == 1 && id == 2);
 	CHECK_EQ_U64(dpfix_session_stats(client)->heartbeats_ignored, strstr(scheme, "tcp") ? 4 : 5);
 	CHECK_EQ_U64(dpfix_session_stats(client)->heartbeats_answered, 2);
+out:
+	disconnect(client, &c, thread);
+	unlink(psk);
+}
+
+/* A collector that answers only once it has stored what came before (lib/collect sets
+ * heartbeat_answer_later): a request waits, unanswered, until it says so. */
+static void
+test_answer_later(void)
+{
+	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000,
+		.heartbeat_answer_later = 1};
+	char psk[] = "/tmp/dpfix-test-psk-XXXXXX";
+	static struct collector c;
+	struct dpfix_session *client;
+	uint32_t id;
+	pthread_t thread;
+
+	memset(&c, 0, sizeof(c));
+	CHECK(unit_psk_file(&params, psk) == 0);
+	client = connect_pair("tls+tcp", 1, &c, &thread, &params);
+	if (client == NULL)
+		goto out;
+	CHECK(dpfix_session_heartbeat(client, 5, 0) == 0);
+	CHECK(collect_answers_within(client, &id, 1, 300) == 0);
+	CHECK(atomic_load(&c.pending_seen) == 1);
+	atomic_store(&c.release, 1);
+	CHECK(collect_answers(client, &id, 1) == 1 && id == 5);
 out:
 	disconnect(client, &c, thread);
 	unlink(psk);
@@ -323,5 +359,6 @@ main(void)
 	RUN_TEST(test_answered);
 	RUN_TEST(test_not_offered);
 	RUN_TEST(test_ignored);
+	RUN_TEST(test_answer_later);
 	return unit_test_summary();
 }

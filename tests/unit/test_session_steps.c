@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "dpfix_session.h"
-#include "unit_ports.h"
+#include "unit_loopback.h"
 #include "unit_test.h"
 
 #define MESSAGE_LEN 300

@@ -506,10 +506,15 @@ sctp_close(struct dpfix_conn *c)
 
 	if (t == NULL)
 		return;
+	if (c->abort) {
+		struct linger now = {.l_onoff = 1, .l_linger = 0};
+
+		usrsctp_setsockopt(t->sock, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+	}
 	/* SHUTDOWN rather than ABORT: the peer gets everything already accepted. Wait
 	 * (bounded) for the shutdown to complete, since closing earlier aborts. (An exporter
 	 * has done that already, with shutdown_write.) */
-	if (!t->closed && !t->write_shut && usrsctp_shutdown(t->sock, SHUT_WR) == 0) {
+	if (!c->abort && !t->closed && !t->write_shut && usrsctp_shutdown(t->sock, SHUT_WR) == 0) {
 		struct dpfix_recv_info info;
 		uint8_t scratch[256];
 

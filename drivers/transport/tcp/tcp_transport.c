@@ -47,6 +47,27 @@ conn_new(int fd)
 	return t;
 }
 
+/* The exporter's own watch on a collector that may die with no heartbeats agreed (a
+ * plaintext or foreign one; doc/heartbeats.md): data unacknowledged (or a zero window)
+ * for heartbeat_interval x heartbeat_misses ends the connection (TCP_USER_TIMEOUT), and
+ * an idle connection is probed as often (keepalive). A collector's kernel answers
+ * keepalives for a process that is frozen: that one is found once its window stays shut. */
+static void
+watch_peer(int fd, const struct dpfix_session_params *p)
+{
+	unsigned int timeout = p->heartbeat_interval_ms * (p->heartbeat_misses ? p->heartbeat_misses : 1);
+	int on = 1, interval = (int)((p->heartbeat_interval_ms + 999) / 1000);
+	int count = p->heartbeat_misses ? (int)p->heartbeat_misses : 1;
+
+	if (p->heartbeat_interval_ms == 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &interval, sizeof(interval));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+}
+
 static int
 tcp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *p, char *err, size_t errlen)
@@ -98,7 +119,19 @@ tcp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		return -ENOMEM;
 	}
 	c->max_payload = MAX_MESSAGE;
+	watch_peer(fd, p);
 	return 0;
+}
+
+static int64_t
+tcp_unacknowledged(const struct dpfix_conn *c)
+{
+	const struct tcp_conn *t = c->priv;
+	int queued = 0;
+
+	if (ioctl(t->fd, SIOCOUTQ, &queued) < 0)
+		return -1;
+	return (int64_t)t->out_len + queued;
 }
 
 static int
@@ -296,6 +329,7 @@ static const struct dpfix_transport_ops tcp_ops = {
 	.send = tcp_send,
 	.recv = tcp_recv,
 	.flush = tcp_flush,
+	.unacknowledged = tcp_unacknowledged,
 	.close = tcp_close,
 	.shutdown_write = tcp_shutdown_write,
 	.listen = tcp_listen,

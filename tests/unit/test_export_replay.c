@@ -1,0 +1,359 @@
+/* lib/export's heartbeats and replay buffer (doc/heartbeats.md) over real tls+tcp
+ * sessions on loopback, a dpfix listener in a thread of this process as the collector:
+ * what the collector confirmed (an answered heartbeat) is let go; what it did not is sent
+ * again, byte for byte, on the next session, after templates that carry its first
+ * sequence number, so the collector reads one run of numbers; what the buffer could not
+ * hold, or everything without a buffer, is counted as unconfirmed when the session fails;
+ * nothing is counted twice. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpfix_export.h"
+#include "dpfix_ipfix_bytes.h"
+#include "dpfix_ipfix_options.h"
+#include "unit_loopback.h"
+#include "unit_test.h"
+
+#define NS_PER_S 1000000000ull
+#define MAX_SEEN 64
+
+static struct dpfix_ipfix_schema schema;  /* 32-octet records of template 256 */
+
+/* The collector end: accepts sessions one after the other and keeps what each reads. */
+struct collector {
+	struct dpfix_listener *listener;
+	struct dpfix_session *session;
+	atomic_int stop, paused, generation;    /* generation: sessions accepted */
+	pthread_mutex_t lock;
+	unsigned int messages;
+	uint8_t *msg[MAX_SEEN];
+	size_t len[MAX_SEEN];
+};
+
+static void *
+collector_thread(void *arg)
+{
+	struct collector *c = arg;
+	static uint8_t buf[65536];
+	char err[DPFIX_SESSION_ERRLEN];
+
+	while (!atomic_load(&c->stop)) {
+		ssize_t n = -EAGAIN;
+
+		dpfix_listener_poll(c->listener);
+		if (c->session == NULL && (c->session = dpfix_listener_accept(c->listener)) != NULL)
+			atomic_fetch_add(&c->generation, 1);
+		if (c->session != NULL && !atomic_load(&c->paused))
+			n = dpfix_session_recv(c->session, buf, sizeof(buf), err, sizeof(err));
+		if (n > 0) {
+			pthread_mutex_lock(&c->lock);
+			if (c->messages < MAX_SEEN) {
+				c->msg[c->messages] = malloc((size_t)n);
+				memcpy(c->msg[c->messages], buf, (size_t)n);
+				c->len[c->messages++] = (size_t)n;
+			}
+			pthread_mutex_unlock(&c->lock);
+		} else if (n == -EAGAIN) {
+			usleep(500);
+		} else { /* the exporter's end, or an error: gone; the next may come */
+			dpfix_session_abort(c->session);
+			c->session = NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Drops the collector's session at once (as a SIGKILL would) and forgets what it read. */
+static void
+collector_reset(struct collector *c)
+{
+	atomic_store(&c->paused, 1);
+	usleep(20 * 1000);
+	pthread_mutex_lock(&c->lock);
+	for (unsigned int i = 0; i < c->messages; i++)
+		free(c->msg[i]);
+	c->messages = 0;
+	pthread_mutex_unlock(&c->lock);
+	dpfix_session_abort(c->session);
+	c->session = NULL;
+	atomic_store(&c->paused, 0);
+}
+
+static struct dpfix_session *
+open_session(const struct dpfix_endpoint *ep, const struct dpfix_session_params *p)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_session *s = dpfix_session_open(ep, p, err, sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "  %s\n", err);
+	CHECK(s != NULL && dpfix_session_heartbeats(s));
+	return s;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Polls the exporter until the collector has answered heartbeat id (2 s at most). */
+static int
+answered(struct dpfix_export *x, uint32_t want)
+{
+	for (int i = 0; i < 2000; i++) {
+		uint32_t id;
+
+		dpfix_export_poll(x, now_ns());
+		while (dpfix_export_heartbeat_answered(x, &id))
+			if (id == want)
+				return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* Polls a session just taken up until its probation is over (and a replay sent). */
+static void
+trusted(struct dpfix_export *x)
+{
+	for (int i = 0; i < 2000 && dpfix_export_state(x) != DPFIX_EXPORT_TRUSTED; i++) {
+		usleep(1000);
+		dpfix_export_poll(x, now_ns());
+	}
+	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_TRUSTED);
+	dpfix_export_poll(x, now_ns());
+}
+
+/* Polls until the collector has read want messages (2 s at most). */
+static unsigned int
+wait_messages(struct collector *c, struct dpfix_export *x, unsigned int want)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < 2000 && n < want; i++) {
+		dpfix_export_poll(x, now_ns());
+		pthread_mutex_lock(&c->lock);
+		n = c->messages;
+		pthread_mutex_unlock(&c->lock);
+		if (n < want)
+			usleep(1000);
+	}
+	return n;
+}
+
+/* One data message of `records` records of domain d, sent now. */
+static void
+send_message(struct dpfix_export *x, struct dpfix_export_domain *d, unsigned int records)
+{
+	struct dpfix_ipfix_metering_stats r = {.observation_domain = 3};
+
+	for (unsigned int i = 0; i < records; i++) {
+		r.messages = i;
+		CHECK(dpfix_export_record(d, &schema, &r, 1, 100, now_ns()) == 0);
+	}
+	dpfix_export_flush(x, now_ns());
+}
+
+struct run {
+	struct collector c;
+	struct dpfix_endpoint ep;
+	struct dpfix_session_params params;
+	char psk[32];
+	pthread_t thread;
+	struct dpfix_export *x;
+	struct dpfix_export_domain *d;
+};
+
+static int
+start(struct run *r, uint64_t replay_bytes, uint64_t probation_ns)
+{
+	char url[64], err[DPFIX_SESSION_ERRLEN];
+
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->c.lock, NULL);
+	snprintf(r->psk, sizeof(r->psk), "/tmp/dpfix-test-psk-XXXXXX");
+	r->params = (struct dpfix_session_params){.mtu = 1400, .connect_timeout_ms = 5000};
+	CHECK(unit_psk_file(&r->params, r->psk) == 0);
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%u", free_port(SOCK_STREAM));
+	CHECK(dpfix_endpoint_parse(url, &r->ep, err, sizeof(err)) == 0);
+	r->c.listener = dpfix_listener_open(&r->ep, &r->params, err, sizeof(err));
+	if (r->c.listener == NULL) {
+		fprintf(stderr, "  %s: %s\n", url, err);
+		return -1;
+	}
+	pthread_create(&r->thread, NULL, collector_thread, &r->c);
+	r->params.heartbeat_interval_ms = 1000;
+	r->x = dpfix_export_create(&(struct dpfix_export_params){
+		.template_refresh_ns = 600 * NS_PER_S, .flush_ns = 600 * NS_PER_S,
+		.options_interval_ns = 600 * NS_PER_S, .probation_ns = probation_ns,
+		.replay_bytes = replay_bytes}, err, sizeof(err));
+	CHECK(r->x != NULL);
+	CHECK(dpfix_export_add_domain(r->x, 3, &r->d) == 0);
+	CHECK(dpfix_export_add_schema(r->d, &schema) == 0);
+	dpfix_export_take_up(r->x, open_session(&r->ep, &r->params), now_ns());
+	trusted(r->x);
+	return 0;
+}
+
+static void
+finish(struct run *r)
+{
+	dpfix_export_free(r->x);
+	atomic_store(&r->c.stop, 1);
+	pthread_join(r->thread, NULL);
+	dpfix_session_abort(r->c.session);
+	for (unsigned int i = 0; i < r->c.messages; i++)
+		free(r->c.msg[i]);
+	dpfix_listener_close(r->c.listener);
+	unlink(r->psk);
+}
+
+/* The collector dies with messages it never confirmed: on the next session they come
+ * again, as they were, after templates numbered like the first of them, and new data
+ * follows in sequence. Nothing is counted lost or unconfirmed. */
+static void
+test_replayed_after_death(void)
+{
+	static struct run r;
+	const struct dpfix_export_stats *st;
+	uint8_t *first[3];
+	size_t first_len[3];
+
+	if (start(&r, 1 << 20, NS_PER_S / 5) != 0) {
+		CHECK(0);
+		return;
+	}
+	st = dpfix_export_stats(r.x);
+	send_message(r.x, r.d, 10);                     /* confirmed: sequence 0 */
+	CHECK(dpfix_export_heartbeat(r.x, 1, 0, now_ns()) == 0);
+	CHECK(answered(r.x, 1));
+	send_message(r.x, r.d, 7);                      /* not confirmed: 10 */
+	send_message(r.x, r.d, 5);                      /* not confirmed: 17 */
+	CHECK(dpfix_export_heartbeat(r.x, 2, 0, now_ns()) == 0);
+	CHECK(wait_messages(&r.c, r.x, 4) == 4);        /* templates, 3 data messages */
+	for (int i = 0; i < 3; i++) {                   /* as the first collector read them */
+		first_len[i] = r.c.len[1 + i];
+		first[i] = malloc(first_len[i]);
+		memcpy(first[i], r.c.msg[1 + i], first_len[i]);
+	}
+	/* It dies before answering 2; the program says so. */
+	collector_reset(&r.c);
+	dpfix_export_fail(r.x, "its collector stopped answering heartbeats", now_ns());
+	CHECK(dpfix_export_state(r.x) == DPFIX_EXPORT_FAILED);
+	CHECK_EQ_U64(st->records_unconfirmed, 0);
+	dpfix_session_abort(dpfix_export_take_up(r.x, open_session(&r.ep, &r.params), now_ns()));
+	/* A heartbeat answered on the new session during its probation, before the replay
+	 * has gone, confirms nothing held (it did once, and they were never sent again). */
+	CHECK(dpfix_export_heartbeat(r.x, 9, 0, now_ns()) == 0);
+	CHECK(answered(r.x, 9));
+	CHECK(dpfix_export_state(r.x) == DPFIX_EXPORT_PROBATION);
+	trusted(r.x);
+	send_message(r.x, r.d, 3);                      /* new: 22 */
+	CHECK(wait_messages(&r.c, r.x, 4) == 4);
+	pthread_mutex_lock(&r.c.lock);
+	/* Templates, numbered 10 (the replay's first); then the two messages, unchanged. */
+	CHECK(dpfix_get16(r.c.msg[0] + 16) == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+	CHECK_EQ_U64(dpfix_get32(r.c.msg[0] + 8), 10);
+	CHECK(r.c.len[1] == first_len[1] && memcmp(r.c.msg[1], first[1], first_len[1]) == 0);
+	CHECK(r.c.len[2] == first_len[2] && memcmp(r.c.msg[2], first[2], first_len[2]) == 0);
+	CHECK_EQ_U64(dpfix_get32(r.c.msg[3] + 8), 22);
+	pthread_mutex_unlock(&r.c.lock);
+	CHECK_EQ_U64(st->records_replayed, 12);
+	CHECK_EQ_U64(st->records_lost, 0);
+	CHECK_EQ_U64(st->records_unconfirmed, 0);
+	CHECK_EQ_U64(st->records_exported, 25);
+	/* Answered on the new session: nothing is held any more, so a second death loses
+	 * nothing and replays nothing. */
+	CHECK(dpfix_export_heartbeat(r.x, 3, 0, now_ns()) == 0);
+	CHECK(answered(r.x, 3));
+	dpfix_export_fail(r.x, "again", now_ns());
+	CHECK_EQ_U64(st->records_unconfirmed, 0);
+	for (int i = 0; i < 3; i++)
+		free(first[i]);
+	finish(&r);
+}
+
+/* A buffer that holds two messages (exactly, or with room left over, so that an entry
+ * that would wrap leaves a gap): the older unconfirmed ones it let go are counted as
+ * unconfirmed when the session fails, the two it holds go again. */
+static void
+check_bounded(uint64_t bytes)
+{
+	static struct run r;
+	const struct dpfix_export_stats *st;
+
+	if (start(&r, bytes, 1) != 0) {
+		CHECK(0);
+		return;
+	}
+	st = dpfix_export_stats(r.x);
+	CHECK(dpfix_export_heartbeat(r.x, 1, 0, now_ns()) == 0);
+	CHECK(answered(r.x, 1));
+	for (int i = 0; i < 5; i++)
+		send_message(r.x, r.d, 5);
+	dpfix_export_fail(r.x, "dead", now_ns());
+	CHECK_EQ_U64(st->records_unconfirmed, 15);      /* 3 messages let go */
+	CHECK_EQ_U64(st->sessions_unconfirmed, 1);
+	collector_reset(&r.c);
+	dpfix_session_abort(dpfix_export_take_up(r.x, open_session(&r.ep, &r.params), now_ns()));
+	trusted(r.x);
+	CHECK(wait_messages(&r.c, r.x, 3) == 3);
+	CHECK_EQ_U64(st->records_replayed, 10);
+	pthread_mutex_lock(&r.c.lock);
+	CHECK_EQ_U64(dpfix_get32(r.c.msg[0] + 8), 15); /* templates: the first held */
+	CHECK_EQ_U64(dpfix_get32(r.c.msg[1] + 8), 15);
+	CHECK_EQ_U64(dpfix_get32(r.c.msg[2] + 8), 20);
+	pthread_mutex_unlock(&r.c.lock);
+	finish(&r);
+}
+
+static void
+test_bounded(void)
+{
+	/* An entry: 32 octets of its own, then the message (a 16-octet header, a 4-octet
+	 * set header, 5 records of 32) rounded to 8: 216 octets. */
+	check_bounded(2 * 216);
+	check_bounded(2 * 216 + 100);
+}
+
+/* Without a buffer, what was sent since the last answer is counted when the session
+ * fails, and what the answer confirmed is not. */
+static void
+test_without_buffer(void)
+{
+	static struct run r;
+	const struct dpfix_export_stats *st;
+
+	if (start(&r, 0, 1) != 0) {
+		CHECK(0);
+		return;
+	}
+	st = dpfix_export_stats(r.x);
+	send_message(r.x, r.d, 4);
+	CHECK(dpfix_export_heartbeat(r.x, 1, 0, now_ns()) == 0);
+	CHECK(answered(r.x, 1));
+	send_message(r.x, r.d, 6);
+	dpfix_export_fail(r.x, "dead", now_ns());
+	CHECK_EQ_U64(st->records_unconfirmed, 6);
+	CHECK_EQ_U64(st->records_replayed, 0);
+	finish(&r);
+}
+
+int
+main(void)
+{
+	dpfix_ipfix_metering_stats_schema(&schema, 256);
+	RUN_TEST(test_replayed_after_death);
+	RUN_TEST(test_bounded);
+	RUN_TEST(test_without_buffer);
+	return unit_test_summary();
+}
