@@ -52,6 +52,36 @@ end_failed(int ret, char *err, size_t errlen)
 	return ret == -ENOTCONN ? -ECONNRESET : ret;
 }
 
+/* tls_read for the end and the acknowledgment waits: the heartbeat answers that come
+ * meanwhile (requests sent just before, agreed in the handshake) are taken in as
+ * dpfix_session_recv takes them, not taken for bytes from the collector. A TLS record
+ * holds what one write of the collector's put in it, so a heartbeat comes whole. */
+static ssize_t
+end_tls_read(struct dpfix_session *s, uint8_t *buf, size_t cap, char *why, size_t whylen)
+{
+	for (;;) {
+		ssize_t n = tls_read(s->tls, buf, cap, why, whylen);
+		size_t at = 0, frame;
+
+		if (n <= 0)
+			return n;
+		if (s->conn.ops->flags & DPFIX_TRANSPORT_MESSAGES) {
+			if (!heartbeat_take(s, buf, (size_t)n))
+				return n;
+			continue;
+		}
+		while ((frame = heartbeat_frame(s, buf + at, (size_t)n - at)) != 0 &&
+				frame <= (size_t)n - at) {
+			heartbeat_take(s, buf + at, frame);
+			at += frame;
+		}
+		if (at == (size_t)n)
+			continue;
+		memmove(buf, buf + at, (size_t)n - at);
+		return n - (ssize_t)at;
+	}
+}
+
 /* What the collector sent before its stack had acknowledged all we sent: over (D)TLS its
  * close_notify or an alert ends the session early, data is named; without, bytes are.
  * 0 if it was nothing to the application (a DTLS record that carries no data). */
@@ -68,7 +98,7 @@ early_from_collector(struct dpfix_session *s, char *err, size_t errlen)
 			return bytes_at_end(s, buf, (size_t)n, err, errlen);
 		return n == 0 || n == -EAGAIN ? 0 : end_failed((int)n, err, errlen);
 	}
-	n = tls_read(s->tls, buf, sizeof(buf), why, sizeof(why));
+	n = end_tls_read(s, buf, sizeof(buf), why, sizeof(why));
 	if (n > 0)
 		return bytes_at_end(s, buf, (size_t)n, err, errlen);
 	if (n == -EPIPE) {
@@ -129,7 +159,7 @@ close_notify_step(struct dpfix_session *s, char *err, size_t errlen)
 {
 	char why[DPFIX_SESSION_ERRLEN - 64]; /* room for what err says before it */
 	uint8_t buf[512];
-	ssize_t n = tls_read(s->tls, buf, sizeof(buf), why, sizeof(why));
+	ssize_t n = end_tls_read(s, buf, sizeof(buf), why, sizeof(why));
 
 	if (n == -EPIPE)
 		return 0;

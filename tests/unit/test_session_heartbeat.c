@@ -330,7 +330,58 @@ out:
 	unlink(psk);
 }
 
+/* A heartbeat answer that waits unread when the exporter checks that all it sent was
+ * acknowledged (SCTP) or ends the session is ours, not bytes from the collector's
+ * application: the end is confirmed. */
+static void
+check_answer_at_end(const char *scheme)
+{
+	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000};
+	char psk[] = "/tmp/dpfix-test-psk-XXXXXX", err[DPFIX_SESSION_ERRLEN] = "";
+	static struct collector c;
+	struct dpfix_session *client, *server;
+	uint8_t msg[MESSAGE_LEN];
+	pthread_t thread;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	CHECK(unit_psk_file(&params, psk) == 0);
+	client = connect_pair(scheme, 1, &c, &thread, &params);
+	if (client == NULL)
+		goto out;
+	make_message(msg, 1);
+	CHECK(dpfix_session_send(client, msg, sizeof(msg), DPFIX_MESSAGE_DATA) == 0);
+	CHECK(dpfix_session_heartbeat(client, 9, 0) == 0);
+	server = atomic_load(&c.session);
+	for (int ms = 0; ms < 2000 && (server == NULL || requests_answered(server) != 1); ms++) {
+		usleep(1000);
+		server = atomic_load(&c.session);
+	}
+	CHECK(server != NULL && requests_answered(server) == 1);
+	if (strstr(scheme, "sctp") != NULL) {
+		ret = dpfix_session_wait_acknowledged(client, 3000, err, sizeof(err));
+		if (ret != 0)
+			fprintf(stderr, "  %s: %s\n", scheme, err);
+		CHECK(ret == 0);
+	}
+	ret = dpfix_session_end(client, NULL, err, sizeof(err));
+	if (ret != 0)
+		fprintf(stderr, "  %s: %s\n", scheme, err);
+	CHECK(ret == 0);
+	client = NULL;
+out:
+	disconnect(client, &c, thread);
+	unlink(psk);
+}
+
 static const char *const schemes[] = {"dtls+udp", "tls+tcp", "dtls+sctp"};
+
+static void
+test_answer_at_end(void)
+{
+	check_answer_at_end("tls+tcp");
+	check_answer_at_end("dtls+sctp");
+}
 
 static void
 test_answered(void)
@@ -360,5 +411,6 @@ main(void)
 	RUN_TEST(test_not_offered);
 	RUN_TEST(test_ignored);
 	RUN_TEST(test_answer_later);
+	RUN_TEST(test_answer_at_end);
 	return unit_test_summary();
 }
