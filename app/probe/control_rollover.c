@@ -153,7 +153,7 @@ rollover_task(struct exporter_ctx *x, uint64_t now_ns)
 	r->offered = 1;
 	snprintf(r->name, sizeof(r->name), "%s", dpfix_session_name(r->opening));
 	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_HAND_OFF,
-		.session = r->opening});
+		.serial = sessions_hand_off_serial(c, r->opening), .session = r->opening});
 	r->opening = NULL;
 }
 
@@ -172,6 +172,7 @@ rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t 
 	 * just failed, whose reconnection is then not needed). */
 	c->waiting = 0;
 	c->sessions_opened++;
+	sessions_handed_off(c, m->serial);
 	snprintf(c->session_name, sizeof(c->session_name), "%s", r->name);
 	session_started(x, now_ns);
 	r->failback = 0;

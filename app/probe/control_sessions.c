@@ -35,6 +35,8 @@ sessions_open_first(struct session_control *c, const struct probe_settings *s, c
 		.sctp_udp_port = (uint16_t)s->sctp_udp_port,
 		.sctp_data_unordered = (uint8_t)s->sctp_data_unordered,
 		.sctp_data_pr_ttl_ms = (uint32_t)s->sctp_data_lifetime_ms,
+		.heartbeat_interval_ms = (uint32_t)s->heartbeat_interval_ms,
+		.heartbeat_misses = s->heartbeat_misses,
 		.security = s->security,
 	};
 	/* The first collector that takes a session (failover: the primary, if it works). */
@@ -48,6 +50,8 @@ sessions_open_first(struct session_control *c, const struct probe_settings *s, c
 	c->in_use = c->target;
 	if (session != NULL) {
 		c->sessions_opened = 1;
+		c->serial = c->serials_given = 1;
+		c->heartbeats = dpfix_session_heartbeats(session);
 		snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(session));
 	}
 	return session;
@@ -80,15 +84,19 @@ attempt_failed(struct session_control *c, uint64_t now_ms, const char *why)
 }
 
 /* The export lcore stopped using the session it had: one that had lasted is said here
- * and replaced at once (the collector worked); one that had not is a failed attempt. */
+ * (unless its collector was said to be dead already) and replaced at once (the collector
+ * worked); one that had not is a failed attempt. */
 static void
 session_failed(struct session_control *c, const struct handoff_msg *m, uint64_t now_ms)
 {
+	if (m->serial != c->serial)
+		return; /* not the current one: its replacement is on the way */
 	c->waiting = 1;
 	failover_session_failed(c); /* the next collector, if there are several */
 	if (m->lasted_ns >= SESSION_STABLE_NS) {
-		PROBE_LOG(WARNING, "export: session %s is down (%s); records wait in the rings "
-				"while the control lcore reconnects", c->session_name, m->why);
+		if (m->serial != c->dead_serial)
+			PROBE_LOG(WARNING, "export: session %s is down (%s); records wait in the rings "
+					"while the control lcore reconnects", c->session_name, m->why);
 		c->attempts_failed_in_row = 0;
 		c->backoff_ms = 0;
 		c->next_attempt_ms = 0;
@@ -151,11 +159,50 @@ sessions_liveness(struct exporter_ctx *x, uint64_t now_ns)
 			session_failed(&x->control, &m, now_ns / 1000000);
 		else if (m.kind == HANDOFF_TRUSTED)
 			session_trusted(&x->control);
+		else if (m.kind == HANDOFF_ANSWERED)
+			heartbeats_answered(x, &m, now_ns);
+		else if (m.kind == HANDOFF_RETIRED && m.failed)
+			dpfix_session_abort(m.session); /* its collector may be gone: no wait */
 		else if (m.kind == HANDOFF_RETIRED)
 			dpfix_session_close(m.session);
 		else if (m.kind == HANDOFF_HANDED_OFF)
 			rollover_answered(x, &m, now_ns);
 	}
+}
+
+uint64_t
+sessions_hand_off_serial(struct session_control *c, const struct dpfix_session *s)
+{
+	c->hand_off_serial = ++c->serials_given;
+	c->hand_off_heartbeats = dpfix_session_heartbeats(s);
+	return c->hand_off_serial;
+}
+
+void
+sessions_handed_off(struct session_control *c, uint64_t serial)
+{
+	if (serial != c->hand_off_serial)
+		return;
+	c->serial = serial;
+	c->heartbeats = c->hand_off_heartbeats;
+}
+
+void
+sessions_collector_dead(struct exporter_ctx *x, uint64_t serial, const char *why,
+		uint64_t now_ns)
+{
+	struct session_control *c = &x->control;
+	struct handoff_msg m = {.kind = HANDOFF_DEAD, .serial = serial};
+	(void)now_ns;
+
+	if (serial != c->serial || serial == c->dead_serial)
+		return;
+	c->dead_serial = serial;
+	c->collectors_dead++;
+	PROBE_LOG(WARNING, "export: collector %s is dead: %s; records wait in the rings while "
+			"the control lcore reconnects", c->session_name, why);
+	snprintf(m.why, sizeof(m.why), "its collector stopped answering heartbeats");
+	handoff_post(&x->handoff.to_export, &m);
 }
 
 void
@@ -179,10 +226,12 @@ sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns)
 	}
 	c->waiting = 0;
 	c->sessions_opened++;
+	c->serial = ++c->serials_given;
+	c->heartbeats = dpfix_session_heartbeats(s);
 	snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(s));
 	failover_used(c, c->session_name);
 	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_OFFER,
-		.session = s});
+		.serial = c->serial, .session = s});
 }
 
 void
@@ -197,6 +246,8 @@ sessions_fini(struct exporter_ctx *x)
 		if (m.session != NULL)
 			dpfix_session_close(m.session);
 	while (handoff_take(&x->handoff.to_control, &m))
-		if (m.kind == HANDOFF_RETIRED)
+		if (m.kind == HANDOFF_RETIRED && m.failed)
+			dpfix_session_abort(m.session);
+		else if (m.kind == HANDOFF_RETIRED)
 			dpfix_session_close(m.session);
 }

@@ -3,7 +3,13 @@
  * sessions and offers each to the export lcore (or tells it none will come); the export
  * lcore takes them up between messages, never blocking on a handshake, and reports
  * back what becomes of each: trusted after its probation, failed (why, after how long),
- * or retired once replaced, for the control lcore to close. */
+ * or retired once replaced, for the control lcore to close. Heartbeats (doc/heartbeats.md)
+ * are the control lcore's decision and the export lcore's I/O: it asks for each request,
+ * the export lcore sends it on the session and reports the answers, and the control lcore
+ * alone decides that the collector is dead and tells the export lcore to drop the session.
+ * Each session has a serial number, given by the control lcore when it opens it (the
+ * first is 1): every message about a session names it, so one about a session replaced
+ * meanwhile is ignored. */
 #ifndef EXPORT_HANDOFF_H
 #define EXPORT_HANDOFF_H
 
@@ -17,23 +23,34 @@ enum handoff_kind {
 	HANDOFF_OFFER,          /* control -> export: take up this session */
 	HANDOFF_DROP,           /* control -> export: none will come, count the rest lost */
 	HANDOFF_HAND_OFF,       /* control -> export: hand export over to this new session */
+	HANDOFF_HEARTBEAT,      /* control -> export: send heartbeat request id on it */
+	HANDOFF_DEAD,           /* control -> export: its collector is dead, stop using it */
 	HANDOFF_TRUSTED,        /* export -> control: the session passed its probation */
 	HANDOFF_FAILED,         /* export -> control: the session failed, nothing more goes */
 	HANDOFF_RETIRED,        /* export -> control: replaced, yours to close */
 	HANDOFF_HANDED_OFF,     /* export -> control: the hand-off is done (why empty) or failed */
+	HANDOFF_ANSWERED,       /* export -> control: heartbeat request id was answered */
 };
 
 struct handoff_msg {
 	enum handoff_kind kind;
-	struct dpfix_session *session;
+	uint64_t serial;                        /* the session's (see above) */
+	struct dpfix_session *session;          /* OFFER, RETIRED */
+	int failed;                             /* RETIRED: it had failed (close it at once) */
+	uint32_t id;                            /* HEARTBEAT, ANSWERED: the request's */
+	uint32_t ip_size;                       /* HEARTBEAT: padded to (0: smallest) */
 	uint64_t lasted_ns;                     /* FAILED: how long it had been up */
-	char why[DPFIX_SESSION_ERRLEN];         /* FAILED, HANDED_OFF: what the export lcore saw */
+	char why[DPFIX_SESSION_ERRLEN];         /* FAILED, HANDED_OFF: what the export lcore
+	                                         * saw; DEAD */
 };
 
 /* The export lcore reports at most three things of a session (trusted, failed,
- * retired) and holds at most two (the current and the one it replaces), and the control
- * lcore offers one session at a time, after the last failed: a few slots never fill. */
-#define HANDOFF_SLOTS 8
+ * retired) and holds at most two (the current and the one it replaces); the control
+ * lcore offers one session at a time, after the last failed. Heartbeats: a request an
+ * interval (and a probe at a time), an answer each; the control lcore reads its box every
+ * millisecond except while it opens a session (a handshake: seconds at most, during
+ * which it asks for no request). 32 slots never fill. */
+#define HANDOFF_SLOTS 32
 
 struct handoff_box {
 	_Atomic uint32_t head;  /* slots written: the producer's */

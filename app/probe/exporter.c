@@ -34,6 +34,9 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		.write_options = probe_records_write_options,
 		.ctx = x,
 		.probation_ns = PROBATION_NS,
+		/* PR-SCTP gives records up on purpose (and an answer behind them does not
+		 * say they arrived): no replay with sctp_data_lifetime. */
+		.replay_bytes = st->sctp_data_lifetime_ms != 0 ? 0 : st->replay_buffer,
 	}, err, errlen);
 	if (x->export == NULL) {
 		dpfix_session_close(s);
@@ -66,6 +69,7 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	}
 	/* Its templates go now, before any worker starts. */
 	dpfix_export_take_up(x->export, s, probe_clock_now_ns());
+	x->session_serial = 1;
 	x->reported = dpfix_export_state(x->export);
 	return 0;
 }
@@ -75,7 +79,7 @@ static void
 report_state(struct exporter_ctx *x)
 {
 	enum dpfix_export_state state = dpfix_export_state(x->export);
-	struct handoff_msg m = {.kind = HANDOFF_TRUSTED};
+	struct handoff_msg m = {.kind = HANDOFF_TRUSTED, .serial = x->session_serial};
 
 	if (state == x->reported)
 		return;
@@ -90,8 +94,9 @@ report_state(struct exporter_ctx *x)
 	handoff_post(&x->handoff.to_control, &m);
 }
 
-/* Sessions the control lcore offers, taken up between messages; the one replaced goes
- * back to it to be closed. */
+/* What the control lcore says: sessions it offers, taken up between messages (the one
+ * replaced goes back to it to be closed), heartbeats to send, a collector found dead.
+ * What it says of a session replaced meanwhile is stale, and dropped. */
 static void
 take_offers(struct exporter_ctx *x, uint64_t now_ns)
 {
@@ -99,36 +104,53 @@ take_offers(struct exporter_ctx *x, uint64_t now_ns)
 
 	while (handoff_take(&x->handoff.to_export, &m)) {
 		struct dpfix_session *old;
+		int old_failed;
 
 		if (m.kind == HANDOFF_DROP) {
 			dpfix_export_drop(x->export, now_ns);
 			continue;
 		}
+		if (m.kind == HANDOFF_HEARTBEAT && m.serial == x->session_serial) {
+			dpfix_export_heartbeat(x->export, m.id, m.ip_size, now_ns);
+			continue;
+		}
+		if (m.kind == HANDOFF_DEAD && m.serial == x->session_serial) {
+			dpfix_export_fail(x->export, m.why, now_ns);
+			continue;
+		}
+		if (m.kind != HANDOFF_OFFER && m.kind != HANDOFF_HAND_OFF)
+			continue;
+		old_failed = dpfix_export_state(x->export) == DPFIX_EXPORT_FAILED;
 		if (m.kind == HANDOFF_HAND_OFF) {
 			enum dpfix_export_state was = dpfix_export_state(x->export);
 
 			old = dpfix_export_hand_off(x->export, m.session, now_ns);
 			/* Its outcome is reported even when it is at once (UDP, a take-up). */
 			x->hand_off_reported = DPFIX_EXPORT_HANDOFF_UNDER_WAY;
-			if (was != DPFIX_EXPORT_TRUSTED && was != DPFIX_EXPORT_PROBATION)
-				x->reported = DPFIX_EXPORT_NO_SESSION; /* it was a take-up */
+			x->hand_off_serial = m.serial; /* in use once it is done */
+			if (was == DPFIX_EXPORT_TRUSTED || was == DPFIX_EXPORT_PROBATION)
+				continue;
+			/* It was a take-up. */
 		} else {
 			old = dpfix_export_take_up(x->export, m.session, now_ns);
-			x->reported = DPFIX_EXPORT_NO_SESSION; /* a new session: report it afresh */
 		}
 		if (old != NULL)
 			handoff_post(&x->handoff.to_control, &(struct handoff_msg){
-				.kind = HANDOFF_RETIRED, .session = old});
+				.kind = HANDOFF_RETIRED, .serial = x->session_serial, .session = old,
+				.failed = old_failed});
+		x->session_serial = m.serial;
+		x->reported = DPFIX_EXPORT_NO_SESSION; /* a new session: report it afresh */
 	}
 }
 
-/* A hand-off's outcome, once: done, or failed (the old session goes on). */
+/* A hand-off's outcome, once: done (the new session in use from now on), or failed
+ * (the old session goes on). */
 static void
 report_hand_off(struct exporter_ctx *x)
 {
 	const char *why;
 	enum dpfix_export_hand_off state = dpfix_export_hand_off_state(x->export, &why);
-	struct handoff_msg m = {.kind = HANDOFF_HANDED_OFF};
+	struct handoff_msg m = {.kind = HANDOFF_HANDED_OFF, .serial = x->hand_off_serial};
 
 	if (state == x->hand_off_reported)
 		return;
@@ -137,7 +159,19 @@ report_hand_off(struct exporter_ctx *x)
 		return;
 	if (state == DPFIX_EXPORT_HANDOFF_FAILED)
 		snprintf(m.why, sizeof(m.why), "%s", why);
+	else
+		x->session_serial = x->hand_off_serial;
 	handoff_post(&x->handoff.to_control, &m);
+}
+
+/* The heartbeats the collector answered, for the control lcore to judge. */
+static void
+report_answers(struct exporter_ctx *x)
+{
+	struct handoff_msg m = {.kind = HANDOFF_ANSWERED, .serial = x->session_serial};
+
+	while (dpfix_export_heartbeat_answered(x->export, &m.id))
+		handoff_post(&x->handoff.to_control, &m);
 }
 
 /* Offers the records of the burst not taken yet; stops at the first that no session
@@ -180,6 +214,7 @@ exporter_poll(struct exporter_ctx *x)
 	take_offers(x, now_ns);
 	dpfix_export_poll(x->export, now_ns);
 	report_hand_off(x);
+	report_answers(x);
 	report_state(x);
 	state = dpfix_export_state(x->export);
 	if (state != DPFIX_EXPORT_TRUSTED && state != DPFIX_EXPORT_DROPPING)
@@ -259,5 +294,6 @@ exporter_counters(const struct exporter_ctx *x, struct exporter_counters *c)
 #undef COPY_COUNTER
 	c->connect_failures = x->control.connect_failures;
 	c->failovers = x->control.failovers;
+	c->collectors_dead = x->control.collectors_dead;
 	c->bytes_sent = es->bytes_sent;
 }

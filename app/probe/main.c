@@ -438,6 +438,7 @@ main(int argc, char **argv)
 			exporter.control.session_name,
 			dpfix_session_max_message(dpfix_export_session(exporter.export)),
 			finite ? ", stopping at end of input" : "");
+	heartbeats_describe(&exporter);
 	fflush(stdout);
 
 	for (unsigned int i = 0; i < nb_workers; i++)

@@ -16,6 +16,7 @@
 #include "dpfix_parse.h"
 #include "dpfix_sample.h"
 #include "dpfix_export.h"
+#include "dpfix_peer_watch.h"
 #include "dpfix_session.h"
 #include "control_rollover.h"
 #include "export_handoff.h"
@@ -133,6 +134,22 @@ struct session_control {
 	uint64_t next_attempt_ms;
 	char last_failure[DPFIX_SESSION_ERRLEN]; /* the reason last logged */
 	uint64_t connect_failures;
+	/* The session in use, or offered last (the first, taken up at start, is 1): its
+	 * serial number and whether it agreed on heartbeats (export_handoff.h); the last
+	 * serial given (a hand-off's new session has one before it is in use), and those
+	 * of the hand-off under way. */
+	uint64_t serial;
+	int heartbeats;
+	uint64_t serials_given;
+	uint64_t hand_off_serial;
+	int hand_off_heartbeats;
+	/* Heartbeats on it (control_heartbeat.c): the watch of the session watch_serial
+	 * (0: none), and the serial of the last session whose collector was found dead. */
+	struct dpfix_peer_watch watch;
+	uint64_t watch_serial;
+	uint32_t next_heartbeat_id;
+	uint64_t dead_serial;
+	uint64_t collectors_dead;
 };
 
 /* The export: the export lcore drains the workers' rings into the Exporting Process
@@ -147,6 +164,8 @@ struct exporter_ctx {
 	struct dpfix_export_domain *domain;     /* the probe's observation domain */
 	const struct dpfix_ipfix_schema *flow_schema[2]; /* IPv4, IPv6 */
 	struct probe_records *records;
+	uint64_t session_serial;                /* of the session in use */
+	uint64_t hand_off_serial;               /* of a hand-off's new session */
 	enum dpfix_export_state reported;       /* of the current session, to the control lcore */
 	enum dpfix_export_hand_off hand_off_reported; /* of the latest hand-off, likewise */
 	/* Records taken from a ring: those from burst_next on wait for a session. Each is
@@ -170,7 +189,9 @@ struct exporter_ctx {
 	X(connect_failures, "connection attempts that failed: refused, or the session did " \
 			"not last (doc/sessions.md)") \
 	X(failovers, "times export moved to another collector (collector_mode failover: to a " \
-			"backup, or back to the primary)")
+			"backup, or back to the primary)") \
+	X(collectors_dead, "sessions dropped because their collector was found dead: " \
+			"heartbeat_misses heartbeats in a row unanswered (doc/heartbeats.md)")
 
 struct exporter_counters {
 #define EXPORTER_COUNTER_FIELD(name, text) uint64_t name;
@@ -216,6 +237,23 @@ struct dpfix_session *sessions_open_first(struct session_control *c,
 		const struct probe_settings *s, char *err, size_t errlen);
 void sessions_liveness(struct exporter_ctx *x, uint64_t now_ns);
 void sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns);
+/* A hand-off's new session s: its serial number (export_handoff.h), and once the
+ * export lcore uses it, the current session's serial and heartbeats become its. */
+uint64_t sessions_hand_off_serial(struct session_control *c, const struct dpfix_session *s);
+void sessions_handed_off(struct session_control *c, uint64_t serial);
+/* The collector of session serial is dead (control_heartbeat.c decided: why says how it
+ * knows). Said once; the export lcore is told to stop using the session, which then
+ * fails like any other and is replaced (with backoff) and closed at once. The one place
+ * that acts on a dead collector: failover (another collector) goes here. */
+void sessions_collector_dead(struct exporter_ctx *x, uint64_t serial, const char *why,
+		uint64_t now_ns);
+
+/* Control lcore (control_heartbeat.c): says at start-up how the collector's liveness is
+ * watched; then, as a periodic task, asks the export lcore for heartbeats on the current
+ * session and finds its collector dead; takes in the answers the export lcore reports. */
+void heartbeats_describe(const struct exporter_ctx *x);
+void heartbeats_task(struct exporter_ctx *x, uint64_t now_ns);
+void heartbeats_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns);
 /* After the lcores have stopped: closes the sessions still in the hand-off. */
 void sessions_fini(struct exporter_ctx *x);
 

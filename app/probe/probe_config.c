@@ -144,6 +144,15 @@ const struct dpfix_config_option probe_options[] = {
 	OPT("session_bytes", DPFIX_CONFIG_U64, session_bytes, "0", 0, UINT64_MAX,
 		"hand export over to a new session after this many IPFIX bytes on one (a key's "
 		"usage limit); 0 = never; changes with SIGHUP"),
+	OPT("heartbeat_interval", DPFIX_CONFIG_DURATION, heartbeat_interval_ms, "1", 0, 3600000,
+		"(D)TLS to a dpfix collector: a heartbeat this often (doc/heartbeats.md); 0 = none "
+		"offered; at least 0.1 s otherwise"),
+	OPT("heartbeat_misses", DPFIX_CONFIG_U32, heartbeat_misses, "3", 1, 16,
+		"the collector is dead after this many heartbeats in a row unanswered"),
+	OPT("replay_buffer", DPFIX_CONFIG_U32, replay_buffer, "16777216", 0, 1u << 30,
+		"bytes: with heartbeats, what was sent since the collector last answered one is "
+		"kept and sent again on a new session if the collector dies (doc/heartbeats.md); "
+		"0 = none"),
 	OPT("psk_identity", DPFIX_CONFIG_STRING, security.psk_identity, NULL, 0, 0,
 		"(D)TLS with a pre-shared key: this exporter's identity, its FQDN"),
 	DPFIX_SESSION_SECURITY_OPTIONS(struct probe_settings, security),
@@ -266,6 +275,11 @@ probe_settings_check(const struct probe_settings *s, char *err, size_t errlen)
 	}
 	if (s->export_ring_size & (s->export_ring_size - 1)) {
 		snprintf(err, errlen, "export_ring_size %u is not a power of 2", s->export_ring_size);
+		return -EINVAL;
+	}
+	if (s->heartbeat_interval_ms != 0 && s->heartbeat_interval_ms < 100) {
+		snprintf(err, errlen, "heartbeat_interval %.3g s is below 0.1 s (0 turns heartbeats "
+				"off)", s->heartbeat_interval_ms / 1000.0);
 		return -EINVAL;
 	}
 	if (s->active_timeout_ms < s->idle_timeout_ms) {

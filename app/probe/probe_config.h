@@ -67,6 +67,9 @@ struct probe_settings {
 	uint32_t sctp_udp_port;
 	int sctp_data_unordered;
 	uint64_t sctp_data_lifetime_ms;
+	uint64_t heartbeat_interval_ms; /* 0: no heartbeats offered */
+	uint32_t heartbeat_misses;
+	uint32_t replay_buffer;         /* bytes; 0: no replay */
 	struct probe_sampling sampling[PROBE_MAX_PORTS + 1]; /* by port; then "all" */
 	/* net_af_xdp with dpfix's XDP program: frames that stay with the kernel. */
 	unsigned int nb_xdp_pass;

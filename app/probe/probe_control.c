@@ -1,7 +1,8 @@
 /* The control lcore (main lcore): a small table of periodic tasks, each run when its
  * TSC deadline has passed and due again a period later (l3fwd's drain_tsc), until the
  * export is done. Session life is here: the export lcore's reports read and sessions
- * opened (control_sessions.c); heartbeats and PMTU probes join the table next. A SIGHUP
+ * opened (control_sessions.c), heartbeats asked for and their answers judged
+ * (control_heartbeat.c); PMTU probes join the table next. A SIGHUP
  * reloads the config (probe_reload.c). With two lcores the export work runs here too,
  * between the tasks. */
 #include <stdint.h>
@@ -22,8 +23,8 @@ struct control_task {
 	void (*run)(struct control *c);
 };
 
-enum control_task_id { TASK_LIVENESS, TASK_RECONNECT, TASK_ROLLOVER, TASK_PORT_DROPS, TASK_PROGRESS,
-	TASK_RELOAD, TASK_COUNT };
+enum control_task_id { TASK_LIVENESS, TASK_RECONNECT, TASK_ROLLOVER, TASK_HEARTBEATS,
+	TASK_PORT_DROPS, TASK_PROGRESS, TASK_RELOAD, TASK_COUNT };
 
 struct control {
 	struct probe_settings *settings;
@@ -53,6 +54,13 @@ static void
 task_rollover(struct control *c)
 {
 	rollover_task(c->exporter, probe_clock_now_ns());
+}
+
+/* Heartbeat requests due on the current session; its collector found dead. */
+static void
+task_heartbeats(struct control *c)
+{
+	heartbeats_task(c->exporter, probe_clock_now_ns());
 }
 
 static void
@@ -98,6 +106,7 @@ control_run(struct probe_settings *s, struct worker_ctx *workers, unsigned int n
 		[TASK_LIVENESS] = {"liveness", hz / 1000, now, task_liveness},
 		[TASK_RECONNECT] = {"reconnect", hz / 1000, now, task_reconnect},
 		[TASK_ROLLOVER] = {"hand-off", hz / 1000, now, task_rollover},
+		[TASK_HEARTBEATS] = {"heartbeats", hz / 1000, now, task_heartbeats},
 		[TASK_PORT_DROPS] = {"port drops", hz / 10, now, task_port_drops},
 		[TASK_PROGRESS] = {"progress", 0, 0, task_progress},
 		[TASK_RELOAD] = {"reload", hz / 100, now, task_reload},

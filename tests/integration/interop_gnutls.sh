@@ -28,6 +28,11 @@ interop() {
 	grep -q "records_lost *0$" "$WORK/$name.probe" || fail "$name: records lost"
 	grep -aq "Processing [1-9][0-9]* bytes" "$WORK/$name.gnutls" ||
 		fail "$name: gnutls-serv decrypted nothing"
+	# The probe offered dpfix heartbeats (ALPN); gnutls-serv, knowing nothing of them, went
+	# on without, and the probe sent none (doc/heartbeats.md).
+	grep -q "liveness: the collector did not agree on heartbeats" "$WORK/$name.probe" ||
+		fail "$name: the probe does not say that the collector did not agree on heartbeats"
+	grep -q "heartbeats_sent *0$" "$WORK/$name.probe" || fail "$name: heartbeats sent to gnutls-serv"
 	echo "ok $name: $(grep -o 'DTLSv1.2 [^ ]*' "$WORK/$name.probe" | head -1) with gnutls-serv"
 }
 

@@ -270,6 +270,35 @@ open(sys.argv[1], "wb").write(data[:starts[-1]])
 PYEOF
 }
 
+# strip_heartbeats FILE: FILE holds what a (D)TLS session carried, decrypted, back to back:
+# IPFIX messages and dpfix heartbeats (doc/heartbeats.md: marker 0xDF48, length, type 1 or
+# 2, payload length, payload, at least 16 octets of padding). Leaves the IPFIX messages
+# in FILE and prints how many heartbeat requests and responses it took out; fails on a
+# malformed heartbeat or anything that is neither.
+strip_heartbeats() {
+	$PY - "$1" <<'PYEOF'
+import sys
+data = open(sys.argv[1], "rb").read()
+kept, counts, off = bytearray(), {1: 0, 2: 0}, 0
+while off < len(data):
+    marker = int.from_bytes(data[off:off + 2], "big")
+    length = int.from_bytes(data[off + 2:off + 4], "big")
+    if marker not in (10, 0xDF48) or length < 4 or off + length > len(data):
+        sys.exit(f"{sys.argv[1]}: neither IPFIX nor a heartbeat at byte {off}")
+    msg = data[off:off + length]
+    if marker == 10:
+        kept += msg
+    else:
+        payload = int.from_bytes(msg[5:7], "big")
+        if msg[4] not in counts or length < 7 + payload + 16:
+            sys.exit(f"{sys.argv[1]}: malformed heartbeat at byte {off}: {msg[:8].hex()}")
+        counts[msg[4]] += 1
+    off += length
+open(sys.argv[1], "wb").write(kept)
+print(counts[1], counts[2])
+PYEOF
+}
+
 # udp_payloads CAPTURE FILE: the UDP payloads in CAPTURE one after the other, as ipfixDump
 # reads a stream of IPFIX messages.
 udp_payloads() {
@@ -302,6 +331,18 @@ veth_pair() {
 		ip netns exec "$ns" ip link set lo up
 		ip netns exec "$ns" ip link set "$dev" up
 	done
+}
+
+# stamp_lines FILE: copies its input to FILE line by line, each line headed by the wall
+# clock (seconds since the epoch, to the microsecond) at which it was read: when a program
+# said something, to within the scheduling of this reader. Bash's $EPOCHREALTIME is the
+# same clock.
+stamp_lines() {
+	$PY -u -c '
+import sys, time
+with open(sys.argv[1], "w", buffering=1) as out:
+    for line in sys.stdin:
+        out.write(f"{time.time():.6f} {line}")' "$1"
 }
 
 # probe_telemetry PREFIX COMMAND: a DPDK telemetry query to the probe run with --file-prefix

@@ -75,9 +75,18 @@ hand_off() {
 	[ "$packets" = "$metered" ] || fail "$scheme: the collector got $packets packets, the probe metered $metered"
 	[ "$(summary_value "$c" flows)" = "$(counter "$p" records_exported)" ] ||
 		fail "$scheme: collector flows $(summary_value "$c" flows), probe exported $(counter "$p" records_exported)"
-	for zero in records_lost records_unconfirmed sessions_unconfirmed send_failures; do
+	for zero in records_lost records_unconfirmed sessions_unconfirmed send_failures collectors_dead; do
 		[ "$(counter "$p" $zero)" = 0 ] || fail "$scheme: $zero $(counter "$p" $zero)"
 	done
+	# Heartbeats go on across hand-offs (doc/heartbeats.md): at most the one in flight at
+	# each switch and at the end goes unanswered.
+	if [ "${scheme%+*}" != "$scheme" ]; then
+		local sent answered
+		sent=$(counter "$p" heartbeats_sent)
+		answered=$(counter "$p" heartbeats_answered)
+		[ "$sent" -ge 3 ] && [ $((sent - answered)) -le $((rolled + 1)) ] ||
+			fail "$scheme: $answered of $sent heartbeats answered over $rolled hand-offs"
+	fi
 	grep -q "sequence_lost *0$" "$c" || fail "$scheme: sequence loss: $(grep sequence_ "$c")"
 	# The collector links each new session to the one before it by the exporter's PSK
 	# identity, and the sequence numbers go on across (plaintext proves no identity).

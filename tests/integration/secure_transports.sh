@@ -277,9 +277,14 @@ tshark -r "$WORK/dtls_udp_psk.pcapng" -o "tls.keylog_file:$WORK/keys.log" -d "ud
 	-Y "dtls.record.content_type == 23" -T fields -e data.data 2>"$WORK/decrypt.err" |
 	tr -d ':\t\n' | xxd -r -p >"$WORK/decrypted.ipfix"
 [ -s "$WORK/decrypted.ipfix" ] || fail "tshark decrypted nothing: $(head -3 "$WORK/decrypt.err")"
+# Between the IPFIX messages, the heartbeats both ends agreed on: requests and the
+# collector's responses, each one DTLS record.
+read -r requests responses < <(strip_heartbeats "$WORK/decrypted.ipfix") || fail "decrypted DTLS"
+[ "$requests" -ge 1 ] && [ "$responses" -ge 1 ] ||
+	fail "dtls+udp: $requests heartbeat requests and $responses responses decrypted, want some of each"
 # The flows and 2 x 6 options records (at start and at the end).
 ipfix_dump_clean "$WORK/decrypted.ipfix" $(($(expected flows) + 12))
-echo "ok key log: tshark decrypts DTLS; ipfixDump: $IPFIXDUMP_STATS"
+echo "ok key log: tshark decrypts DTLS, $requests heartbeat requests and $responses responses among the IPFIX; ipfixDump: $IPFIXDUMP_STATS"
 
 # TLS 1.3 has no master secret: the key log carries its handshake and traffic secrets,
 # one line each, and only its owner may read it.
@@ -294,6 +299,9 @@ tshark -r "$WORK/tls_tcp_psk.pcapng" -o "tls.keylog_file:$WORK/keys13.log" -d "t
 	-Y "tls.app_data" -T fields -e data.data 2>"$WORK/decrypt13.err" |
 	tr -d ':\t\n,' | xxd -r -p >"$WORK/decrypted13.ipfix"
 [ -s "$WORK/decrypted13.ipfix" ] || fail "tshark decrypted no TLS 1.3: $(head -3 "$WORK/decrypt13.err")"
+read -r requests responses < <(strip_heartbeats "$WORK/decrypted13.ipfix") || fail "decrypted TLS 1.3"
+[ "$requests" -ge 1 ] && [ "$responses" -ge 1 ] ||
+	fail "tls+tcp: $requests heartbeat requests and $responses responses decrypted, want some of each"
 # The stream is whole IPFIX messages ending with the orderly "withdraw all templates".
 ipfix_stream_cut "$WORK/decrypted13.ipfix" >/dev/null || fail "decrypted TLS 1.3 is not a stream of IPFIX messages"
 ipfix_dump_clean "$WORK/decrypted13.ipfix" $(($(expected flows) + 12))
