@@ -24,12 +24,14 @@ heartbeats_describe(const struct exporter_ctx *x)
 				strcmp(transport, "udp") == 0 ? ": a dead collector goes unnoticed over UDP" :
 				strcmp(transport, "tcp") == 0 ? ": TCP notices a dead collector (its timeouts)" :
 				": SCTP's own heartbeats notice a dead collector");
-	else if (c->endpoint.security != DPFIX_SECURITY_NONE)
+	else if (liveness_by_session(x))
 		printf("dpfix-probe: liveness: the collector did not agree on heartbeats (not a dpfix "
-				"collector): %s\n", strcmp(transport, "udp") == 0 ?
-				"a dead collector goes unnoticed over DTLS/UDP" :
-				strcmp(transport, "tcp") == 0 ? "TCP keepalive and TCP_USER_TIMEOUT notice a "
-				"dead collector" : "SCTP's own heartbeats notice a dead collector");
+				"collector): a fresh session every %.3g s checks it (a planned hand-off; the "
+				"collector dead if it cannot be opened)%s\n",
+				LIVENESS_SESSION_FACTOR * s->heartbeat_interval_ms * s->heartbeat_misses / 1000.0,
+				strcmp(transport, "udp") == 0 ? "" : strcmp(transport, "tcp") == 0 ?
+				"; TCP keepalive and TCP_USER_TIMEOUT meanwhile" :
+				"; SCTP's own heartbeats meanwhile");
 	else
 		printf("dpfix-probe: liveness: no heartbeats without (D)TLS, where they cannot be "
 				"agreed: %s\n", strcmp(transport, "udp") == 0 ?

@@ -46,7 +46,17 @@ rollover_init(struct exporter_ctx *x, uint64_t now_ns)
 		PROBE_LOG(WARNING, "telemetry: /dpfix/hand_off could not be registered");
 }
 
-/* What asks for a hand-off now, or NULL. */
+/* Seed 002 3.1.3, alternative 2: a handshake needs the collector alive. */
+int
+liveness_by_session(const struct exporter_ctx *x)
+{
+	const struct session_control *c = &x->control;
+
+	return !c->heartbeats && c->endpoint.security != DPFIX_SECURITY_NONE &&
+			x->settings->heartbeat_interval_ms != 0;
+}
+
+/* What asks for a hand-off now, or NULL (r->liveness: a liveness check). */
 static const char *
 due(struct exporter_ctx *x, uint64_t now_ns, char *buf, size_t len)
 {
@@ -54,12 +64,20 @@ due(struct exporter_ctx *x, uint64_t now_ns, char *buf, size_t len)
 	struct session_rollover *r = &x->rollover;
 	struct exporter_counters xc;
 
+	r->liveness = 0;
 	if (atomic_exchange(&r->requested, 0)) {
 		snprintf(buf, len, "the operator's /dpfix/hand_off");
 		return buf;
 	}
 	if (s->session_lifetime_ms != 0 && now_ns - r->since_ns >= s->session_lifetime_ms * 1000000ull) {
 		snprintf(buf, len, "session_lifetime %.3g s", s->session_lifetime_ms / 1e3);
+		return buf;
+	}
+	if (liveness_by_session(x) &&
+			now_ns - r->since_ns >= LIVENESS_SESSION_FACTOR * s->heartbeat_interval_ms *
+			s->heartbeat_misses * 1000000ull) {
+		r->liveness = 1;
+		snprintf(buf, len, "liveness check (no heartbeats agreed)");
 		return buf;
 	}
 	if (s->session_bytes != 0) {
@@ -93,6 +111,15 @@ attempt_failed(struct exporter_ctx *x, const char *why, uint64_t now_ns)
 	if (r->failback) {
 		r->failback = 0;
 		failover_failback_failed(&x->control, why);
+		return;
+	}
+	if (r->liveness) {
+		char dead[DPFIX_SESSION_ERRLEN + 64];
+
+		/* The collector cannot take a new session: it is dead to us. */
+		snprintf(dead, sizeof(dead), "a fresh session to check its liveness failed: %s", why);
+		r->liveness = 0;
+		sessions_collector_dead(x, x->control.serial, dead, now_ns);
 		return;
 	}
 	r->failed++;

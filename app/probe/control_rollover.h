@@ -23,6 +23,7 @@ struct session_rollover {
 	uint64_t bytes_base;            /* the export's bytes_sent then */
 	uint64_t retry_ns;              /* after an attempt failed: not before */
 	uint64_t failed;                /* attempts that failed; the old session went on */
+	int liveness;                   /* the one under way checks a collector's liveness */
 };
 
 #endif

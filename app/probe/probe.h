@@ -281,6 +281,13 @@ int failover_failback_due(struct session_control *c, const struct probe_settings
  * answered takes in what the export lcore made of it; fini closes one half open. */
 void rollover_init(struct exporter_ctx *x, uint64_t now_ns);
 void rollover_task(struct exporter_ctx *x, uint64_t now_ns);
+/* Whether the collector's liveness is checked by a fresh session now and then (a (D)TLS
+ * one that did not agree on heartbeats), every heartbeat_interval x heartbeat_misses x
+ * LIVENESS_SESSION_FACTOR; one that cannot be opened makes the collector dead
+ * (sessions_collector_dead). Less often than heartbeats: each is a handshake for the
+ * collector, and a session it keeps. */
+#define LIVENESS_SESSION_FACTOR 10ull
+int liveness_by_session(const struct exporter_ctx *x);
 void rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns);
 void rollover_fini(struct exporter_ctx *x);
 

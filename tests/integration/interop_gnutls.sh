@@ -123,4 +123,34 @@ grep -aqF "most likely it chose TLS 1.3 PSK without key exchange (psk_ke)" "$WOR
 wait_for_text "$WORK/psk_ke.gnutls" "Error in handshake: Decryption has failed" 10
 kill "$gpid"
 echo "ok psk_ke: GnuTLS allowed plain PSK picks psk_ke and the probe says so"
+# A collector that did not agree on heartbeats is checked by a fresh session every
+# heartbeat_interval x heartbeat_misses x 10 (here 0.1 x 3 x 10 = 3 s), a planned
+# hand-off (doc/heartbeats.md): one goes through while gnutls-serv works; frozen
+# (SIGSTOP), the next cannot be opened, and the collector is found dead, in one line.
+port=$(free_port)
+# shellcheck disable=SC2086
+gnutls-serv --echo -p "$port" $GNUTLS_PSK >"$WORK/liveness.gnutls" 2>&1 &
+gpid=$!
+PIDS+=("$gpid")
+wait_for_text "$WORK/liveness.gnutls" "listening on IPv4" 10
+# shellcheck disable=SC2046,SC2086
+"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
+	--collector "tls+tcp://127.0.0.1:$port" $PROBE_PSK --heartbeat-interval 0.1 \
+	--heartbeat-misses 3 --stats-interval 0 >"$WORK/liveness.probe" 2>&1 &
+probe=$!
+PIDS+=("$probe")
+wait_for_text "$WORK/liveness.probe" "liveness: the collector did not agree on heartbeats (not a dpfix collector): a fresh session every 3 s checks it" 20
+wait_for_text "$WORK/liveness.probe" "handed over to .* (liveness check (no heartbeats agreed))" 20
+kill -STOP "$gpid"
+wait_for_text "$WORK/liveness.probe" "is dead" 20
+kill -CONT "$gpid"
+kill -INT "$probe"
+wait "$probe" || true
+kill "$gpid"
+grep -aq "export: collector tls+tcp 127.0.0.1:$port .* is dead: a fresh session to check its liveness failed: " "$WORK/liveness.probe" ||
+	fail "liveness: the dead line: $(grep -a "export:" "$WORK/liveness.probe")"
+[ "$(grep -ac "is dead" "$WORK/liveness.probe")" = 1 ] || fail "liveness: 'dead' said more than once"
+[ "$(counter "$WORK/liveness.probe" collectors_dead)" = 1 ] && [ "$(counter "$WORK/liveness.probe" heartbeats_sent)" = 0 ] ||
+	fail "liveness: collectors_dead $(counter "$WORK/liveness.probe" collectors_dead), heartbeats_sent $(counter "$WORK/liveness.probe" heartbeats_sent)"
+echo "ok liveness: a fresh session every 3 s; gnutls-serv frozen, found dead: $(grep -ao "is dead: .*" "$WORK/liveness.probe" | cut -c1-90)"
 echo "interop_gnutls: ok"
