@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Failover between collectors (collector_mode failover, issue 12): the probe exports to
-# the primary (the first --collector); killed, it goes on to the backup, which gets
+# the primary (the first collector); frozen (SIGSTOP: sockets open, no reset), it is
+# found dead by its unanswered heartbeats and export goes on to the backup, which gets
+# decodable records; woken (SIGCONT), export goes back to it by a hand-off. Killed, it
+# goes on to the backup again, which gets
 # decodable records with their templates; once the primary is back, a planned hand-off
 # (failback_interval 1 s) takes export back to it without a stall, and the backup's
 # session ends in order. Then SIGHUP gives a list with one other collector that is not up
@@ -32,12 +35,29 @@ printf 'collector = tls+tcp://127.0.0.1:%s\ncollector = tls+tcp://127.0.0.1:%s\n
 probe=$!
 PIDS+=("$probe")
 wait_for_flows "$WORK/a1.json" 1
+# The primary freezes: found dead (3 heartbeats of 1 s unanswered), export on the backup.
+kill -STOP "$a1_PID"
+wait_for_text "$WORK/probe" "export: collector tls+tcp 127.0.0.1:$primary .* is dead" 10
+wait_for_text "$WORK/probe" "export: failed over to collector 2 of 2" 10
+wait_for_flows "$WORK/b.json" 1
+# Woken, it answers again: export back on it.
+kill -CONT "$a1_PID"
+wait_for_text "$WORK/probe" "export: back on the primary collector" 20
+frozen_b=$(flow_lines "$WORK/b.json")
+wait_for_text "$WORK/b.stderr" "closed by the exporter" 20
+after=$(flow_lines "$WORK/a1.json")
+wait_for_flows "$WORK/a1.json" $((after + 1))
 # The primary dies: export goes on to the backup.
 kill -KILL "$a1_PID"
 wait "$a1_PID" 2>/dev/null || true
-wait_for_text "$WORK/probe" "export: failed over to collector 2 of 2" 20
-wait_for_flows "$WORK/b.json" 1
-[ "$(grep -c "new session from" "$WORK/b.stderr")" = 1 ] || fail "the backup should have one session"
+for _ in $(seq 200); do
+	[ "$(grep -c "export: failed over to collector 2 of 2" "$WORK/probe")" = 2 ] && break
+	sleep 0.1
+done
+[ "$(grep -c "export: failed over to collector 2 of 2" "$WORK/probe")" = 2 ] ||
+	fail "no second failover: $(grep -a "export:" "$WORK/probe")"
+wait_for_flows "$WORK/b.json" $((frozen_b + 1))
+[ "$(grep -c "new session from" "$WORK/b.stderr")" = 2 ] || fail "the backup should have two sessions"
 grep -q "does not answer yet" "$WORK/probe" || sleep 1.5 # a failback tried while it is away
 # The primary is back: export returns to it.
 collector a2 "$primary"
@@ -64,7 +84,8 @@ wait_for_close "$WORK/c"
 COLLECTOR_PID=$b_PID; stop_collector
 COLLECTOR_PID=$a2_PID; stop_collector
 COLLECTOR_PID=$c_PID; stop_collector
-[ "$(counter "$WORK/probe" failovers)" = 3 ] || fail "failovers $(counter "$WORK/probe" failovers), want 3"
+[ "$(counter "$WORK/probe" failovers)" = 5 ] || fail "failovers $(counter "$WORK/probe" failovers), want 5"
+[ "$(counter "$WORK/probe" collectors_dead)" = 1 ] || fail "collectors_dead $(counter "$WORK/probe" collectors_dead), want 1"
 for c in b a2 c; do
 	[ "$(summary_value "$WORK/$c.stdout" flows)" -gt 0 ] || fail "$c: no flows"
 	[ "$(counter "$WORK/$c.stdout" malformed_messages)" = 0 ] || fail "$c: malformed messages"
