@@ -10,7 +10,10 @@
 # and writes $OUT.json and $OUT.png (packets per second per worker, probe and source).
 # Needs hugepages: it adds HUGEPAGES (2 MB each) and takes them back at the end.
 # Usage: bench/line_rate.sh [BUILD_DIR] [OUT]   (env: DURATION, CASES, WORKERS, REPEAT,
-#   PROBE_OPTS: more probe options, e.g. "--measures tcp,lengths"; SOURCE=no skips testpmd)
+#   PROBE_OPTS: more probe options, e.g. "--measures tcp,lengths"; SOURCE=no skips testpmd;
+#   VS=OTHER_BUILD_DIR: that build's probe too, right after this one's in each round, for
+#   a ratio taken in the same round: vs_pps, probe_vs_ratio; probe_source_ratio likewise;
+#   VS_NAME names it in the plot)
 set -euo pipefail
 build=${1:-build}
 out=${2:-bench/line_rate}
@@ -20,6 +23,7 @@ WORKERS=${WORKERS:-"1 2"}
 REPEAT=${REPEAT:-1}
 PROBE_OPTS=${PROBE_OPTS:-}
 SOURCE=${SOURCE:-yes}
+VS=${VS:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 probe="$build/app/probe/dpfix-probe"
 collector="$build/app/collector/dpfix-collector"
@@ -130,21 +134,27 @@ for r in $(seq "$REPEAT"); do
 				kill -INT $spid
 				wait $spid || true
 			fi
-			# The whole probe.
+			# The whole probe (and VS's, after it: both then run on the same machine state).
+			run_probe() {   # run_probe PROBE STATS: its packets per second
+				"$1" --in-memory --no-pci $(lcores $w) --file-prefix $prefix --log-level=lib.eal:error \
+					$(vdevs $c $w) -- --mbuf-count $mbufs --flow-table-size ${table[$c]} \
+					--rx-ring-size 4096 --collector "udp://127.0.0.1:$port" --stats-interval 0 \
+					--stats-json "$2" $PROBE_OPTS >"$results.probe" 2>&1 &
+				ppid=$!
+				pids+=($ppid)
+				rate $prefix $w
+				kill -INT $ppid
+				wait $ppid || true
+			}
 			prefix=dpfix-lr-$$
-			"$probe" --in-memory --no-pci $(lcores $w) --file-prefix $prefix --log-level=lib.eal:error \
-				$(vdevs $c $w) -- --mbuf-count $mbufs --flow-table-size ${table[$c]} \
-				--rx-ring-size 4096 --collector "udp://127.0.0.1:$port" --stats-interval 0 \
-				--stats-json "$results.stats" $PROBE_OPTS >"$results.probe" 2>&1 &
-			ppid=$!
-			pids+=($ppid)
-			probe_pps=$(rate $prefix $w)
-			kill -INT $ppid
-			wait $ppid || true
-			$PY - "$results.stats" "$c" "$w" "$probe_pps" "$src" "${frames[$c]}" "$PROBE_OPTS" <<'PY' | tee -a "$results"
+			probe_pps=$(run_probe "$probe" "$results.stats")
+			vs_pps=0
+			[ -z "$VS" ] || vs_pps=$(run_probe "$VS/app/probe/dpfix-probe" "$results.vs")
+			$PY - "$results.stats" "$c" "$w" "$probe_pps" "$src" "${frames[$c]}" "$PROBE_OPTS" "$vs_pps" <<'PY' | tee -a "$results"
 import json, sys
 s = json.load(open(sys.argv[1]))
 case, workers, pps, src, frames = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+vs = int(sys.argv[8])
 t, x = s["totals"], s["exporter"]
 print(json.dumps({"case": case, "workers": workers, "frames": frames,
     "probe_opts": sys.argv[7], "probe_pps": pps,
@@ -153,14 +163,16 @@ print(json.dumps({"case": case, "workers": workers, "frames": frames,
     "source_ns_per_packet": round(1e9 * workers / src, 1) if src else None,
     "rx_missed": t["rx_missed"], "rx_nombuf": t["rx_nombuf"], "rx_packets": t["rx_packets"],
     "flows_created": t["flows_created"], "flows_evicted": t["flows_evicted"],
-    "records_exported": x["records_exported"], "records_lost": x["records_lost"]}))
+    "records_exported": x["records_exported"], "records_lost": x["records_lost"],
+    "probe_source_ratio": round(pps / src, 3) if src else None,
+    "vs_pps": vs, "probe_vs_ratio": round(pps / vs, 3) if vs else None}))
 PY
 		done
 	done
 done
 
 cp "$results" "$out.json"
-$PY - "$out.json" "$out.png" <<'PY'
+$PY - "$out.json" "$out.png" "${VS_NAME:-$VS}" <<'PY'
 import json, sys
 import matplotlib
 matplotlib.use("Agg")
@@ -168,19 +180,23 @@ import matplotlib.pyplot as plt
 rows = [json.loads(l) for l in open(sys.argv[1])]
 cases = [c for c in ("64k", "1m", "4m", "flood") if any(r["case"] == c for r in rows)]
 fig, ax = plt.subplots(figsize=(8, 4.5))
-width = 0.2
-for i, (w, what, key) in enumerate([(1, "probe, 1 worker", "probe_pps_per_worker"),
-                                     (2, "probe, 2 workers (per worker)", "probe_pps_per_worker"),
-                                     (1, "source alone (testpmd rxonly), 1 core", "source_pps_per_core")]):
+series = [(1, "probe, 1 worker", "probe_pps_per_worker"),
+          (2, "probe, 2 workers (per worker)", "probe_pps_per_worker"),
+          (1, "probe built from %s, 1 worker" % sys.argv[3], "vs_pps"),
+          (1, "source alone (testpmd rxonly), 1 core", "source_pps_per_core")]
+series = [x for x in series if any(r["workers"] == x[0] and r.get(x[2]) for r in rows)]
+width = 0.8 / len(series)
+for i, (w, what, key) in enumerate(series):
     ys = []
     for c in cases:
-        v = [r[key] for r in rows if r["case"] == c and r["workers"] == w]
+        v = [r[key] for r in rows if r["case"] == c and r["workers"] == w and r.get(key)]
         ys.append(sorted(v)[len(v) // 2] / 1e6 if v else 0)
-    ax.bar([x + (i - 1) * width for x in range(len(cases))], ys, width, label=what)
+    ax.bar([x + (i - (len(series) - 1) / 2) * width for x in range(len(cases))], ys, width, label=what)
 ax.axhline(30, color="grey", linestyle="--", linewidth=0.8)
 ax.axhline(20, color="grey", linestyle=":", linewidth=0.8)
 ax.set_xticks(range(len(cases)))
-ax.set_xticklabels(["64K flows", "1M flows", "4M flows", "flood (64K table)"][:len(cases)] if cases == ["64k", "1m", "4m", "flood"] else cases)
+names = {"64k": "64K flows", "1m": "1M flows", "4m": "4M flows", "flood": "flood (64K table)"}
+ax.set_xticklabels([names[c] for c in cases])
 ax.set_ylabel("Mpps per worker core (64-byte frames)")
 ax.set_title("dpfix-probe whole path: net_pcap infinite_rx -> parse -> table -> export")
 ax.legend(fontsize=8)
