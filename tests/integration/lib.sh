@@ -299,6 +299,48 @@ print(counts[1], counts[2])
 PYEOF
 }
 
+# run_softflowd PORT: softflowd (-v 10) meters the bundled capture and exports IPFIX
+# to udp 127.0.0.1:PORT; returns once it has exited, with what it says it exported in
+# SOFTFLOWD_RECORDS (records count both directions of its flows) and SOFTFLOWD_PACKETS
+# (datagrams). With -r, softflowd handles one batch of the file per control-socket
+# command and exits by itself after the end of the file (ENVIRONMENT-NOTES section 4).
+run_softflowd() {
+	local pid
+	softflowd -r "$SAMPLE_PCAP" -v 10 -n "127.0.0.1:$1" -d -p "$WORK/sf.pid" -c "$WORK/sf.ctl" \
+		>"$WORK/softflowd.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		softflowctl -c "$WORK/sf.ctl" statistics >/dev/null 2>&1 || true
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "softflowd did not finish within 30 s"
+	wait "$pid" || fail "softflowd exited with $?: $(tail -5 "$WORK/softflowd.log")"
+	# "Flows exported: 63 (115 records) in 5 packets"
+	read -r SOFTFLOWD_RECORDS SOFTFLOWD_PACKETS < <(sed -n \
+		's/.*Flows exported: [0-9]* (\([0-9]*\) records) in \([0-9]*\) packets.*/\1 \2/p' \
+		"$WORK/softflowd.log") || true
+	[ -n "${SOFTFLOWD_RECORDS:-}" ] && [ "$SOFTFLOWD_RECORDS" -gt 0 ] ||
+		fail "softflowd exported nothing: $(cat "$WORK/softflowd.log")"
+}
+
+# sctp_stream_order CAPTURE UDP_PORT: the DATA chunks in CAPTURE (SCTP over UDP_PORT)
+# are the templates ordered on stream 0 and the data unordered on stream 1, and only
+# those (sctp_data_unordered).
+sctp_stream_order() {
+	tshark -r "$1" -d "udp.port==$2,sctp" -Y sctp.data_sid -T fields \
+		-e sctp.data_sid -e sctp.data_u_bit 2>/dev/null | $PY -c '
+import sys
+chunks = set()
+for line in sys.stdin:
+    sids, _, ubits = line.rstrip("\n").partition("\t")
+    # one value per DATA chunk, in order, also when chunks are bundled in one packet
+    chunks |= set(zip(sids.split(","), ubits.split(",")))
+if chunks != {("0x0000", "0"), ("0x0001", "1")}:
+    sys.exit(f"(stream, U bit) pairs seen: {sorted(chunks)}")'
+}
+
 # udp_payloads CAPTURE FILE: the UDP payloads in CAPTURE one after the other, as ipfixDump
 # reads a stream of IPFIX messages.
 udp_payloads() {

@@ -100,17 +100,7 @@ stop_collector
 check_totals sctp
 # The SHUTDOWN COMPLETE: the association's end is in the capture.
 capture_stop sctp 1 "sctp.chunk_type == 14" -d "udp.port==$sport,sctp"
-tshark -r "$WORK/sctp.pcapng" -d "udp.port==$sport,sctp" -Y sctp.data_sid -T fields \
-	-e sctp.data_sid -e sctp.data_u_bit 2>/dev/null >"$WORK/sctp.ubits"
-$PY - "$WORK/sctp.ubits" <<'PYEOF' || fail "sctp: want ordered templates on stream 0, unordered data on 1"
-import sys
-chunks = set()
-for line in open(sys.argv[1]):
-    sids, _, ubits = line.rstrip("\n").partition("\t")
-    chunks |= set(zip(sids.split(","), ubits.split(",")))
-if chunks != {("0x0000", "0"), ("0x0001", "1")}:
-    sys.exit(f"(stream, U bit) pairs seen: {sorted(chunks)}")
-PYEOF
+sctp_stream_order "$WORK/sctp.pcapng" "$sport" || fail "sctp: want ordered templates on stream 0, unordered data on 1"
 [ "$(tshark -r "$WORK/sctp.pcapng" -d "udp.port==$sport,sctp" \
 	-Y "(sctp.chunk_type == 1 || sctp.chunk_type == 2) && sctp.parameter_type == 0xc000" \
 	-T fields -e frame.number 2>/dev/null | grep -c .)" = 2 ] ||

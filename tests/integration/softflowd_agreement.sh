@@ -10,25 +10,9 @@ port=$(free_port)
 cap="$WORK/softflowd.pcapng"
 capture_start softflowd "udp port $port"
 
-# With -r, softflowd handles one batch of the file per control-socket command and exits
-# by itself after the end of the file (ENVIRONMENT-NOTES section 4).
-softflowd -r "$SAMPLE_PCAP" -v 10 -n "127.0.0.1:$port" -d -p "$WORK/sf.pid" -c "$WORK/sf.ctl" \
-	>"$WORK/softflowd.log" 2>&1 &
-SF_PID=$!
-PIDS+=("$SF_PID")
-for _ in $(seq 300); do
-	kill -0 "$SF_PID" 2>/dev/null || break
-	softflowctl -c "$WORK/sf.ctl" statistics >/dev/null 2>&1 || true
-	sleep 0.1
-done
-kill -0 "$SF_PID" 2>/dev/null && fail "softflowd did not finish within 30 s"
-wait "$SF_PID" || fail "softflowd exited with $?: $(tail -5 "$WORK/softflowd.log")"
-
-# "Flows exported: 63 (115 records) in 5 packets": records counts both directions.
-read -r records packets < <(sed -n 's/.*Flows exported: [0-9]* (\([0-9]*\) records) in \([0-9]*\) packets.*/\1 \2/p' \
-	"$WORK/softflowd.log") || true
-[ -n "${records:-}" ] && [ "$records" -gt 0 ] || fail "softflowd exported nothing: $(cat "$WORK/softflowd.log")"
-capture_stop softflowd "$packets" "udp.dstport == $port"
+run_softflowd "$port"
+records=$SOFTFLOWD_RECORDS
+capture_stop softflowd "$SOFTFLOWD_PACKETS" "udp.dstport == $port"
 
 "$DPFIX_DUMP" --json "$cap" >"$WORK/dump.json" 2>"$WORK/dump.stderr" ||
 	fail "dpfix-dump exited with $?: $(head -5 "$WORK/dump.stderr")"
