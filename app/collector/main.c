@@ -158,7 +158,7 @@ main(int argc, char **argv)
 	static struct collector_settings cfg;
 	struct stop_signals sig;
 	struct dpfix_collect_stop stop = {.requested = stop_requested, .arg = &sig};
-	char err[DPFIX_CONFIG_ERRLEN];
+	char err[DPFIX_CONFIG_ERRLEN], lost[512];
 	struct dpfix_collect *c;
 	FILE *json_out = NULL;
 	int ret;
@@ -211,9 +211,8 @@ main(int argc, char **argv)
 	drain(c, &stop, &sig);
 	dpfix_collect_finish(c, "closed at shutdown");
 	dpfix_collect_write_summary(c, PROGRAM, stdout);
-	/* 2: the collector itself lost what it had received: a stop that did not wait for
-	 * it, or a sink (--write) that failed. */
-	ret = dpfix_collect_unread_after_stop(c) != 0 || dpfix_collect_sinks_lost(c) != 0 ? 2 : 0;
+	/* 2: data sent to the collector was lost (the summary's last line names how). */
+	ret = dpfix_collect_loss(c, lost, sizeof(lost)) ? 2 : 0;
 	dpfix_collect_free(c);
 	if (json_out != NULL && json_out != stdout)
 		fclose(json_out);

@@ -285,11 +285,13 @@ add_session_stats(struct dump_session *s, void *ctx)
 	dpfix_ipfix_decode_stats_add(&decode_totals, dpfix_ipfix_decoder_stats(s->decoder));
 }
 
-/* Prints the summary; returns whether the input had anything bad in it. */
+/* Prints the summary; returns whether the input had anything bad in it, or records
+ * lost (missing by sequence number, or in sets that could not be decoded). */
 static int
 summary(int capture)
 {
 	int bad = decode_totals.malformed_messages != 0;
+	char lost[512] = "";
 
 	fprintf(stderr, "dpfix-dump: summary:\n");
 #define SHOW(name, text) fprintf(stderr, "  %-27s %" PRIu64 "\n", #name, decode_totals.name);
@@ -306,6 +308,10 @@ summary(int capture)
 	bad |= is_bad && dump_counters.name != 0;
 	DUMP_COUNTERS(SHOW_DUMP)
 #undef SHOW_DUMP
+	if (dpfix_ipfix_decode_loss(&decode_totals, lost, sizeof(lost))) {
+		fprintf(stderr, "dpfix-dump: data lost (exit status 2): %s\n", lost);
+		bad = 1;
+	}
 	return bad;
 }
 

@@ -215,7 +215,7 @@ main(int argc, char **argv)
 	static struct dpfix_mediate_params mp;
 	struct stop_signals sig;
 	struct dpfix_collect_stop stop = {.requested = stop_requested, .arg = &sig};
-	char err[DPFIX_CONFIG_ERRLEN];
+	char err[DPFIX_CONFIG_ERRLEN], lost[512];
 	struct dpfix_collect_sink sink;
 	struct dpfix_collect *c;
 	struct dpfix_mediate *m;
@@ -261,7 +261,9 @@ main(int argc, char **argv)
 	dpfix_collect_finish(c, "closed at shutdown");
 	dpfix_collect_write_summary(c, PROGRAM, stdout);
 	dpfix_mediate_write_summary(m, stdout);
-	ret = dpfix_collect_unread_after_stop(c) != 0 || dpfix_collect_sinks_lost(c) != 0 ? 2 : 0;
+	/* 2: data was lost, coming in (the collector summary's last line names how) or on
+	 * the way out (the Mediator's sink counts what it lost). */
+	ret = dpfix_collect_loss(c, lost, sizeof(lost)) ? 2 : 0;
 	if (cfg.stats_json[0] != '\0' && write_stats_json(cfg.stats_json, c, m) < 0 && ret == 0)
 		ret = 1;
 	dpfix_collect_free(c);

@@ -266,6 +266,37 @@ dpfix_collect_sinks_lost(const struct dpfix_collect *c)
 	return lost;
 }
 
+/* Appends "NAME VALUE" to names when value is not 0; returns whether it was. */
+static int
+name_loss(char *names, size_t len, const char *name, uint64_t value)
+{
+	size_t used = strlen(names);
+
+	if (value == 0)
+		return 0;
+	if (used < len)
+		snprintf(names + used, len - used, "%s%s %" PRIu64, used ? ", " : "", name, value);
+	return 1;
+}
+
+int
+dpfix_collect_loss(const struct dpfix_collect *c, char *names, size_t len)
+{
+	struct dpfix_collect_stats st;
+	int any;
+
+	dpfix_collect_stats(c, &st);
+	names[0] = '\0';
+	any = dpfix_ipfix_decode_loss(&st.decode, names, len);
+	any |= name_loss(names, len, "socket_drops", st.listeners.socket_drops);
+	any |= name_loss(names, len, "queue_drops", st.listeners.queue_drops);
+	any |= name_loss(names, len, "peer_drops", st.listeners.peer_drops);
+	any |= name_loss(names, len, "unread_after_stop", dpfix_collect_unread_after_stop(c));
+	any |= name_loss(names, len, "sessions_refused_full", st.sessions_refused_full);
+	any |= name_loss(names, len, "sinks_lost", dpfix_collect_sinks_lost(c));
+	return any;
+}
+
 static void
 print_counter(void *arg, const char *name, uint64_t value)
 {
@@ -276,6 +307,7 @@ void
 dpfix_collect_write_summary(const struct dpfix_collect *c, const char *program, FILE *out)
 {
 	struct dpfix_collect_stats st;
+	char lost[512];
 	int used_streams = 0;
 
 	dpfix_collect_stats(c, &st);
@@ -306,6 +338,8 @@ dpfix_collect_write_summary(const struct dpfix_collect *c, const char *program, 
 	for (uint16_t k = 0; used_streams && k < DPFIX_MAX_STREAMS; k++)
 		if (st.stream_messages[k] != 0)
 			fprintf(out, "  stream_%-21u %" PRIu64 "\n", k, st.stream_messages[k]);
+	if (dpfix_collect_loss(c, lost, sizeof(lost)))
+		fprintf(out, "%s: data lost (exit status 2): %s\n", program, lost);
 	fflush(out);
 }
 

@@ -168,7 +168,17 @@ void dpfix_collect_finish(struct dpfix_collect *c, const char *why);
 void dpfix_collect_stats(const struct dpfix_collect *c, struct dpfix_collect_stats *st);
 /* What the sinks could not deliver (their lost op, summed). */
 uint64_t dpfix_collect_sinks_lost(const struct dpfix_collect *c);
-/* The summary: totals, every counter by name, then the sinks' counters. */
+/* Whether the instance lost data sent to it, which makes a program's exit status 2
+ * (README, "Exit status"): datagrams dropped (socket_drops, queue_drops, peer_drops,
+ * unread_after_stop), exporters refused for lack of room (sessions_refused_full),
+ * records missing by sequence number or in sets it could not decode
+ * (dpfix_ipfix_decode_loss), or records its sinks could not deliver (sinks_lost).
+ * Names each such counter with its value in names. Refusals of exporters that did not
+ * authenticate or speak IPFIX (sessions_refused, refused_drops), sessions closed having
+ * delivered nothing, and malformed input are not loss: no data was accepted from them. */
+int dpfix_collect_loss(const struct dpfix_collect *c, char *names, size_t len);
+/* The summary: totals, every counter by name, then the sinks' counters, and a line
+ * naming what was lost if anything was (dpfix_collect_loss). */
 void dpfix_collect_write_summary(const struct dpfix_collect *c, const char *program, FILE *out);
 
 /* Closes the listeners, frees the sinks and the instance. */

@@ -401,6 +401,13 @@ int dpfix_ipfix_decoder_sequence(const struct dpfix_ipfix_decoder *d, uint32_t i
 /* sum += s, every counter. */
 void dpfix_ipfix_decode_stats_add(struct dpfix_ipfix_decode_stats *sum,
 		const struct dpfix_ipfix_decode_stats *s);
+/* Data records the decoder saw lost: missing by sequence number and not filled by a late
+ * message (sequence_lost beyond sequence_recovered), or in data sets it could not decode
+ * (sets_unknown_template, sets_refused_template). Appends each such counter with its
+ * value to names ("sequence_lost 40 (4 recovered), sets_unknown_template 2"), separated
+ * by ", " from what names holds; returns whether there was any. */
+int dpfix_ipfix_decode_loss(const struct dpfix_ipfix_decode_stats *s, char *names,
+		size_t len);
 
 /* A template of observation domain `domain`: t is its definition, or NULL when the
  * template was withdrawn. */

@@ -3,6 +3,7 @@
  * templates are kept by ipfix_templates.c. Every length read from the wire is checked against the bytes
  * that remain before it is used; nothing is read past the message. */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,6 +103,40 @@ dpfix_ipfix_decode_stats_add(struct dpfix_ipfix_decode_stats *sum,
 #undef ADD
 	for (int r = 0; r < DPFIX_IPFIX_MALFORMED_COUNT; r++)
 		sum->malformed[r] += s->malformed[r];
+}
+
+/* Appends "NAME VALUE" to names, after ", " when it holds something already. */
+static void
+name_loss(char *names, size_t len, const char *name, uint64_t value, uint64_t recovered)
+{
+	size_t used = strlen(names);
+
+	if (used >= len)
+		return;
+	snprintf(names + used, len - used, "%s%s %" PRIu64, used ? ", " : "", name, value);
+	used = strlen(names);
+	if (recovered != 0 && used < len)
+		snprintf(names + used, len - used, " (%" PRIu64 " recovered)", recovered);
+}
+
+int
+dpfix_ipfix_decode_loss(const struct dpfix_ipfix_decode_stats *s, char *names, size_t len)
+{
+	int any = 0;
+
+	if (s->sequence_lost > s->sequence_recovered) {
+		name_loss(names, len, "sequence_lost", s->sequence_lost, s->sequence_recovered);
+		any = 1;
+	}
+	if (s->sets_unknown_template != 0) {
+		name_loss(names, len, "sets_unknown_template", s->sets_unknown_template, 0);
+		any = 1;
+	}
+	if (s->sets_refused_template != 0) {
+		name_loss(names, len, "sets_refused_template", s->sets_refused_template, 0);
+		any = 1;
+	}
+	return any;
 }
 
 static const char *const malformed_names[] = {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Hostile input to the collector: garbage datagrams, truncated and lying IPFIX, data
 # for unknown templates, templates with field lengths their elements' types forbid. It must count and report them, keep running, and still decode
-# a real export completely afterwards. tshark must flag the same malformed message, so
+# a real export completely afterwards. The records of the sets it could not decode are
+# lost (exit status 2, named); malformed messages and refused templates are counted as
+# bad input, not as records lost. tshark must flag the same malformed message, so
 # the malformed-frame check in probe_to_collector is shown able to fail.
 source "$(dirname "$0")/lib.sh"
 
@@ -55,7 +57,7 @@ kill -0 "$COLLECTOR_PID" || fail "collector died on bad input"
 timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 	--collector "udp://127.0.0.1:$port" >"$WORK/probe.stdout" 2>&1 || fail "probe failed"
 wait_for_records "$WORK/records.json" "$(probe_records "$WORK/probe.stdout")"
-stop_collector
+stop_collector 2
 capture_stop bad "$(collector_datagrams "$WORK/collector.stdout")" "udp.dstport == $port"
 
 out="$WORK/collector.stdout"
@@ -66,6 +68,8 @@ grep -q "malformed_messages *9$" "$out" || fail "expected 9 malformed messages: 
 grep -q "sets_unknown_template *1$" "$out" || fail "expected 1 set with an unknown template"
 grep -q "templates_refused_length *4$" "$out" || fail "expected 4 templates refused for their field lengths"
 grep -q "sets_refused_template *4$" "$out" || fail "expected 4 data sets of refused templates skipped"
+grep -qx "dpfix-collector: data lost (exit status 2): sets_unknown_template 1, sets_refused_template 4" "$out" ||
+	fail "the summary should name the sets not decoded as the loss: $(grep -v '^  ' "$out")"
 [ "$(grep -c "template 30[0-3] at offset .* refused: field 0, .*, which its type .* forbids" "$WORK/collector.stderr")" = 1 ] ||
 	fail "the refused templates are not reported once for their session: $(grep -i refused "$WORK/collector.stderr")"
 grep -q "malformed message (reported once per session)" "$WORK/collector.stderr" ||

@@ -83,8 +83,8 @@ done
 echo "ok 100 idle TCP connections: $evicted evicted and seen closed, the probe's TCP export exact"
 
 # 3. A full table of exporters that all deliver: a newcomer is refused, said and counted
-# with every datagram it sent; sessions that deliver nothing time out; idle UDP sessions
-# end after the template lifetime.
+# with every datagram it sent, its data lost (exit status 2, named); sessions that
+# deliver nothing time out; idle UDP sessions end after the template lifetime.
 port=$(free_port)
 start_collector "$port" "$WORK/full" --quiet --max-sessions 16 --first-message-timeout 1 \
 	--template-lifetime 3
@@ -110,8 +110,10 @@ for _ in $(seq 200); do
 	[ "$(grep -c "no valid IPFIX message within 1000 ms" "$WORK/full.stderr")" = 8 ] && break
 	sleep 0.05
 done
-stop_collector
+stop_collector 2
 out=$WORK/full.stdout
+grep -q "^dpfix-collector: data lost (exit status 2): .*sessions_refused_full 1$" "$out" ||
+	fail "full: the summary should name the refused exporter as the loss: $(grep -v '^  ' "$out")"
 [ "$(counter "$out" sessions_refused_full)" = 1 ] || fail "full: $(counter "$out" sessions_refused_full) refused, want 1"
 [ $(($(counter "$out" refused_drops) + $(counter "$out" unread_drops))) = 5 ] ||
 	fail "full: the refused exporter's 5 datagrams are not all counted: refused_drops $(counter "$out" refused_drops), unread_drops $(counter "$out" unread_drops)"

@@ -4,8 +4,10 @@
 # number can reveal, so the collector must report the drops by its socket's count, while
 # it happens and in its summary, exactly. A later message then shows the gap by sequence
 # number, and a second exporter's gap (partly filled by a late message) is counted apart.
-# What is queued when the collector is told to stop is read before its summary. Without
-# the privilege to exceed net.core.rmem_max, the buffer obtained is said.
+# What is queued when the collector is told to stop is read before its summary. The loss
+# makes the exit status 2, the summary naming the counters that say so; with nothing
+# lost it is 0. Without the privilege to exceed net.core.rmem_max, the buffer obtained
+# is said.
 source "$(dirname "$0")/lib.sh"
 
 port=$(free_port)
@@ -62,7 +64,7 @@ wait_for_records "$WORK/records.json" "$got_a"
 send A d:3000:10
 send B t d:0:5 d:12:5 d:5:4
 wait_for_records "$WORK/records.json" $((got_a + 10 + 14))
-stop_collector
+stop_collector 2
 
 lost=$((dropped * 10))
 for c in "socket_drops $dropped" "queue_drops 0" "peer_drops 0" "sequence_lost $((lost + 7))" \
@@ -77,6 +79,8 @@ grep -q "udp 127.0.0.1:$SRC_A: closed at shutdown after $((got_a / 10 + 2)) mess
 	"$out.stderr" || fail "A's close line does not count $lost missing records: $(cat "$out.stderr")"
 grep -q "udp 127.0.0.1:$SRC_B: closed at shutdown after 4 messages, 3 records missing" \
 	"$out.stderr" || fail "B's close line does not count 3 missing records: $(cat "$out.stderr")"
+grep -qx "dpfix-collector: data lost (exit status 2): sequence_lost $((lost + 7)) (4 recovered), socket_drops $dropped" \
+	"$out.stdout" || fail "the summary does not name the loss: $(grep -v '^  ' "$out.stdout")"
 
 # Stopped with a backlog: what was queued before the signal is read before the summary
 # (4000 datagrams, far more than the rounds a stop used to allow, well within the
@@ -88,6 +92,10 @@ SRC_A=$(free_port) $PY "$WORK/send.py" "$port2" A t d:0:10:4000
 kill -TERM "$COLLECTOR_PID"
 kill -CONT "$COLLECTOR_PID"
 timeout 20 tail --pid="$COLLECTOR_PID" -f /dev/null || fail "backlog collector did not exit"
+rc=0
+wait "$COLLECTOR_PID" || rc=$?
+[ "$rc" = 0 ] && ! grep -q "data lost" "$WORK/backlog.stdout" ||
+	fail "stopped with a backlog, nothing lost: exit status $rc, want 0: $(grep -v '^  ' "$WORK/backlog.stdout")"
 for c in "data_records 40000" "socket_drops 0" "sequence_lost 0"; do
 	set -- $c
 	[ "$(counter "$WORK/backlog.stdout" "$1")" = "$2" ] ||

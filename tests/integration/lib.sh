@@ -79,12 +79,14 @@ start_collector_at() {
 }
 
 # stop_collector: SIGTERM, then wait; the collector must exit 0 on its own.
+# stop_collector [STATUS]: SIGTERM, and the exit status must be STATUS (default 0; 2
+# when it lost data, which its summary's "data lost" line names).
 stop_collector() {
 	kill -TERM "$COLLECTOR_PID"
 	local rc=0
 	timeout 10 tail --pid="$COLLECTOR_PID" -f /dev/null || fail "collector did not exit on SIGTERM"
 	wait "$COLLECTOR_PID" || rc=$?
-	[ "$rc" -eq 0 ] || fail "collector exited with $rc"
+	[ "$rc" -eq "${1:-0}" ] || fail "collector exited with $rc, want ${1:-0}"
 }
 
 # start_mediator OUTPREFIX ARGS...: dpfix-mediator in the background, returning once it

@@ -14,8 +14,14 @@ run_softflowd "$port"
 records=$SOFTFLOWD_RECORDS
 capture_stop softflowd "$SOFTFLOWD_PACKETS" "udp.dstport == $port"
 
-"$DPFIX_DUMP" --json "$cap" >"$WORK/dump.json" 2>"$WORK/dump.stderr" ||
-	fail "dpfix-dump exited with $?: $(head -5 "$WORK/dump.stderr")"
+# softflowd numbers each message by the flow records up to and including it (RFC 7011
+# 3.1: those before it), and leaves its options record out: a reader sees gaps, which
+# dpfix-dump names as records missing by sequence number (exit status 2). Nothing else
+# may be named: every record decoded.
+rc=0
+"$DPFIX_DUMP" --json "$cap" >"$WORK/dump.json" 2>"$WORK/dump.stderr" || rc=$?
+[ "$rc" = 2 ] && grep -qx "dpfix-dump: data lost (exit status 2): sequence_lost [0-9]*" "$WORK/dump.stderr" ||
+	fail "dpfix-dump exited with $rc: $(grep -v '^  .* 0$' "$WORK/dump.stderr" | head -12)"
 grep -q "data_records *$records$" "$WORK/dump.stderr" ||
 	fail "dpfix-dump: softflowd exported $records records: $(grep data_records "$WORK/dump.stderr")"
 grep -q "malformed_messages *0$" "$WORK/dump.stderr" || fail "dpfix-dump found malformed messages"
