@@ -12,7 +12,7 @@ packages=(
 	dpkg-dev autoconf automake libtool libssl-dev
 	# tests: peers, decoders, traffic tools
 	tshark nfdump pmacct libfixbuf-tools softflowd gnutls-bin python3-scapy
-	socat iproute2 iputils-ping openssl tcpreplay xdp-tools bpftool valgrind strace
+	socat iproute2 iputils-ping nftables openssl tcpreplay xdp-tools bpftool valgrind strace
 	# the collector's ClickHouse output: tests start private servers (18.16 in Debian 12)
 	clickhouse-server clickhouse-client
 	# benchmarks: plots

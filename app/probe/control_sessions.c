@@ -31,6 +31,7 @@ sessions_open_first(struct session_control *c, const struct probe_settings *s, c
 		return NULL;
 	c->params = (struct dpfix_session_params){
 		.mtu = s->export_mtu,
+		.path_mtu_discovery = (uint8_t)s->path_mtu_discovery,
 		.connect_timeout_ms = 5000,
 		.sctp_udp_port = (uint16_t)s->sctp_udp_port,
 		.sctp_data_unordered = (uint8_t)s->sctp_data_unordered,

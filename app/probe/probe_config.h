@@ -51,6 +51,7 @@ struct probe_settings {
 	uint32_t observation_domain;
 	uint32_t flow_table_size;
 	uint32_t export_mtu;
+	int path_mtu_discovery;
 	uint32_t export_ring_size;
 	uint32_t mbuf_count;
 	uint32_t rx_ring_size;

@@ -38,6 +38,9 @@
 			"could not be sent, given up by the transport after it took them (SCTP), " \
 			"or dropped at shutdown with no collector to take them") \
 	X(options_records, "options data records exported") \
+	X(path_mtu, "the IP datagram size messages are held to now, a gauge (doc/path-mtu.md): " \
+			"the largest a probe confirmed, the base size until one did; 0 where the " \
+			"kernel finds it (TCP)") \
 	X(reconnects, "replacement sessions taken up") \
 	X(sessions_rolled_over, "sessions replaced by a planned hand-off: a new session came " \
 			"up beside, export switched, the old one ended in order") \
@@ -231,8 +234,10 @@ void dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix
 void dpfix_export_options_due(struct dpfix_export *x);
 /* Timers: a reliable session's liveness (is it closed? a read every 100 ms, every 1 ms
  * while a heartbeat waits for its answer) and its probation, heartbeats waiting to be
- * sent, the options schedule, the flush timer, a hand-off's session coming up and the
- * steps of the sessions ending after hand-offs. */
+ * sent, the path MTU search (dpfix_session_path_poll, and a read every 1 ms of a
+ * datagram session while a probe waits for its answer), the options schedule, the flush
+ * timer, a hand-off's session coming up and the steps of the sessions ending after
+ * hand-offs. */
 void dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns);
 /* The end of the records: sends what messages hold, then the options records (the last
  * statistics). */

@@ -356,6 +356,7 @@ void
 dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 {
 	export_check_liveness(x, now_ns);
+	export_probe_path(x, now_ns);
 	export_hand_off_poll(x, now_ns);
 	if (x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED)
 		return;

@@ -36,6 +36,8 @@ struct export_replay {
 	unsigned int mark_head, mark_count;
 	int pending;                    /* a new session gets the entries held first */
 };
+/* Datagram sessions: look for a path MTU probe's answer this often while one waits. */
+#define EXPORT_PATH_READ_NS 1000000ull
 /* At the end: how long the collector may take to acknowledge the last data before the
  * template withdrawal (the session's end then waits as long again for its confirmation). */
 #define EXPORT_WITHDRAWAL_WAIT_MS 3000
@@ -81,6 +83,8 @@ struct dpfix_export {
 	uint64_t session_started_ns;
 	uint64_t liveness_check_ns;
 	int templates_unacknowledged;   /* a new session's, until its stack acknowledged them */
+	uint64_t path_read_ns;          /* a datagram session's next read for a probe's answer */
+	char path_peer[64];             /* the collector whose path stats.path_mtu is */
 	uint64_t session_records;       /* flow records sent on this session */
 	uint64_t confirmed_records;     /* ... of which the collector confirmed taking (an
 	                                 * answered heartbeat, its orderly close) */
@@ -122,6 +126,8 @@ void export_check_liveness(struct dpfix_export *x, uint64_t now_ns);
 int export_templates_acknowledged(struct dpfix_export *x, uint64_t now_ns);
 /* Sends the heartbeats waiting, as far as the transport takes them. */
 void export_send_heartbeats(struct dpfix_export *x, uint64_t now_ns);
+/* The session's path MTU search (doc/path-mtu.md), and path_mtu. */
+void export_probe_path(struct dpfix_export *x, uint64_t now_ns);
 /* Records that will never reach the collector. */
 void export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
 		uint64_t octets, uint64_t now_ns);

@@ -154,6 +154,12 @@ export_start_session(struct dpfix_export *x, uint64_t started_ns, uint64_t now_n
 		dpfix_ipfix_tm_session(&x->domains[i]->tm, dpfix_session_is_reliable(s));
 	export_replay_prepare(x);
 	x->options_due = 1;
+	/* A replacement to the same collector goes on at the path MTU its predecessor had
+	 * confirmed (checked by its first probe): what waits for a replay was made to it. */
+	if (strcmp(dpfix_session_peer(s), x->path_peer) == 0)
+		dpfix_session_path_resume(s, (uint32_t)x->stats.path_mtu);
+	x->stats.path_mtu = dpfix_session_path_mtu(s);
+	snprintf(x->path_peer, sizeof(x->path_peer), "%s", dpfix_session_peer(s));
 	export_send_templates(x, now_ns);
 	x->templates_unacknowledged = dpfix_session_is_reliable(s);
 	export_refit_messages(x, now_ns);
@@ -257,6 +263,26 @@ export_check_liveness(struct dpfix_export *x, uint64_t now_ns)
 			now_ns - x->session_started_ns >= x->params.probation_ns &&
 			export_templates_acknowledged(x, now_ns))
 		x->state = DPFIX_EXPORT_TRUSTED;
+}
+
+void
+export_probe_path(struct dpfix_export *x, uint64_t now_ns)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+	uint8_t scratch[256];
+
+	if (x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED)
+		return;
+	/* A reliable session is read for its liveness; a datagram one only here, and its
+	 * errors are not the session's end (a datagram session never fails as a whole). */
+	if (dpfix_session_path_poll(x->session, now_ns / 1000000) &&
+			!dpfix_session_is_reliable(x->session) && now_ns >= x->path_read_ns) {
+		x->path_read_ns = now_ns + EXPORT_PATH_READ_NS;
+		for (int i = 0; i < 8 && dpfix_session_recv(x->session, scratch, sizeof(scratch),
+				err, sizeof(err)) != -EAGAIN; i++)
+			;
+	}
+	x->stats.path_mtu = dpfix_session_path_mtu(x->session);
 }
 
 void

@@ -74,6 +74,12 @@ struct dpfix_session_params {
 	/* Collector: heartbeat requests wait for dpfix_session_answer_heartbeats (called once
 	 * what came before them is stored) instead of being answered as they are read. */
 	uint8_t heartbeat_answer_later;
+	/* Exporter, datagram paths (udp, dtls+udp, sctp, dtls+sctp): messages are held to the
+	 * base path MTU (DPFIX_BASE_PMTU_IPV4/IPV6) until a larger size is confirmed, and
+	 * with dpfix heartbeats agreed over DTLS/UDP, padded heartbeats search for it up to
+	 * mtu and the interface's MTU (RFC 8899, doc/path-mtu.md). 0: mtu is taken as the
+	 * path MTU, as it is. */
+	uint8_t path_mtu_discovery;
 	struct dpfix_security_params security;
 };
 
@@ -81,6 +87,10 @@ struct dpfix_session_params {
 #define DPFIX_UDP_RECEIVE_BUFFER 16777216  /* 16 MiB */
 #define DPFIX_SCTP_UDP_PORT 9899           /* IANA's sctp-tunneling port (RFC 6951) */
 #define DPFIX_MTU 1400                     /* path MTU assumed for datagrams on the wire */
+/* RFC 8899 5.1.2's BASE_PLPMTU: an IP datagram this large crosses any path dpfix
+ * expects (IPv6's minimum link MTU, and a margin for tunnels under IPv4). */
+#define DPFIX_BASE_PMTU_IPV4 1200
+#define DPFIX_BASE_PMTU_IPV6 1280
 
 /* What a message carries: SCTP puts templates on stream 0, data elsewhere. */
 enum dpfix_message_kind {
@@ -227,6 +237,28 @@ int dpfix_session_heartbeat_answered(struct dpfix_session *s, uint32_t *id);
  * answering them (in the order they came). */
 int dpfix_session_heartbeats_pending(const struct dpfix_session *s);
 void dpfix_session_answer_heartbeats(struct dpfix_session *s);
+/* ---- path MTU (doc/path-mtu.md) ---- */
+
+/* The IP datagram size this session's messages are held to now (with
+ * path_mtu_discovery: the largest confirmed, the base size until one is), or 0 where the
+ * transport finds it by itself (TCP: the kernel's PMTU). */
+uint32_t dpfix_session_path_mtu(const struct dpfix_session *s);
+
+/* Exporter: the path MTU search's timers, to call often (every few ms): sends a probe
+ * (a heartbeat request padded to the size tried, DF set) when one is due, takes a size
+ * as failed once its probes went unanswered, raises the size messages are held to when
+ * a probe is answered and lowers it to the base size when probes of the size in use go
+ * unanswered (a black hole). Each change is logged. Answers are taken in by
+ * dpfix_session_recv: returns 1 while a probe waits for one on a datagram session
+ * (read it until -EAGAIN), else 0. Nothing happens without path_mtu_discovery, or
+ * without heartbeats agreed over DTLS/UDP (the base size stays). */
+int dpfix_session_path_poll(struct dpfix_session *s, uint64_t now_ms);
+
+/* Exporter: a session replacing one to the same collector takes the size that one had
+ * confirmed (mtu) at once instead of the base size, and checks it with its first probe
+ * (unanswered: a black hole, back to the base size). Messages kept for a replay were
+ * made to that size. Nothing happens where the session does not probe. */
+void dpfix_session_path_resume(struct dpfix_session *s, uint32_t mtu);
 
 /* ---- collector side ---- */
 

@@ -43,6 +43,14 @@ struct dpfix_conn {
 	/* Set before close: at once, without waiting for the peer (SCTP: ABORT rather than
 	 * SHUTDOWN). */
 	int abort;
+	/* Exporter, datagram paths (UDP; SCTP over UDP): the IP datagram size its sends are
+	 * held to now, the largest a path MTU search may try (export_mtu, the interface's
+	 * MTU), and the IP and UDP headers under what a send carries. path_mtu 0: the
+	 * transport's own (TCP: the kernel's PMTU; SCTP without path_mtu_discovery). */
+	uint32_t path_mtu;
+	uint32_t path_mtu_max;
+	uint32_t path_headers;
+	uint32_t last_send_len; /* UDP: the payload of the last datagram sent */
 };
 
 struct dpfix_listener_conn_ops;
@@ -86,6 +94,9 @@ struct dpfix_transport_ops {
 	/* Optional, message transports: the length of the message recv would return now,
 	 * 0 if none is waiting, <0 if this connection cannot tell without reading. */
 	ssize_t (*next_message_len)(const struct dpfix_conn *c);
+	/* Optional, exporter with path_mtu_discovery: holds sends to IP datagrams of mtu
+	 * octets from now on (path_mtu, max_payload). 0 or -errno. */
+	int (*set_path_mtu)(struct dpfix_conn *c, uint32_t mtu);
 	/* Optional (SCTP): authenticate DATA with this key from now on (RFC 6083). */
 	int (*set_auth_key)(struct dpfix_conn *c, const uint8_t *key, size_t len);
 

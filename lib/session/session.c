@@ -360,7 +360,8 @@ dpfix_session_open_start(const struct dpfix_endpoint *ep,
 	s->own_ctx = tls_ctx_create(ep, 0, &params->security, err, errlen);
 	if (s->own_ctx != NULL)
 		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s),
-				params->heartbeat_interval_ms != 0, err, errlen);
+				params->heartbeat_interval_ms != 0 || (params->path_mtu_discovery &&
+					ops->ip_protocol == IPPROTO_UDP), err, errlen);
 	if (s->tls == NULL) {
 		open_failed(s, err, errlen, 0);
 		return NULL;
@@ -413,6 +414,7 @@ dpfix_session_open_step(struct dpfix_session *s, char *err, size_t errlen)
 	s->handshake_done = 1;
 	s->hb.agreed = tls_heartbeats_agreed(s->tls);
 	set_name(s);
+	path_start(s);
 	return 0;
 }
 

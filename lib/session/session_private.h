@@ -35,6 +35,27 @@ struct session_heartbeats {
 	uint8_t *buf;                   /* a message being built: allocated at first use */
 };
 
+/* The path MTU search (session_pmtu.c): RFC 8899's datagram PLPMTUD, its probes
+ * heartbeat requests padded to the size tried. Sizes are IP datagram octets. */
+struct session_path {
+	int probing;                    /* discovery on, heartbeats agreed over DTLS/UDP */
+	uint32_t low;                   /* the largest size confirmed (or the base size) */
+	uint32_t high;                  /* the largest size not found to fail */
+	uint32_t probe_size;            /* the probe waiting for its answer; 0: none */
+	uint32_t probe_id;
+	uint8_t nonce[HEARTBEAT_NONCE];
+	int answered;                   /* its answer came (dpfix_session_recv) */
+	unsigned int tries;             /* probes of probe_size sent so far */
+	uint64_t deadline_ms;           /* the latest probe's answer is due by then */
+	uint64_t next_ms;               /* the next probe */
+	uint64_t raise_ms;              /* a search upward again */
+	uint64_t search_started_ms;     /* of the search going on; 0: none */
+	uint32_t probes_sent;
+	int confirm_first;              /* low was taken over (dpfix_session_path_resume) */
+	int32_t pad_correction;         /* octets the probes' padding is off by (wolfSSL's
+	                                 * record size prediction against what it wrote) */
+};
+
 /* The exporter's orderly end in steps (session_end.c): where it is, its deadline, and
  * what it found so far. */
 enum session_end_phase {
@@ -76,6 +97,7 @@ struct dpfix_session {
 	struct dpfix_session_stats stats;
 	uint64_t stream_messages[DPFIX_MAX_STREAMS];
 	struct session_heartbeats hb;
+	struct session_path path;
 	char name[400];
 	char peer_subject[256];         /* collector, X.509: the exporter certificate's CN */
 };
@@ -95,5 +117,16 @@ int heartbeat_take(struct dpfix_session *s, const uint8_t *b, size_t len);
 /* On a byte stream holding len octets: 0 if b does not start with a heartbeat; else the
  * message's length, which may be more than len (wait for the rest). */
 size_t heartbeat_frame(const struct dpfix_session *s, const uint8_t *b, size_t len);
+/* Sends heartbeat request id, padded so that its IP datagram is ip_size octets (0: the
+ * smallest), with a fresh nonce, copied to nonce; sent_size (may be NULL): the size the
+ * datagram had (if it went out at once). dpfix_session_heartbeat's returns. */
+int heartbeat_send_request(struct dpfix_session *s, uint32_t id, uint32_t ip_size,
+		uint8_t nonce[HEARTBEAT_NONCE], uint32_t *sent_size);
+
+/* session_pmtu.c: the handshake is done: the search starts if it has anything to do. */
+void path_start(struct dpfix_session *s);
+/* 1 if a response with this id and nonce answers the path MTU probe waiting (taken in),
+ * else 0. */
+int path_probe_answered(struct dpfix_session *s, uint32_t id, const uint8_t *nonce);
 
 #endif

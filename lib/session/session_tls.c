@@ -729,6 +729,20 @@ tls_export_key(struct tls_conn *t, const char *label, uint8_t *out, size_t len)
 	return ok == WOLFSSL_SUCCESS ? 0 : -EIO;
 }
 
+int
+tls_set_mtu(struct tls_conn *t, uint32_t mtu)
+{
+	return wolfSSL_dtls_set_mtu(t->ssl, (unsigned short)mtu) == WOLFSSL_SUCCESS ? 0 : -EINVAL;
+}
+
+int
+tls_record_expansion(struct tls_conn *t, uint32_t len)
+{
+	int n = wolfSSL_GetOutputSize(t->ssl, (int)len);
+
+	return n > (int)len ? n - (int)len : -EINVAL;
+}
+
 uint32_t
 tls_max_record(struct tls_conn *t)
 {

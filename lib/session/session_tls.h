@@ -47,6 +47,12 @@ int tls_write(struct tls_conn *t, const void *buf, size_t len);
 ssize_t tls_read(struct tls_conn *t, void *buf, size_t cap, char *err, size_t errlen);
 /* Largest plaintext in one record (DTLS: one datagram). */
 uint32_t tls_max_record(struct tls_conn *t);
+/* DTLS over UDP: the datagram payload a record may fill from now on (the path MTU
+ * changed, or a probe is larger); 0 or -EINVAL. */
+int tls_set_mtu(struct tls_conn *t, uint32_t mtu);
+/* The octets a record of len plaintext octets adds (header, nonce, tag, padding), as
+ * wolfSSL writes it now; -EINVAL if such a record does not fit the MTU set. */
+int tls_record_expansion(struct tls_conn *t, uint32_t len);
 /* Sends close_notify. */
 void tls_shutdown(struct tls_conn *t);
 /* X.509, once the handshake is done: the peer certificate's subject CN ("" if none). */

@@ -443,3 +443,18 @@ router_path() {
 	ip -n "${tag}c" route add default via 10.77.2.1
 	ip netns exec "${tag}r" sysctl -qw net.ipv4.ip_forward=1
 }
+
+# router_drop_too_big TAG: the router of router_path TAG says nothing of the packets too
+# large for its link to the collector (an nft rule drops its ICMP "fragmentation needed"
+# and ICMPv6 "packet too big" as they leave): they vanish, as behind a filtering firewall.
+router_drop_too_big() {
+	ip netns exec "${1}r" nft -f - <<'NFTEOF'
+table inet dpfix_too_big {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		icmp type destination-unreachable icmp code frag-needed drop
+		icmpv6 type packet-too-big drop
+	}
+}
+NFTEOF
+}

@@ -10,8 +10,10 @@
 # is larger, no ICMP) nothing large arrives: the probe exits 2 with every flow record
 # counted as unconfirmed, in the summary and --stats-json; with a PR-SCTP lifetime
 # (sctp_data_lifetime) the stack gives the records up and ends the association as if
-# all were well, and the probe counts them as lost. Over sctp and dtls+sctp. And with
-# the first DATA packet (the templates) lost, no data overtakes them.
+# all were well, and the probe counts them as lost. Over sctp and dtls+sctp. The black
+# holes are met with path_mtu_discovery = no (export_mtu taken as the path MTU); with it,
+# the base size crosses them (pmtu_probing). And with the first DATA packet (the
+# templates) lost, no data overtakes them.
 source "$(dirname "$0")/lib.sh"
 
 FLOWS=3000
@@ -34,7 +36,7 @@ export_through() {
 	# shellcheck disable=SC2046
 	timeout 60 ip netns exec "${tag}e" "$DPFIX_PROBE" $(eal_args) \
 		--vdev "net_pcap0,rx_pcap=$WORK/flows.pcap" -- --collector "$scheme://10.77.2.2:4740" \
-		"${security[@]}" --stats-json "$WORK/$name.json" "$@" >"$WORK/$name.p" 2>&1 || RC=$?
+		"${security[@]}" --stats-json "$WORK/$name.json" "${DISCOVERY[@]}" "$@" >"$WORK/$name.p" 2>&1 || RC=$?
 	[ "$RC" -ne 124 ] || fail "$name: probe hung"
 	# A confirmed end: the collector has read everything. Otherwise what it has, it has.
 	[ "$RC" != 0 ] || wait_for_close "$WORK/$name.c"
@@ -67,6 +69,7 @@ PYEOF
 }
 
 # ICMP reports the smaller MTU: everything arrives, and the probe says so.
+DISCOVERY=()
 tag=sctpm$$
 router_path "$tag" 1280
 for scheme in sctp dtls+sctp; do
@@ -110,6 +113,7 @@ done
 echo "ok sctp with its first DATA packet lost: all $GOT_FLOWS flow and $GOT_OPTIONS options records decoded, exit 0"
 
 # A black hole: the probe cannot tell what was read, and says so.
+DISCOVERY=(--path-mtu-discovery no)
 tag=sctpb$$
 router_path "$tag" 1280 silent
 export_through hole sctp

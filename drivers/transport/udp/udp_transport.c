@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/sock_diag.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,30 @@ now_ms(void)
 
 /* ---- exporter side ---- */
 
+/* Path MTU discovery (RFC 8899, doc/path-mtu.md): DF on every datagram, and the
+ * kernel's own path MTU (learnt from ICMP, which a filtered path never sends) ignored, so
+ * that probes and the size they confirmed decide; sends start at the base size, and a
+ * search goes no higher than mtu and the interface's MTU. */
+static int
+udp_discovery(struct dpfix_conn *c, int fd, int family, uint32_t mtu)
+{
+	int v6 = family == AF_INET6, link_mtu = 0;
+	int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	int probe = v6 ? IPV6_PMTUDISC_PROBE : IP_PMTUDISC_PROBE;
+	uint32_t base = v6 ? DPFIX_BASE_PMTU_IPV6 : DPFIX_BASE_PMTU_IPV4;
+	socklen_t len = sizeof(link_mtu);
+
+	if (setsockopt(fd, level, v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER, &probe,
+			sizeof(probe)) < 0)
+		return -errno;
+	c->path_mtu_max = mtu;
+	if (getsockopt(fd, level, v6 ? IPV6_MTU : IP_MTU, &link_mtu, &len) == 0 && link_mtu > 0 &&
+			(uint32_t)link_mtu < mtu)
+		c->path_mtu_max = (uint32_t)link_mtu;
+	c->path_mtu = base < c->path_mtu_max ? base : c->path_mtu_max;
+	return 0;
+}
+
 static int
 udp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *p, char *err, size_t errlen)
@@ -80,8 +105,26 @@ udp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		close(fd);
 		return -EINVAL;
 	}
-	c->max_payload = p->mtu - (uint32_t)headers;
+	c->path_headers = (uint32_t)headers;
+	c->path_mtu = c->path_mtu_max = p->mtu;
+	if (p->path_mtu_discovery && (ret = udp_discovery(c, fd, headers == IPV6_UDP_HEADERS ?
+			AF_INET6 : AF_INET, p->mtu)) < 0) {
+		snprintf(err, errlen, "path MTU discovery on %s: %s", c->peer, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	c->max_payload = c->path_mtu - (uint32_t)headers;
 	c->priv = (void *)(intptr_t)fd;
+	return 0;
+}
+
+static int
+udp_set_path_mtu(struct dpfix_conn *c, uint32_t mtu)
+{
+	if (mtu <= c->path_headers + 256 || mtu > c->path_mtu_max)
+		return -EINVAL;
+	c->path_mtu = mtu;
+	c->max_payload = mtu - c->path_headers;
 	return 0;
 }
 
@@ -107,9 +150,14 @@ udp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_s
 				(const struct sockaddr *)&peer->addr, peer->addr_len);
 	} else {
 		n = send(client_fd(c), buf, len, MSG_DONTWAIT);
+		/* An ICMP "too big" for an earlier datagram (a path MTU probe) is reported
+		 * as this error by the next send, which then did not go: once more. */
+		if (n < 0 && errno == EMSGSIZE)
+			n = send(client_fd(c), buf, len, MSG_DONTWAIT);
 	}
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	c->last_send_len = (uint32_t)n;
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
@@ -135,6 +183,10 @@ udp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *in
 		return n;
 	}
 	n = recv(client_fd(c), buf, len, MSG_DONTWAIT);
+	/* An ICMP "too big" for a datagram we sent (a path MTU probe) is reported by the
+	 * next recv or send: not an error of this read (what waits is read next time). */
+	if (n < 0 && errno == EMSGSIZE)
+		return -EAGAIN;
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return n;
@@ -343,6 +395,7 @@ static const struct dpfix_transport_ops udp_ops = {
 	.ip_protocol = IPPROTO_UDP,
 	.flags = DPFIX_TRANSPORT_MESSAGES,
 	.connect = udp_connect,
+	.set_path_mtu = udp_set_path_mtu,
 	.send = udp_send,
 	.recv = udp_recv,
 	.next_message_len = udp_next_message_len,
