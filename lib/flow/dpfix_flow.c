@@ -153,12 +153,12 @@ key_equal(const struct dpfix_flow_key *a, const struct dpfix_flow_key *b)
 }
 
 /* The index hashes a biflow by the smaller of its two orientations, so both
- * directions land in the same bucket. */
+ * directions land in the same bucket. biflow: the table's (a constant where inlined). */
 static inline struct flow_hash
 key_hash(const struct dpfix_flow_table *t, const struct dpfix_flow_key *k,
-		const struct dpfix_flow_key *rk)
+		const struct dpfix_flow_key *rk, const int biflow)
 {
-	if (t->biflow && memcmp(rk, k, sizeof(*k)) < 0)
+	if (biflow && memcmp(rk, k, sizeof(*k)) < 0)
 		return flow_index_hash(&t->index, rk);
 	return flow_index_hash(&t->index, k);
 }
@@ -166,7 +166,7 @@ key_hash(const struct dpfix_flow_table *t, const struct dpfix_flow_key *k,
 /* Record number holding k (or, with biflow, its reverse rk), else NO_RECORD. */
 static inline uint32_t
 lookup(const struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_flow_key *k,
-		const struct dpfix_flow_key *rk, int *reverse)
+		const struct dpfix_flow_key *rk, int *reverse, const int biflow)
 {
 	uint32_t b = h.bucket;
 
@@ -182,7 +182,7 @@ lookup(const struct dpfix_flow_table *t, struct flow_hash h, const struct dpfix_
 				*reverse = 0;
 				return r;
 			}
-			if (t->biflow && key_equal(rec_key, rk)) {
+			if (biflow && key_equal(rec_key, rk)) {
 				*reverse = 1;
 				return r;
 			}
@@ -473,13 +473,14 @@ late_packet(struct dpfix_flow_table *t, uint32_t r, int reverse, uint64_t now_ns
 	return now_ns;
 }
 
-/* Meters packet p. with_ext is a constant: the table's extensions are kept (each record's
- * zeroed when it starts, on_packet called with frame once the packet is counted), or
- * the table has none and the code for them is not there. */
+/* Meters packet p. with_ext and biflow are constants. with_ext: the table's extensions
+ * are kept (each record's zeroed when it starts, on_packet called with frame once the
+ * packet is counted), or the table has none and the code for them is not there.
+ * biflow: the table's, so a uniflow table's instance tests no reverse direction. */
 static __rte_always_inline void
 meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 		const struct dpfix_flow_key *rk, struct flow_hash h, uint32_t cand, uint64_t now_ns,
-		uint16_t port, const int with_ext, const struct dpfix_flow_frame *frame)
+		uint16_t port, const int with_ext, const int biflow, const struct dpfix_flow_frame *frame)
 {
 	struct dpfix_flow_record *rec;
 	const uint64_t packet_ns = now_ns;
@@ -491,11 +492,11 @@ meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 	 * may have ended or been reused by the burst's packets since: its key tells. */
 	if (cand != NO_RECORD && key_equal(&t->records[cand].key, &p->key)) {
 		r = cand;
-	} else if (cand != NO_RECORD && t->biflow && key_equal(&t->records[cand].key, rk)) {
+	} else if (cand != NO_RECORD && biflow && key_equal(&t->records[cand].key, rk)) {
 		r = cand;
 		reverse = 1;
 	} else {
-		r = lookup(t, h, &p->key, rk, &reverse);
+		r = lookup(t, h, &p->key, rk, &reverse, biflow);
 	}
 	if (r == NO_RECORD) {
 		r = flow_create(t, h, p, now_ns, port);
@@ -535,13 +536,12 @@ meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 static __rte_always_inline uint32_t
 update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		const struct dpfix_flow_frame *frames, const uint64_t *times_ns, uint32_t n,
-		uint16_t port, const int with_ext)
+		uint16_t port, const int with_ext, const int biflow)
 {
 	struct flow_hash h[LOOKUP_BURST];
 	uint32_t cands[LOOKUP_BURST];
 	struct dpfix_flow_key rkeys[LOOKUP_BURST];
 	uint64_t ignored = t->stats.ignored_packets;
-	const int biflow = t->biflow;
 
 	while (n > 0) {
 		uint32_t batch = n < LOOKUP_BURST ? n : LOOKUP_BURST;
@@ -549,7 +549,7 @@ update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		for (uint32_t i = 0; i < batch; i++) {
 			if (biflow)
 				key_reverse(&pkts[i].key, &rkeys[i]);
-			h[i] = key_hash(t, &pkts[i].key, &rkeys[i]);
+			h[i] = key_hash(t, &pkts[i].key, &rkeys[i], biflow);
 			rte_prefetch0(&t->index.buckets[h[i].bucket]);
 		}
 		for (uint32_t i = 0; i < batch; i++) {
@@ -569,7 +569,7 @@ update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		}
 		for (uint32_t i = 0; i < batch; i++)
 			meter_one(t, &pkts[i], &rkeys[i], h[i], cands[i], times_ns[i], port, with_ext,
-					frames != NULL ? &frames[i] : NULL);
+					biflow, frames != NULL ? &frames[i] : NULL);
 		pkts += batch;
 		if (frames != NULL)
 			frames += batch;
@@ -579,8 +579,8 @@ update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 	return (uint32_t)(t->stats.ignored_packets - ignored);
 }
 
-/* Each entry point holds one instance of the pipeline: the one without extensions is
- * compiled alone (the other is kept out of it), exactly as before there were any. */
+/* Each entry point holds the pipeline's instances for its case, uniflow and biflow:
+ * the ones without extensions are compiled alone (the others are kept out of them). */
 __attribute__((noinline)) uint32_t
 dpfix_flow_table_update_bulk_frames(struct dpfix_flow_table *t,
 		const struct dpfix_packet_info *pkts, const struct dpfix_flow_frame *frames,
@@ -592,7 +592,9 @@ dpfix_flow_table_update_bulk(struct dpfix_flow_table *t, const struct dpfix_pack
 {
 	if (unlikely(t->ext != NULL))
 		return dpfix_flow_table_update_bulk_frames(t, pkts, NULL, times_ns, n, port);
-	return update_bulk(t, pkts, NULL, times_ns, n, port, 0);
+	if (t->biflow)
+		return update_bulk(t, pkts, NULL, times_ns, n, port, 0, 1);
+	return update_bulk(t, pkts, NULL, times_ns, n, port, 0, 0);
 }
 
 __attribute__((noinline)) uint32_t
@@ -602,7 +604,9 @@ dpfix_flow_table_update_bulk_frames(struct dpfix_flow_table *t,
 {
 	if (t->ext == NULL)
 		return dpfix_flow_table_update_bulk(t, pkts, times_ns, n, port);
-	return update_bulk(t, pkts, frames, times_ns, n, port, 1);
+	if (t->biflow)
+		return update_bulk(t, pkts, frames, times_ns, n, port, 1, 1);
+	return update_bulk(t, pkts, frames, times_ns, n, port, 1, 0);
 }
 
 const struct dpfix_flow_record *
@@ -613,7 +617,7 @@ dpfix_flow_table_find(struct dpfix_flow_table *t, const struct dpfix_flow_key *k
 	uint32_t r;
 
 	key_reverse(k, &rk);
-	r = lookup(t, key_hash(t, k, &rk), k, &rk, &reverse);
+	r = lookup(t, key_hash(t, k, &rk, t->biflow), k, &rk, &reverse, t->biflow);
 	if (r == NO_RECORD || reverse) {
 		*ext = NULL;
 		return NULL;
