@@ -1,14 +1,20 @@
 /* Minimal unit-test harness: CHECK records a failure with file:line and goes on;
  * RUN_TEST runs one test function; unit_test_summary prints "N passed, N failed"
- * and gives the exit status. */
+ * and gives the exit status. A test program in several files (test_parse) defines
+ * UNIT_TEST_PART before this in each file but main's: their CHECKs count in main's
+ * RUN_TEST. */
 #ifndef UNIT_TEST_H
 #define UNIT_TEST_H
 
 #include <stdio.h>
 
-static int unit_checks_failed_in_test;
+#ifdef UNIT_TEST_PART
+extern int unit_checks_failed_in_test;
+#else
+int unit_checks_failed_in_test;
 static int unit_tests_passed;
 static int unit_tests_failed;
+#endif
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \
@@ -38,11 +44,13 @@ static int unit_tests_failed;
 	} \
 } while (0)
 
+#ifndef UNIT_TEST_PART
 static inline int
 unit_test_summary(void)
 {
 	printf("%d passed, %d failed\n", unit_tests_passed, unit_tests_failed);
 	return unit_tests_failed == 0 ? 0 : 1;
 }
+#endif
 
 #endif
