@@ -5,7 +5,8 @@
 # (SIGTERM: it reads what came, ends the probe's session in order, passes everything on
 # and ends its own session) and a new one started on the same port; the probe holds its
 # records meanwhile and resumes on it. Every record the probe exported reached one of
-# the two Mediators, and the collector holds every record they took but the ones they
+# the two Mediators but those the probe counts unconfirmed (sent over plain TCP as the first
+# Mediator closed), and the collector holds every record they took but the ones they
 # report lost (none, here): records and packets both.
 source "$(dirname "$0")/lib.sh"
 
@@ -30,7 +31,15 @@ wait_for_text "$WORK/probe.stdout" "resumed on" 30
 sleep 2.5
 kill -INT "$probe"
 timeout 30 tail --pid="$probe" -f /dev/null || fail "probe did not stop"
-wait "$probe" || fail "probe exited with $?: $(grep -v '^ ' "$WORK/probe.stdout" | tail -3)"
+rc=0
+wait "$probe" || rc=$?
+# Over plain TCP the probe cannot know whether records it sent as the first Mediator
+# closed were read: those it counts unconfirmed, and exits 2. That is the only loss
+# allowed, and only as counted.
+unconfirmed=$(counter "$WORK/probe.stdout" records_unconfirmed)
+if [ "${unconfirmed:-0}" -gt 0 ]; then want=2; else want=0; fi
+[ "$rc" = "$want" ] ||
+	fail "probe exited with $rc ($unconfirmed unconfirmed): $(grep -v '^ ' "$WORK/probe.stdout" | tail -3)"
 wait_for_text "$WORK/second.stderr" "closed by the exporter" 10
 stop_mediator
 stop_collector
@@ -40,8 +49,8 @@ exported=$(counter "$WORK/probe.stdout" records_exported)
 in1=$(counter "$WORK/first.stdout" records_in)
 in2=$(counter "$WORK/second.stdout" records_in)
 [ "$in1" -gt 0 ] && [ "$in2" -gt 0 ] || fail "records through the first Mediator $in1, the second $in2"
-[ $((in1 + in2)) = "$exported" ] ||
-	fail "the probe exported $exported records, the Mediators took $in1 + $in2"
+[ $((in1 + in2)) -le "$exported" ] && [ $((in1 + in2 + ${unconfirmed:-0})) -ge "$exported" ] ||
+	fail "the probe exported $exported records ($unconfirmed unconfirmed), the Mediators took $in1 + $in2"
 lost=0
 for m in first second; do
 	for what in records_lost backlog_drops records_no_template records_too_long; do
@@ -53,7 +62,9 @@ done
 got=$(summary_value "$WORK/collector.stdout" flows)
 [ "$got" = $((in1 + in2 - lost)) ] ||
 	fail "the collector holds $got records: the Mediators took $in1 + $in2 and report $lost lost"
-[ "$(summary_value "$WORK/collector.stdout" packets)" = "$(counter "$WORK/probe.stdout" metered_packets)" ] ||
+packets=$(summary_value "$WORK/collector.stdout" packets)
+metered=$(counter "$WORK/probe.stdout" metered_packets)
+[ "$packets" = "$metered" ] || { [ "${unconfirmed:-0}" -gt 0 ] && [ "$packets" -lt "$metered" ]; } ||
 	fail "the collector holds $(summary_value "$WORK/collector.stdout" packets) packets, the probe metered $(counter "$WORK/probe.stdout" metered_packets)"
 grep -q "sequence_lost *0$" "$WORK/collector.stdout" || fail "sequence loss at the collector"
-echo "mediator_restart: ok ($exported records: $in1 through the first Mediator, $in2 through the second, $lost reported lost, $got at the collector)"
+echo "mediator_restart: ok ($exported records: $in1 through the first Mediator, $in2 through the second, $lost reported lost, $got at the collector, ${unconfirmed:-0} unconfirmed by the probe)"
