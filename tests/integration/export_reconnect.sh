@@ -11,6 +11,22 @@ source "$(dirname "$0")/pki.sh"
 make_pki "$WORK/pki" || fail "could not make test certificates"
 K=$WORK/pki
 
+# story TAG: what the probe said of its sessions, its loss counters, and what each
+# collector said of them, for a failure's message (a loss seen once under load must say
+# where it happened: a send, a give-up, the end).
+story() {
+	local p=$WORK/$1.probe
+	echo
+	grep -a "dpfix-probe: export" "$p" || true
+	for c in records_enqueued records_exported records_lost records_unconfirmed send_failures \
+			sessions_unconfirmed reconnects; do
+		printf '%s %s; ' "$c" "$(counter "$p" "$c")"
+	done
+	echo
+	grep -ah "session\\|missing\\|warning" "$WORK/$1.first.stderr" "$WORK/$1.second.stderr" 2>/dev/null || true
+	grep -ah "data lost" "$WORK/$1.first.stdout" "$WORK/$1.second.stdout" 2>/dev/null || true
+}
+
 # reconnect SCHEME HOW COLLECTOR_ARGS PROBE_ARGS; HOW: stop (SIGTERM, orderly), kill
 # (SIGKILL, back 1 s later), vanish (SIGKILL, back only once the probe said it is down) or
 # stop_filling (stop, once flow records wait in a message being filled).
@@ -58,7 +74,7 @@ reconnect() {
 	wait_for_text "$WORK/$tag.probe" "resumed on" 30
 	kill -INT "$probe"
 	timeout 30 tail --pid="$probe" -f /dev/null || fail "$scheme: probe did not stop"
-	wait "$probe" || fail "$scheme: probe exited with $?: $(grep -v '^ ' "$WORK/$tag.probe" | tail -3)"
+	wait "$probe" || fail "$scheme: probe exited with $?: $(story "$tag")"
 	wait_for_close "$WORK/$tag.second"
 	stop_collector
 	exported=$(awk '$1 == "records_exported" {print $2}' "$WORK/$tag.probe")
@@ -68,9 +84,9 @@ reconnect() {
 	enqueued=$(awk '$1 == "records_enqueued" {print $2}' "$WORK/$tag.probe")
 	[ "$reconnects" -ge 1 ] || fail "$scheme: no reconnect counted"
 	[ "$enqueued" = "$exported" ] ||
-		fail "$scheme: the workers handed over $enqueued records, $exported exported, $lost lost"
-	[ "$lost" = 0 ] || fail "$scheme: $lost records lost"
-	[ "$second" = "$exported" ] || fail "$scheme: the new collector got $second of $exported records"
+		fail "$scheme: the workers handed over $enqueued records, $exported exported, $lost lost: $(story "$tag")"
+	[ "$lost" = 0 ] || fail "$scheme: $lost records lost: $(story "$tag")"
+	[ "$second" = "$exported" ] || fail "$scheme: the new collector got $second of $exported records: $(story "$tag")"
 	grep -q "^  templates *[2-9]" "$WORK/$tag.second.stdout" ||
 		fail "$scheme: templates were not resent on the new session"
 	echo "ok $scheme ($how): reconnected $reconnects time(s), $second of $exported records delivered, 0 lost"
