@@ -311,11 +311,16 @@ header(const char *head, const char *name)
 static int
 parse_response(struct ch_http_response *r)
 {
-	char *end = strstr(r->body, "\r\n\r\n"), *body, *out;
+	char *end, *body, *out;
 	const char *te, *cl, *code;
 	size_t body_len;
 
-	if (r->body_len == 0 || strncmp(r->body, "HTTP/1.", 7) != 0 || end == NULL)
+	/* Nothing read (a connection closed with no answer) may leave body NULL: a response
+	 * that never held one. */
+	if (r->body_len == 0 || strncmp(r->body, "HTTP/1.", 7) != 0)
+		return -EBADMSG;
+	end = strstr(r->body, "\r\n\r\n");
+	if (end == NULL)
 		return -EBADMSG;
 	*end = '\0';
 	r->status = atoi(r->body + 9);

@@ -2,14 +2,19 @@
  * the table's DDL, RowBinary rows byte for byte (reduced sizes, times, strings, absent
  * fields, the collector's own exporter winning), the shard choice against ClickHouse's
  * own sipHash64, batches, and the spool: round trip, order, the uncertain mark, the size
- * bound, a shard filter, and a crash's leftovers. The server side is tested in
+ * bound, a shard filter, and a crash's leftovers; the HTTP client against a loopback peer
+ * that closes without answering. The server side is tested in
  * tests/integration/collector_clickhouse*.sh against real clickhouse-server processes. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -452,6 +457,60 @@ test_url(void)
 	CHECK(ch_http_query_escape(q, sizeof(q), "a b/c") == 9 && strcmp(q, "a%20b%2Fc") == 0);
 }
 
+/* A server killed while a request is under way: it took the request whole, then its
+ * connection closed with nothing sent back (kill -9 of clickhouse-server mid-insert). */
+static void *
+read_request_and_close(void *arg)
+{
+	int listener = *(int *)arg, fd = accept(listener, NULL, NULL);
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+
+	while (fd >= 0 && len < sizeof(buf) - 1 &&
+			(n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0) {
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (strstr(buf, "\r\n\r\n") != NULL)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* The first request of a response that never held a body meets a connection closed
+ * without an answer: "no answer" (it may have run), not a crash. A writer thread's first
+ * insert when ClickHouse was killed made dpfix-collector dereference the NULL body. */
+static void
+test_closed_without_answer(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	struct ch_http_response r = {0};
+	struct ch_http_server s;
+	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char err[256] = "", url[64];
+	pthread_t peer;
+	int ret;
+
+	CHECK(listener >= 0);
+	CHECK(bind(listener, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(listen(listener, 1) == 0);
+	CHECK(getsockname(listener, (struct sockaddr *)&a, &alen) == 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", ntohs(a.sin_port));
+	CHECK(ch_http_parse_url(url, &s, err, sizeof(err)) == 0);
+	s.timeout_ms = 5000;
+	CHECK(pthread_create(&peer, NULL, read_request_and_close, &listener) == 0);
+	ret = ch_http_post(&s, "/", NULL, 0, 0, &r, err, sizeof(err));
+	pthread_join(peer, NULL);
+	CHECK(ret == -EBADMSG);
+	CHECK(r.outcome == CH_HTTP_NO_ANSWER);
+	CHECK(strstr(err, "the connection ended before a whole answer") != NULL);
+	ch_http_response_free(&r);
+	close(listener);
+}
+
 int
 main(void)
 {
@@ -461,5 +520,6 @@ main(void)
 	RUN_TEST(test_shards);
 	RUN_TEST(test_spool);
 	RUN_TEST(test_url);
+	RUN_TEST(test_closed_without_answer);
 	return unit_test_summary();
 }
