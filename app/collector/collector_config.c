@@ -55,6 +55,11 @@ static const struct dpfix_config_option collector_options[] = {
 		"message for the longest makes room, else the newcomer is refused; each TCP, TLS "
 		"or SCTP session holds a descriptor (RLIMIT_NOFILE is raised to fit, or this "
 		"lowered)"),
+	OPT("intake_threads", DPFIX_CONFIG_U32, intake_threads, "1", 1, 64,
+		"threads that read and decode exporter sessions: each TCP or TLS session is pinned "
+		"to one by its exporter's address; UDP, DTLS/UDP and SCTP sessions stay on the "
+		"first, which owns the listeners; the outputs are written under one lock "
+		"(doc/collector-threads.md)"),
 	OPT("first_message_timeout", DPFIX_CONFIG_DURATION, first_message_timeout_ms, "10", 0,
 		86400ull * 1000, "close a session that has delivered no valid IPFIX message this "
 		"long after it opened: an idle or half-done TCP/TLS connection, a source of junk "

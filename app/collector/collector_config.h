@@ -26,6 +26,7 @@ struct collector_settings {
 	uint32_t template_lifetime_s;
 	uint32_t template_memory;
 	uint32_t max_sessions;
+	uint32_t intake_threads;
 	uint64_t first_message_timeout_ms;
 	struct dpfix_security_params security;
 	struct dpfix_clickhouse_settings clickhouse;

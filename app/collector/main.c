@@ -204,6 +204,10 @@ main(int argc, char **argv)
 	}
 	if (add_sinks(c, &cfg, &json_out) < 0)
 		return 1;
+	if (dpfix_collect_start_threads(c, cfg.intake_threads, err, sizeof(err)) < 0) {
+		dpfix_log(DPFIX_LOG_ERROR, "intake_threads: %s", err);
+		return 1;
+	}
 	for (unsigned int i = 0; i < cfg.listen.count; i++)
 		dpfix_log(DPFIX_LOG_INFO, "listening on %s", cfg.listen.items[i]);
 

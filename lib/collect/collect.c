@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "collect_private.h"
 #include "dpfix_log.h"
@@ -21,6 +22,7 @@ dpfix_collect_create(const struct dpfix_collect_params *p, char *err, size_t err
 	if (c == NULL || p->max_sessions == 0 || p->max_sessions > DPFIX_COLLECT_MAX_SESSIONS)
 		goto fail;
 	c->params = *p;
+	c->wake_fd = -1;
 	c->params.session.max_sessions = p->max_sessions;
 	c->budget.limit_bytes = p->template_memory;
 	c->sessions = calloc(p->max_sessions, sizeof(c->sessions[0]));
@@ -82,8 +84,8 @@ dpfix_collect_serve(struct dpfix_collect *c, const struct dpfix_collect_stop *st
 /* After a round that found nothing: sleep until a listener or session has input, or the
  * stop descriptor turns readable, so an idle collector uses no CPU and a busy one wakes
  * as soon as data arrives. */
-static void
-wait_for_input(struct dpfix_collect *c, int stop_fd)
+void
+collect_wait_for_input(struct dpfix_collect *c, int stop_fd)
 {
 	nfds_t n = 0;
 
@@ -97,6 +99,14 @@ wait_for_input(struct dpfix_collect *c, int stop_fd)
 	}
 	n += collect_sessions_poll_fds(c, c->fds + n);
 	poll(c->fds, n, IDLE_WAKE_MS);
+	if (c->wake_fd >= 0) {
+		uint64_t wakes;
+
+		/* A lane's eventfd: read, so that it sleeps again. */
+		if (read(c->wake_fd, &wakes, sizeof(wakes)) < 0 && errno != EAGAIN)
+			dpfix_log(DPFIX_LOG_WARNING, "intake lane %u: eventfd: %s", c->lane,
+					strerror(errno));
+	}
 }
 
 /* Datagrams dropped before any session saw them (a full socket buffer, a full queue):
@@ -134,8 +144,8 @@ dpfix_collect_wall_clock_ms(void)
 
 /* What each round ends with: the sinks' tick, and once a second the losses to report
  * and the sessions past their time. */
-static void
-end_round(struct dpfix_collect *c)
+void
+collect_end_round(struct dpfix_collect *c)
 {
 	uint64_t now;
 
@@ -164,9 +174,9 @@ dpfix_collect_run(struct dpfix_collect *c, const struct dpfix_collect_stop *stop
 	while (!stop->requested(stop->arg)) {
 		if (collect_sessions_serve(c, NULL) == 0) {
 			collect_sinks_idle(c);
-			wait_for_input(c, stop->fd);
+			collect_wait_for_input(c, stop->fd);
 		}
-		end_round(c);
+		collect_end_round(c);
 	}
 }
 
@@ -195,6 +205,9 @@ dpfix_collect_drain(struct dpfix_collect *c, const struct dpfix_collect_stop *st
 	enum dpfix_collect_drain_end why = DPFIX_COLLECT_DRAINED;
 
 	c->unread_before_drain = unread_drops(c);
+	/* The other lanes read what their sessions hold meanwhile, until the same end. */
+	if (c->lanes != NULL)
+		collect_lanes_stop(c, end);
 	for (;;) {
 		int n = collect_sessions_serve(c, stop);
 
@@ -209,6 +222,8 @@ dpfix_collect_drain(struct dpfix_collect *c, const struct dpfix_collect_stop *st
 			break;
 		}
 	}
+	if (c->lanes != NULL)
+		collect_lanes_join(c, why == DPFIX_COLLECT_DRAIN_STOPPED);
 	for (unsigned int i = 0; i < c->nb_listeners; i++)
 		dpfix_listener_discard(c->listeners[i]);
 	return why;
@@ -224,6 +239,8 @@ void
 dpfix_collect_finish(struct dpfix_collect *c, const char *why)
 {
 	/* Sessions close first, so that what their queues held is in the counters. */
+	if (c->lanes != NULL)
+		collect_lanes_close_all(c, why);
 	collect_sessions_close_all(c, why);
 	for (unsigned int k = 0; k < c->nb_sinks; k++)
 		if (c->sinks[k].ops->finish != NULL)
@@ -253,6 +270,8 @@ dpfix_collect_stats(const struct dpfix_collect *c, struct dpfix_collect_stats *s
 		DPFIX_LISTENER_COUNTERS(ADD)
 #undef ADD
 	}
+	if (c->lanes != NULL && c->lane == 0)
+		collect_lanes_stats(c, st);
 }
 
 uint64_t
@@ -329,6 +348,8 @@ dpfix_collect_write_summary(const struct dpfix_collect *c, const char *program, 
 #define SHOW(name, text) print_counter(out, #name, st.listeners.name);
 	DPFIX_LISTENER_COUNTERS(SHOW)
 #undef SHOW
+	if (c->lanes != NULL)
+		collect_lanes_summary(c, out);
 	for (unsigned int k = 0; k < c->nb_sinks; k++)
 		if (c->sinks[k].ops->counters != NULL)
 			c->sinks[k].ops->counters(c->sinks[k].ctx, print_counter, out);
@@ -348,6 +369,9 @@ dpfix_collect_free(struct dpfix_collect *c)
 {
 	if (c == NULL)
 		return;
+	/* The other lanes' sessions end while the sinks are still there. */
+	if (c->lanes != NULL && c->lane == 0)
+		collect_lanes_close_all(c, "closed");
 	if (c->sessions != NULL)
 		collect_sessions_close_all(c, "closed");
 	for (unsigned int i = 0; i < c->nb_listeners; i++)
@@ -355,6 +379,8 @@ dpfix_collect_free(struct dpfix_collect *c)
 	for (unsigned int k = 0; k < c->nb_sinks; k++)
 		if (c->sinks[k].ops->free != NULL)
 			c->sinks[k].ops->free(c->sinks[k].ctx);
+	if (c->lanes != NULL && c->lane == 0)
+		collect_lanes_free(c);
 	free(c->sessions);
 	free(c->fds);
 	free(c->buf);

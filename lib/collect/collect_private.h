@@ -59,8 +59,16 @@ struct collect_counter_layout {
 	uint16_t lengths[DPFIX_IPFIX_MAX_FIELDS];
 };
 
+struct collect_lanes;
+
 struct dpfix_collect {
 	struct dpfix_collect_params params;
+	/* Intake threads (collect_lanes.c): the instance the program made is lane 0 and
+	 * owns the listeners, the real sinks and the lanes; each other lane is an
+	 * instance of its own thread. NULL: one thread. */
+	struct collect_lanes *lanes;
+	unsigned int lane;              /* 0: the program's instance */
+	int wake_fd;                    /* a lane's eventfd (new session, stop); else -1 */
 	struct dpfix_ipfix_template_budget budget;
 	struct dpfix_listener *listeners[DPFIX_COLLECT_MAX_LISTENERS];
 	unsigned int nb_listeners;
@@ -94,6 +102,29 @@ struct dpfix_collect {
 
 /* Every sink's idle op: what they hold is written out (collect.c). */
 void collect_sinks_idle(struct dpfix_collect *c);
+
+/* ---- intake threads (collect_lanes.c) ---- */
+
+/* Lane 0: where a session just accepted goes: 0 (here), or handed to another lane's
+ * thread (then 1). Sessions covered by their listener (UDP, SCTP) stay here. */
+int collect_lanes_dispatch(struct dpfix_collect *c, struct dpfix_session *ds);
+/* A lane: the next session lane 0 handed it, or NULL. */
+struct dpfix_session *collect_lanes_take(struct dpfix_collect *c);
+/* Sessions open in every lane, against max_sessions; a session opened or closed. */
+unsigned int collect_lanes_open(const struct dpfix_collect *c);
+void collect_lanes_count(struct dpfix_collect *c, int delta);
+/* Lane 0 stops: the lanes read what is left (until deadline_ms), then end. */
+void collect_lanes_stop(struct dpfix_collect *c, uint64_t deadline_ms);
+void collect_lanes_join(struct dpfix_collect *c, int at_once);
+/* The lanes' sessions closed (after the join), their counters added to st. */
+void collect_lanes_close_all(struct dpfix_collect *c, const char *why);
+void collect_lanes_stats(const struct dpfix_collect *c, struct dpfix_collect_stats *st);
+/* The summary's lines of each lane: its sessions and flow records. */
+void collect_lanes_summary(const struct dpfix_collect *c, FILE *out);
+void collect_lanes_free(struct dpfix_collect *c);
+/* What each round ends with; the sleep when a round found nothing (collect.c). */
+void collect_end_round(struct dpfix_collect *c);
+void collect_wait_for_input(struct dpfix_collect *c, int stop_fd);
 
 /* ---- one exporter's sessions across hand-offs (collect_lineage.c) ---- */
 

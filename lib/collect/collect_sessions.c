@@ -95,6 +95,7 @@ close_session(struct dpfix_collect *c, unsigned int i, const char *why)
 	dpfix_session_close(s->transport_session);
 	free(s);
 	c->sessions[i] = c->sessions[--c->session_count];
+	collect_lanes_count(c, -1);
 }
 
 /* The table is full: the session that has delivered nothing valid for the longest makes
@@ -120,7 +121,7 @@ evict_for(struct dpfix_collect *c, const char *newcomer)
 }
 
 static struct collect_session *
-session_new(struct dpfix_collect *c, struct dpfix_listener *l, struct dpfix_session *ds)
+session_new(struct dpfix_collect *c, struct dpfix_session *ds)
 {
 	/* The template rules follow the session's transport (RFC 7011 8). */
 	struct dpfix_ipfix_decoder_params dp = {
@@ -145,10 +146,42 @@ session_new(struct dpfix_collect *c, struct dpfix_listener *l, struct dpfix_sess
 		.id = ++c->next_session_id, .session = ds, .peer = dpfix_session_peer(ds),
 		.identity = "", .opened_ms = dpfix_collect_now_ms(),
 	};
-	s->transport = dpfix_listener_endpoint(l)->transport;
+	s->transport = dpfix_session_endpoint(ds)->transport; /* its listener's */
 	s->datagram = dp.transport == DPFIX_IPFIX_TRANSPORT_UDP;
 	s->last_input_ms = s->info.opened_ms;
 	return s;
+}
+
+/* A session accepted (here, or by lane 0 for this lane): held, or refused. */
+static void
+admit_session(struct dpfix_collect *c, struct dpfix_session *ds)
+{
+	struct collect_session *s;
+
+	if (collect_lanes_open(c) >= c->params.max_sessions &&
+			evict_for(c, dpfix_session_name(ds)) < 0) {
+		collect_churn_say(c, "%s: refused: %u sessions (max_sessions) are open and "
+				"each has delivered valid messages%s", dpfix_session_name(ds),
+				c->params.max_sessions, dpfix_session_endpoint(ds)->ip_protocol ==
+				IPPROTO_UDP ? "; its datagrams are dropped for 10 s (refused_drops)" : "");
+		dpfix_session_mark_refused(ds);
+		dpfix_session_close(ds);
+		c->stats.sessions_refused_full++;
+		return;
+	}
+	s = session_new(c, ds);
+	if (s == NULL) {
+		dpfix_log(DPFIX_LOG_ERROR, "%s: refused, out of memory", dpfix_session_name(ds));
+		dpfix_session_close(ds);
+		c->stats.sessions_refused++;
+		return;
+	}
+	c->sessions[c->session_count++] = s;
+	c->stats.sessions_opened++;
+	if (c->session_count > c->stats.sessions_peak)
+		c->stats.sessions_peak = c->session_count;
+	collect_lanes_count(c, 1);
+	collect_churn_say(c, "new session from %s", dpfix_session_name(ds));
 }
 
 static void
@@ -157,33 +190,9 @@ accept_sessions(struct dpfix_collect *c, struct dpfix_listener *l)
 	struct dpfix_session *ds;
 
 	dpfix_listener_poll(l);
-	while ((ds = dpfix_listener_accept(l)) != NULL) {
-		struct collect_session *s;
-
-		if (c->session_count == c->params.max_sessions &&
-				evict_for(c, dpfix_session_name(ds)) < 0) {
-			collect_churn_say(c, "%s: refused: %u sessions (max_sessions) are open and "
-					"each has delivered valid messages%s", dpfix_session_name(ds),
-					c->params.max_sessions, dpfix_session_endpoint(ds)->ip_protocol ==
-					IPPROTO_UDP ? "; its datagrams are dropped for 10 s (refused_drops)" : "");
-			dpfix_session_mark_refused(ds);
-			dpfix_session_close(ds);
-			c->stats.sessions_refused_full++;
-			continue;
-		}
-		s = session_new(c, l, ds);
-		if (s == NULL) {
-			dpfix_log(DPFIX_LOG_ERROR, "%s: refused, out of memory", dpfix_session_name(ds));
-			dpfix_session_close(ds);
-			c->stats.sessions_refused++;
-			continue;
-		}
-		c->sessions[c->session_count++] = s;
-		c->stats.sessions_opened++;
-		if (c->session_count > c->stats.sessions_peak)
-			c->stats.sessions_peak = c->session_count;
-		collect_churn_say(c, "new session from %s", dpfix_session_name(ds));
-	}
+	while ((ds = dpfix_listener_accept(l)) != NULL)
+		if (!collect_lanes_dispatch(c, ds))
+			admit_session(c, ds);
 }
 
 /* The sinks hear of a session when it first delivers a message: its (D)TLS handshake
@@ -294,8 +303,12 @@ collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop 
 {
 	int busy = 0;
 
+	struct dpfix_session *ds;
+
 	for (unsigned int i = 0; i < c->nb_listeners; i++)
 		accept_sessions(c, c->listeners[i]);
+	while (c->lane != 0 && (ds = collect_lanes_take(c)) != NULL)
+		admit_session(c, ds);
 	for (unsigned int i = 0; i < c->session_count; i++) {
 		int n;
 

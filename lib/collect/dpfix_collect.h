@@ -131,6 +131,15 @@ int dpfix_collect_listen(struct dpfix_collect *c, const char *url, char *err, si
 /* Adds an output stage; the instance frees it (ops->free) with itself. 0 or -ENOSPC. */
 int dpfix_collect_add_sink(struct dpfix_collect *c, const struct dpfix_collect_sink *sink);
 
+/* Intake on n threads (issue 14; doc/collector-threads.md): after the listeners and the
+ * sinks are added, before dpfix_collect_run. Each thread holds the sessions pinned to it
+ * by their exporter's address and decodes them; sessions with descriptors of their own
+ * (TCP, TLS) are spread, those read through their listener's socket (UDP, DTLS/UDP,
+ * SCTP) stay on the calling thread, which owns the listeners. The sinks are called
+ * under one lock. n <= 1: one thread, as without the call. 0, or <0 with err. */
+int dpfix_collect_start_threads(struct dpfix_collect *c, unsigned int n, char *err,
+		size_t errlen);
+
 /* The loop. stop(arg) is asked once a round; stop_fd (a signalfd, an eventfd; -1: none)
  * is in the set it sleeps on when there is nothing to do, and should turn readable when
  * stop would say yes. */
