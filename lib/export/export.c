@@ -207,8 +207,15 @@ send_data(struct dpfix_export_domain *d, uint64_t now_ns)
 {
 	struct dpfix_export *x = d->x;
 	uint32_t records = d->data.msg.data_records;
-	uint32_t len = finish_message(d, &d->data.msg, now_ns);
-	int ret = x->state == DPFIX_EXPORT_FAILED ? -EPIPE :
+	uint32_t len;
+	int ret;
+
+	/* A message filled between a take-up and the next poll goes behind the replay, which
+	 * carries older sequence numbers: sent first, the collector would read a reset. */
+	if (x->replay.pending && x->state == DPFIX_EXPORT_TRUSTED)
+		export_replay_send(x, now_ns);
+	len = finish_message(d, &d->data.msg, now_ns);
+	ret = x->state == DPFIX_EXPORT_FAILED ? -EPIPE :
 			export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns);
 
 	if (ret == 0) {
