@@ -155,10 +155,15 @@ create_mediator(const struct mediator_settings *cfg, struct dpfix_mediate_params
 	mp->flush_ns = cfg->export_flush_ms * 1000000ull;
 	mp->options_interval_ns = cfg->options_interval_ms * 1000000ull;
 	mp->backlog_bytes = cfg->backlog_memory;
+	/* As the probe's: no replay where PR-SCTP gives records up on purpose. */
+	mp->replay_bytes = cfg->sctp_data_lifetime_ms != 0 ? 0 : cfg->replay_buffer;
+	mp->session_lifetime_ns = cfg->session_lifetime_ms * 1000000ull;
 	mp->session = (struct dpfix_session_params){.mtu = cfg->export_mtu,
 		.sctp_udp_port = (uint16_t)cfg->sctp_udp_port,
 		.sctp_data_unordered = (uint8_t)cfg->sctp_data_unordered,
 		.sctp_data_pr_ttl_ms = (uint32_t)cfg->sctp_data_lifetime_ms,
+		.heartbeat_interval_ms = (uint32_t)cfg->heartbeat_interval_ms,
+		.heartbeat_misses = cfg->heartbeat_misses,
 		.security = cfg->security};
 	memcpy(mp->processes, cfg->processes, sizeof(cfg->processes));
 	mp->process_count = cfg->process_count;

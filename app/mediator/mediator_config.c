@@ -146,6 +146,19 @@ static const struct dpfix_config_option mediator_options[] = {
 		"export the Mediator's options records this often, and at start and at the end"),
 	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, "0.5", 1, 60000,
 		"send a partly filled message after this long"),
+	OPT("heartbeat_interval", DPFIX_CONFIG_DURATION, heartbeat_interval_ms, "1", 0, 3600000,
+		"(D)TLS to a dpfix collector: a heartbeat this often (doc/heartbeats.md); 0 = none "
+		"offered; at least 0.1 s otherwise"),
+	OPT("heartbeat_misses", DPFIX_CONFIG_U32, heartbeat_misses, "3", 1, 16,
+		"the collector is dead after this many heartbeats in a row unanswered"),
+	OPT("replay_buffer", DPFIX_CONFIG_U32, replay_buffer, "16777216", 0, 1u << 30,
+		"bytes per collector: with heartbeats, what was sent since the collector last "
+		"answered one is kept and sent again on a new session if the collector dies "
+		"(doc/heartbeats.md); 0 = none"),
+	OPT("session_lifetime", DPFIX_CONFIG_DURATION, session_lifetime_ms, "0", 0, MS_PER_DAY,
+		"hand export to each collector over to a new session (handshake) this often, "
+		"instead of renegotiating: the old one carries data until the new one is up; "
+		"0 = never"),
 	OPT("backlog_memory", DPFIX_CONFIG_U32, backlog_memory, "67108864", 0, UINT32_MAX,
 		"bytes of records each collector may hold while it has no session that takes "
 		"them (reconnecting, a TCP session's probation); past it they are lost and counted"),
@@ -184,6 +197,11 @@ mediator_settings_from_args(struct mediator_settings *cfg, int argc, char **argv
 		usage(stdout);
 	if (ret != 0)
 		return ret;
+	if (cfg->heartbeat_interval_ms != 0 && cfg->heartbeat_interval_ms < 100) {
+		snprintf(err, errlen, "heartbeat_interval %.3g s is below 0.1 s (0 turns heartbeats "
+				"off)", cfg->heartbeat_interval_ms / 1000.0);
+		return -EINVAL;
+	}
 	if (cfg->listen.count == 0 || cfg->collector.count == 0) {
 		dpfix_log(DPFIX_LOG_ERROR, "--listen URL and --collector URL are required");
 		usage(stderr);

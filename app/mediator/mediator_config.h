@@ -34,6 +34,10 @@ struct mediator_settings {
 	uint64_t options_interval_ms;
 	uint64_t export_flush_ms;
 	uint32_t backlog_memory;
+	uint64_t heartbeat_interval_ms; /* 0: no heartbeats offered */
+	uint32_t heartbeat_misses;
+	uint32_t replay_buffer;         /* bytes; 0: no replay */
+	uint64_t session_lifetime_ms;   /* planned hand-off after this long; 0: never */
 	char listen_peer_name[256];
 	struct dpfix_security_params security;
 	/* The Intermediate Processes, in the order their lines came. */

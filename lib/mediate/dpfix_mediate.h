@@ -66,6 +66,11 @@ struct dpfix_mediate_params {
 	 * reconnection, a TCP session's probation): at most this many bytes; past it,
 	 * they are counted lost (backlog_drops). */
 	uint64_t backlog_bytes;
+	/* Each collector's replay buffer (dpfix_export_params.replay_bytes), used on a
+	 * session that agreed on heartbeats (session.heartbeat_interval_ms). */
+	uint64_t replay_bytes;
+	/* A planned hand-off to a new session this often (dpfix_export_hand_off); 0: never. */
+	uint64_t session_lifetime_ns;
 	/* Logged as a warning at start-up and every hour (an allowed security downgrade);
 	 * empty: none. */
 	char hourly_warning[DPFIX_SESSION_ERRLEN];

@@ -366,6 +366,8 @@ dpfix_mediate_write_summary(const struct dpfix_mediate *m, FILE *out)
 		print_counter(out, "connect_failures", c->connect_failures);
 		print_counter(out, "backlog_replayed", c->backlog_replayed);
 		print_counter(out, "backlog_drops", c->backlog_drops);
+		print_counter(out, "collectors_dead", c->collectors_dead);
+		print_counter(out, "hand_offs", c->hand_offs);
 	}
 	fflush(out);
 }
@@ -413,6 +415,8 @@ dpfix_mediate_write_json(const struct dpfix_mediate *m, FILE *out)
 		json_counter(arg, "connect_failures", c->connect_failures);
 		json_counter(arg, "backlog_replayed", c->backlog_replayed);
 		json_counter(arg, "backlog_drops", c->backlog_drops);
+		json_counter(arg, "collectors_dead", c->collectors_dead);
+		json_counter(arg, "hand_offs", c->hand_offs);
 		fprintf(out, "}");
 	}
 	fprintf(out, "]");

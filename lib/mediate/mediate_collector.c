@@ -1,7 +1,10 @@
 /* One collector the Mediator exports to: its Exporting Process (lib/export), a backlog
  * of records that wait while no session takes them (a reconnection, a reliable
  * session's probation), the reconnection (a thread opens the next session, as a
- * handshake blocks, with a backoff while attempts fail), and the orderly end. */
+ * handshake blocks, with a backoff while attempts fail), heartbeats and the planned
+ * hand-offs of session_lifetime (as the probe's, through the same library calls:
+ * lib/session's dpfix_peer_watch decides, lib/export sends, hears, fails and hands
+ * off), and the orderly end. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -56,6 +59,22 @@ export_log_failure(struct med_collector *c, const char *fmt, ...)
 	dpfix_log(DPFIX_LOG_WARNING, "collector %s: %s", c->url, msg);
 }
 
+/* A session now in use: watched by heartbeats if it agreed on them. Ids go on counting
+ * across sessions, so a late answer on an old one matches nothing. */
+static void
+watch_session(struct med_collector *c, const struct dpfix_session *s, uint64_t now_ns)
+{
+	const struct dpfix_session_params *sp = &c->m->params.session;
+
+	c->session_since_ns = now_ns;
+	c->found_dead = 0;
+	c->watching = sp->heartbeat_interval_ms != 0 && dpfix_session_heartbeats(s);
+	if (c->watching)
+		dpfix_peer_watch_start(&c->watch, &(struct dpfix_peer_watch_params){
+			.interval_ns = sp->heartbeat_interval_ms * 1000000ull,
+			.misses = sp->heartbeat_misses}, c->last_heartbeat_id + 1, now_ns);
+}
+
 int
 med_collector_open(struct med_collector *c, const char *url, char *err, size_t errlen)
 {
@@ -75,6 +94,7 @@ med_collector_open(struct med_collector *c, const char *url, char *err, size_t e
 		.options_interval_ns = m->params.options_interval_ns,
 		.write_options = med_options_write, .ctx = c,
 		.probation_ns = PROBATION_NS,
+		.replay_bytes = m->params.replay_bytes,
 	}, err, errlen);
 	if (c->x == NULL)
 		return -ENOMEM;
@@ -83,6 +103,7 @@ med_collector_open(struct med_collector *c, const char *url, char *err, size_t e
 		return -ECONNREFUSED;
 	snprintf(c->name, sizeof(c->name), "%s", dpfix_session_name(s));
 	dpfix_export_take_up(c->x, s, med_now_ns());
+	watch_session(c, s, med_now_ns());
 	return 0;
 }
 
@@ -205,6 +226,36 @@ med_collector_record(struct med_collector *c, struct med_out_template *t,
 	c->m->stats.backlog_drops++;
 }
 
+/* ---- heartbeats (doc/heartbeats.md) ---- */
+
+static void
+heartbeats(struct med_collector *c, uint64_t now_ns)
+{
+	const struct dpfix_session_params *sp = &c->m->params.session;
+	uint32_t id, ip_size;
+	char why[DPFIX_SESSION_ERRLEN];
+
+	if (!c->watching || dpfix_export_state(c->x) == DPFIX_EXPORT_FAILED)
+		return;
+	while (dpfix_export_heartbeat_answered(c->x, &id))
+		dpfix_peer_watch_answered(&c->watch, id, now_ns);
+	while (dpfix_peer_watch_next(&c->watch, now_ns, &id, &ip_size)) {
+		c->last_heartbeat_id = id;
+		dpfix_export_heartbeat(c->x, id, ip_size, now_ns);
+	}
+	if (!dpfix_peer_watch_dead(&c->watch, now_ns))
+		return;
+	snprintf(why, sizeof(why), "%u heartbeats in a row unanswered (every %.3g s), nothing "
+			"heard for %.1f s", sp->heartbeat_misses, sp->heartbeat_interval_ms / 1000.0,
+			(now_ns - dpfix_peer_watch_last_heard(&c->watch)) / 1e9);
+	export_log_failure(c, "%s is dead: %s; records wait in its backlog while it reconnects",
+			c->name, why);
+	c->collectors_dead++;
+	c->watching = 0;
+	c->found_dead = 1;
+	dpfix_export_fail(c->x, why, now_ns);
+}
+
 /* ---- reconnection ---- */
 
 static void *
@@ -234,8 +285,9 @@ close_thread(void *arg)
 }
 
 static void
-start_opener(struct med_collector *c)
+start_opener(struct med_collector *c, int for_hand_off)
 {
+	c->opening_for_hand_off = for_hand_off;
 	c->opener_done = 0;
 	c->opened = NULL;
 	if (pthread_create(&c->opener, NULL, open_thread, c) == 0)
@@ -293,6 +345,77 @@ session_failed(struct med_collector *c, uint64_t now_ns)
 	attempt_failed(c, now_ns, text);
 }
 
+/* A session_lifetime hand-off is due: the session in use has lasted that long. */
+static int
+hand_off_due(const struct med_collector *c, uint64_t now_ns)
+{
+	uint64_t lifetime = c->m->params.session_lifetime_ns;
+
+	return lifetime != 0 && !c->handing_off &&
+			dpfix_export_state(c->x) == DPFIX_EXPORT_TRUSTED &&
+			now_ns - c->session_since_ns >= lifetime;
+}
+
+/* The opener's session: a planned hand-off while the session in use works, else a
+ * take-up in place of the one that failed (aborted if its collector was found dead:
+ * nothing to wait for). */
+static void
+session_opened(struct med_collector *c, struct dpfix_session *s, uint64_t now_ns)
+{
+	enum dpfix_export_state state = dpfix_export_state(c->x);
+	struct dpfix_session *old;
+
+	if (state == DPFIX_EXPORT_TRUSTED || state == DPFIX_EXPORT_PROBATION) {
+		dpfix_log(DPFIX_LOG_INFO, "collector %s: handing over to %s (session_lifetime "
+				"%.3g s)", c->url, dpfix_session_name(s),
+				c->m->params.session_lifetime_ns / 1e9);
+		c->handing_off = 1;
+		close_later(c, dpfix_export_hand_off(c->x, s, now_ns));
+		return;
+	}
+	c->handing_off = 0;
+	snprintf(c->name, sizeof(c->name), "%s", dpfix_session_name(s));
+	old = dpfix_export_take_up(c->x, s, now_ns);
+	if (c->found_dead)
+		dpfix_session_abort(old);
+	else
+		close_later(c, old);
+	watch_session(c, s, now_ns);
+	dpfix_log(DPFIX_LOG_INFO, "collector %s: resumed on %s%s", c->url, c->name,
+			c->failures_in_row != 0 ? " after failed attempts" : "");
+	c->down_said = 0;
+}
+
+/* Where a planned hand-off stands: once done, the new session is the one in use and
+ * watched; a failed one is tried again after another session_lifetime. */
+static void
+hand_off_progress(struct med_collector *c, uint64_t now_ns)
+{
+	const char *why = NULL;
+
+	if (!c->handing_off)
+		return;
+	switch (dpfix_export_hand_off_state(c->x, &why)) {
+	case DPFIX_EXPORT_HANDOFF_DONE:
+		c->handing_off = 0;
+		c->hand_offs++;
+		snprintf(c->name, sizeof(c->name), "%s",
+				dpfix_session_name(dpfix_export_session(c->x)));
+		watch_session(c, dpfix_export_session(c->x), now_ns);
+		dpfix_log(DPFIX_LOG_INFO, "collector %s: handed over to %s; the old session ends "
+				"in order", c->url, c->name);
+		break;
+	case DPFIX_EXPORT_HANDOFF_FAILED:
+		c->handing_off = 0;
+		c->session_since_ns = now_ns;
+		export_log_failure(c, "hand-off (session_lifetime) failed: %s; export goes on on %s",
+				why != NULL ? why : "?", c->name);
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 reconnect(struct med_collector *c, uint64_t now_ns)
 {
@@ -302,7 +425,9 @@ reconnect(struct med_collector *c, uint64_t now_ns)
 		session_failed(c, now_ns);
 	if (!c->opener_running) {
 		if (dpfix_export_state(c->x) == DPFIX_EXPORT_FAILED && now_ns >= c->next_attempt_ns)
-			start_opener(c);
+			start_opener(c, 0);
+		else if (hand_off_due(c, now_ns))
+			start_opener(c, 1);
 		return;
 	}
 	pthread_mutex_lock(&c->lock);
@@ -312,22 +437,25 @@ reconnect(struct med_collector *c, uint64_t now_ns)
 		return;
 	pthread_join(c->opener, NULL);
 	c->opener_running = 0;
-	if (c->opened == NULL) {
+	if (c->opened != NULL) {
+		session_opened(c, c->opened, now_ns);
+		c->opened = NULL;
+	} else if (dpfix_export_state(c->x) != DPFIX_EXPORT_FAILED) {
+		/* A hand-off's session that could not be opened: the one in use goes on. */
+		c->session_since_ns = now_ns;
+		export_log_failure(c, "hand-off (session_lifetime) failed: %s; export goes on on %s",
+				c->open_err, c->name);
+	} else {
 		attempt_failed(c, now_ns, c->open_err);
-		return;
 	}
-	snprintf(c->name, sizeof(c->name), "%s", dpfix_session_name(c->opened));
-	close_later(c, dpfix_export_take_up(c->x, c->opened, now_ns));
-	c->opened = NULL;
-	dpfix_log(DPFIX_LOG_INFO, "collector %s: resumed on %s%s", c->url, c->name,
-			c->failures_in_row != 0 ? " after failed attempts" : "");
-	c->down_said = 0;
 }
 
 void
 med_collector_poll(struct med_collector *c, uint64_t now_ns)
 {
 	dpfix_export_poll(c->x, now_ns);
+	heartbeats(c, now_ns);
+	hand_off_progress(c, now_ns);
 	reconnect(c, now_ns);
 	if (c->backlog.used != 0 && dpfix_export_state(c->x) == DPFIX_EXPORT_TRUSTED)
 		backlog_replay(c, now_ns);

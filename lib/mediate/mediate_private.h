@@ -9,6 +9,7 @@
 
 #include "dpfix_export.h"
 #include "dpfix_mediate.h"
+#include "dpfix_peer_watch.h"
 
 /* Records of variable length are passed on up to this long: lib/export encodes one that
  * may be shorter than its longest on its stack (DPFIX_IPFIX_ENCODE_APART_MAX). */
@@ -213,6 +214,17 @@ struct med_collector {
 	uint64_t backlog_replayed;
 	uint64_t backlog_drops;
 	int down_said;
+	/* Heartbeats on a session that agreed (doc/heartbeats.md): the watch decides, the
+	 * Exporting Process sends and hears; ids go on across sessions. */
+	struct dpfix_peer_watch watch;
+	int watching;
+	uint32_t last_heartbeat_id;
+	int found_dead;                     /* the session in use failed as dead: abort it */
+	uint64_t collectors_dead;
+	/* Planned hand-offs (session_lifetime): the opener's session is for one. */
+	uint64_t session_since_ns;
+	int opening_for_hand_off, handing_off;
+	uint64_t hand_offs;
 };
 
 int med_collector_open(struct med_collector *c, const char *url, char *err, size_t errlen);
