@@ -5,6 +5,7 @@
 #     files:      dpfix-collector --write FILE (RFC 5655)
 #     nfcapd:     nfcapd -w DIR (nfdump's collector, its own file format; UDP only)
 #     clickhouse: dpfix-collector --clickhouse into a private clickhouse-server 18.16
+#     json:       dpfix-collector --json /dev/null (TCP only; not in the default CASES)
 #   each with a 4 MiB socket receive buffer (nfcapd's -B is held to net.core.rmem_max;
 #   dpfix gets the same);
 #   and over TCP as fast as the collector takes them (TCP's flow control paces the
@@ -17,7 +18,12 @@
 # rows stored / seconds from the first record sent to the last row in (all in, or none
 # more for 10 s; then the collector stops, inserting what it can in 10 s more and
 # spooling the rest: left_in_spool_files).
+# THREADS="1 2": each dpfix case once per intake_threads value, in turn within each run
+# (doc/collector-threads.md); EXPORTERS=K: K bench_export at once, N/K records each (the
+# exporter line is then the first one's, records_per_s all N over the seconds from the
+# first one's start to the last one's end).
 # Usage: [CASES="files nfcapd clickhouse"] [CH_ARGS="--clickhouse-batch-rows 200000"] \
+#        [THREADS="1 2"] [EXPORTERS=K] \
 #        bench/collector_scale.sh [BUILD] [N] [RATES] [RUNS]   (RATES "": TCP only)
 #   e.g. bench/collector_scale.sh build 4000000 "1000000 2000000" 3
 # Prints one JSON line per receiver, transport, rate and run.
@@ -34,6 +40,8 @@ source "$top/tests/integration/lib.sh"
 source "$top/tests/integration/clickhouse_lib.sh"
 bench_export=$build/bench/bench_export
 buffer=4194304
+exporters=${EXPORTERS:-1}
+threads=1
 
 cpu_s() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.3f", s / 1e9}'
@@ -45,14 +53,15 @@ per_million() {
 	awk -v c="$1" -v n="$2" 'BEGIN {printf "%.3f", n ? c / (n / 1e6) : 0}'
 }
 # stop_collector PID: SIGINT, then its CPU seconds just before it exits (it reads what is
-# queued, and with --clickhouse inserts what is left, first).
+# queued, and with --clickhouse inserts what is left, first): the most read, as a thread
+# that ended (an intake thread joined) leaves /proc/PID/task with its time.
 stop_collector() {
 	local pid=$1 cpu last
 	cpu=$(cpu_s "$pid")
 	kill -INT "$pid"
 	while kill -0 "$pid" 2>/dev/null; do
 		last=$(cpu_s "$pid")
-		[ "$last" = 0.000 ] || cpu=$last   # 0: it exited while being read
+		cpu=$(awk -v a="$cpu" -v b="$last" 'BEGIN {print (b > a ? b : a)}')
 		sleep 0.02
 	done
 	wait "$pid" || true
@@ -64,18 +73,31 @@ collector() {
 	shift 2
 	port=$(free_port)
 	url=$transport://127.0.0.1:$port
-	"$DPFIX_COLLECTOR" --listen "$url" --quiet --udp-receive-buffer $buffer "$@" \
+	"$DPFIX_COLLECTOR" --listen "$url" --quiet --udp-receive-buffer $buffer \
+		--intake-threads "$threads" "$@" \
 		>"$WORK/$name.out" 2>"$WORK/$name.err" &
 	pid=$!
 	wait_for_text "$WORK/$name.err" "listening on" 30
 }
-# export URL [RATE]: the exporter's JSON line.
+# export URL [RATE]: the exporter's JSON line (EXPORTERS at once: the first one's, with
+# records_per_s all of theirs over the wall time; RATE shared among them).
 export_to() {
-	if [ -n "${2:-}" ]; then
-		"$bench_export" "$1" "$n" --probe-records --rate "$2"
-	else
-		"$bench_export" "$1" "$n" --probe-records
-	fi
+	local k pids=() t0
+	t0=$(now)
+	for k in $(seq "$exporters"); do
+		if [ -n "${2:-}" ]; then
+			"$bench_export" "$1" $((n / exporters)) --probe-records --rate $(($2 / exporters))
+		else
+			"$bench_export" "$1" $((n / exporters)) --probe-records
+		fi >"$WORK/export.$k" &
+		pids+=($!)
+	done
+	for k in "${pids[@]}"; do
+		wait "$k"
+	done
+	[ "$exporters" = 1 ] && cat "$WORK/export.1" && return
+	sed "s/\"records_per_s\":[0-9]*/\"records_per_s\":$(awk -v n="$n" -v a="$t0" \
+		-v b="$(now)" 'BEGIN {printf "%.0f", n / (b - a)}')/" "$WORK/export.1"
 }
 
 files() {   # TRANSPORT RATE
@@ -84,8 +106,17 @@ files() {   # TRANSPORT RATE
 	sent=$(export_to "$url" "$2")
 	cpu=$(stop_collector "$pid")
 	got=$(summary_value "$WORK/files.out" flows)
-	echo "{\"receiver\":\"dpfix-collector --write\",\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/files.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
+	echo "{\"receiver\":\"dpfix-collector --write\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/files.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
 	rm -f "$WORK"/files.ipfix*
+}
+
+json() {   # TRANSPORT RATE: a record sink (one locked call a record with intake threads)
+	local sent cpu got
+	collector "$1" json --json /dev/null
+	sent=$(export_to "$url" "$2")
+	cpu=$(stop_collector "$pid")
+	got=$(summary_value "$WORK/json.out" flows)
+	echo "{\"receiver\":\"dpfix-collector --json /dev/null\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/json.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
 }
 
 nfcapd_run() {   # RATE
@@ -129,25 +160,34 @@ clickhouse() {   # TRANSPORT RATE
 	cpu=$(stop_collector "$pid")
 	got=$(summary_value "$WORK/ch.out" flows)
 	stored=$(ch_query "$CH_URL" "SELECT count() FROM dpfix.$table")
-	echo "{\"receiver\":\"dpfix-collector --clickhouse\",\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"received\":$got,\"stored\":$stored,\"not_stored\":$((n - stored)),\"socket_drops_datagrams\":$(counter "$WORK/ch.out" socket_drops),\"rows_dropped\":$(counter "$WORK/ch.out" clickhouse_rows_dropped),\"left_in_spool_files\":$(counter "$WORK/ch.out" clickhouse_spool_files),\"spooled\":$(counter "$WORK/ch.out" clickhouse_rows_spooled),\"rows_per_s\":$(awk -v n="$rate_rows" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'),\"cpu_s_per_million\":$(per_million "$cpu" "$stored"),\"clickhouse_cpu_s_per_million\":$(per_million "$chcpu" "$stored"),\"exporter\":$sent}"
+	echo "{\"receiver\":\"dpfix-collector --clickhouse\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"received\":$got,\"stored\":$stored,\"not_stored\":$((n - stored)),\"socket_drops_datagrams\":$(counter "$WORK/ch.out" socket_drops),\"rows_dropped\":$(counter "$WORK/ch.out" clickhouse_rows_dropped),\"left_in_spool_files\":$(counter "$WORK/ch.out" clickhouse_spool_files),\"spooled\":$(counter "$WORK/ch.out" clickhouse_rows_spooled),\"rows_per_s\":$(awk -v n="$rate_rows" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'),\"cpu_s_per_million\":$(per_million "$cpu" "$stored"),\"clickhouse_cpu_s_per_million\":$(per_million "$chcpu" "$stored"),\"exporter\":$sent}"
 	ch_query "$CH_URL" "DROP TABLE dpfix.$table" >/dev/null
 	rm -rf "$WORK/spool"
 }
-
-ch_single bench
-ch_credentials "$WORK/ch.credentials"
-chpid=$(ch_pid bench)
 
 cases=${CASES:-"files nfcapd clickhouse"}
 want() {
 	[[ " $cases " == *" $1 "* ]]
 }
+if want clickhouse; then
+	ch_single bench
+	ch_credentials "$WORK/ch.credentials"
+	chpid=$(ch_pid bench)
+fi
 for run in $(seq "$runs"); do
 	for rate in $rates; do
-		want files && files udp "$rate"
+		for threads in ${THREADS:-1}; do
+			want files && files udp "$rate"
+		done
+		threads=1
 		want nfcapd && nfcapd_run "$rate"
-		want clickhouse && clickhouse udp "$rate"
+		for threads in ${THREADS:-1}; do
+			want clickhouse && clickhouse udp "$rate"
+		done
 	done
-	want files && files tcp ""
-	want clickhouse && clickhouse tcp ""
+	for threads in ${THREADS:-1}; do
+		want files && files tcp ""
+		want json && json tcp ""
+		want clickhouse && clickhouse tcp ""
+	done
 done
