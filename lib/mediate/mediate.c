@@ -355,6 +355,16 @@ dpfix_mediate_write_summary(const struct dpfix_mediate *m, FILE *out)
 		if (p->ops->counters != NULL)
 			p->ops->counters(p, print_counter, out);
 	}
+	for (unsigned int i = 0; i < m->nb_identities; i++) {
+		const struct med_identity *who = &m->identities[i];
+
+		fprintf(out, "exporter identity: %s\n", who->identity);
+		print_counter(out, "identity_sessions", who->sessions);
+		print_counter(out, "identity_records_in", who->records_in);
+		print_counter(out, "identity_options_in", who->options_in);
+	}
+	if (m->identities_untracked != 0)
+		print_counter(out, "identities_untracked", m->identities_untracked);
 	for (unsigned int i = 0; i < m->nb_collectors; i++) {
 		const struct med_collector *c = m->collectors[i];
 		const struct dpfix_export_stats *xs = dpfix_export_stats(c->x);
@@ -381,6 +391,21 @@ json_counter(void *arg, const char *name, uint64_t value)
 	*first = 0;
 }
 
+/* A PSK identity or certificate name inside a JSON string: quotes, backslashes and
+ * control characters escaped. */
+static void
+json_string(FILE *out, const char *text)
+{
+	for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(out, "\\%c", *c);
+		else if (*c < 0x20)
+			fprintf(out, "\\u%04x", *c);
+		else
+			fputc(*c, out);
+	}
+}
+
 void
 dpfix_mediate_write_json(const struct dpfix_mediate *m, FILE *out)
 {
@@ -401,7 +426,21 @@ dpfix_mediate_write_json(const struct dpfix_mediate *m, FILE *out)
 			p->ops->counters(p, json_counter, arg);
 		fprintf(out, "}");
 	}
-	fprintf(out, "], \"collectors\": [");
+	fprintf(out, "], \"exporter_identities\": [");
+	for (unsigned int i = 0; i < m->nb_identities; i++) {
+		const struct med_identity *who = &m->identities[i];
+
+		first = 1;
+		fprintf(out, "%s{\"identity\": \"", i == 0 ? "" : ", ");
+		json_string(out, who->identity);
+		fprintf(out, "\", ");
+		json_counter(arg, "sessions", who->sessions);
+		json_counter(arg, "records_in", who->records_in);
+		json_counter(arg, "options_in", who->options_in);
+		fprintf(out, "}");
+	}
+	fprintf(out, "], \"identities_untracked\": %" PRIu64 ", \"collectors\": [",
+			m->identities_untracked);
 	for (unsigned int i = 0; i < m->nb_collectors; i++) {
 		const struct med_collector *c = m->collectors[i];
 		const struct dpfix_export_stats *xs = dpfix_export_stats(c->x);

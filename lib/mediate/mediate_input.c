@@ -5,10 +5,12 @@
  * the chain of Intermediate Processes with its layout and origin. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dpfix_log.h"
 #include "mediate_private.h"
 
 #define SESSION_BUCKETS 1024
@@ -28,6 +30,8 @@ struct input_session {
 	uint64_t id;
 	struct med_origin *origin;
 	struct input_entry *entries;
+	struct med_identity *who;       /* NULL: none proved, or not tracked */
+	uint64_t records_in, options_in;
 };
 
 struct med_input {
@@ -170,6 +174,30 @@ parse_peer(struct med_origin *o, const char *peer)
 	}
 }
 
+/* The entry of an exporter's identity (made at its first session), or NULL: none
+ * proved (plaintext), or the table full (counted). */
+static struct med_identity *
+identity_of(struct dpfix_mediate *m, const char *identity)
+{
+	struct med_identity *who;
+
+	if (identity[0] == '\0')
+		return NULL;
+	for (unsigned int i = 0; i < m->nb_identities; i++)
+		if (strcmp(m->identities[i].identity, identity) == 0) {
+			m->identities[i].sessions++;
+			return &m->identities[i];
+		}
+	if (m->nb_identities == MED_MAX_IDENTITIES) {
+		m->identities_untracked++;
+		return NULL;
+	}
+	who = &m->identities[m->nb_identities++];
+	snprintf(who->identity, sizeof(who->identity), "%s", identity);
+	who->sessions = 1;
+	return who;
+}
+
 static void
 sink_session_start(void *ctx, const struct dpfix_collect_session *s)
 {
@@ -188,6 +216,10 @@ sink_session_start(void *ctx, const struct dpfix_collect_session *s)
 	parse_peer(is->origin, s->peer);
 	snprintf(is->origin->identity, sizeof(is->origin->identity), "%s",
 			s->identity != NULL ? s->identity : "");
+	is->who = identity_of(m, is->origin->identity);
+	if (is->origin->identity[0] != '\0')
+		dpfix_log(DPFIX_LOG_INFO, "exporter session %s: authenticated as '%s'",
+				dpfix_session_name(s->session), is->origin->identity);
 	struct input_session **slot = session_slot(m->input, s->id);
 
 	is->next = *slot;
@@ -267,6 +299,20 @@ sink_template_event(void *ctx, const struct dpfix_collect_session *s, uint32_t d
 }
 
 static void
+count_in(struct input_session *is, int options)
+{
+	if (options) {
+		is->options_in++;
+		if (is->who != NULL)
+			is->who->options_in++;
+	} else {
+		is->records_in++;
+		if (is->who != NULL)
+			is->who->records_in++;
+	}
+}
+
+static void
 sink_record(void *ctx, const struct dpfix_collect_session *s, const struct dpfix_ipfix_header *h,
 		const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len)
 {
@@ -290,6 +336,8 @@ sink_record(void *ctx, const struct dpfix_collect_session *s, const struct dpfix
 		in->last_entry = e;
 		in->last_input_session = *session_slot(in, s->id);
 	}
+	if (in->last_input_session != NULL)
+		count_in(in->last_input_session, t->scope_count != 0);
 	r = (struct med_record){.data = rec, .len = len, .domain = h->domain,
 		.origin = in->last_input_session != NULL ? in->last_input_session->origin : NULL};
 	if (e == NULL || r.origin == NULL) {
@@ -330,10 +378,13 @@ sink_session_end(void *ctx, const struct dpfix_collect_session *s, const char *w
 	struct dpfix_mediate *m = ctx;
 	struct input_session **slot = session_slot(m->input, s->id), *is = *slot;
 
-	(void)why;
 	forget_last(m->input);
 	if (is == NULL)
 		return;
+	if (is->origin->identity[0] != '\0')
+		dpfix_log(DPFIX_LOG_INFO, "exporter session %s (identity '%s'): %s; %" PRIu64
+				" records and %" PRIu64 " options records in", dpfix_session_name(s->session),
+				is->origin->identity, why, is->records_in, is->options_in);
 	while (is->entries != NULL)
 		remove_entry(m, is, is->entries);
 	*slot = is->next;

@@ -254,9 +254,21 @@ int med_options_add_schemas(struct dpfix_mediate *m, struct dpfix_export_domain 
 
 struct med_input;
 
+/* Exporters by the identity they authenticated with ((D)TLS: PSK identity or the
+ * certificate's name), the Mediator's own session details: the summary and stats_json
+ * name each. At most MED_MAX_IDENTITIES; sessions beyond count in identities_untracked. */
+#define MED_MAX_IDENTITIES 64
+struct med_identity {
+	char identity[256];
+	uint64_t sessions, records_in, options_in;
+};
+
 struct dpfix_mediate {
 	struct dpfix_mediate_params params;
 	struct dpfix_mediate_stats stats;
+	struct med_identity identities[MED_MAX_IDENTITIES];
+	unsigned int nb_identities;
+	uint64_t identities_untracked;
 	struct med_process procs[DPFIX_MEDIATE_MAX_PROCESSES];
 	unsigned int nb_procs;
 	int keys_changed;           /* a process changes flow keys */

@@ -113,7 +113,8 @@ mport=$(free_port)
 start_collector_at "tls+tcp://127.0.0.1:$cport" "$WORK/tls-collector" --json "$WORK/tls.json" --quiet \
 	--psk-file "$K/collector-of-mediator.psk"
 start_mediator "$WORK/tls-mediator" --listen "dtls+udp://127.0.0.1:$mport" \
-	--collector "tls+tcp://127.0.0.1:$cport" --psk-file "$K/mediator.psk" --psk-identity mediator.example
+	--collector "tls+tcp://127.0.0.1:$cport" --psk-file "$K/mediator.psk" --psk-identity mediator.example \
+	--stats-json "$WORK/tls-mediator.json"
 run_probe "dtls+udp://127.0.0.1:$mport" --psk-identity probe1.example --psk-file "$K/probe.psk"
 wait_for_flows "$WORK/tls.json" "$flows"
 stop_mediator
@@ -123,4 +124,45 @@ check_totals tls
 grep -q "psk mediator.example: session established" "$WORK/tls-collector.stderr" ||
 	fail "the collector did not see the Mediator's identity: $(head -3 "$WORK/tls-collector.stderr")"
 grep -q "sessions_unconfirmed *0$" "$WORK/tls-mediator.stdout" || fail "the TLS session's end was not confirmed"
+# check_identity NAME IDENTITY: the Mediator's own session details name the identity the
+# exporter authenticated with: its session's lines, the summary and stats_json, with
+# every record it sent.
+check_identity() {
+	local name=$1 id=$2
+	grep -q "exporter session .*: authenticated as '$id'" "$WORK/$name-mediator.stderr" ||
+		fail "$name: the session's start does not name '$id': $(cat "$WORK/$name-mediator.stderr")"
+	grep -q "exporter session .* (identity '$id'): .*; $flows records and [0-9]* options records in" \
+		"$WORK/$name-mediator.stderr" || fail "$name: the session's end does not name '$id'"
+	grep -q "^exporter identity: $id$" "$WORK/$name-mediator.stdout" || fail "$name: the summary does not name '$id'"
+	[ "$(counter "$WORK/$name-mediator.stdout" identity_records_in)" = "$flows" ] ||
+		fail "$name: identity_records_in $(counter "$WORK/$name-mediator.stdout" identity_records_in), want $flows"
+	$PY - "$WORK/$name-mediator.json" "$id" "$flows" <<'PYEOF' || fail "$name: stats_json exporter_identities"
+import json, sys
+ids = json.load(open(sys.argv[1]))["exporter_identities"]
+assert [(i["identity"], i["sessions"], i["records_in"]) for i in ids] == [(sys.argv[2], 1, int(sys.argv[3]))], ids
+PYEOF
+}
+check_identity tls probe1.example
+echo "tls: the exporter's PSK identity is in the Mediator's session details"
+
+# ---- TLS/TCP in and out with certificates: the exporter is named by its certificate ----
+cport=$(free_port)
+mport=$(free_port)
+X509_M="--cert $K/collector.pem --key $K/collector.key --ca $K/ca.pem"
+# shellcheck disable=SC2086
+start_collector_at "tls+tcp://127.0.0.1:$cport" "$WORK/x509-collector" --json "$WORK/x509.json" --quiet \
+	$X509_M --peer-name collector.example
+# shellcheck disable=SC2086
+start_mediator "$WORK/x509-mediator" --listen "tls+tcp://127.0.0.1:$mport" \
+	--collector "tls+tcp://127.0.0.1:$cport" $X509_M --peer-name collector.example \
+	--stats-json "$WORK/x509-mediator.json"
+run_probe "tls+tcp://127.0.0.1:$mport" --cert "$K/probe.pem" --key "$K/probe.key" --ca "$K/ca.pem" \
+	--peer-name collector.example
+wait_for_flows "$WORK/x509.json" "$flows"
+stop_mediator
+wait_for_close "$WORK/x509-collector"
+stop_collector
+check_totals x509
+check_identity x509 probe.example
+echo "x509: the exporter's certificate name is in the Mediator's session details"
 echo "mediator_pass_through: ok"
