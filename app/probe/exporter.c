@@ -81,7 +81,10 @@ report_state(struct exporter_ctx *x)
 	enum dpfix_export_state state = dpfix_export_state(x->export);
 	struct handoff_msg m = {.kind = HANDOFF_TRUSTED, .serial = x->session_serial};
 
-	if (state == x->reported)
+	/* A probation is no news: a take-up's ends in trust or failure, and after a
+	 * hand-off's switch over SCTP (its data waits for its templates' acknowledgement)
+	 * the session is one the control lcore knows already: no "resumed on" for it. */
+	if (state == x->reported || state == DPFIX_EXPORT_PROBATION)
 		return;
 	x->reported = state;
 	if (state == DPFIX_EXPORT_FAILED)

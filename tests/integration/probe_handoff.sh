@@ -71,6 +71,9 @@ hand_off() {
 		fail "$scheme: $rolled hand-offs, the collector saw $sessions sessions"
 	[ "$(grep -c "dpfix-probe: export: handed over to .* ($why)" "$p")" = "$rolled" ] ||
 		fail "$scheme: each hand-off should be said once: $(grep -a "export:" "$p")"
+	# A hand-off is no reconnection (over SCTP the new session waits for its templates'
+	# acknowledgement after the switch, which once read as one).
+	! grep -q "resumed on" "$p" || fail "$scheme: a hand-off said as a reconnection: $(grep -a "export:" "$p")"
 	[ "$metered" -gt "$(expected packets)" ] || fail "$scheme: the probe metered only $metered packets"
 	[ "$packets" = "$metered" ] || fail "$scheme: the collector got $packets packets, the probe metered $metered"
 	[ "$(summary_value "$c" flows)" = "$(counter "$p" records_exported)" ] ||
