@@ -73,8 +73,8 @@ reconnect() {
 	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$tag.second" --quiet $cargs  # ...and is back
 	wait_for_text "$WORK/$tag.probe" "resumed on" 30
 	kill -INT "$probe"
-	timeout 30 tail --pid="$probe" -f /dev/null || fail "$scheme: probe did not stop"
-	wait "$probe" || fail "$scheme: probe exited with $?: $(story "$tag")"
+	timeout 30 tail --pid="$probe" -f /dev/null || fail "$scheme ($how): probe did not stop"
+	wait "$probe" || fail "$scheme ($how): probe exited with $?: $(story "$tag")"
 	wait_for_close "$WORK/$tag.second"
 	stop_collector
 	exported=$(awk '$1 == "records_exported" {print $2}' "$WORK/$tag.probe")
@@ -82,13 +82,13 @@ reconnect() {
 	reconnects=$(awk '$1 == "reconnects" {print $2}' "$WORK/$tag.probe")
 	second=$(summary_value "$WORK/$tag.second.stdout" flows)
 	enqueued=$(awk '$1 == "records_enqueued" {print $2}' "$WORK/$tag.probe")
-	[ "$reconnects" -ge 1 ] || fail "$scheme: no reconnect counted"
+	[ "$reconnects" -ge 1 ] || fail "$scheme ($how): no reconnect counted"
 	[ "$enqueued" = "$exported" ] ||
-		fail "$scheme: the workers handed over $enqueued records, $exported exported, $lost lost: $(story "$tag")"
-	[ "$lost" = 0 ] || fail "$scheme: $lost records lost: $(story "$tag")"
-	[ "$second" = "$exported" ] || fail "$scheme: the new collector got $second of $exported records: $(story "$tag")"
+		fail "$scheme ($how): the workers handed over $enqueued records, $exported exported, $lost lost: $(story "$tag")"
+	[ "$lost" = 0 ] || fail "$scheme ($how): $lost records lost: $(story "$tag")"
+	[ "$second" = "$exported" ] || fail "$scheme ($how): the new collector got $second of $exported records: $(story "$tag")"
 	grep -q "^  templates *[2-9]" "$WORK/$tag.second.stdout" ||
-		fail "$scheme: templates were not resent on the new session"
+		fail "$scheme ($how): templates were not resent on the new session"
 	echo "ok $scheme ($how): reconnected $reconnects time(s), $second of $exported records delivered, 0 lost"
 }
 
