@@ -113,6 +113,14 @@ ch_count(uint64_t *counter, uint64_t n)
 /* Gives an emptied batch back for reuse (under the queue lock). */
 void ch_recycle(struct dpfix_clickhouse *ch, struct ch_batch *b);
 
+/* ch_writer.c: the collector's thread, memory full with a spool: the oldest batches in
+ * memory go to the spool until a batch of bytes fits (the state lock taken). */
+void ch_spool_to_fit(struct dpfix_clickhouse *ch, uint64_t bytes);
+/* Creates the collector's side; threads 0 starts no writer and no spiller (tests: the
+ * spiller late). */
+struct dpfix_clickhouse *ch_create(const struct dpfix_clickhouse_params *p, int threads,
+		char *err, size_t errlen);
+
 /* ch_writer.c: starts the writers; the end (the collector's thread, once they stopped). */
 int ch_writers_start(struct dpfix_clickhouse *ch, uint32_t count);
 void ch_writers_stop(struct dpfix_clickhouse *ch);

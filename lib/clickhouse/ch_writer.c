@@ -167,6 +167,30 @@ spool_memory(struct ch_writer *w)
 	}
 }
 
+/* Memory is full as the collector's thread hands a batch over (of bytes): with a spool,
+ * the oldest batches in memory go to the spool's end, on this thread, until it fits, as
+ * the spiller would had it come in time (the disk, never ClickHouse, holds reception up).
+ * A full spool drops them, counted and said. */
+void
+ch_spool_to_fit(struct dpfix_clickhouse *ch, uint64_t bytes)
+{
+	struct ch_batch *b;
+	int fits;
+
+	pthread_mutex_lock(&ch->state_lock);
+	for (;;) {
+		pthread_mutex_lock(&ch->queue_lock);
+		fits = ch->queue_head == NULL || ch->queued_bytes + bytes <= ch->p.memory_bytes;
+		pthread_mutex_unlock(&ch->queue_lock);
+		if (fits || (b = queue_pop(ch)) == NULL)
+			break;
+		/* The spiller's buffers: it uses them only under the state lock too. */
+		spool_batch(&ch->spiller, b);
+		recycle(ch, b);
+	}
+	pthread_mutex_unlock(&ch->state_lock);
+}
+
 static void
 went_down(struct dpfix_clickhouse *ch, enum ch_result res, const char *err)
 {
@@ -398,7 +422,8 @@ writer_main(void *arg)
  * which takes a second or more, while intake may fill clickhouse_memory in less (a TCP
  * exporter unpaced: 2 M records/s); memory full drops batches though the spool has room.
  * The spiller is woken as the queue passes half of clickhouse_memory and moves the
- * batches in memory to the spool's end, oldest first, as a writer would. */
+ * batches in memory to the spool's end, oldest first, as a writer would. When it is
+ * late all the same, the collector's thread spools them itself (ch_spool_to_fit). */
 static void *
 spiller_main(void *arg)
 {
@@ -452,7 +477,6 @@ ch_writers_start(struct dpfix_clickhouse *ch, uint32_t count)
 		ch->writers[i].started = 1;
 	}
 	if (ch->spooling) {
-		ch->spiller.ch = ch;
 		if (pthread_create(&ch->spiller.thread, NULL, spiller_main, &ch->spiller) != 0)
 			return -EAGAIN;
 		ch->spiller.started = 1;

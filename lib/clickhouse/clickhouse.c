@@ -109,6 +109,12 @@ copy_params(struct dpfix_clickhouse *ch, const struct dpfix_clickhouse_params *p
 struct dpfix_clickhouse *
 dpfix_clickhouse_create(const struct dpfix_clickhouse_params *p, char *err, size_t errlen)
 {
+	return ch_create(p, 1, err, errlen);
+}
+
+struct dpfix_clickhouse *
+ch_create(const struct dpfix_clickhouse_params *p, int threads, char *err, size_t errlen)
+{
 	struct dpfix_clickhouse *ch = calloc(1, sizeof(*ch));
 	char why[512];
 	enum ch_result res;
@@ -160,7 +166,8 @@ dpfix_clickhouse_create(const struct dpfix_clickhouse_params *p, char *err, size
 		snprintf(err, errlen, "%s", why);
 		goto fail;
 	}
-	if (ch_writers_start(ch, ch->p.connections) < 0) {
+	ch->spiller.ch = ch;
+	if (threads && ch_writers_start(ch, ch->p.connections) < 0) {
 		snprintf(err, errlen, "cannot start the ClickHouse writer threads");
 		goto fail;
 	}
@@ -183,7 +190,8 @@ ch_recycle(struct dpfix_clickhouse *ch, struct ch_batch *b)
 	}
 }
 
-/* The batch being built goes to the writer, or is dropped when memory is full. */
+/* The batch being built goes to the writer. When memory is full, the oldest batches go
+ * to the spool on this thread (the spiller is late); without a spool it is dropped. */
 static void
 hand_off(struct dpfix_clickhouse *ch)
 {
@@ -193,6 +201,13 @@ hand_off(struct dpfix_clickhouse *ch)
 	if (b->rows == 0)
 		return;
 	pthread_mutex_lock(&ch->queue_lock);
+	if (ch->spooling && ch->queued_bytes + bytes > ch->p.memory_bytes &&
+			ch->queue_head != NULL) {
+		/* The state lock comes before the queue's. */
+		pthread_mutex_unlock(&ch->queue_lock);
+		ch_spool_to_fit(ch, bytes);
+		pthread_mutex_lock(&ch->queue_lock);
+	}
 	if (ch->queued_bytes + bytes > ch->p.memory_bytes && ch->queue_head != NULL) {
 		ch_count(&ch->stats.batches_dropped, 1);
 		ch_count(&ch->stats.rows_dropped, b->rows);

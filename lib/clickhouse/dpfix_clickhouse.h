@@ -91,8 +91,10 @@ struct dpfix_clickhouse_origin {
 
 /* ---- the collector's thread ---- */
 
-/* Takes a data record (copied; options records are counted and skipped). Never waits:
- * a batch that finds memory full is dropped and counted. */
+/* Takes a data record (copied; options records are counted and skipped). Never waits
+ * for ClickHouse: a batch that finds memory full is dropped and counted without a spool;
+ * with one, the oldest batches in memory are written to the spool here first (waiting
+ * for the disk), and only a full spool drops. */
 void dpfix_clickhouse_add(struct dpfix_clickhouse *ch, const struct dpfix_clickhouse_origin *o,
 		const struct dpfix_ipfix_template *t, const uint8_t *rec, uint32_t len);
 /* A template was learned, redefined or withdrawn somewhere (a (session, domain, id) may

@@ -2,7 +2,8 @@
  * the table's DDL, RowBinary rows byte for byte (reduced sizes, times, strings, absent
  * fields, the collector's own exporter winning), the shard choice against ClickHouse's
  * own sipHash64, batches, and the spool: round trip, order, the uncertain mark, the size
- * bound, a shard filter, and a crash's leftovers; the HTTP client against a loopback peer
+ * bound, a shard filter, a crash's leftovers, and memory full with the spiller late
+ * (the collector's thread spools, nothing dropped); the HTTP client against a loopback peer
  * that closes without answering. The server side is tested in
  * tests/integration/collector_clickhouse*.sh against real clickhouse-server processes. */
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 
 #include "ch_batch.h"
 #include "ch_http.h"
+#include "ch_internal.h"
 #include "ch_rowbinary.h"
 #include "ch_schema.h"
 #include "ch_shard.h"
@@ -511,6 +513,81 @@ test_closed_without_answer(void)
 	close(listener);
 }
 
+/* Memory full while the spiller is late (here: never started, nor any writer), with a
+ * spool that has room: the collector's thread spools the oldest batches itself, in order;
+ * nothing is dropped. The old code dropped every batch that found memory full (a 20 000
+ * row batch's buffer grows to ~4 MiB: with 8 MiB the spiller had ~100 ms). */
+static void
+test_memory_full_spools(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int closed = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char dir[64] = "/tmp/dpfix-unit-spill.XXXXXX", url[64], err[256];
+	struct dpfix_clickhouse_params p = {.batch_rows = 100, .memory_bytes = 512 * 1024,
+		.timeout_ms = 1000};
+	struct dpfix_clickhouse_origin o = {.session = 1, .domain = 7,
+		.time_ms = 1700000000000ull};
+	struct dpfix_ipfix_template t;
+	struct dpfix_clickhouse *ch;
+	struct dpfix_clickhouse_stats st;
+	struct ch_batch *back = ch_batch_create(), *b;
+	struct ch_spool sp;
+	uint64_t in_memory = 0, next = 0, seq;
+	const uint32_t records = 5000;
+
+	/* A port nobody listens on: ClickHouse is away. */
+	CHECK(closed >= 0);
+	CHECK(bind(closed, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(getsockname(closed, (struct sockaddr *)&a, &alen) == 0);
+	close(closed);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", ntohs(a.sin_port));
+	CHECK(mkdtemp(dir) != NULL);
+	p.url = url;
+	p.spool_dir = dir;
+	ch = ch_create(&p, 0, err, sizeof(err));
+	CHECK(ch != NULL);
+	if (ch == NULL)
+		return;
+	dpfix_ipfix_template_init(&t, 256, 0);
+	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
+	for (uint32_t i = 0; i < records; i++) {
+		uint8_t rec[8];
+
+		dpfix_put_be(rec, i, 8);
+		dpfix_clickhouse_add(ch, &o, &t, rec, sizeof(rec));
+	}
+	dpfix_clickhouse_finish(ch);
+	dpfix_clickhouse_stats(ch, &st);
+	for (b = ch->queue_head; b != NULL; b = b->next)
+		in_memory += b->rows;
+	CHECK_EQ_U64(st.rows_dropped, 0);
+	CHECK_EQ_U64(st.batches_dropped, 0);
+	CHECK(st.rows_spooled > 0 && in_memory > 0);
+	CHECK_EQ_U64(st.rows_spooled + in_memory, records);
+	CHECK(ch->queued_bytes <= p.memory_bytes);
+	dpfix_clickhouse_free(ch);
+
+	/* The spool holds the oldest records, each once, in the order received. */
+	CHECK(ch_spool_open(&sp, dir, err, sizeof(err)) == 0);
+	while ((seq = ch_spool_claim(&sp)) != 0) {
+		size_t off = 0;
+		const uint8_t *rec;
+		uint32_t slot, len;
+
+		CHECK(ch_spool_read(&sp, seq, back, err, sizeof(err)) == 0);
+		while (ch_batch_next(back, &off, &slot, &rec, &len)) {
+			CHECK_EQ_U64(dpfix_get_be(rec, 8), next);
+			next++;
+		}
+		ch_spool_remove(&sp, seq);
+	}
+	CHECK_EQ_U64(next, st.rows_spooled);
+	ch_spool_close(&sp);
+	CHECK(rmdir(dir) == 0);
+	ch_batch_free(back);
+}
+
 int
 main(void)
 {
@@ -521,5 +598,6 @@ main(void)
 	RUN_TEST(test_spool);
 	RUN_TEST(test_url);
 	RUN_TEST(test_closed_without_answer);
+	RUN_TEST(test_memory_full_spools);
 	return unit_test_summary();
 }
