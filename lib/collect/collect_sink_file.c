@@ -94,6 +94,7 @@ file_message(void *ctx, const struct dpfix_collect_session *s, const uint8_t *ms
 	o = (struct dpfix_ipfix_file_origin){
 		.session = s->session, .collection_time_ms = dpfix_collect_wall_clock_ms(),
 		.transport = ep->ip_protocol, .sctp_stream = dpfix_session_recv_stream(s->session),
+		.identity = s->identity,
 	};
 	/* Parsing the addresses' text costs about 570 instructions a message, more than
 	 * the writer's whole decode of it (bench/collector_write_cost.sh): done only when

@@ -24,6 +24,13 @@
 /* RFC 5103 6.2's suggestion for enterprise elements: the reverse of element N of a
  * PEN is element N | 0x4000 of the same PEN. */
 #define DPFIX_IPFIX_IE_REVERSE_BIT 0x4000
+/* dpfix's own elements, under RFC 5612's enterprise number for documentation until
+ * dpfix has one registered: no vendor's elements ever carry it (doc/measures.md).
+ * Elements 1..4 are the measures' (dpfix_measure_schema.h). */
+#define DPFIX_IPFIX_PEN_DPFIX 32473
+/* exporterIdentity, string: who the exporter of a session proved to be ((D)TLS PSK
+ * identity or certificate name), in an IPFIX file's Export Session Details. */
+#define DPFIX_IPFIX_IE_DPFIX_EXPORTER_IDENTITY 5
 /* Longest name (and units) of an element added at run time. */
 #define DPFIX_IPFIX_IE_NAME_MAX 127
 

@@ -59,6 +59,9 @@ struct dpfix_ipfix_file_origin {
 	struct sockaddr_storage collector;
 	uint8_t transport;           /* IPPROTO_UDP, IPPROTO_TCP or IPPROTO_SCTP */
 	uint16_t sctp_stream;        /* with IPPROTO_SCTP: the stream it came on */
+	/* Who the exporter proved to be ((D)TLS PSK identity or certificate name), NULL or
+	 * "" without security: with details, in its Export Session Details. */
+	const char *identity;
 };
 
 #define DPFIX_IPFIX_FILE_COUNTERS(X) \

@@ -49,6 +49,7 @@ struct file_domain {
 	/* For its Export Session Details record when the file closes. */
 	struct sockaddr_storage exporter, collector; /* of its last message */
 	uint8_t transport;
+	char identity[256];     /* the exporter's, "" without security */
 	uint32_t file_messages;             /* its messages in this file */
 	uint32_t min_export, max_export;    /* their export times */
 };
@@ -73,6 +74,7 @@ struct dpfix_ipfix_file_writer {
 	uint64_t file_bytes;    /* on disk and buffered */
 	uint64_t file_messages;
 	unsigned int file_domains;  /* domains with messages in this file */
+	size_t file_identity_bytes; /* what their identities add to the Session Details */
 	uint64_t interval_end_ms;
 	uint64_t last_flush_ms;
 	unsigned int counter;
@@ -400,6 +402,7 @@ open_file(struct dpfix_ipfix_file_writer *w, uint64_t now_ms, char *err, size_t 
 	w->resend_templates = 0; /* a new file gets the templates anyway */
 	w->file_bytes = 0;
 	w->file_domains = 0;
+	w->file_identity_bytes = 0;
 	w->file_messages = 0;
 	w->last_flush_ms = now_ms;
 	w->stats.files++;
@@ -671,10 +674,11 @@ write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errle
 		struct file_domain *d = &w->domains[i];
 		int v6 = is_v6(&d->exporter);
 		struct file_details details = {.transport = d->transport,
-			.min_export = d->min_export, .max_export = d->max_export};
+			.min_export = d->min_export, .max_export = d->max_export,
+			.identity = d->identity};
 		struct dpfix_ipfix_schema schema;
 		struct dpfix_ipfix_msg m;
-		uint8_t rec[FILE_DETAILS_MAX_LEN];
+		uint8_t rec[FILE_SESSION_DETAILS_MAX_LEN];
 		uint16_t id;
 		uint32_t len;
 
@@ -685,7 +689,7 @@ write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errle
 			w->stats.details_skipped++;
 			continue;
 		}
-		file_session_details_schema(&schema, id, v6);
+		file_session_details_schema(&schema, id, v6, d->identity[0] != '\0');
 		dpfix_ipfix_schema_template(&schema, &w->scratch);
 		file_details_session(&details, &d->exporter, &d->collector, v6);
 		dpfix_ipfix_msg_begin(&m, w->extra, DPFIX_IPFIX_MAX_MESSAGE);
@@ -697,6 +701,12 @@ write_session_details(struct dpfix_ipfix_file_writer *w, char *err, size_t errle
 		d->next_sequence++;
 	}
 	return 0;
+}
+
+static int
+has_identity(const struct dpfix_ipfix_file_origin *o)
+{
+	return o->identity != NULL && o->identity[0] != '\0';
 }
 
 int
@@ -718,10 +728,11 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 			(ret = close_file(w, err, errlen)) < 0)
 		return ret;
 	/* With details, room for this message's record and every domain's session record
-	 * at the end (one more domain, perhaps, with this message). */
+	 * at the end (one more domain, perhaps, with this message), identities included. */
 	if (w->fd >= 0 && w->p.rotate_bytes != 0 && w->file_messages > 0 &&
-			w->file_bytes + len + (w->p.details ? (w->file_domains + 2) * DETAILS_MAX : 0) >
-			w->p.rotate_bytes && (ret = close_file(w, err, errlen)) < 0)
+			w->file_bytes + len + (w->p.details ? (w->file_domains + 2) * DETAILS_MAX +
+				w->file_identity_bytes + (has_identity(o) ? FILE_DETAILS_IDENTITY_MAX : 0) :
+				0) > w->p.rotate_bytes && (ret = close_file(w, err, errlen)) < 0)
 		return ret;
 	/* Opened before a new domain is added: the new file's first messages carry the
 	 * templates of the domains the last file had, and only those. */
@@ -759,8 +770,13 @@ dpfix_ipfix_file_write(struct dpfix_ipfix_file_writer *w, const struct dpfix_ipf
 		d->min_export = dpfix_get32(w->work + 4);
 	if (d->file_messages == 0 || dpfix_get32(w->work + 4) > d->max_export)
 		d->max_export = dpfix_get32(w->work + 4);
-	if (d->file_messages++ == 0)
+	if (d->file_messages++ == 0) {
 		w->file_domains++;
+		/* The same for the whole session: taken once a file. */
+		snprintf(d->identity, sizeof(d->identity), "%s", has_identity(o) ? o->identity : "");
+		if (has_identity(o))
+			w->file_identity_bytes += FILE_DETAILS_IDENTITY_MAX;
+	}
 	w->file_messages++;
 	return 0;
 }

@@ -12,6 +12,7 @@ DPFIX_IPFIX_GROUP_DEFINE(session_ipv4, struct file_details, 0, FILE_DETAILS_SESS
 DPFIX_IPFIX_GROUP_DEFINE(session_ipv6, struct file_details, 0, FILE_DETAILS_SESSION_FIELDS_IPV6);
 DPFIX_IPFIX_GROUP_DEFINE(sctp_stream, struct file_details, 0, FILE_DETAILS_SCTP_FIELDS);
 DPFIX_IPFIX_GROUP_DEFINE(export_times, struct file_details, 0, FILE_DETAILS_EXPORT_TIMES_FIELDS);
+DPFIX_IPFIX_GROUP_DEFINE(exporter_identity, struct file_details, 0, FILE_DETAILS_IDENTITY_FIELDS);
 
 static void
 set_address(uint8_t *address, uint16_t *port, const struct sockaddr_storage *ss, int v6)
@@ -61,7 +62,8 @@ file_message_details_schema(struct dpfix_ipfix_schema *s, uint16_t template_id, 
 }
 
 int
-file_session_details_schema(struct dpfix_ipfix_schema *s, uint16_t template_id, int v6)
+file_session_details_schema(struct dpfix_ipfix_schema *s, uint16_t template_id, int v6,
+		int identity)
 {
 	int ret;
 
@@ -71,5 +73,7 @@ file_session_details_schema(struct dpfix_ipfix_schema *s, uint16_t template_id, 
 		ret = dpfix_ipfix_schema_add(s, v6 ? &session_ipv6 : &session_ipv4, NULL);
 	if (ret == 0)
 		ret = dpfix_ipfix_schema_add(s, &export_times, NULL);
+	if (ret == 0 && identity)
+		ret = dpfix_ipfix_schema_add(s, &exporter_identity, NULL);
 	return ret;
 }

@@ -20,6 +20,7 @@ struct file_details {
 	uint8_t transport;              /* IPPROTO_UDP, IPPROTO_TCP or IPPROTO_SCTP */
 	uint16_t sctp_stream;           /* Message Details of an SCTP session */
 	uint32_t min_export, max_export; /* Export Session Details: export times */
+	const char *identity;           /* Export Session Details: the exporter's, or "" */
 };
 
 /* messageScope and sessionScope are written as 0 (RFC 5655 8.1.3, 8.1.4). */
@@ -54,6 +55,22 @@ struct file_details {
 	X(0, IE_minExportSeconds, 4, UINT, r->min_export) \
 	X(0, IE_maxExportSeconds, 4, UINT, r->max_export)
 
+/* Export Session Details of a session whose exporter proved who it is. */
+#define FILE_DETAILS_IDENTITY_FIELDS(X) \
+	X(DPFIX_IPFIX_PEN_DPFIX, DPFIX_IPFIX_IE_DPFIX_EXPORTER_IDENTITY, DPFIX_IPFIX_VARLEN, \
+			STRING, r->identity)
+
+/* The most an identity adds to an Export Session Details template and record. */
+#define FILE_DETAILS_IDENTITY_MAX \
+	(DPFIX_IPFIX_LIST_MAX_LENGTH(FILE_DETAILS_IDENTITY_FIELDS) + 8)
+
+/* The longest Export Session Details record: IPv6, with an identity. */
+#define FILE_SESSION_DETAILS_MAX_LEN \
+	(DPFIX_IPFIX_LIST_MAX_LENGTH(FILE_SESSION_DETAILS_FIELDS) + \
+	 DPFIX_IPFIX_LIST_MAX_LENGTH(FILE_DETAILS_SESSION_FIELDS_IPV6) + \
+	 DPFIX_IPFIX_LIST_MAX_LENGTH(FILE_DETAILS_EXPORT_TIMES_FIELDS) + \
+	 DPFIX_IPFIX_LIST_MAX_LENGTH(FILE_DETAILS_IDENTITY_FIELDS))
+
 /* The longest record: Message Details of IPv6 over SCTP. */
 #define FILE_DETAILS_MAX_LEN \
 	(DPFIX_IPFIX_LIST_MAX_LENGTH(FILE_MESSAGE_DETAILS_FIELDS) + \
@@ -67,6 +84,8 @@ void file_details_session(struct file_details *d, const struct sockaddr_storage 
 		const struct sockaddr_storage *collector, int v6);
 int file_message_details_schema(struct dpfix_ipfix_schema *s, uint16_t template_id, int v6,
 		int sctp);
-int file_session_details_schema(struct dpfix_ipfix_schema *s, uint16_t template_id, int v6);
+/* With identity, the record ends with the exporter's identity (FILE_DETAILS_IDENTITY_FIELDS). */
+int file_session_details_schema(struct dpfix_ipfix_schema *s, uint16_t template_id, int v6,
+		int identity);
 
 #endif

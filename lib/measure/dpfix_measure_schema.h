@@ -24,9 +24,8 @@ struct dpfix_measured_flow {
 /* Enterprise numbers and elements the measures use besides IANA's. */
 #define DPFIX_MEASURE_PEN_CESNET 8057
 #define DPFIX_MEASURE_PEN_FLOWMON 39499
-/* dpfix's own elements, under RFC 5612's enterprise number for documentation until
- * dpfix has one registered: no vendor's elements ever carry it (doc/measures.md). */
-#define DPFIX_MEASURE_PEN_DPFIX 32473
+/* dpfix's own elements (dpfix_ipfix.h). */
+#define DPFIX_MEASURE_PEN_DPFIX DPFIX_IPFIX_PEN_DPFIX
 
 #define DPFIX_MEASURE_IE_CESNET_DNS_RCODE 1         /* DNSRCode, unsigned8 */
 #define DPFIX_MEASURE_IE_CESNET_DNS_NAME 2          /* DNSName, string */

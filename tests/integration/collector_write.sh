@@ -10,7 +10,10 @@
 #     session's template withdrawals are stored as ipfixDump accepts them;
 #  3. rotation by time (1 s) across two probe runs;
 #  4. SCTP: each message's Message Details name its stream;
-#  5. a directory that cannot take files is refused at start.
+#  5. a directory that cannot take files is refused at start;
+#  6. TLS over TCP with a PSK: the Export Session Details name the exporter's
+#     identity (an enterprise element, read by name with config/measures.elements);
+#     plaintext ones (2) have none.
 source "$(dirname "$0")/lib.sh"
 : "${DPFIX_DUMP:?}"
 flows=$(expected flows)
@@ -91,7 +94,8 @@ if len(sessions) != int(sys.argv[4]):
     sys.exit(f"{len(sessions)} Export Session Details records in {sys.argv[4]} files")
 for d in sessions:
     if d["minExportSeconds"] > d["maxExportSeconds"] or d["exportTransportProtocol"] != 6 or \
-            d["collectorTransportPort"] != int(sys.argv[2]):
+            d["collectorTransportPort"] != int(sys.argv[2]) or \
+            any(k.startswith("32473:") for k in d):
         sys.exit(f"Export Session Details record {d}")
 for d in details:
     want = {"messageScope": 0, "exporterIPv4Address": "127.0.0.1", "collectorIPv4Address": "127.0.0.1",
@@ -161,4 +165,29 @@ rc=0
 [ "$rc" -eq 1 ] || fail "5: exit status $rc for an impossible --write"
 grep -q "cannot create files in /nonexistent-dir: No such file or directory" "$WORK/c4.stderr" ||
 	fail "5: $(cat "$WORK/c4.stderr")"
+# 6. PSK over TLS: who the exporter proved to be, in its Export Session Details.
+port=$(free_port)
+printf 'probe1.example:000102030405060708090a0b0c0d0e0f\n' >"$WORK/psk"
+chmod 600 "$WORK/psk"
+start_collector_at "tls+tcp://127.0.0.1:$port" "$WORK/c6" --quiet --psk-file "$WORK/psk" \
+	--write "$WORK/tls.ipfix" --write-details
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "tls+tcp://127.0.0.1:$port" --psk-identity probe1.example --psk-file "$WORK/psk" \
+	>"$WORK/probe.stdout" 2>&1 || fail "6: probe over TLS exited with $?: $(tail -5 "$WORK/probe.stdout")"
+wait_for_close "$WORK/c6"
+stop_collector
+ipfix_dump_clean "$WORK/tls.ipfix" $(($(counter "$WORK/c6.stdout" data_records) + \
+	$(counter "$WORK/c6.stdout" options_records) + $(counter "$WORK/c6.stdout" write_messages) + \
+	$(counter "$WORK/c6.stdout" write_session_details)))
+"$DPFIX_DUMP" --json --elements "$DPFIX_SOURCE_ROOT/config/measures.elements" "$WORK/tls.ipfix" \
+	>"$WORK/tls.dump.json" 2>/dev/null || fail "6: dpfix-dump"
+$PY - "$WORK/tls.dump.json" <<'PYEOF' || fail "6: the exporter's identity in the Export Session Details"
+import json, sys
+sessions = [r for r in map(json.loads, open(sys.argv[1])) if "sessionScope" in r]
+if len(sessions) != 1 or sessions[0].get("exporterIdentity") != "probe1.example":
+    sys.exit(f"Export Session Details {sessions}")
+print(f"Export Session Details of the TLS session: {sessions[0]}")
+PYEOF
+
 echo "collector_write: ok (${#files[@]} files by time, rotation by size and details checked)"
