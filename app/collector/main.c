@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "collector_config.h"
@@ -19,70 +18,6 @@
 #define PROGRAM "dpfix-collector"
 #define FD_MARGIN 64         /* descriptors besides the sessions': listeners, files, stdio */
 #define SHUTDOWN_DRAIN_MS 10000 /* at most this long reading what arrived before a stop */
-
-/* SIGINT and SIGTERM are read from a signalfd that is in the poll set, never taken by a
- * handler. A handler interrupted whatever system call was running: a write() of printed
- * records to a full pipe or terminal returned EINTR and stdio dropped its buffer (4 KB
- * of records gone without a word), and a signal that came between the loop's look at
- * its flag and poll() waited for poll's timeout. Blocked from main's first line, a
- * signal during start-up waits for the loop instead of being lost (a script's
- * background job starts with SIGINT ignored) or killing the collector mid-way. */
-struct stop_signals {
-	int fd;
-	const char *name;       /* the signal that came, NULL until one did */
-};
-
-static int
-signals_open(struct stop_signals *sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	sig->name = NULL;
-	sig->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return sig->fd < 0 ? -errno : 0;
-}
-
-/* Whether a stop signal came (read from the signalfd once; then remembered). */
-static int
-stop_requested(void *arg)
-{
-	struct stop_signals *sig = arg;
-	struct signalfd_siginfo si;
-
-	if (sig->name == NULL && read(sig->fd, &si, sizeof(si)) == sizeof(si))
-		sig->name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
-	return sig->name != NULL;
-}
-
-/* After a stop signal: what arrived before it (a large socket buffer holds seconds of
- * export) is read and decoded, for at most SHUTDOWN_DRAIN_MS, as an exporter may never
- * stop sending; a second signal ends it at once. */
-static void
-drain(struct dpfix_collect *c, struct dpfix_collect_stop *stop, struct stop_signals *sig)
-{
-	dpfix_log(DPFIX_LOG_INFO, "%s: stopping; reading what is queued (at most %u s; a second "
-			"signal stops at once)", sig->name, SHUTDOWN_DRAIN_MS / 1000);
-	sig->name = NULL;
-	switch (dpfix_collect_drain(c, stop, SHUTDOWN_DRAIN_MS)) {
-	case DPFIX_COLLECT_DRAIN_STOPPED:
-		dpfix_log(DPFIX_LOG_INFO, "%s, a second signal: stopped reading", sig->name);
-		break;
-	case DPFIX_COLLECT_DRAIN_TIMED_OUT:
-		dpfix_log(DPFIX_LOG_INFO, "input still arriving %u ms after the stop signal: "
-				"stopped reading", SHUTDOWN_DRAIN_MS);
-		break;
-	case DPFIX_COLLECT_DRAINED:
-		break;
-	}
-}
 
 /* The outputs: records printed (unless quiet), as JSON, and messages stored. */
 static int
@@ -156,19 +91,17 @@ int
 main(int argc, char **argv)
 {
 	static struct collector_settings cfg;
-	struct stop_signals sig;
-	struct dpfix_collect_stop stop = {.requested = stop_requested, .arg = &sig};
+	struct dpfix_collect_signals sig;
 	char err[DPFIX_CONFIG_ERRLEN], lost[512];
 	struct dpfix_collect *c;
 	FILE *json_out = NULL;
 	int ret;
 
 	dpfix_log_setup(PROGRAM, DPFIX_LOG_INFO);
-	if (signals_open(&sig) < 0) {
+	if (dpfix_collect_signals_open(&sig) < 0) {
 		dpfix_log(DPFIX_LOG_ERROR, "signalfd: %s", strerror(errno));
 		return 1;
 	}
-	stop.fd = sig.fd;
 	ret = collector_settings_from_args(&cfg, argc - 1, argv + 1, err, sizeof(err));
 	if (ret != 0) {
 		if (ret < 0 && err[0] != '\0')
@@ -211,8 +144,10 @@ main(int argc, char **argv)
 	for (unsigned int i = 0; i < cfg.listen.count; i++)
 		dpfix_log(DPFIX_LOG_INFO, "listening on %s", cfg.listen.items[i]);
 
-	dpfix_collect_run(c, &stop);
-	drain(c, &stop, &sig);
+	dpfix_collect_run(c, &sig.stop);
+	/* What arrived before the signal (a large socket buffer holds seconds of export) is
+	 * read and decoded, for a bounded time: an exporter may never stop sending. */
+	dpfix_collect_drain_after_signal(c, &sig, SHUTDOWN_DRAIN_MS, "");
 	dpfix_collect_finish(c, "closed at shutdown");
 	dpfix_collect_write_summary(c, PROGRAM, stdout);
 	/* 2: data sent to the collector was lost (the summary's last line names how). */

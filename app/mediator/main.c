@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "dpfix_collect.h"
@@ -20,60 +19,6 @@
 
 #define PROGRAM "dpfix-mediator"
 #define SHUTDOWN_DRAIN_MS 10000 /* at most this long reading what arrived before a stop */
-
-/* SIGINT and SIGTERM come through a signalfd in the poll set, blocked from the start,
- * as in dpfix-collector (its main.c says why). */
-struct stop_signals {
-	int fd;
-	const char *name;
-};
-
-static int
-signals_open(struct stop_signals *sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	sig->name = NULL;
-	sig->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return sig->fd < 0 ? -errno : 0;
-}
-
-static int
-stop_requested(void *arg)
-{
-	struct stop_signals *sig = arg;
-	struct signalfd_siginfo si;
-
-	if (sig->name == NULL && read(sig->fd, &si, sizeof(si)) == sizeof(si))
-		sig->name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
-	return sig->name != NULL;
-}
-
-static void
-drain(struct dpfix_collect *c, struct dpfix_collect_stop *stop, struct stop_signals *sig)
-{
-	dpfix_log(DPFIX_LOG_INFO, "%s: stopping; reading what is queued (at most %u s; a second "
-			"signal stops at once), then ending every session", sig->name,
-			SHUTDOWN_DRAIN_MS / 1000);
-	sig->name = NULL;
-	switch (dpfix_collect_drain(c, stop, SHUTDOWN_DRAIN_MS)) {
-	case DPFIX_COLLECT_DRAIN_STOPPED:
-		dpfix_log(DPFIX_LOG_INFO, "%s, a second signal: stopped reading", sig->name);
-		break;
-	case DPFIX_COLLECT_DRAIN_TIMED_OUT:
-		dpfix_log(DPFIX_LOG_INFO, "input still arriving %u ms after the stop signal: "
-				"stopped reading", SHUTDOWN_DRAIN_MS);
-		break;
-	case DPFIX_COLLECT_DRAINED:
-		break;
-	}
-}
 
 /* Seed 003 6.1 and 6.2: no downgrade unless allowed (then warned every hour), and an
  * upgrade said. 0, or -1 when refused (said). */
@@ -218,8 +163,7 @@ main(int argc, char **argv)
 {
 	static struct mediator_settings cfg;
 	static struct dpfix_mediate_params mp;
-	struct stop_signals sig;
-	struct dpfix_collect_stop stop = {.requested = stop_requested, .arg = &sig};
+	struct dpfix_collect_signals sig;
 	char err[DPFIX_CONFIG_ERRLEN], lost[512];
 	struct dpfix_collect_sink sink;
 	struct dpfix_collect *c;
@@ -227,11 +171,10 @@ main(int argc, char **argv)
 	int ret;
 
 	dpfix_log_setup(PROGRAM, DPFIX_LOG_INFO);
-	if (signals_open(&sig) < 0) {
+	if (dpfix_collect_signals_open(&sig) < 0) {
 		dpfix_log(DPFIX_LOG_ERROR, "signalfd: %s", strerror(errno));
 		return 1;
 	}
-	stop.fd = sig.fd;
 	ret = mediator_settings_from_args(&cfg, argc - 1, argv + 1, err, sizeof(err));
 	if (ret != 0) {
 		if (ret < 0 && err[0] != '\0')
@@ -261,8 +204,8 @@ main(int argc, char **argv)
 	for (unsigned int i = 0; i < cfg.listen.count; i++)
 		dpfix_log(DPFIX_LOG_INFO, "listening on %s", cfg.listen.items[i]);
 
-	dpfix_collect_run(c, &stop);
-	drain(c, &stop, &sig);
+	dpfix_collect_run(c, &sig.stop);
+	dpfix_collect_drain_after_signal(c, &sig, SHUTDOWN_DRAIN_MS, ", then ending every session");
 	dpfix_collect_finish(c, "closed at shutdown");
 	dpfix_collect_write_summary(c, PROGRAM, stdout);
 	dpfix_mediate_write_summary(m, stdout);

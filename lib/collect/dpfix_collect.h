@@ -165,6 +165,21 @@ enum dpfix_collect_drain_end {
 enum dpfix_collect_drain_end dpfix_collect_drain(struct dpfix_collect *c,
 		const struct dpfix_collect_stop *stop, uint32_t max_ms);
 
+/* SIGINT and SIGTERM as a program's stop (collect_signals.c says why a signalfd):
+ * blocked, read from stop.fd, which dpfix_collect_run and dpfix_collect_drain sleep on.
+ * Call first thing in main, before anything a signal could interrupt. 0 or -errno. */
+struct dpfix_collect_signals {
+	struct dpfix_collect_stop stop;
+	const char *name;       /* the signal that came ("SIGINT", "SIGTERM"), NULL until one did */
+};
+int dpfix_collect_signals_open(struct dpfix_collect_signals *sig);
+
+/* After the loop ended on a signal: dpfix_collect_drain for at most max_ms, a second
+ * signal ending it at once, each said in the log; then (text, may be "") ends the first
+ * line. */
+void dpfix_collect_drain_after_signal(struct dpfix_collect *c, struct dpfix_collect_signals *sig,
+		uint32_t max_ms, const char *then);
+
 /* Datagrams the listeners dropped unread since the drain began: what a stop cost. */
 uint64_t dpfix_collect_unread_after_stop(const struct dpfix_collect *c);
 
