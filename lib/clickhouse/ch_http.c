@@ -394,7 +394,8 @@ ch_http_post(const struct ch_http_server *s, const char *path_query, const struc
 	if (fd < 0)
 		return fd;
 	all[0] = (struct iovec){.iov_base = head, .iov_len = (size_t)n};
-	memcpy(all + 1, iov, sizeof(*iov) * (size_t)iovcnt);
+	if (iovcnt > 0) /* a request without a body may give iov NULL */
+		memcpy(all + 1, iov, sizeof(*iov) * (size_t)iovcnt);
 	r->outcome = CH_HTTP_NO_ANSWER;
 	/* A server that refuses the request (authentication, an unknown table) answers and
 	 * closes before it has read the body: its answer is read even when sending failed. */
