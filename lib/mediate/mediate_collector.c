@@ -219,6 +219,12 @@ med_collector_record(struct med_collector *c, struct med_out_template *t,
 		return;
 	if (backlog_push(c, t, src, packets, octets) == 0)
 		return;
+	/* Full. The loop polls its collectors between rounds, and a round may hand over
+	 * thousands of records: the session may have come through its probation since, so
+	 * it takes what waits before anything is dropped. */
+	med_collector_poll(c, now_ns);
+	if (backlog_push(c, t, src, packets, octets) == 0)
+		return;
 	if (c->backlog_drops++ == 0)
 		export_log_failure(c, "its backlog of records waiting for a session is full "
 				"(backlog_memory %" PRIu64 " bytes): records are lost (backlog_drops)",
