@@ -28,6 +28,7 @@ struct collector {
 	atomic_int messages;            /* IPFIX messages received whole and intact */
 	atomic_int bad_messages;        /* anything else handed up */
 	atomic_int paused;              /* no reads: the exporter's requests go unanswered */
+	atomic_int idle;                /* the thread saw paused: it no longer reads */
 	atomic_int release;             /* heartbeat_answer_later: answer what waits */
 	atomic_int pending_seen;        /* ... and requests were seen waiting */
 };
@@ -59,9 +60,12 @@ collector_thread(void *arg)
 			atomic_store(&c->session, s);
 		}
 		if (s == NULL || atomic_load(&c->paused)) {
+			if (atomic_load(&c->paused))
+				atomic_store(&c->idle, 1);
 			usleep(1000);
 			continue;
 		}
+		usleep(20000);
 		n = dpfix_session_recv(s, buf, sizeof(buf), err, sizeof(err));
 		if (dpfix_session_heartbeats_pending(s))
 			atomic_store(&c->pending_seen, 1);
@@ -100,6 +104,18 @@ collect_answers_within(struct dpfix_session *client, uint32_t *ids, int want, in
 			usleep(1000);
 	}
 	return got;
+}
+
+/* Stops the collector thread's reads and waits until it says so: a read it began
+ * before seeing paused would still answer what arrives. */
+static void
+pause_collector(struct collector *c)
+{
+	atomic_store(&c->idle, 0);
+	atomic_store(&c->paused, 1);
+	for (int ms = 0; ms < 5000 && !atomic_load(&c->idle); ms++)
+		usleep(1000);
+	CHECK(atomic_load(&c->idle) == 1);
 }
 
 static int
@@ -195,7 +211,7 @@ check_answered(const char *scheme)
 	CHECK_EQ_U64(atomic_load(&c.messages), 3);
 	CHECK_EQ_U64(atomic_load(&c.bad_messages), 0);
 	/* A stopped collector answers nothing; it answers once it reads again. */
-	atomic_store(&c.paused, 1);
+	pause_collector(&c);
 	CHECK(dpfix_session_heartbeat(client, 7, 0) == 0);
 	CHECK(collect_answers_within(client, ids, 1, 300) == 0);
 	atomic_store(&c.paused, 0);
@@ -284,8 +300,7 @@ check_ignored(const char *scheme)
 	CHECK(dpfix_session_heartbeat(client, 1, 0) == 0);
 	CHECK(collect_answers(client, &id, 1) == 1);
 	server = atomic_load(&c.session);
-	atomic_store(&c.paused, 1);
-	usleep(20 * 1000); /* the collector thread no longer touches its session */
+	pause_collector(&c); /* the collector thread no longer touches its session */
 	CHECK(dpfix_session_send(server, m, heartbeat_message(m, 39, 39, 2, 16), DPFIX_MESSAGE_DATA) == 0);
 	CHECK(dpfix_session_send(server, m, heartbeat_message(m, 39, 39, 9, 16), DPFIX_MESSAGE_DATA) == 0);
 	CHECK(dpfix_session_send(server, m, heartbeat_message(m, 39, 39, 2, 17), DPFIX_MESSAGE_DATA) == 0);
