@@ -68,7 +68,7 @@ heartbeats_task(struct exporter_ctx *x, uint64_t now_ns)
 	if (c->watch_serial != c->serial)
 		watch_current(c, x->settings, now_ns);
 	m.serial = c->serial;
-	while (dpfix_peer_watch_next(&c->watch, now_ns, &m.id, &m.ip_size)) {
+	while (dpfix_peer_watch_next(&c->watch, now_ns, &m.id)) {
 		c->next_heartbeat_id = m.id;
 		if (handoff_post(&x->handoff.to_export, &m) < 0)
 			PROBE_LOG(ERR, "export: the hand-off to the export lcore is full: a heartbeat "

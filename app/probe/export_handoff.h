@@ -38,7 +38,6 @@ struct handoff_msg {
 	struct dpfix_session *session;          /* OFFER, RETIRED */
 	int failed;                             /* RETIRED: it had failed (close it at once) */
 	uint32_t id;                            /* HEARTBEAT, ANSWERED: the request's */
-	uint32_t ip_size;                       /* HEARTBEAT: padded to (0: smallest) */
 	uint64_t lasted_ns;                     /* FAILED: how long it had been up */
 	char why[DPFIX_SESSION_ERRLEN];         /* FAILED, HANDED_OFF: what the export lcore
 	                                         * saw; DEAD */
@@ -47,7 +46,7 @@ struct handoff_msg {
 /* The export lcore reports at most three things of a session (trusted, failed,
  * retired) and holds at most two (the current and the one it replaces); the control
  * lcore offers one session at a time, after the last failed. Heartbeats: a request an
- * interval (and a probe at a time), an answer each; the control lcore reads its box every
+ * interval, an answer each; the control lcore reads its box every
  * millisecond except while it opens a session (a handshake: seconds at most, during
  * which it asks for no request). 32 slots never fill. */
 #define HANDOFF_SLOTS 32

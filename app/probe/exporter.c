@@ -114,7 +114,7 @@ take_offers(struct exporter_ctx *x, uint64_t now_ns)
 			continue;
 		}
 		if (m.kind == HANDOFF_HEARTBEAT && m.serial == x->session_serial) {
-			dpfix_export_heartbeat(x->export, m.id, m.ip_size, now_ns);
+			dpfix_export_heartbeat(x->export, m.id, now_ns);
 			continue;
 		}
 		if (m.kind == HANDOFF_DEAD && m.serial == x->session_serial) {

@@ -180,11 +180,10 @@ void dpfix_export_fail(struct dpfix_export *x, const char *why, uint64_t now_ns)
 /* Heartbeat request id on the session held, if it agreed on heartbeats and works:
  * sent now, or as soon as the transport takes it (a full TCP or SCTP buffer holds it
  * back while the collector is slow; one that never reads never gets it, and never
- * answers). Padded to ip_size on datagram paths (0: the smallest). -EOPNOTSUPP when the
+ * answers). Unpadded: the smallest request. -EOPNOTSUPP when the
  * session has no heartbeats, -EAGAIN when it cannot carry one now (none, failed), else 0;
  * at most 4 wait to be sent, the oldest dropped for a newer. */
-int dpfix_export_heartbeat(struct dpfix_export *x, uint32_t id, uint32_t ip_size,
-		uint64_t now_ns);
+int dpfix_export_heartbeat(struct dpfix_export *x, uint32_t id, uint64_t now_ns);
 /* One request the collector answered since the last call (the session's reads, in
  * dpfix_export_poll, take answers in): 1 with its id, or 0. */
 int dpfix_export_heartbeat_answered(struct dpfix_export *x, uint32_t *id);

@@ -17,8 +17,7 @@ export_send_heartbeats(struct dpfix_export *x, uint64_t now_ns)
 {
 	while (x->hb_waiting_count > 0 && working(x)) {
 		unsigned int i = x->hb_waiting_head;
-		int ret = dpfix_session_heartbeat(x->session, x->hb_waiting[i].id,
-				x->hb_waiting[i].ip_size);
+		int ret = dpfix_session_heartbeat(x->session, x->hb_waiting[i], 0);
 
 		if (ret == -EAGAIN)
 			return; /* the transport is full: at the next poll */
@@ -27,7 +26,7 @@ export_send_heartbeats(struct dpfix_export *x, uint64_t now_ns)
 		/* Any other failure leaves the request unanswered, which is what the program
 		 * watches for; a send that failed the session fails the data sends too. */
 		if (ret == 0) {
-			export_replay_mark(x, x->hb_waiting[i].id);
+			export_replay_mark(x, x->hb_waiting[i]);
 			x->stats.heartbeats_sent++;
 			x->hb_unanswered++;
 			x->hb_answer_reads_until_ns = now_ns + EXPORT_ANSWER_READS_NS;
@@ -39,7 +38,7 @@ export_send_heartbeats(struct dpfix_export *x, uint64_t now_ns)
 }
 
 int
-dpfix_export_heartbeat(struct dpfix_export *x, uint32_t id, uint32_t ip_size, uint64_t now_ns)
+dpfix_export_heartbeat(struct dpfix_export *x, uint32_t id, uint64_t now_ns)
 {
 	unsigned int tail;
 
@@ -52,8 +51,7 @@ dpfix_export_heartbeat(struct dpfix_export *x, uint32_t id, uint32_t ip_size, ui
 		x->hb_waiting_count--;
 	}
 	tail = (x->hb_waiting_head + x->hb_waiting_count) % EXPORT_HEARTBEATS_WAITING;
-	x->hb_waiting[tail].id = id;
-	x->hb_waiting[tail].ip_size = ip_size;
+	x->hb_waiting[tail] = id;
 	x->hb_waiting_count++;
 	export_send_heartbeats(x, now_ns);
 	return 0;

@@ -102,9 +102,7 @@ struct dpfix_export {
 	struct export_retiring retiring[EXPORT_RETIRING_MAX];
 	unsigned int nb_retiring;
 	uint64_t retire_step_ns;
-	struct {
-		uint32_t id, ip_size;
-	} hb_waiting[EXPORT_HEARTBEATS_WAITING]; /* heartbeats not sent yet, a ring */
+	uint32_t hb_waiting[EXPORT_HEARTBEATS_WAITING]; /* ids of heartbeats not sent yet, a ring */
 	unsigned int hb_waiting_head, hb_waiting_count;
 	uint32_t hb_unanswered;         /* sent on this session, no answer taken yet */
 	uint64_t hb_answer_reads_until_ns; /* fast reads for an answer until then */

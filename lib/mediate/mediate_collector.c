@@ -238,16 +238,16 @@ static void
 heartbeats(struct med_collector *c, uint64_t now_ns)
 {
 	const struct dpfix_session_params *sp = &c->m->params.session;
-	uint32_t id, ip_size;
+	uint32_t id;
 	char why[DPFIX_SESSION_ERRLEN];
 
 	if (!c->watching || dpfix_export_state(c->x) == DPFIX_EXPORT_FAILED)
 		return;
 	while (dpfix_export_heartbeat_answered(c->x, &id))
 		dpfix_peer_watch_answered(&c->watch, id, now_ns);
-	while (dpfix_peer_watch_next(&c->watch, now_ns, &id, &ip_size)) {
+	while (dpfix_peer_watch_next(&c->watch, now_ns, &id)) {
 		c->last_heartbeat_id = id;
-		dpfix_export_heartbeat(c->x, id, ip_size, now_ns);
+		dpfix_export_heartbeat(c->x, id, now_ns);
 	}
 	if (!dpfix_peer_watch_dead(&c->watch, now_ns))
 		return;

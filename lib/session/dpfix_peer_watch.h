@@ -38,11 +38,9 @@ struct dpfix_peer_watch {
 void dpfix_peer_watch_start(struct dpfix_peer_watch *w, const struct dpfix_peer_watch_params *p,
 		uint32_t first_id, uint64_t now_ns);
 
-/* A request due now: 1 with its id and the IP packet size to pad it to (always 0: the
- * smallest; the caller sends it at once, and it counts as sent now), 0 if none is due.
- * Call until 0. */
-int dpfix_peer_watch_next(struct dpfix_peer_watch *w, uint64_t now_ns, uint32_t *id,
-		uint32_t *ip_size);
+/* A request due now: 1 with its id (the caller sends it at once, unpadded, and it counts
+ * as sent now), 0 if none is due. Call until 0. */
+int dpfix_peer_watch_next(struct dpfix_peer_watch *w, uint64_t now_ns, uint32_t *id);
 
 /* Request id was answered at now_ns (an id not of this watch is ignored). */
 void dpfix_peer_watch_answered(struct dpfix_peer_watch *w, uint32_t id, uint64_t now_ns);

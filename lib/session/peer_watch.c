@@ -49,13 +49,11 @@ unanswered(const struct dpfix_peer_watch *w, uint64_t now_ns)
 }
 
 int
-dpfix_peer_watch_next(struct dpfix_peer_watch *w, uint64_t now_ns, uint32_t *id,
-		uint32_t *ip_size)
+dpfix_peer_watch_next(struct dpfix_peer_watch *w, uint64_t now_ns, uint32_t *id)
 {
 	if (w->dead || now_ns < w->next_request_ns)
 		return 0;
 	*id = w->next_id++;
-	*ip_size = 0;
 	remember(w, *id, now_ns);
 	/* On the cadence; one that fell far behind (the caller was held up) starts over. */
 	w->next_request_ns += w->p.interval_ns;

@@ -234,11 +234,11 @@ test_replayed_after_death(void)
 	}
 	st = dpfix_export_stats(r.x);
 	send_message(r.x, r.d, 10);                     /* confirmed: sequence 0 */
-	CHECK(dpfix_export_heartbeat(r.x, 1, 0, now_ns()) == 0);
+	CHECK(dpfix_export_heartbeat(r.x, 1, now_ns()) == 0);
 	CHECK(answered(r.x, 1));
 	send_message(r.x, r.d, 7);                      /* not confirmed: 10 */
 	send_message(r.x, r.d, 5);                      /* not confirmed: 17 */
-	CHECK(dpfix_export_heartbeat(r.x, 2, 0, now_ns()) == 0);
+	CHECK(dpfix_export_heartbeat(r.x, 2, now_ns()) == 0);
 	CHECK(wait_messages(&r.c, r.x, 4) == 4);        /* templates, 3 data messages */
 	for (int i = 0; i < 3; i++) {                   /* as the first collector read them */
 		first_len[i] = r.c.len[1 + i];
@@ -253,7 +253,7 @@ test_replayed_after_death(void)
 	dpfix_session_abort(dpfix_export_take_up(r.x, open_session(&r.ep, &r.params), now_ns()));
 	/* A heartbeat answered on the new session during its probation, before the replay
 	 * has gone, confirms nothing held (it did once, and they were never sent again). */
-	CHECK(dpfix_export_heartbeat(r.x, 9, 0, now_ns()) == 0);
+	CHECK(dpfix_export_heartbeat(r.x, 9, now_ns()) == 0);
 	CHECK(answered(r.x, 9));
 	CHECK(dpfix_export_state(r.x) == DPFIX_EXPORT_PROBATION);
 	trusted(r.x);
@@ -273,7 +273,7 @@ test_replayed_after_death(void)
 	CHECK_EQ_U64(st->records_exported, 25);
 	/* Answered on the new session: nothing is held any more, so a second death loses
 	 * nothing and replays nothing. */
-	CHECK(dpfix_export_heartbeat(r.x, 3, 0, now_ns()) == 0);
+	CHECK(dpfix_export_heartbeat(r.x, 3, now_ns()) == 0);
 	CHECK(answered(r.x, 3));
 	dpfix_export_fail(r.x, "again", now_ns());
 	CHECK_EQ_U64(st->records_unconfirmed, 0);
@@ -296,7 +296,7 @@ check_bounded(uint64_t bytes)
 		return;
 	}
 	st = dpfix_export_stats(r.x);
-	CHECK(dpfix_export_heartbeat(r.x, 1, 0, now_ns()) == 0);
+	CHECK(dpfix_export_heartbeat(r.x, 1, now_ns()) == 0);
 	CHECK(answered(r.x, 1));
 	for (int i = 0; i < 5; i++)
 		send_message(r.x, r.d, 5);
@@ -339,7 +339,7 @@ test_without_buffer(void)
 	}
 	st = dpfix_export_stats(r.x);
 	send_message(r.x, r.d, 4);
-	CHECK(dpfix_export_heartbeat(r.x, 1, 0, now_ns()) == 0);
+	CHECK(dpfix_export_heartbeat(r.x, 1, now_ns()) == 0);
 	CHECK(answered(r.x, 1));
 	send_message(r.x, r.d, 6);
 	dpfix_export_fail(r.x, "dead", now_ns());

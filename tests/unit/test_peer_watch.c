@@ -40,11 +40,11 @@ static uint64_t
 run(struct dpfix_peer_watch *w, struct sim *s, uint32_t misses, uint64_t end)
 {
 	struct dpfix_peer_watch_params p = {.interval_ns = INTERVAL, .misses = misses};
-	uint32_t id, size;
+	uint32_t id;
 
 	dpfix_peer_watch_start(w, &p, 1000, 0);
 	for (uint64_t now = 0; now <= end; now += MS) {
-		while (dpfix_peer_watch_next(w, now, &id, &size) && s->count < 4096) {
+		while (dpfix_peer_watch_next(w, now, &id) && s->count < 4096) {
 			s->ids[s->count] = id;
 			s->due[s->count] = now + s->rtt;
 			s->count++;
@@ -105,15 +105,13 @@ test_answer_before_verdict(void)
 {
 	struct dpfix_peer_watch_params p = {.interval_ns = INTERVAL, .misses = 3};
 	struct dpfix_peer_watch w;
-	uint32_t id, size, ids[8];
+	uint32_t id, ids[8];
 	unsigned int n = 0;
 
 	dpfix_peer_watch_start(&w, &p, 7, 0);
 	for (uint64_t now = 0; now <= 2 * INTERVAL; now += MS)
-		while (dpfix_peer_watch_next(&w, now, &id, &size)) {
-			CHECK_EQ_U64(size, 0); /* no PLPMTUD: the smallest */
+		while (dpfix_peer_watch_next(&w, now, &id))
 			ids[n++] = id;
-		}
 	CHECK_EQ_U64(n, 3);
 	CHECK_EQ_U64(ids[0], 7);
 	CHECK(!dpfix_peer_watch_dead(&w, 2 * INTERVAL + INTERVAL / 2 - MS));
