@@ -102,8 +102,9 @@ table inet dpfix_test {
 NFT
 export_through first_lost sctp
 [ "$RC" = 0 ] || fail "first_lost.sctp: probe exited $RC: $(grep -a "export:" "$WORK/first_lost.sctp.p" | tail -2)"
-ip netns exec "${tag}c" nft list table inet dpfix_test | grep -q "counter packets 1 " ||
-	fail "first_lost.sctp: no DATA packet was dropped: $(ip netns exec "${tag}c" nft list table inet dpfix_test)"
+# Read once, then match: with pipefail, grep -q ending first fails nft's write (SIGPIPE).
+rules=$(ip netns exec "${tag}c" nft list table inet dpfix_test)
+grep -q "counter packets 1 " <<<"$rules" || fail "first_lost.sctp: no DATA packet was dropped: $rules"
 for zero in sets_unknown_template sequence_lost; do
 	[ "$(counter "$WORK/first_lost.sctp.c.stdout" "$zero")" = 0 ] ||
 		fail "first_lost.sctp: collector $zero $(counter "$WORK/first_lost.sctp.c.stdout" "$zero")"
