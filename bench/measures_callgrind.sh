@@ -6,6 +6,10 @@
 # The capture: FLOWS flows of 64-byte UDP frames, PASSES packets each (one per flow per
 # pass), as bench/line_rate.sh's; with --tcp, each flow a TCP connection instead (SYN,
 # SYN/ACK, ACK, then PASSES-3 data packets with 100-byte payloads alternating direction).
+# Last, the export lcore's instructions per record exported (exporter_poll inclusive:
+# taking records off the rings, encoding, sending, and its polls while idle; user space
+# only), and of them the ring's copying (rte_ring_elem_pvt.h); with more FLOWS than
+# TABLE_SIZE (env, default 131072) most records are evictions, as in a flood.
 # Usage: bench/measures_callgrind.sh [--tcp] BUILD_DIR MEASURES [FLOWS] [PASSES]
 #   (env PROBE_OPTS: more probe options, e.g. --biflow yes)
 #   MEASURES: as the probe's `measures` option (none: the option is not given at all)
@@ -67,13 +71,14 @@ valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/cg.
 	"$build/app/probe/dpfix-probe" --no-huge -m 1024 --no-pci --no-shconf -l 0-1 \
 	--file-prefix dpfix-mcg-$$ --log-level=lib.eal:error \
 	--vdev "net_pcap0,rx_pcap=$work/in.pcap" -- --collector "udp://127.0.0.1:$port" \
-	--stats-interval 0 --flow-table-size 131072 ${measure_opt[@]+"${measure_opt[@]}"} ${PROBE_OPTS:-} \
+	--stats-interval 0 --flow-table-size ${TABLE_SIZE:-131072} ${measure_opt[@]+"${measure_opt[@]}"} ${PROBE_OPTS:-} \
 	>"$work/probe.out" 2>&1 || true
 kill $cpid; wait $cpid 2>/dev/null || true
 rx=$(awk '$1 == "rx_packets" {print $2}' "$work/probe.out")
 for f in "$work"/cg.*-*; do
 	callgrind_annotate --inclusive=yes "$f" >"$work/incl" 2>/dev/null || continue
 	grep -q "worker.c:worker_main" "$work/incl" && cp "$work/incl" "$work/worker.incl"
+	grep -q "exporter.c:exporter_poll" "$work/incl" && cp "$work/incl" "$work/export.incl"
 done
 echo "packets $rx ($kind, $flows flows x $passes), measures $measures"
 echo "inclusive instructions per packet on the worker lcore:"
@@ -86,3 +91,9 @@ for fn in worker.c:worker_main worker.c:worker_meter_burst worker.c:worker_meter
 	ir=$(awk -v fn="$fn" '{for (i = 2; i <= NF; i++) if ($i ~ ":" && substr($i, length($i) - length(fn) + 1) == fn) {gsub(",", "", $1); print $1; exit}}' "$work/worker.incl")
 	[ -n "$ir" ] && printf "  %-45s %8.1f\n" "$fn" "$(echo "$ir / $rx" | bc -l)"
 done
+records=$(awk '$1 == "records_exported" {print $2}' "$work/probe.out")
+poll=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ ":exporter_poll$") {gsub(",", "", $1); print $1; exit}}' "$work/export.incl")
+copy=$(awk '$NF == "/usr/include/dpdk/rte_ring_elem_pvt.h:exporter_poll" {gsub(",", "", $1); print $1; exit}' "$work/export.incl")
+echo "export lcore, instructions per record exported ($records records):"
+printf "  %-45s %8.1f\n" exporter.c:exporter_poll "$(echo "$poll / $records" | bc -l)" \
+	"of it the ring's copying (rte_ring_elem_pvt.h)" "$(echo "${copy:-0} / $records" | bc -l)"

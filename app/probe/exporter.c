@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <rte_cycles.h>
-#include <rte_malloc.h>
 
 #include "export_records.h"
 #include "probe.h"
@@ -57,16 +56,9 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 		dpfix_session_close(s);
 		return ret;
 	}
-	/* Records are taken from the rings as they are there: a record and, with measures,
+	/* Records are encoded where they are in the rings: a record and, with measures,
 	 * its extension. */
 	x->ring_elem_size = x->workers[0].ring_elem_size;
-	x->burst = rte_malloc("export_burst", (size_t)EXPORT_BURST * x->ring_elem_size,
-			RTE_CACHE_LINE_SIZE);
-	if (x->burst == NULL) {
-		snprintf(err, errlen, "out of memory for %u ring elements", EXPORT_BURST);
-		dpfix_session_close(s);
-		return -ENOMEM;
-	}
 	/* Its templates go now, before any worker starts. */
 	dpfix_export_take_up(x->export, s, probe_clock_now_ns());
 	x->session_serial = 1;
@@ -177,24 +169,45 @@ report_answers(struct exporter_ctx *x)
 		handoff_post(&x->handoff.to_control, &m);
 }
 
-/* Offers the records of the burst not taken yet; stops at the first that no session
- * can take now (it waits with the rest). Returns how many were taken. */
+/* Offers the n records at elems (ring elements) in turn; stops at the first that no
+ * session can take now. Returns how many were taken. */
 static unsigned int
-export_burst(struct exporter_ctx *x, uint64_t now_ns)
+export_elements(struct exporter_ctx *x, const uint8_t *elems, unsigned int n, uint64_t now_ns)
 {
 	unsigned int i;
 
-	for (i = x->burst_next; i < x->burst_count; i++) {
-		const struct dpfix_flow_record *r =
-				(const void *)(x->burst + (size_t)i * x->ring_elem_size);
+	for (i = 0; i < n; i++) {
+		const struct dpfix_flow_record *r = (const void *)(elems + (size_t)i * x->ring_elem_size);
 
 		if (dpfix_export_record(x->domain, x->flow_schema[r->key.ip_version == 6], r,
 				r->packets, r->octets, now_ns) != 0)
 			break;
 	}
-	i -= x->burst_next;
-	x->burst_next += i;
 	return i;
+}
+
+/* Offers up to EXPORT_BURST records of ring, encoded where they lie in it (a copy out,
+ * as rte_ring_sc_dequeue_burst_elem makes in four-byte words, was 144 instructions a
+ * record: bench/RESULTS.md); those taken leave the ring, the first refused and those
+ * behind it stay there for a session. Returns how many were taken, *offered how many
+ * there were. */
+static unsigned int
+export_ring(struct exporter_ctx *x, struct rte_ring *ring, uint64_t now_ns, unsigned int *offered)
+{
+	struct rte_ring_zc_data zcd;
+	unsigned int n = rte_ring_dequeue_zc_burst_elem_start(ring, x->ring_elem_size, EXPORT_BURST,
+			&zcd, NULL);
+	unsigned int taken;
+
+	*offered = n;
+	if (n == 0)
+		return 0;
+	/* The elements may wrap round the ring's end: then the rest are at ptr2. */
+	taken = export_elements(x, zcd.ptr1, zcd.n1, now_ns);
+	if (taken == zcd.n1 && n > zcd.n1)
+		taken += export_elements(x, zcd.ptr2, n - zcd.n1, now_ns);
+	rte_ring_dequeue_zc_elem_finish(ring, taken);
+	return taken;
 }
 
 int
@@ -211,8 +224,8 @@ exporter_poll(struct exporter_ctx *x)
 {
 	uint64_t now_ns = probe_clock_now_ns();
 	enum dpfix_export_state state;
-	unsigned int handled;
-	int all_done = 1;
+	unsigned int handled = 0;
+	int all_done = 1, refused = 0;
 
 	take_offers(x, now_ns);
 	dpfix_export_poll(x->export, now_ns);
@@ -222,27 +235,23 @@ exporter_poll(struct exporter_ctx *x)
 	state = dpfix_export_state(x->export);
 	if (state != DPFIX_EXPORT_TRUSTED && state != DPFIX_EXPORT_DROPPING)
 		return 0; /* records wait in the rings for a session */
-	handled = export_burst(x, now_ns);
 	for (unsigned int w = 0; w < x->nb_workers; w++) {
 		struct worker_ctx *wk = &x->workers[w];
 		/* Read done before draining: a worker sets it after its last enqueue. */
 		int done = atomic_load(&wk->done);
 
-		while (x->burst_next == x->burst_count) {
-			unsigned int n = rte_ring_sc_dequeue_burst_elem(wk->ring, x->burst,
-					x->ring_elem_size, EXPORT_BURST, NULL);
+		/* Once a record is refused, the others wait too. */
+		while (!refused) {
+			unsigned int n, taken = export_ring(x, wk->ring, now_ns, &n);
 
-			x->burst_next = 0;
-			x->burst_count = n;
-			handled += export_burst(x, now_ns);
+			handled += taken;
+			refused = taken < n;
 			if (n < EXPORT_BURST)
 				break;
 		}
 		if (!done || rte_ring_count(wk->ring) != 0)
 			all_done = 0;
 	}
-	if (x->burst_next != x->burst_count)
-		all_done = 0;
 	if (all_done) {
 		dpfix_export_flush(x->export, now_ns);
 		atomic_store(&x->done, 1);
@@ -278,8 +287,6 @@ exporter_fini(struct exporter_ctx *x)
 	x->export = NULL;
 	probe_records_free(x->records);
 	x->records = NULL;
-	rte_free(x->burst);
-	x->burst = NULL;
 }
 
 void

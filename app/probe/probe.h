@@ -168,12 +168,9 @@ struct exporter_ctx {
 	uint64_t hand_off_serial;               /* of a hand-off's new session */
 	enum dpfix_export_state reported;       /* of the current session, to the control lcore */
 	enum dpfix_export_hand_off hand_off_reported; /* of the latest hand-off, likewise */
-	/* Records taken from a ring: those from burst_next on wait for a session. Each is
-	 * ring_elem_size bytes, a struct dpfix_flow_record and, with measures, its
-	 * extension (struct dpfix_measured_flow). */
+	/* The workers' ring elements: each ring_elem_size bytes, a struct
+	 * dpfix_flow_record and, with measures, its extension (struct dpfix_measured_flow). */
 	uint32_t ring_elem_size;
-	uint8_t *burst;                         /* EXPORT_BURST elements */
-	unsigned int burst_next, burst_count;
 	atomic_int done;
 	/* between the two */
 	struct export_handoff handoff;
