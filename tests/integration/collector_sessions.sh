@@ -17,7 +17,9 @@ BOUND_KB=48
 sessions=$((4 * PER_TRANSPORT))
 # Under AddressSanitizer every allocation carries redzones and freed memory waits in a
 # quarantine: a smaller quarantine, and a bound for its redzones.
-if ldd "$DPFIX_COLLECTOR" | grep -q libasan; then
+# (grep reads all of ldd's output: with -q it stops at the first match, ldd dies of
+# SIGPIPE on its next line, and pipefail took the build for one without ASan.)
+if ldd "$DPFIX_COLLECTOR" | grep libasan >/dev/null; then
 	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8
 	BOUND_KB=$((BOUND_KB * 3))
 fi
