@@ -80,9 +80,25 @@ PYEOF
 	GOT=$(counter "$WORK/$name.c.stdout" data_records)
 }
 
+# SCTP's datagrams (over UDP port 9899, RFC 6951) larger than the base size, counted as
+# the router forwards them: usrsctp's own sum of its headers left out the UDP one, and
+# sent 1232 octets while path_mtu said 1200.
+ip netns exec "${tag}r" nft -f - <<'NFT'
+table inet dpfix_sizes {
+	counter over_base { }
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		udp dport 9899 ip length > 1200 counter name over_base
+	}
+}
+NFT
 for scheme in dtls+udp dtls+sctp sctp; do
 	name=on.${scheme/+/_}
+	ip netns exec "${tag}r" nft reset counter inet dpfix_sizes over_base >/dev/null
 	export_over "$scheme" "$name"
+	over=$(ip netns exec "${tag}r" nft list counter inet dpfix_sizes over_base | grep -o "packets [0-9]*")
+	[ "$PATH_MTU" != 1200 ] || [ "$over" = "packets 0" ] ||
+		fail "$name: path_mtu 1200, but the router forwarded SCTP datagrams larger ($over)"
 	[ "$RC" = 0 ] && [ "$CRC" = 0 ] ||
 		fail "$name: probe exited $RC, collector $CRC: $(grep -a "export:" "$WORK/$name.p" | tail -2)"
 	[ "$GOT" = "$FLOWS" ] || fail "$name: the collector got $GOT of $FLOWS flow records"

@@ -26,7 +26,7 @@
 #define HEARTBEAT_MS 1000
 #define RTO_MAX_MS 2000
 #define MAX_RETRANSMISSIONS 5
-#define UDP_ENCAPSULATION 8     /* RFC 6951: the UDP header under each SCTP packet */
+#define SCTP_COMMON_HEADER 12   /* before the chunks of every SCTP packet */
 
 struct sctp_conn {
 	struct socket *sock;
@@ -237,8 +237,9 @@ conn_new(struct socket *sock)
 
 /* usrsctp has no path MTU discovery of its own (no PLPMTUD; it ignores ICMP): with
  * path_mtu_discovery the association's path MTU is set, and its DATA chunks are cut to
- * it (doc/path-mtu.md). usrsctp's MTU may or may not count the UDP header that
- * encapsulates its packets: it is kept out, so no datagram exceeds mtu either way. */
+ * it (doc/path-mtu.md). usrsctp 0.9.5 takes spp_pathmtu as the room for chunks: its
+ * packets are that plus the IP and SCTP common headers and, not counted by usrsctp, the
+ * UDP header that encapsulates them (an IPv4 datagram is spp_pathmtu + 40 octets). */
 static int
 sctp_set_path_mtu(struct dpfix_conn *c, uint32_t mtu)
 {
@@ -248,7 +249,7 @@ sctp_set_path_mtu(struct dpfix_conn *c, uint32_t mtu)
 	if (mtu > c->path_mtu_max || mtu <= c->path_headers + 256)
 		return -EINVAL;
 	memcpy(&pp.spp_address, &t->peer_addr, sizeof(pp.spp_address));
-	pp.spp_pathmtu = mtu - UDP_ENCAPSULATION;
+	pp.spp_pathmtu = mtu - c->path_headers - SCTP_COMMON_HEADER;
 	if (usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp)) < 0)
 		return -errno;
 	c->path_mtu = mtu;
