@@ -98,10 +98,8 @@ main(int argc, char **argv)
 	int ret;
 
 	dpfix_log_setup(PROGRAM, DPFIX_LOG_INFO);
-	if (dpfix_collect_signals_open(&sig) < 0) {
-		dpfix_log(DPFIX_LOG_ERROR, "signalfd: %s", strerror(errno));
+	if (dpfix_collect_signals_open(&sig) < 0)
 		return 1;
-	}
 	ret = collector_settings_from_args(&cfg, argc - 1, argv + 1, err, sizeof(err));
 	if (ret != 0) {
 		if (ret < 0 && err[0] != '\0')
@@ -109,13 +107,9 @@ main(int argc, char **argv)
 		return ret < 0;
 	}
 	dpfix_log_setup(PROGRAM, cfg.log_level);
-	for (unsigned int i = 0; i < cfg.elements.count; i++) {
-		ret = dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err));
-		if (ret < 0) {
-			dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
-			return 1;
-		}
-		dpfix_log(DPFIX_LOG_INFO, "%d enterprise elements from %s", ret, cfg.elements.items[i]);
+	if (dpfix_ipfix_ie_load_files(&cfg.elements, err, sizeof(err)) < 0) {
+		dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
+		return 1;
 	}
 	c = dpfix_collect_create(&(struct dpfix_collect_params){
 			.max_sessions = fit_descriptors(cfg.max_sessions),

@@ -360,6 +360,7 @@ int
 main(int argc, char **argv)
 {
 	static uint16_t ports[DPFIX_CONFIG_LIST_MAX];
+	char err[DPFIX_CONFIG_ERRLEN];
 	const char *input;
 	FILE *raw, *in;
 	uint8_t head[4];
@@ -372,13 +373,9 @@ main(int argc, char **argv)
 	if (ret != 0)
 		return ret == 1 ? 0 : 1;
 	dpfix_log_setup("dpfix-dump", cfg.log_level);
-	for (unsigned int i = 0; i < cfg.elements.count; i++) {
-		char err[512];
-
-		if (dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err)) < 0) {
-			dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
-			return 1;
-		}
+	if (dpfix_ipfix_ie_load_files(&cfg.elements, err, sizeof(err)) < 0) {
+		dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
+		return 1;
 	}
 	for (unsigned int i = 0; i < cfg.port.count; i++) {
 		char *end;

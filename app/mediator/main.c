@@ -171,10 +171,8 @@ main(int argc, char **argv)
 	int ret;
 
 	dpfix_log_setup(PROGRAM, DPFIX_LOG_INFO);
-	if (dpfix_collect_signals_open(&sig) < 0) {
-		dpfix_log(DPFIX_LOG_ERROR, "signalfd: %s", strerror(errno));
+	if (dpfix_collect_signals_open(&sig) < 0)
 		return 1;
-	}
 	ret = mediator_settings_from_args(&cfg, argc - 1, argv + 1, err, sizeof(err));
 	if (ret != 0) {
 		if (ret < 0 && err[0] != '\0')
@@ -182,12 +180,9 @@ main(int argc, char **argv)
 		return ret < 0;
 	}
 	dpfix_log_setup(PROGRAM, cfg.log_level);
-	for (unsigned int i = 0; i < cfg.elements.count; i++) {
-		ret = dpfix_ipfix_ie_load(cfg.elements.items[i], err, sizeof(err));
-		if (ret < 0) {
-			dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
-			return 1;
-		}
+	if (dpfix_ipfix_ie_load_files(&cfg.elements, err, sizeof(err)) < 0) {
+		dpfix_log(DPFIX_LOG_ERROR, "--elements %s", err);
+		return 1;
 	}
 	if (check_security(&cfg, &mp) < 0)
 		return 1;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -39,12 +40,16 @@ dpfix_collect_signals_open(struct dpfix_collect_signals *sig)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
 	sig->name = NULL;
 	sig->stop = (struct dpfix_collect_stop){.requested = signal_came, .arg = sig};
-	sig->stop.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return sig->stop.fd < 0 ? -errno : 0;
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+			(sig->stop.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		int ret = -errno;
+
+		dpfix_log(DPFIX_LOG_ERROR, "signalfd: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
 }
 
 void

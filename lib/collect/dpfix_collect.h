@@ -167,7 +167,8 @@ enum dpfix_collect_drain_end dpfix_collect_drain(struct dpfix_collect *c,
 
 /* SIGINT and SIGTERM as a program's stop (collect_signals.c says why a signalfd):
  * blocked, read from stop.fd, which dpfix_collect_run and dpfix_collect_drain sleep on.
- * Call first thing in main, before anything a signal could interrupt. 0 or -errno. */
+ * Call first thing in main, before anything a signal could interrupt. 0, or -errno
+ * (said). */
 struct dpfix_collect_signals {
 	struct dpfix_collect_stop stop;
 	const char *name;       /* the signal that came ("SIGINT", "SIGTERM"), NULL until one did */

@@ -116,6 +116,11 @@ int dpfix_ipfix_ie_add(const struct dpfix_ipfix_ie *ie);
  * Returns how many were added, or a negative errno with err holding
  * "FILE:LINE: reason 'value'"; a file with any error adds nothing. */
 int dpfix_ipfix_ie_load(const char *path, char *err, size_t errlen);
+struct dpfix_config_list;
+/* A program's --elements: each file loaded in turn (dpfix_ipfix_ie_load), how many
+ * elements it added said at INFO. 0, or the first failure's negative errno with err
+ * holding "FILE:LINE: reason 'value'" (the files before it stay loaded). */
+int dpfix_ipfix_ie_load_files(const struct dpfix_config_list *files, char *err, size_t errlen);
 /* Forgets every element added at run time (their pointers become invalid). */
 void dpfix_ipfix_ie_reset(void);
 

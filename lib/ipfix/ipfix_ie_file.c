@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpfix_config.h"
+#include "dpfix_log.h"
 #include "ipfix_ie_table.h"
 
 #define LINE_MAX_CHARS 1024
@@ -245,4 +247,17 @@ dpfix_ipfix_ie_load(const char *path, char *err, size_t errlen)
 	}
 	free(l.added);
 	return ret;
+}
+
+int
+dpfix_ipfix_ie_load_files(const struct dpfix_config_list *files, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < files->count; i++) {
+		int ret = dpfix_ipfix_ie_load(files->items[i], err, errlen);
+
+		if (ret < 0)
+			return ret;
+		dpfix_log(DPFIX_LOG_INFO, "%d enterprise elements from %s", ret, files->items[i]);
+	}
+	return 0;
 }
