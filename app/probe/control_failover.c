@@ -13,18 +13,22 @@
 #include "probe_log.h"
 
 int
-failover_setup(struct session_control *c, const struct probe_settings *s, char *err,
-		size_t errlen)
+failover_setup(struct session_control *c, const struct probe_settings *s, int collector,
+		char *err, size_t errlen)
 {
-	c->nb_endpoints = s->nb_collectors;
-	for (unsigned int i = 0; i < s->nb_collectors; i++) {
+	unsigned int first = collector < 0 ? 0 : (unsigned int)collector;
+	unsigned int n = collector < 0 ? s->nb_collectors : 1;
+
+	for (unsigned int i = 0; i < n; i++) {
 		char why[DPFIX_SESSION_ERRLEN];
 
-		if (dpfix_endpoint_parse(s->collectors[i], &c->endpoints[i], why, sizeof(why)) < 0) {
+		if (dpfix_endpoint_parse(s->collectors[first + i], &c->endpoints[i], why,
+				sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s", why);
 			return -EINVAL;
 		}
 	}
+	c->nb_endpoints = n;
 	c->target = c->in_use = 0;
 	c->endpoint = c->endpoints[0];
 	return 0;

@@ -10,22 +10,28 @@
 #include "probe_log.h"
 
 void
-heartbeats_describe(const struct exporter_ctx *x)
+heartbeats_describe(const struct export_lane *l)
 {
-	const struct session_control *c = &x->control;
-	const struct probe_settings *s = x->settings;
+	const struct session_control *c = &l->control;
+	const struct probe_settings *s = l->x->settings;
 	const char *transport = c->endpoint.transport;
 
+	/* Replicate: a line per collector, each with its own liveness. */
+	if (l->x->nb_lanes > 1)
+		printf("dpfix-probe: collector %u: ", l->index + 1);
+	else
+		printf("dpfix-probe: ");
+
 	if (c->heartbeats)
-		printf("dpfix-probe: liveness: heartbeats every %.3g s, the collector dead after %u "
+		printf("liveness: heartbeats every %.3g s, the collector dead after %u "
 				"in a row unanswered\n", s->heartbeat_interval_ms / 1000.0, s->heartbeat_misses);
 	else if (s->heartbeat_interval_ms == 0)
-		printf("dpfix-probe: liveness: heartbeats off (heartbeat_interval 0)%s\n",
+		printf("liveness: heartbeats off (heartbeat_interval 0)%s\n",
 				strcmp(transport, "udp") == 0 ? ": a dead collector goes unnoticed over UDP" :
 				strcmp(transport, "tcp") == 0 ? ": TCP notices a dead collector (its timeouts)" :
 				": SCTP's own heartbeats notice a dead collector");
-	else if (liveness_by_session(x))
-		printf("dpfix-probe: liveness: the collector did not agree on heartbeats (not a dpfix "
+	else if (liveness_by_session(l))
+		printf("liveness: the collector did not agree on heartbeats (not a dpfix "
 				"collector): a fresh session every %.3g s checks it (a planned hand-off; the "
 				"collector dead if it cannot be opened)%s\n",
 				LIVENESS_SESSION_FACTOR * s->heartbeat_interval_ms * s->heartbeat_misses / 1000.0,
@@ -33,7 +39,7 @@ heartbeats_describe(const struct exporter_ctx *x)
 				"; TCP keepalive and TCP_USER_TIMEOUT meanwhile" :
 				"; SCTP's own heartbeats meanwhile");
 	else
-		printf("dpfix-probe: liveness: no heartbeats without (D)TLS, where they cannot be "
+		printf("liveness: no heartbeats without (D)TLS, where they cannot be "
 				"agreed: %s\n", strcmp(transport, "udp") == 0 ?
 				"a dead collector goes unnoticed over UDP" :
 				strcmp(transport, "tcp") == 0 ? "TCP keepalive and TCP_USER_TIMEOUT notice a "
@@ -56,9 +62,9 @@ watch_current(struct session_control *c, const struct probe_settings *s, uint64_
 }
 
 void
-heartbeats_task(struct exporter_ctx *x, uint64_t now_ns)
+heartbeats_task(struct export_lane *l, uint64_t now_ns)
 {
-	struct session_control *c = &x->control;
+	struct session_control *c = &l->control;
 	struct handoff_msg m = {.kind = HANDOFF_HEARTBEAT};
 	char why[DPFIX_SESSION_ERRLEN];
 
@@ -66,27 +72,27 @@ heartbeats_task(struct exporter_ctx *x, uint64_t now_ns)
 	if (c->waiting || c->dropped || !c->heartbeats || c->serial == c->dead_serial)
 		return;
 	if (c->watch_serial != c->serial)
-		watch_current(c, x->settings, now_ns);
+		watch_current(c, l->x->settings, now_ns);
 	m.serial = c->serial;
 	while (dpfix_peer_watch_next(&c->watch, now_ns, &m.id)) {
 		c->next_heartbeat_id = m.id;
-		if (handoff_post(&x->handoff.to_export, &m) < 0)
+		if (handoff_post(&l->handoff.to_export, &m) < 0)
 			PROBE_LOG(ERR, "export: the hand-off to the export lcore is full: a heartbeat "
 					"request is not sent (a defect)");
 	}
 	if (!dpfix_peer_watch_dead(&c->watch, now_ns))
 		return;
 	snprintf(why, sizeof(why), "%u heartbeats in a row unanswered (every %.3g s), nothing "
-			"heard for %.1f s", x->settings->heartbeat_misses,
-			x->settings->heartbeat_interval_ms / 1000.0,
+			"heard for %.1f s", l->x->settings->heartbeat_misses,
+			l->x->settings->heartbeat_interval_ms / 1000.0,
 			(now_ns - dpfix_peer_watch_last_heard(&c->watch)) / 1e9);
-	sessions_collector_dead(x, c->serial, why, now_ns);
+	sessions_collector_dead(l, c->serial, why, now_ns);
 }
 
 void
-heartbeats_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns)
+heartbeats_answered(struct export_lane *l, const struct handoff_msg *m, uint64_t now_ns)
 {
-	struct session_control *c = &x->control;
+	struct session_control *c = &l->control;
 
 	if (m->serial == c->watch_serial)
 		dpfix_peer_watch_answered(&c->watch, m->id, now_ns);

@@ -17,15 +17,17 @@
 /* A failed attempt is tried again this much later (the old session goes on meanwhile). */
 #define ROLLOVER_RETRY_NS 1000000000ull
 
-static struct session_rollover *telemetry_rollover;
+static struct exporter_ctx *telemetry_exporter;
 
-/* /dpfix/hand_off: the operator asks for a hand-off now (done at the next tick). */
+/* /dpfix/hand_off: the operator asks for a hand-off now (done at the next tick), on
+ * every collector's session (replicate: each its own). */
 static int
 telemetry_hand_off(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	(void)params;
-	atomic_store(&telemetry_rollover->requested, 1);
+	for (unsigned int k = 0; k < telemetry_exporter->nb_lanes; k++)
+		atomic_store(&telemetry_exporter->lanes[k].rollover.requested, 1);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "hand_off_requested", 1);
 	return 0;
@@ -34,11 +36,13 @@ telemetry_hand_off(const char *cmd, const char *params, struct rte_tel_data *d)
 void
 rollover_init(struct exporter_ctx *x, uint64_t now_ns)
 {
-	struct session_rollover *r = &x->rollover;
+	for (unsigned int k = 0; k < x->nb_lanes; k++) {
+		struct session_rollover *r = &x->lanes[k].rollover;
 
-	r->since_ns = now_ns;
-	r->sessions_seen = x->control.sessions_opened;
-	telemetry_rollover = r;
+		r->since_ns = now_ns;
+		r->sessions_seen = x->lanes[k].control.sessions_opened;
+	}
+	telemetry_exporter = x;
 	/* (help: at most 127 characters, or the command is not registered) */
 	if (rte_telemetry_register_cmd("/dpfix/hand_off", telemetry_hand_off,
 			"Hand export over to a new session now; the old one carries data until "
@@ -48,20 +52,20 @@ rollover_init(struct exporter_ctx *x, uint64_t now_ns)
 
 /* Seed 002 3.1.3, alternative 2: a handshake needs the collector alive. */
 int
-liveness_by_session(const struct exporter_ctx *x)
+liveness_by_session(const struct export_lane *l)
 {
-	const struct session_control *c = &x->control;
+	const struct session_control *c = &l->control;
 
 	return !c->heartbeats && c->endpoint.security != DPFIX_SECURITY_NONE &&
-			x->settings->heartbeat_interval_ms != 0;
+			l->x->settings->heartbeat_interval_ms != 0;
 }
 
 /* What asks for a hand-off now, or NULL (r->liveness: a liveness check). */
 static const char *
-due(struct exporter_ctx *x, uint64_t now_ns, char *buf, size_t len)
+due(struct export_lane *l, uint64_t now_ns, char *buf, size_t len)
 {
-	const struct probe_settings *s = x->settings;
-	struct session_rollover *r = &x->rollover;
+	const struct probe_settings *s = l->x->settings;
+	struct session_rollover *r = &l->rollover;
 	struct exporter_counters xc;
 
 	r->liveness = 0;
@@ -73,7 +77,7 @@ due(struct exporter_ctx *x, uint64_t now_ns, char *buf, size_t len)
 		snprintf(buf, len, "session_lifetime %.3g s", s->session_lifetime_ms / 1e3);
 		return buf;
 	}
-	if (liveness_by_session(x) &&
+	if (liveness_by_session(l) &&
 			now_ns - r->since_ns >= LIVENESS_SESSION_FACTOR * s->heartbeat_interval_ms *
 			s->heartbeat_misses * 1000000ull) {
 		r->liveness = 1;
@@ -81,7 +85,7 @@ due(struct exporter_ctx *x, uint64_t now_ns, char *buf, size_t len)
 		return buf;
 	}
 	if (s->session_bytes != 0) {
-		exporter_counters(x, &xc);
+		lane_counters(l, &xc);
 		if (xc.bytes_sent - r->bytes_base >= s->session_bytes) {
 			snprintf(buf, len, "session_bytes %" PRIu64, s->session_bytes);
 			return buf;
@@ -92,25 +96,25 @@ due(struct exporter_ctx *x, uint64_t now_ns, char *buf, size_t len)
 
 /* A session in use that came up otherwise (the first, a replacement) starts the clock. */
 static void
-session_started(struct exporter_ctx *x, uint64_t now_ns)
+session_started(struct export_lane *l, uint64_t now_ns)
 {
-	struct session_rollover *r = &x->rollover;
+	struct session_rollover *r = &l->rollover;
 	struct exporter_counters xc;
 
-	exporter_counters(x, &xc);
+	lane_counters(l, &xc);
 	r->since_ns = now_ns;
 	r->bytes_base = xc.bytes_sent;
-	r->sessions_seen = x->control.sessions_opened;
+	r->sessions_seen = l->control.sessions_opened;
 }
 
 static void
-attempt_failed(struct exporter_ctx *x, const char *why, uint64_t now_ns)
+attempt_failed(struct export_lane *l, const char *why, uint64_t now_ns)
 {
-	struct session_rollover *r = &x->rollover;
+	struct session_rollover *r = &l->rollover;
 
 	if (r->failback) {
 		r->failback = 0;
-		failover_failback_failed(&x->control, why);
+		failover_failback_failed(&l->control, why);
 		return;
 	}
 	if (r->liveness) {
@@ -119,7 +123,7 @@ attempt_failed(struct exporter_ctx *x, const char *why, uint64_t now_ns)
 		/* The collector cannot take a new session: it is dead to us. */
 		snprintf(dead, sizeof(dead), "a fresh session to check its liveness failed: %s", why);
 		r->liveness = 0;
-		sessions_collector_dead(x, x->control.serial, dead, now_ns);
+		sessions_collector_dead(l, l->control.serial, dead, now_ns);
 		return;
 	}
 	r->failed++;
@@ -138,17 +142,17 @@ abandon(struct session_rollover *r)
 }
 
 void
-rollover_task(struct exporter_ctx *x, uint64_t now_ns)
+rollover_task(struct export_lane *l, uint64_t now_ns)
 {
-	struct session_control *c = &x->control;
-	struct session_rollover *r = &x->rollover;
+	struct session_control *c = &l->control;
+	struct session_rollover *r = &l->rollover;
 	char err[DPFIX_SESSION_ERRLEN], why[48];
 	int ret;
 
 	if (r->sessions_seen != c->sessions_opened)
-		session_started(x, now_ns);
+		session_started(l, now_ns);
 	/* No session in use (a reconnection's business), or the end near: none. */
-	if (c->waiting || c->dropped || exporter_input_over(x) ||
+	if (c->waiting || c->dropped || exporter_input_over(l->x) ||
 			atomic_load_explicit(&probe_stop, memory_order_relaxed)) {
 		abandon(r);
 		return;
@@ -156,16 +160,16 @@ rollover_task(struct exporter_ctx *x, uint64_t now_ns)
 	if (r->offered)
 		return;
 	if (r->opening == NULL) {
-		if (failover_failback_due(c, x->settings, now_ns)) {
+		if (failover_failback_due(c, l->x->settings, now_ns)) {
 			r->failback = 1;
 			snprintf(why, sizeof(why), "back to the primary collector");
-		} else if (now_ns < r->retry_ns || due(x, now_ns, why, sizeof(why)) == NULL) {
+		} else if (now_ns < r->retry_ns || due(l, now_ns, why, sizeof(why)) == NULL) {
 			return;
 		}
 		snprintf(r->reason, sizeof(r->reason), "%s", why);
 		r->opening = dpfix_session_open_start(&c->endpoint, &c->params, err, sizeof(err));
 		if (r->opening == NULL) {
-			attempt_failed(x, err, now_ns);
+			attempt_failed(l, err, now_ns);
 			return;
 		}
 	}
@@ -174,25 +178,25 @@ rollover_task(struct exporter_ctx *x, uint64_t now_ns)
 		return;
 	if (ret < 0) {
 		r->opening = NULL; /* freed by the step */
-		attempt_failed(x, err, now_ns);
+		attempt_failed(l, err, now_ns);
 		return;
 	}
 	r->offered = 1;
 	snprintf(r->name, sizeof(r->name), "%s", dpfix_session_name(r->opening));
-	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_HAND_OFF,
+	handoff_post(&l->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_HAND_OFF,
 		.serial = sessions_hand_off_serial(c, r->opening), .session = r->opening});
 	r->opening = NULL;
 }
 
 void
-rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns)
+rollover_answered(struct export_lane *l, const struct handoff_msg *m, uint64_t now_ns)
 {
-	struct session_control *c = &x->control;
-	struct session_rollover *r = &x->rollover;
+	struct session_control *c = &l->control;
+	struct session_rollover *r = &l->rollover;
 
 	r->offered = 0;
 	if (m->why[0] != '\0') {
-		attempt_failed(x, m->why, now_ns);
+		attempt_failed(l, m->why, now_ns);
 		return;
 	}
 	/* The export lcore uses it now (a hand-off, or the replacement of one that had
@@ -201,7 +205,7 @@ rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t 
 	c->sessions_opened++;
 	sessions_handed_off(c, m->serial);
 	snprintf(c->session_name, sizeof(c->session_name), "%s", r->name);
-	session_started(x, now_ns);
+	session_started(l, now_ns);
 	r->failback = 0;
 	failover_used(c, c->session_name);
 	PROBE_LOG(INFO, "export: handed over to %s (%s); the old session ends in order",
@@ -209,7 +213,7 @@ rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t 
 }
 
 void
-rollover_fini(struct exporter_ctx *x)
+rollover_fini(struct export_lane *l)
 {
-	abandon(&x->rollover);
+	abandon(&l->rollover);
 }

@@ -3,6 +3,7 @@
  * of them, waits before the next attempt while attempts keep failing (a backoff that a
  * collector refusing every session cannot reset, doc/sessions.md), and decides when no
  * session will come. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,12 +23,12 @@
 #define SHUTDOWN_GRACE_NS 5000000000ull
 
 struct dpfix_session *
-sessions_open_first(struct session_control *c, const struct probe_settings *s, char *err,
-		size_t errlen)
+sessions_open_first(struct session_control *c, const struct probe_settings *s,
+		int collector, char *err, size_t errlen)
 {
-	struct dpfix_session *session;
+	struct dpfix_session *session = NULL;
 
-	if (failover_setup(c, s, err, errlen) < 0)
+	if (failover_setup(c, s, collector, err, errlen) < 0)
 		return NULL;
 	c->params = (struct dpfix_session_params){
 		.mtu = s->export_mtu,
@@ -76,8 +77,8 @@ attempt_failed(struct session_control *c, uint64_t now_ms, const char *why)
 	if (!new_reason && c->backoff_ms == previous && in_row % LOG_FAILURES_EVERY != 0)
 		return;
 	snprintf(c->last_failure, sizeof(c->last_failure), "%s", why);
-	PROBE_LOG(WARNING, "export: %s; %u failed attempt%s in a row, records wait in the "
-			"rings; next try in %.1f s%s", why, in_row, in_row == 1 ? "" : "s",
+	PROBE_LOG(WARNING, "export: %s; %u failed attempt%s in a row, %s; next try in %.1f s%s",
+			why, in_row, in_row == 1 ? "" : "s", c->records_wait,
 			c->backoff_ms / 1000.0,
 			c->backoff_ms == RECONNECT_MAX_MS && previous != RECONNECT_MAX_MS ?
 			" (the longest wait: from now on, every 10th failure is logged, or a new reason)" :
@@ -96,8 +97,8 @@ session_failed(struct session_control *c, const struct handoff_msg *m, uint64_t 
 	failover_session_failed(c); /* the next collector, if there are several */
 	if (m->lasted_ns >= SESSION_STABLE_NS) {
 		if (m->serial != c->dead_serial)
-			PROBE_LOG(WARNING, "export: session %s is down (%s); records wait in the rings "
-					"while the control lcore reconnects", c->session_name, m->why);
+			PROBE_LOG(WARNING, "export: session %s is down (%s); %s while the control "
+					"lcore reconnects", c->session_name, m->why, c->records_wait);
 		c->attempts_failed_in_row = 0;
 		c->backoff_ms = 0;
 		c->next_attempt_ms = 0;
@@ -132,11 +133,11 @@ session_trusted(const struct session_control *c)
  * (signal) counts as the end of input: a worker's last records, or one reading a file
  * and waiting for ring room, need the export to make it. */
 static int
-give_up(struct exporter_ctx *x, uint64_t now_ns)
+give_up(struct export_lane *l, uint64_t now_ns)
 {
-	struct session_control *c = &x->control;
+	struct session_control *c = &l->control;
 
-	if (!exporter_input_over(x) && !atomic_load_explicit(&probe_stop, memory_order_relaxed))
+	if (!exporter_input_over(l->x) && !atomic_load_explicit(&probe_stop, memory_order_relaxed))
 		return 0;
 	if (c->grace_end_ns == 0)
 		c->grace_end_ns = now_ns + SHUTDOWN_GRACE_NS;
@@ -146,28 +147,28 @@ give_up(struct exporter_ctx *x, uint64_t now_ns)
 			"%.0f s: the records left are dropped and counted as lost", c->session_name,
 			SHUTDOWN_GRACE_NS / 1e9);
 	c->dropped = 1;
-	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_DROP});
+	handoff_post(&l->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_DROP});
 	return 1;
 }
 
 void
-sessions_liveness(struct exporter_ctx *x, uint64_t now_ns)
+sessions_liveness(struct export_lane *l, uint64_t now_ns)
 {
 	struct handoff_msg m;
 
-	while (handoff_take(&x->handoff.to_control, &m)) {
+	while (handoff_take(&l->handoff.to_control, &m)) {
 		if (m.kind == HANDOFF_FAILED)
-			session_failed(&x->control, &m, now_ns / 1000000);
+			session_failed(&l->control, &m, now_ns / 1000000);
 		else if (m.kind == HANDOFF_TRUSTED)
-			session_trusted(&x->control);
+			session_trusted(&l->control);
 		else if (m.kind == HANDOFF_ANSWERED)
-			heartbeats_answered(x, &m, now_ns);
+			heartbeats_answered(l, &m, now_ns);
 		else if (m.kind == HANDOFF_RETIRED && m.failed)
 			dpfix_session_abort(m.session); /* its collector may be gone: no wait */
 		else if (m.kind == HANDOFF_RETIRED)
 			dpfix_session_close(m.session);
 		else if (m.kind == HANDOFF_HANDED_OFF)
-			rollover_answered(x, &m, now_ns);
+			rollover_answered(l, &m, now_ns);
 	}
 }
 
@@ -189,10 +190,10 @@ sessions_handed_off(struct session_control *c, uint64_t serial)
 }
 
 void
-sessions_collector_dead(struct exporter_ctx *x, uint64_t serial, const char *why,
+sessions_collector_dead(struct export_lane *l, uint64_t serial, const char *why,
 		uint64_t now_ns)
 {
-	struct session_control *c = &x->control;
+	struct session_control *c = &l->control;
 	struct handoff_msg m = {.kind = HANDOFF_DEAD, .serial = serial};
 	(void)now_ns;
 
@@ -200,23 +201,19 @@ sessions_collector_dead(struct exporter_ctx *x, uint64_t serial, const char *why
 		return;
 	c->dead_serial = serial;
 	c->collectors_dead++;
-	PROBE_LOG(WARNING, "export: collector %s is dead: %s; records wait in the rings while "
-			"the control lcore reconnects", c->session_name, why);
+	PROBE_LOG(WARNING, "export: collector %s is dead: %s; %s while the control lcore "
+			"reconnects", c->session_name, why, c->records_wait);
 	snprintf(m.why, sizeof(m.why), "its collector stopped answering heartbeats");
-	handoff_post(&x->handoff.to_export, &m);
+	handoff_post(&l->handoff.to_export, &m);
 }
 
-void
-sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns)
+/* A replacement's handshake ended (s NULL: it failed, err says why): offered to the
+ * export lcore, or a failed attempt. */
+static void
+reconnected(struct export_lane *l, struct dpfix_session *s, const char *err, uint64_t now_ms)
 {
-	struct session_control *c = &x->control;
-	uint64_t now_ms = now_ns / 1000000;
-	char err[DPFIX_SESSION_ERRLEN];
-	struct dpfix_session *s;
+	struct session_control *c = &l->control;
 
-	if (!c->waiting || c->dropped || give_up(x, now_ns) || now_ms < c->next_attempt_ms)
-		return;
-	s = dpfix_session_open(&c->endpoint, &c->params, err, sizeof(err));
 	if (s == NULL) {
 		char why[2 * DPFIX_SESSION_ERRLEN];
 
@@ -231,22 +228,69 @@ sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns)
 	c->heartbeats = dpfix_session_heartbeats(s);
 	snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(s));
 	failover_used(c, c->session_name);
-	handoff_post(&x->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_OFFER,
+	handoff_post(&l->handoff.to_export, &(struct handoff_msg){.kind = HANDOFF_OFFER,
 		.serial = c->serial, .session = s});
 }
 
 void
-sessions_fini(struct exporter_ctx *x)
+sessions_first_failed(struct export_lane *l, const char *why, uint64_t now_ns)
+{
+	struct session_control *c = &l->control;
+
+	c->waiting = 1;
+	snprintf(c->session_name, sizeof(c->session_name), "%s", lane_collector(l));
+	attempt_failed(c, now_ns / 1000000, why);
+}
+
+void
+sessions_reconnect(struct export_lane *l, uint64_t now_ns)
+{
+	struct session_control *c = &l->control;
+	uint64_t now_ms = now_ns / 1000000;
+	char err[DPFIX_SESSION_ERRLEN];
+	int ret;
+
+	/* No replacement wanted any more (a hand-off's session came first), or none will
+	 * come: one half open is let go. */
+	if (!c->waiting || c->dropped || give_up(l, now_ns)) {
+		if (c->opening != NULL)
+			dpfix_session_abort(c->opening);
+		c->opening = NULL;
+		return;
+	}
+	if (c->opening == NULL) {
+		if (now_ms < c->next_attempt_ms)
+			return;
+		/* (A TCP or SCTP connect to an address that does not answer waits here, up to
+		 * connect_timeout; the handshake that follows never does.) */
+		c->opening = dpfix_session_open_start(&c->endpoint, &c->params, err, sizeof(err));
+		if (c->opening == NULL) {
+			reconnected(l, NULL, err, now_ms);
+			return;
+		}
+	}
+	ret = dpfix_session_open_step(c->opening, err, sizeof(err));
+	if (ret == -EINPROGRESS)
+		return;
+	reconnected(l, ret == 0 ? c->opening : NULL, err, now_ms); /* failed: freed by the step */
+	c->opening = NULL;
+}
+
+void
+sessions_fini(struct export_lane *l)
 {
 	struct handoff_msg m;
 
-	rollover_fini(x);
+	rollover_fini(l);
+	if (l->control.opening != NULL)
+		dpfix_session_abort(l->control.opening);
+	l->control.opening = NULL;
 	/* Sessions in flight when the lcores stopped: offered and not taken up, or retired
 	 * and not closed yet. */
-	while (handoff_take(&x->handoff.to_export, &m))
+	while (handoff_take(&l->handoff.to_export, &m))
 		if (m.session != NULL)
 			dpfix_session_close(m.session);
-	while (handoff_take(&x->handoff.to_control, &m))
+	while (handoff_take(&l->handoff.to_control, &m))
 		if (m.kind == HANDOFF_RETIRED && m.failed)
 			dpfix_session_abort(m.session);
 		else if (m.kind == HANDOFF_RETIRED)

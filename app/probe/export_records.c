@@ -289,7 +289,8 @@ ns_to_ms(uint64_t ns)
  * applies (selection sequence), and what its instances on every worker observed and
  * selected so far. */
 static void
-add_selector_options(const struct exporter_ctx *x, uint16_t port, uint64_t now_ns)
+add_selector_options(const struct exporter_ctx *x, const struct probe_records *r, uint16_t port,
+		uint64_t now_ns)
 {
 	const struct probe_sampling *ps = probe_sampling_of_port(x->settings, port);
 	const struct dpfix_sample_params *sp;
@@ -320,12 +321,12 @@ add_selector_options(const struct exporter_ctx *x, uint16_t port, uint64_t now_n
 		report.initialiser = sp->seed;
 		break;
 	}
-	add_option(x->records, selector_report_kind[sp->algorithm], &report, now_ns);
-	add_option(x->records, RECORD_SELECTION_SEQUENCE, &(struct dpfix_ipfix_selection_sequence){
+	add_option(r, selector_report_kind[sp->algorithm], &report, now_ns);
+	add_option(r, RECORD_SELECTION_SEQUENCE, &(struct dpfix_ipfix_selection_sequence){
 		.selection_sequence_id = id, .ingress_interface = port, .selector_id = id}, now_ns);
 	for (unsigned int w = 0; w < x->nb_workers; w++)
 		worker_sample_stats(&x->workers[w], port, &sum);
-	add_option(x->records, RECORD_SELECTOR_STATS, &(struct dpfix_ipfix_selector_stats){
+	add_option(r, RECORD_SELECTOR_STATS, &(struct dpfix_ipfix_selector_stats){
 		.selector_id = id, .observed = sum.observed, .selected = sum.selected}, now_ns);
 }
 
@@ -376,8 +377,9 @@ metering_reliability(const struct exporter_ctx *x, struct dpfix_ipfix_metering_r
 void
 probe_records_write_options(struct dpfix_export *export, void *ctx, uint64_t now_ns)
 {
-	const struct exporter_ctx *x = ctx;
-	const struct probe_records *r = x->records;
+	const struct export_lane *l = ctx; /* the lane whose Exporting Process it is */
+	const struct exporter_ctx *x = l->x;
+	const struct probe_records *r = l->records;
 	const struct dpfix_export_stats *es = dpfix_export_stats(export);
 	struct dpfix_ipfix_metering_reliability mr = {
 		.observation_domain = x->settings->observation_domain,
@@ -405,7 +407,7 @@ probe_records_write_options(struct dpfix_export *export, void *ctx, uint64_t now
 			.ingress_interface = r->ports[p].port, .name = r->ports[p].name,
 			.description = r->ports[p].driver}, now_ns);
 	for (unsigned int p = 0; p < r->nb_ports; p++)
-		add_selector_options(x, (uint16_t)r->ports[p].port, now_ns);
+		add_selector_options(x, r, (uint16_t)r->ports[p].port, now_ns);
 	if (r->layout.measures & DPFIX_MEASURE_APP)
 		for (unsigned int a = 0; a < dpfix_measure_application_name_count; a++)
 			add_option(r, RECORD_APPLICATION_NAMES, &dpfix_measure_application_names[a], now_ns);

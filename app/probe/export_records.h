@@ -28,7 +28,7 @@ void probe_records_flow_schemas(const struct probe_records *r,
 		const struct dpfix_ipfix_schema *schemas[2]);
 /* Where the measures' values are in a flow's extension (no measure: size 0). */
 const struct dpfix_measure_layout *probe_records_measure_layout(const struct probe_records *r);
-/* lib/export's write_options, ctx the exporter_ctx: the probe's statistics (RFC 7011
+/* lib/export's write_options, ctx the export_lane: the probe's statistics (RFC 7011
  * 4.1-4.4), the flow keys, one record per port naming it, and the selectors'. */
 void probe_records_write_options(struct dpfix_export *export, void *ctx, uint64_t now_ns);
 

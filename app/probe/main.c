@@ -433,12 +433,20 @@ main(int argc, char **argv)
 		teardown();
 		return 1;
 	}
-	printf("dpfix-probe: %u worker(s), export on %s, exporting to %s (messages up to %u bytes)%s\n",
-			nb_workers, export_lcore == RTE_MAX_LCORE ? "the main lcore" : "its own lcore",
-			exporter.control.session_name,
-			dpfix_session_max_message(dpfix_export_session(exporter.export)),
-			finite ? ", stopping at end of input" : "");
-	heartbeats_describe(&exporter);
+	for (unsigned int k = 0; k < exporter.nb_lanes; k++) {
+		const struct export_lane *l = &exporter.lanes[k];
+		const struct dpfix_session *s = dpfix_export_session(l->export);
+
+		if (k == 0)
+			printf("dpfix-probe: %u worker(s), export on %s, ", nb_workers,
+					export_lcore == RTE_MAX_LCORE ? "the main lcore" : "its own lcore");
+		else
+			printf("dpfix-probe: and ");
+		printf("exporting to %s (messages up to %u bytes)%s%s\n", l->control.session_name,
+				s != NULL ? dpfix_session_max_message(s) : 0, s != NULL ? "" :
+				": no session yet", k == 0 && finite ? ", stopping at end of input" : "");
+		heartbeats_describe(l);
+	}
 	fflush(stdout);
 
 	for (unsigned int i = 0; i < nb_workers; i++)

@@ -128,6 +128,8 @@ struct session_control {
 	unsigned int sessions_opened;
 	int waiting;                    /* the export lcore has no session: open one */
 	int dropped;                    /* none will come: the export lcore was told */
+	struct dpfix_session *opening;  /* a replacement's handshake, a step a tick */
+	const char *records_wait;       /* where records wait meanwhile, for the log */
 	uint64_t grace_end_ns;          /* input over with no session: drop from then on */
 	unsigned int attempts_failed_in_row;
 	uint64_t backoff_ms;
@@ -152,13 +154,26 @@ struct session_control {
 	uint64_t collectors_dead;
 };
 
-/* The export: the export lcore drains the workers' rings into the Exporting Process
- * (lib/export); the control lcore gives it sessions through the hand-off. Each member
- * is one lcore's, as marked. */
-struct exporter_ctx {
-	const struct probe_settings *settings;
-	struct worker_ctx *workers;
-	unsigned int nb_workers;
+/* A lane's backlog (export_backlog.c), collector_mode replicate only: the records the
+ * other collectors took while this one's session could not (down, on probation), kept
+ * in order for when it can; past its size, the records are counted lost for it. A ring
+ * of ring elements (records as the workers' rings hold them). */
+struct lane_backlog {
+	uint8_t *elems;
+	uint32_t capacity;                      /* elements; 0: none (one lane) */
+	uint32_t head, count;
+	int full_said;                          /* its overflow was logged, this outage */
+};
+
+/* One export lane: one collector's Exporting Process (lib/export: its session,
+ * templates, sequence numbers, options schedule, replay buffer) and the life of its
+ * sessions (reconnection, heartbeats, hand-offs, failover among its endpoints). The
+ * probe has one lane (collector_mode failover: every collector is an endpoint of it) or
+ * one per collector (replicate), all fed the same records. Each member is one lcore's,
+ * as marked. */
+struct export_lane {
+	struct exporter_ctx *x;
+	unsigned int index;                     /* from 0 */
 	/* the export lcore's */
 	struct dpfix_export *export;
 	struct dpfix_export_domain *domain;     /* the probe's observation domain */
@@ -168,15 +183,27 @@ struct exporter_ctx {
 	uint64_t hand_off_serial;               /* of a hand-off's new session */
 	enum dpfix_export_state reported;       /* of the current session, to the control lcore */
 	enum dpfix_export_hand_off hand_off_reported; /* of the latest hand-off, likewise */
-	/* The workers' ring elements: each ring_elem_size bytes, a struct
-	 * dpfix_flow_record and, with measures, its extension (struct dpfix_measured_flow). */
-	uint32_t ring_elem_size;
-	atomic_int done;
+	struct lane_backlog backlog;
+	uint64_t backlog_lost;                  /* records it could not hold, counted lost */
 	/* between the two */
 	struct export_handoff handoff;
 	/* the control lcore's */
 	struct session_control control;
 	struct session_rollover rollover;
+};
+
+/* The export: the export lcore drains the workers' rings into every lane; the control
+ * lcore gives each lane sessions through its hand-off. */
+struct exporter_ctx {
+	const struct probe_settings *settings;
+	struct worker_ctx *workers;
+	unsigned int nb_workers;
+	struct export_lane lanes[PROBE_MAX_COLLECTORS];
+	unsigned int nb_lanes;
+	/* The workers' ring elements: each ring_elem_size bytes, a struct
+	 * dpfix_flow_record and, with measures, its extension (struct dpfix_measured_flow). */
+	uint32_t ring_elem_size;
+	atomic_int done;
 };
 
 /* The exporter's counters as the summary, telemetry and --stats-json show them:
@@ -188,7 +215,11 @@ struct exporter_ctx {
 	X(failovers, "times export moved to another collector (collector_mode failover: to a " \
 			"backup, or back to the primary)") \
 	X(collectors_dead, "sessions dropped because their collector was found dead: " \
-			"heartbeat_misses heartbeats in a row unanswered (doc/heartbeats.md)")
+			"heartbeat_misses heartbeats in a row unanswered (doc/heartbeats.md)") \
+	X(backlog_records, "collector_mode replicate: records waiting in the collector's " \
+			"backlog while its session cannot take them, a gauge") \
+	X(backlog_lost, "collector_mode replicate: records lost for the collector because " \
+			"its backlog was full (in records_lost too)")
 
 struct exporter_counters {
 #define EXPORTER_COUNTER_FIELD(name, text) uint64_t name;
@@ -214,7 +245,9 @@ void worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q,
 void worker_meter_burst_measured(struct worker_ctx *w, const struct probe_rx_queue *q,
 		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns);
 
-/* Opens the first session (refused: an error, at start) and makes the records' schemas. */
+/* Makes the lanes (one, or one per collector with collector_mode replicate), opens their
+ * first sessions and makes the records' schemas. No session at all: an error, at start;
+ * replicate goes on with the collectors that took one, the others reconnect. */
 int exporter_init(struct exporter_ctx *x, char *err, size_t errlen);
 /* One round of exporter work; returns the number of records handled. */
 unsigned int exporter_poll(struct exporter_ctx *x);
@@ -224,16 +257,40 @@ int exporter_input_over(const struct exporter_ctx *x);
 /* After the lcores have stopped: the session's orderly end (lib/export). */
 void exporter_end(struct exporter_ctx *x);
 void exporter_fini(struct exporter_ctx *x);
-/* Read from any lcore, without locks. */
+/* Read from any lcore, without locks: every lane's counters added up (path_mtu: the
+ * smallest), or one lane's. */
 void exporter_counters(const struct exporter_ctx *x, struct exporter_counters *c);
+void lane_counters(const struct export_lane *l, struct exporter_counters *c);
+/* The collector a lane exports to, as configured (failover: the one in use). */
+const char *lane_collector(const struct export_lane *l);
+
+/* export_backlog.c (collector_mode replicate): the lane's backlog made for ring elements
+ * of elem_size bytes, bytes long in all; the records from the rings the lane could not take
+ * go into it (one that does not fit counted lost); feed gives it to the lane while it
+ * takes records (at most max), returning how many it took. */
+int lane_backlog_init(struct export_lane *l, uint64_t bytes, uint32_t elem_size,
+		char *err, size_t errlen);
+void lane_backlog_free(struct export_lane *l);
+void lane_backlog_push(struct export_lane *l, const uint8_t *elem, uint32_t elem_size,
+		uint64_t now_ns);
+unsigned int lane_backlog_feed(struct export_lane *l, uint32_t elem_size, unsigned int max,
+		uint64_t now_ns);
+/* One ring element to the lane's Exporting Process (dpfix_export_record's return). */
+int lane_export_record(struct export_lane *l, const uint8_t *elem, uint64_t now_ns);
 
 /* Control lcore (control_sessions.c): opens the first session; then reads the export
  * lcore's reports of its session (liveness), and opens a replacement once its wait is
  * over or decides that none will come (reconnect). */
 struct dpfix_session *sessions_open_first(struct session_control *c,
-		const struct probe_settings *s, char *err, size_t errlen);
-void sessions_liveness(struct exporter_ctx *x, uint64_t now_ns);
-void sessions_reconnect(struct exporter_ctx *x, uint64_t now_ns);
+		const struct probe_settings *s, int collector, char *err, size_t errlen);
+/* collector_mode replicate: a lane whose collector took no session at start reconnects
+ * (its records wait in its backlog), why saying what failed. */
+void sessions_first_failed(struct export_lane *l, const char *why, uint64_t now_ns);
+void sessions_liveness(struct export_lane *l, uint64_t now_ns);
+/* A replacement is opened in steps, one a tick, never waiting (a handshake with a
+ * collector that does not answer lasts connect_timeout): the export and every other
+ * lane go on meanwhile. */
+void sessions_reconnect(struct export_lane *l, uint64_t now_ns);
 /* A hand-off's new session s: its serial number (export_handoff.h), and once the
  * export lcore uses it, the current session's serial and heartbeats become its. */
 uint64_t sessions_hand_off_serial(struct session_control *c, const struct dpfix_session *s);
@@ -242,25 +299,26 @@ void sessions_handed_off(struct session_control *c, uint64_t serial);
  * knows). Said once; the export lcore is told to stop using the session, which then
  * fails like any other and is replaced (with backoff) and closed at once. The one place
  * that acts on a dead collector: failover (another collector) goes here. */
-void sessions_collector_dead(struct exporter_ctx *x, uint64_t serial, const char *why,
+void sessions_collector_dead(struct export_lane *l, uint64_t serial, const char *why,
 		uint64_t now_ns);
 
 /* Control lcore (control_heartbeat.c): says at start-up how the collector's liveness is
  * watched; then, as a periodic task, asks the export lcore for heartbeats on the current
  * session and finds its collector dead; takes in the answers the export lcore reports. */
-void heartbeats_describe(const struct exporter_ctx *x);
-void heartbeats_task(struct exporter_ctx *x, uint64_t now_ns);
-void heartbeats_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns);
+void heartbeats_describe(const struct export_lane *l);
+void heartbeats_task(struct export_lane *l, uint64_t now_ns);
+void heartbeats_answered(struct export_lane *l, const struct handoff_msg *m, uint64_t now_ns);
 /* After the lcores have stopped: closes the sessions still in the hand-off. */
-void sessions_fini(struct exporter_ctx *x);
+void sessions_fini(struct export_lane *l);
 
-/* Control lcore (control_failover.c): the collectors. setup parses them; next moves
+/* Control lcore (control_failover.c): the collectors. setup parses them (collector:
+ * the settings' index of the one collector of a replicate lane, -1 for all); next moves
  * `endpoint` to the next one after a failure (the one that failed is tried last); used
  * says that a session to `target` is now the one in use (a failover counted and said
  * if it is another collector's); failback_due says when a hand-off back to the primary
  * is to be tried (the target set to it). */
-int failover_setup(struct session_control *c, const struct probe_settings *s, char *err,
-		size_t errlen);
+int failover_setup(struct session_control *c, const struct probe_settings *s, int collector,
+		char *err, size_t errlen);
 void failover_next(struct session_control *c);
 void failover_session_failed(struct session_control *c);
 /* A hand-off back to the primary failed: said once an outage; the target is back. */
@@ -277,16 +335,16 @@ int failover_failback_due(struct session_control *c, const struct probe_settings
  * telemetry command; task, every tick, opens a new session when one is due and offers it;
  * answered takes in what the export lcore made of it; fini closes one half open. */
 void rollover_init(struct exporter_ctx *x, uint64_t now_ns);
-void rollover_task(struct exporter_ctx *x, uint64_t now_ns);
+void rollover_task(struct export_lane *l, uint64_t now_ns);
 /* Whether the collector's liveness is checked by a fresh session now and then (a (D)TLS
  * one that did not agree on heartbeats), every heartbeat_interval x heartbeat_misses x
  * LIVENESS_SESSION_FACTOR; one that cannot be opened makes the collector dead
  * (sessions_collector_dead). Less often than heartbeats: each is a handshake for the
  * collector, and a session it keeps. */
 #define LIVENESS_SESSION_FACTOR 10ull
-int liveness_by_session(const struct exporter_ctx *x);
-void rollover_answered(struct exporter_ctx *x, const struct handoff_msg *m, uint64_t now_ns);
-void rollover_fini(struct exporter_ctx *x);
+int liveness_by_session(const struct export_lane *l);
+void rollover_answered(struct export_lane *l, const struct handoff_msg *m, uint64_t now_ns);
+void rollover_fini(struct export_lane *l);
 
 /* Wall-clock nanoseconds, from the TSC (no syscall on the data path). */
 void probe_clock_init(void);

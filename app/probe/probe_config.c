@@ -128,7 +128,10 @@ const struct dpfix_config_option probe_options[] = {
 	DPFIX_CONFIG_CHOICE_OPTION(struct probe_settings, "collector_mode", collector_mode,
 		collector_mode_names, "failover", "with several collectors: failover (to the first "
 		"that works, back to the primary once it answers again) or replicate (every record "
-		"to every collector)"),
+		"to every collector, each with its own session)"),
+	OPT("replicate_backlog", DPFIX_CONFIG_U32, replicate_backlog, "16777216", 0, 1u << 30,
+		"bytes: replicate, per collector: records kept while its session cannot take them "
+		"and the others do; beyond, counted lost for it (doc/sessions.md)"),
 	OPT("failback_interval", DPFIX_CONFIG_DURATION, failback_interval_ms, "5", 100, MS_PER_DAY,
 		"failover: while export is on a backup, try the primary this often"),
 	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT),
@@ -273,10 +276,6 @@ probe_settings_from_args(struct probe_settings *s, int argc, char **argv, char *
 int
 probe_settings_check(const struct probe_settings *s, char *err, size_t errlen)
 {
-	if (s->collector_mode == PROBE_COLLECTORS_REPLICATE) {
-		snprintf(err, errlen, "collector_mode replicate is not built yet: use failover");
-		return -EINVAL;
-	}
 	if (s->export_ring_size & (s->export_ring_size - 1)) {
 		snprintf(err, errlen, "export_ring_size %u is not a power of 2", s->export_ring_size);
 		return -EINVAL;

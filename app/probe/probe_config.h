@@ -37,6 +37,7 @@ struct probe_settings {
 	int collectors_origin;          /* where they came from: 0 default, 1 file, 2 command line */
 	uint32_t collector_mode;        /* enum probe_collector_mode */
 	uint64_t failback_interval_ms;
+	uint32_t replicate_backlog;     /* bytes per collector (replicate) */
 	uint64_t idle_timeout_ms;
 	uint64_t active_timeout_ms;
 	uint64_t tcp_end_wait_ms;

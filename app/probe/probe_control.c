@@ -35,32 +35,38 @@ struct control {
 	struct control_task tasks[TASK_COUNT];
 };
 
+/* Each task runs for every export lane (one, or one per collector with replicate). */
+
 /* What the export lcore reports of its session: trusted, failed, retired. */
 static void
 task_liveness(struct control *c)
 {
-	sessions_liveness(c->exporter, probe_clock_now_ns());
+	for (unsigned int k = 0; k < c->exporter->nb_lanes; k++)
+		sessions_liveness(&c->exporter->lanes[k], probe_clock_now_ns());
 }
 
 /* A replacement session once its wait is over, or none when input is over. */
 static void
 task_reconnect(struct control *c)
 {
-	sessions_reconnect(c->exporter, probe_clock_now_ns());
+	for (unsigned int k = 0; k < c->exporter->nb_lanes; k++)
+		sessions_reconnect(&c->exporter->lanes[k], probe_clock_now_ns());
 }
 
 /* A planned hand-off when one is due, its new session opened a step a tick. */
 static void
 task_rollover(struct control *c)
 {
-	rollover_task(c->exporter, probe_clock_now_ns());
+	for (unsigned int k = 0; k < c->exporter->nb_lanes; k++)
+		rollover_task(&c->exporter->lanes[k], probe_clock_now_ns());
 }
 
 /* Heartbeat requests due on the current session; its collector found dead. */
 static void
 task_heartbeats(struct control *c)
 {
-	heartbeats_task(c->exporter, probe_clock_now_ns());
+	for (unsigned int k = 0; k < c->exporter->nb_lanes; k++)
+		heartbeats_task(&c->exporter->lanes[k], probe_clock_now_ns());
 }
 
 static void

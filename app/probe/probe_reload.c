@@ -145,6 +145,9 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 		if (strncmp(o->key, "idle", 4) == 0 || strncmp(o->key, "active", 6) == 0 ||
 				strncmp(o->key, "tcp_end", 7) == 0)
 			timeouts_changed = 1;
+		else if (strcmp(o->key, "collector") == 0 &&
+				running->collector_mode == PROBE_COLLECTORS_REPLICATE)
+			append(restart, sizeof(restart), "%s%s", "collector (replicate: a lane each)");
 		else if (strcmp(o->key, "collector") == 0)
 			collectors_changed = 1;
 		else if (strcmp(o->key, "sampling") == 0)
@@ -174,7 +177,7 @@ probe_reload(struct probe_settings *running, struct worker_ctx *workers, unsigne
 	if (collectors_changed) {
 		char said[2 * sizeof(running->collectors[0]) + 96];
 
-		failover_reload(&exporter->control, running, &next, said, sizeof(said));
+		failover_reload(&exporter->lanes[0].control, running, &next, said, sizeof(said));
 		append(applied, sizeof(applied), "%s%s", said);
 		memcpy(running->collectors, next.collectors, sizeof(running->collectors));
 		running->nb_collectors = next.nb_collectors;

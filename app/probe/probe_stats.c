@@ -215,6 +215,27 @@ telemetry_worker(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* /dpfix/collector,N: export lane N's counters (collector_mode replicate: collector
+ * N + 1's; failover: the one lane). */
+static int
+telemetry_collector(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct exporter_counters xc;
+	long n = telemetry_index(params, t_exporter->nb_lanes);
+	(void)cmd;
+
+	if (n < 0)
+		return -EINVAL;
+	lane_counters(&t_exporter->lanes[n], &xc);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "collector", (uint64_t)n);
+	rte_tel_data_add_dict_string(d, "url", lane_collector(&t_exporter->lanes[n]));
+#define ADD_LX(name, text) rte_tel_data_add_dict_u64(d, #name, xc.name);
+	EXPORTER_COUNTERS(ADD_LX)
+#undef ADD_LX
+	return 0;
+}
+
 /* The port a telemetry query asked for (telemetry runs one query at a time). */
 static int port_of_interest;
 
@@ -252,6 +273,9 @@ stats_telemetry_register(struct worker_ctx *workers, unsigned int nb_workers,
 			"Probe totals: packets, parse results, fragments, flows, export. No parameters.");
 	rte_telemetry_register_cmd("/dpfix/worker", telemetry_worker,
 			"One worker's counters. Parameter: the worker's index, from 0.");
+	rte_telemetry_register_cmd("/dpfix/collector", telemetry_collector,
+			"One collector's export counters (replicate: each its own). Parameter: its "
+			"index, from 0.");
 	rte_telemetry_register_cmd("/dpfix/port", telemetry_port,
 			"One port's drop counters (rx_missed, rx_nombuf, rx_errors) and its XDP "
 			"program's (xdp_*). Parameter: port id.");
@@ -305,6 +329,38 @@ static void
 print_summary_total(void *ctx, const char *name, uint64_t value)
 {
 	fprintf(ctx, "  %-28s %" PRIu64 "\n", name, value);
+}
+
+/* Replicate: each collector's export counters (collector_N_NAME, N from 1), and a line
+ * naming each one whose records did not all reach it. */
+static void
+print_summary_lanes(FILE *out, const struct exporter_ctx *x)
+{
+	if (x->nb_lanes < 2)
+		return;
+	for (unsigned int k = 0; k < x->nb_lanes; k++) {
+		struct exporter_counters lc;
+		char key[64];
+
+		lane_counters(&x->lanes[k], &lc);
+		snprintf(key, sizeof(key), "collector_%u", k + 1);
+		fprintf(out, "  %-28s %s\n", key, lane_collector(&x->lanes[k]));
+#define PRINT_LX(name, text) \
+		snprintf(key, sizeof(key), "collector_%u_" #name, k + 1); \
+		fprintf(out, "  %-28s %" PRIu64 "\n", key, lc.name);
+		EXPORTER_COUNTERS(PRINT_LX)
+#undef PRINT_LX
+	}
+	for (unsigned int k = 0; k < x->nb_lanes; k++) {
+		struct exporter_counters lc;
+
+		lane_counters(&x->lanes[k], &lc);
+		if (lc.records_lost || lc.records_unconfirmed || lc.send_failures)
+			fprintf(out, "dpfix-probe: collector %u (%s): %" PRIu64 " records lost (%" PRIu64
+					" for its full backlog), %" PRIu64 " unconfirmed, %" PRIu64 " messages "
+					"not sent\n", k + 1, lane_collector(&x->lanes[k]), lc.records_lost,
+					lc.backlog_lost, lc.records_unconfirmed, lc.send_failures);
+	}
 }
 
 void
@@ -361,6 +417,7 @@ stats_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_worke
 #define PRINT_X(name, text) fprintf(out, "  %-28s %" PRIu64 "\n", #name, xc.name);
 	EXPORTER_COUNTERS(PRINT_X)
 #undef PRINT_X
+	print_summary_lanes(out, x);
 	fflush(out);
 }
 
@@ -426,7 +483,18 @@ stats_write_json(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
 	j.indent = "    ";
 #define JSON_X(name, text) json_add(&j, #name, xc.name);
 	EXPORTER_COUNTERS(JSON_X)
+	/* Each export lane: replicate, one per collector; failover, the one. */
+	fprintf(out, "\n  },\n  \"collectors\": [");
+	j.indent = "      ";
+	for (unsigned int k = 0; k < x->nb_lanes; k++) {
+		lane_counters(&x->lanes[k], &xc);
+		fprintf(out, "%s\n    {\n      \"collector\": %u,\n      \"url\": \"%s\",\n"
+				"      \"bytes_sent\": %" PRIu64, k ? "," : "", k + 1,
+				lane_collector(&x->lanes[k]), xc.bytes_sent);
+		EXPORTER_COUNTERS(JSON_X)
+		fprintf(out, "\n    }");
+	}
 #undef JSON_X
-	fprintf(out, "\n  }\n}\n");
+	fprintf(out, "\n  ]\n}\n");
 	return ferror(out) ? -EIO : 0;
 }

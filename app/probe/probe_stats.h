@@ -20,7 +20,8 @@ void stats_print_summary(FILE *out, struct worker_ctx *workers, unsigned int nb_
 		const struct exporter_ctx *exporter);
 
 /* Writes every counter as one JSON object: "totals", "workers" (one object each, the
- * same members plus its index and lcore), "ports" and "exporter". 0 or -EIO. */
+ * same members plus its index and lcore), "ports", "exporter" (every lane added up)
+ * and "collectors" (each lane's). 0 or -EIO. */
 int stats_write_json(FILE *out, struct worker_ctx *workers, unsigned int nb_workers,
 		const struct exporter_ctx *exporter);
 

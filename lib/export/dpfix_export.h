@@ -224,6 +224,12 @@ dpfix_export_record(struct dpfix_export_domain *d, const struct dpfix_ipfix_sche
 	return dpfix_export_record_slow(d, s, src, packets, octets, now_ns);
 }
 
+/* Records the program lost before they reached x (a collector's backlog full while its
+ * session was down): counted with x's lost records, so its Exporting Process
+ * Reliability Statistics and records_lost say them. */
+void dpfix_export_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
+		uint64_t octets, uint64_t now_ns);
+
 /* From write_options: an options record of schema s from src into d's options message
  * (messages of their own, so the data message stays open; packed to the last octet). */
 void dpfix_export_option(struct dpfix_export_domain *d, const struct dpfix_ipfix_schema *s,

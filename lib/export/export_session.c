@@ -24,6 +24,13 @@ export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets, ui
 	x->stats.last_loss_ns = now_ns;
 }
 
+void
+dpfix_export_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
+		uint64_t octets, uint64_t now_ns)
+{
+	export_count_lost(x, records, packets, octets, now_ns);
+}
+
 /* A session failed (not our orderly end): the flow records sent on it that the collector
  * has not confirmed taking (an answered heartbeat, its orderly close with all taken) and
  * that the replay buffer does not hold to send again may not have been read. */
