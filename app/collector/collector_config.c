@@ -45,8 +45,7 @@ static const struct dpfix_config_option collector_options[] = {
 		"UDP and DTLS/UDP listeners: socket receive buffer in bytes, what a burst the "
 		"collector falls behind on may fill before datagrams are dropped (beyond "
 		"net.core.rmem_max only with CAP_NET_ADMIN, warned otherwise)"),
-	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT),
-		1, 65535, "UDP port that carries SCTP, RFC 6951"),
+	DPFIX_SESSION_SCTP_UDP_PORT_OPTION(struct collector_settings, sctp_udp_port),
 	OPT("template_lifetime", DPFIX_CONFIG_U32, template_lifetime_s, "1800", 0, 86400,
 		"UDP: seconds after which a template not sent again expires, RFC 7011 8.4, and a "
 		"session that received nothing is closed; 0: never"),

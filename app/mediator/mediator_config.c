@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dpfix_collect.h"
+#include "dpfix_export_config.h"
 #include "dpfix_log.h"
 #include "dpfix_session_config.h"
 #include "mediator_config.h"
@@ -117,18 +118,10 @@ static const struct dpfix_config_option mediator_options[] = {
 		"empty: any the CA signed, named by its CN"),
 	OPT("mtu", DPFIX_CONFIG_U32, mtu, DPFIX_CONFIG_TEXT(DPFIX_MTU), 576, 65535,
 		"path MTU for DTLS/UDP replies to exporters"),
-	OPT("export_mtu", DPFIX_CONFIG_U32, export_mtu, DPFIX_CONFIG_TEXT(DPFIX_MTU), 576, 65535,
-		"largest export packet to the collectors on the wire, IP header included"),
 	OPT("udp_receive_buffer", DPFIX_CONFIG_U32, udp_receive_buffer,
 		DPFIX_CONFIG_TEXT(DPFIX_UDP_RECEIVE_BUFFER), 4096, 1u << 30,
 		"UDP and DTLS/UDP listeners: socket receive buffer in bytes"),
-	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT),
-		1, 65535, "UDP port that carries SCTP, RFC 6951 (listeners and collectors)"),
-	OPT("sctp_data_unordered", DPFIX_CONFIG_BOOL, sctp_data_unordered, "no", 0, 1,
-		"SCTP to collectors: data messages unordered (templates stay ordered on stream 0)"),
-	OPT("sctp_data_lifetime", DPFIX_CONFIG_DURATION, sctp_data_lifetime_ms, "0", 0, 3600000,
-		"SCTP to collectors: stop retransmitting data messages after this long, PR-SCTP "
-		"(RFC 3758); 0 = fully reliable"),
+	DPFIX_SESSION_SCTP_UDP_PORT_OPTION(struct mediator_settings, sctp_udp_port),
 	OPT("template_lifetime", DPFIX_CONFIG_U32, template_lifetime_s, "1800", 0, 86400,
 		"UDP exporters: seconds after which a template not sent again expires (and is "
 		"withdrawn downstream); 0: never"),
@@ -140,21 +133,9 @@ static const struct dpfix_config_option mediator_options[] = {
 	OPT("first_message_timeout", DPFIX_CONFIG_DURATION, first_message_timeout_ms, "10", 0,
 		MS_PER_DAY, "close an exporter session that delivers no valid message this long; "
 		"0: never"),
-	OPT("template_refresh", DPFIX_CONFIG_DURATION, template_refresh_ms, "60", 1000, MS_PER_DAY,
-		"UDP collectors: resend templates this often"),
+	DPFIX_EXPORT_OPTIONS(struct mediator_settings),
 	OPT("options_interval", DPFIX_CONFIG_DURATION, options_interval_ms, "60", 1000, MS_PER_DAY,
 		"export the Mediator's options records this often, and at start and at the end"),
-	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, "0.5", 1, 60000,
-		"send a partly filled message after this long"),
-	OPT("heartbeat_interval", DPFIX_CONFIG_DURATION, heartbeat_interval_ms, "1", 0, 3600000,
-		"(D)TLS to a dpfix collector: a heartbeat this often (doc/heartbeats.md); 0 = none "
-		"offered; at least 0.1 s otherwise"),
-	OPT("heartbeat_misses", DPFIX_CONFIG_U32, heartbeat_misses, "3", 1, 16,
-		"the collector is dead after this many heartbeats in a row unanswered"),
-	OPT("replay_buffer", DPFIX_CONFIG_U32, replay_buffer, "16777216", 0, 1u << 30,
-		"bytes per collector: with heartbeats, what was sent since the collector last "
-		"answered one is kept and sent again on a new session if the collector dies "
-		"(doc/heartbeats.md); 0 = none"),
 	OPT("session_lifetime", DPFIX_CONFIG_DURATION, session_lifetime_ms, "0", 0, MS_PER_DAY,
 		"hand export to each collector over to a new session (handshake) this often, "
 		"instead of renegotiating: the old one carries data until the new one is up; "
@@ -197,11 +178,9 @@ mediator_settings_from_args(struct mediator_settings *cfg, int argc, char **argv
 		usage(stdout);
 	if (ret != 0)
 		return ret;
-	if (cfg->heartbeat_interval_ms != 0 && cfg->heartbeat_interval_ms < 100) {
-		snprintf(err, errlen, "heartbeat_interval %.3g s is below 0.1 s (0 turns heartbeats "
-				"off)", cfg->heartbeat_interval_ms / 1000.0);
-		return -EINVAL;
-	}
+	ret = dpfix_export_config_check(cfg->heartbeat_interval_ms, err, errlen);
+	if (ret != 0)
+		return ret;
 	if (cfg->listen.count == 0 || cfg->collector.count == 0) {
 		dpfix_log(DPFIX_LOG_ERROR, "--listen URL and --collector URL are required");
 		usage(stderr);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpfix_export_config.h"
 #include "dpfix_measure.h"
 #include "dpfix_parse.h"
 #include "dpfix_session_config.h"
@@ -134,28 +135,14 @@ const struct dpfix_config_option probe_options[] = {
 		"and the others do; beyond, counted lost for it (doc/sessions.md)"),
 	OPT("failback_interval", DPFIX_CONFIG_DURATION, failback_interval_ms, "5", 100, MS_PER_DAY,
 		"failover: while export is on a backup, try the primary this often"),
-	OPT("sctp_udp_port", DPFIX_CONFIG_U32, sctp_udp_port, DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT),
-		1, 65535, "the collector's UDP port for SCTP over UDP, RFC 6951"),
-	OPT("sctp_data_unordered", DPFIX_CONFIG_BOOL, sctp_data_unordered, "no", 0, 1,
-		"SCTP: data messages unordered (templates stay ordered on stream 0)"),
-	OPT("sctp_data_lifetime", DPFIX_CONFIG_DURATION, sctp_data_lifetime_ms, "0", 0, 3600000,
-		"SCTP: stop retransmitting data messages after this long, PR-SCTP; 0 = fully "
-		"reliable"),
+	DPFIX_SESSION_SCTP_UDP_PORT_OPTION(struct probe_settings, sctp_udp_port),
+	DPFIX_EXPORT_OPTIONS(struct probe_settings),
 	OPT("session_lifetime", DPFIX_CONFIG_DURATION, session_lifetime_ms, "0", 0, MS_PER_DAY,
 		"hand export over to a new session (handshake) this often, instead of renegotiating: "
 		"the old one carries data until the new one is up; 0 = never; changes with SIGHUP"),
 	OPT("session_bytes", DPFIX_CONFIG_U64, session_bytes, "0", 0, UINT64_MAX,
 		"hand export over to a new session after this many IPFIX bytes on one (a key's "
 		"usage limit); 0 = never; changes with SIGHUP"),
-	OPT("heartbeat_interval", DPFIX_CONFIG_DURATION, heartbeat_interval_ms, "1", 0, 3600000,
-		"(D)TLS to a dpfix collector: a heartbeat this often (doc/heartbeats.md); 0 = none "
-		"offered; at least 0.1 s otherwise"),
-	OPT("heartbeat_misses", DPFIX_CONFIG_U32, heartbeat_misses, "3", 1, 16,
-		"the collector is dead after this many heartbeats in a row unanswered"),
-	OPT("replay_buffer", DPFIX_CONFIG_U32, replay_buffer, "16777216", 0, 1u << 30,
-		"bytes: with heartbeats, what was sent since the collector last answered one is "
-		"kept and sent again on a new session if the collector dies (doc/heartbeats.md); "
-		"0 = none"),
 	OPT("psk_identity", DPFIX_CONFIG_STRING, security.psk_identity, NULL, 0, 0,
 		"(D)TLS with a pre-shared key: this exporter's identity, its FQDN"),
 	DPFIX_SESSION_SECURITY_OPTIONS(struct probe_settings, security),
@@ -168,13 +155,9 @@ const struct dpfix_config_option probe_options[] = {
 	OPT("tcp_end_wait", DPFIX_CONFIG_DURATION, tcp_end_wait_ms, "2", 0, MS_PER_DAY,
 		"after a TCP FIN or RST, end the flow once it is this long without packets, "
 		"flowEndReason 3; at most idle_timeout"),
-	OPT("template_refresh", DPFIX_CONFIG_DURATION, template_refresh_ms, "60", 1000, MS_PER_DAY,
-		"resend templates this often on UDP"),
 	OPT("options_interval", DPFIX_CONFIG_DURATION, options_interval_ms, "60", 1000, MS_PER_DAY,
 		"export the statistics options records (RFC 7011 4) and interface names this "
 		"often, and once at start and at the end"),
-	OPT("export_flush", DPFIX_CONFIG_DURATION, export_flush_ms, "0.5", 1, 60000,
-		"send a partly filled message after this long"),
 	OPT("log_level", DPFIX_CONFIG_U32, log_level, "0", 0, 8,
 		"DPDK's global log level: 1 emergency .. 8 debug, 0: as the EAL options set it; "
 		"changes with SIGHUP"),
@@ -186,8 +169,6 @@ const struct dpfix_config_option probe_options[] = {
 		"IPFIX observation domain id"),
 	OPT("flow_table_size", DPFIX_CONFIG_U32, flow_table_size, "65536", 1024, 1u << 28,
 		"most flows each worker holds at once"),
-	OPT("export_mtu", DPFIX_CONFIG_U32, export_mtu, DPFIX_CONFIG_TEXT(DPFIX_MTU), 576, 65535,
-		"largest export packet on the wire, IP header included"),
 	OPT("path_mtu_discovery", DPFIX_CONFIG_BOOL, path_mtu_discovery, "yes", 0, 1,
 		"udp and sctp export, with or without DTLS: the base path MTU (1200 IPv4, 1280 IPv6) "
 		"until probes confirm more, up to export_mtu (dtls+udp to a dpfix collector; "
@@ -280,11 +261,8 @@ probe_settings_check(const struct probe_settings *s, char *err, size_t errlen)
 		snprintf(err, errlen, "export_ring_size %u is not a power of 2", s->export_ring_size);
 		return -EINVAL;
 	}
-	if (s->heartbeat_interval_ms != 0 && s->heartbeat_interval_ms < 100) {
-		snprintf(err, errlen, "heartbeat_interval %.3g s is below 0.1 s (0 turns heartbeats "
-				"off)", s->heartbeat_interval_ms / 1000.0);
+	if (dpfix_export_config_check(s->heartbeat_interval_ms, err, errlen) < 0)
 		return -EINVAL;
-	}
 	if (s->active_timeout_ms < s->idle_timeout_ms) {
 		snprintf(err, errlen, "active_timeout %.3g s is shorter than idle_timeout %.3g s",
 				s->active_timeout_ms / 1000.0, s->idle_timeout_ms / 1000.0);

@@ -1,5 +1,6 @@
-/* The (D)TLS options every program with sessions takes (probe, collector, mediator), as
- * rows for its option table (lib/config): one wording, one set of names. Header only:
+/* The (D)TLS options every program with sessions takes (probe, collector, mediator), and
+ * its SCTP-over-UDP port, as rows for its option table (lib/config): one wording, one set
+ * of names. Header only:
  * the rows are expanded into each program's table, so the table stays flat. */
 #ifndef DPFIX_SESSION_CONFIG_H
 #define DPFIX_SESSION_CONFIG_H
@@ -29,6 +30,13 @@
 	DPFIX_CONFIG_OPTION(stype, "ciphers", DPFIX_CONFIG_STRING, field.ciphers, 0, 0, \
 		"(D)TLS suites, wolfSSL names joined by ':' (default: ECDHE/DHE AEAD suites; " \
 		"NULL, anonymous, export, RC4 and DES suites are refused)")
+
+/* The UDP port of SCTP over UDP (RFC 6951): a collector's, the one listeners take it on
+ * and the one exporters send it to (an exporter's own port is ephemeral). */
+#define DPFIX_SESSION_SCTP_UDP_PORT_OPTION(stype, field) \
+	DPFIX_CONFIG_OPTION_DEFAULT(stype, "sctp_udp_port", DPFIX_CONFIG_U32, field, \
+		DPFIX_CONFIG_TEXT(DPFIX_SCTP_UDP_PORT), 1, 65535, \
+		"UDP port that carries SCTP, RFC 6951 (the collector's end)")
 
 /* An option whose value is an endpoint URL: its help ends with this build's schemes. */
 #define DPFIX_SESSION_ENDPOINT_OPTION(stype, key, type, field, def, help) \
