@@ -333,6 +333,24 @@ dpfix_mediate_lost(const struct dpfix_mediate *m)
 	return lost;
 }
 
+/* A collector's counters, for the summary and stats_json alike: its Exporting Process's
+ * and what the Mediator counts for it. */
+static void
+collector_counters(const struct med_collector *c, void (*fn)(void *arg, const char *name,
+		uint64_t value), void *arg)
+{
+	const struct dpfix_export_stats *xs = dpfix_export_stats(c->x);
+
+#define SHOW(n, text) fn(arg, #n, xs->n);
+	DPFIX_EXPORT_COUNTERS(SHOW)
+#undef SHOW
+	fn(arg, "connect_failures", c->connect_failures);
+	fn(arg, "backlog_replayed", c->backlog_replayed);
+	fn(arg, "backlog_drops", c->backlog_drops);
+	fn(arg, "collectors_dead", c->collectors_dead);
+	fn(arg, "hand_offs", c->hand_offs);
+}
+
 static void
 print_counter(void *arg, const char *name, uint64_t value)
 {
@@ -366,18 +384,8 @@ dpfix_mediate_write_summary(const struct dpfix_mediate *m, FILE *out)
 	if (m->identities_untracked != 0)
 		print_counter(out, "identities_untracked", m->identities_untracked);
 	for (unsigned int i = 0; i < m->nb_collectors; i++) {
-		const struct med_collector *c = m->collectors[i];
-		const struct dpfix_export_stats *xs = dpfix_export_stats(c->x);
-
-		fprintf(out, "collector %u: %s\n", i + 1, c->url);
-#define SHOW(n, text) print_counter(out, #n, xs->n);
-		DPFIX_EXPORT_COUNTERS(SHOW)
-#undef SHOW
-		print_counter(out, "connect_failures", c->connect_failures);
-		print_counter(out, "backlog_replayed", c->backlog_replayed);
-		print_counter(out, "backlog_drops", c->backlog_drops);
-		print_counter(out, "collectors_dead", c->collectors_dead);
-		print_counter(out, "hand_offs", c->hand_offs);
+		fprintf(out, "collector %u: %s\n", i + 1, m->collectors[i]->url);
+		collector_counters(m->collectors[i], print_counter, out);
 	}
 	fflush(out);
 }
@@ -443,19 +451,11 @@ dpfix_mediate_write_json(const struct dpfix_mediate *m, FILE *out)
 			m->identities_untracked);
 	for (unsigned int i = 0; i < m->nb_collectors; i++) {
 		const struct med_collector *c = m->collectors[i];
-		const struct dpfix_export_stats *xs = dpfix_export_stats(c->x);
 
 		first = 1;
 		fprintf(out, "%s{\"url\": \"%s\", ", i == 0 ? "" : ", ", c->url);
-#define SHOW(n, text) json_counter(arg, #n, xs->n);
-		DPFIX_EXPORT_COUNTERS(SHOW)
-#undef SHOW
-		json_counter(arg, "bytes_sent", xs->bytes_sent);
-		json_counter(arg, "connect_failures", c->connect_failures);
-		json_counter(arg, "backlog_replayed", c->backlog_replayed);
-		json_counter(arg, "backlog_drops", c->backlog_drops);
-		json_counter(arg, "collectors_dead", c->collectors_dead);
-		json_counter(arg, "hand_offs", c->hand_offs);
+		collector_counters(c, json_counter, arg);
+		json_counter(arg, "bytes_sent", dpfix_export_stats(c->x)->bytes_sent);
 		fprintf(out, "}");
 	}
 	fprintf(out, "]");
