@@ -195,6 +195,16 @@ unread_drops(const struct dpfix_collect *c)
 	return sum;
 }
 
+/* A listener holds a datagram for a session of another lane whose queue is full. */
+static int
+listener_held(const struct dpfix_collect *c)
+{
+	for (unsigned int i = 0; i < c->nb_listeners; i++)
+		if (dpfix_listener_held(c->listeners[i]))
+			return 1;
+	return 0;
+}
+
 /* A large socket buffer holds seconds of export, and an exporter may never stop
  * sending: bounded by max_ms, and a second stop ends it at once. */
 enum dpfix_collect_drain_end
@@ -215,12 +225,14 @@ dpfix_collect_drain(struct dpfix_collect *c, const struct dpfix_collect_stop *st
 			why = DPFIX_COLLECT_DRAIN_STOPPED;
 			break;
 		}
-		if (n == 0)
+		if (n == 0 && !listener_held(c))
 			break;
 		if (dpfix_collect_now_ms() > end) {
 			why = DPFIX_COLLECT_DRAIN_TIMED_OUT;
 			break;
 		}
+		if (n == 0) /* an intake thread is to make room first */
+			collect_wait_for_input(c, stop->fd);
 	}
 	if (c->lanes != NULL)
 		collect_lanes_join(c, why == DPFIX_COLLECT_DRAIN_STOPPED);

@@ -1,17 +1,20 @@
 /* Intake on several threads (issue 14; doc/collector-threads.md). The program's
- * instance is lane 0: it owns the listeners, accepts every session and keeps those read
- * through their listener's socket (UDP, DTLS/UDP, SCTP: their datagrams are told apart
- * by the listener, which is not shared between threads). A session with a descriptor of
- * its own (TCP, TLS) goes to the lane its exporter's address hashes to, an instance of
- * its own thread that reads, decodes and closes it: a session's messages are always
- * decoded on one thread, so its templates and sequence numbers need no lock. No socket
+ * instance is lane 0: it owns the listeners, accepts every session and hands it to a
+ * lane (itself included), an instance of its own thread that reads, decodes and closes
+ * it: a session's messages are always decoded on one thread, so its templates and
+ * sequence numbers need no lock. A TCP or TLS session has a socket of its own; a UDP or
+ * DTLS/UDP one is fed by lane 0's poll of its listener and woken by its lane's eventfd
+ * (drivers/transport/udp); an SCTP one stays on lane 0 (one socket for all). No socket
  * is shared with another process (no SO_REUSEPORT): one listening socket per --listen,
  * so a port in use is still refused at start-up. The sinks are called under one lock
- * (they keep their one-thread contract), and the counters are summed at the end. */
+ * (they keep their one-thread contract), text records formatted outside it, and the
+ * counters are summed at the end. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -24,12 +27,21 @@
 #define DRAIN_WAIT_MS 10
 
 /* A sink of lane 0 seen from a lane: its calls under the one lock. Lane 0's copy has
- * the end ops too (finish, counters, lost, free); the other lanes' have only events. */
+ * the end ops too (finish, counters, lost, free); the other lanes' have only events.
+ * A sink of text records (record_to_stream) is not called under the lock for a record:
+ * the lane formats it onto out, a stream into text, and writes text to the sink's
+ * stream under the lock once it holds HANDOVER_BYTES, and when the lane is idle. */
 struct locked_sink {
 	struct dpfix_collect_sink_ops ops;
 	struct dpfix_collect_sink real;
 	pthread_mutex_t *lock;
+	FILE *out;
+	char *text;
+	size_t len, cap;
+	int locked;     /* out is being flushed under the lock */
 };
+
+#define HANDOVER_BYTES 65536
 
 /* Sessions lane 0 handed to a lane, not taken yet. */
 struct lane_mailbox {
@@ -45,7 +57,8 @@ struct collect_lanes {
 	unsigned int started;                   /* threads running (lanes 1..started) */
 	struct lane_mailbox mailbox[MAX_LANES];
 	pthread_mutex_t sink_lock;
-	struct locked_sink *wrappers;           /* lane 0's, then the other lanes' */
+	struct locked_sink *wrappers;           /* lane 0's, then each other lane's */
+	unsigned int nb_wrappers;
 	atomic_uint open;                       /* sessions open in every lane */
 	atomic_uint load[MAX_LANES];            /* sessions open in each lane */
 	atomic_uint peak;
@@ -83,6 +96,70 @@ locked_record(void *ctx, const struct dpfix_collect_session *s,
 	LOCKED(record, s, h, t, rec, len);
 }
 
+/* out's bytes, appended to text (fopencookie's write): the lane's own, no lock. Out of
+ * memory, they go to the sink's stream at once, under the lock: a record may then be
+ * split by another lane's, but none is lost. */
+static ssize_t
+text_append(void *ctx, const char *buf, size_t n)
+{
+	struct locked_sink *w = ctx;
+
+	if (w->len + n > w->cap) {
+		size_t cap = (w->len + n) * 2;
+		char *text = realloc(w->text, cap);
+
+		if (text == NULL) {
+			if (!w->locked)
+				pthread_mutex_lock(w->lock);
+			fwrite(w->text, 1, w->len, w->real.ctx);
+			fwrite(buf, 1, n, w->real.ctx);
+			if (!w->locked)
+				pthread_mutex_unlock(w->lock);
+			w->len = 0;
+			return (ssize_t)n;
+		}
+		w->text = text;
+		w->cap = cap;
+	}
+	memcpy(w->text + w->len, buf, n);
+	w->len += n;
+	return (ssize_t)n;
+}
+
+/* Under the lock: the lane's whole records to the sink's stream. */
+static void
+hand_over_locked(struct locked_sink *w)
+{
+	w->locked = 1;
+	fflush(w->out);
+	w->locked = 0;
+	if (w->len != 0)
+		fwrite(w->text, 1, w->len, w->real.ctx);
+	w->len = 0;
+}
+
+static void
+hand_over(struct locked_sink *w)
+{
+	if (w->out == NULL)
+		return;
+	pthread_mutex_lock(w->lock);
+	hand_over_locked(w);
+	pthread_mutex_unlock(w->lock);
+}
+
+static void
+stream_record(void *ctx, const struct dpfix_collect_session *s,
+		const struct dpfix_ipfix_header *h, const struct dpfix_ipfix_template *t,
+		const uint8_t *rec, uint32_t len)
+{
+	struct locked_sink *w = ctx;
+
+	w->real.ops->record(w->out, s, h, t, rec, len);
+	if (w->len + __fpending(w->out) >= HANDOVER_BYTES)
+		hand_over(w);
+}
+
 static void
 locked_message(void *ctx, const struct dpfix_collect_session *s, const uint8_t *msg,
 		size_t len, int malformed)
@@ -108,16 +185,20 @@ locked_idle(void *ctx)
 	struct locked_sink *w = ctx;
 
 	pthread_mutex_lock(w->lock);
+	if (w->out != NULL)
+		hand_over_locked(w);
 	w->real.ops->idle(w->real.ctx);
 	pthread_mutex_unlock(w->lock);
 }
 
-/* The end ops run on lane 0 after the other lanes ended: no lock needed. */
+/* The end ops run on lane 0 after the other lanes ended (and handed over their text):
+ * no lock needed. */
 static void
 end_finish(void *ctx)
 {
 	struct locked_sink *w = ctx;
 
+	hand_over(w);
 	w->real.ops->finish(w->real.ctx);
 }
 
@@ -147,7 +228,7 @@ end_free(void *ctx)
 
 /* The wrapper has an op only where the real sink has it, so a lane calls (and locks)
  * only for the events the sink takes. */
-static void
+static int
 wrap(struct locked_sink *w, const struct dpfix_collect_sink *real, pthread_mutex_t *lock,
 		int with_end)
 {
@@ -155,11 +236,16 @@ wrap(struct locked_sink *w, const struct dpfix_collect_sink *real, pthread_mutex
 
 	w->real = *real;
 	w->lock = lock;
+	if (o->record_to_stream && o->record != NULL) {
+		w->out = fopencookie(w, "w", (cookie_io_functions_t){.write = text_append});
+		if (w->out == NULL)
+			return -ENOMEM;
+	}
 	w->ops = (struct dpfix_collect_sink_ops){
 		.name = o->name,
 		.session_start = o->session_start ? locked_session_start : NULL,
 		.template_event = o->template_event ? locked_template_event : NULL,
-		.record = o->record ? locked_record : NULL,
+		.record = o->record ? (w->out != NULL ? stream_record : locked_record) : NULL,
 		.message = o->message ? locked_message : NULL,
 		.session_end = o->session_end ? locked_session_end : NULL,
 		.tick = o->tick ? locked_tick : NULL,
@@ -171,6 +257,7 @@ wrap(struct locked_sink *w, const struct dpfix_collect_sink *real, pthread_mutex
 		w->ops.lost = o->lost ? end_lost : NULL;
 		w->ops.free = o->free ? end_free : NULL;
 	}
+	return 0;
 }
 
 static void
@@ -201,11 +288,11 @@ mailbox_count(struct lane_mailbox *mb)
 	return n;
 }
 
-/* A secured session is pinned by its exporter's host (FNV-1a of the address without
- * the port), so that the session continuing it (a planned hand-off, from another port)
- * meets its predecessor on the same lane (collect_lineage.c). A plain one goes to the
- * lane with the fewest sessions (open or handed over), the last on a tie: lane 0 also
- * reads the listeners and holds the datagram sessions. */
+/* A secured session (TLS, DTLS) is pinned by its exporter's host (FNV-1a of the
+ * address without the port), so that the session continuing it (a planned hand-off,
+ * from another port) meets its predecessor on the same lane (collect_lineage.c). A
+ * plain one goes to the lane with the fewest sessions (open or handed over), the last
+ * on a tie: lane 0 also reads the listeners. */
 static unsigned int
 lane_of(struct collect_lanes *L, struct dpfix_session *ds)
 {
@@ -217,6 +304,11 @@ lane_of(struct collect_lanes *L, struct dpfix_session *ds)
 	if (dpfix_session_endpoint(ds)->security != DPFIX_SECURITY_NONE) {
 		for (const char *p = peer; *p != '\0' && p != colon; p++)
 			h = (h ^ (uint8_t)*p) * 16777619u;
+		/* FNV's low bits are weak (its lowest is the parity of the characters'): mixed
+		 * before the modulo, or two lanes would split hosts by that parity. */
+		h ^= h >> 16;
+		h *= 0x45d9f3bu;
+		h ^= h >> 16;
 		return h % L->nb;
 	}
 	for (unsigned int k = L->nb; k-- > 0;) {
@@ -237,10 +329,15 @@ collect_lanes_dispatch(struct dpfix_collect *c, struct dpfix_session *ds)
 	struct lane_mailbox *mb;
 	unsigned int k;
 
-	if (L == NULL || dpfix_session_event_fd(ds) < 0)
+	if (L == NULL)
 		return 0;
 	k = lane_of(L, ds);
 	if (k == 0)
+		return 0;
+	/* A session read through its listener (UDP, DTLS/UDP) is fed by lane 0's poll and
+	 * read by lane k, woken by its eventfd; SCTP's cannot be (one socket for all its
+	 * associations' messages) and stays here. */
+	if (dpfix_session_event_fd(ds) < 0 && dpfix_session_set_wake_fd(ds, L->lane[k]->wake_fd) < 0)
 		return 0;
 	mb = &L->mailbox[k];
 	pthread_mutex_lock(&mb->lock);
@@ -358,7 +455,7 @@ dpfix_collect_start_threads(struct dpfix_collect *c, unsigned int n, char *err, 
 		return -EINVAL;
 	}
 	L = calloc(1, sizeof(*L));
-	if (L == NULL || (L->wrappers = calloc(2 * (nb_sinks + 1), sizeof(*L->wrappers))) == NULL) {
+	if (L == NULL || (L->wrappers = calloc(n * (nb_sinks + 1), sizeof(*L->wrappers))) == NULL) {
 		free(L);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -378,12 +475,15 @@ dpfix_collect_start_threads(struct dpfix_collect *c, unsigned int n, char *err, 
 	memcpy(real, c->sinks, nb_sinks * sizeof(real[0]));
 	c->nb_sinks = c->nb_record_sinks = c->nb_message_sinks = 0;
 	c->want_templates = 0;
-	for (unsigned int k = 0; k < nb_sinks; k++) {
-		wrap(&L->wrappers[k], &real[k], &L->sink_lock, 1);
-		wrap(&L->wrappers[nb_sinks + k], &real[k], &L->sink_lock, 0);
+	L->nb_wrappers = n * nb_sinks;
+	for (unsigned int k = 0; k < L->nb_wrappers; k++)
+		if (wrap(&L->wrappers[k], &real[k % nb_sinks], &L->sink_lock, k < nb_sinks) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	for (unsigned int k = 0; k < nb_sinks; k++)
 		dpfix_collect_add_sink(c, &(struct dpfix_collect_sink){
 				.ops = &L->wrappers[k].ops, .ctx = &L->wrappers[k]});
-	}
 	for (unsigned int i = 1; i < n; i++) {
 		struct dpfix_collect *l = dpfix_collect_create(&c->params, err, errlen);
 
@@ -397,9 +497,9 @@ dpfix_collect_start_threads(struct dpfix_collect *c, unsigned int n, char *err, 
 			snprintf(err, errlen, "eventfd: %s", strerror(errno));
 			return -errno;
 		}
-		for (unsigned int k = 0; k < nb_sinks; k++)
+		for (unsigned int k = i * nb_sinks; k < (i + 1) * nb_sinks; k++)
 			dpfix_collect_add_sink(l, &(struct dpfix_collect_sink){
-					.ops = &L->wrappers[nb_sinks + k].ops, .ctx = &L->wrappers[nb_sinks + k]});
+					.ops = &L->wrappers[k].ops, .ctx = &L->wrappers[k]});
 	}
 	for (unsigned int i = 1; i < n; i++) {
 		ret = pthread_create(&L->thread[i], NULL, lane_main, L->lane[i]);
@@ -437,6 +537,9 @@ collect_lanes_join(struct dpfix_collect *c, int at_once)
 	for (unsigned int i = 1; i <= L->started; i++)
 		pthread_join(L->thread[i], NULL);
 	L->started = 0;
+	/* The ended lanes' text records, before lane 0's sinks finish. */
+	for (unsigned int k = 0; k < L->nb_wrappers; k++)
+		hand_over(&L->wrappers[k]);
 }
 
 void
@@ -518,6 +621,11 @@ collect_lanes_free(struct dpfix_collect *c)
 	for (unsigned int i = 0; i < MAX_LANES; i++) {
 		free(L->mailbox[i].items);
 		pthread_mutex_destroy(&L->mailbox[i].lock);
+	}
+	for (unsigned int k = 0; k < L->nb_wrappers; k++) {
+		if (L->wrappers[k].out != NULL)
+			fclose(L->wrappers[k].out);
+		free(L->wrappers[k].text);
 	}
 	pthread_mutex_destroy(&L->sink_lock);
 	free(L->wrappers);

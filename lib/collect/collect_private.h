@@ -106,7 +106,7 @@ void collect_sinks_idle(struct dpfix_collect *c);
 /* ---- intake threads (collect_lanes.c) ---- */
 
 /* Lane 0: where a session just accepted goes: 0 (here), or handed to another lane's
- * thread (then 1). Sessions covered by their listener (UDP, SCTP) stay here. */
+ * thread (then 1). SCTP sessions (one socket for all) stay here. */
 int collect_lanes_dispatch(struct dpfix_collect *c, struct dpfix_session *ds);
 /* A lane: the next session lane 0 handed it, or NULL. */
 struct dpfix_session *collect_lanes_take(struct dpfix_collect *c);

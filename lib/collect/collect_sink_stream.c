@@ -35,10 +35,12 @@ stream_flush(void *ctx)
 
 static const struct dpfix_collect_sink_ops text_ops = {
 	.name = "text", .record = text_record, .idle = stream_flush, .finish = stream_flush,
+	.record_to_stream = 1,
 };
 
 static const struct dpfix_collect_sink_ops json_ops = {
 	.name = "json", .record = json_record, .idle = stream_flush, .finish = stream_flush,
+	.record_to_stream = 1,
 };
 
 int

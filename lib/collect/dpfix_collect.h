@@ -77,6 +77,11 @@ struct dpfix_collect_sink_ops {
 	/* Messages (or records) received that it could not deliver: exit status 2. */
 	uint64_t (*lost)(void *ctx);
 	void (*free)(void *ctx);
+	/* Set by a sink whose record op only writes text onto ctx, a stdio stream, and
+	 * touches nothing else (--json, --text): with intake threads each lane formats its
+	 * records onto a buffer of its own, outside the sinks' lock, and writes them to ctx
+	 * whole, under it (collect_lanes.c). */
+	int record_to_stream;
 };
 
 struct dpfix_collect_sink {

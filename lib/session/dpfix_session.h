@@ -303,6 +303,17 @@ void dpfix_listener_discard(struct dpfix_listener *l);
  * least every 100 ms all the same: (D)TLS handshakes have timers. */
 int dpfix_listener_event_fd(const struct dpfix_listener *l);
 int dpfix_session_event_fd(const struct dpfix_session *s);
+/* A session covered by its listener (event fd -1) read on another thread than the one
+ * that polls the listener (intake threads, doc/collector-threads.md): wake_fd (an
+ * eventfd that thread polls) is written when input comes for it with none waiting.
+ * From then on only that thread calls the session; the listener's thread goes on
+ * polling. 0, or -ENOTSUP when the transport cannot (SCTP: one association's messages
+ * are read from one socket for all). */
+int dpfix_session_set_wake_fd(struct dpfix_session *s, int wake_fd);
+/* The listener read a datagram it could not queue yet (its session's queue is full): it
+ * reads nothing more until that session's thread takes one, and its event fd says
+ * when. A stop's drain waits for it instead of taking the listener for empty. */
+int dpfix_listener_held(const struct dpfix_listener *l);
 const struct dpfix_endpoint *dpfix_listener_endpoint(const struct dpfix_listener *l);
 
 /* Receives one whole IPFIX message into buf. Returns its length (0 for an empty UDP

@@ -113,6 +113,13 @@ struct dpfix_transport_ops {
 	 * own, has something new since the last poll op; and a connection's own one. */
 	int (*listener_event_fd)(void *state);
 	int (*event_fd)(const struct dpfix_conn *c);
+	/* Optional, a connection without a descriptor of its own (dpfix_session_set_wake_fd):
+	 * read on another thread from now on, wake_fd written when input comes for it with
+	 * none waiting. The driver makes what poll and this connection share thread-safe.
+	 * 0 or -ENOTSUP. */
+	int (*set_wake_fd)(struct dpfix_conn *c, int wake_fd);
+	/* Optional: poll holds input it could not queue yet (dpfix_listener_held). */
+	int (*listener_held)(void *state);
 	/* Optional: what the listener dropped (dpfix_listener_stats). */
 	void (*listener_stats)(void *state, struct dpfix_listener_stats *st);
 	/* Optional: drops what waits on the listener's socket (dpfix_listener_discard). */

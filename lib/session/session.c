@@ -747,6 +747,19 @@ dpfix_listener_discard(struct dpfix_listener *l)
 		l->ops->listener_discard(l->state);
 }
 
+int
+dpfix_listener_held(const struct dpfix_listener *l)
+{
+	return l->ops->listener_held != NULL && l->ops->listener_held(l->state);
+}
+
+int
+dpfix_session_set_wake_fd(struct dpfix_session *s, int wake_fd)
+{
+	return s->conn.ops->set_wake_fd != NULL ? s->conn.ops->set_wake_fd(&s->conn, wake_fd)
+			: -ENOTSUP;
+}
+
 void
 dpfix_listener_poll(struct dpfix_listener *l)
 {

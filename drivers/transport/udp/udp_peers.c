@@ -154,6 +154,7 @@ udp_peers_find(struct udp_peers *t, const struct sockaddr_storage *addr, socklen
 	p->next = NULL;
 	memcpy(&p->addr, addr, len);
 	p->addr_len = len;
+	p->wake_fd = -1;
 	p->hash_next = t->buckets[b];
 	t->buckets[b] = p;
 	if (t->new_tail != NULL)

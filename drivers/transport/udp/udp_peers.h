@@ -23,6 +23,9 @@ struct udp_peer {
 	struct datagram *queue[PEER_QUEUE];
 	unsigned int head, count;
 	int accepted;
+	/* Read on another thread than the listener's (an intake thread): its eventfd, written
+	 * when a datagram comes with none waiting; else -1. */
+	int wake_fd;
 	uint64_t refused_until_ms;      /* refused: its datagrams are dropped until then */
 };
 

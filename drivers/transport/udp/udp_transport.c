@@ -1,13 +1,19 @@
 /* UDP transport (RFC 7011 10.3): one IPFIX message or DTLS record per datagram. The
  * listener has one socket and tells exporters apart by source address and port, each
- * becoming its own connection with a small queue of datagrams. */
+ * becoming its own connection with a small queue of datagrams. The thread that polls
+ * the listener may hand a connection to another thread (udp_set_wake_fd): the peer
+ * table and the queues are then shared, under the listener's lock, and a full queue
+ * stops the reading (the datagram is held, the rest waits in the socket's buffer) until
+ * that connection's reader makes room: backpressure, as with one thread, not a drop. */
 #include <errno.h>
 #include <linux/sock_diag.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,13 +35,26 @@
 #define REFUSED_QUIET_MS 10000
 #define DISCARD_MS 200
 
+/* A datagram read for a peer whose queue was full: placed before anything more is read. */
+struct held_datagram {
+	struct datagram *d;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+};
+
 struct udp_listener {
 	int fd;
 	uint32_t max_payload;   /* replies (DTLS handshake flights) fit the path MTU */
+	/* The peer table and every peer's queue, when connections are read on other
+	 * threads than the one that polls (uncontended otherwise). */
+	pthread_mutex_t lock;
 	/* Exporters: as many as the collector may have sessions, and as many again for
 	 * those it refused, kept quiet for REFUSED_QUIET_MS. */
 	struct udp_peers peers;
-	uint64_t queue_drops;   /* a peer's queue was full: the collector is not keeping up */
+	struct held_datagram held;      /* the poller's only; d NULL: none */
+	struct udp_peer *held_peer;     /* whose reader writes room_fd when it takes one */
+	int room_fd;                    /* an eventfd: polled instead of fd while held */
+	uint64_t queue_drops;   /* out of memory for a datagram */
 	uint64_t peer_drops;    /* from a new peer while every slot was a session's */
 	uint64_t refused_drops; /* from a peer refused less than REFUSED_QUIET_MS ago */
 	uint64_t unread_drops;  /* queued for a closed session, or discarded at a stop */
@@ -161,6 +180,27 @@ udp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_s
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+static void
+signal_fd(int fd)
+{
+	uint64_t one = 1;
+
+	/* Full (2^64 - 2 unread wakes) cannot happen: the reader reads it when it wakes. */
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		dpfix_session_log(DPFIX_LOG_WARNING, "udp listener: eventfd: %s", strerror(errno));
+}
+
+/* Under the lock: peer's queue has room now (or it is gone); the poller held a datagram
+ * for it, so it is woken to place it. */
+static void
+room_made(struct udp_listener *l, const struct udp_peer *peer)
+{
+	if (l->held_peer != peer)
+		return;
+	l->held_peer = NULL;
+	signal_fd(l->room_fd);
+}
+
 static ssize_t
 udp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *info)
 {
@@ -169,14 +209,20 @@ udp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *in
 	info->stream = 0;
 	if (c->accepted) {
 		struct udp_peer *peer = c->priv;
-		struct datagram *d;
+		struct udp_listener *l = peer->listener;
+		struct datagram *d = NULL;
 
-		if (peer->count == 0)
+		pthread_mutex_lock(&l->lock);
+		if (peer->count > 0) {
+			d = peer->queue[peer->head];
+			peer->queue[peer->head] = NULL;
+			peer->head = (peer->head + 1) % PEER_QUEUE;
+			peer->count--;
+			room_made(l, peer);
+		}
+		pthread_mutex_unlock(&l->lock);
+		if (d == NULL)
 			return -EAGAIN;
-		d = peer->queue[peer->head];
-		peer->queue[peer->head] = NULL;
-		peer->head = (peer->head + 1) % PEER_QUEUE;
-		peer->count--;
 		n = d->len < len ? d->len : (ssize_t)len;
 		memcpy(buf, d->data, (size_t)n);
 		free(d);
@@ -197,10 +243,33 @@ static ssize_t
 udp_next_message_len(const struct dpfix_conn *c)
 {
 	const struct udp_peer *peer = c->priv;
+	struct udp_listener *l;
+	ssize_t n;
 
 	if (!c->accepted)
 		return -1;
-	return peer->count == 0 ? 0 : (ssize_t)peer->queue[peer->head]->len;
+	l = peer->listener;
+	pthread_mutex_lock(&l->lock);
+	n = peer->count == 0 ? 0 : (ssize_t)peer->queue[peer->head]->len;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+/* The connection is read on another thread from now on: fd is written when a datagram
+ * comes for it with none waiting (once per poll). */
+static int
+udp_set_wake_fd(struct dpfix_conn *c, int fd)
+{
+	struct udp_peer *peer = c->priv;
+	struct udp_listener *l;
+
+	if (!c->accepted)
+		return -ENOTSUP;
+	l = peer->listener;
+	pthread_mutex_lock(&l->lock);
+	peer->wake_fd = fd;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
 }
 
 static int
@@ -217,10 +286,13 @@ udp_close(struct dpfix_conn *c)
 		struct udp_peer *peer = c->priv;
 		struct udp_listener *l = peer->listener;
 
+		pthread_mutex_lock(&l->lock);
+		room_made(l, peer);
 		if (c->refused) /* stays known, and taken, while it is ignored */
 			l->unread_drops += udp_peers_refuse(&l->peers, peer, now_ms() + REFUSED_QUIET_MS);
 		else
 			l->unread_drops += udp_peers_release(&l->peers, peer);
+		pthread_mutex_unlock(&l->lock);
 	} else {
 		close(client_fd(c));
 	}
@@ -261,6 +333,13 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 		snprintf(err, errlen, "out of memory for %u exporters", 2 * sessions);
 		return -ENOMEM;
 	}
+	l->room_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->room_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	pthread_mutex_init(&l->lock, NULL);
 	ret = sockaddr_resolve(ep, SOCK_DGRAM, AI_PASSIVE, &res, err, errlen);
 	if (ret < 0)
 		goto fail;
@@ -283,53 +362,98 @@ udp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_ses
 	*state = l;
 	return 0;
 fail:
+	if (l->room_fd >= 0) {
+		close(l->room_fd);
+		pthread_mutex_destroy(&l->lock);
+	}
 	udp_peers_fini(&l->peers);
 	free(l);
 	return ret;
+}
+
+/* Under the lock: d (from addr) into its peer's queue. 1 if it was taken (queued or
+ * dropped and counted), 0 if the peer's queue is full: the caller holds it. A peer read
+ * on another thread whose queue was empty gets its wake_fd added to wake[]. */
+static int
+place(struct udp_listener *l, struct datagram *d, const struct sockaddr_storage *addr,
+		socklen_t addr_len, int *wake, unsigned int *nb_wake)
+{
+	struct udp_peer *peer = udp_peers_find(&l->peers, addr, addr_len, now_ms());
+	unsigned int i;
+
+	if (peer == NULL || peer->refused_until_ms != 0) {
+		if (peer == NULL)
+			l->peer_drops++; /* every slot is a session's: the newest lose out */
+		else
+			l->refused_drops++;
+		free(d);
+		return 1;
+	}
+	if (peer->count == PEER_QUEUE) {
+		l->held_peer = peer;
+		return 0;
+	}
+	if (peer->count == 0 && peer->wake_fd >= 0) {
+		for (i = 0; i < *nb_wake && wake[i] != peer->wake_fd; i++)
+			;
+		if (i == *nb_wake)
+			wake[(*nb_wake)++] = peer->wake_fd;
+	}
+	peer->queue[(peer->head + peer->count) % PEER_QUEUE] = d;
+	peer->count++;
+	return 1;
 }
 
 static void
 udp_poll(void *state)
 {
 	struct udp_listener *l = state;
+	int wake[READS_PER_POLL + 1];
+	unsigned int nb_wake = 0;
+	uint64_t room;
 
-	for (int i = 0; i < READS_PER_POLL; i++) {
+	if (l->held.d != NULL) {
+		if (read(l->room_fd, &room, sizeof(room)) < 0 && errno != EAGAIN)
+			dpfix_session_log(DPFIX_LOG_WARNING, "udp listener: eventfd: %s", strerror(errno));
+		pthread_mutex_lock(&l->lock);
+		if (place(l, l->held.d, &l->held.addr, l->held.addr_len, wake, &nb_wake))
+			l->held.d = NULL;
+		pthread_mutex_unlock(&l->lock);
+	}
+	for (int i = 0; i < READS_PER_POLL && l->held.d == NULL; i++) {
 		struct sockaddr_storage addr;
 		socklen_t addr_len = sizeof(addr);
-		struct udp_peer *peer;
 		struct datagram *d;
 		ssize_t n;
 
 		n = recvfrom(l->fd, l->buf, sizeof(l->buf), MSG_DONTWAIT, (struct sockaddr *)&addr,
 				&addr_len);
 		if (n < 0)
-			return;
-		peer = udp_peers_find(&l->peers, &addr, addr_len, now_ms());
-		if (peer == NULL) {
-			l->peer_drops++; /* every slot is a session's: the newest lose out */
-			continue;
-		}
-		if (peer->refused_until_ms != 0) {
-			l->refused_drops++;
-			continue;
-		}
-		if (peer->count == PEER_QUEUE || (d = malloc(sizeof(*d) + (size_t)n)) == NULL) {
+			break;
+		if ((d = malloc(sizeof(*d) + (size_t)n)) == NULL) {
 			l->queue_drops++;
 			continue;
 		}
 		d->len = (uint32_t)n;
 		memcpy(d->data, l->buf, (size_t)n);
-		peer->queue[(peer->head + peer->count) % PEER_QUEUE] = d;
-		peer->count++;
+		pthread_mutex_lock(&l->lock);
+		if (!place(l, d, &addr, addr_len, wake, &nb_wake))
+			l->held = (struct held_datagram){.d = d, .addr = addr, .addr_len = addr_len};
+		pthread_mutex_unlock(&l->lock);
 	}
+	for (unsigned int i = 0; i < nb_wake; i++)
+		signal_fd(wake[i]);
 }
 
 static int
 udp_accept(void *state, struct dpfix_conn *c)
 {
 	struct udp_listener *l = state;
-	struct udp_peer *p = udp_peers_next_new(&l->peers);
+	struct udp_peer *p;
 
+	pthread_mutex_lock(&l->lock);
+	p = udp_peers_next_new(&l->peers);
+	pthread_mutex_unlock(&l->lock);
 	if (p == NULL)
 		return 0;
 	c->priv = p;
@@ -345,15 +469,27 @@ udp_unlisten(void *state)
 	struct udp_listener *l = state;
 
 	close(l->fd);
+	close(l->room_fd);
+	free(l->held.d);
+	pthread_mutex_destroy(&l->lock);
 	udp_peers_fini(&l->peers);
 	free(l);
 }
 
-/* Its connections have no socket of their own: udp_poll feeds them from this one. */
+/* Its connections have no socket of their own: udp_poll feeds them from this one, and
+ * while it holds a datagram for a full queue it waits for that queue's room instead. */
 static int
 udp_listener_event_fd(void *state)
 {
-	return ((struct udp_listener *)state)->fd;
+	const struct udp_listener *l = state;
+
+	return l->held.d != NULL ? l->room_fd : l->fd;
+}
+
+static int
+udp_listener_held(void *state)
+{
+	return ((const struct udp_listener *)state)->held.d != NULL;
 }
 
 /* The kernel counts what it could not queue on the socket (sk_drops): the only witness
@@ -368,10 +504,12 @@ udp_listener_stats(void *state, struct dpfix_listener_stats *st)
 	if (getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
 			len > SK_MEMINFO_DROPS * sizeof(mem[0]))
 		st->socket_drops = mem[SK_MEMINFO_DROPS];
+	pthread_mutex_lock((pthread_mutex_t *)&l->lock);
 	st->queue_drops = l->queue_drops;
 	st->peer_drops = l->peer_drops;
 	st->refused_drops = l->refused_drops;
 	st->unread_drops = l->unread_drops;
+	pthread_mutex_unlock((pthread_mutex_t *)&l->lock);
 }
 
 /* Reads and counts what is left on the socket, for at most DISCARD_MS: an exporter that
@@ -380,13 +518,20 @@ static void
 udp_listener_discard(void *state)
 {
 	struct udp_listener *l = state;
-	uint64_t end = now_ms() + DISCARD_MS;
+	uint64_t end = now_ms() + DISCARD_MS, n = 0;
 
-	while (recv(l->fd, l->buf, sizeof(l->buf), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
-		l->unread_drops++;
-		if ((l->unread_drops & 255) == 0 && now_ms() > end)
-			break;
+	if (l->held.d != NULL) {
+		free(l->held.d);
+		l->held.d = NULL;
+		n++;
 	}
+	while (recv(l->fd, l->buf, sizeof(l->buf), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		if ((++n & 255) == 0 && now_ms() > end)
+			break;
+	pthread_mutex_lock(&l->lock);
+	l->held_peer = NULL;
+	l->unread_drops += n;
+	pthread_mutex_unlock(&l->lock);
 }
 
 static const struct dpfix_transport_ops udp_ops = {
@@ -399,6 +544,7 @@ static const struct dpfix_transport_ops udp_ops = {
 	.send = udp_send,
 	.recv = udp_recv,
 	.next_message_len = udp_next_message_len,
+	.set_wake_fd = udp_set_wake_fd,
 	.flush = udp_flush,
 	.close = udp_close,
 	.listen = udp_listen,
@@ -406,6 +552,7 @@ static const struct dpfix_transport_ops udp_ops = {
 	.accept = udp_accept,
 	.unlisten = udp_unlisten,
 	.listener_event_fd = udp_listener_event_fd,
+	.listener_held = udp_listener_held,
 	.listener_stats = udp_listener_stats,
 	.listener_discard = udp_listener_discard,
 };
