@@ -32,17 +32,11 @@ dpfix_export_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg))
 void
 export_log(enum dpfix_log_level level, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
-	int n = snprintf(msg, sizeof(msg), "export: ");
 
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	dpfix_log_via(logger, level, "export: ", fmt, ap);
 	va_end(ap);
-	if (logger != NULL)
-		logger(level, msg);
-	else
-		dpfix_log(level, "%s", msg);
 }
 
 struct dpfix_export *

@@ -72,3 +72,21 @@ dpfix_log(enum dpfix_log_level level, const char *fmt, ...)
 	dpfix_log_v(level, fmt, ap);
 	va_end(ap);
 }
+
+void
+dpfix_log_via(void (*hook)(enum dpfix_log_level level, const char *msg),
+		enum dpfix_log_level level, const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n = snprintf(msg, sizeof(msg), "%s", prefix);
+
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	if (hook != NULL)
+		hook(level, msg);
+	else
+		dpfix_log(level, "%s", msg);
+}

@@ -29,6 +29,13 @@ void dpfix_log(enum dpfix_log_level level, const char *fmt, ...)
 void dpfix_log_v(enum dpfix_log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* For a library whose program may take its lines elsewhere (the probe: its DPDK log
+ * type, dpfix_session_set_logger): prefix and the message to hook when there is one
+ * (every level: the hook filters), else as dpfix_log. At most 1023 characters. */
+void dpfix_log_via(void (*hook)(enum dpfix_log_level level, const char *msg),
+		enum dpfix_log_level level, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
 /* "error", "warning", "info", "debug", by level, NULL-terminated (option tables). */
 extern const char *const dpfix_log_level_names[];
 

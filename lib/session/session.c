@@ -46,16 +46,11 @@ dpfix_session_set_logger(void (*fn)(enum dpfix_log_level level, const char *msg)
 void
 dpfix_session_log(enum dpfix_log_level level, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	dpfix_log_via(logger, level, "", fmt, ap);
 	va_end(ap);
-	if (logger != NULL)
-		logger(level, msg);
-	else
-		dpfix_log(level, "%s", msg);
 }
 void
 dpfix_transport_register(const struct dpfix_transport_ops *ops)

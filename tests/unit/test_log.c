@@ -96,11 +96,42 @@ test_handler(void)
 	CHECK(strcmp(stderr_of(log_every_level), "prog: e 1\nprog: warning: w two\nprog: i\n") == 0);
 }
 
+static void
+log_via(void (*hook)(enum dpfix_log_level, const char *), enum dpfix_log_level level,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dpfix_log_via(hook, level, "lib: ", fmt, ap);
+	va_end(ap);
+}
+
+static void
+log_via_no_hook(void)
+{
+	log_via(NULL, DPFIX_LOG_WARNING, "w %d", 2);
+	log_via(NULL, DPFIX_LOG_DEBUG, "d");
+}
+
+/* A library's lines: to its program's hook at every level (the hook filters), else as
+ * dpfix_log, the prefix first either way. */
+static void
+test_via(void)
+{
+	dpfix_log_setup("prog", DPFIX_LOG_INFO);
+	log_via(handler, DPFIX_LOG_DEBUG, "d %s", "x");
+	CHECK(strcmp(handled, "lib: d x") == 0);
+	CHECK(handled_level == DPFIX_LOG_DEBUG);
+	CHECK(strcmp(stderr_of(log_via_no_hook), "prog: warning: lib: w 2\n") == 0);
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_format_and_levels);
 	RUN_TEST(test_long_line);
 	RUN_TEST(test_handler);
+	RUN_TEST(test_via);
 	return unit_test_summary();
 }
