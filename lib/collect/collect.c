@@ -215,6 +215,7 @@ dpfix_collect_drain(struct dpfix_collect *c, const struct dpfix_collect_stop *st
 	enum dpfix_collect_drain_end why = DPFIX_COLLECT_DRAINED;
 
 	c->unread_before_drain = unread_drops(c);
+	c->ending = 1;
 	/* The other lanes read what their sessions hold meanwhile, until the same end. */
 	if (c->lanes != NULL)
 		collect_lanes_stop(c, end);
@@ -225,7 +226,7 @@ dpfix_collect_drain(struct dpfix_collect *c, const struct dpfix_collect_stop *st
 			why = DPFIX_COLLECT_DRAIN_STOPPED;
 			break;
 		}
-		if (n == 0 && !listener_held(c))
+		if (n == 0 && !listener_held(c) && collect_sessions_awaited(c, 0) == 0)
 			break;
 		if (dpfix_collect_now_ms() > end) {
 			why = DPFIX_COLLECT_DRAIN_TIMED_OUT;
@@ -234,6 +235,8 @@ dpfix_collect_drain(struct dpfix_collect *c, const struct dpfix_collect_stop *st
 		if (n == 0) /* an intake thread is to make room first */
 			collect_wait_for_input(c, stop->fd);
 	}
+	if (why != DPFIX_COLLECT_DRAINED)
+		collect_sessions_awaited(c, 1);
 	if (c->lanes != NULL)
 		collect_lanes_join(c, why == DPFIX_COLLECT_DRAIN_STOPPED);
 	for (unsigned int i = 0; i < c->nb_listeners; i++)
@@ -323,6 +326,7 @@ dpfix_collect_loss(const struct dpfix_collect *c, char *names, size_t len)
 	any |= name_loss(names, len, "queue_drops", st.listeners.queue_drops);
 	any |= name_loss(names, len, "peer_drops", st.listeners.peer_drops);
 	any |= name_loss(names, len, "unread_after_stop", dpfix_collect_unread_after_stop(c));
+	any |= name_loss(names, len, "sessions_cut_at_stop", st.sessions_cut_at_stop);
 	any |= name_loss(names, len, "sessions_refused_full", st.sessions_refused_full);
 	any |= name_loss(names, len, "sinks_lost", dpfix_collect_sinks_lost(c));
 	return any;

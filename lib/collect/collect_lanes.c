@@ -427,15 +427,19 @@ lane_main(void *arg)
 	struct dpfix_collect_stop now = {.fd = l->wake_fd, .requested = lane_stop_now, .arg = l};
 
 	dpfix_collect_run(l, &stop);
-	while (!lane_stop_now(l)) {
+	l->ending = 1;
+	for (;;) {
 		int lane0_done = atomic_load(&L->drained);
 		int n = collect_sessions_serve(l, &now);
 
-		if ((n == 0 && lane0_done) || dpfix_collect_now_ms() > atomic_load(&L->deadline_ms))
+		if (n == 0 && lane0_done && collect_sessions_awaited(l, 0) == 0)
+			return NULL;
+		if (lane_stop_now(l) || dpfix_collect_now_ms() > atomic_load(&L->deadline_ms))
 			break;
 		if (n == 0)
 			collect_wait_for_input(l, l->wake_fd);
 	}
+	collect_sessions_awaited(l, 1);
 	return NULL;
 }
 

@@ -42,6 +42,7 @@ struct collect_session {
 	int error_reported;
 	int warning_reported;
 	int loss_reported;
+	uint64_t asked_end_ms;      /* the stop told its exporter we are ending; 0: not */
 	struct collect_lineage_end continues;       /* the session this one continues */
 	struct collect_session *continued_by;       /* open, continuing this one; or NULL */
 };
@@ -95,6 +96,7 @@ struct dpfix_collect {
 	struct collect_counter_layout layout;
 	uint64_t next_check_ms;
 	uint64_t unread_before_drain;       /* listeners' unread_drops when the stop came */
+	int ending;                         /* the drain after a stop: sessions are told */
 	uint64_t churn_window_ms, churn_lines, churn_hidden;
 	struct collect_closed_session closed_sessions[COLLECT_LINEAGE_CLOSED]; /* a ring */
 	unsigned int next_closed;
@@ -145,6 +147,10 @@ unsigned int collect_sessions_poll_fds(struct dpfix_collect *c, struct pollfd *f
 /* Closes sessions past their first-message or idle time. */
 void collect_sessions_expire(struct dpfix_collect *c);
 void collect_sessions_close_all(struct dpfix_collect *c, const char *why);
+/* The drain (c->ending): sessions told of the stop whose exporters have not ended their
+ * side yet and still send; at its end (cut: the bound or a second signal), those are
+ * counted in sessions_cut_at_stop. */
+unsigned int collect_sessions_awaited(struct dpfix_collect *c, int cut);
 /* A line about a session that has delivered nothing valid yet, limited to a few a
  * second; force: say now how many were not shown. */
 void collect_churn_say(struct dpfix_collect *c, const char *fmt, ...)

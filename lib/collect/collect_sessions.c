@@ -19,6 +19,10 @@
 
 #define MESSAGES_PER_ROUND 64
 #define CHURN_LINES_PER_S 20
+/* At a stop, an exporter told of it that sends nothing for this long is not waited for
+ * (one that does not know the half-close; a dpfix probe answers within 0.1 s, but one
+ * on a loaded machine may be seconds behind with what it sends). */
+#define ENDING_QUIET_MS 5000
 
 uint64_t
 dpfix_collect_now_ms(void)
@@ -272,7 +276,8 @@ serve_session(struct dpfix_collect *c, unsigned int i)
 		if (n == -EAGAIN)
 			break;
 		if (n == -EPIPE) {
-			close_session(c, i, "closed by the exporter");
+			close_session(c, i, s->asked_end_ms != 0 ? "ended by the exporter after our "
+					"stop, all it sent read" : "closed by the exporter");
 			return -1;
 		}
 		if (n < 0) {
@@ -314,6 +319,10 @@ collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop 
 
 		if (stop != NULL && stop->requested(stop->arg))
 			break;
+		/* A stop: the exporter is told, and read until it ends its side. */
+		if (c->ending && c->sessions[i]->asked_end_ms == 0 &&
+				dpfix_session_ask_end(c->sessions[i]->transport_session))
+			c->sessions[i]->asked_end_ms = dpfix_collect_now_ms();
 		n = serve_session(c, i);
 		if (n < 0)
 			i--; /* the last session moved into slot i */
@@ -363,6 +372,30 @@ collect_sessions_expire(struct dpfix_collect *c)
 		}
 		close_session(c, i--, why);
 	}
+}
+
+unsigned int
+collect_sessions_awaited(struct dpfix_collect *c, int cut)
+{
+	uint64_t now = dpfix_collect_now_ms();
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < c->session_count; i++) {
+		const struct collect_session *s = c->sessions[i];
+		uint64_t since = s->last_input_ms > s->asked_end_ms ? s->last_input_ms : s->asked_end_ms;
+
+		if (s->asked_end_ms == 0 || now - since >= ENDING_QUIET_MS)
+			continue;
+		n++;
+		if (cut)
+			dpfix_log(DPFIX_LOG_WARNING, "%s: still sending %" PRIu64 " ms after we told it "
+					"of the stop: what it sends from now on is not read "
+					"(sessions_cut_at_stop)", dpfix_session_name(s->info.session),
+					now - s->asked_end_ms);
+	}
+	if (cut)
+		c->stats.sessions_cut_at_stop += n;
+	return n;
 }
 
 void

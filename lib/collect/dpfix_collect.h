@@ -104,7 +104,9 @@ struct dpfix_collect_sink {
 	X(sessions_continued, "sessions that continued an earlier one of the same authenticated " \
 			"exporter (a planned hand-off): sequence numbers checked across the two") \
 	X(sequence_lost_across, "records missing by sequence number between a session and the " \
-			"one that continued it")
+			"one that continued it") \
+	X(sessions_cut_at_stop, "TCP and TLS sessions still sending when the reading after a " \
+			"stop ended (its bound, a second signal): what they sent after is unread")
 
 /* What the instance collected and lost, summed over sessions open and closed. */
 struct dpfix_collect_stats {
@@ -166,7 +168,9 @@ enum dpfix_collect_drain_end {
 };
 
 /* After the loop: reads what arrived before the stop for at most max_ms, then drops and
- * counts (unread_drops) what the listeners still hold. */
+ * counts (unread_drops) what the listeners still hold. TCP and TLS exporters are told
+ * at once that we are ending (dpfix_session_ask_end) and read until they end their side;
+ * those still sending at the end are counted (sessions_cut_at_stop). */
 enum dpfix_collect_drain_end dpfix_collect_drain(struct dpfix_collect *c,
 		const struct dpfix_collect_stop *stop, uint32_t max_ms);
 
@@ -200,7 +204,8 @@ void dpfix_collect_stats(const struct dpfix_collect *c, struct dpfix_collect_sta
 uint64_t dpfix_collect_sinks_lost(const struct dpfix_collect *c);
 /* Whether the instance lost data sent to it, which makes a program's exit status 2
  * (README, "Exit status"): datagrams dropped (socket_drops, queue_drops, peer_drops,
- * unread_after_stop), exporters refused for lack of room (sessions_refused_full),
+ * unread_after_stop), TCP or TLS exporters still sending when the reading after a stop
+ * ended (sessions_cut_at_stop), exporters refused for lack of room (sessions_refused_full),
  * records missing by sequence number or in sets it could not decode
  * (dpfix_ipfix_decode_loss), or records its sinks could not deliver (sinks_lost).
  * Names each such counter with its value in names. Refusals of exporters that did not

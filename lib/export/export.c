@@ -70,6 +70,7 @@ dpfix_export_free(struct dpfix_export *x)
 	if (x == NULL)
 		return;
 	export_hand_off_fini(x, 0);
+	export_answer_end_wait(x, 0);
 	if (x->state == DPFIX_EXPORT_FAILED)
 		dpfix_session_abort(x->session); /* nothing to confirm; no one may answer */
 	else
@@ -356,6 +357,7 @@ dpfix_export_options_due(struct dpfix_export *x)
 void
 dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 {
+	export_answer_end_poll(x, now_ns);
 	export_check_liveness(x, now_ns);
 	export_probe_path(x, now_ns);
 	export_hand_off_poll(x, now_ns);

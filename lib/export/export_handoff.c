@@ -112,9 +112,12 @@ next_failed(struct dpfix_export *x, const char *why, uint64_t now_ns)
 static void
 switch_to_next(struct dpfix_export *x, uint64_t now_ns)
 {
-	struct dpfix_session *old = x->session;
-	int old_works = x->state == DPFIX_EXPORT_TRUSTED || x->state == DPFIX_EXPORT_PROBATION;
+	struct dpfix_session *old;
+	int old_works;
 
+	export_answer_end_wait(x, now_ns); /* the old one's verdict, if its collector ended it */
+	old = x->session;
+	old_works = x->state == DPFIX_EXPORT_TRUSTED || x->state == DPFIX_EXPORT_PROBATION;
 	if (x->state == DPFIX_EXPORT_TRUSTED)
 		export_send_data_messages(x, now_ns);
 	old_works = old_works && x->state != DPFIX_EXPORT_FAILED;
@@ -194,6 +197,7 @@ void
 dpfix_export_retire(struct dpfix_export *x, uint64_t now_ns)
 {
 	export_hand_off_cancel(x, "the session in use ended", now_ns);
+	export_answer_end_wait(x, now_ns);
 	if (x->session == NULL)
 		return;
 	if (x->state == DPFIX_EXPORT_TRUSTED)

@@ -92,6 +92,9 @@ struct dpfix_export {
 	struct export_replay replay;
 	uint64_t failed_lasted_ns;
 	char failed_why[DPFIX_SESSION_ERRLEN];
+	/* The collector ended its side first (its stop): ours ends in answer, and its
+	 * verdict, awaited without waiting, says whether it read what we sent. */
+	int answering_end;
 	/* A planned hand-off (export_handoff.c): the session coming up beside this one, and
 	 * the sessions it replaced, ending. */
 	struct dpfix_session *next;
@@ -126,6 +129,10 @@ int export_templates_acknowledged(struct dpfix_export *x, uint64_t now_ns);
 void export_send_heartbeats(struct dpfix_export *x, uint64_t now_ns);
 /* The session's path MTU search (doc/path-mtu.md), and path_mtu. */
 void export_probe_path(struct dpfix_export *x, uint64_t now_ns);
+/* The collector's end, answered: its verdict (awaited: before another session is taken
+ * up, or the export ends or drops). */
+void export_answer_end_poll(struct dpfix_export *x, uint64_t now_ns);
+void export_answer_end_wait(struct dpfix_export *x, uint64_t now_ns);
 /* Records that will never reach the collector. */
 void export_count_lost(struct dpfix_export *x, uint64_t records, uint64_t packets,
 		uint64_t octets, uint64_t now_ns);

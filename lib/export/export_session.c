@@ -131,6 +131,7 @@ dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s, uint64_t n
 {
 	struct dpfix_session *old = x->session;
 
+	export_answer_end_wait(x, now_ns);
 	if (old != NULL) {
 		x->stats.reconnects++;
 		count_given_up(x, dpfix_session_name(old), dpfix_session_records_given_up(old, NULL),
@@ -176,6 +177,7 @@ void
 dpfix_export_drop(struct dpfix_export *x, uint64_t now_ns)
 {
 	export_hand_off_cancel(x, "no session will come", now_ns);
+	export_answer_end_wait(x, now_ns);
 	x->state = DPFIX_EXPORT_DROPPING;
 	export_drop_messages(x, now_ns);
 	export_replay_drop(x);
@@ -237,6 +239,70 @@ export_templates_acknowledged(struct dpfix_export *x, uint64_t now_ns)
 	return ret == 0;
 }
 
+/* The verdict on a session whose collector ended its side first: confirmed, all it
+ * carried was read (nothing of it goes again); else what the collector had not
+ * confirmed before is counted as any failure's, or sent again from the replay buffer. */
+static void
+answered_end(struct dpfix_export *x, int ret, const char *err)
+{
+	x->answering_end = 0;
+	if (ret == 0) {
+		x->confirmed_records = x->session_records;
+		if (!x->replay.pending)
+			export_replay_forget(x);
+	} else {
+		export_log(DPFIX_LOG_WARNING, "session %s: the collector ended its side and did not "
+				"confirm it read all we sent: %s", dpfix_session_name(x->session), err);
+	}
+	count_unconfirmed(x);
+}
+
+/* TCP or TLS: the collector ended its side first (RFC 7011 10.4.1.2; dpfix-collector's
+ * stop), and may still be reading. Nothing more goes on the session: ours ends in answer
+ * and the collector's close says whether it read all. The session fails at once (the
+ * program may open another meanwhile); the verdict comes in later polls. 0 when the
+ * transport cannot answer so (SCTP), and it is judged as any close. */
+static int
+begin_answering_end(struct dpfix_export *x, uint64_t now_ns)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+	int ret = dpfix_session_answer_end_step(x->session, err, sizeof(err));
+
+	if (ret == -EOPNOTSUPP)
+		return 0;
+	x->failed_lasted_ns = now_ns - x->session_started_ns;
+	snprintf(x->failed_why, sizeof(x->failed_why), "closed by the collector");
+	x->state = DPFIX_EXPORT_FAILED;
+	x->answering_end = 1;
+	if (ret != -EINPROGRESS)
+		answered_end(x, ret, err);
+	return 1;
+}
+
+void
+export_answer_end_poll(struct dpfix_export *x, uint64_t now_ns)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+	int ret;
+
+	(void)now_ns;
+	if (!x->answering_end)
+		return;
+	ret = dpfix_session_answer_end_step(x->session, err, sizeof(err));
+	if (ret != -EINPROGRESS)
+		answered_end(x, ret, err);
+}
+
+void
+export_answer_end_wait(struct dpfix_export *x, uint64_t now_ns)
+{
+	while (x->answering_end) {
+		export_answer_end_poll(x, now_ns);
+		if (x->answering_end)
+			usleep(1000); /* bounded by the step's own deadline (3 s) */
+	}
+}
+
 /* A reliable session closed by the collector (or a DTLS one by its close_notify) is
  * noticed before the next message is written into it; one still up after its probation,
  * its templates acknowledged, is trusted with data records. Heartbeat answers are taken
@@ -258,6 +324,8 @@ export_check_liveness(struct dpfix_export *x, uint64_t now_ns)
 	n = dpfix_session_recv(x->session, scratch, sizeof(scratch), err, sizeof(err));
 	count_given_up(x, dpfix_session_name(x->session),
 			dpfix_session_records_given_up(x->session, NULL), now_ns);
+	if (n == -EPIPE && begin_answering_end(x, now_ns))
+		return;
 	/* A collector that closed in order after its stack had acknowledged all we sent
 	 * read it all (a TCP collector closing with bytes unread resets instead). */
 	if (n == -EPIPE && dpfix_session_unacknowledged(x->session) == 0)
@@ -300,6 +368,7 @@ dpfix_export_end(struct dpfix_export *x, uint64_t now_ns)
 	int ret;
 
 	export_hand_off_fini(x, now_ns);
+	export_answer_end_wait(x, now_ns);
 	if (x->session == NULL || !dpfix_session_is_reliable(x->session) ||
 			(x->state != DPFIX_EXPORT_PROBATION && x->state != DPFIX_EXPORT_TRUSTED))
 		return;

@@ -203,6 +203,27 @@ int dpfix_session_end(struct dpfix_session *s, uint64_t *records_given_up, char 
 int dpfix_session_end_step(struct dpfix_session *s, uint64_t *records_given_up, char *err,
 		size_t errlen);
 
+/* Collector, at its stop: tells the exporter that this end is ending, while it goes on
+ * reading what the exporter sent before it learns so (RFC 7011 10.4.1.2: the Collecting
+ * Process half-closes and reads on). TLS: our close_notify, the TCP connection left
+ * open, so that the exporter learns from our close whether we read all (a FIN after its
+ * close_notify was read; an RST when we close with its bytes unread); TCP: our FIN.
+ * dpfix_session_recv then returns -EPIPE at the exporter's end (its close_notify, its
+ * FIN). 1 when told (or told before); 0 when this session cannot be: datagrams, SCTP
+ * (no half-close), a handshake not done. */
+int dpfix_session_ask_end(struct dpfix_session *s);
+
+/* Exporter, after dpfix_session_recv said -EPIPE (the collector ended its side first,
+ * as dpfix_session_ask_end does at its stop): ends ours in steps that never wait (TLS:
+ * our close_notify in answer; then our FIN) and judges whether the collector read all
+ * we sent: -EINPROGRESS while it waits (at most 3 s from the first call), 0 confirmed,
+ * else <0 with err saying why. TLS: the collector's FIN (it closes once it has read our
+ * close_notify, and resets if it closes with our bytes unread); TCP: every byte and our
+ * FIN acknowledged (a collector that half-closed reads up to our FIN, or counts what it
+ * left unread as lost; plain TCP has nothing later to tell us). Others: -EOPNOTSUPP.
+ * Nothing is sent on s after the first call; s is still closed by its owner. */
+int dpfix_session_answer_end_step(struct dpfix_session *s, char *err, size_t errlen);
+
 /* Orderly close: dpfix_session_end without its verdict (bounded, 3 s). */
 void dpfix_session_close(struct dpfix_session *s);
 /* Closes at once, without the orderly end, for a session that failed (its collector

@@ -346,6 +346,79 @@ dpfix_session_end(struct dpfix_session *s, uint64_t *records_given_up, char *err
 	return ret;
 }
 
+/* Only a byte stream half-closes: over SCTP a SHUTDOWN ends both directions, and a
+ * datagram session has no end to tell. */
+static int
+half_closes(const struct dpfix_session *s)
+{
+	return s->conn.ops->shutdown_write != NULL &&
+			!(s->conn.ops->flags & DPFIX_TRANSPORT_MESSAGES);
+}
+
+int
+dpfix_session_ask_end(struct dpfix_session *s)
+{
+	if (s->end_asked)
+		return 1;
+	if (!s->server || !half_closes(s) || !s->handshake_done)
+		return 0;
+	if (s->tls != NULL) {
+		tls_shutdown(s->tls);
+	} else {
+		s->conn.ops->flush(&s->conn);
+		if (s->conn.ops->shutdown_write(&s->conn) < 0)
+			return 0;
+	}
+	s->conn.ops->flush(&s->conn);
+	s->end_asked = 1;
+	return 1;
+}
+
+int
+dpfix_session_answer_end_step(struct dpfix_session *s, char *err, size_t errlen)
+{
+	uint8_t buf[512];
+	ssize_t n;
+	int ret;
+
+	if (s->server || !half_closes(s)) {
+		snprintf(err, errlen, "nothing tells what a %s collector read once it ended its side",
+				s->endpoint.transport);
+		return -EOPNOTSUPP;
+	}
+	if (s->answer_deadline_ms == 0) {
+		s->answer_deadline_ms = session_now_ms() + CLOSE_WAIT_MS;
+		if (s->tls != NULL)
+			tls_shutdown(s->tls); /* our close_notify, in answer to the collector's */
+	}
+	if (!s->answer_shut) {
+		ret = s->conn.ops->flush(&s->conn);
+		if (ret < 0 && ret != -EAGAIN)
+			return end_failed(ret, err, errlen);
+		if (ret == 0) {
+			ret = s->conn.ops->shutdown_write(&s->conn);
+			if (ret < 0)
+				return end_failed(ret, err, errlen);
+			s->answer_shut = 1;
+		}
+	}
+	/* Beneath (D)TLS: the collector's FIN (TCP: its FIN came already), or its reset.
+	 * Nothing else should come after its close_notify or FIN: it is read and let go. */
+	do
+		n = session_io_recv(s, buf, sizeof(buf));
+	while (n > 0);
+	if (n == -ECONNRESET || (n < 0 && n != -EAGAIN && n != -EPIPE))
+		return end_failed((int)n, err, errlen);
+	if (s->answer_shut && n != -EAGAIN && dpfix_session_unacknowledged(s) == 0)
+		return 0;
+	if (session_now_ms() < s->answer_deadline_ms)
+		return -EINPROGRESS;
+	snprintf(err, errlen, "the collector ended its side first, and within %u ms of our answer "
+			"it did not %s", CLOSE_WAIT_MS, s->tls != NULL ? "close the connection after "
+			"reading our close_notify" : "acknowledge all we sent");
+	return -ETIMEDOUT;
+}
+
 void
 dpfix_session_close(struct dpfix_session *s)
 {

@@ -110,7 +110,8 @@ answer(struct dpfix_session *s, const uint8_t *payload, uint16_t payload_len)
 	uint8_t *msg = message_buffer(s);
 	size_t len = FRAME_HEADER + BODY_HEADER + payload_len + MIN_PADDING;
 
-	if (msg == NULL || len > MAX_MESSAGE) {
+	/* After our close_notify (a collector's stop) nothing more may go. */
+	if (msg == NULL || len > MAX_MESSAGE || s->end_asked) {
 		s->stats.heartbeats_ignored++;
 		return;
 	}

@@ -91,6 +91,9 @@ struct dpfix_session {
 	uint64_t open_deadline_ms;
 	uint64_t confirm_by_ms;         /* TLS 1.3 with certificates: the verdict's wait */
 	struct session_end end;
+	int end_asked;                  /* collector: dpfix_session_ask_end told the exporter */
+	uint64_t answer_deadline_ms;    /* exporter: dpfix_session_answer_end_step began */
+	int answer_shut;                /* ... and our FIN is sent */
 	uint8_t *rx;                    /* byte streams: data not yet a whole message */
 	size_t rx_cap;                  /* grown as messages need, up to 2 x 65535 */
 	size_t rx_len;
