@@ -229,15 +229,6 @@ lane_takes(const struct export_lane *l)
 	return state == DPFIX_EXPORT_TRUSTED || state == DPFIX_EXPORT_DROPPING;
 }
 
-int
-lane_export_record(struct export_lane *l, const uint8_t *elem, uint64_t now_ns)
-{
-	const struct dpfix_flow_record *r = (const void *)elem;
-
-	return dpfix_export_record(l->domain, l->flow_schema[r->key.ip_version == 6], r,
-			r->packets, r->octets, now_ns);
-}
-
 /* Offers the n records at elems (ring elements) in turn to every lane. One lane stops at
  * the first record it cannot take now (it stays in the ring with those behind it); with
  * several, a lane that cannot take a record (or whose backlog holds older ones) gets it

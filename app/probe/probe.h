@@ -275,8 +275,16 @@ void lane_backlog_push(struct export_lane *l, const uint8_t *elem, uint32_t elem
 		uint64_t now_ns);
 unsigned int lane_backlog_feed(struct export_lane *l, uint32_t elem_size, unsigned int max,
 		uint64_t now_ns);
-/* One ring element to the lane's Exporting Process (dpfix_export_record's return). */
-int lane_export_record(struct export_lane *l, const uint8_t *elem, uint64_t now_ns);
+/* One ring element to the lane's Exporting Process (dpfix_export_record's return).
+ * Inline: it is called for every record and every lane. */
+static inline int
+lane_export_record(struct export_lane *l, const uint8_t *elem, uint64_t now_ns)
+{
+	const struct dpfix_flow_record *r = (const void *)elem;
+
+	return dpfix_export_record(l->domain, l->flow_schema[r->key.ip_version == 6], r,
+			r->packets, r->octets, now_ns);
+}
 
 /* Control lcore (control_sessions.c): opens the first session; then reads the export
  * lcore's reports of its session (liveness), and opens a replacement once its wait is

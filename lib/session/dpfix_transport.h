@@ -66,6 +66,11 @@ struct dpfix_transport_ops {
 	 * (TCP/SCTP); send then returns -EAGAIN until it is. */
 	int (*connect)(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 			const struct dpfix_session_params *p, char *err, size_t errlen);
+	/* Optional, client: a transport whose connect returns while the connection is under
+	 * way (TCP: never waiting for the peer's answer) says here, never waiting, 0 once it
+	 * is up, -EINPROGRESS while it is not, or the -errno it failed with. Without it,
+	 * connect returns with the connection up (or sendable). */
+	int (*connected)(struct dpfix_conn *c);
 	/* Sends all len bytes or none: 0, -EAGAIN (no room now), or -errno (dead). */
 	int (*send)(struct dpfix_conn *c, const void *buf, size_t len,
 			const struct dpfix_send_opts *opts);

@@ -327,6 +327,29 @@ open_failed(struct dpfix_session *s, char *err, size_t errlen, int prefix)
 	session_free(s);
 }
 
+/* The (D)TLS side of a session being opened, its transport connected: its handshake
+ * has connect_timeout from now. 0, or a negative errno with err (s then freed). */
+static int
+start_tls(struct dpfix_session *s, char *err, size_t errlen)
+{
+	const struct dpfix_session_params *params = &s->params;
+
+	s->own_ctx = tls_ctx_create(&s->endpoint, 0, &params->security, err, errlen);
+	if (s->own_ctx != NULL)
+		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s),
+				params->heartbeat_interval_ms != 0 || (params->path_mtu_discovery &&
+					s->conn.ops->ip_protocol == IPPROTO_UDP), err, errlen);
+	if (s->tls == NULL) {
+		open_failed(s, err, errlen, 0);
+		return -EINVAL;
+	}
+	/* The session is up once the collector has shown it accepted us (tls_confirm):
+	 * until then nothing is exported into a session it may still refuse. */
+	s->open_deadline_ms = session_now_ms() + s->open_timeout_ms;
+	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
+	return 0;
+}
+
 struct dpfix_session *
 dpfix_session_open_start(const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *params, char *err, size_t errlen)
@@ -348,25 +371,44 @@ dpfix_session_open_start(const struct dpfix_endpoint *ep,
 		return NULL;
 	}
 	set_name(s);
+	s->open_timeout_ms = params->connect_timeout_ms ? params->connect_timeout_ms : 5000;
+	s->open_deadline_ms = session_now_ms() + s->open_timeout_ms;
+	/* A connection still under way (TCP): open_step sees it come up, then begins the
+	 * rest, as a connect that waited did. */
+	s->connecting = ops->connected != NULL;
+	if (s->connecting)
+		return s;
 	if (ep->security == DPFIX_SECURITY_NONE) {
 		s->handshake_done = 1;
 		return s;
 	}
-	s->own_ctx = tls_ctx_create(ep, 0, &params->security, err, errlen);
-	if (s->own_ctx != NULL)
-		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s),
-				params->heartbeat_interval_ms != 0 || (params->path_mtu_discovery &&
-					ops->ip_protocol == IPPROTO_UDP), err, errlen);
-	if (s->tls == NULL) {
-		open_failed(s, err, errlen, 0);
-		return NULL;
+	return start_tls(s, err, errlen) < 0 ? NULL : s;
+}
+
+/* The transport's connection, begun by open_start: 0 once it is up, -EINPROGRESS, or a
+ * negative errno with err (s then freed). */
+static int
+connection_up(struct dpfix_session *s, char *err, size_t errlen)
+{
+	const struct dpfix_endpoint *ep = &s->endpoint;
+	int ret = s->conn.ops->connected(&s->conn);
+
+	if (ret == -EINPROGRESS && session_now_ms() <= s->open_deadline_ms)
+		return ret;
+	if (ret == -EINPROGRESS) {
+		snprintf(err, errlen, "collector %s://%s:%u: no answer within %u ms", ep->scheme,
+				ep->host, ep->port, s->open_timeout_ms);
+		ret = -ETIMEDOUT;
+	} else if (ret < 0) {
+		snprintf(err, errlen, "collector %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
+				strerror(-ret));
 	}
-	/* The session is up once the collector has shown it accepted us (tls_confirm):
-	 * until then nothing is exported into a session it may still refuse. */
-	s->open_timeout_ms = params->connect_timeout_ms ? params->connect_timeout_ms : 5000;
-	s->open_deadline_ms = session_now_ms() + s->open_timeout_ms;
-	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_TEMPLATES};
-	return s;
+	if (ret < 0) {
+		open_failed(s, err, errlen, 0);
+		return ret;
+	}
+	s->connecting = 0;
+	return 0;
 }
 
 int
@@ -376,6 +418,16 @@ dpfix_session_open_step(struct dpfix_session *s, char *err, size_t errlen)
 
 	if (s->handshake_done)
 		return 0;
+	if (s->connecting) {
+		if ((ret = connection_up(s, err, errlen)) != 0)
+			return ret;
+		if (s->endpoint.security == DPFIX_SECURITY_NONE) {
+			s->handshake_done = 1;
+			return 0;
+		}
+		if ((ret = start_tls(s, err, errlen)) < 0)
+			return ret;
+	}
 	/* The deadline comes before the next step, as a step may resend our last flight:
 	 * an exporter held up past its deadline (a loaded machine) sent it when it woke,
 	 * and a collector that had refused it and since forgotten it (after its 10 s) took

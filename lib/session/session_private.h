@@ -87,6 +87,7 @@ struct dpfix_session {
 	uint16_t recv_stream;
 	int plaintext_refused;          /* cleartext IPFIX arrived on a (D)TLS endpoint */
 	uint64_t handshake_deadline_ms; /* collector: give up on a peer that stalls */
+	int connecting;                 /* exporter: the transport's connection under way */
 	uint32_t open_timeout_ms;       /* exporter: its handshake's steps (open_step) */
 	uint64_t open_deadline_ms;
 	uint64_t confirm_by_ms;         /* TLS 1.3 with certificates: the verdict's wait */

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # collector_mode replicate (issue 12): every record to every collector, each over its own
-# session (here dtls+udp and tls+tcp, a pre-shared key). 1. The bundled capture: both
-# collectors get every flow exactly once with its packets and octets, and the probe
-# exits 0. 2. Endless input; the tls+tcp collector freezes (SIGSTOP): it is found dead
-# by its heartbeats and its reconnection's handshake hangs for connect_timeout (5 s: its
-# kernel still accepts the TCP connection), while the dtls+udp collector's export goes
-# on all along (its records_exported grows while that handshake is pending: with a
+# session. 1. The bundled capture to a dtls+udp and a tls+tcp collector (a pre-shared
+# key): both get every flow exactly once with its packets and octets, and the probe exits
+# 0. 2. Endless input to those two and a plain tcp:// one; the tls+tcp collector freezes
+# (SIGSTOP: found dead by its heartbeats; its kernel still accepts TCP, so its
+# reconnection's handshake hangs for connect_timeout, 5 s) and the tcp:// one becomes a
+# black hole (its session closed, then SYNs dropped unanswered: the reconnection's
+# connect hangs 5 s). The dtls+udp collector's export goes on all along, over its one
+# session: its records_exported grows while both reconnections are pending (with a
 # blocking open on the control lcore, which with two lcores does the export too, it
-# stood still) with its one session; the frozen one's backlog (64 KiB) overflows, said
-# once. Stopped (SIGINT), the probe's metered packets are all at the live collector, the
-# frozen one's loss is counted and named for it alone, and the exit status is 2.
+# stood still: the handshake before the open went in steps, the TCP connect before it
+# waited in tcp_connect). The frozen one's backlog (64 KiB) overflows, said once.
+# Stopped (SIGINT), the probe's metered packets are all at the live collector, each
+# other one's loss is counted and named for it alone, and the exit status is 2.
 source "$(dirname "$0")/lib.sh"
 
 printf 'probe1.example:000102030405060708090a0b0c0d0e0f\n' >"$WORK/psk"
@@ -66,29 +69,87 @@ for c in lanes:
 assert st["exporter"]["records_exported"] == 2 * int(sys.argv[4]), st["exporter"]
 PYEOF
 
-# ---- 2. one freezes: the other gets everything, without a stall ----
+# ---- 2. one freezes, one becomes unreachable: the other gets everything, no stall ----
 collectors frozen
+# A plain tcp:// collector that takes the session (and reads nothing), until
+# $WORK/hole.go appears: then it closes it and listens again on the same port with its
+# accept queue full, so that the kernel drops every new SYN unanswered, as for a host
+# that is gone: a connect waits connect_timeout.
+H_PORT=$(free_port)
+$PY - "$H_PORT" "$WORK/hole.go" >"$WORK/hole.out" 2>&1 <<'PYEOF' &
+import os, socket, sys, time
+port, go = int(sys.argv[1]), sys.argv[2]
+def listener(backlog):
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", port))
+    l.listen(backlog)
+    return l
+l = listener(8)
+print("listening", flush=True)
+l.settimeout(0.05)
+held = []
+while not os.path.exists(go):
+    try:
+        held.append(l.accept()[0])
+    except socket.timeout:
+        pass
+for c in held + [l]:
+    c.close()
+l = listener(0)
+fill = []
+for _ in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    fill.append(c)
+print("black hole", flush=True)
+time.sleep(600)
+PYEOF
+PIDS+=("$!")
+wait_for_text "$WORK/hole.out" listening 10
+H_URL="tcp://127.0.0.1:$H_PORT"
 prefix=dpfix-test-$$
+LOOKS=
 # shellcheck disable=SC2046
 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
-	--collector "$U_URL" --collector "$T_URL" --collector-mode replicate "${PROBE_SEC[@]}" \
+	--collector "$U_URL" --collector "$T_URL" --collector "$H_URL" --collector-mode replicate \
+	"${PROBE_SEC[@]}" \
 	--packet-timestamps no --idle-timeout 0.2 --active-timeout 0.2 --stats-interval 0 \
 	--replicate-backlog 65536 >"$WORK/frozen.probe" 2>&1 &
 probe=$!
 PIDS+=("$probe")
 wait_for_flows "$WORK/frozen-u.json" 1
 wait_for_flows "$WORK/frozen-t.json" 1
+wait_for_telemetry "$prefix" /dpfix/collector,2 "c['records_exported'] > 0" True 20
 kill -STOP "$T_PID"
 wait_for_text "$WORK/frozen.probe" "export: collector tls+tcp 127.0.0.1:${T_URL##*:} .* is dead" 15
-# Its reconnection's handshake is under way (it fails after 5 s): collector 1's export
-# goes on meanwhile.
-r1=$(telemetry_value "$prefix" /dpfix/collector,0 records_exported)
-sleep 2
-r2=$(telemetry_value "$prefix" /dpfix/collector,0 records_exported)
-grep -q "no (D)TLS handshake within" "$WORK/frozen.probe" &&
-	fail "the handshake to the frozen collector ended before the second look; the test proves nothing"
-[ "$r2" -gt "$r1" ] || fail "collector 1's export stood still ($r1 then $r2 records) while collector 2 reconnected"
+# look_while TEXT WHAT: collector 1's records_exported twice, 1.5 s apart, while the
+# reconnection to WHAT, which ends by saying TEXT, is under way: it must grow.
+look_while() {
+	local r1 r2
+	r1=$(telemetry_value "$prefix" /dpfix/collector,0 records_exported)
+	sleep 1.5
+	r2=$(telemetry_value "$prefix" /dpfix/collector,0 records_exported)
+	! grep -q "$1" "$WORK/frozen.probe" ||
+		fail "the reconnection to $2 ended before the second look; the test proves nothing"
+	[ "$r2" -gt "$r1" ] || fail "collector 1's export stood still ($r1 then $r2 records) while $2 reconnected"
+	LOOKS="$LOOKS $r1 -> $r2 ($2);"
+}
+# Its reconnection's handshake (0.5 s on, for 5 s): collector 1's export goes on.
+sleep 0.6
+look_while "no (D)TLS handshake within" "the frozen collector"
+# The plain one becomes a black hole: its reconnection's connect (0.5 s on, for 5 s).
+touch "$WORK/hole.go"
+wait_for_text "$WORK/hole.out" "black hole" 10
+wait_for_text "$WORK/frozen.probe" "export: session tcp 127.0.0.1:$H_PORT.* is down" 10
+sleep 0.6
+look_while "no answer within" "the black hole"
 wait_for_text "$WORK/frozen.probe" "no (D)TLS handshake within" 15
+wait_for_text "$WORK/frozen.probe" "reconnect failed: collector $H_URL: no answer within 5000 ms" 15
 kill -INT "$probe"
 rc=0
 timeout 40 tail --pid="$probe" -f /dev/null || fail "probe did not stop"
@@ -112,8 +173,12 @@ backlog_lost=$(counter "$p" collector_2_backlog_lost)
 grep -q "dpfix-probe: collector 2 ($T_URL): $lost records lost ($backlog_lost for its full backlog)" "$p" ||
 	fail "collector 2's loss not named"
 ! grep -q "dpfix-probe: collector 1 (" "$p" || fail "collector 1 named with a loss"
-[ "$(counter "$p" records_lost)" = "$lost" ] || fail "records_lost is not collector 2's"
+[ "$(counter "$p" collector_3_connect_failures)" -ge 1 ] || fail "collector 3's connect failure not counted"
+lost3=$(counter "$p" collector_3_records_lost)
+[ "$lost3" -gt 0 ] || fail "collector 3's loss not counted"
+grep -q "dpfix-probe: collector 3 ($H_URL): $lost3 records lost" "$p" || fail "collector 3's loss not named"
+[ "$(counter "$p" records_lost)" = $((lost + lost3)) ] || fail "records_lost is not collectors 2's and 3's"
 [ "$rc" = 2 ] || fail "probe exited with $rc, want 2 (collector 2's loss)"
 echo "probe_replicate: ok (exact: $(expected flows) flows at each, exit 0; frozen: collector 1 $metered" \
-	"packets, records_exported $r1 -> $r2 during collector 2's handshake; collector 2 lost $lost," \
-	"$backlog_lost of them for its full backlog, exit 2)"
+	"packets, records_exported$LOOKS collector 2 lost $lost," \
+	"$backlog_lost of them for its full backlog; collector 3 lost $lost3; exit 2)"

@@ -27,6 +27,10 @@ struct tcp_conn {
 	uint8_t *out;
 	size_t out_start, out_len, out_cap;
 	int write_shut;         /* our FIN is sent (shutdown_write) */
+	/* Exporter: its connection under way, and the settings watch_peer applies once it
+	 * is up (TCP_USER_TIMEOUT would otherwise cut the connect short too). */
+	int connecting;
+	uint32_t heartbeat_interval_ms, heartbeat_misses;
 };
 
 struct tcp_listener {
@@ -73,10 +77,8 @@ tcp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *p, char *err, size_t errlen)
 {
 	struct addrinfo *res;
-	struct pollfd pfd;
-	int fd, ret, soerr = 0;
-	socklen_t len = sizeof(soerr);
-	int timeout = p->connect_timeout_ms ? (int)p->connect_timeout_ms : 5000;
+	struct tcp_conn *t;
+	int fd, ret;
 
 	ret = sockaddr_resolve(ep, SOCK_STREAM, 0, &res, err, errlen);
 	if (ret < 0)
@@ -89,22 +91,12 @@ tcp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		return ret;
 	}
 	sockaddr_format(res->ai_addr, res->ai_addrlen, c->peer, sizeof(c->peer));
+	/* Never waits for the collector's answer (tcp_connected says when it came): a
+	 * collector that does not answer at all would hold the caller for connect_timeout. */
 	ret = connect(fd, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
-	if (ret < 0 && errno == EINPROGRESS) {
-		/* Bounded wait, at session set-up only (never on the export path). */
-		pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
-		ret = poll(&pfd, 1, timeout);
-		if (ret == 0) {
-			snprintf(err, errlen, "collector %s://%s:%u: no answer within %d ms", ep->scheme,
-					ep->host, ep->port, timeout);
-			close(fd);
-			return -ETIMEDOUT;
-		}
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-		ret = soerr ? -1 : 0;
-		errno = soerr;
-	}
+	if (ret < 0 && errno == EINPROGRESS)
+		ret = 0;
 	if (ret < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "collector %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
@@ -119,7 +111,33 @@ tcp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		return -ENOMEM;
 	}
 	c->max_payload = MAX_MESSAGE;
-	watch_peer(fd, p);
+	t = c->priv;
+	t->connecting = 1;
+	t->heartbeat_interval_ms = p->heartbeat_interval_ms;
+	t->heartbeat_misses = p->heartbeat_misses;
+	return 0;
+}
+
+static int
+tcp_connected(struct dpfix_conn *c)
+{
+	struct tcp_conn *t = c->priv;
+	struct pollfd pfd = {.fd = t->fd, .events = POLLOUT};
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (!t->connecting)
+		return 0;
+	if (poll(&pfd, 1, 0) == 0)
+		return -EINPROGRESS;
+	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return -errno;
+	if (soerr != 0)
+		return -soerr;
+	t->connecting = 0;
+	watch_peer(t->fd, &(struct dpfix_session_params){
+		.heartbeat_interval_ms = t->heartbeat_interval_ms,
+		.heartbeat_misses = t->heartbeat_misses});
 	return 0;
 }
 
@@ -326,6 +344,7 @@ static const struct dpfix_transport_ops tcp_ops = {
 	.ip_protocol = IPPROTO_TCP,
 	.flags = DPFIX_TRANSPORT_RELIABLE,
 	.connect = tcp_connect,
+	.connected = tcp_connected,
 	.send = tcp_send,
 	.recv = tcp_recv,
 	.flush = tcp_flush,
