@@ -11,9 +11,6 @@
 #include "dpfix_log.h"
 #include "export_private.h"
 
-/* Every buffer holds the largest message a session may take (TCP: 65535 octets). */
-#define EXPORT_BUF_LEN (UINT16_MAX + 1)
-
 /* Message buffers on cache lines, as the kernel likes to copy them. */
 static uint8_t *
 buffer_alloc(void)
@@ -83,6 +80,7 @@ dpfix_export_free(struct dpfix_export *x)
 	}
 	free(x->ctl_buf);
 	free(x->scratch);
+	free(x->returned_buf);
 	export_replay_free(x);
 	free(x);
 }

@@ -8,6 +8,8 @@
 #include "dpfix_export.h"
 #include "dpfix_ipfix_export.h"
 
+/* Every buffer holds the largest message a session may take (TCP: 65535 octets). */
+#define EXPORT_BUF_LEN (UINT16_MAX + 1)
 /* Reliable sessions: look for the collector's close this often. */
 #define EXPORT_LIVENESS_CHECK_NS 100000000ull
 /* ... and this often while a heartbeat waits for its answer, for at most
@@ -78,6 +80,7 @@ struct dpfix_export {
 	struct dpfix_ipfix_msg ctl_msg; /* templates and their withdrawals */
 	uint8_t *ctl_buf;
 	uint8_t *scratch;               /* an options record, encoded before it is added */
+	uint8_t *returned_buf;          /* a message its transport gave back (keep_returned) */
 	int options_due;
 	uint64_t options_sent_ns;
 	uint64_t session_started_ns;
@@ -158,6 +161,11 @@ int export_replay_on(const struct dpfix_export *x);
 /* A message sent (or that failed on a session that then failed) on such a session. */
 void export_replay_add(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
 		uint32_t flow_records, uint64_t packets, uint64_t octets);
+/* A message the transport gave back unsent (SCTP: its association ended), whatever the
+ * session: held to go again on the next one. 0, or -1 without room for it (then its
+ * records are the caller's to count). */
+int export_replay_keep(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
+		uint32_t flow_records);
 /* Heartbeat id went out: what is held now is confirmed when it is answered. */
 void export_replay_mark(struct dpfix_export *x, uint32_t id);
 /* Heartbeat id was answered: what was sent before it is the collector's. */

@@ -80,16 +80,15 @@ export_replay_on(const struct dpfix_export *x)
 	return x->replay.cap != 0 && x->session != NULL && dpfix_session_heartbeats(x->session);
 }
 
-void
-export_replay_add(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
-		uint32_t flow_records, uint64_t packets, uint64_t octets)
+/* A message into the ring; the oldest entries make room if need be. */
+static void
+append(struct dpfix_export *x, const uint8_t *msg, uint32_t len, uint32_t flow_records,
+		uint64_t packets, uint64_t octets)
 {
 	struct export_replay *r = &x->replay;
 	uint64_t need = entry_size(len), room_to_end;
 	struct entry *e;
 
-	if (!export_replay_on(x))
-		return;
 	if (need > r->cap) {
 		/* Larger than the whole buffer (a tiny replay_buffer): it cannot be kept. */
 		while (r->start != r->end)
@@ -115,6 +114,28 @@ export_replay_add(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
 	memcpy(e + 1, msg, len);
 	r->end += need;
 	r->records += flow_records;
+}
+
+void
+export_replay_add(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
+		uint32_t flow_records, uint64_t packets, uint64_t octets)
+{
+	if (export_replay_on(x))
+		append(x, msg, len, flow_records, packets, octets);
+}
+
+int
+export_replay_keep(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
+		uint32_t flow_records)
+{
+	struct export_replay *r = &x->replay;
+	uint64_t need = entry_size(len), room_to_end = r->cap - r->end % r->cap;
+
+	/* Only into free room: an entry let go here would take its records uncounted. */
+	if (r->cap == 0 || r->end - r->start + (room_to_end < need ? room_to_end : 0) + need > r->cap)
+		return -1;
+	append(x, msg, len, flow_records, 0, 0);
+	return 0;
 }
 
 void
@@ -220,6 +241,10 @@ export_replay_send(struct dpfix_export *x, uint64_t now_ns)
 	}
 	x->stats.records_replayed += replayed;
 	r->pending = 0;
+	/* Without heartbeats nothing will confirm them: sent, they are the session's now
+	 * (its transport gives back again what it cannot deliver). */
+	if (!export_replay_on(x))
+		export_replay_forget(x);
 	if (replayed != 0)
 		export_log(DPFIX_LOG_INFO, "sent again %" PRIu64 " flow records the collector had not "
 				"confirmed, on %s (records_replayed)", replayed,

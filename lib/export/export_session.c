@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,10 +73,31 @@ mark_failed(struct dpfix_export *x, uint64_t now_ns, const char *why)
  * sctp_data_lifetime ran out, or the association ended before they were acknowledged)
  * are lost: counted as soon as it tells, and no longer in the session's records that its
  * end confirms or not. Their packets and octets are not known here. */
-static void
-count_given_up(struct dpfix_export *x, const char *session, uint64_t given_up, uint64_t now_ns)
+/* The messages s (may be NULL) gave back whole go again on the next session, held in
+ * the replay buffer as far as it has room: their flow records. */
+static uint64_t
+keep_returned(struct dpfix_export *x, struct dpfix_session *s)
 {
-	uint64_t more = given_up - x->given_up_counted;
+	uint64_t kept = 0;
+	uint32_t records;
+	ssize_t n;
+
+	if (s == NULL || x->replay.cap == 0)
+		return 0;
+	if (x->returned_buf == NULL && (x->returned_buf = malloc(EXPORT_BUF_LEN)) == NULL)
+		return 0;
+	while ((n = dpfix_session_take_returned(s, x->returned_buf, EXPORT_BUF_LEN,
+			&records)) > 0)
+		if (export_replay_keep(x, x->returned_buf, (uint32_t)n, records) == 0)
+			kept += records;
+	return kept;
+}
+
+static void
+count_given_up(struct dpfix_export *x, struct dpfix_session *s, const char *session,
+		uint64_t given_up, uint64_t now_ns)
+{
+	uint64_t more = given_up - x->given_up_counted, kept;
 
 	if (more == 0)
 		return;
@@ -84,13 +106,20 @@ count_given_up(struct dpfix_export *x, const char *session, uint64_t given_up, u
 		x->given_up_counted = given_up;
 		return;
 	}
-	if (x->given_up_counted == 0)
+	/* Without one (no heartbeats) those the stack gave back whole go again (SCTP: an
+	 * association that ended returns what it had not delivered), the rest is lost. */
+	kept = keep_returned(x, s);
+	if (kept != 0)
+		export_log(DPFIX_LOG_INFO, "session %s ended with %" PRIu64 " flow records its "
+				"stack gave back undelivered: they go again on the next session "
+				"(records_replayed)", session, kept);
+	if (kept < more && x->given_up_counted == 0)
 		export_log(DPFIX_LOG_WARNING, "session %s gave up flow records it had taken (their "
 				"sctp_data_lifetime ran out, or the session ended): counted in records_lost",
 				session);
 	x->given_up_counted = given_up;
 	x->session_records -= more < x->session_records ? more : x->session_records;
-	export_count_lost(x, more, 0, 0, now_ns);
+	export_count_lost(x, more > kept ? more - kept : 0, 0, 0, now_ns);
 }
 
 int
@@ -134,7 +163,7 @@ dpfix_export_take_up(struct dpfix_export *x, struct dpfix_session *s, uint64_t n
 	export_answer_end_wait(x, now_ns);
 	if (old != NULL) {
 		x->stats.reconnects++;
-		count_given_up(x, dpfix_session_name(old), dpfix_session_records_given_up(old, NULL),
+		count_given_up(x, old, dpfix_session_name(old), dpfix_session_records_given_up(old, NULL),
 				now_ns);
 	}
 	export_hand_off_cancel(x, "a replacement was taken up", now_ns);
@@ -322,7 +351,7 @@ export_check_liveness(struct dpfix_export *x, uint64_t now_ns)
 	awaiting = x->hb_unanswered > 0 && now_ns < x->hb_answer_reads_until_ns;
 	x->liveness_check_ns = now_ns + (awaiting ? EXPORT_ANSWER_CHECK_NS : EXPORT_LIVENESS_CHECK_NS);
 	n = dpfix_session_recv(x->session, scratch, sizeof(scratch), err, sizeof(err));
-	count_given_up(x, dpfix_session_name(x->session),
+	count_given_up(x, x->session, dpfix_session_name(x->session),
 			dpfix_session_records_given_up(x->session, NULL), now_ns);
 	if (n == -EPIPE && begin_answering_end(x, now_ns))
 		return;
@@ -382,7 +411,7 @@ dpfix_export_end(struct dpfix_export *x, uint64_t now_ns)
 	ret = dpfix_session_end(x->session, &given_up, err, sizeof(err));
 	x->session = NULL;
 	x->state = DPFIX_EXPORT_NO_SESSION;
-	count_given_up(x, name, given_up, now_ns);
+	count_given_up(x, NULL, name, given_up, now_ns);
 	if (ret < 0) {
 		/* Those an answered heartbeat confirmed are not in doubt. */
 		uint64_t open = x->session_records > x->confirmed_records ?

@@ -159,6 +159,15 @@ int dpfix_session_send_records(struct dpfix_session *s, const void *msg, size_t 
 uint64_t dpfix_session_records_given_up(const struct dpfix_session *s,
 		uint64_t *uncounted_messages);
 
+/* Exporter, plaintext SCTP: the next message among those given up (above) that the
+ * stack gave back whole, unsent or unacknowledged when the association ended (its
+ * SEND_FAILED notices carry its data), to be sent again on another session; records:
+ * its flow records. Its length, 0 when none is left, <0 on error. A message given back
+ * only in part (the collector's stack had acknowledged its first parts), or over DTLS
+ * (its records die with the session's keys), is not: its records stay given up. */
+ssize_t dpfix_session_take_returned(struct dpfix_session *s, uint8_t *buf, size_t cap,
+		uint32_t *records);
+
 /* The largest IPFIX message this session carries in one piece (PMTU minus headers and
  * record overhead on UDP/DTLS, the DTLS record limit on SCTP, 65535 on TCP). */
 uint32_t dpfix_session_max_message(const struct dpfix_session *s);

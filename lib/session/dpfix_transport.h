@@ -93,6 +93,10 @@ struct dpfix_transport_ops {
 	 * message from the peer waits to be read first, -EPIPE or -ECONNRESET when the peer
 	 * ended or aborted the connection. Transports without it deliver in order. */
 	int (*acknowledged)(struct dpfix_conn *c);
+	/* Optional (SCTP): the next message given up that the stack gave back whole (its
+	 * SEND_FAILED notices carry its data), with its flow records; 0 when none, -EMSGSIZE
+	 * when it does not fit in cap. */
+	ssize_t (*take_returned)(struct dpfix_conn *c, void *buf, size_t cap, uint32_t *records);
 	/* Optional: the bytes sent that the peer's stack has not acknowledged yet, this end's
 	 * own buffer included (TCP: SIOCOUTQ); -1 if it cannot tell. */
 	int64_t (*unacknowledged)(const struct dpfix_conn *c);

@@ -702,6 +702,14 @@ dpfix_session_records_given_up(const struct dpfix_session *s, uint64_t *uncounte
 	return s->conn.records_given_up;
 }
 
+ssize_t
+dpfix_session_take_returned(struct dpfix_session *s, uint8_t *buf, size_t cap, uint32_t *records)
+{
+	if (s->tls != NULL || s->conn.ops->take_returned == NULL)
+		return 0;
+	return s->conn.ops->take_returned(&s->conn, buf, cap, records);
+}
+
 const struct dpfix_session_stats *
 dpfix_session_stats(const struct dpfix_session *s)
 {

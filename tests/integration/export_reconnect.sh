@@ -28,8 +28,10 @@ story() {
 }
 
 # reconnect SCHEME HOW COLLECTOR_ARGS PROBE_ARGS; HOW: stop (SIGTERM, orderly), kill
-# (SIGKILL, back 1 s later), vanish (SIGKILL, back only once the probe said it is down) or
-# stop_filling (stop, once flow records wait in a message being filled).
+# (SIGKILL, back 1 s later), vanish (SIGKILL, back only once the probe said it is down),
+# stop_filling (stop, once flow records wait in a message being filled) or freeze_kill
+# (SIGSTOP before the first records, SIGKILL once some went into it, back at once: the
+# records SCTP gives back go again on the new session, records_replayed).
 # Every record the workers handed over is exported, and none lost.
 reconnect() {
 	local scheme=$1 how=$2 cargs=$3 pargs=$4 tag=$1.$2 port probe
@@ -63,6 +65,15 @@ reconnect() {
 		wait "$COLLECTOR_PID" 2>/dev/null || true
 		sleep 1
 		;;
+	freeze_kill)
+		# Frozen (its stack acknowledges nothing) before the first records expire, then
+		# killed once records went into it, and back at once: its stack ABORTs the
+		# stale association, whose SEND_FAILED notices give every record sent back.
+		kill -STOP "$COLLECTOR_PID"
+		wait_for_telemetry "dpfix-test-$$" /dpfix/stats "c['records_exported'] > 0" True 20
+		kill -KILL "$COLLECTOR_PID"
+		wait "$COLLECTOR_PID" 2>/dev/null || true
+		;;
 	vanish)
 		kill -KILL "$COLLECTOR_PID"
 		wait "$COLLECTOR_PID" 2>/dev/null || true
@@ -87,6 +98,8 @@ reconnect() {
 		fail "$scheme ($how): the workers handed over $enqueued records, $exported exported, $lost lost: $(story "$tag")"
 	[ "$lost" = 0 ] || fail "$scheme ($how): $lost records lost: $(story "$tag")"
 	[ "$second" = "$exported" ] || fail "$scheme ($how): the new collector got $second of $exported records: $(story "$tag")"
+	[ "$how" != freeze_kill ] || [ "$(counter "$WORK/$tag.probe" records_replayed)" -gt 0 ] ||
+		fail "$scheme ($how): nothing was given back and sent again: $(story "$tag")"
 	grep -q "^  templates *[2-9]" "$WORK/$tag.second.stdout" ||
 		fail "$scheme ($how): templates were not resent on the new session"
 	echo "ok $scheme ($how): reconnected $reconnects time(s), $second of $exported records delivered, 0 lost"
@@ -220,4 +233,5 @@ reconnect tls+tcp stop "--psk-file $K/collector.psk" "--psk-identity probe1.exam
 reconnect sctp stop "" ""
 reconnect dtls+sctp kill "--psk-file $K/collector.psk" "--psk-identity probe1.example --psk-file $K/probe.psk"
 reconnect sctp vanish "" ""
+reconnect sctp freeze_kill "" "--active-timeout 3 --idle-timeout 3"
 echo "export_reconnect: ok"

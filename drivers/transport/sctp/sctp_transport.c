@@ -27,6 +27,7 @@
 #define RTO_MAX_MS 2000
 #define MAX_RETRANSMISSIONS 5
 #define SCTP_COMMON_HEADER 12   /* before the chunks of every SCTP packet */
+#define RETURNED_MAX (16 * 1024 * 1024) /* messages given back, held for another session */
 
 struct sctp_conn {
 	struct socket *sock;
@@ -39,6 +40,15 @@ struct sctp_conn {
 	uint16_t sent_serial;       /* messages sent, for their context */
 	uint64_t given_up;          /* messages given up, as their notices tell */
 	uint32_t given_up_context;  /* the context of the last notice: its message's */
+	int in_send_failed;         /* the notification being read is a SEND_FAILED one */
+	/* What the notices of the message given up last carried (its parts, in order), and
+	 * the messages given back whole, to be sent again on another session: a queue of
+	 * [u32 length][u32 flow records][message] (sctp_take_returned). */
+	uint8_t *gather;
+	size_t gather_len;
+	uint32_t gather_records;    /* its flow records; 0: not to be given back */
+	uint8_t *returned;
+	size_t returned_len, returned_start;
 	int closed;
 	int write_shut;             /* we began the shutdown (shutdown_write) */
 	int peer_shutdown;          /* the peer began one (SHUTDOWN received) */
@@ -365,20 +375,73 @@ sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_
  * the context, which changes from one message to the next, tells a new message. (Two
  * given up 65536 messages apart, none in between, would count as one: the check against
  * usrsctp's own count, count_unnoticed, catches that too.) */
+/* Adds a part of the message given up to what was gathered of it. */
+static void
+gather_part(struct sctp_conn *t, const uint8_t *part, size_t len)
+{
+	if (t->gather_records == 0)
+		return;
+	if (t->gather == NULL)
+		t->gather = malloc(MAX_MESSAGE);
+	if (t->gather == NULL || len > MAX_MESSAGE - t->gather_len) {
+		t->gather_records = 0;
+		return;
+	}
+	memcpy(t->gather + t->gather_len, part, len);
+	t->gather_len += len;
+}
+
+/* The message gathered is given back if all of it came: a whole plaintext IPFIX message
+ * (version 10, its length field the length gathered). One whose first parts the
+ * collector's stack had acknowledged, or a DTLS record (its keys die with the session),
+ * is not: its records stay given up. */
+static void
+gather_finish(struct sctp_conn *t)
+{
+	size_t need = 8 + t->gather_len;
+	uint8_t *q;
+
+	if (t->gather_records == 0 || t->gather_len < 16 || t->gather[0] != 0 || t->gather[1] != 10 ||
+			((size_t)t->gather[2] << 8 | t->gather[3]) != t->gather_len ||
+			t->returned_len + need > RETURNED_MAX) {
+		t->gather_records = 0;
+		return;
+	}
+	q = realloc(t->returned, t->returned_len + need);
+	if (q == NULL) {
+		t->gather_records = 0;
+		return;
+	}
+	t->returned = q;
+	memcpy(q + t->returned_len, &(uint32_t){(uint32_t)t->gather_len}, 4);
+	memcpy(q + t->returned_len + 4, &t->gather_records, 4);
+	memcpy(q + t->returned_len + 8, t->gather, t->gather_len);
+	t->returned_len += need;
+	t->gather_records = 0;
+}
+
 static void
 handle_notification(struct dpfix_conn *c, struct sctp_conn *t, const union sctp_notification *n,
 		size_t len)
 {
+	t->in_send_failed = 0;
 	if (len < sizeof(n->sn_header))
 		return;
 	if (n->sn_header.sn_type == SCTP_SEND_FAILED_EVENT && len >= sizeof(n->sn_send_failed_event)) {
 		uint32_t context = n->sn_send_failed_event.ssfe_info.snd_context;
 
 		if (t->given_up == 0 || context != t->given_up_context) {
+			gather_finish(t);
 			t->given_up++;
 			c->records_given_up += context & 0xffff;
+			t->gather_len = 0;
+			t->gather_records = context & 0xffff;
 		}
 		t->given_up_context = context;
+		/* Its data follows the header, in this piece and the next ones. */
+		t->in_send_failed = 1;
+		gather_part(t, (const uint8_t *)n + sizeof(n->sn_send_failed_event),
+				len - sizeof(n->sn_send_failed_event));
 	}
 	if (n->sn_header.sn_type == SCTP_SENDER_DRY_EVENT)
 		t->dry = 1;
@@ -436,6 +499,8 @@ sctp_pump(struct dpfix_conn *c)
 			if (!t->in_notification)
 				handle_notification(c, t, (const union sctp_notification *)(t->msg + t->msg_len),
 						(size_t)n);
+			else if (t->in_send_failed)
+				gather_part(t, t->msg + t->msg_len, (size_t)n);
 			t->in_notification = !(flags & MSG_EOR);
 			continue;
 		}
@@ -533,6 +598,30 @@ sctp_acknowledged(struct dpfix_conn *c)
 	return ret == 1 ? -EPROTO : -EAGAIN;
 }
 
+static ssize_t
+sctp_take_returned(struct dpfix_conn *c, void *buf, size_t cap, uint32_t *records)
+{
+	struct sctp_conn *t = c->priv;
+	uint32_t len;
+
+	/* The last message's notices are all read by now if all of it came (a message
+	 * given up has its notices queued at once). */
+	if (!t->in_notification && t->gather_records != 0 && t->gather_len >= 4 &&
+			((size_t)t->gather[2] << 8 | t->gather[3]) == t->gather_len)
+		gather_finish(t);
+	if (t->returned_start == t->returned_len)
+		return 0;
+	memcpy(&len, t->returned + t->returned_start, 4);
+	memcpy(records, t->returned + t->returned_start + 4, 4);
+	if (len > cap)
+		return -EMSGSIZE;
+	memcpy(buf, t->returned + t->returned_start + 8, len);
+	t->returned_start += 8 + (size_t)len;
+	if (t->returned_start == t->returned_len)
+		t->returned_start = t->returned_len = 0;
+	return (ssize_t)len;
+}
+
 static int
 sctp_flush(struct dpfix_conn *c)
 {
@@ -570,6 +659,8 @@ sctp_close(struct dpfix_conn *c)
 	}
 	usrsctp_close(t->sock);
 	free(t->msg);
+	free(t->gather);
+	free(t->returned);
 	free(t);
 	c->priv = NULL;
 }
@@ -728,6 +819,7 @@ static const struct dpfix_transport_ops sctp_ops = {
 	.recv = sctp_recv,
 	.flush = sctp_flush,
 	.close = sctp_close,
+	.take_returned = sctp_take_returned,
 	.shutdown_write = sctp_shutdown_write,
 	.acknowledged = sctp_acknowledged,
 	.set_auth_key = sctp_set_auth_key,
