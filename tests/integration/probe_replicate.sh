@@ -2,7 +2,9 @@
 # collector_mode replicate (issue 12): every record to every collector, each over its own
 # session. 1. The bundled capture to a dtls+udp and a tls+tcp collector (a pre-shared
 # key): both get every flow exactly once with its packets and octets, and the probe exits
-# 0. 2. Endless input to those two and a plain tcp:// one; the tls+tcp collector freezes
+# 0; again with the tls+tcp collector started only once the probe has said it took no
+# session: its records wait in its backlog for its first session, it gets every flow
+# exactly too, and the exit status is 0. 2. Endless input to those two and a plain tcp:// one; the tls+tcp collector freezes
 # (SIGSTOP: found dead by its heartbeats; its kernel still accepts TCP, so its
 # reconnection's handshake hangs for connect_timeout, 5 s) and the tcp:// one becomes a
 # black hole (its session closed, then SYNs dropped unanswered: the reconnection's
@@ -68,6 +70,35 @@ for c in lanes:
     assert c["records_lost"] == 0 and c["backlog_lost"] == 0, c
 assert st["exporter"]["records_exported"] == 2 * int(sys.argv[4]), st["exporter"]
 PYEOF
+
+# ---- 1b. one is not up at start: its records wait in its backlog, none is lost ----
+U_URL="dtls+udp://127.0.0.1:$(free_port)"
+T_URL="tls+tcp://127.0.0.1:$(free_port)"
+start_collector_at "$U_URL" "$WORK/late-u" "${SEC[@]}" --quiet --json "$WORK/late-u.json"
+U_PID=$COLLECTOR_PID
+# shellcheck disable=SC2046
+timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
+	--collector "$U_URL" --collector "$T_URL" --collector-mode replicate "${PROBE_SEC[@]}" \
+	--stats-interval 0 >"$WORK/late.probe" 2>&1 &
+probe=$!
+PIDS+=("$probe")
+wait_for_text "$WORK/late.probe" "collector 2 of 2 ($T_URL) took no session at start" 10
+start_collector_at "$T_URL" "$WORK/late-t" "${SEC[@]}" --quiet --json "$WORK/late-t.json"
+T_PID=$COLLECTOR_PID
+rc=0
+wait "$probe" || rc=$?
+[ "$rc" = 0 ] || fail "late: probe exited with $rc: $(grep -av '^  ' "$WORK/late.probe" | tail -5)"
+wait_for_records "$WORK/late-u.json" "$(lane_records "$WORK/late.probe" 1)"
+wait_for_close "$WORK/late-t"
+wait_for_records "$WORK/late-t.json" "$(lane_records "$WORK/late.probe" 2)"
+COLLECTOR_PID=$U_PID stop_collector
+COLLECTOR_PID=$T_PID stop_collector
+for c in u t; do
+	$PY "$DPFIX_SOURCE_ROOT/tests/integration/flows_exact.py" "$WORK/late-$c.json" "$SAMPLE_EXPECTED" ||
+		fail "late $c: per-flow comparison"
+done
+[ "$(counter "$WORK/late.probe" collector_2_connect_failures)" -ge 1 ] || fail "late: no failed attempt counted"
+[ "$(counter "$WORK/late.probe" records_lost)" = 0 ] || fail "late: records lost"
 
 # ---- 2. one freezes, one becomes unreachable: the other gets everything, no stall ----
 collectors frozen
