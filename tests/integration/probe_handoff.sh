@@ -38,6 +38,9 @@ hand_off() {
 	PIDS+=("$probe")
 	if [ "$why" = operator ]; then
 		why="the operator's /dpfix/hand_off"
+		# The probe answers telemetry once it is up (its EAL start took over a second
+		# with four tests at once on a loaded machine: no answer, and this failed).
+		wait_for_telemetry "dpfix-test-$$" /dpfix/stats "c['records_exported'] > 0" True 30
 		for _ in $(seq "$rolls"); do
 			sleep 1
 			probe_telemetry "dpfix-test-$$" /dpfix/hand_off | grep -q '"hand_off_requested": 1' ||

@@ -290,7 +290,7 @@ for export in "tls+tcp://127.0.0.1:${ports[3]} TLS.*closed by the exporter" \
 	# shellcheck disable=SC2046,SC2086
 	timeout 60 "$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP" -- \
 		--collector "$url" --sctp-udp-port "${ports[6]}" $PSK_P >"$WORK/garbage.p" 2>&1 ||
-		fail "export to $url after garbage failed: $(grep -v TELEMETRY "$WORK/garbage.p" | tail -3)"
+		fail "export to $url after garbage failed: $(grep -av '^  ' "$WORK/garbage.p" | tail -5)"
 	wait_for_text "$WORK/garbage.c.stderr" "${export#* }" 30
 done
 kill -0 "$COLLECTOR_PID" || fail "collector died"
