@@ -32,6 +32,9 @@ for dir in build-test build-clang build-sanitize; do
 done
 
 status=0
+# The tests mostly wait (on timers, sessions, peers), so three run at once (meson's
+# default is one per core: two here).
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-3}
 # Counts come from these logs: none may be left over from an earlier run.
 rm -f build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json \
 	build-clang/meson-logs/testlog.json
