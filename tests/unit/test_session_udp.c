@@ -52,38 +52,56 @@ next_seq(struct dpfix_session *s)
 			buf[11]);
 }
 
-static void
-test_full_queue_holds(void)
+/* A UDP listener on a free loopback port (*port), and the exporter: n datagrams sent
+ * to it, sequence numbers 0..n-1, from *fd; then the first poll (64 datagrams) and the
+ * session accepted (*s), read on "another thread" from now on: wake. NULL if it failed. */
+static struct dpfix_listener *
+listener_with_session(uint16_t *port, int *fd, uint32_t n, int wake, struct dpfix_session **s)
 {
 	struct dpfix_session_params p = {.max_sessions = 4};
 	struct dpfix_endpoint ep;
+	struct dpfix_listener *l;
+	char url[64], err[DPFIX_SESSION_ERRLEN];
+
+	*port = free_port(SOCK_DGRAM);
+	*fd = socket(AF_INET, SOCK_DGRAM, 0);
+	snprintf(url, sizeof(url), "udp://127.0.0.1:%u", *port);
+	CHECK(dpfix_endpoint_parse(url, &ep, err, sizeof(err)) == 0);
+	l = dpfix_listener_open(&ep, &p, err, sizeof(err));
+	CHECK(l != NULL && *fd >= 0 && wake >= 0);
+	if (l == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < n; i++)
+		send_header(*fd, *port, i);
+	dpfix_listener_poll(l);
+	*s = dpfix_listener_accept(l);
+	CHECK(*s != NULL);
+	if (*s == NULL) {
+		dpfix_listener_close(l);
+		return NULL;
+	}
+	CHECK(dpfix_session_set_wake_fd(*s, wake) == 0);
+	return l;
+}
+
+static void
+test_full_queue_holds(void)
+{
 	struct dpfix_listener_stats st;
 	struct dpfix_listener *l;
 	struct dpfix_session *s;
-	char url[64], err[DPFIX_SESSION_ERRLEN];
-	uint16_t port = free_port(SOCK_DGRAM);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), wake = eventfd(0, EFD_NONBLOCK);
+	uint16_t port;
+	int fd, wake = eventfd(0, EFD_NONBLOCK);
 	int socket_fd, room_fd;
 	int64_t seq, expect = 0;
 	uint64_t wakes;
 
-	snprintf(url, sizeof(url), "udp://127.0.0.1:%u", port);
-	CHECK(dpfix_endpoint_parse(url, &ep, err, sizeof(err)) == 0);
-	l = dpfix_listener_open(&ep, &p, err, sizeof(err));
-	CHECK(l != NULL && fd >= 0 && wake >= 0);
+	/* One poll reads 64 datagrams: the session's queue is full; the next poll holds
+	 * the 65th and waits on another descriptor, the rest stays in the socket. */
+	l = listener_with_session(&port, &fd, SENT, wake, &s);
 	if (l == NULL)
 		return;
 	socket_fd = dpfix_listener_event_fd(l);
-	for (uint32_t i = 0; i < SENT; i++)
-		send_header(fd, port, i);
-	/* One poll reads 64 datagrams: the session's queue is full; the next poll holds
-	 * the 65th and waits on another descriptor, the rest stays in the socket. */
-	dpfix_listener_poll(l);
-	s = dpfix_listener_accept(l);
-	CHECK(s != NULL);
-	if (s == NULL)
-		return;
-	CHECK(dpfix_session_set_wake_fd(s, wake) == 0);
 	CHECK(!dpfix_listener_held(l));
 	dpfix_listener_poll(l);
 	CHECK(dpfix_listener_held(l));
@@ -140,29 +158,15 @@ test_full_queue_holds(void)
 static void
 test_held_then_closed(void)
 {
-	struct dpfix_session_params p = {.max_sessions = 4};
-	struct dpfix_endpoint ep;
 	struct dpfix_listener_stats st;
 	struct dpfix_listener *l;
 	struct dpfix_session *s;
-	char url[64], err[DPFIX_SESSION_ERRLEN];
-	uint16_t port = free_port(SOCK_DGRAM);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), wake = eventfd(0, EFD_NONBLOCK);
+	uint16_t port;
+	int fd, wake = eventfd(0, EFD_NONBLOCK);
 
-	snprintf(url, sizeof(url), "udp://127.0.0.1:%u", port);
-	CHECK(dpfix_endpoint_parse(url, &ep, err, sizeof(err)) == 0);
-	l = dpfix_listener_open(&ep, &p, err, sizeof(err));
-	CHECK(l != NULL && fd >= 0 && wake >= 0);
+	l = listener_with_session(&port, &fd, QUEUE + 2, wake, &s);
 	if (l == NULL)
 		return;
-	for (uint32_t i = 0; i < QUEUE + 2; i++)
-		send_header(fd, port, i);
-	dpfix_listener_poll(l);
-	s = dpfix_listener_accept(l);
-	CHECK(s != NULL);
-	if (s == NULL)
-		return;
-	CHECK(dpfix_session_set_wake_fd(s, wake) == 0);
 	dpfix_listener_poll(l);
 	CHECK(dpfix_listener_held(l));
 	CHECK(readable(dpfix_listener_event_fd(l)) == 0);
