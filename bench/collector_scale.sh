@@ -5,7 +5,7 @@
 #     files:      dpfix-collector --write FILE (RFC 5655)
 #     nfcapd:     nfcapd -w DIR (nfdump's collector, its own file format; UDP only)
 #     clickhouse: dpfix-collector --clickhouse into a private clickhouse-server 18.16
-#     json:       dpfix-collector --json /dev/null (TCP only; not in the default CASES)
+#     json:       dpfix-collector --json /dev/null (not in the default CASES)
 #   each with a 4 MiB socket receive buffer (nfcapd's -B is held to net.core.rmem_max;
 #   dpfix gets the same);
 #   and over TCP as fast as the collector takes them (TCP's flow control paces the
@@ -22,8 +22,13 @@
 # (doc/collector-threads.md); EXPORTERS=K: K bench_export at once, N/K records each (the
 # exporter line is then the first one's, records_per_s all N over the seconds from the
 # first one's start to the last one's end).
+# TRANSPORTS="udp dtls+udp": the paced cases over each (DTLS with a PSK identity per
+# exporter, every second one from ::1, the others from 127.0.0.1: a DTLS session's lane
+# is its host's; json and files only).
+# COLLECTOR_B=PATH: every dpfix case also with that dpfix-collector (another build, e.g.
+# the code before a change), in turn with this build's: "build":"b" in its lines.
 # Usage: [CASES="files nfcapd clickhouse"] [CH_ARGS="--clickhouse-batch-rows 200000"] \
-#        [THREADS="1 2"] [EXPORTERS=K] \
+#        [THREADS="1 2"] [EXPORTERS=K] [TRANSPORTS="udp dtls+udp"] [COLLECTOR_B=PATH] \
 #        bench/collector_scale.sh [BUILD] [N] [RATES] [RUNS]   (RATES "": TCP only)
 #   e.g. bench/collector_scale.sh build 4000000 "1000000 2000000" 3
 # Prints one JSON line per receiver, transport, rate and run.
@@ -69,11 +74,15 @@ stop_collector() {
 }
 # collector TRANSPORT NAME ARGS...: starts dpfix-collector on a free port; sets pid, url.
 collector() {
-	local transport=$1 name=$2 port
+	local transport=$1 name=$2 port more=()
 	shift 2
 	port=$(free_port)
 	url=$transport://127.0.0.1:$port
-	"$DPFIX_COLLECTOR" --listen "$url" --quiet --udp-receive-buffer $buffer \
+	[ "$transport" = dtls+udp ] &&
+		more=(--listen "dtls+udp://[::1]:$port" --psk-file "$WORK/pki/collector.psk")
+	# The last run's "listening on" must not be taken for this one's.
+	rm -f "$WORK/$name.err"
+	"$collector_bin" --listen "$url" "${more[@]}" --quiet --udp-receive-buffer $buffer \
 		--intake-threads "$threads" "$@" \
 		>"$WORK/$name.out" 2>"$WORK/$name.err" &
 	pid=$!
@@ -85,10 +94,15 @@ export_to() {
 	local k pids=() t0
 	t0=$(now)
 	for k in $(seq "$exporters"); do
+		local to=$1 psk=()
+		if [[ $1 == dtls+udp://* ]]; then
+			psk=(--psk "probe$k.example" "$WORK/pki/probe$k.psk")
+			[ $((k % 2)) = 0 ] && to=${1/127.0.0.1/[::1]}
+		fi
 		if [ -n "${2:-}" ]; then
-			"$bench_export" "$1" $((n / exporters)) --probe-records --rate $(($2 / exporters))
+			"$bench_export" "$to" $((n / exporters)) --probe-records --rate $(($2 / exporters)) "${psk[@]}"
 		else
-			"$bench_export" "$1" $((n / exporters)) --probe-records
+			"$bench_export" "$to" $((n / exporters)) --probe-records "${psk[@]}"
 		fi >"$WORK/export.$k" &
 		pids+=($!)
 	done
@@ -106,17 +120,17 @@ files() {   # TRANSPORT RATE
 	sent=$(export_to "$url" "$2")
 	cpu=$(stop_collector "$pid")
 	got=$(summary_value "$WORK/files.out" flows)
-	echo "{\"receiver\":\"dpfix-collector --write\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/files.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
+	echo "{\"receiver\":\"dpfix-collector --write\",\"build\":\"$build_name\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/files.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
 	rm -f "$WORK"/files.ipfix*
 }
 
-json() {   # TRANSPORT RATE: a record sink (one locked call a record with intake threads)
+json() {   # TRANSPORT RATE: a record sink (formatted on each intake thread)
 	local sent cpu got
 	collector "$1" json --json /dev/null
 	sent=$(export_to "$url" "$2")
 	cpu=$(stop_collector "$pid")
 	got=$(summary_value "$WORK/json.out" flows)
-	echo "{\"receiver\":\"dpfix-collector --json /dev/null\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/json.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
+	echo "{\"receiver\":\"dpfix-collector --json /dev/null\",\"build\":\"$build_name\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"stored\":$got,\"lost\":$((n - got)),\"socket_drops_datagrams\":$(counter "$WORK/json.out" socket_drops),\"cpu_s_per_million\":$(per_million "$cpu" "$got"),\"exporter\":$sent}"
 }
 
 nfcapd_run() {   # RATE
@@ -174,10 +188,31 @@ if want clickhouse; then
 	ch_credentials "$WORK/ch.credentials"
 	chpid=$(ch_pid bench)
 fi
+# A PSK identity per exporter, for dtls+udp.
+mkdir -p "$WORK/pki"
+for k in $(seq "$exporters"); do
+	printf 'probe%s.example:%032x\n' "$k" "$k" >"$WORK/pki/probe$k.psk"
+	cat "$WORK/pki/probe$k.psk" >>"$WORK/pki/collector.psk"
+done
+chmod 600 "$WORK"/pki/*.psk
+collector_bin=$DPFIX_COLLECTOR build_name=a
+# each_build CASE ARGS...: the case with this build's collector, then COLLECTOR_B's.
+each_build() {
+	collector_bin=$DPFIX_COLLECTOR build_name=a
+	"$@"
+	if [ -n "${COLLECTOR_B:-}" ]; then
+		collector_bin=$COLLECTOR_B build_name=b
+		"$@"
+		collector_bin=$DPFIX_COLLECTOR build_name=a
+	fi
+}
 for run in $(seq "$runs"); do
 	for rate in $rates; do
-		for threads in ${THREADS:-1}; do
-			want files && files udp "$rate"
+		for transport in ${TRANSPORTS:-udp}; do
+			for threads in ${THREADS:-1}; do
+				want files && each_build files "$transport" "$rate"
+				want json && each_build json "$transport" "$rate"
+			done
 		done
 		threads=1
 		want nfcapd && nfcapd_run "$rate"
@@ -186,8 +221,8 @@ for run in $(seq "$runs"); do
 		done
 	done
 	for threads in ${THREADS:-1}; do
-		want files && files tcp ""
-		want json && json tcp ""
+		want files && each_build files tcp ""
+		want json && each_build json tcp ""
 		want clickhouse && clickhouse tcp ""
 	done
 done
