@@ -670,13 +670,6 @@ agg_flush(struct med_process *p, uint64_t now_ns)
 }
 
 static void
-agg_layout_gone(struct med_process *p, struct med_layout *l)
-{
-	free(l->proc[p->stage]);
-	l->proc[p->stage] = NULL;
-}
-
-static void
 agg_counters(const struct med_process *p, void (*fn)(void *arg, const char *name,
 		uint64_t value), void *arg)
 {
@@ -719,7 +712,6 @@ const struct med_process_ops med_aggregate_ops = {
 	.record = agg_record,
 	.tick = agg_tick,
 	.flush = agg_flush,
-	.layout_gone = agg_layout_gone,
 	.counters = agg_counters,
 	.free = agg_free,
 	.changes_keys = 1,

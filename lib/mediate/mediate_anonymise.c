@@ -292,13 +292,6 @@ anon_technique(const struct med_process *p, uint32_t pen, uint16_t id, uint16_t 
 }
 
 static void
-anon_layout_gone(struct med_process *p, struct med_layout *l)
-{
-	free(l->proc[p->stage]);
-	l->proc[p->stage] = NULL;
-}
-
-static void
 anon_counters(const struct med_process *p, void (*fn)(void *arg, const char *name,
 		uint64_t value), void *arg)
 {
@@ -322,7 +315,6 @@ const struct med_process_ops med_anonymise_ops = {
 	.create = anon_create,
 	.record = anon_record,
 	.technique = anon_technique,
-	.layout_gone = anon_layout_gone,
 	.counters = anon_counters,
 	.free = anon_free,
 	.takes_options = 1,

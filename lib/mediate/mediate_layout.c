@@ -55,9 +55,15 @@ med_layout_put(struct dpfix_mediate *m, struct med_layout *l)
 {
 	if (l == NULL || --l->refs != 0)
 		return;
-	for (unsigned int i = 0; i < m->nb_procs; i++)
-		if (l->proc[i] != NULL && m->procs[i].ops->layout_gone != NULL)
+	for (unsigned int i = 0; i < m->nb_procs; i++) {
+		if (l->proc[i] == NULL)
+			continue;
+		if (m->procs[i].ops->layout_gone != NULL)
 			m->procs[i].ops->layout_gone(&m->procs[i], l);
+		else
+			free(l->proc[i]);
+		l->proc[i] = NULL;
+	}
 	med_layout_unmap(m, l);
 	free(l->offsets);
 	free(l->lengths);

@@ -88,7 +88,8 @@ struct med_process_ops {
 	void (*tick)(struct med_process *p, uint64_t now_ns);
 	/* The end: everything held is passed on. */
 	void (*flush)(struct med_process *p, uint64_t now_ns);
-	/* A layout is freed: the process frees its view (l->proc[p->stage]). */
+	/* A layout is freed: the process frees its view (l->proc[p->stage]). NULL: the view
+	 * is one allocation, which med_layout_put frees. */
 	void (*layout_gone)(struct med_process *p, struct med_layout *l);
 	/* Anonymisation: what it does to element (pen, id), RFC 6235 (0: nothing). */
 	int (*technique)(const struct med_process *p, uint32_t pen, uint16_t id,

@@ -69,13 +69,6 @@ select_record(struct med_process *p, const struct med_record *r)
 }
 
 static void
-select_layout_gone(struct med_process *p, struct med_layout *l)
-{
-	free(l->proc[p->stage]);
-	l->proc[p->stage] = NULL;
-}
-
-static void
 select_counters(const struct med_process *p, void (*fn)(void *arg, const char *name,
 		uint64_t value), void *arg)
 {
@@ -98,7 +91,6 @@ select_free(struct med_process *p)
 const struct med_process_ops med_select_ops = {
 	.create = select_create,
 	.record = select_record,
-	.layout_gone = select_layout_gone,
 	.counters = select_counters,
 	.free = select_free,
 };
