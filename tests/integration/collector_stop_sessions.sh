@@ -7,6 +7,8 @@
 # comes and woken 0.5 s later with a burst of records due. So every record the probe exported is in the
 # collector's output and none is counted unconfirmed; the records that waited for a
 # session that never came are counted lost by the probe (exit 2), the collector exits 0.
+# The same through a Mediator stopped in its place (tcp in, tcp out): its collector gets
+# every record the probe exported.
 # Before, the collector closed as soon as a round found nothing to read: records sent
 # meanwhile were reset unread, and the probe counted as unconfirmed every record since
 # its last confirmation, read or not (collector records + unconfirmed != exported).
@@ -77,5 +79,48 @@ PYEOF
 	echo "ok $scheme: all $exported records exported were read, none unconfirmed"
 }
 
-for s in ${HALFCLOSE_SCHEMES:-tcp tls+tcp}; do stopped "$s"; done
+# The Mediator's inbound side is lib/collect's too: stopped the same way, it reads all
+# the probe sent, and its exporting side passes every record on to its collector.
+mediated() {
+	local port cport probe rc=0 mrc=0
+	port=$(free_port)
+	cport=$(free_port)
+	start_collector_at "tcp://127.0.0.1:$cport" "$WORK/m.c" --quiet
+	start_mediator "$WORK/m" --listen "tcp://127.0.0.1:$port" --collector "tcp://127.0.0.1:$cport"
+	# shellcheck disable=SC2046
+	"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$WORK/flows.pcap,infinite_rx=1" -- \
+		--collector "tcp://127.0.0.1:$port" --stats-interval 0 --active-timeout 1 \
+		--idle-timeout 1 --export-flush 0.02 --stats-json "$WORK/m.json" >"$WORK/m.p" 2>&1 &
+	probe=$!
+	PIDS+=("$probe")
+	(wait_for_telemetry "dpfix-test-$$" /dpfix/stats "c['records_exported'] > 12000" True 20) ||
+		fail "mediator: the probe: $(grep -av '^  ' "$WORK/m.p" | tail -5)"
+	kill -STOP "$probe"
+	kill -TERM "$MEDIATOR_PID"
+	sleep 0.5
+	kill -CONT "$probe"
+	timeout 30 tail --pid="$MEDIATOR_PID" -f /dev/null || fail "mediator: did not exit on SIGTERM"
+	wait "$MEDIATOR_PID" || mrc=$?
+	wait_for_text "$WORK/m.p" "is down" 10
+	kill -INT "$probe"
+	wait "$probe" || rc=$?
+	stop_collector
+	read -r exported unconfirmed < <($PY - "$WORK/m.json" <<'PYEOF'
+import json, sys
+x = json.load(open(sys.argv[1]))["exporter"]
+print(x["records_exported"], x["records_unconfirmed"])
+PYEOF
+	)
+	flows=$(summary_value "$WORK/m.c.stdout" flows)
+	echo "mediator: the probe exported $exported, unconfirmed $unconfirmed; the collector behind the Mediator has $flows; Mediator exit $mrc"
+	[ "$unconfirmed" = 0 ] && [ "$flows" = "$exported" ] ||
+		fail "mediator: $(grep -a "export" "$WORK/m.p"); $(grep "session\|lost" "$WORK/m.stderr" "$WORK/m.stdout")"
+	[ "$mrc" = 0 ] || fail "mediator: exit $mrc: $(tail -2 "$WORK/m.stdout")"
+	grep -q "ended by the exporter after our stop" "$WORK/m.stderr" || fail "mediator: $(grep session "$WORK/m.stderr")"
+	echo "ok mediator: all $exported records the probe exported passed on, none unconfirmed"
+}
+
+for s in ${HALFCLOSE_SCHEMES:-tcp tls+tcp mediator}; do
+	if [ "$s" = mediator ]; then mediated; else stopped "$s"; fi
+done
 echo "collector_stop_sessions: ok"
