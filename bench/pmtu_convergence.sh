@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Path MTU convergence (issue 12: a size confirmed within 10 s): the probe exports over
-# dtls+udp through a router whose link to the collector has MTU MTU and whose ICMP
+# SCHEME (dtls+udp, or dtls+sctp) through a router whose link to the collector has MTU MTU and whose ICMP
 # "fragmentation needed" is dropped (tests/integration/lib.sh's router_path and
 # router_drop_too_big), ROUNDS times; each round reads the probe's "path MTU search done
 # in X s: N octets confirmed" (from the session's first poll to the last probe's verdict)
 # and the wall time from the probe's start to that line. Prints one line per round and
-# min / median / max. Usage: bench/pmtu_convergence.sh [BUILD_DIR]  (env: ROUNDS, MTU)
+# min / median / max. Usage: bench/pmtu_convergence.sh [BUILD_DIR]  (env: ROUNDS, MTU,
+# SCHEME)
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 ROUNDS=${ROUNDS:-10}
 MTU=${MTU:-1280}
+SCHEME=${SCHEME:-dtls+udp}
 top=$(cd "$(dirname "$0")/.." && pwd)
 export DPFIX_PROBE=$build/app/probe/dpfix-probe DPFIX_COLLECTOR=$build/app/collector/dpfix-collector
 export DPFIX_SOURCE_ROOT=$top
@@ -23,13 +25,13 @@ tag=pmtub$$
 router_path "$tag" "$MTU"
 router_drop_too_big "$tag"
 for r in $(seq "$ROUNDS"); do
-	COLLECTOR_NETNS=${tag}c start_collector_at "dtls+udp://10.77.2.2:4740" "$WORK/c$r" --quiet \
+	COLLECTOR_NETNS=${tag}c start_collector_at "$SCHEME://10.77.2.2:4740" "$WORK/c$r" --quiet \
 		--psk-file "$WORK/psk"
 	start=$(date +%s.%N)
 	# shellcheck disable=SC2046
 	ip netns exec "${tag}e" "$DPFIX_PROBE" $(eal_args) \
 		--vdev "net_pcap0,rx_pcap=$WORK/flows.pcap,infinite_rx=1" -- \
-		--collector "dtls+udp://10.77.2.2:4740" --psk-file "$WORK/psk" \
+		--collector "$SCHEME://10.77.2.2:4740" --psk-file "$WORK/psk" \
 		--psk-identity probe1.example --packet-timestamps no >"$WORK/p$r" 2>&1 &
 	probe=$!
 	PIDS+=("$probe")

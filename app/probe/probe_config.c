@@ -171,7 +171,7 @@ const struct dpfix_config_option probe_options[] = {
 		"most flows each worker holds at once"),
 	OPT("path_mtu_discovery", DPFIX_CONFIG_BOOL, path_mtu_discovery, "yes", 0, 1,
 		"udp and sctp export, with or without DTLS: the base path MTU (1200 IPv4, 1280 IPv6) "
-		"until probes confirm more, up to export_mtu (dtls+udp to a dpfix collector; "
+		"until probes confirm more, up to export_mtu (dtls+udp, dtls+sctp to a dpfix collector; "
 		"doc/path-mtu.md); no: export_mtu is the path MTU"),
 	OPT("export_ring_size", DPFIX_CONFIG_U32, export_ring_size, "8192", 64, 1u << 24,
 		"records queued from each worker to the exporter, power of 2"),

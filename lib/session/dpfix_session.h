@@ -251,11 +251,12 @@ void dpfix_session_abort(struct dpfix_session *s);
 int dpfix_session_heartbeats(const struct dpfix_session *s);
 
 /* Exporter: sends heartbeat request id (its payload: id and 12 random octets, which the
- * collector echoes) with at least 16 octets of random padding; over UDP padded so that
- * the IP packet is ip_size octets (a path MTU probe), 0 for the smallest. 0 when sent,
- * -EAGAIN (the transport is full: nothing was sent), -EMSGSIZE (larger than the local
- * link or a record allows: nothing left), -EOPNOTSUPP (not agreed), or another negative
- * errno. */
+ * collector echoes) with at least 16 octets of random padding; over UDP and SCTP padded
+ * so that the IP packet is ip_size octets (a path MTU probe), 0 for the smallest. 0 when
+ * sent, -EAGAIN (the transport is full: nothing was sent), -EBUSY (SCTP: data in flight,
+ * so the probe could not go alone in one packet: none went, or one whose answer proves
+ * nothing), -EMSGSIZE (larger than the local link or a record allows: nothing left),
+ * -EOPNOTSUPP (not agreed), or another negative errno. */
 int dpfix_session_heartbeat(struct dpfix_session *s, uint32_t id, uint32_t ip_size);
 
 /* Exporter: one request answered since the last call, oldest first: 1 with its id, or 0.
@@ -281,7 +282,7 @@ uint32_t dpfix_session_path_mtu(const struct dpfix_session *s);
  * unanswered (a black hole). Each change is logged. Answers are taken in by
  * dpfix_session_recv: returns 1 while a probe waits for one on a datagram session
  * (read it until -EAGAIN), else 0. Nothing happens without path_mtu_discovery, or
- * without heartbeats agreed over DTLS/UDP (the base size stays). */
+ * without heartbeats agreed over DTLS/UDP or DTLS/SCTP (the base size stays). */
 int dpfix_session_path_poll(struct dpfix_session *s, uint64_t now_ms);
 
 /* Exporter: a session replacing one to the same collector takes the size that one had

@@ -18,6 +18,8 @@ struct dpfix_send_opts {
 	uint8_t unordered;      /* SCTP: deliver without waiting for earlier messages */
 	uint32_t pr_ttl_ms;     /* SCTP: give up retransmitting after this long (PR-SCTP), 0 never */
 	uint32_t records;       /* the data records the message carries: counted if given up */
+	/* SCTP: a path MTU probe (doc/path-mtu.md): sent alone in one packet, never resent. */
+	uint8_t probe;
 };
 
 struct dpfix_recv_info {
@@ -50,7 +52,13 @@ struct dpfix_conn {
 	uint32_t path_mtu;
 	uint32_t path_mtu_max;
 	uint32_t path_headers;
-	uint32_t last_send_len; /* UDP: the payload of the last datagram sent */
+	uint32_t last_send_len; /* UDP: the payload of the last datagram sent; SCTP: of the
+	                         * last probe */
+	/* The IP size of the last probe sent (SCTP: 0 if it could not go alone in one packet
+	 * at once, and was dropped), and what sizes a probe can have: multiples of
+	 * path_mtu_granule (SCTP: 4, its chunks' alignment; 0: any). */
+	uint32_t last_probe_size;
+	uint32_t path_mtu_granule;
 };
 
 struct dpfix_listener_conn_ops;
@@ -106,6 +114,12 @@ struct dpfix_transport_ops {
 	/* Optional, exporter with path_mtu_discovery: holds sends to IP datagrams of mtu
 	 * octets from now on (path_mtu, max_payload). 0 or -errno. */
 	int (*set_path_mtu)(struct dpfix_conn *c, uint32_t mtu);
+	/* Optional, exporter with path_mtu_discovery (SCTP; UDP has none: a datagram is its
+	 * headers and the message): the longest message that a probe sent now
+	 * (dpfix_send_opts.probe) carries in one packet of at most ip_size octets, in room.
+	 * -EBUSY: data is in flight, so a probe now could not go alone (try again soon);
+	 * -EMSGSIZE: no probe of that size. */
+	int (*probe_room)(struct dpfix_conn *c, uint32_t ip_size, uint32_t *room);
 	/* Optional (SCTP): authenticate DATA with this key from now on (RFC 6083). */
 	int (*set_auth_key)(struct dpfix_conn *c, const uint8_t *key, size_t len);
 

@@ -338,7 +338,7 @@ start_tls(struct dpfix_session *s, char *err, size_t errlen)
 	if (s->own_ctx != NULL)
 		s->tls = tls_conn_create(s->own_ctx, s, dtls_mtu(s), is_sctp(s),
 				params->heartbeat_interval_ms != 0 || (params->path_mtu_discovery &&
-					s->conn.ops->ip_protocol == IPPROTO_UDP), err, errlen);
+					s->conn.ops->ip_protocol != IPPROTO_TCP), err, errlen);
 	if (s->tls == NULL) {
 		open_failed(s, err, errlen, 0);
 		return -EINVAL;

@@ -82,13 +82,13 @@ heartbeat_frame(const struct dpfix_session *s, const uint8_t *b, size_t len)
 }
 
 /* Writes one heartbeat message on the data stream (SCTP: behind the data sent before
- * it, which an answer then shows was read). */
+ * it, which an answer then shows was read; a path MTU probe, probe 1, goes apart). */
 static int
-write_message(struct dpfix_session *s, const uint8_t *msg, size_t len)
+write_message(struct dpfix_session *s, const uint8_t *msg, size_t len, int probe)
 {
 	int ret;
 
-	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_DATA};
+	s->send_opts = (struct dpfix_send_opts){.stream = STREAM_DATA, .probe = (uint8_t)probe};
 	ret = tls_write(s->tls, msg, len);
 	if (ret == 0)
 		s->conn.ops->flush(&s->conn);
@@ -120,7 +120,7 @@ answer(struct dpfix_session *s, const uint8_t *payload, uint16_t payload_len)
 	msg[4] = RESPONSE;
 	put16(msg + 5, payload_len);
 	memcpy(msg + FRAME_HEADER + BODY_HEADER, payload, payload_len);
-	if (random_fill(msg + len - MIN_PADDING, MIN_PADDING) < 0 || write_message(s, msg, len) < 0) {
+	if (random_fill(msg + len - MIN_PADDING, MIN_PADDING) < 0 || write_message(s, msg, len, 0) < 0) {
 		s->stats.heartbeats_ignored++; /* the peer counts it as missed */
 		return;
 	}
@@ -183,24 +183,32 @@ heartbeat_take(struct dpfix_session *s, const uint8_t *b, size_t len)
 }
 
 /* A request padded to fill an IP datagram of ip_size octets (a path MTU probe) over
- * DTLS/UDP: its length, the largest whose record fits. DTLS's limit is raised for it
- * (the record is larger than the messages' path MTU); the caller puts it back. */
+ * DTLS/UDP or DTLS/SCTP: its length, the largest whose record fits in room, the record
+ * length the transport takes in one such datagram. Over UDP DTLS's limit is raised for
+ * it (the record is larger than the messages' path MTU); the caller puts it back. */
 static int
-probe_length(struct dpfix_session *s, uint32_t ip_size, size_t *len)
+probe_length(struct dpfix_session *s, uint32_t ip_size, size_t *len, uint32_t *room)
 {
-	uint32_t datagram;
 	int64_t want;
-	int expansion;
+	int expansion, ret;
 
-	if (s->endpoint.ip_protocol != IPPROTO_UDP || s->tls == NULL)
+	if (s->tls == NULL)
 		return -EOPNOTSUPP;
-	if (ip_size > s->conn.path_mtu_max || ip_size <= s->conn.path_headers + *len)
-		return -EMSGSIZE;
-	datagram = ip_size - s->conn.path_headers;
-	/* wolfSSL's limit is only a cap here (the padding sets the size): its slack lets a
-	 * record that its prediction would take for too large go. */
-	if (tls_set_mtu(s->tls, datagram + PROBE_MTU_SLACK) < 0)
-		return -EMSGSIZE;
+	if (s->conn.ops->probe_room != NULL) {
+		/* SCTP: the transport knows its packets; -EBUSY: not now. */
+		if ((ret = s->conn.ops->probe_room(&s->conn, ip_size, room)) < 0)
+			return ret;
+	} else if (s->endpoint.ip_protocol == IPPROTO_UDP) {
+		if (ip_size > s->conn.path_mtu_max || ip_size <= s->conn.path_headers + *len)
+			return -EMSGSIZE;
+		*room = ip_size - s->conn.path_headers;
+		/* wolfSSL's limit is only a cap here (the padding sets the size): its slack
+		 * lets a record that its prediction would take for too large go. */
+		if (tls_set_mtu(s->tls, *room + PROBE_MTU_SLACK) < 0)
+			return -EMSGSIZE;
+	} else {
+		return -EOPNOTSUPP;
+	}
 	expansion = tls_record_expansion(s->tls, (uint32_t)*len);
 	if (expansion < 0)
 		return -EMSGSIZE;
@@ -208,7 +216,7 @@ probe_length(struct dpfix_session *s, uint32_t ip_size, size_t *len)
 	 * octets high): the difference the last probe showed is made up, so the datagram is
 	 * the size asked from the second probe on. A block cipher's padding may still make
 	 * a probe a few octets off; the search takes each probe for the size it had. */
-	want = (int64_t)datagram - expansion + s->path.pad_correction;
+	want = (int64_t)*room - expansion + s->path.pad_correction;
 	if (want < (int64_t)*len || want > MAX_MESSAGE)
 		return -EMSGSIZE;
 	*len = (size_t)want;
@@ -221,6 +229,7 @@ heartbeat_send_request(struct dpfix_session *s, uint32_t id, uint32_t ip_size,
 {
 	uint8_t *msg = message_buffer(s), *payload;
 	size_t len = FRAME_HEADER + BODY_HEADER + PAYLOAD + MIN_PADDING;
+	uint32_t room = 0;
 	int ret = 0;
 
 	if (!s->hb.agreed)
@@ -228,7 +237,7 @@ heartbeat_send_request(struct dpfix_session *s, uint32_t id, uint32_t ip_size,
 	if (msg == NULL)
 		return -ENOMEM;
 	if (ip_size != 0)
-		ret = probe_length(s, ip_size, &len);
+		ret = probe_length(s, ip_size, &len, &room);
 	payload = msg + FRAME_HEADER + BODY_HEADER;
 	put16(msg, MARKER);
 	put16(msg + 2, (uint32_t)len);
@@ -239,16 +248,19 @@ heartbeat_send_request(struct dpfix_session *s, uint32_t id, uint32_t ip_size,
 		ret = random_fill(payload + 4, len - FRAME_HEADER - BODY_HEADER - 4);
 	s->conn.last_send_len = 0;
 	if (ret == 0)
-		ret = write_message(s, msg, len);
-	if (ip_size != 0 && s->tls != NULL && s->endpoint.ip_protocol == IPPROTO_UDP) {
+		ret = write_message(s, msg, len, ip_size != 0);
+	if (ip_size != 0 && s->tls != NULL && s->endpoint.ip_protocol == IPPROTO_UDP)
 		tls_set_mtu(s->tls, s->conn.max_payload);
-		if (ret == 0 && s->conn.last_send_len != 0) {
-			uint32_t sent = s->conn.path_headers + s->conn.last_send_len;
+	if (ip_size != 0 && ret == 0 && s->conn.last_send_len != 0) {
+		uint32_t sent = s->conn.ops->probe_room != NULL ? s->conn.last_probe_size :
+				s->conn.path_headers + s->conn.last_send_len;
 
-			s->path.pad_correction += (int32_t)ip_size - (int32_t)sent;
-			if (sent_size != NULL)
-				*sent_size = sent;
-		}
+		s->path.pad_correction += (int32_t)room - (int32_t)s->conn.last_send_len;
+		/* SCTP: a probe that could not go alone in one packet at once proves nothing. */
+		if (sent == 0)
+			ret = -EBUSY;
+		if (sent_size != NULL)
+			*sent_size = sent;
 	}
 	if (ret == 0) {
 		memcpy(nonce, payload + 4, HEARTBEAT_NONCE);

@@ -24,6 +24,22 @@
 #define RAISE_INTERVAL_MS 600000
 /* Probe ids: apart from the program's own heartbeats' (theirs are matched apart too). */
 #define PROBE_ID_BASE 0xF0000000u
+/* SCTP: a probe waits for a moment when no data is in flight (it must go alone). */
+#define BUSY_RETRY_MS 10
+
+/* The step between sizes a probe can have (SCTP: 4, its packets' alignment), and size
+ * rounded down to one; low (the base size) is one. */
+static uint32_t
+granule(const struct dpfix_session *s)
+{
+	return s->conn.path_mtu_granule > 1 ? s->conn.path_mtu_granule : 1;
+}
+
+static uint32_t
+largest(const struct dpfix_session *s)
+{
+	return s->conn.path_mtu_max - s->conn.path_mtu_max % granule(s);
+}
 
 static uint32_t
 base_size(const struct dpfix_session *s)
@@ -47,7 +63,7 @@ use_size(struct dpfix_session *s, uint32_t mtu, const char *why)
 
 	if (mtu == before || s->conn.ops->set_path_mtu(&s->conn, mtu) < 0)
 		return;
-	if (s->tls != NULL)
+	if (s->tls != NULL && s->endpoint.ip_protocol == IPPROTO_UDP)
 		tls_set_mtu(s->tls, s->conn.max_payload);
 	dpfix_session_log(DPFIX_LOG_INFO, "%s: path MTU %u -> %u octets: %s", s->name, before,
 			mtu, why);
@@ -59,12 +75,11 @@ path_start(struct dpfix_session *s)
 	struct session_path *p = &s->path;
 
 	if (!s->params.path_mtu_discovery || s->server || !s->hb.agreed || s->tls == NULL ||
-			s->endpoint.ip_protocol != IPPROTO_UDP ||
-			s->conn.path_mtu >= s->conn.path_mtu_max)
+			s->endpoint.ip_protocol == IPPROTO_TCP || s->conn.path_mtu >= largest(s))
 		return;
 	p->probing = 1;
 	p->low = s->conn.path_mtu;
-	p->high = s->conn.path_mtu_max;
+	p->high = largest(s);
 	p->raise_ms = 0; /* the caller's clock starts it, at the first poll */
 	dpfix_session_log(DPFIX_LOG_INFO, "%s: path MTU %u octets (the base size) until a "
 			"larger one is confirmed; probing up to %u", s->name, p->low, p->high);
@@ -119,6 +134,14 @@ send_probe(struct dpfix_session *s, uint32_t size, uint64_t now_ms)
 		p->probe_size = sent;
 	if (ret == -EMSGSIZE)
 		return ret;
+	/* SCTP, data in flight: not a try, and none went (sent is still size), or one that
+	 * did not go alone in one packet (sent 0), whose answer, if one comes, proves
+	 * nothing: the next after the usual wait. */
+	if (ret == -EBUSY) {
+		p->probe_id = 0;
+		p->deadline_ms = now_ms + (sent == 0 ? PROBE_TIMEOUT_MS : BUSY_RETRY_MS);
+		return 0;
+	}
 	/* Not sent (-EAGAIN: the socket is full): counts as a try, the next comes soon. */
 	p->tries++;
 	return 0;
@@ -139,7 +162,7 @@ search_step_done(struct dpfix_session *s, uint64_t now_ms)
 		return;
 	dpfix_session_log(DPFIX_LOG_INFO, "%s: path MTU search done in %.1f s: %u octets "
 			"confirmed, %s", s->name, (now_ms - p->search_started_ms) / 1000.0, p->low,
-			p->low == s->conn.path_mtu_max ? "the largest export_mtu and the interface allow" :
+			p->low == largest(s) ? "the largest export_mtu and the interface allow" :
 			"one more went unanswered");
 	p->search_started_ms = 0;
 }
@@ -169,7 +192,7 @@ probe_failed(struct dpfix_session *s, uint64_t now_ms)
 
 	p->probe_size = 0;
 	if (size > p->low) {
-		p->high = size - 1;
+		p->high = size - granule(s);
 		search_step_done(s, now_ms);
 		return;
 	}
@@ -182,7 +205,7 @@ probe_failed(struct dpfix_session *s, uint64_t now_ms)
 			"hole?): back to the base size, searching again", PROBE_TRIES);
 	use_size(s, base, why);
 	p->low = base;
-	p->high = s->conn.path_mtu_max;
+	p->high = largest(s);
 	p->next_ms = now_ms;
 	p->search_started_ms = now_ms;
 }
@@ -211,15 +234,16 @@ dpfix_session_path_poll(struct dpfix_session *s, uint64_t now_ms)
 	}
 	if (now_ms < p->next_ms)
 		return 0;
-	if (p->low >= p->high && now_ms >= p->raise_ms && p->low < s->conn.path_mtu_max) {
-		p->high = s->conn.path_mtu_max;
+	if (p->low >= p->high && now_ms >= p->raise_ms && p->low < largest(s)) {
+		p->high = largest(s);
 		p->search_started_ms = now_ms;
 	}
 	if (now_ms >= p->raise_ms)
 		p->raise_ms = now_ms + RAISE_INTERVAL_MS;
 	/* The middle of what is left, rounded up: each answer or failure halves it. A size
 	 * taken over from the session before is checked first. */
-	size = p->low < p->high && !p->confirm_first ? p->low + (p->high - p->low + 1) / 2 : p->low;
+	size = p->low < p->high && !p->confirm_first ?
+			p->low + (p->high - p->low + granule(s)) / granule(s) / 2 * granule(s) : p->low;
 	p->confirm_first = 0;
 	if (send_probe(s, size, now_ms) < 0) {
 		probe_failed(s, now_ms);

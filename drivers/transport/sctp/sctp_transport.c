@@ -18,6 +18,7 @@
 #include <usrsctp.h>
 
 #include "dpfix_transport.h"
+#include "sctp_private.h"
 #include "sockaddr_util.h"
 
 #define STREAMS 16
@@ -26,35 +27,7 @@
 #define HEARTBEAT_MS 1000
 #define RTO_MAX_MS 2000
 #define MAX_RETRANSMISSIONS 5
-#define SCTP_COMMON_HEADER 12   /* before the chunks of every SCTP packet */
 #define RETURNED_MAX (16 * 1024 * 1024) /* messages given back, held for another session */
-
-struct sctp_conn {
-	struct socket *sock;
-	uint8_t *msg;               /* message being reassembled from partial deliveries */
-	size_t msg_len;
-	uint16_t msg_stream;
-	int msg_whole;              /* ... and it is whole: recv hands it up next */
-	int in_notification;        /* reading the rest of a notification too long to read at once */
-	int dry;                    /* a SENDER_DRY event came: nothing was left unacknowledged */
-	uint16_t sent_serial;       /* messages sent, for their context */
-	uint64_t given_up;          /* messages given up, as their notices tell */
-	uint32_t given_up_context;  /* the context of the last notice: its message's */
-	int in_send_failed;         /* the notification being read is a SEND_FAILED one */
-	/* What the notices of the message given up last carried (its parts, in order), and
-	 * the messages given back whole, to be sent again on another session: a queue of
-	 * [u32 length][u32 flow records][message] (sctp_take_returned). */
-	uint8_t *gather;
-	size_t gather_len;
-	uint32_t gather_records;    /* its flow records; 0: not to be given back */
-	uint8_t *returned;
-	size_t returned_len, returned_start;
-	int closed;
-	int write_shut;             /* we began the shutdown (shutdown_write) */
-	int peer_shutdown;          /* the peer began one (SHUTDOWN received) */
-	int aborted;                /* the association was lost or aborted */
-	struct sockaddr_storage peer_addr; /* the collector's, for per-path options */
-};
 
 struct sctp_listener {
 	struct socket *sock;
@@ -97,12 +70,16 @@ wake_upcall(struct socket *sock, void *arg, int flags)
  * by their local port, which nothing else in the process binds, and enlarge them (up to
  * net.core.rmem_max / wmem_max). Returns the families found bound (FOUND_IPV4, _IPV6):
  * usrsctp_init does not say when its bind fails (the port is another process's), and
- * then that family's SCTP silently never arrives. */
+ * then that family's SCTP silently never arrives. With df_always (an exporter with
+ * path_mtu_discovery) they also set DF on every datagram and ignore the kernel's own path
+ * MTU (IP_PMTUDISC_PROBE), as the UDP transport does: else a datagram larger than an
+ * MTU the kernel learned from ICMP goes in IP fragments, and a path MTU probe that
+ * crossed so would prove a size the path does not carry. */
 #define FOUND_IPV4 1
 #define FOUND_IPV6 2
 
 static int
-enlarge_udp_buffers(uint16_t udp_port)
+configure_udp_sockets(uint16_t udp_port, int df_always)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -131,15 +108,25 @@ enlarge_udp_buffers(uint16_t udp_port)
 		found |= ss.ss_family == AF_INET ? FOUND_IPV4 : FOUND_IPV6;
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+		if (df_always && ss.ss_family == AF_INET) {
+			int probe = IP_PMTUDISC_PROBE;
+
+			setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+		} else if (df_always) {
+			int probe = IPV6_PMTUDISC_PROBE;
+
+			setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof(probe));
+		}
 	}
 	closedir(dir);
 	return found;
 }
 
 /* usrsctp is one stack per process, bound to one UDP port for encapsulation; the stack
- * is of no use to addresses of family (AF_INET, AF_INET6) unless it holds that port. */
+ * is of no use to addresses of family (AF_INET, AF_INET6) unless it holds that port.
+ * df_always: see configure_udp_sockets (the first caller decides, for the process). */
 static int
-stack_init(uint16_t udp_port, int family, char *err, size_t errlen)
+stack_init(uint16_t udp_port, int family, int df_always, char *err, size_t errlen)
 {
 	int ret = 0, found;
 
@@ -162,7 +149,7 @@ stack_init(uint16_t udp_port, int family, char *err, size_t errlen)
 		usrsctp_sysctl_set_sctp_pr_enable(1);
 		usrsctp_sysctl_set_sctp_sendspace(SCTP_BUFFER);
 		usrsctp_sysctl_set_sctp_recvspace(SCTP_BUFFER);
-		found = enlarge_udp_buffers(udp_port);
+		found = configure_udp_sockets(udp_port, df_always);
 		if (found >= 0 && !(found & (family == AF_INET6 ? FOUND_IPV6 : FOUND_IPV4))) {
 			snprintf(err, errlen, "UDP port %u for SCTP (RFC 6951) is in use: another "
 					"process (another collector?) holds it", udp_port);
@@ -245,27 +232,6 @@ conn_new(struct socket *sock)
 	return t;
 }
 
-/* usrsctp has no path MTU discovery of its own (no PLPMTUD; it ignores ICMP): with
- * path_mtu_discovery the association's path MTU is set, and its DATA chunks are cut to
- * it (doc/path-mtu.md). usrsctp 0.9.5 takes spp_pathmtu as the room for chunks: its
- * packets are that plus the IP and SCTP common headers and, not counted by usrsctp, the
- * UDP header that encapsulates them (an IPv4 datagram is spp_pathmtu + 40 octets). */
-static int
-sctp_set_path_mtu(struct dpfix_conn *c, uint32_t mtu)
-{
-	struct sctp_conn *t = c->priv;
-	struct sctp_paddrparams pp = {.spp_flags = SPP_PMTUD_DISABLE};
-
-	if (mtu > c->path_mtu_max || mtu <= c->path_headers + 256)
-		return -EINVAL;
-	memcpy(&pp.spp_address, &t->peer_addr, sizeof(pp.spp_address));
-	pp.spp_pathmtu = mtu - c->path_headers - SCTP_COMMON_HEADER;
-	if (usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp)) < 0)
-		return -errno;
-	c->path_mtu = mtu;
-	return 0;
-}
-
 static int
 sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		const struct dpfix_session_params *p, char *err, size_t errlen)
@@ -274,7 +240,7 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	struct sctp_udpencaps encaps = {.sue_port = htons(remote_udp)};
 	struct sockaddr_storage peer_addr = {0};
 	struct sctp_conn *t;
-	uint32_t base;
+	uint32_t base, route;
 	struct addrinfo *res;
 	struct socket *sock;
 	int ret;
@@ -282,7 +248,7 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	ret = sockaddr_resolve(ep, SOCK_STREAM, 0, &res, err, errlen);
 	if (ret < 0)
 		return ret;
-	ret = stack_init(ephemeral_udp_port(), res->ai_family, err, errlen);
+	ret = stack_init(ephemeral_udp_port(), res->ai_family, p->path_mtu_discovery, err, errlen);
 	if (ret < 0 && !initialised) {
 		freeaddrinfo(res);
 		return ret;
@@ -307,6 +273,7 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	memcpy(&peer_addr, res->ai_addr, res->ai_addrlen);
 	c->path_headers = res->ai_family == AF_INET6 ? 48 : 28; /* IP and UDP */
 	base = res->ai_family == AF_INET6 ? DPFIX_BASE_PMTU_IPV6 : DPFIX_BASE_PMTU_IPV4;
+	route = sctp_route_mtu(res->ai_addr, res->ai_addrlen);
 	/* Blocking connect at session set-up, bounded by the INIT retry limits above. */
 	ret = usrsctp_connect(sock, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
@@ -327,12 +294,18 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	t->peer_addr = peer_addr;
 	if (!p->path_mtu_discovery)
 		return 0;
-	/* No probing on SCTP yet: the base size, which crosses any path (doc/path-mtu.md). */
-	c->path_mtu_max = base < p->mtu ? base : p->mtu;
-	ret = sctp_set_path_mtu(c, c->path_mtu_max);
+	if (ep->security != DPFIX_SECURITY_NONE) /* probes need a dpfix peer over DTLS */
+		sctp_path_probing_options(t);
+	/* The base size, which crosses any path, until probes find more (doc/path-mtu.md):
+	 * up to export_mtu or the route's MTU. A probe's size is a multiple of 4, as every
+	 * SCTP packet's. */
+	c->path_mtu_max = route != 0 && route < p->mtu ? route : p->mtu;
+	c->path_mtu_granule = 4;
+	base = base < c->path_mtu_max ? base : c->path_mtu_max;
+	ret = sctp_set_path_mtu(c, base);
 	if (ret < 0) {
 		snprintf(err, errlen, "collector %s://%s:%u: SCTP path MTU %u: %s", ep->scheme,
-				ep->host, ep->port, c->path_mtu_max, strerror(-ret));
+				ep->host, ep->port, base, strerror(-ret));
 		c->ops->close(c);
 	}
 	return ret;
@@ -353,6 +326,8 @@ sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_
 
 	if (t->closed)
 		return -EPIPE;
+	if (opts->probe)
+		return sctp_send_probe(c, t, buf, len, opts);
 	/* A message given up comes back in notices, one per part, with this context: its
 	 * records (an IPFIX message of at most 65535 bytes has fewer than 65536) and, to tell
 	 * consecutive messages apart, its serial number. */
@@ -430,6 +405,8 @@ handle_notification(struct dpfix_conn *c, struct sctp_conn *t, const union sctp_
 	if (n->sn_header.sn_type == SCTP_SEND_FAILED_EVENT && len >= sizeof(n->sn_send_failed_event)) {
 		uint32_t context = n->sn_send_failed_event.ssfe_info.snd_context;
 
+		if (context == PROBE_CONTEXT)
+			return; /* a lost probe, abandoned by design */
 		if (t->given_up == 0 || context != t->given_up_context) {
 			gather_finish(t);
 			t->given_up++;
@@ -716,7 +693,7 @@ sctp_listen(void **state, const struct dpfix_endpoint *ep, const struct dpfix_se
 	ret = sockaddr_resolve(ep, SOCK_STREAM, AI_PASSIVE, &res, err, errlen);
 	if (ret < 0)
 		goto fail;
-	ret = stack_init(l->udp_port, res->ai_family, err, errlen);
+	ret = stack_init(l->udp_port, res->ai_family, 0, err, errlen);
 	if (ret < 0) {
 		freeaddrinfo(res);
 		goto fail;
@@ -815,6 +792,7 @@ static const struct dpfix_transport_ops sctp_ops = {
 	.flags = DPFIX_TRANSPORT_MESSAGES | DPFIX_TRANSPORT_RELIABLE,
 	.connect = sctp_connect,
 	.set_path_mtu = sctp_set_path_mtu,
+	.probe_room = sctp_probe_room,
 	.send = sctp_send,
 	.recv = sctp_recv,
 	.flush = sctp_flush,
