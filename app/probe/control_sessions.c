@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include "probe.h"
@@ -22,14 +23,12 @@
 /* Input over and no session: wait this long for one, then drop what is left. */
 #define SHUTDOWN_GRACE_NS 5000000000ull
 
-struct dpfix_session *
-sessions_open_first(struct session_control *c, const struct probe_settings *s,
-		int collector, char *err, size_t errlen)
+int
+sessions_setup(struct session_control *c, const struct probe_settings *s, int collector,
+		char *err, size_t errlen)
 {
-	struct dpfix_session *session = NULL;
-
 	if (failover_setup(c, s, collector, err, errlen) < 0)
-		return NULL;
+		return -EINVAL;
 	c->params = (struct dpfix_session_params){
 		.mtu = s->export_mtu,
 		.path_mtu_discovery = (uint8_t)s->path_mtu_discovery,
@@ -41,6 +40,29 @@ sessions_open_first(struct session_control *c, const struct probe_settings *s,
 		.heartbeat_misses = s->heartbeat_misses,
 		.security = s->security,
 	};
+	return 0;
+}
+
+void
+sessions_first_opened(struct session_control *c, const struct dpfix_session *session)
+{
+	c->in_use = c->target;
+	if (session == NULL)
+		return;
+	c->sessions_opened = 1;
+	c->serial = c->serials_given = 1;
+	c->heartbeats = dpfix_session_heartbeats(session);
+	snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(session));
+}
+
+struct dpfix_session *
+sessions_open_first(struct session_control *c, const struct probe_settings *s,
+		int collector, char *err, size_t errlen)
+{
+	struct dpfix_session *session = NULL;
+
+	if (sessions_setup(c, s, collector, err, errlen) < 0)
+		return NULL;
 	/* The first collector that takes a session (failover: the primary, if it works). */
 	for (unsigned int i = 0; i < c->nb_endpoints; i++) {
 		session = dpfix_session_open(&c->endpoint, &c->params, err, errlen);
@@ -49,14 +71,38 @@ sessions_open_first(struct session_control *c, const struct probe_settings *s,
 		PROBE_LOG(WARNING, "export: collector %u of %u: %s", i + 1, c->nb_endpoints, err);
 		failover_next(c);
 	}
-	c->in_use = c->target;
-	if (session != NULL) {
-		c->sessions_opened = 1;
-		c->serial = c->serials_given = 1;
-		c->heartbeats = dpfix_session_heartbeats(session);
-		snprintf(c->session_name, sizeof(c->session_name), "%s", dpfix_session_name(session));
-	}
+	sessions_first_opened(c, session);
 	return session;
+}
+
+void
+sessions_open_side_by_side(struct exporter_ctx *x, struct dpfix_session **sessions,
+		char (*errs)[DPFIX_SESSION_ERRLEN])
+{
+	unsigned int pending;
+
+	for (unsigned int k = 0; k < x->nb_lanes; k++)
+		sessions[k] = dpfix_session_open_start(&x->lanes[k].control.endpoint,
+				&x->lanes[k].control.params, errs[k], DPFIX_SESSION_ERRLEN);
+	do {
+		pending = 0;
+		for (unsigned int k = 0; k < x->nb_lanes; k++) {
+			int ret;
+
+			if (sessions[k] == NULL)
+				continue;
+			/* (One that is up says 0 at once.) */
+			ret = dpfix_session_open_step(sessions[k], errs[k], DPFIX_SESSION_ERRLEN);
+			if (ret == -EINPROGRESS)
+				pending++;
+			else if (ret < 0)
+				sessions[k] = NULL; /* freed by the step */
+		}
+		if (pending != 0)
+			usleep(500);
+	} while (pending != 0);
+	for (unsigned int k = 0; k < x->nb_lanes; k++)
+		sessions_first_opened(&x->lanes[k].control, sessions[k]);
 }
 
 /* A connection attempt failed: the open did, or the session it gave did not last. The

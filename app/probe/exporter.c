@@ -20,26 +20,15 @@
 /* Backlog records handed to a lane in one round: the rings are drained between. */
 #define BACKLOG_FEED_MAX 1024
 
-/* Lane l's Exporting Process, and its first session (collector: the settings' index of
- * the lane's one collector, or -1 for all of them, failover). Without a session (none
- * of its collectors took one) *first_err says why; the lane reconnects. */
+/* Lane l's Exporting Process, with its first session s (the lane's to take up). Without
+ * one (replicate: its collector took none) first_err says why, and the lane reconnects. */
 static int
-lane_init(struct export_lane *l, int collector, char *first_err, size_t first_errlen,
-		char *err, size_t errlen)
+lane_init(struct export_lane *l, struct dpfix_session *s, const char *first_err, char *err,
+		size_t errlen)
 {
 	const struct probe_settings *st = l->x->settings;
-	struct dpfix_session *s;
 	int ret;
 
-	l->control.records_wait = l->x->nb_lanes > 1 ? "its records wait in its backlog, the "
-			"other collectors get theirs" : "records wait in the rings";
-	s = sessions_open_first(&l->control, st, collector, first_err, first_errlen);
-	/* One lane: the collector must be there at start; replicate goes on without it
-	 * (not with a collector that does not parse). */
-	if (s == NULL && (l->x->nb_lanes == 1 || l->control.nb_endpoints == 0)) {
-		snprintf(err, errlen, "%s", first_err);
-		return -EINVAL;
-	}
 	l->export = dpfix_export_create(&(struct dpfix_export_params){
 		.template_refresh_ns = st->template_refresh_ms * 1000000ull,
 		.flush_ns = st->export_flush_ms * 1000000ull,
@@ -86,8 +75,9 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 {
 	const struct probe_settings *st = x->settings;
 	int replicate = st->collector_mode == PROBE_COLLECTORS_REPLICATE;
-	char first_err[DPFIX_SESSION_ERRLEN];
-	unsigned int up = 0;
+	static char first_err[PROBE_MAX_COLLECTORS][DPFIX_SESSION_ERRLEN];
+	struct dpfix_session *first[PROBE_MAX_COLLECTORS] = {NULL};
+	unsigned int up = 0, last_failed = 0;
 
 	x->nb_lanes = replicate ? st->nb_collectors : 1;
 	/* Records are encoded where they are in the rings: a record and, with measures,
@@ -95,23 +85,46 @@ exporter_init(struct exporter_ctx *x, char *err, size_t errlen)
 	x->ring_elem_size = x->workers[0].ring_elem_size;
 	for (unsigned int i = 0; i < x->nb_lanes; i++) {
 		struct export_lane *l = &x->lanes[i];
-		int ret;
 
 		l->x = x;
 		l->index = i;
-		ret = lane_init(l, replicate ? (int)i : -1, first_err, sizeof(first_err), err,
-				errlen);
-		if (ret < 0)
+		l->control.records_wait = replicate ? "its records wait in its backlog, the "
+				"other collectors get theirs" : "records wait in the rings";
+	}
+	/* Failover: the first collector that takes a session, which must be there at
+	 * start; replicate: every collector's, side by side, and it goes on without those
+	 * that took none (not with one that does not parse). */
+	if (!replicate) {
+		first[0] = sessions_open_first(&x->lanes[0].control, st, -1, err, errlen);
+		if (first[0] == NULL)
+			return -EINVAL;
+	} else {
+		for (unsigned int i = 0; i < x->nb_lanes; i++)
+			if (sessions_setup(&x->lanes[i].control, st, (int)i, err, errlen) < 0)
+				return -EINVAL;
+		sessions_open_side_by_side(x, first, first_err);
+	}
+	for (unsigned int i = 0; i < x->nb_lanes; i++) {
+		struct export_lane *l = &x->lanes[i];
+		int ret = lane_init(l, first[i], first_err[i], err, errlen);
+
+		first[i] = NULL; /* the lane's now, closed by it on an error */
+		if (ret < 0) {
+			for (unsigned int k = i + 1; k < x->nb_lanes; k++)
+				dpfix_session_close(first[k]);
 			return ret;
-		if (dpfix_export_session(l->export) != NULL)
+		}
+		if (dpfix_export_session(l->export) != NULL) {
 			up++;
-		else if (x->nb_lanes > 1)
-			PROBE_LOG(WARNING, "export: collector %u of %u (%s) took no session at start: "
-					"%s; it is tried again, the others are exported to meanwhile", i + 1,
-					x->nb_lanes, st->collectors[i], first_err);
+			continue;
+		}
+		last_failed = i;
+		PROBE_LOG(WARNING, "export: collector %u of %u (%s) took no session at start: "
+				"%s; it is tried again, the others are exported to meanwhile", i + 1,
+				x->nb_lanes, st->collectors[i], first_err[i]);
 	}
 	if (up == 0) {
-		snprintf(err, errlen, "%s", first_err);
+		snprintf(err, errlen, "%s", first_err[last_failed]);
 		return -EINVAL;
 	}
 	return 0;

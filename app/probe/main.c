@@ -442,9 +442,12 @@ main(int argc, char **argv)
 					export_lcore == RTE_MAX_LCORE ? "the main lcore" : "its own lcore");
 		else
 			printf("dpfix-probe: and ");
-		printf("exporting to %s (messages up to %u bytes)%s%s\n", l->control.session_name,
-				s != NULL ? dpfix_session_max_message(s) : 0, s != NULL ? "" :
-				": no session yet", k == 0 && finite ? ", stopping at end of input" : "");
+		if (s != NULL)
+			printf("exporting to %s (messages up to %u bytes)", l->control.session_name,
+					dpfix_session_max_message(s));
+		else
+			printf("exporting to %s: no session yet", l->control.session_name);
+		printf("%s\n", k == 0 && finite ? ", stopping at end of input" : "");
 		heartbeats_describe(l);
 	}
 	fflush(stdout);

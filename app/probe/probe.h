@@ -291,6 +291,16 @@ lane_export_record(struct export_lane *l, const uint8_t *elem, uint64_t now_ns)
  * over or decides that none will come (reconnect). */
 struct dpfix_session *sessions_open_first(struct session_control *c,
 		const struct probe_settings *s, int collector, char *err, size_t errlen);
+/* sessions_open_first in parts, for replicate, whose collectors' first sessions are
+ * opened side by side (a collector that does not answer delays the start by
+ * connect_timeout once, not once each): setup (endpoints, parameters; -EINVAL with err
+ * for a collector that does not parse), then side_by_side opens every lane's (NULL with
+ * errs[k] saying why), and first_opened (in it) records each as the lane's first. */
+int sessions_setup(struct session_control *c, const struct probe_settings *s, int collector,
+		char *err, size_t errlen);
+void sessions_open_side_by_side(struct exporter_ctx *x, struct dpfix_session **sessions,
+		char (*errs)[DPFIX_SESSION_ERRLEN]);
+void sessions_first_opened(struct session_control *c, const struct dpfix_session *session);
 /* collector_mode replicate: a lane whose collector took no session at start reconnects
  * (its records wait in its backlog), why saying what failed. */
 void sessions_first_failed(struct export_lane *l, const char *why, uint64_t now_ns);

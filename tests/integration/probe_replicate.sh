@@ -158,17 +158,29 @@ wait_for_flows "$WORK/frozen-t.json" 1
 wait_for_telemetry "$prefix" /dpfix/collector,2 "c['records_exported'] > 0" True 20
 kill -STOP "$T_PID"
 wait_for_text "$WORK/frozen.probe" "export: collector tls+tcp 127.0.0.1:${T_URL##*:} .* is dead" 15
-# look_while TEXT WHAT: collector 1's records_exported twice, 1.5 s apart, while the
-# reconnection to WHAT, which ends by saying TEXT, is under way: it must grow.
+# look_while TEXT WHAT: collector 1's records_exported twice, 1.5 s apart (one telemetry
+# connection, so the look takes no longer), while the reconnection to WHAT, which ends
+# by saying TEXT, is under way: it must grow.
 look_while() {
-	local r1 r2
-	r1=$(telemetry_value "$prefix" /dpfix/collector,0 records_exported)
-	sleep 1.5
-	r2=$(telemetry_value "$prefix" /dpfix/collector,0 records_exported)
+	local looked
+	looked=$($PY - "/var/run/dpdk/$prefix/dpdk_telemetry.v2" <<'PYEOF'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(16384)
+def records():
+    s.send(b"/dpfix/collector,0")
+    return json.loads(s.recv(65536))["/dpfix/collector"]["records_exported"]
+r1 = records()
+time.sleep(1.5)
+print(r1, records())
+PYEOF
+) || fail "telemetry: $looked"
 	! grep -q "$1" "$WORK/frozen.probe" ||
 		fail "the reconnection to $2 ended before the second look; the test proves nothing"
-	[ "$r2" -gt "$r1" ] || fail "collector 1's export stood still ($r1 then $r2 records) while $2 reconnected"
-	LOOKS="$LOOKS $r1 -> $r2 ($2);"
+	set -- "$2" $looked
+	[ "$3" -gt "$2" ] || fail "collector 1's export stood still ($2 then $3 records) while $1 reconnected"
+	LOOKS="$LOOKS $2 -> $3 ($1);"
 }
 # Its reconnection's handshake (0.5 s on, for 5 s): collector 1's export goes on.
 sleep 0.6
