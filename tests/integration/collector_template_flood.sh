@@ -16,7 +16,9 @@ start_collector "$port" "$WORK/collector" --quiet --json "$WORK/records.json" --
 rss_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 base=$(rss_kb "$COLLECTOR_PID" VmRSS)
 
-$PY - "$port" "$PORTS" "$PER_PORT" <<'PYEOF'
+# The flood's sockets stay open until the test ends: a closed one's port could be the
+# probe's below, which would then be the flood's session, its templates over the cap.
+$PY - "$port" "$PORTS" "$PER_PORT" >"$WORK/flood.out" <<'PYEOF' &
 import socket, struct, sys, time
 port, ports, per_port = map(int, sys.argv[1:4])
 socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(ports)]
@@ -30,7 +32,12 @@ for s in socks:
         s.sendto(struct.pack("!HHIII", 10, 16 + len(body), int(time.time()), 0, 1) + body,
                  ("127.0.0.1", port))
     time.sleep(0.002)   # paced per port: the test is about memory, not socket drops
+print("sent", flush=True)
+time.sleep(600)
 PYEOF
+PIDS+=("$!")
+disown   # the exit trap kills it; no job notice
+wait_for_text "$WORK/flood.out" "^sent" 120
 
 # The flood is read once the socket's queue stays empty (a later exporter's datagrams
 # are not in it yet).
