@@ -54,7 +54,7 @@ old_pages=$(cat $hp)
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	echo "$old_pages" >$hp
-	rm -f "$results"
+	rm -f "$results" "$results".*
 }
 trap cleanup EXIT
 echo $(( old_pages + pages )) >$hp
