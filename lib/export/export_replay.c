@@ -2,8 +2,11 @@
  * every data and options message sent is kept until the collector answers a heartbeat
  * sent after it; if the session fails first, the messages kept are sent again on the
  * next session, byte for byte (sequence numbers and export times as they were), before
- * anything new. Bounded: the oldest entries make room for new ones, and what they held
- * counts as unconfirmed if the session then fails. */
+ * anything new; one longer than the new session's limit is re-split into messages that
+ * fit, numbered so that the collector still reads one run of sequence numbers.
+ * Bounded: the oldest entries make room for new ones, and what they held counts as
+ * unconfirmed if the session then fails. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,22 +213,139 @@ export_replay_prepare(struct dpfix_export *x)
 			x->domains[i]->replay_sequence = x->domains[i]->sequence;
 }
 
+/* Calls add(ctx, template, record, length) for each data record of message m (len
+ * octets) in order. -1 if a set is not a data set of a template domain d has (the
+ * replay holds data and options messages only), or a record would not fit in a message
+ * of limit octets by itself; add's -1 stops the walk. */
+static int
+each_record(const struct dpfix_export_domain *d, const uint8_t *m, uint32_t len,
+		uint32_t limit, int (*add)(void *, const struct dpfix_ipfix_template *,
+			const uint8_t *, uint32_t), void *ctx)
+{
+	uint32_t off = DPFIX_IPFIX_HEADER_LEN;
+
+	while (off + DPFIX_IPFIX_SET_HEADER_LEN <= len) {
+		uint16_t set_id = dpfix_get16(m + off), set_len = dpfix_get16(m + off + 2);
+		const struct dpfix_ipfix_template *t = set_id >= DPFIX_IPFIX_SET_MIN_DATA ?
+				dpfix_ipfix_tm_get(&d->tm, set_id) : NULL;
+		uint32_t pos = off + DPFIX_IPFIX_SET_HEADER_LEN, end = off + set_len;
+
+		if (t == NULL || t->min_record_length == 0 || set_len < DPFIX_IPFIX_SET_HEADER_LEN ||
+				end > len)
+			return -1;
+		/* Shorter than the smallest record: padding (RFC 7011 3.3.1). */
+		while (end - pos >= t->min_record_length) {
+			int r = dpfix_ipfix_record_fields(t, m + pos, end - pos, NULL, NULL);
+
+			if (r < 0 || DPFIX_IPFIX_HEADER_LEN + DPFIX_IPFIX_SET_HEADER_LEN + (uint32_t)r >
+					limit)
+				return -1;
+			if (add != NULL && add(ctx, t, m + pos, (uint32_t)r) < 0)
+				return -1;
+			pos += (uint32_t)r;
+		}
+		off = end;
+	}
+	return 0;
+}
+
+/* A message held, re-split into messages of the new session's limit as they fill. */
+struct pieces {
+	struct dpfix_export *x;
+	struct dpfix_ipfix_msg msg;     /* the one being filled */
+	uint32_t export_time, sequence, domain;
+	uint32_t flow_records;          /* the held message's, not yet sent */
+	uint64_t *replayed;
+	uint64_t now_ns;
+};
+
+static int
+send_piece(struct pieces *p)
+{
+	uint32_t len = dpfix_ipfix_msg_finish(&p->msg, p->export_time, p->sequence, p->domain);
+	/* A data message's records are all flow records, an options message's none. */
+	uint32_t flow = p->msg.data_records < p->flow_records ? p->msg.data_records :
+			p->flow_records;
+
+	if (export_send(p->x, p->msg.buf, len, DPFIX_MESSAGE_DATA, flow, p->now_ns) < 0)
+		return -1;
+	p->x->stats.messages_sent++;
+	p->x->session_records += flow;
+	*p->replayed += flow;
+	/* The next begins where this one's data records end: one run of numbers. */
+	p->sequence += p->msg.data_records;
+	p->flow_records -= flow;
+	dpfix_ipfix_msg_begin(&p->msg, p->msg.buf, p->msg.limit);
+	return 0;
+}
+
+static int
+add_to_piece(void *ctx, const struct dpfix_ipfix_template *t, const uint8_t *record,
+		uint32_t len)
+{
+	struct pieces *p = ctx;
+
+	if (dpfix_ipfix_msg_add_record(&p->msg, t->id, record, len) == -ENOSPC) {
+		if (send_piece(p) < 0)
+			return -1;
+		/* An empty message takes it: each_record checked. */
+		dpfix_ipfix_msg_add_record(&p->msg, t->id, record, len);
+	}
+	return 0;
+}
+
+/* Sends message m (len octets, flow_records flow records, longer than limit) as several
+ * that each fit, its records in order: same domain and export time, each numbered by the
+ * data records before it in m. 1 if it cannot be split (then nothing is sent: a set
+ * other than a data set, a record larger than limit by itself), 0 once sent, -1 if a
+ * send failed. */
+static int
+send_resplit(struct dpfix_export *x, const uint8_t *m, uint32_t len, uint32_t flow_records,
+		uint32_t limit, uint64_t *replayed, uint64_t now_ns)
+{
+	const struct dpfix_export_domain *d = NULL;
+	struct pieces p = {.x = x, .export_time = dpfix_get32(m + 4),
+		.sequence = dpfix_get32(m + 8), .domain = dpfix_get32(m + 12),
+		.flow_records = flow_records, .replayed = replayed, .now_ns = now_ns};
+
+	for (unsigned int i = 0; i < x->nb_domains; i++)
+		if (x->domains[i]->id == p.domain)
+			d = x->domains[i];
+	if (d == NULL || each_record(d, m, len, limit, NULL, NULL) < 0)
+		return 1;
+	/* The templates' buffer is free: they went before the replay. */
+	dpfix_ipfix_msg_begin(&p.msg, x->ctl_buf, limit);
+	if (each_record(d, m, len, limit, add_to_piece, &p) < 0)
+		return -1;
+	return p.msg.data_records != 0 ? (send_piece(&p) < 0 ? -1 : 0) : 0;
+}
+
 void
 export_replay_send(struct dpfix_export *x, uint64_t now_ns)
 {
 	struct export_replay *r = &x->replay;
 	uint32_t limit = dpfix_session_max_message(x->session);
-	uint64_t replayed = 0;
+	uint64_t replayed = 0, resplit = 0;
 
 	for (uint64_t pos = r->start; pos != r->end; pos = next_entry(r, pos)) {
 		struct entry *e = entry_at(r, pos);
+		int ret;
 
 		if (r->cap - pos % r->cap < sizeof(struct entry) || e->len == 0 ||
 				(e->flags & ENTRY_SKIPPED))
 			continue;
 		if (e->len > limit) {
 			/* A smaller limit than the session it went on (DTLS/UDP at its base path
-			 * MTU): it cannot go as it was. Lost, and counted. */
+			 * MTU, a backup on another path): its records go in smaller messages. */
+			ret = send_resplit(x, (const uint8_t *)(e + 1), e->len, e->records, limit,
+					&replayed, now_ns);
+			if (ret < 0)
+				return; /* the session failed: the rest waits for the next */
+			if (ret == 0) {
+				resplit++;
+				continue;
+			}
+			/* A record it cannot split into a message that fits: lost, and counted. */
 			export_count_lost(x, e->records, e->packets, e->octets, now_ns);
 			r->records -= e->records;
 			e->records = 0;
@@ -245,10 +365,15 @@ export_replay_send(struct dpfix_export *x, uint64_t now_ns)
 	 * (its transport gives back again what it cannot deliver). */
 	if (!export_replay_on(x))
 		export_replay_forget(x);
-	if (replayed != 0)
+	if (replayed != 0 && resplit == 0)
 		export_log(DPFIX_LOG_INFO, "sent again %" PRIu64 " flow records the collector had not "
 				"confirmed, on %s (records_replayed)", replayed,
 				dpfix_session_name(x->session));
+	else if (replayed != 0)
+		export_log(DPFIX_LOG_INFO, "sent again %" PRIu64 " flow records the collector had not "
+				"confirmed, on %s (records_replayed), re-splitting %" PRIu64 " messages "
+				"longer than its %u-octet limit", replayed, dpfix_session_name(x->session),
+				resplit, limit);
 }
 
 void

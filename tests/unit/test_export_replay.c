@@ -348,6 +348,109 @@ test_without_buffer(void)
 	finish(&r);
 }
 
+/* The next session takes smaller messages than the one that failed (a backup over
+ * dtls+udp, held to its path MTU, after tls+tcp's 65535 octets): a message held that is
+ * longer goes again re-split into messages that fit, its records in order, each
+ * numbered by the records before it, so the collector reads one unbroken run of
+ * sequence numbers; nothing is counted lost. */
+static void
+test_resplit_onto_smaller_limit(void)
+{
+	static struct run r;
+	static struct collector small;
+	struct dpfix_endpoint small_ep;
+	struct dpfix_session_params small_params;
+	const struct dpfix_export_stats *st;
+	pthread_t small_thread;
+	char url[64], err[DPFIX_SESSION_ERRLEN];
+	uint8_t *big = NULL, *got = NULL;
+	size_t big_len = 0, got_len = 0;
+	uint32_t expected = 10, records = 0;
+	unsigned int n;
+
+	if (start(&r, 1 << 20, NS_PER_S / 5) != 0) {
+		CHECK(0);
+		return;
+	}
+	st = dpfix_export_stats(r.x);
+	send_message(r.x, r.d, 10);                     /* confirmed: sequence 0 */
+	CHECK(dpfix_export_heartbeat(r.x, 1, now_ns()) == 0);
+	CHECK(answered(r.x, 1));
+	send_message(r.x, r.d, 100);                    /* 3220 octets: 10 */
+	send_message(r.x, r.d, 5);                      /* 110 */
+	CHECK(wait_messages(&r.c, r.x, 4) == 4);        /* templates, 3 data messages */
+	pthread_mutex_lock(&r.c.lock);
+	big_len = r.c.len[2];
+	big = malloc(big_len);
+	memcpy(big, r.c.msg[2], big_len);
+	pthread_mutex_unlock(&r.c.lock);
+	CHECK_EQ_U64(big_len, 16 + 4 + 100 * 32);
+	collector_reset(&r.c);
+	dpfix_export_fail(r.x, "its collector stopped answering heartbeats", now_ns());
+
+	/* The backup: dtls+udp, messages of at most 1400 octets less its headers. */
+	memset(&small, 0, sizeof(small));
+	pthread_mutex_init(&small.lock, NULL);
+	small_params = r.params;
+	small_params.heartbeat_interval_ms = 0;
+	snprintf(url, sizeof(url), "dtls+udp://127.0.0.1:%u", free_port(SOCK_DGRAM));
+	CHECK(dpfix_endpoint_parse(url, &small_ep, err, sizeof(err)) == 0);
+	small.listener = dpfix_listener_open(&small_ep, &small_params, err, sizeof(err));
+	if (small.listener == NULL) {
+		fprintf(stderr, "  %s: %s\n", url, err);
+		CHECK(0);
+		finish(&r);
+		free(big);
+		return;
+	}
+	pthread_create(&small_thread, NULL, collector_thread, &small);
+	dpfix_session_abort(dpfix_export_take_up(r.x, open_session(&small_ep, &r.params),
+			now_ns()));
+	CHECK(dpfix_session_max_message(dpfix_export_session(r.x)) < big_len);
+	trusted(r.x);
+	send_message(r.x, r.d, 3);                      /* new: 115 */
+	/* Templates, the 100 records in 3 messages, the 5, the 3. */
+	n = wait_messages(&small, r.x, 6);
+	CHECK(n == 6);
+	pthread_mutex_lock(&small.lock);
+	CHECK(n > 0 && dpfix_get16(small.msg[0] + 16) == DPFIX_IPFIX_SET_OPTIONS_TEMPLATE);
+	CHECK(n > 0 && dpfix_get32(small.msg[0] + 8) == 10);
+	for (unsigned int i = 1; i < n; i++) {
+		const uint8_t *m = small.msg[i];
+		uint32_t in = (uint32_t)(small.len[i] - 20) / 32;
+
+		CHECK(small.len[i] <= dpfix_session_max_message(dpfix_export_session(r.x)));
+		CHECK(dpfix_get16(m + 16) == 256 && dpfix_get16(m + 18) == small.len[i] - 16);
+		CHECK_EQ_U64(dpfix_get32(m + 8), expected);     /* no gap, no overlap */
+		CHECK_EQ_U64(dpfix_get32(m + 12), 3);
+		if (expected < 110) {   /* a piece of the big one: its time, its records */
+			CHECK(dpfix_get32(m + 4) == dpfix_get32(big + 4));
+			got = realloc(got, got_len + in * 32);
+			memcpy(got + got_len, m + 20, in * 32);
+			got_len += in * 32;
+		}
+		expected += in;
+		records += in;
+	}
+	pthread_mutex_unlock(&small.lock);
+	CHECK_EQ_U64(records, 108);
+	CHECK(got_len == 100 * 32 && memcmp(got, big + 20, got_len) == 0);
+	CHECK_EQ_U64(st->records_replayed, 105);
+	CHECK_EQ_U64(st->records_lost, 0);
+	CHECK_EQ_U64(st->records_unconfirmed, 0);
+	CHECK_EQ_U64(st->records_exported, 118);
+
+	finish(&r);
+	atomic_store(&small.stop, 1);
+	pthread_join(small_thread, NULL);
+	dpfix_session_abort(small.session);
+	for (unsigned int i = 0; i < small.messages; i++)
+		free(small.msg[i]);
+	dpfix_listener_close(small.listener);
+	free(big);
+	free(got);
+}
+
 int
 main(void)
 {
@@ -355,5 +458,6 @@ main(void)
 	RUN_TEST(test_replayed_after_death);
 	RUN_TEST(test_bounded);
 	RUN_TEST(test_without_buffer);
+	RUN_TEST(test_resplit_onto_smaller_limit);
 	return unit_test_summary();
 }
