@@ -55,5 +55,8 @@ uint32_t sctp_route_mtu(const struct sockaddr *sa, socklen_t len);
 /* An exporter that probes: the collector's messages acknowledged at once, and a lost
  * probe given up sooner. */
 void sctp_path_probing_options(struct sctp_conn *t);
+/* An exporter: SCTP's heartbeats and give-up bound from heartbeat_interval and
+ * heartbeat_misses (0: the stack's defaults). */
+void sctp_path_liveness_options(struct sctp_conn *t, uint32_t interval_ms, uint32_t misses);
 
 #endif

@@ -292,10 +292,11 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	c->max_payload = MAX_MESSAGE;
 	t = c->priv;
 	t->peer_addr = peer_addr;
+	if (p->path_mtu_discovery && ep->security != DPFIX_SECURITY_NONE)
+		sctp_path_probing_options(t); /* probes need a dpfix peer over DTLS */
+	sctp_path_liveness_options(t, p->heartbeat_interval_ms, p->heartbeat_misses);
 	if (!p->path_mtu_discovery)
 		return 0;
-	if (ep->security != DPFIX_SECURITY_NONE) /* probes need a dpfix peer over DTLS */
-		sctp_path_probing_options(t);
 	/* The base size, which crosses any path, until probes find more (doc/path-mtu.md):
 	 * up to export_mtu or the route's MTU. A probe's size is a multiple of 4, as every
 	 * SCTP packet's. */
@@ -338,6 +339,10 @@ sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_
 		spa.sendv_prinfo.pr_value = opts->pr_ttl_ms;
 	}
 	n = usrsctp_sendv(t->sock, buf, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
+	/* ENOENT: the association is gone (lost, SCTP_COMM_LOST, its notice not read yet):
+	 * said as the loss it is, not as "No such file or directory". */
+	if (n < 0 && errno == ENOENT)
+		return -ECONNABORTED;
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return 0;
