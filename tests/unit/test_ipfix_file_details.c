@@ -18,6 +18,22 @@
 #include "schema_golden.h"
 #include "unit_test.h"
 
+/* The file's bytes (size at most) into buf, then the file is gone. */
+static size_t
+read_and_remove(const char *path, uint8_t *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = 0;
+
+	CHECK(f != NULL);
+	if (f != NULL) {
+		n = fread(buf, 1, size, f);
+		fclose(f);
+	}
+	unlink(path);
+	return n;
+}
+
 static void
 set4(struct sockaddr_storage *ss, const char *a, uint16_t port)
 {
@@ -91,8 +107,7 @@ test_golden_file(void)
 	struct dpfix_ipfix_file_writer *w;
 	char err[256];
 	int sessions[5], fd = mkstemp(path);
-	size_t n = 0;
-	FILE *f;
+	size_t n;
 
 	CHECK(fd >= 0);
 	if (fd < 0)
@@ -123,13 +138,7 @@ test_golden_file(void)
 	}
 	CHECK_EQ_U64(dpfix_ipfix_file_writer_stats(w)->details_skipped, 0);
 	CHECK_EQ_U64(dpfix_ipfix_file_writer_close(w, err, sizeof(err)), 0);
-	f = fopen(path, "rb");
-	CHECK(f != NULL);
-	if (f != NULL) {
-		n = fread(file, 1, sizeof(file), f);
-		fclose(f);
-	}
-	unlink(path);
+	n = read_and_remove(path, file, sizeof(file));
 	CHECK(golden_same("file details", file, (uint32_t)n));
 }
 
@@ -174,8 +183,7 @@ test_identity(void)
 	struct dpfix_ipfix_file_writer *w;
 	char err[256];
 	int fd = mkstemp(path);
-	size_t n = 0;
-	FILE *f;
+	size_t n;
 
 	CHECK(fd >= 0);
 	if (fd < 0)
@@ -188,13 +196,7 @@ test_identity(void)
 		return;
 	write_messages(w, id, 2);
 	CHECK_EQ_U64(dpfix_ipfix_file_writer_close(w, err, sizeof(err)), 0);
-	f = fopen(path, "rb");
-	CHECK(f != NULL);
-	if (f != NULL) {
-		n = fread(file, 1, sizeof(file), f);
-		fclose(f);
-	}
-	unlink(path);
+	n = read_and_remove(path, file, sizeof(file));
 	want[0] = 254;
 	memset(want + 1, 'a', 254);
 	CHECK(memmem(file, n, field, sizeof(field)) != NULL);
