@@ -126,6 +126,28 @@ free_port(void)
 	return ntohs(a.sin_port);
 }
 
+/* A collector listening on tls+tcp at a free loopback port, its URL into url. The port
+ * free_port found may be taken by another test's TCP connection before we listen: then
+ * another port. */
+static struct dpfix_collect *
+tls_collector(const struct dpfix_collect_params *p, char *url, size_t size)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+
+	for (int tries = 0; tries < 20; tries++) {
+		struct dpfix_collect *c = dpfix_collect_create(p, err, sizeof(err));
+
+		if (c == NULL)
+			return NULL;
+		snprintf(url, size, "tls+tcp://127.0.0.1:%u", free_port());
+		if (dpfix_collect_listen(c, url, err, sizeof(err)) == 0)
+			return c;
+		dpfix_collect_free(c);
+	}
+	fprintf(stderr, "  no tls+tcp port to listen on: %s\n", err);
+	return NULL;
+}
+
 static struct dpfix_collect *
 collector_on(uint16_t port, struct seen *v)
 {
@@ -367,7 +389,7 @@ test_session_identity(void)
 	struct dpfix_collect_params p = {.max_sessions = 4};
 	struct dpfix_collect_sink sink = {.ops = &test_ops, .ctx = &v};
 	struct tls_exporter x = {.params = {.connect_timeout_ms = 5000}};
-	char psk[] = "/tmp/dpfix-test-collect-psk-XXXXXX", err[DPFIX_SESSION_ERRLEN];
+	char psk[] = "/tmp/dpfix-test-collect-psk-XXXXXX";
 	int fd = mkstemp(psk);
 	struct dpfix_collect *c;
 	pthread_t thread;
@@ -378,9 +400,8 @@ test_session_identity(void)
 	x.params.security = p.session.security;
 	snprintf(x.params.security.psk_identity, sizeof(x.params.security.psk_identity),
 			"probe7.example");
-	snprintf(x.url, sizeof(x.url), "tls+tcp://127.0.0.1:%u", free_port());
-	c = dpfix_collect_create(&p, err, sizeof(err));
-	CHECK(c != NULL && dpfix_collect_listen(c, x.url, err, sizeof(err)) == 0);
+	c = tls_collector(&p, x.url, sizeof(x.url));
+	CHECK(c != NULL);
 	CHECK(dpfix_collect_add_sink(c, &sink) == 0);
 	pthread_create(&thread, NULL, tls_exporter_run, &x);
 	/* Start, template, record, message, then the end the exporter asks for. */
@@ -469,7 +490,7 @@ test_lineage(void)
 	struct dpfix_collect_params p = {.max_sessions = 4};
 	struct dpfix_collect_sink sink = {.ops = &test_ops, .ctx = &v};
 	struct tls_exporter x = {.params = {.connect_timeout_ms = 5000}};
-	char psk[] = "/tmp/dpfix-test-collect-psk-XXXXXX", err[DPFIX_SESSION_ERRLEN];
+	char psk[] = "/tmp/dpfix-test-collect-psk-XXXXXX";
 	struct dpfix_collect_stats st;
 	int fd = mkstemp(psk);
 	struct dpfix_collect *c;
@@ -481,9 +502,8 @@ test_lineage(void)
 	x.params.security = p.session.security;
 	snprintf(x.params.security.psk_identity, sizeof(x.params.security.psk_identity),
 			"probe7.example");
-	snprintf(x.url, sizeof(x.url), "tls+tcp://127.0.0.1:%u", free_port());
-	c = dpfix_collect_create(&p, err, sizeof(err));
-	CHECK(c != NULL && dpfix_collect_listen(c, x.url, err, sizeof(err)) == 0);
+	c = tls_collector(&p, x.url, sizeof(x.url));
+	CHECK(c != NULL);
 	CHECK(dpfix_collect_add_sink(c, &sink) == 0);
 	pthread_create(&thread, NULL, lineage_exporter_run, &x);
 	dpfix_collect_run(c, &(struct dpfix_collect_stop){.fd = -1, .requested = stop_when_three_ended,
@@ -535,7 +555,7 @@ test_certificate_identity(void)
 	struct dpfix_collect_params p = {.max_sessions = 4};
 	struct dpfix_collect_sink sink = {.ops = &test_ops, .ctx = &v};
 	struct tls_exporter x = {.params = {.connect_timeout_ms = 5000}};
-	char dir[] = "/tmp/dpfix-test-collect-pki-XXXXXX", err[DPFIX_SESSION_ERRLEN], cmd[128];
+	char dir[] = "/tmp/dpfix-test-collect-pki-XXXXXX", cmd[128];
 	struct dpfix_collect *c;
 	pthread_t thread;
 
@@ -544,9 +564,8 @@ test_certificate_identity(void)
 	set_credentials(&x.params.security, dir, "probe8");
 	snprintf(x.params.security.peer_name, sizeof(x.params.security.peer_name),
 			"collector.example");
-	snprintf(x.url, sizeof(x.url), "tls+tcp://127.0.0.1:%u", free_port());
-	c = dpfix_collect_create(&p, err, sizeof(err));
-	CHECK(c != NULL && dpfix_collect_listen(c, x.url, err, sizeof(err)) == 0);
+	c = tls_collector(&p, x.url, sizeof(x.url));
+	CHECK(c != NULL);
 	CHECK(dpfix_collect_add_sink(c, &sink) == 0);
 	pthread_create(&thread, NULL, tls_exporter_run, &x);
 	dpfix_collect_run(c, &(struct dpfix_collect_stop){.fd = -1, .requested = stop_when_ended,
