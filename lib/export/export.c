@@ -193,6 +193,27 @@ start_message(struct dpfix_export_domain *d, uint64_t now_ns)
 	d->data.msg_octets = 0;
 }
 
+/* A data message longer than its session takes now: its path MTU shrank after the
+ * message was begun (DTLS: the probes of the size in use went unanswered, back to the
+ * base size). It goes as several that fit, instead of failing whole with EMSGSIZE. 0
+ * once sent (each piece counted in messages_sent); if it cannot be split, what
+ * export_send says (the failure is said, and the records counted lost); -1 if the
+ * session failed in the middle: the whole message then goes the way of a failed one (a
+ * replay holds it), so the pieces sent are not counted in session_records twice. */
+static int
+split_data(struct dpfix_export *x, const uint8_t *m, uint32_t len, uint32_t records,
+		uint64_t now_ns)
+{
+	uint64_t before = x->session_records;
+	int ret = export_send_split(x, m, len, records, now_ns);
+
+	if (ret == 1)
+		return export_send(x, m, len, DPFIX_MESSAGE_DATA, records, now_ns);
+	if (ret < 0)
+		x->session_records = before;
+	return ret;
+}
+
 /* Sends d's data message and starts the next. One that cannot be sent is counted with
  * its records: the loss is never silent. */
 static void
@@ -208,12 +229,15 @@ send_data(struct dpfix_export_domain *d, uint64_t now_ns)
 	if (x->replay.pending && x->state == DPFIX_EXPORT_TRUSTED)
 		export_replay_send(x, now_ns);
 	len = finish_message(d, &d->data.msg, now_ns);
-	ret = x->state == DPFIX_EXPORT_FAILED ? -EPIPE :
-			export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns);
-
-	if (ret == 0) {
+	if (x->state == DPFIX_EXPORT_FAILED) {
+		ret = -EPIPE;
+	} else if (len > dpfix_session_max_message(x->session)) {
+		ret = split_data(x, d->buf, len, records, now_ns);
+	} else if ((ret = export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns)) == 0) {
 		x->stats.messages_sent++;
 		x->session_records += records;
+	}
+	if (ret == 0) {
 		export_replay_add(x, d->buf, len, records, d->data.msg_packets, d->data.msg_octets);
 	} else if (x->state == DPFIX_EXPORT_FAILED && export_replay_on(x)) {
 		/* Its session failed on it: it goes on the next with the others kept. */

@@ -175,6 +175,13 @@ void export_replay_confirm(struct dpfix_export *x, uint32_t id);
 void export_replay_prepare(struct dpfix_export *x);
 /* Sends what is held on the new session, in order; stops if the session fails. */
 void export_replay_send(struct dpfix_export *x, uint64_t now_ns);
+/* Sends data message m (len octets, flow_records flow records), longer than the session
+ * takes now, as several that fit (as a replay re-splits): its records in order, same
+ * domain and export time, one run of sequence numbers; each piece counted in
+ * messages_sent and session_records. 0 once sent, 1 if it cannot be split (nothing
+ * sent), -1 if a send failed. */
+int export_send_split(struct dpfix_export *x, const uint8_t *m, uint32_t len,
+		uint32_t flow_records, uint64_t now_ns);
 /* No session will come: what is held is counted as unconfirmed, and let go. */
 void export_replay_drop(struct dpfix_export *x);
 /* What is held is let go uncounted: an orderly end judges the session it went on. */

@@ -255,7 +255,7 @@ struct pieces {
 	struct dpfix_ipfix_msg msg;     /* the one being filled */
 	uint32_t export_time, sequence, domain;
 	uint32_t flow_records;          /* the held message's, not yet sent */
-	uint64_t *replayed;
+	uint64_t *replayed;             /* NULL: not a replay */
 	uint64_t now_ns;
 };
 
@@ -271,7 +271,8 @@ send_piece(struct pieces *p)
 		return -1;
 	p->x->stats.messages_sent++;
 	p->x->session_records += flow;
-	*p->replayed += flow;
+	if (p->replayed != NULL)
+		*p->replayed += flow;
 	/* The next begins where this one's data records end: one run of numbers. */
 	p->sequence += p->msg.data_records;
 	p->flow_records -= flow;
@@ -318,6 +319,14 @@ send_resplit(struct dpfix_export *x, const uint8_t *m, uint32_t len, uint32_t fl
 	if (each_record(d, m, len, limit, add_to_piece, &p) < 0)
 		return -1;
 	return p.msg.data_records != 0 ? (send_piece(&p) < 0 ? -1 : 0) : 0;
+}
+
+int
+export_send_split(struct dpfix_export *x, const uint8_t *m, uint32_t len, uint32_t flow_records,
+		uint64_t now_ns)
+{
+	return send_resplit(x, m, len, flow_records, dpfix_session_max_message(x->session), NULL,
+			now_ns);
 }
 
 void

@@ -529,6 +529,116 @@ test_resplit_onto_smaller_limit(void)
 	check_resplit(1);
 }
 
+/* The path MTU shrinks while a message is being filled (dtls+udp: the collector stops
+ * answering, the probes of the size in use go unanswered, back to the base size, as
+ * when a frozen collector's probes fail before its heartbeats do): the message, begun
+ * for the larger size, goes in pieces that fit, numbered as one run, instead of failing
+ * whole with EMSGSIZE and counted lost (records_lost 60 before). */
+#define RECORDS 38
+
+static void
+test_split_when_path_shrinks(void)
+{
+	static struct collector c;
+	static uint8_t want[8192], got[8192];
+	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000,
+		.heartbeat_interval_ms = 1000, .path_mtu_discovery = 1};
+	struct dpfix_endpoint ep;
+	const struct dpfix_export_stats *st;
+	struct dpfix_export *x;
+	struct dpfix_export_domain *d;
+	const struct dpfix_session *s;
+	struct dpfix_ipfix_metering_stats rec = {.observation_domain = 3};
+	char url[64], err[DPFIX_SESSION_ERRLEN], psk[32];
+	size_t want_len = 0, got_len = 0;
+	pthread_t thread;
+	uint32_t expected = 0;
+	unsigned int n = 0;
+
+	memset(&c, 0, sizeof(c));
+	pthread_mutex_init(&c.lock, NULL);
+	snprintf(psk, sizeof(psk), "/tmp/dpfix-test-psk-XXXXXX");
+	CHECK(unit_psk_file(&params, psk) == 0);
+	snprintf(url, sizeof(url), "dtls+udp://127.0.0.1:%u", free_port(SOCK_DGRAM));
+	CHECK(dpfix_endpoint_parse(url, &ep, err, sizeof(err)) == 0);
+	c.listener = dpfix_listener_open(&ep, &params, err, sizeof(err));
+	if (c.listener == NULL) {
+		fprintf(stderr, "  %s: %s\n", url, err);
+		CHECK(0);
+		return;
+	}
+	pthread_create(&thread, NULL, collector_thread, &c);
+	x = dpfix_export_create(&(struct dpfix_export_params){
+		.template_refresh_ns = 600 * NS_PER_S, .flush_ns = 600 * NS_PER_S,
+		.options_interval_ns = 600 * NS_PER_S, .probation_ns = NS_PER_S / 5,
+		.replay_bytes = 1 << 20}, err, sizeof(err));
+	CHECK(x != NULL);
+	CHECK(dpfix_export_add_domain(x, 3, &d) == 0);
+	CHECK(dpfix_export_add_schema(d, &schema) == 0);
+	dpfix_export_take_up(x, open_session(&ep, &params), now_ns());
+	trusted(x);
+	s = dpfix_export_session(x);
+	/* The search: 1400 confirmed (the size in use is checked every 5 s after). */
+	for (int i = 0; i < 5000 && dpfix_session_path_mtu(s) < 1400; i++) {
+		dpfix_export_poll(x, now_ns());
+		usleep(1000);
+	}
+	CHECK_EQ_U64(dpfix_session_path_mtu(s), 1400);
+	/* The message being filled was begun at the base size: one record sent, and the
+	 * next is begun at the size confirmed. */
+	CHECK(dpfix_export_record(d, &schema, &rec, 1, 100, now_ns()) == 0);
+	dpfix_export_flush(x, now_ns());
+	/* A message filled past what the base size takes (38 records of 32 octets: 1236
+	 * octets, a message at 1400 takes 1323, at 1200 1123), not sent yet. */
+	for (unsigned int i = 0; i < RECORDS; i++) {
+		rec.messages = i;
+		CHECK(dpfix_export_record(d, &schema, &rec, 1, 100, now_ns()) == 0);
+	}
+	atomic_store(&c.paused, 1);
+	for (int i = 0; i < 8000 && dpfix_session_path_mtu(s) == 1400; i++) {
+		dpfix_export_poll(x, now_ns());
+		usleep(1000);
+	}
+	CHECK(dpfix_session_path_mtu(s) < 1400);
+	atomic_store(&c.paused, 0);
+	dpfix_export_flush(x, now_ns());
+	st = dpfix_export_stats(x);
+	CHECK_EQ_U64(st->records_lost, 0);
+	CHECK_EQ_U64(st->send_failures, 0);
+	CHECK_EQ_U64(st->records_exported, 1 + RECORDS);
+	/* Every record, in messages that fit, numbered as one run: the first record, then
+	 * the message's. */
+	for (unsigned int i = 0; i <= RECORDS; i++) {
+		rec.messages = i == 0 ? 0 : i - 1;
+		dpfix_put16(want + want_len, 256);
+		want_len += 2;
+		want_len += dpfix_ipfix_schema_encode(&schema, &rec, want + want_len);
+	}
+	for (int i = 0; i < 2000 && got_len < want_len; i++) {
+		dpfix_export_poll(x, now_ns());
+		pthread_mutex_lock(&c.lock);
+		for (; n < c.messages; n++)    /* data messages: not the templates or options */
+			if (dpfix_get16(c.msg[n] + 16) == 256) {
+				CHECK(c.len[n] <= dpfix_session_max_message(s));
+				CHECK_EQ_U64(dpfix_get32(c.msg[n] + 8), expected);
+				expected += flatten(c.msg[n], c.len[n], got, &got_len);
+			}
+		pthread_mutex_unlock(&c.lock);
+		usleep(1000);
+	}
+	CHECK_EQ_U64(expected, 1 + RECORDS);
+	CHECK(got_len == want_len && memcmp(got, want, want_len) == 0);
+
+	dpfix_export_free(x);
+	atomic_store(&c.stop, 1);
+	pthread_join(thread, NULL);
+	dpfix_session_abort(c.session);
+	for (unsigned int i = 0; i < c.messages; i++)
+		free(c.msg[i]);
+	dpfix_listener_close(c.listener);
+	unlink(psk);
+}
+
 int
 main(void)
 {
@@ -538,5 +648,6 @@ main(void)
 	RUN_TEST(test_bounded);
 	RUN_TEST(test_without_buffer);
 	RUN_TEST(test_resplit_onto_smaller_limit);
+	RUN_TEST(test_split_when_path_shrinks);
 	return unit_test_summary();
 }
