@@ -19,29 +19,9 @@ for p in 2000000 4000000; do
 		--table-size 1048576 --packets $p >/dev/null 2>&1
 	callgrind_annotate --inclusive=yes "$out/$p.cg" >"$out/$p.txt"
 done
-/usr/bin/python3 - "$out/2000000.txt" "$out/4000000.txt" <<'PY'
-import re, sys
+echo "per new flow (4M-packet run - 2M-packet run) / 2M:"
+printf '%-30s %7s %8s %8s\n' "function (inclusive)" Ir "D1 miss" "LL miss"
 # Inclusive cost of each function: the loop, the worker's burst, and its parts.
-want = ["run_worker", "worker_meter_burst", "dpfix_parse_ethernet", "rte_pktmbuf_free_bulk",
-        "dpfix_flow_table_update_bulk", "flow_end", "worker_emit", "dpfix_flow_table_expire",
-        "drain"]
-def load(path):
-    rows = {}
-    for line in open(path):
-        toks = re.sub(r"\(\s*[\d.]+%\)", "", line).split()
-        vals = []
-        while toks and len(vals) < 9 and re.fullmatch(r"[\d,]+|\.", toks[0]):
-            t = toks.pop(0)
-            vals.append(0 if t == "." else int(t.replace(",", "")))
-        if len(vals) == 9 and toks:
-            fn = re.sub(r"\s*\[.*\]$", "", " ".join(toks)).split(":")[-1]
-            rows.setdefault(fn, vals)
-    return rows
-a, b = load(sys.argv[1]), load(sys.argv[2])
-print("per new flow (4M-packet run - 2M-packet run) / 2M:")
-print(f"{'function (inclusive)':30s} {'Ir':>7s} {'D1 miss':>8s} {'LL miss':>8s}")
-for fn in want:
-    if fn in a and fn in b:
-        d = [(y - x) / 2e6 for x, y in zip(a[fn], b[fn])]
-        print(f"{fn:30s} {d[0]:7.1f} {d[4] + d[5]:8.2f} {d[7] + d[8]:8.2f}")
-PY
+/usr/bin/python3 "$(dirname "$0")/callgrind_rows.py" "$out/2000000.txt" "$out/4000000.txt" 2e6 \
+	run_worker worker_meter_burst dpfix_parse_ethernet rte_pktmbuf_free_bulk \
+	dpfix_flow_table_update_bulk flow_end worker_emit dpfix_flow_table_expire drain

@@ -26,27 +26,9 @@ for f in $flows; do
 		callgrind_annotate --inclusive=yes "$out/$f.$p.cg" >"$out/$f.$p.txt"
 	done
 done
-/usr/bin/python3 - "$out" $flows <<'PY'
-import re, sys
-want = ["worker_meter_burst", "dpfix_parse_ethernet", "dpfix_flow_table_update_bulk", "free_burst"]
-def load(path):
-    rows = {}
-    for line in open(path):
-        toks = re.sub(r"\(\s*[\d.]+%\)", "", line).split()
-        vals = []
-        while toks and len(vals) < 9 and re.fullmatch(r"[\d,]+|\.", toks[0]):
-            t = toks.pop(0)
-            vals.append(0 if t == "." else int(t.replace(",", "")))
-        if len(vals) == 9 and toks:
-            fn = re.sub(r"\s*\[.*\]$", "", " ".join(toks)).split(":")[-1]
-            rows.setdefault(fn, vals)
-    return rows
-print("per packet, (4M-packet run - 2M-packet run) / 2M, inclusive:")
-print(f"{'flows':>8s} {'function':30s} {'Ir':>7s} {'D1 miss':>8s} {'LL miss':>8s}")
-for f in sys.argv[2:]:
-    a, b = load(f"{sys.argv[1]}/{f}.2000000.txt"), load(f"{sys.argv[1]}/{f}.4000000.txt")
-    for fn in want:
-        if fn in a and fn in b:
-            d = [(y - x) / 2e6 for x, y in zip(a[fn], b[fn])]
-            print(f"{f:>8s} {fn:30s} {d[0]:7.1f} {d[4] + d[5]:8.2f} {d[7] + d[8]:8.2f}")
-PY
+echo "per packet, (4M-packet run - 2M-packet run) / 2M, inclusive:"
+printf '%8s %-30s %7s %8s %8s\n' flows function Ir "D1 miss" "LL miss"
+for f in $flows; do
+	/usr/bin/python3 "$(dirname "$0")/callgrind_rows.py" "$out/$f.2000000.txt" "$out/$f.4000000.txt" \
+		2e6 --label "$f" worker_meter_burst dpfix_parse_ethernet dpfix_flow_table_update_bulk free_burst
+done
