@@ -26,9 +26,14 @@
 # exporter, every second one from ::1, the others from 127.0.0.1: a DTLS session's lane
 # is its host's; json and files only).
 # COLLECTOR_B=PATH: every dpfix case also with that dpfix-collector (another build, e.g.
-# the code before a change), in turn with this build's: "build":"b" in its lines.
+# the code before a change), in turn with this build's: "build":"b" in its lines;
+# CH_ARGS_B: its ClickHouse options instead of CH_ARGS (COLLECTOR_B may be this build,
+# to compare settings, e.g. batch sizes, in the same run).
+# ClickHouse's CPU is given twice: until the last row is in, and until its merges of those
+# rows stopped (no merge for 2 s; _merged), with the active parts the table then has.
 # Usage: [CASES="files nfcapd clickhouse"] [CH_ARGS="--clickhouse-batch-rows 200000"] \
 #        [THREADS="1 2"] [EXPORTERS=K] [TRANSPORTS="udp dtls+udp"] [COLLECTOR_B=PATH] \
+#        [CH_ARGS_B="..."] \
 #        bench/collector_scale.sh [BUILD] [N] [RATES] [RUNS]   (RATES "": TCP only)
 #   e.g. bench/collector_scale.sh build 4000000 "1000000 2000000" 3
 # Prints one JSON line per receiver, transport, rate and run.
@@ -153,9 +158,9 @@ nfcapd_run() {   # RATE
 }
 
 clickhouse() {   # TRANSPORT RATE
-	local table=bench_${run}_$1_${2:-0} sent cpu chcpu0 chcpu t0 t1 got stored last rate_rows
+	local table=bench_${run}_$1_${2:-0}_$build_name sent cpu chcpu0 chcpu chcpu_merged t0 t1 got stored last rate_rows
 	collector "$1" ch --clickhouse "$CH_URL" --clickhouse-credentials "$WORK/ch.credentials" \
-		--clickhouse-table "$table" ${CH_ARGS:-} --clickhouse-spool-dir "$WORK/spool"
+		--clickhouse-table "$table" $ch_args --clickhouse-spool-dir "$WORK/spool"
 	chcpu0=$(cpu_s "$chpid")
 	t0=$(now)
 	sent=$(export_to "$url" "$2")
@@ -171,10 +176,20 @@ clickhouse() {   # TRANSPORT RATE
 	done
 	chcpu=$(awk -v a="$(cpu_s "$chpid")" -v b="$chcpu0" 'BEGIN {print a - b}')
 	rate_rows=$stored
+	# The merges those inserts caused count too: ClickHouse's CPU once none has run for
+	# 2 s (at most 30 s more).
+	local quiet=0 waited=0 merges
+	while [ "$quiet" -lt 20 ] && [ "$waited" -lt 300 ]; do
+		sleep 0.1
+		merges=$(curl -s "$CH_URL/" --data-binary "SELECT count() FROM system.merges" || true)
+		[ "$merges" = 0 ] && quiet=$((quiet + 1)) || quiet=0
+		waited=$((waited + 1))
+	done
+	chcpu_merged=$(awk -v a="$(cpu_s "$chpid")" -v b="$chcpu0" 'BEGIN {print a - b}')
 	cpu=$(stop_collector "$pid")
 	got=$(summary_value "$WORK/ch.out" flows)
 	stored=$(ch_query "$CH_URL" "SELECT count() FROM dpfix.$table")
-	echo "{\"receiver\":\"dpfix-collector --clickhouse\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"received\":$got,\"stored\":$stored,\"not_stored\":$((n - stored)),\"socket_drops_datagrams\":$(counter "$WORK/ch.out" socket_drops),\"rows_dropped\":$(counter "$WORK/ch.out" clickhouse_rows_dropped),\"left_in_spool_files\":$(counter "$WORK/ch.out" clickhouse_spool_files),\"spooled\":$(counter "$WORK/ch.out" clickhouse_rows_spooled),\"rows_per_s\":$(awk -v n="$rate_rows" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'),\"cpu_s_per_million\":$(per_million "$cpu" "$stored"),\"clickhouse_cpu_s_per_million\":$(per_million "$chcpu" "$stored"),\"exporter\":$sent}"
+	echo "{\"receiver\":\"dpfix-collector --clickhouse\",\"build\":\"$build_name\",\"intake_threads\":$threads,\"exporters\":$exporters,\"transport\":\"$1\",\"run\":$run,\"rate\":${2:-0},\"records\":$n,\"received\":$got,\"stored\":$stored,\"not_stored\":$((n - stored)),\"socket_drops_datagrams\":$(counter "$WORK/ch.out" socket_drops),\"rows_dropped\":$(counter "$WORK/ch.out" clickhouse_rows_dropped),\"left_in_spool_files\":$(counter "$WORK/ch.out" clickhouse_spool_files),\"spooled\":$(counter "$WORK/ch.out" clickhouse_rows_spooled),\"rows_per_s\":$(awk -v n="$rate_rows" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'),\"cpu_s_per_million\":$(per_million "$cpu" "$stored"),\"clickhouse_cpu_s_per_million\":$(per_million "$chcpu" "$stored"),\"clickhouse_cpu_s_per_million_merged\":$(per_million "$chcpu_merged" "$stored"),\"parts\":$(ch_query "$CH_URL" "SELECT count() FROM system.parts WHERE active AND table = '$table'"),\"exporter\":$sent}"
 	ch_query "$CH_URL" "DROP TABLE dpfix.$table" >/dev/null
 	rm -rf "$WORK/spool"
 }
@@ -195,14 +210,15 @@ for k in $(seq "$exporters"); do
 	cat "$WORK/pki/probe$k.psk" >>"$WORK/pki/collector.psk"
 done
 chmod 600 "$WORK"/pki/*.psk
-collector_bin=$DPFIX_COLLECTOR build_name=a
+collector_bin=$DPFIX_COLLECTOR build_name=a ch_args=${CH_ARGS:-}
 # each_build CASE ARGS...: the case with this build's collector, then COLLECTOR_B's.
 each_build() {
 	collector_bin=$DPFIX_COLLECTOR build_name=a
 	"$@"
 	if [ -n "${COLLECTOR_B:-}" ]; then
-		collector_bin=$COLLECTOR_B build_name=b
+		collector_bin=$COLLECTOR_B build_name=b ch_args=${CH_ARGS_B-${CH_ARGS:-}}
 		"$@"
+		ch_args=${CH_ARGS:-}
 		collector_bin=$DPFIX_COLLECTOR build_name=a
 	fi
 }
@@ -217,12 +233,12 @@ for run in $(seq "$runs"); do
 		threads=1
 		want nfcapd && nfcapd_run "$rate"
 		for threads in ${THREADS:-1}; do
-			want clickhouse && clickhouse udp "$rate"
+			want clickhouse && each_build clickhouse udp "$rate"
 		done
 	done
 	for threads in ${THREADS:-1}; do
 		want files && each_build files tcp ""
 		want json && each_build json tcp ""
-		want clickhouse && clickhouse tcp ""
+		want clickhouse && each_build clickhouse tcp ""
 	done
 done
