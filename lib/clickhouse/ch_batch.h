@@ -1,6 +1,6 @@
 /* A batch: the flow records of one insert, kept as IPFIX (each record's bytes under a
  * copy of its template) with where and when it was received appended to it, so the same
- * batch becomes RowBinary for ClickHouse or an RFC 5655 spool file, and a spool file
+ * batch becomes a Native block for ClickHouse or an RFC 5655 spool file, and a spool file
  * becomes the same batch again. */
 #ifndef CH_BATCH_H
 #define CH_BATCH_H

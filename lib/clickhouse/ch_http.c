@@ -2,6 +2,7 @@
  * request, so a request never meets a connection the server has already dropped as idle
  * (which would turn "not sent" into "no answer"), and every wait bounded. */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -209,7 +210,8 @@ static int
 send_all(int fd, struct iovec *iov, int iovcnt, uint32_t timeout_ms)
 {
 	while (iovcnt > 0) {
-		struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
+		struct msghdr m = {.msg_iov = iov,
+			.msg_iovlen = (size_t)(iovcnt < IOV_MAX ? iovcnt : IOV_MAX)};
 		ssize_t n = sendmsg(fd, &m, MSG_NOSIGNAL);
 		int ret;
 
@@ -372,7 +374,7 @@ int
 ch_http_post(const struct ch_http_server *s, const char *path_query, const struct iovec *iov,
 		int iovcnt, size_t body_len, struct ch_http_response *r, char *err, size_t errlen)
 {
-	struct iovec all[16];
+	struct iovec few[16], *all = few;
 	char head[1024];
 	int fd, n, ret, send_ret;
 
@@ -380,8 +382,6 @@ ch_http_post(const struct ch_http_server *s, const char *path_query, const struc
 	r->status = 0;
 	r->exception_code = 0;
 	r->body_len = 0;
-	if (iovcnt + 1 > (int)(sizeof(all) / sizeof(all[0])))
-		return -E2BIG;
 	n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s:%u\r\n%s%s%s"
 			"Content-Length: %zu\r\nConnection: close\r\n\r\n", path_query, s->host, s->port,
 			s->authorization[0] ? "Authorization: " : "", s->authorization,
@@ -390,9 +390,20 @@ ch_http_post(const struct ch_http_server *s, const char *path_query, const struc
 		snprintf(err, errlen, "request too long");
 		return -ENAMETOOLONG;
 	}
+	/* A Native block is a buffer per column. */
+	if (iovcnt + 1 > (int)(sizeof(few) / sizeof(few[0]))) {
+		all = malloc((size_t)(iovcnt + 1) * sizeof(*all));
+		if (all == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
 	fd = connect_server(s, err, errlen);
-	if (fd < 0)
+	if (fd < 0) {
+		if (all != few)
+			free(all);
 		return fd;
+	}
 	all[0] = (struct iovec){.iov_base = head, .iov_len = (size_t)n};
 	if (iovcnt > 0) /* a request without a body may give iov NULL */
 		memcpy(all + 1, iov, sizeof(*iov) * (size_t)iovcnt);
@@ -400,6 +411,8 @@ ch_http_post(const struct ch_http_server *s, const char *path_query, const struc
 	/* A server that refuses the request (authentication, an unknown table) answers and
 	 * closes before it has read the body: its answer is read even when sending failed. */
 	send_ret = send_all(fd, all, iovcnt + 1, s->timeout_ms);
+	if (all != few)
+		free(all);
 	ret = read_all(fd, r, s->timeout_ms);
 	close(fd);
 	if (ret == 0)

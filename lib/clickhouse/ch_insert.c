@@ -1,10 +1,11 @@
-/* One batch into ClickHouse (ch_internal.h): its records encoded as RowBinary per shard,
+/* One batch into ClickHouse (ch_internal.h): its records encoded as a Native block per shard,
  * each shard's rows inserted, and before an insert that may have run already is sent
  * again, a question for its batch id: nothing twice. A writer thread runs this with the
  * server's set-up read-locked, on buffers of its own. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ch_internal.h"
@@ -38,8 +39,16 @@ ch_insert_forget(struct ch_writer *w, const struct ch_batch *b)
 void
 ch_writer_buffers_free(struct ch_writer *w)
 {
-	for (uint32_t i = 0; i < CH_BATCH_MAX_SHARDS; i++)
-		ch_buf_free(&w->rows[i]);
+	for (uint32_t i = 0; i < CH_BATCH_MAX_SHARDS; i++) {
+		for (uint32_t c = 0; c < w->column_bufs[i]; c++)
+			ch_buf_free(&w->columns[i][c]);
+		free(w->columns[i]);
+		w->columns[i] = NULL;
+		w->column_bufs[i] = 0;
+	}
+	free(w->iov);
+	w->iov = NULL;
+	w->iov_cap = 0;
 	ch_buf_free(&w->used);
 	ch_buf_free(&w->query);
 	for (uint32_t i = 0; i < CH_BATCH_MAX_TEMPLATES; i++)
@@ -88,7 +97,29 @@ say_unmapped(struct dpfix_clickhouse *ch, const struct ch_plan *p)
 	pthread_mutex_unlock(&ch->said_lock);
 }
 
-/* Encodes b's rows for the shards that lack them into w->rows[shard]; skip[shard] leaves
+/* Starts shard's column buffers for a batch: each with its column's Native head. */
+static int
+columns_start(struct ch_writer *w, uint32_t shard)
+{
+	const struct ch_schema *schema = &w->ch->server.schema;
+	uint32_t n = w->column_count;
+
+	if (w->column_bufs[shard] < n) {
+		struct ch_buf *c = realloc(w->columns[shard], n * sizeof(*c));
+
+		if (c == NULL)
+			return -ENOMEM;
+		memset(c + w->column_bufs[shard], 0, (n - w->column_bufs[shard]) * sizeof(*c));
+		w->columns[shard] = c;
+		w->column_bufs[shard] = n;
+	}
+	for (uint32_t c = 0, i = 0; c < schema->count; c++)
+		if (w->used.p[c] && ch_native_column_head(&w->columns[shard][i++], &schema->columns[c]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Encodes b's rows for the shards that lack them into w->columns[shard]; skip[shard] leaves
  * out that many of a shard's first rows (an insert cut short took them). rows[] and
  * unmapped[] count per shard. 0, or -EBADMSG/-ENOMEM. */
 static int
@@ -101,11 +132,6 @@ encode(struct ch_writer *w, const struct ch_batch *b, const uint64_t *skip, uint
 	uint32_t slot, len;
 	size_t off = 0;
 
-	for (uint32_t s = 0; s < server->shard_count; s++) {
-		w->rows[s].len = 0;
-		rows[s] = 0;
-		unmapped[s] = 0;
-	}
 	/* The columns some template of the batch fills, and the batch id. */
 	w->used.len = 0;
 	if (ch_buf_reserve(&w->used, server->schema.count) < 0)
@@ -117,6 +143,15 @@ encode(struct ch_writer *w, const struct ch_batch *b, const uint64_t *skip, uint
 		for (uint32_t c = 0; c < server->schema.count; c++)
 			w->used.p[c] |= w->plans[t].source[c] >= 0 ||
 				server->schema.columns[c].conv == CH_CONV_BATCH_ID;
+	}
+	w->column_count = 0;
+	for (uint32_t c = 0; c < server->schema.count; c++)
+		w->column_count += w->used.p[c];
+	for (uint32_t s = 0; s < server->shard_count; s++) {
+		rows[s] = 0;
+		unmapped[s] = 0;
+		if (!(b->shards_done >> s & 1) && columns_start(w, s) < 0)
+			return -ENOMEM;
 	}
 	for (uint32_t t = 0; t < b->template_count; t++)
 		if (ch_plan_compile(&w->plans[t], &server->schema, w->used.p) < 0)
@@ -139,7 +174,7 @@ encode(struct ch_writer *w, const struct ch_batch *b, const uint64_t *skip, uint
 			skipped[shard]++;
 			continue;
 		}
-		if (ch_row_encode(&w->rows[shard], &server->schema, p, rec, b->id) < 0)
+		if (ch_row_encode(w->columns[shard], &server->schema, p, rec, b->id) < 0)
 			return -ENOMEM;
 		rows[shard]++;
 		unmapped[shard] += p->unmapped;
@@ -162,8 +197,9 @@ count_inserted(struct dpfix_clickhouse *ch, const struct ch_batch *b, uint64_t r
 }
 
 /* Shards whose last insert of b went unanswered: what they hold of it already. A shard
- * with all its rows is done; one with some (a row format ends cleanly at any row, so a
- * body cut short leaves the first rows in) gets the rest: skip[]. */
+ * with all its rows is done; one with some gets the rest: skip[] (ClickHouse takes a Native
+ * block whole or not at all, a batch's rows being one block of one day's partition; were
+ * it ever cut, the rows it kept are not sent twice). */
 static enum ch_result
 check_uncertain(struct ch_writer *w, struct ch_batch *b, const uint64_t *rows,
 		const uint64_t *unmapped, uint64_t *skip, int *need_skip, char *err, size_t errlen)
@@ -200,6 +236,32 @@ check_uncertain(struct ch_writer *w, struct ch_batch *b, const uint64_t *rows,
 		}
 	}
 	return CH_OK;
+}
+
+/* Sends shard's block: the query, the block's head, its columns. */
+static enum ch_result
+insert_shard(struct ch_writer *w, uint32_t shard, uint64_t rows, char *err, size_t errlen)
+{
+	uint8_t head[CH_NATIVE_HEAD_MAX];
+	uint32_t n = 2 + w->column_count;
+
+	if (w->iov_cap < n) {
+		struct iovec *iov = realloc(w->iov, n * sizeof(*iov));
+
+		if (iov == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return CH_REFUSED;
+		}
+		w->iov = iov;
+		w->iov_cap = n;
+	}
+	w->iov[0] = (struct iovec){.iov_base = w->query.p, .iov_len = w->query.len};
+	w->iov[1] = (struct iovec){.iov_base = head,
+		.iov_len = ch_native_block_head(head, w->column_count, rows)};
+	for (uint32_t c = 0; c < w->column_count; c++)
+		w->iov[2 + c] = (struct iovec){.iov_base = w->columns[shard][c].p,
+			.iov_len = w->columns[shard][c].len};
+	return ch_server_insert(&w->ch->server, &w->response, shard, w->iov, (int)n, err, errlen);
 }
 
 static enum ch_insert_outcome
@@ -239,7 +301,7 @@ insert_locked(struct ch_writer *w, struct ch_batch *b, enum ch_result *worst, ch
 			b->shards_done |= 1ull << s;
 			continue;
 		}
-		res = ch_server_insert(server, &w->response, s, &w->query, &w->rows[s], err, errlen);
+		res = insert_shard(w, s, rows[s], err, errlen);
 		if (res == CH_OK) {
 			b->shards_done |= 1ull << s;
 			ch_count(&ch->stats.batches_inserted, 1);

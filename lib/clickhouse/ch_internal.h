@@ -12,7 +12,7 @@
 
 #include "ch_batch.h"
 #include "ch_http.h"
-#include "ch_rowbinary.h"
+#include "ch_native.h"
 #include "ch_server.h"
 #include "ch_spool.h"
 #include "dpfix_clickhouse.h"
@@ -28,7 +28,12 @@ struct ch_writer {
 	pthread_t thread;
 	int started;
 	struct ch_batch *replay;        /* the spool file it holds, read back */
-	struct ch_buf rows[CH_BATCH_MAX_SHARDS];
+	/* Per shard, a buffer per column of the insert: its Native head, then its values. */
+	struct ch_buf *columns[CH_BATCH_MAX_SHARDS];
+	uint32_t column_bufs[CH_BATCH_MAX_SHARDS];     /* buffers in columns[shard] */
+	uint32_t column_count;          /* columns of the insert */
+	struct iovec *iov;              /* the insert's body: query, block head, columns */
+	uint32_t iov_cap;
 	struct ch_buf used;             /* per column: 1 if the batch's records fill it */
 	struct ch_buf query;            /* the INSERT naming those columns */
 	struct ch_plan plans[CH_BATCH_MAX_TEMPLATES];

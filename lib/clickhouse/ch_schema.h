@@ -10,7 +10,7 @@
 
 #include "dpfix_ipfix.h"
 
-/* How a field's value becomes a column's (RowBinary). */
+/* How a field's value becomes a column's (ch_native.c). */
 enum ch_conv {
 	CH_CONV_UINT8, CH_CONV_UINT16, CH_CONV_UINT32, CH_CONV_UINT64,
 	CH_CONV_INT8, CH_CONV_INT16, CH_CONV_INT32, CH_CONV_INT64,

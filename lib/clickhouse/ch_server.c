@@ -101,23 +101,22 @@ ch_server_insert_query(const struct ch_server *s, const uint8_t *used, struct ch
 		n += sprintf((char *)out->p + n, "%s`%s`", first ? "" : ", ", s->schema.columns[i].name);
 		first = 0;
 	}
-	n += sprintf((char *)out->p + n, ") FORMAT RowBinary\n");
+	n += sprintf((char *)out->p + n, ") FORMAT Native\n");
 	out->len = (size_t)n;
 	return 0;
 }
 
 enum ch_result
 ch_server_insert(const struct ch_server *s, struct ch_http_response *r, uint32_t shard,
-		const struct ch_buf *query, const struct ch_buf *rows, char *err, size_t errlen)
+		const struct iovec *iov, int iovcnt, char *err, size_t errlen)
 {
-	/* The query leads the body and the rows follow it: the query never meets a URL's
-	 * length limit, however many columns. */
-	struct iovec iov[2] = {
-		{.iov_base = query->p, .iov_len = query->len},
-		{.iov_base = rows->p, .iov_len = rows->len},
-	};
+	size_t len = 0;
 
-	return post(r, &s->shards[shard], iov, 2, query->len + rows->len, err, errlen);
+	/* The query leads the body and the data follow it: the query never meets a URL's
+	 * length limit, however many columns. */
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	return post(r, &s->shards[shard], iov, iovcnt, len, err, errlen);
 }
 
 int

@@ -67,15 +67,15 @@ enum ch_result ch_server_setup(struct ch_server *s, const struct ch_server_param
 enum ch_result ch_server_query(struct ch_http_response *r, const struct ch_http_server *h,
 		const char *sql, char *err, size_t errlen);
 
-/* "INSERT INTO `db`.`table` (the columns used[c] marks) FORMAT RowBinary\n" into out.
+/* "INSERT INTO `db`.`table` (the columns used[c] marks) FORMAT Native\n" into out.
  * A batch names only the columns its records can fill: ClickHouse fills the others with
- * their defaults for less than parsing them. 0 or -ENOMEM. */
+ * their defaults for less than reading them. 0 or -ENOMEM. */
 int ch_server_insert_query(const struct ch_server *s, const uint8_t *used, struct ch_buf *out);
 
-/* Inserts rows (RowBinary of query's columns) into shard, query at the head of the body. */
+/* Inserts into shard: the body is iov (iovcnt buffers), the query first, then its data
+ * (a Native block of the query's columns). */
 enum ch_result ch_server_insert(const struct ch_server *s, struct ch_http_response *r,
-		uint32_t shard, const struct ch_buf *query, const struct ch_buf *rows, char *err,
-		size_t errlen);
+		uint32_t shard, const struct iovec *iov, int iovcnt, char *err, size_t errlen);
 
 /* How many rows of batch id shard already holds (first_ms..last_ms: the batch's reception
  * times, 0 when unknown). CH_OK with *count. */

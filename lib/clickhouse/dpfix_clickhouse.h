@@ -1,5 +1,5 @@
 /* Flow records into ClickHouse: batched on the collector's thread (a copy per record),
- * inserted as RowBinary by writer threads of its own, into one server or each shard of a
+ * inserted as Native blocks by writer threads of its own, into one server or each shard of a
  * cluster (with a Distributed table over them), and spooled to RFC 5655 files while
  * ClickHouse is away, then replayed in order: nothing lost, nothing twice
  * (doc/clickhouse.md). */

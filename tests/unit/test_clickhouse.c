@@ -1,5 +1,5 @@
 /* Unit tests for lib/clickhouse's parts that need no server: the columns and their types,
- * the table's DDL, RowBinary rows byte for byte (reduced sizes, times, strings, absent
+ * the table's DDL, Native columns byte for byte (reduced sizes, times, strings, absent
  * fields, the collector's own exporter winning), the shard choice against ClickHouse's
  * own sipHash64, batches, and the spool: round trip, order, the uncertain mark, the size
  * bound, a shard filter, a crash's leftovers, and memory full with the spiller late
@@ -22,7 +22,7 @@
 #include "ch_batch.h"
 #include "ch_http.h"
 #include "ch_internal.h"
-#include "ch_rowbinary.h"
+#include "ch_native.h"
 #include "ch_schema.h"
 #include "ch_shard.h"
 #include "ch_spool.h"
@@ -165,14 +165,16 @@ build_record(uint8_t *r, uint32_t src, uint32_t octets, const char *name, uint8_
 }
 
 static void
-test_rowbinary(void)
+test_native(void)
 {
 	struct ch_schema s = {0};
 	struct dpfix_ipfix_template t;
 	struct ch_plan plan;
-	struct ch_buf out = {0};
-	uint8_t rec[128], used[12];
-	size_t len;
+	struct ch_buf cols[12] = {{0}};
+	uint8_t rec[128], rec2[128], used[12], head[CH_NATIVE_HEAD_MAX];
+	size_t len, len2, off = 0;
+	/* Each column's bytes for one record (as RowBinary has the row, column by column). */
+	static const uint32_t widths[12] = {4, 2, 16, 4, 4, 8, 4, 2, 5, 1, 1, 8};
 	static const uint8_t expect[] = {
 		/* collectionTimeMilliseconds DateTime 1700000001, _ms UInt16 999 */
 		0x01, 0xf1, 0x53, 0x65, 0xe7, 0x03,
@@ -195,6 +197,8 @@ test_rowbinary(void)
 		/* dpfixBatchId */
 		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
 	};
+	static const uint8_t source_head[] = {17, 's', 'o', 'u', 'r', 'c', 'e', 'I', 'P', 'v',
+		'4', 'A', 'd', 'd', 'r', 'e', 's', 's', 6, 'U', 'I', 'n', 't', '3', '2'};
 
 	notes = 0;
 	CHECK(ch_schema_from_columns(&s,
@@ -213,6 +217,7 @@ test_rowbinary(void)
 	CHECK_EQ_U64(notes, 0);
 	build_template(&t);
 	len = build_record(rec, 0xc0000201, 123456, "eth0", 5);
+	len2 = build_record(rec2, 0xc0000202, 123456, "eth0", 5);
 	CHECK(ch_plan_build(&plan, &s, &t) == 0);
 	CHECK_EQ_U64(plan.exporter_field, 5);
 	CHECK_EQ_U64(plan.unmapped, 1);         /* the exporter's own exporterIPv6Address */
@@ -221,22 +226,43 @@ test_rowbinary(void)
 	CHECK(ch_row_exporter(&plan, rec)[15] == 5);
 	memset(used, 1, sizeof(used));
 	CHECK(ch_plan_compile(&plan, &s, used) == 0);
-	CHECK(ch_row_encode(&out, &s, &plan, rec, 0x1122334455667788ull) == 0);
-	CHECK_EQ_U64(out.len, sizeof(expect));
-	CHECK(out.len == sizeof(expect) && memcmp(out.p, expect, sizeof(expect)) == 0);
+	CHECK_EQ_U64(plan.op_count, 12);
+	CHECK(ch_row_encode(cols, &s, &plan, rec, 0x1122334455667788ull) == 0);
+	CHECK(ch_plan_fields(&plan, rec2, (uint32_t)len2) == 0);
+	CHECK(ch_row_encode(cols, &s, &plan, rec2, 0x1122334455667788ull) == 0);
+	/* Each column holds its value of the first record, then of the second: the same but
+	 * for the source address. */
+	for (uint32_t c = 0; c < 12; c++) {
+		CHECK_EQ_U64(cols[c].len, 2 * widths[c]);
+		CHECK(cols[c].len == 2 * widths[c] && memcmp(cols[c].p, expect + off, widths[c]) == 0);
+		if (c != 4)
+			CHECK(cols[c].len == 2 * widths[c] &&
+					memcmp(cols[c].p + widths[c], expect + off, widths[c]) == 0);
+		off += widths[c];
+	}
+	CHECK(cols[4].len == 8 && memcmp(cols[4].p + 4, "\x02\x02\x00\xc0", 4) == 0);
 	/* Only the columns an insert names: without the absent protocolIdentifier and
-	 * applicationName (ClickHouse gives them their defaults), the row is 2 bytes shorter. */
+	 * applicationName (ClickHouse gives them their defaults), the batch id is the tenth. */
 	used[9] = used[10] = 0;
-	out.len = 0;
+	for (uint32_t c = 0; c < 12; c++)
+		cols[c].len = 0;
+	CHECK(ch_plan_fields(&plan, rec, (uint32_t)len) == 0);
 	CHECK(ch_plan_compile(&plan, &s, used) == 0);
-	CHECK(ch_row_encode(&out, &s, &plan, rec, 0x1122334455667788ull) == 0);
-	CHECK_EQ_U64(out.len, sizeof(expect) - 2);
-	CHECK(out.len == sizeof(expect) - 2 && memcmp(out.p, expect, sizeof(expect) - 10) == 0 &&
-			memcmp(out.p + sizeof(expect) - 10, expect + sizeof(expect) - 8, 8) == 0);
+	CHECK_EQ_U64(plan.op_count, 10);
+	CHECK(ch_row_encode(cols, &s, &plan, rec, 0x1122334455667788ull) == 0);
+	CHECK(cols[9].len == 8 && memcmp(cols[9].p, expect + sizeof(expect) - 8, 8) == 0);
+	CHECK_EQ_U64(cols[10].len, 0);
+	/* The heads: a block's counts, a column's name and type. */
+	CHECK_EQ_U64(ch_native_block_head(head, 10, 300), 3);
+	CHECK(head[0] == 10 && head[1] == 0xac && head[2] == 0x02);
+	CHECK(ch_native_column_head(&cols[0], &s.columns[4]) == 0);
+	CHECK(cols[0].len == sizeof(source_head) && memcmp(cols[0].p, source_head,
+			sizeof(source_head)) == 0);
 	/* A record cut short is refused, never read past. */
 	CHECK(ch_plan_fields(&plan, rec, 30) == -EBADMSG);
 	ch_plan_free(&plan);
-	ch_buf_free(&out);
+	for (uint32_t c = 0; c < 12; c++)
+		ch_buf_free(&cols[c]);
 	ch_schema_free(&s);
 }
 
@@ -593,7 +619,7 @@ main(void)
 {
 	RUN_TEST(test_default_columns);
 	RUN_TEST(test_table_columns);
-	RUN_TEST(test_rowbinary);
+	RUN_TEST(test_native);
 	RUN_TEST(test_shards);
 	RUN_TEST(test_spool);
 	RUN_TEST(test_url);
