@@ -164,9 +164,10 @@ clickhouse() {   # TRANSPORT RATE
 	chcpu0=$(cpu_s "$chpid")
 	t0=$(now)
 	sent=$(export_to "$url" "$2")
-	# Rows arrive until all are in, or nothing more comes for 10 s (spooled batches wait
-	# for a writer; what never comes is dropped or left in the spool: the summary says).
-	stored=0 last=-1 t1=$t0
+	# Rows arrive until all are in, or nothing more comes for 10 s after the export ended
+	# (spooled batches wait for a writer; what never comes is dropped or left in the
+	# spool: the summary says).
+	stored=0 last=-1 t1=$(now)
 	while [ "$stored" -lt "$n" ] && [ "$(awk -v a="$(now)" -v b="$t1" 'BEGIN {print (a - b > 10)}')" = 0 ]; do
 		sleep 0.1
 		stored=$(curl -s "$CH_URL/" --data-binary "SELECT count() FROM dpfix.$table" || true)
