@@ -34,7 +34,7 @@ struct dpfix_clickhouse_params {
 	void *log_arg;
 };
 
-#define DPFIX_CLICKHOUSE_BATCH_ROWS 200000
+#define DPFIX_CLICKHOUSE_BATCH_ROWS 500000
 #define DPFIX_CLICKHOUSE_BATCH_INTERVAL_MS 1000
 /* Plain numbers: the option table shows them as the defaults' text. */
 #define DPFIX_CLICKHOUSE_MEMORY_BYTES 268435456     /* 256 MiB */
