@@ -53,7 +53,7 @@ reconnect() {
 	sleep 0.5
 	case $how in                         # the collector goes away...
 	stop_filling)
-		wait_for_telemetry "dpfix-test-$$" /dpfix/stats "c['records_enqueued'] > 0" True 20
+		wait_for_telemetry "$(eal_prefix)" /dpfix/stats "c['records_enqueued'] > 0" True 20
 		;&
 	stop)
 		stop_collector
@@ -70,7 +70,7 @@ reconnect() {
 		# killed once records went into it, and back at once: its stack ABORTs the
 		# stale association, whose SEND_FAILED notices give every record sent back.
 		kill -STOP "$COLLECTOR_PID"
-		wait_for_telemetry "dpfix-test-$$" /dpfix/stats "c['records_exported'] > 0" True 20
+		wait_for_telemetry "$(eal_prefix)" /dpfix/stats "c['records_exported'] > 0" True 20
 		kill -KILL "$COLLECTOR_PID"
 		wait "$COLLECTOR_PID" 2>/dev/null || true
 		;;
@@ -223,15 +223,15 @@ stop_refusing_reset() {
 	ACCEPTED=$(grep -c accepted "$WORK/reset.accepted")
 }
 
-refused plaintext_to_tls
-refused reset
-reconnect tcp stop "" ""
-# Flows ending all along, in a message still being filled when the session fails: they go
-# on the new session (they were dropped without a count).
-reconnect tcp stop_filling "" "--active-timeout 1 --idle-timeout 1 --export-flush 60"
-reconnect tls+tcp stop "--psk-file $K/collector.psk" "--psk-identity probe1.example --psk-file $K/probe.psk"
-reconnect sctp stop "" ""
-reconnect dtls+sctp kill "--psk-file $K/collector.psk" "--psk-identity probe1.example --psk-file $K/probe.psk"
-reconnect sctp vanish "" ""
-reconnect sctp freeze_kill "" "--active-timeout 3 --idle-timeout 3"
+PSK_C="--psk-file $K/collector.psk"
+PSK_P="--psk-identity probe1.example --psk-file $K/probe.psk"
+# Each case has ports, files and a probe of its own: they run side by side, the longest
+# first. tcp stop_filling: flows ending all along, in a message still being filled when
+# the session fails: they go on the new session (they were dropped without a count).
+side_by_side 'reconnect sctp vanish "" ""' "refused plaintext_to_tls" "refused reset" \
+	'reconnect tcp stop "" ""' \
+	'reconnect tcp stop_filling "" "--active-timeout 1 --idle-timeout 1 --export-flush 60"' \
+	'reconnect tls+tcp stop "$PSK_C" "$PSK_P"' 'reconnect sctp stop "" ""' \
+	'reconnect dtls+sctp kill "$PSK_C" "$PSK_P"' \
+	'reconnect sctp freeze_kill "" "--active-timeout 3 --idle-timeout 3"'
 echo "export_reconnect: ok"

@@ -8,14 +8,19 @@ SAMPLE_PCAP="$DPFIX_SOURCE_ROOT/tests/data/sample.pcap"
 SAMPLE_EXPECTED="$DPFIX_SOURCE_ROOT/tests/data/sample.expected.json"
 
 WORK=$(mktemp -d /tmp/dpfix-test.XXXXXX)
+SIDE_RUNS=0
 PIDS=()
 NETNS=()
-cleanup() {
+# stop_started: kills the processes and removes the namespaces this shell started.
+stop_started() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	# Deleting a namespace deletes its end of each veth pair, and so the pair.
 	for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+}
+cleanup() {
+	stop_started
 	[ -n "${DPFIX_KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
-	rm -rf "/var/run/dpdk/dpfix-test-$$"
+	rm -rf "/var/run/dpdk/dpfix-test-$$" "/var/run/dpdk/dpfix-test-$$"-*
 }
 trap cleanup EXIT
 
@@ -50,9 +55,54 @@ else:
 PYEOF
 }
 
+# The DPDK file prefix of this test's probe (its runtime directory, where its telemetry
+# socket is): one of its own for each case side_by_side runs (EAL_TAG).
+eal_prefix() {
+	echo "dpfix-test-$$${EAL_TAG:+-$EAL_TAG}"
+}
+
 # EAL arguments for a test run: no hugepages, no PCI, a private runtime directory.
 eal_args() {
-	echo "--no-huge -m 512 --no-pci --no-shconf --file-prefix dpfix-test-$$ -l 0-1 --log-level=lib.eal:warning"
+	echo "--no-huge -m 512 --no-pci --no-shconf --file-prefix $(eal_prefix) -l 0-1 --log-level=lib.eal:warning"
+}
+
+# side_by_side COMMAND...: the test's cases that do not meet (ports, namespaces, files of
+# their own) run at once, at most SIDE_BY_SIDE (default 3) at a time, each COMMAND (a
+# function of the test and its arguments) in a subshell with a DPDK file prefix of its
+# own (eal_prefix), which kills the processes and removes the namespaces it started when
+# it ends. Each case's output is printed once all have ended, in the order given; fails
+# if any case failed.
+side_by_side() {
+	local i pid rc running=0 failed='' cmds=("$@") status=() out=$WORK/side.$((++SIDE_RUNS))
+	declare -A case_of
+	for i in "${!cmds[@]}"; do
+		if [ "$running" -ge "${SIDE_BY_SIDE:-3}" ]; then
+			rc=0
+			wait -n -p pid "${!case_of[@]}" || rc=$?
+			status[${case_of[$pid]}]=$rc
+			unset "case_of[$pid]"
+			running=$((running - 1))
+		fi
+		# shellcheck disable=SC2030,SC2031
+		(
+			EAL_TAG=s$i PIDS=() NETNS=()
+			trap stop_started EXIT
+			eval "${cmds[$i]}"
+		) >"$out.$i" 2>&1 &
+		case_of[$!]=$i
+		PIDS+=("$!")
+		running=$((running + 1))
+	done
+	for pid in "${!case_of[@]}"; do
+		rc=0
+		wait "$pid" || rc=$?
+		status[${case_of[$pid]}]=$rc
+	done
+	for i in "${!cmds[@]}"; do
+		cat "$out.$i"
+		[ "${status[$i]}" = 0 ] || failed+="${failed:+; }'${cmds[$i]}' exited ${status[$i]}"
+	done
+	[ -z "$failed" ] || fail "$failed"
 }
 
 expected() {

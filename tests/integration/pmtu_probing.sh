@@ -16,15 +16,36 @@ $PY "$DPFIX_SOURCE_ROOT/tests/data/gen-sampling-capture.py" "$WORK/flows.pcap" /
 printf 'probe1.example:000102030405060708090a0b0c0d0e0f\n' >"$WORK/psk"
 chmod 600 "$WORK/psk"
 
-tag=pmtu$$
-router_path "$tag" 1280
-router_drop_too_big "$tag"
-# The path as the probe meets it: 1280 octets cross, 1281 vanish and nothing says so.
-ip netns exec "${tag}e" ping -c 1 -W 2 -M do -s 1252 10.77.2.2 >/dev/null ||
-	fail "a 1280-octet ping does not cross the path"
-! ip netns exec "${tag}e" ping -c 1 -W 1 -M do -s 1253 10.77.2.2 >"$WORK/ping" 2>&1 ||
-	fail "a 1281-octet ping crossed the path"
-! grep -q "mtu\|too long" "$WORK/ping" || fail "the router told of its MTU: $(cat "$WORK/ping")"
+# silent_path TAG: the path of router_path TAG 1280 whose router drops its own ICMP
+# "fragmentation needed" (nft), and counts the SCTP datagrams (over UDP port 9899, RFC
+# 6951) larger than the base size it forwards (over_base): usrsctp's own sum of its
+# headers left out the UDP one, and sent 1232 octets while path_mtu said 1200.
+silent_path() {
+	router_path "$1" 1280
+	router_drop_too_big "$1"
+	ip netns exec "${1}r" nft -f - <<'NFT'
+table inet dpfix_sizes {
+	counter over_base { }
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		udp dport 9899 ip length > 1200 counter name over_base
+	}
+}
+NFT
+}
+
+# path_as_met: the path as the probe meets it: 1280 octets cross, 1281 vanish and nothing
+# says so.
+path_as_met() {
+	local tag=pmpc$$
+	silent_path "$tag"
+	ip netns exec "${tag}e" ping -c 1 -W 2 -M do -s 1252 10.77.2.2 >/dev/null ||
+		fail "a 1280-octet ping does not cross the path"
+	! ip netns exec "${tag}e" ping -c 1 -W 1 -M do -s 1253 10.77.2.2 >"$WORK/ping" 2>&1 ||
+		fail "a 1281-octet ping crossed the path"
+	! grep -q "mtu\|too long" "$WORK/ping" || fail "the router told of its MTU: $(cat "$WORK/ping")"
+	echo "ok the path: 1280 octets cross, 1281 vanish without a word"
+}
 
 # collector_stop_any: SIGTERM, and its exit status in CRC (a collector may report loss).
 collector_stop_any() {
@@ -34,15 +55,22 @@ collector_stop_any() {
 	wait "$COLLECTOR_PID" || CRC=$?
 }
 
-# settled FILE: waits until the collector's --json FILE stops growing (a datagram export
-# has no end to wait for; its losses leave fewer records than were sent).
+# settled FILE WANT: waits until the collector's --json FILE holds the WANT records the
+# probe says it exported (probe_records), or stops growing (for a second: a datagram
+# export has no end to wait for; its losses leave fewer records than were sent).
 settled() {
-	local before=-1 now end=$((SECONDS + 20))
+	local before=-1 now still=0 end=$((SECONDS + 20))
 	while [ "$SECONDS" -lt "$end" ]; do
 		now=$(wc -l <"$1" 2>/dev/null || echo 0)
-		[ "$now" = "$before" ] && return 0
+		[ "$now" -lt "$2" ] || return 0
+		if [ "$now" = "$before" ]; then
+			still=$((still + 1))
+			[ "$still" -lt 10 ] || return 0
+		else
+			still=0
+		fi
 		before=$now
-		sleep 1
+		sleep 0.1
 	done
 }
 
@@ -65,7 +93,7 @@ export_over() {
 	if [ "$scheme" != dtls+udp ] && [ "$RC" = 0 ]; then
 		wait_for_close "$WORK/$name.c"
 	else
-		settled "$WORK/$name.c.json"
+		settled "$WORK/$name.c.json" "$(probe_records "$WORK/$name.p")"
 	fi
 	collector_stop_any
 	read -r EXPORTED PATH_MTU < <($PY - "$WORK/$name.json" <<'PYEOF'
@@ -80,21 +108,20 @@ PYEOF
 	GOT=$(counter "$WORK/$name.c.stdout" data_records)
 }
 
-# SCTP's datagrams (over UDP port 9899, RFC 6951) larger than the base size, counted as
-# the router forwards them: usrsctp's own sum of its headers left out the UDP one, and
-# sent 1232 octets while path_mtu said 1200.
-ip netns exec "${tag}r" nft -f - <<'NFT'
-table inet dpfix_sizes {
-	counter over_base { }
-	chain forward {
-		type filter hook forward priority 0; policy accept;
-		udp dport 9899 ip length > 1200 counter name over_base
-	}
+# short SCHEME: two letters for it, in the names of its path's namespaces.
+short() {
+	case $1 in
+	dtls+udp) echo du ;;
+	dtls+sctp) echo ds ;;
+	sctp) echo sc ;;
+	esac
 }
-NFT
-for scheme in dtls+udp dtls+sctp sctp; do
-	name=on.${scheme/+/_}
-	ip netns exec "${tag}r" nft reset counter inet dpfix_sizes over_base >/dev/null
+
+# discovery_on SCHEME: every flow record arrives, and nothing larger than path_mtu
+# crosses.
+discovery_on() {
+	local scheme=$1 name=on.${1/+/_} tag=pmn$(short "$1")$$ over
+	silent_path "$tag"
 	export_over "$scheme" "$name"
 	over=$(ip netns exec "${tag}r" nft list counter inet dpfix_sizes over_base | grep -o "packets [0-9]*")
 	[ "$PATH_MTU" != 1200 ] || [ "$over" = "packets 0" ] ||
@@ -105,16 +132,18 @@ for scheme in dtls+udp dtls+sctp sctp; do
 	[ "$PATH_MTU" -ge 1200 ] && [ "$PATH_MTU" -le 1280 ] ||
 		fail "$name: path_mtu $PATH_MTU, want 1200..1280"
 	echo "ok $scheme through MTU 1280 without ICMP: all $GOT flow records, path_mtu $PATH_MTU"
-done
+}
 
-# Without discovery the same export loses records, and the probe cannot tell on UDP.
-for scheme in dtls+udp dtls+sctp sctp; do
-	name=off.${scheme/+/_}
+# discovery_off SCHEME: without discovery the same export loses records, and the probe
+# cannot tell on UDP.
+discovery_off() {
+	local scheme=$1 name=off.${1/+/_} tag=pmf$(short "$1")$$
+	silent_path "$tag"
 	export_over "$scheme" "$name" --path-mtu-discovery no
 	[ "$GOT" -lt "$FLOWS" ] || fail "$name: the collector got all $GOT flow records without discovery"
 	[ "$PATH_MTU" != 0 ] || [ "$scheme" != dtls+udp ] || fail "$name: path_mtu 0"
 	echo "ok $scheme with path_mtu_discovery no: the collector got $GOT of $FLOWS, probe exit $RC"
-done
+}
 
 # search_over SCHEME NAME [SHRINK]: endless input over SCHEME (dtls+udp, dtls+sctp)
 # through ${tag}'s path: the search ends at WANT (1280 unless set) while records wait in
@@ -154,7 +183,7 @@ search_over() {
 	RC=0
 	wait "$PROBE_PID" || RC=$?
 	[ "$RC" = 0 ] || fail "$name: probe exited $RC: $(tail -3 "$WORK/$name.p")"
-	settled "$WORK/$name.c.json"
+	settled "$WORK/$name.c.json" "$(probe_records "$WORK/$name.p")"
 	collector_stop_any
 	GOT=$(counter "$WORK/$name.c.stdout" data_records)
 	read -r EXPORTED PATH_MTU FAILURES < <($PY - "$WORK/$name.json" <<'PYEOF'
@@ -171,27 +200,45 @@ PYEOF
 SEARCH_ARGS=()
 # Over dtls+sctp the same probes, each one SCTP packet of the size tried, abandoned if
 # lost (doc/path-mtu.md): 1280 exactly, never more, and every record arrives.
-search_over dtls+sctp search.dtls_sctp
-echo "ok dtls+sctp search: $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search.dtls_sctp.p"), all $GOT records"
-search_over dtls+udp search.dtls_udp 1250
-echo "ok dtls+udp search: $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search.dtls_udp.p" |
-	head -1); the path shrank to 1250: the black hole found, back to 1200, $(grep -ao \
-	"path MTU search done in [0-9.]* s" "$WORK/search.dtls_udp.p" | tail -1); all $GOT records in messages of up to 1250 octets"
+search_dtls_sctp() {
+	tag=pmss$$
+	silent_path "$tag"
+	search_over dtls+sctp search.dtls_sctp
+	echo "ok dtls+sctp search: $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search.dtls_sctp.p"), all $GOT records"
+}
+search_dtls_udp_shrink() {
+	tag=pmsu$$
+	silent_path "$tag"
+	search_over dtls+udp search.dtls_udp 1250
+	echo "ok dtls+udp search: $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search.dtls_udp.p" |
+		head -1); the path shrank to 1250: the black hole found, back to 1200, $(grep -ao \
+		"path MTU search done in [0-9.]* s" "$WORK/search.dtls_udp.p" | tail -1); all $GOT records in messages of up to 1250 octets"
+}
 
 # Where the router does say "fragmentation needed", the same: Linux reports each ICMP on
 # the next send or read of the socket, which costs neither a message nor the session.
-tag=pmti$$
-router_path "$tag" 1280
-search_over dtls+udp search_icmp.dtls_udp
-# shellcheck disable=SC2016
-icmp=$(ip netns exec "${tag}e" awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) f[$i] = i; h = 1 }
-	else print $f["InDestUnreachs"] }' /proc/net/snmp)
-[ "$icmp" -ge 1 ] || fail "search_icmp: the exporter received no ICMP destination unreachable"
-echo "ok dtls+udp search with ICMP ($icmp received): $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search_icmp.dtls_udp.p"), all $GOT records"
+search_icmp() {
+	tag=pmti$$
+	router_path "$tag" 1280
+	search_over dtls+udp search_icmp.dtls_udp
+	# shellcheck disable=SC2016
+	icmp=$(ip netns exec "${tag}e" awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) f[$i] = i; h = 1 }
+		else print $f["InDestUnreachs"] }' /proc/net/snmp)
+	[ "$icmp" -ge 1 ] || fail "search_icmp: the exporter received no ICMP destination unreachable"
+	echo "ok dtls+udp search with ICMP ($icmp received): $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search_icmp.dtls_udp.p"), all $GOT records"
+}
 # A path of 1500 everywhere, export_mtu 1500: dtls+sctp finds all of it.
-tag=pmtf$$
-router_path "$tag" 1500
-SEARCH_ARGS=(--export-mtu 1500)
-WANT=1500 search_over dtls+sctp search1500.dtls_sctp
-echo "ok dtls+sctp search through MTU 1500: $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search1500.dtls_sctp.p"), all $GOT records"
+search_1500() {
+	tag=pmtf$$
+	router_path "$tag" 1500
+	SEARCH_ARGS=(--export-mtu 1500)
+	WANT=1500 search_over dtls+sctp search1500.dtls_sctp
+	echo "ok dtls+sctp search through MTU 1500: $(grep -ao "path MTU search done in [0-9.]* s" "$WORK/search1500.dtls_sctp.p"), all $GOT records"
+}
+
+# Each case has a path (namespaces, router), files and a probe of its own: they run side
+# by side, the longest first.
+side_by_side search_dtls_udp_shrink search_dtls_sctp search_icmp search_1500 \
+	"discovery_on dtls+udp" "discovery_on dtls+sctp" "discovery_on sctp" \
+	"discovery_off dtls+udp" "discovery_off dtls+sctp" "discovery_off sctp" path_as_met
 echo "pmtu_probing: ok"
