@@ -104,8 +104,8 @@ for name in one two three; do
 		fail "$name: $(grep -c '"packetDeltaCount"' "$WORK/$name.json") flow records in --json, want $((EXPORTERS * N))"
 	[ "$name" = one ] && continue
 	# The same records as one thread's, the same bytes stored, the same counters.
-	cmp -s <(sort "$WORK/one.json") <(sort "$WORK/$name.json") ||
-		fail "$name: the records differ from one thread's"
+	diff <(sort "$WORK/one.json") <(sort "$WORK/$name.json") >"$WORK/records.diff" ||
+		fail "$name: the records differ from one thread's ($(grep -c '^[<>]' "$WORK/records.diff") lines; one thread's <, $name's >): $(head -c 2000 "$WORK/records.diff")"
 	[ "$(stat -c %s "$WORK/one.ipfix")" = "$(stat -c %s "$WORK/$name.ipfix")" ] ||
 		fail "$name: --write stored $(stat -c %s "$WORK/$name.ipfix") bytes, $(stat -c %s "$WORK/one.ipfix") with one thread"
 	diff <(counters "$WORK/one.stdout") <(counters "$out") >"$WORK/counters.diff" ||
