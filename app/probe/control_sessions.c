@@ -131,14 +131,28 @@ attempt_failed(struct session_control *c, uint64_t now_ms, const char *why)
 			"");
 }
 
-/* The export lcore stopped using the session it had: one that had lasted is said here
- * (unless its collector was said to be dead already) and replaced at once (the collector
+/* The collector of session serial is dead: said in one line, counted, whichever watch
+ * found it (the heartbeats, a liveness session, the transport's own). */
+static void
+said_dead(struct session_control *c, uint64_t serial, const char *why)
+{
+	c->dead_serial = serial;
+	c->collectors_dead++;
+	PROBE_LOG(WARNING, "export: collector %s is dead: %s; %s while the control lcore "
+			"reconnects", c->session_name, why, c->records_wait);
+}
+
+/* The export lcore stopped using the session it had: one whose transport found the
+ * collector dead is said as a dead collector; one that had lasted is said here (unless
+ * its collector was said to be dead already) and replaced at once (the collector
  * worked); one that had not is a failed attempt. */
 static void
 session_failed(struct session_control *c, const struct handoff_msg *m, uint64_t now_ms)
 {
 	if (m->serial != c->serial)
 		return; /* not the current one: its replacement is on the way */
+	if (m->dead && m->serial != c->dead_serial)
+		said_dead(c, m->serial, m->why);
 	c->waiting = 1;
 	failover_session_failed(c); /* the next collector, if there are several */
 	if (m->lasted_ns >= SESSION_STABLE_NS) {
@@ -245,10 +259,7 @@ sessions_collector_dead(struct export_lane *l, uint64_t serial, const char *why,
 
 	if (serial != c->serial || serial == c->dead_serial)
 		return;
-	c->dead_serial = serial;
-	c->collectors_dead++;
-	PROBE_LOG(WARNING, "export: collector %s is dead: %s; %s while the control lcore "
-			"reconnects", c->session_name, why, c->records_wait);
+	said_dead(c, serial, why);
 	snprintf(m.why, sizeof(m.why), "its collector stopped answering heartbeats");
 	handoff_post(&l->handoff.to_export, &m);
 }

@@ -39,6 +39,8 @@ struct handoff_msg {
 	int failed;                             /* RETIRED: it had failed (close it at once) */
 	uint32_t id;                            /* HEARTBEAT, ANSWERED: the request's */
 	uint64_t lasted_ns;                     /* FAILED: how long it had been up */
+	int dead;                               /* FAILED: its transport found the
+	                                         * collector dead (SCTP's heartbeats) */
 	char why[DPFIX_SESSION_ERRLEN];         /* FAILED, HANDED_OFF: what the export lcore
 	                                         * saw; DEAD */
 };

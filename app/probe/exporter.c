@@ -143,11 +143,12 @@ report_state(struct export_lane *l)
 	if (state == l->reported || state == DPFIX_EXPORT_PROBATION)
 		return;
 	l->reported = state;
-	if (state == DPFIX_EXPORT_FAILED)
+	if (state == DPFIX_EXPORT_FAILED) {
 		snprintf(m.why, sizeof(m.why), "%s",
 				dpfix_export_failure(l->export, &m.lasted_ns));
-	if (state == DPFIX_EXPORT_FAILED)
+		m.dead = dpfix_export_failed_unanswered(l->export);
 		m.kind = HANDOFF_FAILED;
+	}
 	else if (state != DPFIX_EXPORT_TRUSTED)
 		return;
 	handoff_post(&l->handoff.to_control, &m);

@@ -215,7 +215,8 @@ struct exporter_ctx {
 	X(failovers, "times export moved to another collector (collector_mode failover: to a " \
 			"backup, or back to the primary)") \
 	X(collectors_dead, "sessions dropped because their collector was found dead: " \
-			"heartbeat_misses heartbeats in a row unanswered (doc/heartbeats.md)") \
+			"heartbeat_misses heartbeats in a row unanswered, or SCTP's own " \
+			"(doc/heartbeats.md)") \
 	X(backlog_records, "collector_mode replicate: records waiting in the collector's " \
 			"backlog while its session cannot take them, a gauge") \
 	X(backlog_lost, "collector_mode replicate: records lost for the collector because " \

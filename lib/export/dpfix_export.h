@@ -168,6 +168,11 @@ void dpfix_export_drop(struct dpfix_export *x, uint64_t now_ns);
 enum dpfix_export_state dpfix_export_state(const struct dpfix_export *x);
 /* Why the session failed and how long it had lasted (in the FAILED state). */
 const char *dpfix_export_failure(const struct dpfix_export *x, uint64_t *lasted_ns);
+/* In the FAILED state, 1 when the session's transport found its collector dead by its
+ * own liveness (SCTP's heartbeats or retransmissions unanswered:
+ * dpfix_session_peer_unanswered), where no one closed or reset it: to be reported as a
+ * dead collector, as when the program's own heartbeats find one. */
+int dpfix_export_failed_unanswered(const struct dpfix_export *x);
 /* The session held (failed or not), or NULL. */
 const struct dpfix_session *dpfix_export_session(const struct dpfix_export *x);
 /* The program has found the collector dead (its heartbeats went unanswered): the session

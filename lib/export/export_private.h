@@ -95,6 +95,7 @@ struct dpfix_export {
 	struct export_replay replay;
 	uint64_t failed_lasted_ns;
 	char failed_why[DPFIX_SESSION_ERRLEN];
+	int failed_unanswered;          /* ... its transport found the collector dead */
 	/* The collector ended its side first (its stop): ours ends in answer, and its
 	 * verdict, awaited without waiting, says whether it read what we sent. */
 	int answering_end;

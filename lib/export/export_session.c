@@ -64,7 +64,12 @@ mark_failed(struct dpfix_export *x, uint64_t now_ns, const char *why)
 			!dpfix_session_heartbeats(x->session)))
 		return;
 	x->failed_lasted_ns = now_ns - x->session_started_ns;
-	snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
+	/* Its transport's own liveness may have found the collector dead (SCTP's
+	 * heartbeats): said as such, not as the error a send or read met then. */
+	x->failed_unanswered = dpfix_session_peer_unanswered(x->session, x->failed_why,
+			sizeof(x->failed_why));
+	if (!x->failed_unanswered)
+		snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
 	x->state = DPFIX_EXPORT_FAILED;
 	count_unconfirmed(x);
 }
@@ -226,6 +231,12 @@ dpfix_export_failure(const struct dpfix_export *x, uint64_t *lasted_ns)
 	return x->failed_why;
 }
 
+int
+dpfix_export_failed_unanswered(const struct dpfix_export *x)
+{
+	return x->state == DPFIX_EXPORT_FAILED && x->failed_unanswered;
+}
+
 const struct dpfix_session *
 dpfix_export_session(const struct dpfix_export *x)
 {
@@ -240,6 +251,7 @@ dpfix_export_fail(struct dpfix_export *x, const char *why, uint64_t now_ns)
 		return;
 	x->failed_lasted_ns = now_ns - x->session_started_ns;
 	snprintf(x->failed_why, sizeof(x->failed_why), "%s", why);
+	x->failed_unanswered = 0; /* the program's own finding */
 	x->state = DPFIX_EXPORT_FAILED;
 	count_unconfirmed(x);
 }
@@ -301,6 +313,7 @@ begin_answering_end(struct dpfix_export *x, uint64_t now_ns)
 		return 0;
 	x->failed_lasted_ns = now_ns - x->session_started_ns;
 	snprintf(x->failed_why, sizeof(x->failed_why), "closed by the collector");
+	x->failed_unanswered = 0;
 	x->state = DPFIX_EXPORT_FAILED;
 	x->answering_end = 1;
 	if (ret != -EINPROGRESS)

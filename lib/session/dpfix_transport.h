@@ -45,6 +45,13 @@ struct dpfix_conn {
 	/* Set before close: at once, without waiting for the peer (SCTP: ABORT rather than
 	 * SHUTDOWN). */
 	int abort;
+	/* Set by a transport whose own liveness gave the peer up (SCTP: its heartbeats or
+	 * retransmissions went unanswered in a row, the association lost with the peer's
+	 * address unreachable), where the peer did not close or reset the connection: how
+	 * many went unanswered (UINT32_MAX: the stack's own count), and how long nothing had
+	 * come from the peer then (0: not known). */
+	uint32_t peer_unanswered;
+	uint64_t peer_silent_ns;
 	/* Exporter, datagram paths (UDP; SCTP over UDP): the IP datagram size its sends are
 	 * held to now, the largest a path MTU search may try (export_mtu, the interface's
 	 * MTU), and the IP and UDP headers under what a send carries. path_mtu 0: the

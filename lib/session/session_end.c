@@ -1,5 +1,7 @@
 /* The exporter's orderly end of a session, which the collector confirms by ending its
- * side once it has taken everything (doc/sessions.md, "Orderly end"). */
+ * side once it has taken everything (doc/sessions.md, "Orderly end"); and a session's
+ * end that the transport's own liveness decided. */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -436,4 +438,25 @@ dpfix_session_abort(struct dpfix_session *s)
 	s->conn.abort = 1;
 	s->conn.ops->close(&s->conn);
 	session_free(s);
+}
+
+int
+dpfix_session_peer_unanswered(const struct dpfix_session *s, char *why, size_t len)
+{
+	const struct dpfix_conn *c = &s->conn;
+	char count[32] = "", silent[48] = "", transport[8];
+	size_t i;
+
+	if (c->peer_unanswered == 0)
+		return 0;
+	for (i = 0; c->ops->name[i] != '\0' && i + 1 < sizeof(transport); i++)
+		transport[i] = (char)toupper((unsigned char)c->ops->name[i]);
+	transport[i] = '\0';
+	if (c->peer_unanswered != UINT32_MAX)
+		snprintf(count, sizeof(count), " %u times in a row", c->peer_unanswered);
+	if (c->peer_silent_ns != 0)
+		snprintf(silent, sizeof(silent), ", nothing heard for %.1f s", c->peer_silent_ns / 1e9);
+	snprintf(why, len, "%s's own heartbeats or retransmissions went unanswered%s%s",
+			transport, count, silent);
+	return 1;
 }

@@ -172,6 +172,7 @@ PYEOF
 # Probe and collector in namespaces of their own joined by a router.
 blackholed() {
 	local scheme=$1 tag=hbd${1:0:1}$$ port=4739 probe t0 t1 bh=$WORK/bh.$1 lost="Connection timed out" most=6
+	local found="is down" silent
 	router_path "$tag" 1500
 	COLLECTOR_NETNS=${tag}c start_collector_at "$scheme://10.77.2.2:$port" "$bh.c" --quiet
 	# shellcheck disable=SC2046
@@ -190,21 +191,38 @@ table inet dpfix_hb_test {
 }
 NFT
 	t0=$EPOCHREALTIME
-	wait_for_text "$bh.p" "is down" 15
-	t1=$(grep -a "is down" "$bh.p" | head -1 | cut -d' ' -f1)
-	[ "$scheme" = tcp ] || { lost="Software caused connection abort"; most=8; } # SCTP_COMM_LOST
-	grep -a "is down" "$bh.p" | head -1 | grep -q "$lost" ||
-		fail "blackholed: $(grep -a "is down" "$bh.p" | head -1)"
+	# SCTP's own heartbeats find the collector dead (SCTP_COMM_LOST with its address
+	# unreachable): said and counted as the dpfix heartbeats' finding is, with how long
+	# nothing was heard from it (before, "is down (Software caused connection abort)",
+	# collectors_dead 0).
+	if [ "$scheme" = sctp ]; then
+		found="is dead"
+		lost="is dead: SCTP's own heartbeats or retransmissions went unanswered 3 times in a row, nothing heard for"
+		most=8
+	fi
+	wait_for_text "$bh.p" "$found" 15
+	t1=$(grep -a "$found" "$bh.p" | head -1 | cut -d' ' -f1)
+	grep -a "$found" "$bh.p" | head -1 | grep -q "$lost" ||
+		fail "blackholed: $(grep -a "$found" "$bh.p" | head -1)"
 	kill -INT "$(pgrep -f "file-prefix $(eal_prefix) " | head -1)"
 	wait "$probe" || true
 	kill -9 "$COLLECTOR_PID" 2>/dev/null || true
 	wait "$COLLECTOR_PID" 2>/dev/null || true
+	if [ "$scheme" = sctp ]; then
+		cut -d' ' -f2- "$bh.p" >"$bh.summary"
+		[ "$(counter "$bh.summary" collectors_dead)" = 1 ] ||
+			fail "blackholed: collectors_dead $(counter "$bh.summary" collectors_dead), want 1"
+		# The silence it says: from the last SACK (records go every 0.2 s) to the loss.
+		silent=$(grep -a "$found" "$bh.p" | head -1 | sed 's/.*nothing heard for \([0-9.]*\) s.*/\1/')
+		$PY -c "import sys; took = $t1 - $t0; sys.exit(not took - 0.5 <= $silent <= took + 0.5)" ||
+			fail "blackholed: nothing heard for $silent s, said $($PY -c "print(round($t1 - $t0, 3))") s after the black hole"
+	fi
 	# Records go every 0.2 s, so data waits unacknowledged from at most then: 3 s of
 	# TCP_USER_TIMEOUT, and the retransmission timer that notices it (the kernel's own
 	# retries would take some 15 minutes).
 	$PY -c "import sys; took = $t1 - $t0; print(f'blackholed: $scheme session down {took:.3f} s after the black hole', file=sys.stderr); sys.exit(took > $most)" ||
 		fail "blackholed: the $scheme session was down only $($PY -c "print(round($t1 - $t0, 3))") s after the black hole, want $most s at most"
-	echo "ok blackholed: a silent $scheme:// collector ends the session (${lost})"
+	echo "ok blackholed: a silent $scheme:// collector ends the session: $(grep -a "$found" "$bh.p" | head -1 | cut -d' ' -f2-)"
 }
 
 # The cases with a bound on time one at a time: another probe beside them (each one's

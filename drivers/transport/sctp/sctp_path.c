@@ -17,8 +17,6 @@
 #define SCTP_COMMON_HEADER 12   /* before the chunks of every SCTP packet */
 #define DATA_CHUNK_HEADER 16    /* usrsctp sends DATA, not I-DATA, unless told to */
 #define MAX_AUTH_CHUNK 40       /* AUTH with HMAC-SHA-256 (SHA-1: 28) */
-#define RTO_MIN_MS 300          /* while probing: see sctp_path_probing_options */
-#define RTO_MAX_MS 2000         /* the stack's (sctp_transport.c) */
 
 /* usrsctp has no path MTU discovery of its own (no PLPMTUD; it ignores ICMP): with
  * path_mtu_discovery the association's path MTU is set, and its DATA chunks are cut to
@@ -245,37 +243,9 @@ sctp_path_probing_options(struct sctp_conn *t)
 	struct sctp_sack_info sack = {.sack_assoc_id = SCTP_FUTURE_ASSOC, .sack_delay = 0,
 			.sack_freq = 1};
 	/* The association is up: its initial timeout is of no use, any in min..max does. */
-	struct sctp_rtoinfo rto = {.srto_assoc_id = SCTP_FUTURE_ASSOC, .srto_min = RTO_MIN_MS,
-			.srto_initial = RTO_MIN_MS};
+	struct sctp_rtoinfo rto = {.srto_assoc_id = SCTP_FUTURE_ASSOC, .srto_min = SCTP_RTO_MIN_MS,
+			.srto_initial = SCTP_RTO_MIN_MS};
 
 	usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_DELAYED_SACK, &sack, sizeof(sack));
-	usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto));
-}
-
-/* SCTP's own heartbeats follow the dpfix ones' settings (doc/heartbeats.md): one every
- * interval_ms (plus the retransmission timeout, which usrsctp adds and doubles while
- * they go unanswered), and the association given up after misses unanswered in a row,
- * heartbeats or retransmissions of data alike (SCTP_COMM_LOST). The timeout runs from
- * 300 ms to interval_ms: data unacknowledged for about interval x misses ends the
- * association, as TCP_USER_TIMEOUT does on TCP; an idle association whose collector
- * froze ends after (misses + 1) heartbeat periods at most. Without it (interval 0) the
- * stack's defaults stay: every second, 5 in a row, 2 s at most. */
-void
-sctp_path_liveness_options(struct sctp_conn *t, uint32_t interval_ms, uint32_t misses)
-{
-	struct sctp_paddrparams pp = {.spp_flags = SPP_HB_ENABLE, .spp_hbinterval = interval_ms,
-			.spp_pathmaxrxt = (uint16_t)misses};
-	struct sctp_assocparams ap = {.sasoc_assoc_id = SCTP_FUTURE_ASSOC,
-			.sasoc_asocmaxrxt = (uint16_t)misses};
-	uint32_t max = interval_ms < RTO_MIN_MS ? RTO_MIN_MS :
-			interval_ms > RTO_MAX_MS ? RTO_MAX_MS : interval_ms;
-	struct sctp_rtoinfo rto = {.srto_assoc_id = SCTP_FUTURE_ASSOC, .srto_min = RTO_MIN_MS,
-			.srto_initial = RTO_MIN_MS, .srto_max = max};
-
-	if (interval_ms == 0 || misses == 0)
-		return;
-	memcpy(&pp.spp_address, &t->peer_addr, sizeof(pp.spp_address));
-	usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
-	usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, sizeof(ap));
 	usrsctp_setsockopt(t->sock, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto));
 }

@@ -10,6 +10,11 @@
 
 #include "dpfix_transport.h"
 
+/* The least retransmission timeout an exporter's associations use (sctp_path.c,
+ * sctp_liveness.c), and the most the stack's defaults allow (sctp_transport.c). */
+#define SCTP_RTO_MIN_MS 300
+#define SCTP_RTO_MAX_MS 2000
+
 /* A path MTU probe's context, never a message's: its SEND_FAILED notice is not a loss. */
 #define PROBE_CONTEXT 0xFFFFFFFFu
 
@@ -41,6 +46,10 @@ struct sctp_conn {
 	uint32_t smallest_room;     /* the least spp_pathmtu set: usrsctp cuts chunks to it */
 	uint32_t probe_chunks;      /* chunks of path MTU probes that may be in flight */
 	uint32_t probe_bytes;       /* ... and their octets */
+	int heard_cell;             /* an exporter's: its cell in sctp_liveness.c (-1: none) */
+	int unreachable;            /* the peer's address was found unreachable: the stack's
+	                             * heartbeats or retransmissions went unanswered */
+	uint32_t misses;            /* ... this many in a row (0: the stack's default) */
 };
 
 /* sctp_path.c. dpfix_transport_ops.set_path_mtu and .probe_room. */
@@ -55,8 +64,15 @@ uint32_t sctp_route_mtu(const struct sockaddr *sa, socklen_t len);
 /* An exporter that probes: the collector's messages acknowledged at once, and a lost
  * probe given up sooner. */
 void sctp_path_probing_options(struct sctp_conn *t);
-/* An exporter: SCTP's heartbeats and give-up bound from heartbeat_interval and
- * heartbeat_misses (0: the stack's defaults). */
-void sctp_path_liveness_options(struct sctp_conn *t, uint32_t interval_ms, uint32_t misses);
+
+/* sctp_liveness.c. An exporter: SCTP's heartbeats and give-up bound from
+ * heartbeat_interval and heartbeat_misses (0: the stack's defaults), and the watch of
+ * when its peer was last heard from. */
+void sctp_liveness_options(struct sctp_conn *t, uint32_t interval_ms, uint32_t misses);
+/* The association was lost (SCTP_COMM_LOST): if its peer had been found unreachable,
+ * it stopped answering, and c says so (peer_unanswered, peer_silent_ns). */
+void sctp_liveness_lost(struct dpfix_conn *c, struct sctp_conn *t);
+/* Before the association's socket closes: its cell is free for another. */
+void sctp_liveness_unwatch(struct sctp_conn *t);
 
 #endif

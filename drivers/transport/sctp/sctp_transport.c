@@ -25,7 +25,6 @@
 #define MAX_MESSAGE 65535
 #define SCTP_BUFFER (2 * 1024 * 1024)
 #define HEARTBEAT_MS 1000
-#define RTO_MAX_MS 2000
 #define MAX_RETRANSMISSIONS 5
 #define RETURNED_MAX (16 * 1024 * 1024) /* messages given back, held for another session */
 
@@ -142,7 +141,7 @@ stack_init(uint16_t udp_port, int family, int df_always, char *err, size_t errle
 		 * the association given up after 5 unanswered retransmissions or heartbeats,
 		 * about 10-15 s (RFC 4960's defaults, 30 s / 60 s / 10, take minutes). */
 		usrsctp_sysctl_set_sctp_heartbeat_interval_default(HEARTBEAT_MS);
-		usrsctp_sysctl_set_sctp_rto_max_default(RTO_MAX_MS);
+		usrsctp_sysctl_set_sctp_rto_max_default(SCTP_RTO_MAX_MS);
 		usrsctp_sysctl_set_sctp_assoc_rtx_max_default(MAX_RETRANSMISSIONS);
 		usrsctp_sysctl_set_sctp_path_rtx_max_default(MAX_RETRANSMISSIONS);
 		usrsctp_sysctl_set_sctp_auth_enable(1);
@@ -228,6 +227,7 @@ conn_new(struct socket *sock)
 		return NULL;
 	}
 	t->sock = sock;
+	t->heard_cell = -1;
 	usrsctp_set_non_blocking(sock, 1);
 	return t;
 }
@@ -298,7 +298,7 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	 * collectors_dead): SCTP's own give up twice as late, a backstop that does not race
 	 * them (with the same count, data retransmitted at 0.3, 0.6, 1, 1 s lost the
 	 * association before the third heartbeat went unanswered, under ASan). */
-	sctp_path_liveness_options(t, p->heartbeat_interval_ms, ep->security == DPFIX_SECURITY_NONE ?
+	sctp_liveness_options(t, p->heartbeat_interval_ms, ep->security == DPFIX_SECURITY_NONE ?
 			p->heartbeat_misses : 2 * p->heartbeat_misses);
 	if (!p->path_mtu_discovery)
 		return 0;
@@ -316,6 +316,8 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 	}
 	return ret;
 }
+
+static int sctp_pump(struct dpfix_conn *c);
 
 static int
 sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_send_opts *opts)
@@ -345,9 +347,12 @@ sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_
 	}
 	n = usrsctp_sendv(t->sock, buf, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
 	/* ENOENT: the association is gone (lost, SCTP_COMM_LOST, its notice not read yet):
-	 * said as the loss it is, not as "No such file or directory". */
-	if (n < 0 && errno == ENOENT)
+	 * said as the loss it is, not as "No such file or directory", its notices read so
+	 * the connection says how (peer_unanswered). */
+	if (n < 0 && errno == ENOENT) {
+		sctp_pump(c);
 		return -ECONNABORTED;
+	}
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return 0;
@@ -436,9 +441,20 @@ handle_notification(struct dpfix_conn *c, struct sctp_conn *t, const union sctp_
 		t->closed = 1;
 		t->peer_shutdown = 1;
 	}
+	/* (An exporter's: sctp_liveness.c.) */
+	if (n->sn_header.sn_type == SCTP_PEER_ADDR_CHANGE && len >= sizeof(n->sn_paddr_change)) {
+		uint32_t state = n->sn_paddr_change.spc_state;
+
+		if (state == SCTP_ADDR_UNREACHABLE)
+			t->unreachable = 1;
+		else if (state == SCTP_ADDR_AVAILABLE || state == SCTP_ADDR_CONFIRMED)
+			t->unreachable = 0;
+	}
 	if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && len >= sizeof(n->sn_assoc_change)) {
 		uint16_t state = n->sn_assoc_change.sac_state;
 
+		if (state == SCTP_COMM_LOST)
+			sctp_liveness_lost(c, t);
 		if (state == SCTP_COMM_LOST || state == SCTP_CANT_STR_ASSOC)
 			t->aborted = 1;
 		if (state == SCTP_COMM_LOST || state == SCTP_SHUTDOWN_COMP || state == SCTP_CANT_STR_ASSOC)
@@ -644,6 +660,7 @@ sctp_close(struct dpfix_conn *c)
 				usleep(500);
 		}
 	}
+	sctp_liveness_unwatch(t);
 	usrsctp_close(t->sock);
 	free(t->msg);
 	free(t->gather);
