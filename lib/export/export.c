@@ -244,6 +244,12 @@ send_data(struct dpfix_export_domain *d, uint64_t now_ns)
 		x->stats.send_failures++;
 		x->session_records += records;
 		export_replay_add(x, d->buf, len, records, d->data.msg_packets, d->data.msg_octets);
+	} else if (x->state == DPFIX_EXPORT_FAILED &&
+			export_replay_keep(x, d->buf, len, records) == 0) {
+		/* Its session failed on it without heartbeats (tcp://, sctp://: a send into an
+		 * association already lost): no transport took it, so it goes whole on the
+		 * next session, as a message SCTP gives back does (records_replayed). */
+		x->stats.send_failures++;
 	} else {
 		x->stats.send_failures++;
 		export_count_lost(x, records, d->data.msg_packets, d->data.msg_octets, now_ns);
