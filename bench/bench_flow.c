@@ -217,6 +217,7 @@ run_worker(const struct options *o)
 				fill_frame(m[j], f + (uint32_t)j, len);
 			worker_meter_burst(&w, &q, m, BURST, now_ns, &last_ns);
 		}
+		worker_meter_held(&w, &last_ns);
 	}
 	/* The selector comes after the flows exist, so the timed packets find them. */
 	if (o->sampling != NULL) {
@@ -244,6 +245,7 @@ run_worker(const struct options *o)
 		if ((i & 1023) == 0)
 			drain(w.ring);
 	}
+	worker_meter_held(&w, &last_ns);
 	cycles = cpu_cycles() - start;
 	drain(w.ring);
 	{

@@ -41,7 +41,8 @@ echo "inclusive instructions per packet on the worker lcore:"
 # is worker_main less the source and the shutdown flush.
 for fn in worker.c:worker_main 'rte_ethdev.h:worker_main' \
 		worker.c:worker_meter_burst dpfix_parse.c:dpfix_parse_ethernet \
-		dpfix_flow.c:dpfix_flow_table_update_bulk worker.c:free_burst \
+		dpfix_flow.c:dpfix_flow_table_update_bulk dpfix_flow.c:dpfix_flow_table_lookup_start \
+		dpfix_flow.c:dpfix_flow_table_update_looked_up worker.c:free_burst \
 		dpfix_flow.c:dpfix_flow_table_expire dpfix_flow.c:dpfix_flow_table_flush; do
 	ir=$(grep -m1 -F "$fn" "$work/worker.incl" | awk '{gsub(",", "", $1); print $1}' || true)
 	[ -n "$ir" ] && printf "  %-45s %8.1f\n" "$fn" "$(echo "$ir / $rx" | bc -l)"

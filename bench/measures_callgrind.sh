@@ -85,6 +85,7 @@ echo "inclusive instructions per packet on the worker lcore:"
 for fn in worker.c:worker_main worker.c:worker_meter_burst worker.c:worker_meter_burst_measured \
 		dpfix_parse.c:dpfix_parse_ethernet \
 		dpfix_flow.c:dpfix_flow_table_update_bulk dpfix_flow.c:dpfix_flow_table_update_bulk_frames \
+		dpfix_flow.c:dpfix_flow_table_lookup_start dpfix_flow.c:dpfix_flow_table_update_looked_up \
 		measure.c:dpfix_measure_packet \
 		dpfix_flow.c:dpfix_flow_table_flush; do
 	# The function's own line (not one whose name it begins).

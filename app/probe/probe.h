@@ -103,6 +103,17 @@ struct worker_ctx {
 	unsigned int sampling_applied;
 	unsigned int timeouts_applied;
 	struct dpfix_sample samplers[PROBE_MAX_QUEUES_PER_WORKER]; /* queues[i].sampler */
+	/* A worker without measures meters each burst's packets while it receives the
+	 * next (worker.c): the burst parsed last waits in one of these, its table
+	 * look-ups under way; held_next is the one the next burst goes in. */
+	struct worker_held_burst {
+		unsigned int n;         /* packets held, 0: none */
+		uint16_t port;
+		struct dpfix_packet_info infos[PROBE_BURST];
+		uint64_t times[PROBE_BURST];
+		struct dpfix_flow_lookup lookup;
+	} held[2];
+	unsigned int held_next;
 } __rte_cache_aligned;
 
 struct probe_records;   /* export_records.h */
@@ -238,11 +249,16 @@ int worker_main(void *arg);
 void worker_sample_stats(const struct worker_ctx *w, int port, struct dpfix_sample_stats *sum);
 /* The flow table's emit callback: the record onto the worker's export ring. */
 int worker_emit(void *arg, const struct dpfix_flow_record *rec, const void *ext);
-/* Parses and meters n packets received from q at now_ns (when they carry no
- * timestamp of their own), then frees them; last_packet_ns: the newest packet time.
- * For a worker without measures; worker_meter_burst_measured for one with (w->measured). */
+/* Parses n packets received from q at now_ns (when they carry no timestamp of their
+ * own) and frees them; meters the burst held from the call before, and holds these,
+ * their table look-ups begun, until the next call or worker_meter_held.
+ * last_packet_ns: the newest packet time metered. For a worker without measures;
+ * worker_meter_burst_measured, which meters its burst at once, for one with
+ * (w->measured). */
 void worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q,
 		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns);
+/* Meters the burst worker_meter_burst holds, if any. */
+void worker_meter_held(struct worker_ctx *w, uint64_t *last_packet_ns);
 void worker_meter_burst_measured(struct worker_ctx *w, const struct probe_rx_queue *q,
 		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns);
 

@@ -138,22 +138,15 @@ free_burst(struct rte_mbuf **mbufs, unsigned int n)
 	rte_mempool_put_bulk(pool, (void **)mbufs, n);
 }
 
-/* The burst's work; measured is a constant: with the measures on, each packet's bytes
- * go to the flow table with it (dpfix_flow_table_update_bulk_frames). */
-static __rte_always_inline void
-meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
-		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns, const int measured)
+/* parse_burst through the queue's selector sel. */
+static unsigned int
+parse_selected(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
+		unsigned int n, uint64_t now_ns, struct dpfix_packet_info *infos, uint64_t *times,
+		struct dpfix_flow_frame *frames)
 {
-	struct dpfix_packet_info infos[PROBE_BURST];
-	struct dpfix_flow_frame frames[PROBE_BURST];
-	uint64_t times[PROBE_BURST];
 	struct dpfix_sample *sel = q->sampler;
-	struct dpfix_flow_frame *fr = measured ? frames : NULL;
-	unsigned int metered;
 
-	if (likely(sel == NULL)) {
-		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL, fr);
-	} else if (dpfix_sample_is_count_based(sel)) {
+	if (dpfix_sample_is_count_based(sel)) {
 		/* Decided by position alone: the packets not selected are not even parsed. */
 		struct rte_mbuf *kept[PROBE_BURST];
 		uint64_t mask = dpfix_sample_count_burst(sel, n);
@@ -165,45 +158,108 @@ meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbu
 			else
 				w->stats.rx_bytes += mbufs[i]->pkt_len;
 		}
-		metered = parse_burst(w, q, kept, k, now_ns, infos, times, NULL, fr);
-	} else {
-		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, sel, fr);
+		return parse_burst(w, q, kept, k, now_ns, infos, times, NULL, frames);
 	}
-	if (metered > 0) {
-		unsigned int ignored = !measured ?
-				dpfix_flow_table_update_bulk(w->table, infos, times, metered, q->port) :
-				dpfix_flow_table_update_bulk_frames(w->table, infos, frames, times,
-						metered, q->port);
-
-		*last_packet_ns = times[metered - 1];
-		/* Those the table had no room for (ignored_packets) are not metered. */
-		if (unlikely(ignored != 0)) {
-			uint64_t octets = dpfix_flow_table_stats(w->table)->ignored_octets;
-
-			metered -= ignored;
-			w->stats.metered_octets -= octets - w->table_ignored_octets;
-			w->table_ignored_octets = octets;
-		}
-	}
-	w->stats.rx_packets += n;
-	w->stats.metered_packets += metered;
-	if (n > 0)
-		free_burst(mbufs, n);
+	return parse_burst(w, q, mbufs, n, now_ns, infos, times, sel, frames);
 }
 
-/* Each its own instance: the one without measures is compiled as before there were any. */
-void
-worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
-		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
+/* Takes the packets the table ignored (no room) out of the metered counts. */
+static inline void
+uncount_ignored(struct worker_ctx *w, unsigned int ignored)
 {
-	meter_burst(w, q, mbufs, n, now_ns, last_packet_ns, 0);
+	uint64_t octets = dpfix_flow_table_stats(w->table)->ignored_octets;
+
+	w->stats.metered_packets -= ignored;
+	w->stats.metered_octets -= octets - w->table_ignored_octets;
+	w->table_ignored_octets = octets;
 }
 
+/* The burst's work with the measures on: each packet's bytes go to the flow table with
+ * it (dpfix_flow_table_update_bulk_frames), so the mbufs are kept until it is metered. */
 void
 worker_meter_burst_measured(struct worker_ctx *w, const struct probe_rx_queue *q,
 		struct rte_mbuf **mbufs, unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
 {
-	meter_burst(w, q, mbufs, n, now_ns, last_packet_ns, 1);
+	struct dpfix_packet_info infos[PROBE_BURST];
+	struct dpfix_flow_frame frames[PROBE_BURST];
+	uint64_t times[PROBE_BURST];
+	unsigned int metered;
+
+	if (likely(q->sampler == NULL))
+		metered = parse_burst(w, q, mbufs, n, now_ns, infos, times, NULL, frames);
+	else
+		metered = parse_selected(w, q, mbufs, n, now_ns, infos, times, frames);
+	w->stats.rx_packets += n;
+	w->stats.metered_packets += metered;
+	if (metered > 0) {
+		unsigned int ignored = dpfix_flow_table_update_bulk_frames(w->table, infos, frames,
+				times, metered, q->port);
+
+		*last_packet_ns = times[metered - 1];
+		/* Those the table had no room for (ignored_packets) are not metered. */
+		if (unlikely(ignored != 0))
+			uncount_ignored(w, ignored);
+	}
+	if (n > 0)
+		free_burst(mbufs, n);
+}
+
+/* Meters the burst held, if any, and continues next's look-ups among its packets
+ * (NULL: none). */
+static void
+meter_held(struct worker_ctx *w, uint64_t *last_packet_ns, struct dpfix_flow_lookup *next)
+{
+	struct worker_held_burst *h = &w->held[w->held_next ^ 1];
+	unsigned int ignored;
+
+	if (h->n == 0) {
+		if (next != NULL)
+			dpfix_flow_table_lookup_continue(w->table, next);
+		return;
+	}
+	ignored = dpfix_flow_table_update_looked_up(w->table, h->infos, &h->lookup, h->times,
+			h->port, next);
+	*last_packet_ns = h->times[h->n - 1];
+	if (unlikely(ignored != 0))
+		uncount_ignored(w, ignored);
+	h->n = 0;
+}
+
+void
+worker_meter_held(struct worker_ctx *w, uint64_t *last_packet_ns)
+{
+	meter_held(w, last_packet_ns, NULL);
+}
+
+/* Without measures the packets' bytes are not needed once parsed, so the mbufs go back
+ * at once and the parsed burst waits: its index buckets are prefetched before the
+ * burst held from the call before is metered, its records among that burst's packets,
+ * so their lines arrive while the next burst is received and parsed (at 1M flows they
+ * come from memory). The table sees the same packets in the same order, and the
+ * expiry pass between bursts runs at the time of the packets metered so far. */
+void
+worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbuf **mbufs,
+		unsigned int n, uint64_t now_ns, uint64_t *last_packet_ns)
+{
+	struct worker_held_burst *h = &w->held[w->held_next];
+	unsigned int metered;
+
+	if (n == 0)
+		return;
+	if (likely(q->sampler == NULL))
+		metered = parse_burst(w, q, mbufs, n, now_ns, h->infos, h->times, NULL, NULL);
+	else
+		metered = parse_selected(w, q, mbufs, n, now_ns, h->infos, h->times, NULL);
+	w->stats.rx_packets += n;
+	w->stats.metered_packets += metered;
+	free_burst(mbufs, n);
+	if (metered == 0)
+		return;
+	h->n = metered;
+	h->port = q->port;
+	dpfix_flow_table_lookup_start(w->table, h->infos, metered, &h->lookup);
+	meter_held(w, last_packet_ns, &h->lookup);
+	w->held_next ^= 1;
 }
 
 void
@@ -258,6 +314,10 @@ worker_loop(struct worker_ctx *w, const int measured)
 		if (received > 0) {
 			last_packet_clock_ns = now_ns;
 			flow_now_ns = last_packet_ns;
+		} else if (!measured && w->held[w->held_next ^ 1].n != 0) {
+			/* Nothing came to overlap with: the burst held waits no longer. */
+			worker_meter_held(w, &last_packet_ns);
+			flow_now_ns = last_packet_ns;
 		} else if (w->input_is_finite && now_ns - last_packet_clock_ns > input_end_ns) {
 			break; /* end of the capture file(s) */
 		} else {
@@ -292,10 +352,14 @@ worker_main(void *arg)
 {
 	struct worker_ctx *w = arg;
 
-	if (w->measured)
+	if (w->measured) {
 		worker_loop(w, 1);
-	else
+	} else {
+		uint64_t last_packet_ns;
+
 		worker_loop(w, 0);
+		worker_meter_held(w, &last_packet_ns);
+	}
 
 	/* End of input or shutdown: rx has stopped, so waiting for ring room stalls no
 	 * packet; the exporter keeps draining (or, with no collector, counts the records

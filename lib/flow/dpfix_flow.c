@@ -1,14 +1,11 @@
 /* The flow table: records in one preallocated array, found through the hash index
  * (flow_index.h), ended through the timer wheel (flow_wheel.h). Metering a burst is
  * a three-stage pipeline: hash and prefetch buckets, match signatures and prefetch
- * records, then compare keys and count. */
+ * records, then compare keys and count; a caller may run the stages apart, to overlap
+ * one batch's memory accesses with its other work. */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-
-#ifdef __SSE4_1__
-#include <smmintrin.h>
-#endif
 
 #include <rte_common.h>
 #include <rte_malloc.h>
@@ -16,9 +13,9 @@
 
 #include "dpfix_flow.h"
 #include "flow_index.h"
+#include "flow_key.h"
 #include "flow_wheel.h"
 
-#define LOOKUP_BURST 32
 #define NO_RECORD UINT32_MAX
 #define WHEEL_SLOTS 8192
 /* At most this many flows are looked at to find one to evict. Those passed over are
@@ -29,8 +26,6 @@
 #define DEFERRED_DELS 16
 
 #define IPPROTO_TCP_ 6
-#define IPPROTO_ICMP_ 1
-#define IPPROTO_ICMPV6_ 58
 #define TCP_FIN 0x01
 #define TCP_RST 0x04
 
@@ -81,42 +76,6 @@ struct dpfix_flow_table {
 	struct dpfix_flow_stats stats;
 };
 
-/* The answering ICMP type: request <-> reply for echo, timestamp, information and
- * address mask (ICMPv4) and echo (ICMPv6); any other type answers itself. */
-static inline uint8_t
-icmp_reverse_type(uint8_t protocol, uint8_t type)
-{
-	if (protocol == IPPROTO_ICMPV6_)
-		return type == 128 || type == 129 ? type ^ 1 : type;
-	switch (type) {
-	case 0:
-		return 8;
-	case 8:
-		return 0;
-	case 13: case 15: case 17:
-		return type + 1;
-	case 14: case 16: case 18:
-		return type - 1;
-	default:
-		return type;
-	}
-}
-
-static inline void
-key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out)
-{
-	*out = *k;
-	memcpy(out->src_addr, k->dst_addr, sizeof(out->src_addr));
-	memcpy(out->dst_addr, k->src_addr, sizeof(out->dst_addr));
-	if (k->protocol == IPPROTO_ICMP_ || k->protocol == IPPROTO_ICMPV6_) {
-		out->dst_port = (uint16_t)(icmp_reverse_type(k->protocol, (uint8_t)(k->dst_port >> 8)) << 8 |
-				(k->dst_port & 0xff));
-	} else {
-		out->src_port = k->dst_port;
-		out->dst_port = k->src_port;
-	}
-}
-
 const uint8_t dpfix_flow_symmetric_rss_key[DPFIX_FLOW_RSS_KEY_LEN] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
@@ -128,28 +87,6 @@ void
 dpfix_flow_key_reverse(const struct dpfix_flow_key *k, struct dpfix_flow_key *out)
 {
 	key_reverse(k, out);
-}
-
-static inline int
-key_equal(const struct dpfix_flow_key *a, const struct dpfix_flow_key *b)
-{
-#ifdef __SSE4_1__
-	const __m128i *x = (const __m128i *)(const void *)a, *y = (const __m128i *)(const void *)b;
-	__m128i diff = _mm_setzero_si128();
-
-	_Static_assert(sizeof(*a) % 16 == 0, "flow key must be whole 16-byte vectors");
-#pragma GCC unroll 4
-	for (unsigned int i = 0; i < sizeof(*a) / 16; i++)
-		diff = _mm_or_si128(diff, _mm_xor_si128(_mm_loadu_si128(x + i), _mm_loadu_si128(y + i)));
-	return _mm_testz_si128(diff, diff);
-#else
-	const flow_key_word *x = (const flow_key_word *)a, *y = (const flow_key_word *)b;
-	uint64_t diff = 0;
-
-	for (unsigned int i = 0; i < sizeof(*a) / 8; i++)
-		diff |= x[i] ^ y[i];
-	return diff == 0;
-#endif
 }
 
 /* The index hashes a biflow by the smaller of its two orientations, so both
@@ -532,51 +469,94 @@ meter_one(struct dpfix_flow_table *t, const struct dpfix_packet_info *p,
 		t->on_packet(t->on_packet_ctx, rec, ext_of(t, r), reverse, p, frame, packet_ns);
 }
 
-/* The bulk pipeline; with_ext as for meter_one (frames may be NULL then). */
+/* The pipeline's first stage: hash each packet's key, prefetch its home bucket. */
+static __rte_always_inline void
+lookup_start(const struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts, uint32_t n,
+		struct dpfix_flow_lookup *lk, const int biflow)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct flow_hash h;
+
+		if (biflow)
+			key_reverse(&pkts[i].key, &lk->rkeys[i]);
+		h = key_hash(t, &pkts[i].key, &lk->rkeys[i], biflow);
+		lk->bucket[i] = h.bucket;
+		lk->sig[i] = h.sig;
+		rte_prefetch0(&t->index.buckets[h.bucket]);
+	}
+	lk->n = n;
+}
+
+/* The second, for packet i: match the signature in its bucket, prefetch the records
+ * it names. */
+static __rte_always_inline void
+lookup_continue_one(const struct dpfix_flow_table *t, struct dpfix_flow_lookup *lk, uint32_t i,
+		const int with_ext)
+{
+	const struct flow_bucket *bk = &t->index.buckets[lk->bucket[i]];
+	uint32_t m = flow_bucket_match(bk, lk->sig[i]);
+
+	lk->cand[i] = m != 0 ? bk->rec[__builtin_ctz(m) / 2] : NO_RECORD;
+	while (m != 0) {
+		const struct dpfix_flow_record *rec = &t->records[bk->rec[__builtin_ctz(m) / 2]];
+
+		rte_prefetch0(rec);
+		rte_prefetch0((const char *)rec + RTE_CACHE_LINE_SIZE);
+		if (with_ext)
+			rte_prefetch0(ext_of(t, bk->rec[__builtin_ctz(m) / 2]));
+		m &= m - 1;
+	}
+}
+
+/* The third: meter the packets lk was started for; with_ext as for meter_one (frames
+ * may be NULL then). Between them, the second stage of next's packets (NULL: none),
+ * so that their prefetches go out among the work rather than all at once and stall
+ * on the core's few outstanding misses. Returns how many packets were ignored. */
+static __rte_always_inline uint32_t
+meter_looked_up(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
+		const struct dpfix_flow_frame *frames, const struct dpfix_flow_lookup *lk,
+		const uint64_t *times_ns, uint16_t port, struct dpfix_flow_lookup *next,
+		const int with_ext, const int biflow)
+{
+	uint64_t ignored = t->stats.ignored_packets;
+	uint32_t i = 0;
+
+	for (; i < lk->n; i++) {
+		meter_one(t, &pkts[i], &lk->rkeys[i], (struct flow_hash){lk->bucket[i], lk->sig[i]},
+				lk->cand[i], times_ns[i], port, with_ext, biflow,
+				frames != NULL ? &frames[i] : NULL);
+		if (next != NULL && i < next->n)
+			lookup_continue_one(t, next, i, with_ext);
+	}
+	for (; next != NULL && i < next->n; i++)
+		lookup_continue_one(t, next, i, with_ext);
+	return (uint32_t)(t->stats.ignored_packets - ignored);
+}
+
+/* The three stages, batch after batch. */
 static __rte_always_inline uint32_t
 update_bulk(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
 		const struct dpfix_flow_frame *frames, const uint64_t *times_ns, uint32_t n,
 		uint16_t port, const int with_ext, const int biflow)
 {
-	struct flow_hash h[LOOKUP_BURST];
-	uint32_t cands[LOOKUP_BURST];
-	struct dpfix_flow_key rkeys[LOOKUP_BURST];
-	uint64_t ignored = t->stats.ignored_packets;
+	struct dpfix_flow_lookup lk;
+	uint32_t ignored = 0;
 
 	while (n > 0) {
-		uint32_t batch = n < LOOKUP_BURST ? n : LOOKUP_BURST;
+		uint32_t batch = n < DPFIX_FLOW_LOOKUP_BATCH ? n : DPFIX_FLOW_LOOKUP_BATCH;
 
-		for (uint32_t i = 0; i < batch; i++) {
-			if (biflow)
-				key_reverse(&pkts[i].key, &rkeys[i]);
-			h[i] = key_hash(t, &pkts[i].key, &rkeys[i], biflow);
-			rte_prefetch0(&t->index.buckets[h[i].bucket]);
-		}
-		for (uint32_t i = 0; i < batch; i++) {
-			const struct flow_bucket *bk = &t->index.buckets[h[i].bucket];
-			uint32_t m = flow_bucket_match(bk, h[i].sig);
-
-			cands[i] = m != 0 ? bk->rec[__builtin_ctz(m) / 2] : NO_RECORD;
-			while (m != 0) {
-				const struct dpfix_flow_record *rec = &t->records[bk->rec[__builtin_ctz(m) / 2]];
-
-				rte_prefetch0(rec);
-				rte_prefetch0((const char *)rec + RTE_CACHE_LINE_SIZE);
-				if (with_ext)
-					rte_prefetch0(ext_of(t, bk->rec[__builtin_ctz(m) / 2]));
-				m &= m - 1;
-			}
-		}
+		lookup_start(t, pkts, batch, &lk, biflow);
 		for (uint32_t i = 0; i < batch; i++)
-			meter_one(t, &pkts[i], &rkeys[i], h[i], cands[i], times_ns[i], port, with_ext,
-					biflow, frames != NULL ? &frames[i] : NULL);
+			lookup_continue_one(t, &lk, i, with_ext);
+		ignored += meter_looked_up(t, pkts, frames, &lk, times_ns, port, NULL, with_ext,
+				biflow);
 		pkts += batch;
 		if (frames != NULL)
 			frames += batch;
 		times_ns += batch;
 		n -= batch;
 	}
-	return (uint32_t)(t->stats.ignored_packets - ignored);
+	return ignored;
 }
 
 /* Each entry point holds the pipeline's instances for its case, uniflow and biflow:
@@ -607,6 +587,35 @@ dpfix_flow_table_update_bulk_frames(struct dpfix_flow_table *t,
 	if (t->biflow)
 		return update_bulk(t, pkts, frames, times_ns, n, port, 1, 1);
 	return update_bulk(t, pkts, frames, times_ns, n, port, 1, 0);
+}
+
+/* The stages one at a time, for a caller that overlaps them with other work; a table
+ * without extensions (the measures need each packet's frame at metering). */
+void
+dpfix_flow_table_lookup_start(const struct dpfix_flow_table *t,
+		const struct dpfix_packet_info *pkts, uint32_t n, struct dpfix_flow_lookup *lk)
+{
+	if (t->biflow)
+		lookup_start(t, pkts, n, lk, 1);
+	else
+		lookup_start(t, pkts, n, lk, 0);
+}
+
+void
+dpfix_flow_table_lookup_continue(const struct dpfix_flow_table *t, struct dpfix_flow_lookup *lk)
+{
+	for (uint32_t i = 0; i < lk->n; i++)
+		lookup_continue_one(t, lk, i, 0);
+}
+
+uint32_t
+dpfix_flow_table_update_looked_up(struct dpfix_flow_table *t, const struct dpfix_packet_info *pkts,
+		const struct dpfix_flow_lookup *lk, const uint64_t *times_ns, uint16_t port,
+		struct dpfix_flow_lookup *next)
+{
+	if (t->biflow)
+		return meter_looked_up(t, pkts, NULL, lk, times_ns, port, next, 0, 1);
+	return meter_looked_up(t, pkts, NULL, lk, times_ns, port, next, 0, 0);
 }
 
 const struct dpfix_flow_record *

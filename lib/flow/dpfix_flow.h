@@ -136,6 +136,32 @@ uint32_t dpfix_flow_table_update_bulk_frames(struct dpfix_flow_table *t,
 		const struct dpfix_packet_info *pkts, const struct dpfix_flow_frame *frames,
 		const uint64_t *times_ns, uint32_t n, uint16_t port);
 
+/* The same pipeline in three calls, for a caller that overlaps a batch's memory
+ * accesses with other work (the worker: with the next burst's receive and parse).
+ * lookup_start hashes up to DPFIX_FLOW_LOOKUP_BATCH packets' keys and prefetches their
+ * index buckets; lookup_continue reads those and prefetches the records they name;
+ * update_looked_up meters the packets (the same pkts, unchanged) as update_bulk does,
+ * returning how many were ignored. The table may change between the calls (other
+ * batches, expiry): what lk found is only a hint, checked against the records' keys.
+ * Not for a table with extensions (dpfix_flow_params.ext_size). */
+#define DPFIX_FLOW_LOOKUP_BATCH 32
+struct dpfix_flow_lookup {
+	uint32_t n;
+	uint32_t bucket[DPFIX_FLOW_LOOKUP_BATCH];
+	uint16_t sig[DPFIX_FLOW_LOOKUP_BATCH];
+	uint32_t cand[DPFIX_FLOW_LOOKUP_BATCH];
+	struct dpfix_flow_key rkeys[DPFIX_FLOW_LOOKUP_BATCH];  /* with biflow: the reverse keys */
+};
+void dpfix_flow_table_lookup_start(const struct dpfix_flow_table *t,
+		const struct dpfix_packet_info *pkts, uint32_t n, struct dpfix_flow_lookup *lk);
+void dpfix_flow_table_lookup_continue(const struct dpfix_flow_table *t,
+		struct dpfix_flow_lookup *lk);
+/* next: a batch whose lookup_continue is done here, a packet of it after each packet
+ * metered (NULL: none), so that its prefetches go out among the metering work. */
+uint32_t dpfix_flow_table_update_looked_up(struct dpfix_flow_table *t,
+		const struct dpfix_packet_info *pkts, const struct dpfix_flow_lookup *lk,
+		const uint64_t *times_ns, uint16_t port, struct dpfix_flow_lookup *next);
+
 /* The live record whose key is k (its forward direction: as a uniflow or as a biflow's
  * first direction), or NULL; *ext then points to its extension (NULL without one).
  * Off the bulk path: for what one packet needs of another flow (a TCP SYN/ACK of the

@@ -251,6 +251,65 @@ test_stale_candidate(void)
 	dpfix_flow_table_free(t);
 }
 
+/* The pipeline's stages run apart, as the worker runs them to overlap one burst's
+ * look-ups with the burst before: batch B's look-ups are begun, then batch A changes
+ * the table before B is metered (its new flow evicts key 0 and takes its record for
+ * key 100), so what B's look-ups found is stale (key 0's record holds key 100) or
+ * missing (key 100 was not in the table): a hint, checked against the records' keys.
+ * Then C's look-ups are continued among D's packets (update_looked_up's next). */
+static void
+test_split_stages_stale(void)
+{
+	const uint64_t s = 1000000000ull;
+	struct dpfix_flow_table *t = table_with("ft_split", 8, NEVER, 2 * NEVER, NEVER, 0);
+	static struct dpfix_flow_lookup la, lb, lc, ld;
+	struct dpfix_packet_info k, a[1], b[2], c[3], d[1];
+	uint64_t times[3] = {10 * s, 10 * s, 10 * s};
+	const struct dpfix_flow_record *r100, *r5;
+	uint64_t packets0 = 0;
+
+	if (t == NULL)
+		return;
+	for (uint32_t i = 0; i < 8; i++) {
+		make_packet(&k, i, 100, 0, 64);
+		meter(t, &k, (1 + i) * s);
+	}
+	sink_reset(&sink, -1);
+	make_packet(&b[0], 0, 300, 0, 64);
+	make_packet(&b[1], 100, 400, 0, 64);
+	dpfix_flow_table_lookup_start(t, b, 2, &lb);
+	dpfix_flow_table_lookup_continue(t, &lb);
+	CHECK(lb.cand[0] != UINT32_MAX && lb.cand[1] == UINT32_MAX);
+	make_packet(&a[0], 100, 200, 0, 64);
+	dpfix_flow_table_lookup_start(t, a, 1, &la);
+	dpfix_flow_table_lookup_continue(t, &la);
+	CHECK_EQ_U64(dpfix_flow_table_update_looked_up(t, a, &la, times, 0, NULL), 0);
+	CHECK_EQ_U64(dpfix_flow_table_update_looked_up(t, b, &lb, times, 0, NULL), 0);
+	CHECK_EQ_U64(sink.n, 2);                   /* keys 0 and 1 evicted */
+	/* C (keys 5, 0, 5) continued among D's one packet (key 6): each meters where it
+	 * belongs. */
+	make_packet(&c[0], 5, 10, 0, 64);
+	make_packet(&c[1], 0, 20, 0, 64);
+	make_packet(&c[2], 5, 30, 0, 64);
+	make_packet(&d[0], 6, 40, 0, 64);
+	dpfix_flow_table_lookup_start(t, d, 1, &ld);
+	dpfix_flow_table_lookup_continue(t, &ld);
+	dpfix_flow_table_lookup_start(t, c, 3, &lc);
+	CHECK_EQ_U64(dpfix_flow_table_update_looked_up(t, d, &ld, times, 0, &lc), 0);
+	CHECK_EQ_U64(dpfix_flow_table_update_looked_up(t, c, &lc, times, 0, NULL), 0);
+	CHECK_EQ_U64(dpfix_flow_table_stats(t)->flows_created, 8 + 2);
+	CHECK(dpfix_flow_table_flush(t, DPFIX_FLOW_END_FORCED) == 0);
+	r100 = find_emitted(&sink, 100);
+	CHECK(r100 != NULL && r100->packets == 2 && r100->octets == 600);
+	r5 = find_emitted(&sink, 5);
+	CHECK(r5 != NULL && r5->packets == 3 && r5->octets == 140);
+	for (uint32_t i = 0; i < sink.n; i++)
+		if (key_number(&sink.rec[i].key) == 0)
+			packets0 += sink.rec[i].packets;
+	CHECK_EQ_U64(packets0, 3);                 /* 1 before its eviction, 2 after */
+	dpfix_flow_table_free(t);
+}
+
 /* An ended flow's index entry is removed some ends later. Meanwhile its record may be
  * reused by a flow with the same bucket and signature: two identical entries, one of
  * which the delayed removal takes. The new flow must still be found, once. Keys A and
@@ -500,6 +559,7 @@ main(void)
 	RUN_TEST(test_crc_collisions_spread);
 	RUN_TEST(test_hash_ipv4_shortcut);
 	RUN_TEST(test_stale_candidate);
+	RUN_TEST(test_split_stages_stale);
 	RUN_TEST(test_reused_record_same_hash);
 	RUN_TEST(test_model);
 	RUN_TEST(test_symmetric_rss_key);
