@@ -85,6 +85,7 @@ struct dpfix_collect {
 
 	struct collect_session **sessions;  /* max_sessions slots; the first session_count used */
 	unsigned int session_count;
+	unsigned int next_turn;             /* the session the next round reads first */
 	uint64_t next_session_id;
 	struct pollfd *fds;                 /* stop fd, listeners, sessions */
 	uint8_t *buf;                       /* one message */
@@ -139,8 +140,8 @@ void collect_lineage_close(struct dpfix_collect *c, struct collect_session *s);
 
 /* ---- sessions (collect_sessions.c) ---- */
 
-/* New sessions from every listener, then what each session has (at most 64 messages
- * each), as dpfix_collect_serve. */
+/* New sessions from every listener, then what the sessions have, in turn, for at most
+ * about 10 ms (collect_sessions.c), as dpfix_collect_serve. */
 int collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop *stop);
 /* The sessions' own descriptors into fds. Returns how many. */
 unsigned int collect_sessions_poll_fds(struct dpfix_collect *c, struct pollfd *fds);

@@ -18,6 +18,12 @@
 #include "dpfix_log.h"
 
 #define MESSAGES_PER_ROUND 64
+/* A round's reading ends once it has taken this long (each session read stops at it,
+ * after one message at least), and the next round goes on with the session after the
+ * last one read: a (D)TLS handshake is a few round trips, each step waiting for a
+ * round, and a round that read every busy session's 64 messages took seconds under
+ * ASan (its handshake limit is 3 s: collector_threads, d07be58). */
+#define ROUND_MS 10
 #define CHURN_LINES_PER_S 20
 /* At a stop, an exporter told of it that sends nothing for this long is not waited for
  * (one that does not know the half-close; a dpfix probe answers within 0.1 s, but one
@@ -262,9 +268,10 @@ decode_message(struct dpfix_collect *c, struct collect_session *s, uint8_t *buf,
 		report_decode(c, s, buf, n, ret, derr);
 }
 
-/* Reads what one session has; returns the number of messages, or -1 if it closed. */
+/* Reads what one session has, up to 64 messages or until deadline_ms (one at least);
+ * returns the number of messages, or -1 if it closed. */
 static int
-serve_session(struct dpfix_collect *c, unsigned int i)
+serve_session(struct dpfix_collect *c, unsigned int i, uint64_t deadline_ms)
 {
 	struct collect_session *s = c->sessions[i];
 	char err[DPFIX_SESSION_ERRLEN];
@@ -291,6 +298,8 @@ serve_session(struct dpfix_collect *c, unsigned int i)
 		}
 		messages++;
 		decode_message(c, s, c->buf, (size_t)n);
+		if (dpfix_collect_now_ms() >= deadline_ms)
+			break;
 	}
 	if (messages > 0)
 		s->last_input_ms = dpfix_collect_now_ms();
@@ -303,32 +312,68 @@ serve_session(struct dpfix_collect *c, unsigned int i)
 	return messages;
 }
 
+/* A stop: each exporter is told, and read until it ends its side. */
+static void
+ask_end_all(struct dpfix_collect *c)
+{
+	for (unsigned int i = 0; i < c->session_count; i++)
+		if (c->sessions[i]->asked_end_ms == 0 &&
+				dpfix_session_ask_end(c->sessions[i]->transport_session))
+			c->sessions[i]->asked_end_ms = dpfix_collect_now_ms();
+}
+
+/* One round, at most ROUND_MS of reading (but one session's read at least). Sessions
+ * that have delivered no message yet, those in their (D)TLS handshake among them, are
+ * served every round, before the others: a handshake step is cheap, and its exporter
+ * waits for it. The others are read in turn, from where the last round stopped, so
+ * that a few busy exporters neither hold a handshake past its limit nor starve one
+ * another. Returns the messages read, at least 1 when the time ran out before every
+ * session was read (the caller must not sleep then). */
 int
 collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop *stop)
 {
-	int busy = 0;
-
+	uint64_t deadline_ms = dpfix_collect_now_ms() + ROUND_MS;
+	unsigned int i, left;
+	int busy = 0, n;
 	struct dpfix_session *ds;
 
-	for (unsigned int i = 0; i < c->nb_listeners; i++)
+	for (i = 0; i < c->nb_listeners; i++)
 		accept_sessions(c, c->listeners[i]);
 	while (c->lane != 0 && (ds = collect_lanes_take(c)) != NULL)
 		admit_session(c, ds);
-	for (unsigned int i = 0; i < c->session_count; i++) {
-		int n;
-
+	if (c->ending)
+		ask_end_all(c);
+	for (i = 0; i < c->session_count; i++) {
+		if (c->sessions[i]->started)
+			continue;
 		if (stop != NULL && stop->requested(stop->arg))
-			break;
-		/* A stop: the exporter is told, and read until it ends its side. */
-		if (c->ending && c->sessions[i]->asked_end_ms == 0 &&
-				dpfix_session_ask_end(c->sessions[i]->transport_session))
-			c->sessions[i]->asked_end_ms = dpfix_collect_now_ms();
-		n = serve_session(c, i);
+			return busy;
+		n = serve_session(c, i, deadline_ms);
 		if (n < 0)
 			i--; /* the last session moved into slot i */
 		else
 			busy += n;
 	}
+	for (i = c->next_turn, left = c->session_count; left > 0 && c->session_count > 0; left--) {
+		if (i >= c->session_count)
+			i = 0;
+		if (stop != NULL && stop->requested(stop->arg))
+			break;
+		if (!c->sessions[i]->started) { /* served above */
+			i++;
+			continue;
+		}
+		n = serve_session(c, i, deadline_ms);
+		if (n >= 0) {
+			busy += n;
+			i++;
+		} /* else the last session moved into slot i: its turn now */
+		if (left > 1 && dpfix_collect_now_ms() >= deadline_ms) {
+			busy += busy == 0;
+			break;
+		}
+	}
+	c->next_turn = i;
 	return busy;
 }
 

@@ -193,7 +193,9 @@ void dpfix_collect_drain_after_signal(struct dpfix_collect *c, struct dpfix_coll
 /* Datagrams the listeners dropped unread since the drain began: what a stop cost. */
 uint64_t dpfix_collect_unread_after_stop(const struct dpfix_collect *c);
 
-/* One round (what dpfix_collect_run repeats): the messages handled. stop may be NULL. */
+/* One round (what dpfix_collect_run repeats), of about 10 ms of reading at most: the
+ * messages handled, at least 1 when its time ran out with sessions left unread (their
+ * turn is the next round's). stop may be NULL. */
 int dpfix_collect_serve(struct dpfix_collect *c, const struct dpfix_collect_stop *stop);
 
 /* Ends every session (why is logged for each), then lets the sinks finish. */

@@ -3,6 +3,7 @@
  * over a real UDP listener on loopback; the serve loop and its stop; and two instances
  * in one process keeping apart. */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dpfix_collect.h"
@@ -126,26 +128,34 @@ free_port(void)
 	return ntohs(a.sin_port);
 }
 
-/* A collector listening on tls+tcp at a free loopback port, its URL into url. The port
- * free_port found may be taken by another test's TCP connection before we listen: then
- * another port. */
-static struct dpfix_collect *
-tls_collector(const struct dpfix_collect_params *p, char *url, size_t size)
+/* c listens on SCHEME at a free loopback port, its URL into url. The port free_port
+ * found may be taken by another test's TCP connection before we listen: then another. */
+static int
+listen_free(struct dpfix_collect *c, const char *scheme, char *url, size_t size)
 {
 	char err[DPFIX_SESSION_ERRLEN];
 
 	for (int tries = 0; tries < 20; tries++) {
-		struct dpfix_collect *c = dpfix_collect_create(p, err, sizeof(err));
-
-		if (c == NULL)
-			return NULL;
-		snprintf(url, size, "tls+tcp://127.0.0.1:%u", free_port());
+		snprintf(url, size, "%s://127.0.0.1:%u", scheme, free_port());
 		if (dpfix_collect_listen(c, url, err, sizeof(err)) == 0)
-			return c;
-		dpfix_collect_free(c);
+			return 0;
 	}
-	fprintf(stderr, "  no tls+tcp port to listen on: %s\n", err);
-	return NULL;
+	fprintf(stderr, "  no %s port to listen on: %s\n", scheme, err);
+	return -1;
+}
+
+/* A collector listening on tls+tcp at a free loopback port, its URL into url. */
+static struct dpfix_collect *
+tls_collector(const struct dpfix_collect_params *p, char *url, size_t size)
+{
+	char err[DPFIX_SESSION_ERRLEN];
+	struct dpfix_collect *c = dpfix_collect_create(p, err, sizeof(err));
+
+	if (c != NULL && listen_free(c, "tls+tcp", url, size) < 0) {
+		dpfix_collect_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 static struct dpfix_collect *
@@ -519,6 +529,138 @@ test_lineage(void)
 	unlink(psk);
 }
 
+/* A sink whose every message takes 20 ms, as an output under load may (a busy
+ * database, --json under ASan): what each session delivered, and how it ended. */
+#define SLOW_MESSAGE_NS 20000000
+#define SLOW_SESSIONS 8
+struct slow_seen {
+	uint64_t messages[SLOW_SESSIONS];   /* by session id */
+	int ended[SLOW_SESSIONS];
+	char end_why[SLOW_SESSIONS][64];
+};
+
+static void
+slow_message(void *ctx, const struct dpfix_collect_session *s, const uint8_t *msg, size_t len,
+		int malformed)
+{
+	struct slow_seen *v = ctx;
+
+	(void)msg;
+	(void)len;
+	CHECK(!malformed);
+	nanosleep(&(struct timespec){.tv_nsec = SLOW_MESSAGE_NS}, NULL);
+	v->messages[s->id % SLOW_SESSIONS]++;
+}
+
+static void
+slow_end(void *ctx, const struct dpfix_collect_session *s, const char *why)
+{
+	struct slow_seen *v = ctx;
+
+	v->ended[s->id % SLOW_SESSIONS] = 1;
+	snprintf(v->end_why[s->id % SLOW_SESSIONS], sizeof(v->end_why[0]), "%s", why);
+}
+
+static const struct dpfix_collect_sink_ops slow_ops = {
+	.name = "slow", .message = slow_message, .session_end = slow_end,
+};
+
+/* A plain TCP exporter that has sent messages (a template, then one record each) and
+ * keeps its socket open: more than the collector reads in the test. */
+static int
+bulk_exporter(const char *url, unsigned int messages)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons((uint16_t)atoi(strrchr(url, ':') + 1))};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	static struct raw m;
+	struct dpfix_ipfix_template t;
+
+	CHECK(connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0);
+	dpfix_ipfix_template_init(&t, 256, 0);
+	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
+	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
+	for (uint32_t seq = 0; seq < messages; seq++) {
+		rbegin(&m, 1700000000, seq, DOMAIN);
+		if (seq == 0) {
+			rset(&m, 2);
+			rtemplate(&m, &t);
+			rset_end(&m);
+		}
+		rset(&m, 256);
+		put(&m, 0xc0000201, 4);
+		put(&m, 1, 8);
+		rset_end(&m);
+		rend(&m);
+		CHECK(write(fd, m.b, m.len) == (ssize_t)m.len);
+	}
+	return fd;
+}
+
+/* Two plain TCP exporters that never let up and a slow output keep the collector's
+ * thread busy; a TLS and a DTLS exporter that start meanwhile must get through their
+ * handshake all the same (the collector's limit is 3 s; an exporter's own 5 s) and
+ * deliver. A round of the loop reads for about 10 ms, its handshakes first; the busy
+ * sessions take turns, from round to round. (Before, a round read 64 messages of each
+ * busy session, 1.3 s each here: the handshakes timed out.) */
+static void
+test_busy_sessions_leave_handshakes_their_turn(void)
+{
+	struct slow_seen v = {0};
+	struct dpfix_collect_params p = {.max_sessions = SLOW_SESSIONS - 1};
+	struct dpfix_collect_sink sink = {.ops = &slow_ops, .ctx = &v};
+	struct tls_exporter x = {.params = {.mtu = 1400, .connect_timeout_ms = 5000}}, y = x;
+	char psk[] = "/tmp/dpfix-test-collect-psk-XXXXXX", tcp_url[64];
+	const char keys[] = "probe7.example:000102030405060708090a0b0c0d0e0f\n"
+			"probe8.example:0f0e0d0c0b0a09080706050403020100\n";
+	struct dpfix_collect_stats st;
+	int fd = mkstemp(psk), bulk[2];
+	uint64_t end_ms = dpfix_collect_now_ms() + 10000;
+	struct dpfix_collect *c;
+	pthread_t threads[2];
+
+	CHECK(fd >= 0 && write(fd, keys, sizeof(keys) - 1) == (ssize_t)sizeof(keys) - 1);
+	close(fd);
+	snprintf(p.session.security.psk_file, sizeof(p.session.security.psk_file), "%s", psk);
+	x.params.security = y.params.security = p.session.security;
+	snprintf(x.params.security.psk_identity, sizeof(x.params.security.psk_identity),
+			"probe7.example");
+	snprintf(y.params.security.psk_identity, sizeof(y.params.security.psk_identity),
+			"probe8.example");
+	c = tls_collector(&p, x.url, sizeof(x.url));
+	CHECK(c != NULL && listen_free(c, "dtls+udp", y.url, sizeof(y.url)) == 0 &&
+			listen_free(c, "tcp", tcp_url, sizeof(tcp_url)) == 0);
+	CHECK(dpfix_collect_add_sink(c, &sink) == 0);
+	bulk[0] = bulk_exporter(tcp_url, 400);
+	bulk[1] = bulk_exporter(tcp_url, 400);
+	while (v.messages[1] == 0 || v.messages[2] == 0) /* sessions 1 and 2 */
+		dpfix_collect_serve(c, NULL);
+	pthread_create(&threads[0], NULL, tls_exporter_run, &x);
+	pthread_create(&threads[1], NULL, tls_exporter_run, &y);
+	/* Until both sent and closed, and their messages (sessions 3 and 4) are read, or
+	 * one of them failed. */
+	while (dpfix_collect_now_ms() < end_ms && (atomic_load(&x.sent) == 0 ||
+			atomic_load(&y.sent) == 0 || (v.messages[3] + v.messages[4] < 2 &&
+			atomic_load(&x.sent) > 0 && atomic_load(&y.sent) > 0)))
+		dpfix_collect_serve(c, NULL);
+	pthread_join(threads[0], NULL);
+	pthread_join(threads[1], NULL);
+	CHECK(x.ok && y.ok);
+	CHECK_EQ_U64(v.messages[3], 1);
+	CHECK_EQ_U64(v.messages[4], 1);
+	dpfix_collect_stats(c, &st);
+	CHECK_EQ_U64(st.sessions_refused, 0);
+	/* The busy ones were still sending, and took turns. */
+	CHECK(v.messages[1] < 400 && v.messages[2] < 400 && !v.ended[1] && !v.ended[2]);
+	CHECK(v.messages[1] + 2 >= v.messages[2] && v.messages[2] + 2 >= v.messages[1]);
+	printf("  busy sessions read meanwhile: %" PRIu64 " and %" PRIu64 " messages\n",
+			v.messages[1], v.messages[2]);
+	dpfix_collect_free(c);
+	close(bulk[0]);
+	close(bulk[1]);
+	unlink(psk);
+}
+
 /* A CA, and certificates for collector.example and probe8.example (SAN too), made with
  * the openssl CLI in dir. 0 or -1. */
 static int
@@ -588,5 +730,6 @@ main(void)
 	RUN_TEST(test_session_identity);
 	RUN_TEST(test_certificate_identity);
 	RUN_TEST(test_lineage);
+	RUN_TEST(test_busy_sessions_leave_handshakes_their_turn);
 	return unit_test_summary();
 }
