@@ -63,6 +63,11 @@ static const struct dpfix_config_option collector_options[] = {
 		86400ull * 1000, "close a session that has delivered no valid IPFIX message this "
 		"long after it opened: an idle or half-done TCP/TLS connection, a source of junk "
 		"datagrams; 0: never"),
+	OPT("handshake_timeout", DPFIX_CONFIG_DURATION, handshake_timeout_ms,
+		DPFIX_CONFIG_TEXT(DPFIX_HANDSHAKE_TIMEOUT_S), 100, 3600ull * 1000,
+		"close a (D)TLS session whose handshake is not done this long after it opened "
+		"(counted in sessions_handshake_timeout); as long as the exporters' own connect "
+		"timeout (5 s) or longer, so that none is dropped while it still waits"),
 	OPT("template_memory", DPFIX_CONFIG_U32, template_memory, "67108864", 0, UINT32_MAX,
 		"bytes of templates the sessions may hold together beyond the 64 KiB each may "
 		"always hold (a template takes about 48 bytes and 8 a field); past it a new "

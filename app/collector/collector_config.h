@@ -28,6 +28,7 @@ struct collector_settings {
 	uint32_t max_sessions;
 	uint32_t intake_threads;
 	uint64_t first_message_timeout_ms;
+	uint64_t handshake_timeout_ms;
 	struct dpfix_security_params security;
 	struct dpfix_clickhouse_settings clickhouse;
 };

@@ -142,7 +142,8 @@ create_collector(const struct mediator_settings *cfg)
 			.template_lifetime_s = cfg->template_lifetime_s,
 			.template_memory = cfg->template_memory,
 			.session = {.mtu = cfg->mtu, .sctp_udp_port = (uint16_t)cfg->sctp_udp_port,
-				.security = inbound, .udp_receive_buffer = cfg->udp_receive_buffer},
+				.security = inbound, .udp_receive_buffer = cfg->udp_receive_buffer,
+				.handshake_timeout_ms = (uint32_t)cfg->handshake_timeout_ms},
 		}, err, sizeof(err));
 	if (c == NULL) {
 		dpfix_log(DPFIX_LOG_ERROR, "%s", err);

@@ -133,6 +133,10 @@ static const struct dpfix_config_option mediator_options[] = {
 	OPT("first_message_timeout", DPFIX_CONFIG_DURATION, first_message_timeout_ms, "10", 0,
 		MS_PER_DAY, "close an exporter session that delivers no valid message this long; "
 		"0: never"),
+	OPT("handshake_timeout", DPFIX_CONFIG_DURATION, handshake_timeout_ms,
+		DPFIX_CONFIG_TEXT(DPFIX_HANDSHAKE_TIMEOUT_S), 100, 3600ull * 1000,
+		"close an exporter's (D)TLS session whose handshake is not done this long after "
+		"it opened (sessions_handshake_timeout); at least the exporters' connect timeout"),
 	DPFIX_EXPORT_OPTIONS(struct mediator_settings),
 	OPT("options_interval", DPFIX_CONFIG_DURATION, options_interval_ms, "60", 1000, MS_PER_DAY,
 		"export the Mediator's options records this often, and at start and at the end"),

@@ -30,6 +30,7 @@ struct mediator_settings {
 	uint32_t template_memory;
 	uint32_t max_sessions;
 	uint64_t first_message_timeout_ms;
+	uint64_t handshake_timeout_ms;
 	uint64_t template_refresh_ms;
 	uint64_t options_interval_ms;
 	uint64_t export_flush_ms;

@@ -292,7 +292,10 @@ serve_session(struct dpfix_collect *c, unsigned int i, uint64_t deadline_ms)
 				collect_churn_say(c, "%s: %s", dpfix_session_name(s->info.session), err);
 			else
 				dpfix_log(DPFIX_LOG_INFO, "%s: %s", dpfix_session_name(s->info.session), err);
-			c->stats.sessions_refused++;
+			if (n == -ETIMEDOUT && !dpfix_session_established(s->transport_session))
+				c->stats.sessions_handshake_timeout++;
+			else
+				c->stats.sessions_refused++;
 			close_session(c, i, "closed");
 			return -1;
 		}

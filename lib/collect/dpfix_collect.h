@@ -94,6 +94,9 @@ struct dpfix_collect_sink {
 	X(sessions_opened, "sessions opened") \
 	X(sessions_peak, "most sessions open at once") \
 	X(sessions_refused, "sessions closed: their handshake or framing failed") \
+	X(sessions_handshake_timeout, "sessions closed: their (D)TLS handshake was not done " \
+			"within handshake_timeout (a wrong DTLS key, an exporter that gave up, or a " \
+			"collector too busy)") \
 	X(sessions_refused_full, "new sessions refused: max_sessions were open and every one " \
 			"had delivered a valid message (a UDP exporter's datagrams are then dropped " \
 			"for 10 s: refused_drops)") \

@@ -74,6 +74,10 @@ struct dpfix_session_params {
 	/* Collector: heartbeat requests wait for dpfix_session_answer_heartbeats (called once
 	 * what came before them is stored) instead of being answered as they are read. */
 	uint8_t heartbeat_answer_later;
+	/* Collector: a (D)TLS handshake not done this long after its connection (or first
+	 * datagram) came is given up (dpfix_session_recv: -ETIMEDOUT); 0:
+	 * DPFIX_HANDSHAKE_TIMEOUT_MS. */
+	uint32_t handshake_timeout_ms;
 	/* Exporter, datagram paths (udp, dtls+udp, sctp, dtls+sctp): messages are held to the
 	 * base path MTU (DPFIX_BASE_PMTU_IPV4/IPV6) until a larger size is confirmed, and
 	 * with dpfix heartbeats agreed over DTLS/UDP, padded heartbeats search for it up to
@@ -87,6 +91,12 @@ struct dpfix_session_params {
 #define DPFIX_UDP_RECEIVE_BUFFER 16777216  /* 16 MiB */
 #define DPFIX_SCTP_UDP_PORT 9899           /* IANA's sctp-tunneling port (RFC 6951) */
 #define DPFIX_MTU 1400                     /* path MTU assumed for datagrams on the wire */
+/* A collector's limit on an exporter's (D)TLS handshake: as long as the exporters' own
+ * (the probe's and the Mediator's connect timeout, 5 s, which begins before the
+ * collector's), so that a collector never gives up on a handshake its exporter still
+ * waits for. */
+#define DPFIX_HANDSHAKE_TIMEOUT_S 5
+#define DPFIX_HANDSHAKE_TIMEOUT_MS (DPFIX_HANDSHAKE_TIMEOUT_S * 1000)
 /* RFC 8899 5.1.2's BASE_PLPMTU: an IP datagram this large crosses any path dpfix
  * expects (IPv6's minimum link MTU, and a margin for tunnels under IPv4). */
 #define DPFIX_BASE_PMTU_IPV4 1200
@@ -358,9 +368,13 @@ const struct dpfix_endpoint *dpfix_listener_endpoint(const struct dpfix_listener
  * datagram, which the decoder will refuse), -EAGAIN if none is ready, -EPIPE when the
  * peer has closed in order, or another negative errno with err filled in (handshake
  * refused, malformed framing; without the session's name, which callers put first):
- * the session should then be closed. */
+ * the session should then be closed. A collector's session whose (D)TLS handshake is
+ * not done (dpfix_session_established) says -ETIMEDOUT only when handshake_timeout_ms
+ * ran out. */
 ssize_t dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		size_t errlen);
+/* 1 once the session's (D)TLS handshake is done; a session without (D)TLS always is. */
+int dpfix_session_established(const struct dpfix_session *s);
 
 /* Collector: it turns the session away (no room for it). Closed after this, a datagram
  * session's peer is ignored for a while (refused_drops) instead of each of its

@@ -17,7 +17,6 @@
 #include "session_tls.h"
 
 #define MAX_TRANSPORTS 8
-#define SERVER_HANDSHAKE_MS 3000
 #define CONFIRM_WAIT_MS 3000         /* TLS 1.3: for the collector's verdict on our certificate */
 #define RX_FIRST 16384                /* a stream's receive buffer at first ... */
 #define RX_MAX (2 * DPFIX_IPFIX_MAX_MESSAGE) /* ... and at most: a message and the next's start */
@@ -590,8 +589,9 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		if (ret == 0 && session_now_ms() > s->handshake_deadline_ms) {
 			const char *id = tls_psk_identity(s->tls);
 
-			snprintf(err, errlen, "handshake did not complete within %u ms (with DTLS, a wrong "
-					"key or a peer that gave up looks like this)%s%s%s", SERVER_HANDSHAKE_MS,
+			snprintf(err, errlen, "handshake did not complete within %u ms (handshake_timeout; "
+					"with DTLS, a wrong key or a peer that gave up looks like this)%s%s%s",
+					s->params.handshake_timeout_ms,
 					id[0] ? "; the exporter's PSK identity: '" : "", id, id[0] ? "'" : "");
 			s->conn.refused = 1;
 			return -ETIMEDOUT;
@@ -680,6 +680,12 @@ dpfix_session_recv(struct dpfix_session *s, uint8_t *buf, size_t cap, char *err,
 		}
 		s->rx_len += (size_t)n;
 	}
+}
+
+int
+dpfix_session_established(const struct dpfix_session *s)
+{
+	return s->handshake_done;
 }
 
 void
@@ -772,6 +778,8 @@ dpfix_listener_open(const struct dpfix_endpoint *ep, const struct dpfix_session_
 	l->ops = ops;
 	l->endpoint = *ep;
 	l->params = *params;
+	if (l->params.handshake_timeout_ms == 0)
+		l->params.handshake_timeout_ms = DPFIX_HANDSHAKE_TIMEOUT_MS;
 	if (ep->security != DPFIX_SECURITY_NONE) {
 		l->ctx = tls_ctx_create(ep, 1, &params->security, err, errlen);
 		if (l->ctx == NULL) {
@@ -845,7 +853,7 @@ dpfix_listener_accept(struct dpfix_listener *l)
 		return s;
 	}
 	s->own_ctx = l->ctx;
-	s->handshake_deadline_ms = session_now_ms() + SERVER_HANDSHAKE_MS;
+	s->handshake_deadline_ms = session_now_ms() + l->params.handshake_timeout_ms;
 	s->tls = tls_conn_create(l->ctx, s, dtls_mtu(s), is_sctp(s), 1, err, sizeof(err));
 	if (s->tls == NULL) {
 		dpfix_session_log(DPFIX_LOG_ERROR, "%s: %s", s->name, err);

@@ -85,7 +85,8 @@ for name in one two three; do
 		[ "$(summary_value "$out" "$1")" = "$2" ] ||
 			fail "$name: summary $1 is $(summary_value "$out" "$1"), want $2: $(head -1 "$out")"
 	done
-	for c in sequence_lost socket_drops queue_drops sessions_refused sessions_continued; do
+	for c in sequence_lost socket_drops queue_drops sessions_refused sessions_handshake_timeout \
+			sessions_continued; do
 		[ "$(counter "$out" $c)" = 0 ] || fail "$name: $c is $(counter "$out" $c): $(cat "$out")"
 	done
 	[ "$(grep -c '"packetDeltaCount"' "$WORK/$name.json")" = $((EXPORTERS * N)) ] ||

@@ -21,7 +21,7 @@ x509_p() { # CERTNAME [PEER_NAME]
 # slow_collector SYSCALL WHEN MICROSECONDS: the WHEN'th SYSCALL of the running
 # collector (strace's syntax: 5 is the fifth only, 2+ the second and all after) starts
 # that late, as on a loaded machine: the order in which the two ends see a refusal must
-# not change its reason. (Delays stay well inside the collector's 3 s handshake limit.)
+# not change its reason. (Delays stay well inside the collector's 5 s handshake limit.)
 slow_collector() {
 	strace -p "$COLLECTOR_PID" -o "$WORK/strace.$COLLECTOR_PID.log" -e trace="$1" \
 		-e inject="$1:delay_enter=$3:when=$2" 2>"$WORK/strace.$COLLECTOR_PID" &
@@ -86,9 +86,12 @@ refuse() {
 # it closes before answering a wrong key, and goes on without the PSK for an identity
 # it does not know): the probe says what the peer did and what that most likely means.
 wrong_psk() {
-	refuse wrong_psk_dtls dtls+udp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
-		"handshake did not complete within 3000 ms (with DTLS, a wrong key or a peer that gave up looks like this); the exporter's PSK identity: 'probe1.example'" \
+	refuse wrong_psk_dtls dtls+udp "$PSK_C --handshake-timeout 2" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
+		"handshake did not complete within 2000 ms (handshake_timeout; with DTLS, a wrong key or a peer that gave up looks like this); the exporter's PSK identity: 'probe1.example'" \
 		"no (D)TLS handshake within 5000 ms: the peer answered, then went silent: most likely it does not accept our key for PSK identity 'probe1.example'"
+	[ "$(counter "$WORK/wrong_psk_dtls.c.stdout" sessions_handshake_timeout)" = 1 ] &&
+		[ "$(counter "$WORK/wrong_psk_dtls.c.stdout" sessions_refused)" = 0 ] ||
+		fail "wrong_psk_dtls: the handshake timeout is not counted as one: $(cat "$WORK/wrong_psk_dtls.c.stdout")"
 	refuse wrong_psk_tls tls+tcp "$PSK_C" "--psk-identity probe1.example --psk-file $K/wrong.psk" \
 		"wrong pre-shared key: the exporter's key for PSK identity 'probe1.example' is not the one psk_file $K/collector.psk holds" \
 		"the peer closed the connection without answering our hello: it holds another key for PSK identity 'probe1.example'"
