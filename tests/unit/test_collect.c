@@ -173,7 +173,32 @@ collector_on(uint16_t port, struct seen *v)
 	return c;
 }
 
-/* Message seq: a template (first only) and records packets[0..n). */
+/* Message seq into m: a template (with_template) and records packets[0..n). */
+static void
+make_message(struct raw *m, uint32_t seq, int with_template, const uint64_t *packets,
+		unsigned int n)
+{
+	struct dpfix_ipfix_template t;
+
+	dpfix_ipfix_template_init(&t, 256, 0);
+	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
+	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
+	rbegin(m, 1700000000, seq, DOMAIN);
+	if (with_template) {
+		rset(m, 2);
+		rtemplate(m, &t);
+		rset_end(m);
+	}
+	rset(m, 256);
+	for (unsigned int i = 0; i < n; i++) {
+		put(m, 0xc0000201, 4);
+		put(m, packets[i], 8);
+	}
+	rset_end(m);
+	rend(m);
+}
+
+/* Message seq over UDP: a template (first only) and records packets[0..n). */
 static void
 send_message(int fd, uint16_t port, uint32_t seq, int with_template, const uint64_t *packets,
 		unsigned int n)
@@ -181,24 +206,8 @@ send_message(int fd, uint16_t port, uint32_t seq, int with_template, const uint6
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	static struct raw m;
-	struct dpfix_ipfix_template t;
 
-	dpfix_ipfix_template_init(&t, 256, 0);
-	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
-	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
-	rbegin(&m, 1700000000, seq, DOMAIN);
-	if (with_template) {
-		rset(&m, 2);
-		rtemplate(&m, &t);
-		rset_end(&m);
-	}
-	rset(&m, 256);
-	for (unsigned int i = 0; i < n; i++) {
-		put(&m, 0xc0000201, 4);
-		put(&m, packets[i], 8);
-	}
-	rset_end(&m);
-	rend(&m);
+	make_message(&m, seq, with_template, packets, n);
 	CHECK(sendto(fd, m.b, m.len, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)m.len);
 }
 
@@ -351,20 +360,8 @@ tls_exporter_run(void *arg)
 	struct dpfix_session *s;
 	char err[DPFIX_SESSION_ERRLEN];
 	static struct raw m;
-	struct dpfix_ipfix_template t;
 
-	dpfix_ipfix_template_init(&t, 256, 0);
-	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
-	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
-	rbegin(&m, 1700000000, 0, DOMAIN);
-	rset(&m, 2);
-	rtemplate(&m, &t);
-	rset_end(&m);
-	rset(&m, 256);
-	put(&m, 0xc0000201, 4);
-	put(&m, 9, 8);
-	rset_end(&m);
-	rend(&m);
+	make_message(&m, 0, 1, (const uint64_t[]){9}, 1);
 	if (dpfix_endpoint_parse(x->url, &ep, err, sizeof(err)) < 0 ||
 			(s = dpfix_session_open(&ep, &x->params, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "  exporter: %s\n", err);
@@ -431,20 +428,8 @@ static int
 send_on(struct dpfix_session *s, uint32_t seq)
 {
 	static struct raw m;
-	struct dpfix_ipfix_template t;
 
-	dpfix_ipfix_template_init(&t, 256, 0);
-	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
-	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
-	rbegin(&m, 1700000000, seq, DOMAIN);
-	rset(&m, 2);
-	rtemplate(&m, &t);
-	rset_end(&m);
-	rset(&m, 256);
-	put(&m, 0xc0000201, 4);
-	put(&m, 1, 8);
-	rset_end(&m);
-	rend(&m);
+	make_message(&m, seq, 1, (const uint64_t[]){1}, 1);
 	return dpfix_session_send(s, m.b, m.len, DPFIX_MESSAGE_DATA) == 0;
 }
 
@@ -574,24 +559,10 @@ bulk_exporter(const char *url, unsigned int messages)
 		.sin_port = htons((uint16_t)atoi(strrchr(url, ':') + 1))};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	static struct raw m;
-	struct dpfix_ipfix_template t;
 
 	CHECK(connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0);
-	dpfix_ipfix_template_init(&t, 256, 0);
-	dpfix_ipfix_template_add(&t, 0, IE_sourceIPv4Address, 4);
-	dpfix_ipfix_template_add(&t, 0, IE_packetDeltaCount, 8);
 	for (uint32_t seq = 0; seq < messages; seq++) {
-		rbegin(&m, 1700000000, seq, DOMAIN);
-		if (seq == 0) {
-			rset(&m, 2);
-			rtemplate(&m, &t);
-			rset_end(&m);
-		}
-		rset(&m, 256);
-		put(&m, 0xc0000201, 4);
-		put(&m, 1, 8);
-		rset_end(&m);
-		rend(&m);
+		make_message(&m, seq, seq == 0, (const uint64_t[]){1}, 1);
 		CHECK(write(fd, m.b, m.len) == (ssize_t)m.len);
 	}
 	return fd;
