@@ -29,11 +29,13 @@
 # the code before a change), in turn with this build's: "build":"b" in its lines;
 # CH_ARGS_B: its ClickHouse options instead of CH_ARGS (COLLECTOR_B may be this build,
 # to compare settings, e.g. batch sizes, in the same run).
+# CH_SERVER_ENV_B="VAR=VALUE ...": the COLLECTOR_B runs go to a second clickhouse-server
+# started with that environment (e.g. MALLOC_CONF=oversize_threshold:0 for its jemalloc).
 # ClickHouse's CPU is given twice: until the last row is in, and until its merges of those
 # rows stopped (no merge for 2 s; _merged), with the active parts the table then has.
 # Usage: [CASES="files nfcapd clickhouse"] [CH_ARGS="--clickhouse-batch-rows 200000"] \
 #        [THREADS="1 2"] [EXPORTERS=K] [TRANSPORTS="udp dtls+udp"] [COLLECTOR_B=PATH] \
-#        [CH_ARGS_B="..."] \
+#        [CH_ARGS_B="..."] [CH_SERVER_ENV_B="..."] \
 #        bench/collector_scale.sh [BUILD] [N] [RATES] [RUNS]   (RATES "": TCP only)
 #   e.g. bench/collector_scale.sh build 4000000 "1000000 2000000" 3
 # Prints one JSON line per receiver, transport, rate and run.
@@ -202,7 +204,13 @@ want() {
 if want clickhouse; then
 	ch_single bench
 	ch_credentials "$WORK/ch.credentials"
-	chpid=$(ch_pid bench)
+	chpid=$(ch_pid bench) ch_url_a=$CH_URL
+	chpid_a=$chpid ch_url_b=$CH_URL chpid_b=$chpid
+	if [ -n "${CH_SERVER_ENV_B:-}" ]; then
+		CH_SERVER_ENV=$CH_SERVER_ENV_B ch_single bench_b
+		chpid_b=$(ch_pid bench_b) ch_url_b=$CH_URL
+		CH_URL=$ch_url_a
+	fi
 fi
 # A PSK identity per exporter, for dtls+udp.
 mkdir -p "$WORK/pki"
@@ -218,8 +226,9 @@ each_build() {
 	"$@"
 	if [ -n "${COLLECTOR_B:-}" ]; then
 		collector_bin=$COLLECTOR_B build_name=b ch_args=${CH_ARGS_B-${CH_ARGS:-}}
+		CH_URL=${ch_url_b:-} chpid=${chpid_b:-}
 		"$@"
-		ch_args=${CH_ARGS:-}
+		ch_args=${CH_ARGS:-} CH_URL=${ch_url_a:-} chpid=${chpid_a:-}
 		collector_bin=$DPFIX_COLLECTOR build_name=a
 	fi
 }

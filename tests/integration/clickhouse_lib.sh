@@ -74,11 +74,13 @@ EOF
 }
 
 # ch_run NAME: starts the server configured in $WORK/ch-NAME (setpriv execs it, so the
-# PID is the server's) and waits until it answers /ping.
+# PID is the server's; CH_SERVER_ENV: "VAR=VALUE ..." in its environment) and waits
+# until it answers /ping.
 ch_run() {
 	local name=$1 dir=$WORK/ch-$1 url
 	url=$(cat "$dir/url")
-	setpriv --reuid clickhouse --regid clickhouse --init-groups \
+	# shellcheck disable=SC2086 # VAR=VALUE words
+	env ${CH_SERVER_ENV:-} setpriv --reuid clickhouse --regid clickhouse --init-groups \
 		"$CH_SERVER" --config-file="$dir/config.xml" >>"$dir/log/stdout" 2>&1 &
 	local pid=$!
 	disown "$pid"   # no "Killed" line from bash when a test kills it
