@@ -39,6 +39,9 @@ lane_init(struct export_lane *l, struct dpfix_session *s, const char *first_err,
 		/* PR-SCTP gives records up on purpose (and an answer behind them does not
 		 * say they arrived): no replay with sctp_data_lifetime. */
 		.replay_bytes = st->sctp_data_lifetime_ms != 0 ? 0 : st->replay_buffer,
+		/* Replicate: a collector whose transport is full never slows the others; its
+		 * records wait in its backlog (doc/sessions.md). */
+		.hold_when_full = l->x->nb_lanes > 1,
 	}, err, errlen);
 	if (l->export == NULL)
 		ret = -ENOMEM;

@@ -51,7 +51,10 @@
 	X(heartbeats_answered, "heartbeat requests the collector answered") \
 	X(records_replayed, "flow records sent again on a new session because the one they " \
 			"went on failed before the collector confirmed them (doc/heartbeats.md: the " \
-			"collector may have them twice)")
+			"collector may have them twice)") \
+	X(send_wait_ms, "milliseconds the export waited for room in a full transport (up to " \
+			"100 a message); data messages never wait where they are held instead " \
+			"(collector_mode replicate: doc/sessions.md)")
 
 struct dpfix_export_stats {
 #define DPFIX_EXPORT_COUNTER_FIELD(name, text) uint64_t name;
@@ -102,6 +105,14 @@ struct dpfix_export_params {
 	 * messages sent since the collector last answered one, sent again on the next
 	 * session if this one fails. 0: none. */
 	uint64_t replay_bytes;
+	/* A data message that finds the transport full is held, as it is (not lost, its
+	 * records not counted), instead of waiting up to 100 ms for room: no record is taken
+	 * while it does not fit beside it (dpfix_export_record says -EAGAIN), and it goes at
+	 * a later record or poll that finds room (or the session fails: then it goes on the
+	 * next). For a program whose records can wait elsewhere (the probe's replicate lanes,
+	 * each collector's backlog): one stuck collector never slows the others. Templates,
+	 * options, replays and dpfix_export_flush still wait. */
+	int hold_when_full;
 };
 
 /* NULL with err filled in (out of memory). */

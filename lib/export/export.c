@@ -215,9 +215,10 @@ split_data(struct dpfix_export *x, const uint8_t *m, uint32_t len, uint32_t reco
 }
 
 /* Sends d's data message and starts the next. One that cannot be sent is counted with
- * its records: the loss is never silent. */
-static void
-send_data(struct dpfix_export_domain *d, uint64_t now_ns)
+ * its records: the loss is never silent. With may_hold (hold_when_full), one the
+ * transport has no room for stays as it is, to go later: -EAGAIN, else 0. */
+static int
+send_data(struct dpfix_export_domain *d, uint64_t now_ns, int may_hold)
 {
 	struct dpfix_export *x = d->x;
 	uint32_t records = d->data.msg.data_records;
@@ -233,9 +234,19 @@ send_data(struct dpfix_export_domain *d, uint64_t now_ns)
 		ret = -EPIPE;
 	} else if (len > dpfix_session_max_message(x->session)) {
 		ret = split_data(x, d->buf, len, records, now_ns);
-	} else if ((ret = export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns)) == 0) {
-		x->stats.messages_sent++;
-		x->session_records += records;
+	} else {
+		ret = may_hold && x->params.hold_when_full ?
+				export_send_or_hold(x, d->buf, len, records, now_ns) :
+				export_send(x, d->buf, len, DPFIX_MESSAGE_DATA, records, now_ns);
+		/* Held: more records may still join it (a set of their own after the one
+		 * the finish closed), and its header is written again when it goes. */
+		if (ret == -EAGAIN && may_hold && x->params.hold_when_full &&
+				x->state == DPFIX_EXPORT_TRUSTED)
+			return -EAGAIN;
+		if (ret == 0) {
+			x->stats.messages_sent++;
+			x->session_records += records;
+		}
 	}
 	if (ret == 0) {
 		export_replay_add(x, d->buf, len, records, d->data.msg_packets, d->data.msg_octets);
@@ -259,6 +270,7 @@ send_data(struct dpfix_export_domain *d, uint64_t now_ns)
 	d->sequence += records;
 	x->stats.records_exported += records;
 	start_message(d, now_ns);
+	return 0;
 }
 
 void
@@ -307,10 +319,9 @@ dpfix_export_record_slow(struct dpfix_export_domain *d, const struct dpfix_ipfix
 		export_count_lost(x, 1, packets, octets, now_ns);
 		return 0;
 	}
-	/* The message is full. */
-	send_data(d, now_ns);
-	if (x->state != DPFIX_EXPORT_TRUSTED)
-		return -EAGAIN; /* that send failed the session */
+	/* The message is full (or held: hold_when_full). */
+	if (send_data(d, now_ns, 1) < 0 || x->state != DPFIX_EXPORT_TRUSTED)
+		return -EAGAIN; /* held, or that send failed the session */
 	/* An empty message always has room for one record: a session carries at least
 	 * 512-octet messages, and a schema says what it may be longer than. */
 	if (dpfix_ipfix_msg_add_encoded(&d->data.msg, s, src) < 0) {
@@ -408,7 +419,7 @@ dpfix_export_poll(struct dpfix_export *x, uint64_t now_ns)
 		struct dpfix_export_domain *d = x->domains[i];
 
 		if (d->data.msg.data_records > 0 && now_ns - d->msg_started_ns >= x->params.flush_ns)
-			send_data(d, now_ns);
+			send_data(d, now_ns, 1);
 	}
 }
 
@@ -417,7 +428,7 @@ export_send_data_messages(struct dpfix_export *x, uint64_t now_ns)
 {
 	for (unsigned int i = 0; i < x->nb_domains && x->state == DPFIX_EXPORT_TRUSTED; i++)
 		if (x->domains[i]->data.msg.data_records > 0)
-			send_data(x->domains[i], now_ns);
+			send_data(x->domains[i], now_ns, 0);
 }
 
 void
@@ -482,7 +493,7 @@ dpfix_export_remove_schema(struct dpfix_export_domain *d, uint16_t template_id, 
 		 * template. */
 		if (x->state != DPFIX_EXPORT_TRUSTED)
 			return -EBUSY;
-		send_data(d, now_ns);
+		send_data(d, now_ns, 0);
 	}
 	dpfix_ipfix_msg_begin(&x->ctl_msg, x->ctl_buf, up ? session_limit(x) : UINT16_MAX);
 	ret = dpfix_ipfix_tm_remove(&d->tm, template_id, &x->ctl_msg);

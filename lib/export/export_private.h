@@ -16,6 +16,8 @@
  * EXPORT_ANSWER_READS_NS after it went out. */
 #define EXPORT_ANSWER_CHECK_NS 1000000ull
 #define EXPORT_ANSWER_READS_NS 1000000000ull
+/* hold_when_full: a held data message is tried again at most this often. */
+#define EXPORT_HELD_RETRY_NS 1000000ull
 /* Heartbeats waiting for room in the transport. */
 #define EXPORT_HEARTBEATS_WAITING 4
 /* Heartbeats sent and not answered whose place in the replay buffer is remembered. */
@@ -93,6 +95,8 @@ struct dpfix_export {
 	                                 * answered heartbeat, its orderly close) */
 	uint64_t given_up_counted;      /* ... of which its transport gave up, counted lost */
 	struct export_replay replay;
+	uint64_t held_retry_ns;         /* hold_when_full: no data send tried before */
+	uint64_t send_wait_ns;          /* stats.send_wait_ms, exact */
 	uint64_t failed_lasted_ns;
 	char failed_why[DPFIX_SESSION_ERRLEN];
 	int failed_unanswered;          /* ... its transport found the collector dead */
@@ -125,6 +129,10 @@ void export_log(enum dpfix_log_level level, const char *fmt, ...)
  * negative errno. */
 int export_send(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
 		enum dpfix_message_kind kind, uint32_t flow_records, uint64_t now_ns);
+/* A data message of flow_records flow records, never waiting (hold_when_full): -EAGAIN at
+ * once while the transport is full, and until EXPORT_HELD_RETRY_NS after. */
+int export_send_or_hold(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
+		uint32_t flow_records, uint64_t now_ns);
 void export_check_liveness(struct dpfix_export *x, uint64_t now_ns);
 /* 1 once the collector's stack has acknowledged the templates a new session began with:
  * no data goes before (over SCTP it could overtake them). Never waits. */

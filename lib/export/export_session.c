@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "export_private.h"
@@ -127,21 +128,20 @@ count_given_up(struct dpfix_export *x, struct dpfix_session *s, const char *sess
 	export_count_lost(x, more > kept ? more - kept : 0, 0, 0, now_ns);
 }
 
-int
-export_send(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
-		enum dpfix_message_kind kind, uint32_t flow_records, uint64_t now_ns)
+static uint64_t
+monotonic_ns(void)
 {
-	int ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
+	struct timespec ts;
 
-	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
-		/* Transport full: a brief wait; the program holds what comes meanwhile. */
-		usleep(100);
-		ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
-	}
-	if (ret == 0) {
-		x->stats.bytes_sent += len;
-		return 0;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A send that failed: said (the transport full, the message too long), or the session
+ * marked failed. Returns ret. */
+static int
+send_failed(struct dpfix_export *x, uint32_t len, int ret, uint64_t now_ns)
+{
 	char why[DPFIX_SESSION_ERRLEN];
 	uint8_t scratch[256];
 
@@ -158,6 +158,61 @@ export_send(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
 	else
 		mark_failed(x, now_ns, why);
 	return ret;
+}
+
+/* A brief wait while the transport is full (the program holds what comes meanwhile),
+ * counted in send_wait_ms. */
+static int
+send_waiting(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
+		enum dpfix_message_kind kind, uint32_t flow_records)
+{
+	int ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
+	uint64_t began;
+
+	if (ret != -EAGAIN)
+		return ret;
+	began = monotonic_ns();
+	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
+		usleep(100);
+		ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
+	}
+	x->send_wait_ns += monotonic_ns() - began;
+	x->stats.send_wait_ms = x->send_wait_ns / 1000000;
+	return ret;
+}
+
+int
+export_send_or_hold(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
+		uint32_t flow_records, uint64_t now_ns)
+{
+	int ret;
+
+	if (now_ns < x->held_retry_ns)
+		return -EAGAIN;
+	ret = dpfix_session_send_records(x->session, buf, len, DPFIX_MESSAGE_DATA, flow_records);
+	if (ret == -EAGAIN) {
+		x->held_retry_ns = now_ns + EXPORT_HELD_RETRY_NS;
+		return ret;
+	}
+	x->held_retry_ns = 0;
+	if (ret == 0) {
+		x->stats.bytes_sent += len;
+		return 0;
+	}
+	return send_failed(x, len, ret, now_ns);
+}
+
+int
+export_send(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
+		enum dpfix_message_kind kind, uint32_t flow_records, uint64_t now_ns)
+{
+	int ret = send_waiting(x, buf, len, kind, flow_records);
+
+	if (ret == 0) {
+		x->stats.bytes_sent += len;
+		return 0;
+	}
+	return send_failed(x, len, ret, now_ns);
 }
 
 struct dpfix_session *
@@ -190,6 +245,7 @@ export_start_session(struct dpfix_export *x, uint64_t started_ns, uint64_t now_n
 	x->liveness_check_ns = now_ns + EXPORT_LIVENESS_CHECK_NS;
 	x->hb_waiting_count = 0;
 	x->hb_unanswered = 0;
+	x->held_retry_ns = 0;
 	/* A new session knows no templates: they go first, then the options records (at the
 	 * next poll), then the data records, those waiting in a message included. */
 	for (unsigned int i = 0; i < x->nb_domains; i++)
