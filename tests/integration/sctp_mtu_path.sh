@@ -74,8 +74,12 @@ PYEOF
 	fi
 	[ "$missing" -le $((LOST + UNCONFIRMED)) ] ||
 		fail "$name: $missing flow records missing at the collector, the probe counts $LOST lost and $UNCONFIRMED unconfirmed"
-	# Only records the probe gave up (sctp_data_lifetime) leave a gap at the collector.
-	[ "$GOT_LOST" -le "$LOST" ] || fail "$name: the collector misses $GOT_LOST records by sequence number, the probe counts $LOST lost"
+	# Only records the probe gave up (sctp_data_lifetime) or could not tell the fate of
+	# leave a gap at the collector: under load the stack can give up the unconfirmed ones
+	# after the end's wait and still deliver the last message (CI: 3000 missing by sequence
+	# number, 2805 counted lost and 195 unconfirmed).
+	[ "$GOT_LOST" -le $((LOST + UNCONFIRMED)) ] ||
+		fail "$name: the collector misses $GOT_LOST records by sequence number, the probe counts $LOST lost and $UNCONFIRMED unconfirmed"
 }
 
 # ICMP reports the smaller MTU: everything arrives, and the probe says so.
