@@ -218,9 +218,13 @@ NFT
 		cut -d' ' -f2- "$bh.p" >"$bh.summary"
 		[ "$(counter "$bh.summary" collectors_dead)" = 1 ] ||
 			fail "blackholed: collectors_dead $(counter "$bh.summary" collectors_dead), want 1"
-		# The silence it says: from the last SACK (records go every 0.2 s) to the loss.
+		# The silence it says runs from the collector's last SACK before the black hole to
+		# the loss: nothing is heard after the black hole, so never much less than the
+		# detection measured here (less the moment the probe takes to log it), and the
+		# collector answered shortly before it (records go every 0.2 s, its SACKs within
+		# 0.2 s; 0.7 s with four tests at once on this machine).
 		silent=$(grep -a "$found" "$bh.p" | head -1 | sed 's/.*nothing heard for \([0-9.]*\) s.*/\1/')
-		$PY -c "import sys; took = $t1 - $t0; sys.exit(not took - 0.5 <= $silent <= took + 0.5)" ||
+		$PY -c "import sys; took = $t1 - $t0; sys.exit(not took - 0.5 <= $silent <= took + 1.5)" ||
 			fail "blackholed: nothing heard for $silent s, said $($PY -c "print(round($t1 - $t0, 3))") s after the black hole"
 	fi
 	# Records go every 0.2 s, so data waits unacknowledged from at most then: 3 s of
