@@ -253,8 +253,12 @@ worker_meter_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct 
 	w->stats.rx_packets += n;
 	w->stats.metered_packets += metered;
 	free_burst(mbufs, n);
-	if (metered == 0)
+	/* None to meter (not IP, not selected): nothing to overlap the held burst with,
+	 * and a run of such bursts must not keep it waiting. */
+	if (metered == 0) {
+		meter_held(w, last_packet_ns, NULL);
 		return;
+	}
 	h->n = metered;
 	h->port = q->port;
 	dpfix_flow_table_lookup_start(w->table, h->infos, metered, &h->lookup);
