@@ -28,7 +28,8 @@ story() {
 }
 
 # reconnect SCHEME HOW COLLECTOR_ARGS PROBE_ARGS; HOW: stop (SIGTERM, orderly), kill
-# (SIGKILL, back 1 s later), vanish (SIGKILL, back only once the probe said it is down),
+# (SIGKILL, back 1 s later), vanish (SIGKILL, back only once the probe said it is dead
+# or down),
 # stop_filling (stop, once flow records wait in a message being filled) or freeze_kill
 # (SIGSTOP before the first records, SIGKILL once some went into it, back at once: the
 # records SCTP gives back go again on the new session, records_replayed).
@@ -77,7 +78,8 @@ reconnect() {
 	vanish)
 		kill -KILL "$COLLECTOR_PID"
 		wait "$COLLECTOR_PID" 2>/dev/null || true
-		wait_for_text "$WORK/$tag.probe" "is down" 40
+		# Dead (SCTP's own heartbeats found it gone) or down (its stack said so).
+		wait_for_text "$WORK/$tag.probe" "is d\(ead\|own\)" 40
 		;;
 	esac
 	# shellcheck disable=SC2086

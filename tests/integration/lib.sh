@@ -19,6 +19,14 @@ stop_started() {
 }
 cleanup() {
 	stop_started
+	# A test that ends (a failure, meson's timeout) while side_by_side's cases run: what
+	# each had said so far.
+	if [ -n "${SIDE_PENDING:-}" ]; then
+		for f in "$SIDE_PENDING".*[0-9]; do
+			echo "== side_by_side case ${f##*.} (the test ended before the cases did):" >&2
+			cat "$f" >&2
+		done
+	fi
 	[ -n "${DPFIX_KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 	rm -rf "/var/run/dpdk/dpfix-test-$$" "/var/run/dpdk/dpfix-test-$$"-*
 }
@@ -92,12 +100,14 @@ side_by_side() {
 		case_of[$!]=$i
 		PIDS+=("$!")
 		running=$((running + 1))
+		SIDE_PENDING=$out
 	done
 	for pid in "${!case_of[@]}"; do
 		rc=0
 		wait "$pid" || rc=$?
 		status[${case_of[$pid]}]=$rc
 	done
+	SIDE_PENDING=
 	for i in "${!cmds[@]}"; do
 		cat "$out.$i"
 		[ "${status[$i]}" = 0 ] || failed+="${failed:+; }'${cmds[$i]}' exited ${status[$i]}"
