@@ -11,9 +11,17 @@ WORK=$(mktemp -d /tmp/dpfix-test.XXXXXX)
 SIDE_RUNS=0
 PIDS=()
 NETNS=()
+# kill_tree PID: kills PID and every process below it (a side_by_side case's subshell
+# killed alone would leave its probe and collector running).
+kill_tree() {
+	local c
+	while read -r c; do kill_tree "$c"; done < <(pgrep -P "$1")
+	kill -9 "$1" 2>/dev/null || true
+}
+
 # stop_started: kills the processes and removes the namespaces this shell started.
 stop_started() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do kill_tree "$p"; done
 	# Deleting a namespace deletes its end of each veth pair, and so the pair.
 	for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 }
