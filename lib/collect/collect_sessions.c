@@ -328,10 +328,12 @@ ask_end_all(struct dpfix_collect *c)
 /* One round, at most ROUND_MS of reading (but one session's read at least). Sessions
  * that have delivered no message yet, those in their (D)TLS handshake among them, are
  * served every round, before the others: a handshake step is cheap, and its exporter
- * waits for it. The others are read in turn, from where the last round stopped, so
- * that a few busy exporters neither hold a handshake past its limit nor starve one
- * another. Returns the messages read, at least 1 when the time ran out before every
- * session was read (the caller must not sleep then). */
+ * waits for it. So are those read through their listener's queue (UDP, DTLS/UDP), to
+ * its end: a full queue stops the listener for every exporter behind it, handshakes
+ * included. The others are read in turn, from where the last round stopped, so that a
+ * few busy exporters neither hold a handshake past its limit nor starve one another.
+ * Returns the messages read, at least 1 when the time ran out before every session
+ * was read (the caller must not sleep then). */
 int
 collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop *stop)
 {
@@ -347,11 +349,13 @@ collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop 
 	if (c->ending)
 		ask_end_all(c);
 	for (i = 0; i < c->session_count; i++) {
-		if (c->sessions[i]->started)
+		const struct collect_session *s = c->sessions[i];
+
+		if (s->started && !s->datagram)
 			continue;
 		if (stop != NULL && stop->requested(stop->arg))
 			return busy;
-		n = serve_session(c, i, deadline_ms);
+		n = serve_session(c, i, s->started ? UINT64_MAX : deadline_ms);
 		if (n < 0)
 			i--; /* the last session moved into slot i */
 		else
@@ -362,7 +366,7 @@ collect_sessions_serve(struct dpfix_collect *c, const struct dpfix_collect_stop 
 			i = 0;
 		if (stop != NULL && stop->requested(stop->arg))
 			break;
-		if (!c->sessions[i]->started) { /* served above */
+		if (!c->sessions[i]->started || c->sessions[i]->datagram) { /* served above */
 			i++;
 			continue;
 		}
