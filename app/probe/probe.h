@@ -226,7 +226,7 @@ struct exporter_ctx {
 	X(failovers, "times export moved to another collector (collector_mode failover: to a " \
 			"backup, or back to the primary)") \
 	X(collectors_dead, "sessions dropped because their collector was found dead: " \
-			"heartbeat_misses heartbeats in a row unanswered, or SCTP's own " \
+			"heartbeat_misses heartbeats in a row unanswered, or SCTP's or TCP's own " \
 			"(doc/heartbeats.md)") \
 	X(backlog_records, "collector_mode replicate: records waiting in the collector's " \
 			"backlog while its session cannot take them, a gauge") \

@@ -189,7 +189,8 @@ int64_t dpfix_session_unacknowledged(const struct dpfix_session *s);
 
 /* Exporter: whether the session ended because its transport's own liveness gave the
  * collector up (SCTP: its heartbeats or retransmissions went unanswered heartbeat_misses
- * times in a row, twice that over DTLS), not because the collector closed or reset it:
+ * times in a row, twice that over DTLS; TCP: ETIMEDOUT, its keepalives or data
+ * unacknowledged past TCP_USER_TIMEOUT), not because the collector closed or reset it:
  * 1 with why saying so and how long nothing had been heard from it (as the program's own
  * heartbeats would find it dead), else 0. Known once a send or a read has failed. */
 int dpfix_session_peer_unanswered(const struct dpfix_session *s, char *why, size_t len);

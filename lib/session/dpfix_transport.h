@@ -47,9 +47,10 @@ struct dpfix_conn {
 	int abort;
 	/* Set by a transport whose own liveness gave the peer up (SCTP: its heartbeats or
 	 * retransmissions went unanswered in a row, the association lost with the peer's
-	 * address unreachable), where the peer did not close or reset the connection: how
-	 * many went unanswered (UINT32_MAX: the stack's own count), and how long nothing had
-	 * come from the peer then (0: not known). */
+	 * address unreachable; TCP: ETIMEDOUT on a connection that was up), where the peer
+	 * did not close or reset the connection: how many went unanswered (UINT32_MAX: the
+	 * stack's own count), and how long nothing had come from the peer then (0: not
+	 * known). */
 	uint32_t peer_unanswered;
 	uint64_t peer_silent_ns;
 	/* Exporter, datagram paths (UDP; SCTP over UDP): the IP datagram size its sends are

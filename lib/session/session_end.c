@@ -3,6 +3,7 @@
  * end that the transport's own liveness decided. */
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -456,7 +457,8 @@ dpfix_session_peer_unanswered(const struct dpfix_session *s, char *why, size_t l
 		snprintf(count, sizeof(count), " %u times in a row", c->peer_unanswered);
 	if (c->peer_silent_ns != 0)
 		snprintf(silent, sizeof(silent), ", nothing heard for %.1f s", c->peer_silent_ns / 1e9);
-	snprintf(why, len, "%s's own heartbeats or retransmissions went unanswered%s%s",
-			transport, count, silent);
+	/* TCP's heartbeats are its keepalive probes. */
+	snprintf(why, len, "%s's own %s or retransmissions went unanswered%s%s", transport,
+			c->ops->ip_protocol == IPPROTO_TCP ? "keepalives" : "heartbeats", count, silent);
 	return 1;
 }

@@ -177,8 +177,8 @@ PYEOF
 # 5 in a row and up to 2 s each, 9.3 to 9.7 s for a frozen collector).
 # Probe and collector in namespaces of their own joined by a router.
 blackholed() {
-	local scheme=$1 tag=hbd${1:0:1}$$ port=4739 probe t0 t1 bh=$WORK/bh.$1 lost="Connection timed out" most=6
-	local found="is down" silent
+	local scheme=$1 tag=hbd${1:0:1}$$ port=4739 probe t0 t1 bh=$WORK/bh.$1 most=6 silent
+	local found="is dead" lost="is dead: TCP's own keepalives or retransmissions went unanswered, nothing heard for"
 	router_path "$tag" 1500
 	COLLECTOR_NETNS=${tag}c start_collector_at "$scheme://10.77.2.2:$port" "$bh.c" --quiet
 	# shellcheck disable=SC2046
@@ -197,12 +197,11 @@ table inet dpfix_hb_test {
 }
 NFT
 	t0=$EPOCHREALTIME
-	# SCTP's own heartbeats find the collector dead (SCTP_COMM_LOST with its address
-	# unreachable): said and counted as the dpfix heartbeats' finding is, with how long
-	# nothing was heard from it (before, "is down (Software caused connection abort)",
-	# collectors_dead 0).
+	# The transport's own watch finds the collector dead (TCP: ETIMEDOUT; SCTP:
+	# SCTP_COMM_LOST with its address unreachable): said and counted as the dpfix
+	# heartbeats' finding is, with how long nothing was heard from it (before, "is down
+	# (Connection timed out)" or "(Software caused connection abort)", collectors_dead 0).
 	if [ "$scheme" = sctp ]; then
-		found="is dead"
 		lost="is dead: SCTP's own heartbeats or retransmissions went unanswered 3 times in a row, nothing heard for"
 		most=8
 	fi
@@ -214,19 +213,17 @@ NFT
 	wait "$probe" || true
 	kill -9 "$COLLECTOR_PID" 2>/dev/null || true
 	wait "$COLLECTOR_PID" 2>/dev/null || true
-	if [ "$scheme" = sctp ]; then
-		cut -d' ' -f2- "$bh.p" >"$bh.summary"
-		[ "$(counter "$bh.summary" collectors_dead)" = 1 ] ||
-			fail "blackholed: collectors_dead $(counter "$bh.summary" collectors_dead), want 1"
-		# The silence it says runs from the collector's last SACK before the black hole to
-		# the loss: nothing is heard after the black hole, so never much less than the
-		# detection measured here (less the moment the probe takes to log it), and the
-		# collector answered shortly before it (records go every 0.2 s, its SACKs within
-		# 0.2 s; 0.7 s with four tests at once on this machine).
-		silent=$(grep -a "$found" "$bh.p" | head -1 | sed 's/.*nothing heard for \([0-9.]*\) s.*/\1/')
-		$PY -c "import sys; took = $t1 - $t0; sys.exit(not took - 0.5 <= $silent <= took + 1.5)" ||
-			fail "blackholed: nothing heard for $silent s, said $($PY -c "print(round($t1 - $t0, 3))") s after the black hole"
-	fi
+	cut -d' ' -f2- "$bh.p" >"$bh.summary"
+	[ "$(counter "$bh.summary" collectors_dead)" = 1 ] ||
+		fail "blackholed: collectors_dead $(counter "$bh.summary" collectors_dead), want 1"
+	# The silence it says runs from the collector's last SACK or ACK before the black
+	# hole to the loss: nothing is heard after the black hole, so never much less than the
+	# detection measured here (less the moment the probe takes to log it), and the
+	# collector answered shortly before it (records go every 0.2 s, its SACKs within
+	# 0.2 s; 0.7 s with four tests at once on this machine).
+	silent=$(grep -a "$found" "$bh.p" | head -1 | sed 's/.*nothing heard for \([0-9.]*\) s.*/\1/')
+	$PY -c "import sys; took = $t1 - $t0; sys.exit(not took - 0.5 <= $silent <= took + 1.5)" ||
+		fail "blackholed: nothing heard for $silent s, said $($PY -c "print(round($t1 - $t0, 3))") s after the black hole"
 	# Records go every 0.2 s, so data waits unacknowledged from at most then: 3 s of
 	# TCP_USER_TIMEOUT, and the retransmission timer that notices it (the kernel's own
 	# retries would take some 15 minutes).

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,29 @@ tcp_connected(struct dpfix_conn *c)
 	return 0;
 }
 
+/* err ended an exporter's connection: ETIMEDOUT on one that was up means the collector
+ * stopped acknowledging (TCP_USER_TIMEOUT with data or a zero window waiting, keepalive
+ * probes unanswered, or the kernel's own retries run out), not that it closed or reset
+ * it: the connection says so, as SCTP's says its heartbeats' verdict (peer_unanswered;
+ * the count is the kernel's). Nothing was heard since the later of the collector's last
+ * acknowledgement and its last data, both in TCP_INFO after the connection ended. */
+static int
+ended(struct dpfix_conn *c, int err)
+{
+	struct tcp_conn *t = c->priv;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (err != ETIMEDOUT || c->accepted || t->connecting || c->peer_unanswered != 0)
+		return -err;
+	c->peer_unanswered = UINT32_MAX;
+	if (getsockopt(t->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+			len >= offsetof(struct tcp_info, tcpi_last_ack_recv) + sizeof(ti.tcpi_last_ack_recv))
+		c->peer_silent_ns = (uint64_t)(ti.tcpi_last_ack_recv < ti.tcpi_last_data_recv ?
+				ti.tcpi_last_ack_recv : ti.tcpi_last_data_recv) * 1000000ull;
+	return -err;
+}
+
 static int64_t
 tcp_unacknowledged(const struct dpfix_conn *c)
 {
@@ -161,7 +185,7 @@ tcp_flush(struct dpfix_conn *c)
 		ssize_t n = send(t->fd, t->out + t->out_start, t->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0)
-			return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+			return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : ended(c, errno);
 		t->out_start += (size_t)n;
 		t->out_len -= (size_t)n;
 	}
@@ -230,7 +254,7 @@ tcp_recv(struct dpfix_conn *c, void *buf, size_t len, struct dpfix_recv_info *in
 
 	info->stream = 0;
 	if (n < 0)
-		return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+		return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : ended(c, errno);
 	if (n == 0 && t->write_shut && !all_acknowledged(t))
 		return -EPIPE;
 	return n;
