@@ -87,18 +87,17 @@ eal_args() {
 # function of the test and its arguments) in a subshell with a DPDK file prefix of its
 # own (eal_prefix), which kills the processes and removes the namespaces it started when
 # it ends. Each case's output is printed once all have ended, in the order given; fails
-# if any case failed.
+# if any case failed. A case still running after SIDE_CASE_LIMIT seconds (default 120,
+# well under meson's 300 s for the whole test) is given up: case_hung says what it was
+# doing and stops it, and the test fails naming it.
 side_by_side() {
 	local i pid rc running=0 failed='' cmds=("$@") status=() out=$WORK/side.$((++SIDE_RUNS))
+	local limit=${SIDE_CASE_LIMIT:-120} started=()
 	declare -A case_of
 	for i in "${!cmds[@]}"; do
-		if [ "$running" -ge "${SIDE_BY_SIDE:-3}" ]; then
-			rc=0
-			wait -n -p pid "${!case_of[@]}" || rc=$?
-			status[${case_of[$pid]}]=$rc
-			unset "case_of[$pid]"
-			running=$((running - 1))
-		fi
+		while [ "$running" -ge "${SIDE_BY_SIDE:-3}" ]; do
+			side_reap && running=$((running - 1))
+		done
 		# shellcheck disable=SC2030,SC2031
 		(
 			EAL_TAG=s$i PIDS=() NETNS=()
@@ -106,21 +105,74 @@ side_by_side() {
 			eval "${cmds[$i]}"
 		) >"$out.$i" 2>&1 &
 		case_of[$!]=$i
+		started[i]=$SECONDS
 		PIDS+=("$!")
 		running=$((running + 1))
 		SIDE_PENDING=$out
 	done
-	for pid in "${!case_of[@]}"; do
-		rc=0
-		wait "$pid" || rc=$?
-		status[${case_of[$pid]}]=$rc
+	while [ "$running" -gt 0 ]; do
+		side_reap && running=$((running - 1))
 	done
 	SIDE_PENDING=
 	for i in "${!cmds[@]}"; do
 		cat "$out.$i"
-		[ "${status[$i]}" = 0 ] || failed+="${failed:+; }'${cmds[$i]}' exited ${status[$i]}"
+		[ "${status[$i]}" = "exited 0" ] || failed+="${failed:+; }'${cmds[$i]}' ${status[$i]}"
 	done
 	[ -z "$failed" ] || fail "$failed"
+}
+
+# side_reap (side_by_side's): true once one of its running cases has ended, or been given
+# up for running past the limit, with its status recorded; false after a short sleep
+# if none has.
+side_reap() {
+	local pid i rc
+	for pid in "${!case_of[@]}"; do
+		i=${case_of[$pid]}
+		if ! kill -0 "$pid" 2>/dev/null; then
+			rc=0
+			wait "$pid" || rc=$?
+			status[i]="exited $rc"
+		elif [ $((SECONDS - started[i])) -ge "$limit" ]; then
+			# shellcheck disable=SC2094  # it reads other files
+			case_hung "$pid" "$out.$i" >>"$out.$i" 2>&1
+			wait "$pid" || true
+			status[i]="still ran after $limit s (given up: its output says what it was doing)"
+		else
+			continue
+		fi
+		unset "case_of[$pid]"
+		return 0
+	done
+	sleep 0.2
+	return 1
+}
+
+# case_hung PID OUTPUT: what the subshell PID running a case and each process under it
+# were doing (ps, where each waits in the kernel, the last lines of each one's output
+# files other than OUTPUT), then stops them all: the subshell first with SIGTERM (its
+# EXIT trap removes the case's namespaces once the process it waits for is gone), then
+# every one of them with SIGKILL.
+case_hung() {
+	local top=$1 output=$2 tree p f
+	mapfile -t tree < <(ps -e -o pid=,ppid= | awk -v top="$top" '
+		{ parent[$1] = $2 }
+		END { for (p in parent) for (q = p; q != ""; q = parent[q]) if (q == top) { print p; break } }')
+	echo "FAIL: this case ran longer than $limit s; its processes:"
+	ps -o pid,ppid,stat,etime,time,wchan:24,args -p "$(IFS=,; echo "${tree[*]}")" || true
+	for p in "${tree[@]}"; do
+		echo "--- $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-160)"
+		head -8 "/proc/$p/stack" 2>/dev/null | sed 's/^/  kernel: /' || true
+		for f in $(readlink "/proc/$p/fd/1" "/proc/$p/fd/2" 2>/dev/null | sort -u); do
+			[ -f "$f" ] && [ "$f" != "$output" ] || continue
+			echo "  last lines of $f:"
+			tail -5 "$f" | sed 's/^/    /'
+		done
+	done
+	kill -TERM "$top" 2>/dev/null || true
+	for p in "${tree[@]}"; do
+		[ "$p" = "$top" ] || kill -KILL "$p" 2>/dev/null || true
+	done
+	timeout 5 tail --pid="$top" -f /dev/null || kill -KILL "$top" 2>/dev/null || true
 }
 
 expected() {
