@@ -69,7 +69,10 @@ lane_init(struct export_lane *l, struct dpfix_session *s, const char *first_err,
 	} else {
 		sessions_first_failed(l, first_err, probe_clock_now_ns());
 	}
-	l->reported = dpfix_export_state(l->export);
+	/* The first session's fate is reported as a later one's is (l->reported stays
+	 * DPFIX_EXPORT_NO_SESSION): its templates' send may have failed already (a
+	 * collector that reset it meanwhile), and the control lcore must hear so to
+	 * reconnect. */
 	return 0;
 }
 

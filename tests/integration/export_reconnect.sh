@@ -125,7 +125,8 @@ refused() {
 	PIDS+=("$probe")
 	# Three connections (two waits), then the end of input: the rings hold every flow
 	# when the fourth comes, during the grace.
-	for _ in $(seq 300); do
+	local end=$((SECONDS + 30))  # on the clock: tshark alone takes seconds under load
+	while [ "$SECONDS" -lt "$end" ]; do
 		got=$(tshark -r "$WORK/$name.pcapng" -Y "$syn" -T fields -e frame.number 2>/dev/null | grep -c . || true)
 		[ "$got" -ge 3 ] && break
 		kill -0 "$probe" 2>/dev/null || fail "$name: the probe stopped: $(grep -av '^  ' "$WORK/$name.probe")"
@@ -199,9 +200,10 @@ stop_refusing_plaintext_to_tls() {
 	ACCEPTED=$sessions
 }
 # A listener that resets each connection 0.3 s after it has accepted it (at once, the
-# probe's first connection could fail before the probe started, which it then refuses to).
+# probe's first connection could fail before the probe started, which it then refuses to);
+# start_refusing_reset PORT [NAME]: it writes $WORK/NAME.accepted (default reset).
 start_refusing_reset() {
-	$PY - "$1" "$WORK/reset.accepted" <<'PYEOF' &
+	$PY - "$1" "$WORK/${2:-reset}.accepted" <<'PYEOF' &
 import socket, struct, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -218,7 +220,24 @@ with open(sys.argv[2], "w", buffering=1) as out:
 PYEOF
 	RESET_PID=$!
 	PIDS+=("$RESET_PID")
-	wait_for_text "$WORK/reset.accepted" listening 10
+	wait_for_text "$WORK/${2:-reset}.accepted" listening 10
+}
+
+# reset_first: the collector resets the probe's first session before its templates go
+# (strace holds each of the probe's sends 1 s; the listener resets 0.3 s after accepting).
+# The probe must say the session is down and try again: it once took that failed first
+# session for one still on probation, said nothing and never reconnected.
+reset_first() {
+	local port
+	port=$(free_port)
+	start_refusing_reset "$port" reset_first
+	# shellcheck disable=SC2046
+	strace -f -qq -o /dev/null -e trace=sendto -e inject=sendto:delay_enter=1000000 \
+		"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
+		--collector "tcp://127.0.0.1:$port" --stats-interval 0 >"$WORK/reset_first.probe" 2>&1 &
+	PIDS+=("$!")
+	wait_for_text "$WORK/reset_first.probe" "is down after .*; 1 failed attempt in a row" 20
+	echo "ok reset_first: $(grep -a -m1 "is down after" "$WORK/reset_first.probe")"
 }
 stop_refusing_reset() {
 	kill "$RESET_PID"
@@ -230,7 +249,7 @@ PSK_P="--psk-identity probe1.example --psk-file $K/probe.psk"
 # Each case has ports, files and a probe of its own: they run side by side, the longest
 # first. tcp stop_filling: flows ending all along, in a message still being filled when
 # the session fails: they go on the new session (they were dropped without a count).
-side_by_side 'reconnect sctp vanish "" ""' "refused plaintext_to_tls" "refused reset" \
+side_by_side 'reconnect sctp vanish "" ""' "refused plaintext_to_tls" "refused reset" reset_first \
 	'reconnect tcp stop "" ""' \
 	'reconnect tcp stop_filling "" "--active-timeout 1 --idle-timeout 1 --export-flush 60"' \
 	'reconnect tls+tcp stop "$PSK_C" "$PSK_P"' 'reconnect sctp stop "" ""' \
