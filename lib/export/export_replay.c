@@ -132,10 +132,13 @@ export_replay_keep(struct dpfix_export *x, const uint8_t *msg, uint32_t len,
 		uint32_t flow_records)
 {
 	struct export_replay *r = &x->replay;
-	uint64_t need = entry_size(len), room_to_end = r->cap - r->end % r->cap;
+	uint64_t need = entry_size(len), room_to_end;
 
+	if (r->cap == 0) /* replay_buffer 0 */
+		return -1;
+	room_to_end = r->cap - r->end % r->cap;
 	/* Only into free room: an entry let go here would take its records uncounted. */
-	if (r->cap == 0 || r->end - r->start + (room_to_end < need ? room_to_end : 0) + need > r->cap)
+	if (r->end - r->start + (room_to_end < need ? room_to_end : 0) + need > r->cap)
 		return -1;
 	append(x, msg, len, flow_records, 0, 0);
 	return 0;

@@ -645,7 +645,7 @@ test_split_when_path_shrinks(void)
  * room; it was counted lost. (The message sent just before, into the connection the
  * collector had closed, is the session's, as before.) */
 static void
-test_failed_send_kept(void)
+failed_send(uint64_t replay_bytes)
 {
 	static struct collector c;
 	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000};
@@ -671,7 +671,7 @@ test_failed_send_kept(void)
 	x = dpfix_export_create(&(struct dpfix_export_params){
 		.template_refresh_ns = 600 * NS_PER_S, .flush_ns = 600 * NS_PER_S,
 		.options_interval_ns = 600 * NS_PER_S, .probation_ns = NS_PER_S / 5,
-		.replay_bytes = 1 << 20}, err, sizeof(err));
+		.replay_bytes = replay_bytes}, err, sizeof(err));
 	CHECK(x != NULL);
 	CHECK(dpfix_export_add_domain(x, 3, &d) == 0);
 	CHECK(dpfix_export_add_schema(d, &schema) == 0);
@@ -687,12 +687,15 @@ test_failed_send_kept(void)
 	send_message(x, d, 7);                          /* 11: the send fails */
 	CHECK(dpfix_export_state(x) == DPFIX_EXPORT_FAILED);
 	CHECK_EQ_U64(st->send_failures, 1);
-	CHECK_EQ_U64(st->records_lost, 0);
-	dpfix_session_abort(dpfix_export_take_up(x, dpfix_session_open(&ep, &params, err,
-			sizeof(err)), now_ns()));
-	trusted(x);
+	/* Without a replay buffer there is nowhere to keep it: counted lost. */
+	CHECK_EQ_U64(st->records_lost, replay_bytes != 0 ? 0 : 7);
+	if (replay_bytes != 0) {
+		dpfix_session_abort(dpfix_export_take_up(x, dpfix_session_open(&ep, &params, err,
+				sizeof(err)), now_ns()));
+		trusted(x);
+	}
 	/* On the new session, after its templates: the 7, numbered 11, byte for byte. */
-	for (int i = 0; i < 2000 && !found; i++) {
+	for (int i = 0; i < 2000 && !found && replay_bytes != 0; i++) {
 		dpfix_export_poll(x, now_ns());
 		pthread_mutex_lock(&c.lock);
 		for (unsigned int k = 0; k < c.messages; k++)
@@ -701,9 +704,9 @@ test_failed_send_kept(void)
 		pthread_mutex_unlock(&c.lock);
 		usleep(1000);
 	}
-	CHECK(found);
-	CHECK_EQ_U64(st->records_replayed, 7);
-	CHECK_EQ_U64(st->records_lost, 0);
+	CHECK(found == (replay_bytes != 0));
+	CHECK_EQ_U64(st->records_replayed, replay_bytes != 0 ? 7 : 0);
+	CHECK_EQ_U64(st->records_lost, replay_bytes != 0 ? 0 : 7);
 	CHECK_EQ_U64(st->records_exported, 18);
 
 	dpfix_export_free(x);
@@ -713,6 +716,20 @@ test_failed_send_kept(void)
 	for (unsigned int i = 0; i < c.messages; i++)
 		free(c.msg[i]);
 	dpfix_listener_close(c.listener);
+}
+
+static void
+test_failed_send_kept(void)
+{
+	failed_send(1 << 20);
+}
+
+/* replay_buffer 0: the failed message is counted lost, and the replay ring of no size
+ * is never divided by (it was: SIGFPE in heartbeat_dead's killed tcp --replay-buffer 0). */
+static void
+test_failed_send_without_buffer(void)
+{
+	failed_send(0);
 }
 
 int
@@ -726,5 +743,6 @@ main(void)
 	RUN_TEST(test_resplit_onto_smaller_limit);
 	RUN_TEST(test_split_when_path_shrinks);
 	RUN_TEST(test_failed_send_kept);
+	RUN_TEST(test_failed_send_without_buffer);
 	return unit_test_summary();
 }
