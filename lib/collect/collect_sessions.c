@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "collect_private.h"
+#include "dpfix_clock.h"
 #include "dpfix_log.h"
 
 #define MESSAGES_PER_ROUND 64
@@ -33,10 +34,7 @@
 uint64_t
 dpfix_collect_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return dpfix_monotonic_ns() / 1000000;
 }
 
 /* How many lines were not shown, once their second is over (or at the end: force). */

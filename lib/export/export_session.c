@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpfix_clock.h"
 #include "export_private.h"
 
 void
@@ -128,15 +129,6 @@ count_given_up(struct dpfix_export *x, struct dpfix_session *s, const char *sess
 	export_count_lost(x, more > kept ? more - kept : 0, 0, 0, now_ns);
 }
 
-static uint64_t
-monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A send that failed: said (the transport full, the message too long), or the session
  * marked failed. Returns ret. */
 static int
@@ -171,12 +163,12 @@ send_waiting(struct dpfix_export *x, const uint8_t *buf, uint32_t len,
 
 	if (ret != -EAGAIN)
 		return ret;
-	began = monotonic_ns();
+	began = dpfix_monotonic_ns();
 	for (int tries = 0; ret == -EAGAIN && tries < 1000; tries++) {
 		usleep(100);
 		ret = dpfix_session_send_records(x->session, buf, len, kind, flow_records);
 	}
-	x->send_wait_ns += monotonic_ns() - began;
+	x->send_wait_ns += dpfix_monotonic_ns() - began;
 	x->stats.send_wait_ms = x->send_wait_ns / 1000000;
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpfix_clock.h"
 #include "dpfix_ipfix_file.h"
 #include "dpfix_transport.h"
 #include "session_log.h"
@@ -163,10 +164,7 @@ dpfix_endpoint_parse(const char *url, struct dpfix_endpoint *ep, char *err, size
 uint64_t
 session_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return dpfix_monotonic_ns() / 1000000;
 }
 
 /* Raw I/O for the (D)TLS glue: records go straight to the transport. */

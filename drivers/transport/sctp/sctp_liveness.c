@@ -11,6 +11,7 @@
 
 #include <usrsctp.h>
 
+#include "dpfix_clock.h"
 #include "dpfix_transport.h"
 #include "sctp_private.h"
 
@@ -32,15 +33,6 @@ static uint8_t cell_used[HEARD_CELLS];
 static _Atomic uint64_t heard_ns[HEARD_CELLS];
 static _Atomic uint32_t answers_seen;
 
-static uint64_t
-monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void
 heard_upcall(struct socket *sock, void *arg, int flags)
 {
@@ -53,7 +45,7 @@ heard_upcall(struct socket *sock, void *arg, int flags)
 	usrsctp_get_stat(&st);
 	answers = st.sctps_recvsacks + st.sctps_recvheartbeatack;
 	if (atomic_exchange_explicit(&answers_seen, answers, memory_order_relaxed) != answers)
-		atomic_store_explicit(&heard_ns[(uintptr_t)arg], monotonic_ns(), memory_order_relaxed);
+		atomic_store_explicit(&heard_ns[(uintptr_t)arg], dpfix_monotonic_ns(), memory_order_relaxed);
 }
 
 static void
@@ -70,7 +62,7 @@ watch(struct sctp_conn *t)
 	pthread_mutex_unlock(&cells_lock);
 	if (t->heard_cell < 0)
 		return; /* the loss is still reported, without the silence's length */
-	atomic_store_explicit(&heard_ns[t->heard_cell], monotonic_ns(), memory_order_relaxed);
+	atomic_store_explicit(&heard_ns[t->heard_cell], dpfix_monotonic_ns(), memory_order_relaxed);
 	usrsctp_set_upcall(t->sock, heard_upcall, (void *)(uintptr_t)t->heard_cell);
 }
 
@@ -97,7 +89,7 @@ sctp_liveness_lost(struct dpfix_conn *c, struct sctp_conn *t)
 	if (t->heard_cell < 0)
 		return;
 	heard = atomic_load_explicit(&heard_ns[t->heard_cell], memory_order_relaxed);
-	c->peer_silent_ns = monotonic_ns() - heard;
+	c->peer_silent_ns = dpfix_monotonic_ns() - heard;
 }
 
 /* SCTP's own heartbeats follow the dpfix ones' settings (doc/heartbeats.md): one every

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpfix_clock.h"
 #include "dpfix_transport.h"
 #include "session_log.h"
 #include "sockaddr_util.h"
@@ -64,10 +65,7 @@ struct udp_listener {
 static uint64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return dpfix_monotonic_ns() / 1000000;
 }
 
 /* ---- exporter side ---- */
