@@ -15,7 +15,7 @@ for r in $(seq "$ROUNDS"); do
 	for m in none "$measures"; do
 		opts=""
 		[ "$m" = none ] || opts="--measures $m"
-		CASES=64k WORKERS=1 SOURCE=no PROBE_OPTS="$opts" "$top/bench/line_rate.sh" "$build" \
+		CASES=64k WORKERS=1 FEEDS=pcap SOURCE=no PROBE_OPTS="$opts" "$top/bench/line_rate.sh" "$build" \
 			"$out/run" >/dev/null
 		cat "$out/run.json" >>"$out/all.json"
 	done
