@@ -25,7 +25,8 @@
 # Usage: bench/line_rate.sh [BUILD_DIR] [OUT]   (env: DURATION, CASES, WORKERS, REPEAT,
 #   FEEDS: "pcap ring" (default) or one of them; RING_MBUFS: the probe's pool on the
 #   ring feed (default 4096: what a NIC's 4096-descriptor rx ring, the probe's
-#   --rx-ring-size here, keeps in flight); PROBE_OPTS: more probe options, e.g.
+#   --rx-ring-size here, keeps in flight); RING_OPTS: ring_source options, e.g.
+#   "--mbuf-reset --no-demote" (the harsher source); PROBE_OPTS: more probe options, e.g.
 #   "--measures tcp,lengths"; SOURCE=no skips the source alone; VS=OTHER_BUILD_DIR:
 #   that build's probe too, right after this one's in each round, for a ratio taken in
 #   the same round: vs_pps, probe_vs_ratio; probe_source_ratio likewise; VS_NAME names
@@ -41,6 +42,7 @@ PROBE_OPTS=${PROBE_OPTS:-}
 SOURCE=${SOURCE:-yes}
 FEEDS=${FEEDS:-"pcap ring"}
 RING_MBUFS=${RING_MBUFS:-4096}
+RING_OPTS=${RING_OPTS:-}
 VS=${VS:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 probe="$build/app/probe/dpfix-probe"
@@ -185,7 +187,8 @@ syn_flag() { [ "$1" = syn ] && echo --syn || true; }
 
 start_generator() {   # start_generator PREFIX POOL CASE OUT: ring_source into PREFIX's net_ring0
 	"$ring_source" --proc-type=secondary --file-prefix "$1" --lcores 7@0 --no-pci --no-telemetry \
-		--log-level=lib.eal:error -- --pool "$2" --flows ${frames[$3]} $(syn_flag $3) >"$4" 2>&1 &
+		--log-level=lib.eal:error -- --pool "$2" --flows ${frames[$3]} $(syn_flag $3) $RING_OPTS \
+		>"$4" 2>&1 &
 	gpid=$!
 	pids+=($gpid)
 }
@@ -210,7 +213,7 @@ run_source() {
 	if [ "$feed" = ring ]; then
 		"$ring_source" --in-memory --no-pci --vdev net_ring0 --lcores 7@0,1@1 --main-lcore 7 \
 			--file-prefix $prefix --no-telemetry --log-level=lib.eal:error -- --consume \
-			--mbufs $RING_MBUFS --flows ${frames[$c]} $(syn_flag $c) --seconds $DURATION \
+			--mbufs $RING_MBUFS --flows ${frames[$c]} $(syn_flag $c) --seconds $DURATION $RING_OPTS \
 			>"$results.srcgen" 2>&1 || true
 		$PY -c 'import json, sys
 d = json.loads(next(l for l in open(sys.argv[1]) if l.startswith("{")))
@@ -269,7 +272,8 @@ start_load=$(cut -d' ' -f1-3 /proc/loadavg)
 start_time=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 echo "line_rate: $start_time; $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs;" \
 	"load average $start_load; tree $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?');" \
-	"FEEDS=\"$FEEDS\" CASES=\"$CASES\" WORKERS=\"$WORKERS\" REPEAT=$REPEAT DURATION=$DURATION RING_MBUFS=$RING_MBUFS"
+	"FEEDS=\"$FEEDS\" CASES=\"$CASES\" WORKERS=\"$WORKERS\" REPEAT=$REPEAT DURATION=$DURATION" \
+	"RING_MBUFS=$RING_MBUFS RING_OPTS=\"$RING_OPTS\" PROBE_OPTS=\"$PROBE_OPTS\""
 for r in $(seq "$REPEAT"); do
 	for c in $CASES; do
 		for w in $WORKERS; do
