@@ -238,14 +238,12 @@ flow_lines() {
 
 # wait_for_flows FILE COUNT: the collector's --json FILE holds COUNT flow records.
 wait_for_flows() {
-	local file=$1 want=$2 got end=$((SECONDS + 30))
-	while :; do
-		got=$(flow_lines "$file")
-		[ "${got:-0}" -ge "$want" ] && return 0
-		[ "$SECONDS" -lt "$end" ] ||
-			fail "the collector decoded $got flow records into $file within 30 s, want $want"
-		sleep 0.05
-	done
+	poll_until 30 0.05 flows_reach "$1" "$2" ||
+		fail "the collector decoded $POLL_SEEN flow records into $1 within 30 s (looked for $POLL_WAITED s), want $2"
+}
+flows_reach() {
+	POLL_SEEN=$(flow_lines "$1")
+	[ "${POLL_SEEN:-0}" -ge "$2" ]
 }
 
 # wait_for_close OUTPREFIX: the collector has seen the exporter's orderly close (FIN,
@@ -255,13 +253,45 @@ wait_for_close() {
 	wait_for_text "$1.stderr" "closed by the exporter" 30
 }
 
+# wait_for_text FILE TEXT SECONDS: a line of FILE matches TEXT (grep's basic regular
+# expression) within SECONDS.
 wait_for_text() {
-	local file=$1 text=$2 seconds=$3
-	for _ in $(seq $((seconds * 20))); do
-		grep -q "$text" "$file" 2>/dev/null && return 0
-		sleep 0.05
+	poll_until "$3" 0.05 text_in "$1" "$2" ||
+		fail "'$2' did not appear in $1 within $3 s (looked for $POLL_WAITED s): $(cat "$1" 2>/dev/null)"
+}
+text_in() {
+	grep -q "$2" "$1" 2>/dev/null
+}
+
+# poll_until SECONDS INTERVAL COMMAND...: runs COMMAND (in this shell) every INTERVAL
+# seconds until it succeeds (true), or until a try fails SECONDS (a whole number) or more
+# on the clock after the first began (false). Bounded on the clock,
+# not by a count of tries: under load a try (a grep, a tshark, a python) takes longer than
+# the sleep between tries, so a count stretches the bound and the failure's message
+# understates the time waited. POLL_WAITED: the seconds it waited, to a tenth, for the
+# caller's message, which can also say what COMMAND last saw if it sets POLL_SEEN. A wait
+# that succeeds after more than half its bound says so on stderr ("slow wait"), so that a
+# bound load is about to outgrow shows in the log of a passing test.
+poll_until() {
+	local seconds=$1 interval=$2 start now waited
+	shift 2
+	POLL_SEEN=
+	start=${EPOCHREALTIME/[.,]/}
+	while :; do
+		if "$@"; then
+			now=${EPOCHREALTIME/[.,]/}
+			waited=$((now - start))
+			POLL_WAITED=$((waited / 1000000)).$((waited / 100000 % 10))
+			[ "$waited" -le $((seconds * 500000)) ] ||
+				echo "slow wait: $* took $POLL_WAITED s of its $seconds s" >&2
+			return 0
+		fi
+		now=${EPOCHREALTIME/[.,]/}
+		waited=$((now - start))
+		POLL_WAITED=$((waited / 1000000)).$((waited / 100000 % 10))
+		[ "$waited" -lt $((seconds * 1000000)) ] || return 1
+		sleep "$interval"
 	done
-	fail "'$text' did not appear in $file within ${seconds}s: $(cat "$file" 2>/dev/null)"
 }
 
 # summary_value FILE NAME: a number from the collector's summary line or table.
@@ -293,14 +323,12 @@ collector_datagrams() {
 # that was sent: datagrams have no close to wait for (wait_for_close). 30 s only bounds
 # a hang.
 wait_for_records() {
-	local file=$1 want=$2 got end=$((SECONDS + 30))
-	while :; do
-		got=$(wc -l <"$file" 2>/dev/null || echo 0)
-		[ "$got" -ge "$want" ] && return 0
-		[ "$SECONDS" -lt "$end" ] ||
-			fail "the collector decoded $got records into $file within 30 s, want $want"
-		sleep 0.05
-	done
+	poll_until 30 0.05 records_reach "$1" "$2" ||
+		fail "the collector decoded $POLL_SEEN records into $1 within 30 s (looked for $POLL_WAITED s), want $2"
+}
+records_reach() {
+	POLL_SEEN=$(wc -l <"$1" 2>/dev/null || echo 0)
+	[ "$POLL_SEEN" -ge "$2" ]
 }
 
 # probe_export_exact OUTPREFIX URL JSON [PROBE ARGS...]: the probe exports the bundled
@@ -339,19 +367,20 @@ capture_start() {
 # -d udp.port==P,cflow), what the test knows crossed loopback; dumpcap writes packets
 # out up to a second or so after they pass. 30 s only bounds a hang.
 capture_stop() {
-	local name=$1 want=$2 filter=$3 got end=$((SECONDS + 30))
-	local cap=$WORK/$name.pcapng
+	local name=$1 want=$2 filter=$3
 	shift 3
-	while :; do
-		# The last packet may be half-written: tshark reads those before it and says so.
-		got=$(tshark -r "$cap" "$@" -Y "$filter" -T fields -e frame.number 2>/dev/null | grep -c . || true)
-		[ "$got" -ge "$want" ] && break
-		[ "$SECONDS" -lt "$end" ] ||
-			fail "capture $name: $got packets match '$filter' after 30 s, want $want"
-		sleep 0.1
-	done
+	poll_until 30 0.1 capture_holds "$WORK/$name.pcapng" "$want" "$filter" "$@" ||
+		fail "capture $name: $POLL_SEEN packets match '$filter' after $POLL_WAITED s (30 s allowed), want $want"
 	kill -INT "${CAPTURE_PID[$name]}"
 	wait "${CAPTURE_PID[$name]}" || fail "capture $name: dumpcap exited with $?: $(cat "$WORK/$name.dumpcap")"
+}
+# capture_holds CAPTURE COUNT FILTER [TSHARK OPTIONS...]: COUNT packets of CAPTURE match
+# FILTER. The last packet may be half-written: tshark reads those before it and says so.
+capture_holds() {
+	local cap=$1 want=$2 filter=$3
+	shift 3
+	POLL_SEEN=$(tshark -r "$cap" "$@" -Y "$filter" -T fields -e frame.number 2>/dev/null | grep -c . || true)
+	[ "$POLL_SEEN" -ge "$want" ]
 }
 
 # ipfix_dump_clean FILE [RECORDS]: libfixbuf's ipfixDump reads the IPFIX messages in FILE
@@ -432,12 +461,8 @@ run_softflowd() {
 		>"$WORK/softflowd.log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
-	for _ in $(seq 300); do
-		kill -0 "$pid" 2>/dev/null || break
-		softflowctl -c "$WORK/sf.ctl" statistics >/dev/null 2>&1 || true
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "softflowd did not finish within 30 s"
+	poll_until 30 0.1 softflowd_done "$pid" ||
+		fail "softflowd did not finish within 30 s (waited $POLL_WAITED s)"
 	wait "$pid" || fail "softflowd exited with $?: $(tail -5 "$WORK/softflowd.log")"
 	# "Flows exported: 63 (115 records) in 5 packets"
 	read -r SOFTFLOWD_RECORDS SOFTFLOWD_PACKETS < <(sed -n \
@@ -445,6 +470,13 @@ run_softflowd() {
 		"$WORK/softflowd.log") || true
 	[ -n "${SOFTFLOWD_RECORDS:-}" ] && [ "$SOFTFLOWD_RECORDS" -gt 0 ] ||
 		fail "softflowd exported nothing: $(cat "$WORK/softflowd.log")"
+}
+
+# softflowd_done PID: softflowd (PID) has exited; else one more batch of its file read.
+softflowd_done() {
+	kill -0 "$1" 2>/dev/null || return 0
+	softflowctl -c "$WORK/sf.ctl" statistics >/dev/null 2>&1 || true
+	return 1
 }
 
 # sctp_stream_order CAPTURE UDP_PORT: the DATA chunks in CAPTURE (SCTP over UDP_PORT)
@@ -524,15 +556,15 @@ telemetry_value() {
 # wait_for_telemetry PREFIX COMMAND EXPR WANT [SECONDS]: waits until the python
 # expression EXPR over the answer's counters (a dict named c) equals WANT.
 wait_for_telemetry() {
-	local prefix=$1 cmd=$2 expr=$3 want=$4 seconds=${5:-30} got=
-	local end=$((SECONDS + seconds))
-	while [ "$SECONDS" -lt "$end" ]; do
-		got=$(probe_telemetry "$prefix" "$cmd" | $PY -c "import json,sys; c=list(json.load(sys.stdin).values())[0]; print($expr)" \
-			2>/dev/null || true)
-		[ "$got" = "$want" ] && return 0
-		sleep 0.1
-	done
-	fail "telemetry $cmd: $expr is '$got' after ${seconds}s, want $want"
+	local seconds=${5:-30}
+	poll_until "$seconds" 0.1 telemetry_is "$1" "$2" "$3" "$4" ||
+		fail "telemetry $2: $3 is '$POLL_SEEN' after $POLL_WAITED s ($seconds s allowed), want $4"
+}
+# telemetry_is PREFIX COMMAND EXPR WANT: EXPR over the answer's counters equals WANT now.
+telemetry_is() {
+	POLL_SEEN=$(probe_telemetry "$1" "$2" | $PY -c "import json,sys; c=list(json.load(sys.stdin).values())[0]; print($3)" \
+		2>/dev/null || true)
+	[ "$POLL_SEEN" = "$4" ]
 }
 
 # router_path TAG MTU [silent]: an exporter and a collector in namespaces of their own,
