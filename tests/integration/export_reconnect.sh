@@ -30,12 +30,14 @@ story() {
 # reconnect SCHEME HOW COLLECTOR_ARGS PROBE_ARGS; HOW: stop (SIGTERM, orderly), kill
 # (SIGKILL, back 1 s later), vanish (SIGKILL, back only once the probe said it is dead
 # or down),
-# stop_filling (stop, once flow records wait in a message being filled) or freeze_kill
+# stop_filling (stop, once flow records wait in a message being filled: FEW_FLOWS, see
+# below) or freeze_kill
 # (SIGSTOP before the first records, SIGKILL once some went into it, back at once: the
 # records SCTP gives back go again on the new session, records_replayed).
 # Every record the workers handed over is exported, and none lost.
 reconnect() {
-	local scheme=$1 how=$2 cargs=$3 pargs=$4 tag=$1.$2 port probe
+	local scheme=$1 how=$2 cargs=$3 pargs=$4 tag=$1.$2 port probe pcap=$SAMPLE_PCAP
+	[ "$how" != stop_filling ] || pcap=$FEW_FLOWS
 	port=$(free_port)
 	if [ "${scheme#*+}" = sctp ]; then
 		local up
@@ -46,7 +48,7 @@ reconnect() {
 	# shellcheck disable=SC2086
 	start_collector_at "$scheme://127.0.0.1:$port" "$WORK/$tag.first" --quiet $cargs
 	# shellcheck disable=SC2046,SC2086
-	"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$SAMPLE_PCAP,infinite_rx=1" -- \
+	"$DPFIX_PROBE" $(eal_args) --vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" -- \
 		--collector "$scheme://127.0.0.1:$port" --stats-interval 0.5 $pargs >"$WORK/$tag.probe" 2>&1 &
 	probe=$!
 	PIDS+=("$probe")
@@ -99,6 +101,9 @@ reconnect() {
 	[ "$enqueued" = "$exported" ] ||
 		fail "$scheme ($how): the workers handed over $enqueued records, $exported exported, $lost lost: $(story "$tag")"
 	[ "$lost" = 0 ] || fail "$scheme ($how): $lost records lost: $(story "$tag")"
+	[ "$how" != stop_filling ] || [ "$(summary_value "$WORK/$tag.first.stdout" flows)" = 0 ] ||
+		fail "$scheme ($how): a data message went before the stop, the first collector got" \
+			"$(summary_value "$WORK/$tag.first.stdout" flows) records: $(story "$tag")"
 	[ "$second" = "$exported" ] || fail "$scheme ($how): the new collector got $second of $exported records: $(story "$tag")"
 	[ "$how" != freeze_kill ] || [ "$(counter "$WORK/$tag.probe" records_replayed)" -gt 0 ] ||
 		fail "$scheme ($how): nothing was given back and sent again: $(story "$tag")"
@@ -243,6 +248,16 @@ stop_refusing_reset() {
 	kill "$RESET_PID"
 	ACCEPTED=$(grep -c accepted "$WORK/reset.accepted")
 }
+
+# stop_filling's capture: 4 flows (frames 1-12 of the sample), so 4 records a second
+# with its 1 s active timeout. A data message over TCP (64 KB) holds about 940 records,
+# and with its 60 s flush goes only when full: after some 230 s of this capture, far
+# beyond the case's own bounds (20 s for the session, 20 s for the first records), so
+# the collector always stops while records wait in the message. With the sample's 114
+# flows it filled in about 8 s, and a stop later than that (the probe's telemetry
+# answers slowly at load 40) found the records sent to the first collector instead.
+FEW_FLOWS=$WORK/few_flows.pcap
+editcap -F pcap -r "$SAMPLE_PCAP" "$FEW_FLOWS" 1-12 || fail "editcap could not cut $SAMPLE_PCAP"
 
 PSK_C="--psk-file $K/collector.psk"
 PSK_P="--psk-identity probe1.example --psk-file $K/probe.psk"
