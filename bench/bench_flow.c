@@ -10,9 +10,12 @@
  * with --collide: the N flows' keys all have one CRC32C (tests/unit/crc_collisions.h),
  * the hash-flooding attack on an index keyed by CRC (rte_hash's default). Flow numbers
  * become consecutive addresses unless --random-keys mixes them first (a multiplicative
- * hash spreads consecutive keys more evenly than random ones). Prints one
+ * hash spreads consecutive keys more evenly than random ones). --demote pushes each
+ * frame's line out to the shared cache once written (cldemote), so the worker meets it
+ * there, as a NIC's DMA lands it (DDIO), not in its own L1. Prints one
  * JSON line; the source's own cost is measured alone and reported beside it. Cycles
  * are this thread's CPU time at the TSC rate, so Mpps is packets per CPU-second. */
+#define ALLOW_EXPERIMENTAL_API /* rte_cldemote */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -88,6 +91,8 @@ pick_flow(const struct options *o, uint64_t i, uint64_t *rnd)
 
 /* --random-keys: flow numbers go through this bijection before they become keys. */
 static int random_keys;
+/* --demote: each frame written is pushed to the shared cache. */
+static int demote_frames;
 
 static inline uint32_t
 key_number(uint32_t flow)
@@ -138,6 +143,8 @@ fill_frame(struct rte_mbuf *m, uint32_t flow, uint32_t len)
 	f[35] = (uint8_t)(flow >> 24);
 	m->data_len = (uint16_t)len;
 	m->pkt_len = len;
+	if (demote_frames)
+		rte_cldemote(f);
 }
 
 static uint64_t records_drained;
@@ -253,13 +260,14 @@ run_worker(const struct options *o)
 		double cpp = (double)cycles / (double)o->packets;
 
 		printf("{\"mode\":\"worker\",\"sampling\":\"%s\",\"flows\":%u,\"flood\":%d,"
-				"\"random_keys\":%d,\"table_size\":%u,\"frame\":%u,"
+				"\"random_keys\":%d,\"demote\":%d,\"table_size\":%u,\"frame\":%u,"
 				"\"packets\":%" PRIu64 ",\"cycles_per_packet\":%.1f,\"mpps\":%.2f,"
 				"\"source_cycles_per_packet\":%.1f,\"metering_cycles_per_packet\":%.1f,"
 				"\"metering_mpps\":%.2f,\"flows_created\":%" PRIu64 ",\"flows_evicted\":%" PRIu64
 				",\"ignored_packets\":%" PRIu64 ",\"ring_full\":%" PRIu64 ",\"records_drained\":%"
 				PRIu64 ",\"active_flows\":%u}\n",
 				o->sampling != NULL ? o->sampling : "none", o->flows, o->flood, random_keys,
+				demote_frames,
 				o->table_size, o->size, o->packets, cpp,
 				(double)rte_get_tsc_hz() / cpp / 1e6, src, cpp - src,
 				(double)rte_get_tsc_hz() / (cpp - src) / 1e6, st->flows_created,
@@ -483,7 +491,7 @@ main(int argc, char **argv)
 		{"table-size", required_argument, NULL, 't'}, {"size", required_argument, NULL, 's'},
 		{"flood", no_argument, NULL, 'F'}, {"sampling", required_argument, NULL, 'S'},
 		{"collide", no_argument, NULL, 'C'}, {"random-keys", no_argument, NULL, 'R'},
-		{NULL, 0, NULL, 0},
+		{"demote", no_argument, NULL, 'D'}, {NULL, 0, NULL, 0},
 	};
 	int ret = rte_eal_init(argc, argv), c;
 
@@ -504,6 +512,7 @@ main(int argc, char **argv)
 		case 'F': o.flood = 1; break;
 		case 'C': o.collide = 1; break;
 		case 'R': random_keys = 1; break;
+		case 'D': demote_frames = 1; break;
 		case 'S': o.sampling = optarg; break;
 		default:
 			fprintf(stderr, "usage: bench_flow [EAL] -- [--mode worker|table] [--impl own|rte_hash] "
