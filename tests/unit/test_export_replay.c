@@ -29,6 +29,7 @@ static struct dpfix_ipfix_schema iface_schema; /* variable-length records, templ
 struct collector {
 	struct dpfix_listener *listener;
 	struct dpfix_session *session;
+	pthread_t thread;
 	atomic_int stop, paused, generation;    /* generation: sessions accepted */
 	pthread_mutex_t lock;
 	unsigned int messages;
@@ -69,6 +70,39 @@ collector_thread(void *arg)
 	return NULL;
 }
 
+/* A collector listening on scheme://127.0.0.1 (a free port), its endpoint in *ep, reading
+ * in a thread of its own. 0, or -1 (said) if it cannot listen. */
+static int
+collector_open(struct collector *c, const char *scheme, const struct dpfix_session_params *p,
+		struct dpfix_endpoint *ep)
+{
+	char url[64], err[DPFIX_SESSION_ERRLEN];
+
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme,
+			free_port(strstr(scheme, "udp") != NULL ? SOCK_DGRAM : SOCK_STREAM));
+	CHECK(dpfix_endpoint_parse(url, ep, err, sizeof(err)) == 0);
+	c->listener = dpfix_listener_open(ep, p, err, sizeof(err));
+	if (c->listener == NULL) {
+		fprintf(stderr, "  %s: %s\n", url, err);
+		return -1;
+	}
+	pthread_create(&c->thread, NULL, collector_thread, c);
+	return 0;
+}
+
+static void
+collector_close(struct collector *c)
+{
+	atomic_store(&c->stop, 1);
+	pthread_join(c->thread, NULL);
+	dpfix_session_abort(c->session);
+	for (unsigned int i = 0; i < c->messages; i++)
+		free(c->msg[i]);
+	dpfix_listener_close(c->listener);
+}
+
 /* Drops the collector's session at once (as a SIGKILL would) and forgets what it read. */
 static void
 collector_reset(struct collector *c)
@@ -85,6 +119,7 @@ collector_reset(struct collector *c)
 	atomic_store(&c->paused, 0);
 }
 
+/* An exporter's session to ep, with heartbeats agreed if p offers them. */
 static struct dpfix_session *
 open_session(const struct dpfix_endpoint *ep, const struct dpfix_session_params *p)
 {
@@ -93,7 +128,7 @@ open_session(const struct dpfix_endpoint *ep, const struct dpfix_session_params 
 
 	if (s == NULL)
 		fprintf(stderr, "  %s\n", err);
-	CHECK(s != NULL && dpfix_session_heartbeats(s));
+	CHECK(s != NULL && (p->heartbeat_interval_ms == 0 || dpfix_session_heartbeats(s)));
 	return s;
 }
 
@@ -164,43 +199,52 @@ send_message(struct dpfix_export *x, struct dpfix_export_domain *d, unsigned int
 	dpfix_export_flush(x, now_ns());
 }
 
+/* What a run exports over: a session of scheme (tls+tcp, dtls+udp, tcp; a secure one
+ * with a PSK and heartbeats every second), the export's replay buffer and probation, and
+ * whether its domain has iface_schema (template 257) besides schema (256). */
+struct run_options {
+	const char *scheme;
+	uint64_t replay_bytes;
+	uint64_t probation_ns;
+	uint8_t path_mtu_discovery;
+	uint8_t iface_schema;
+};
+
+/* A collector thread, and an export (domain 3) with its first session taken up and
+ * trusted. */
 struct run {
 	struct collector c;
 	struct dpfix_endpoint ep;
 	struct dpfix_session_params params;
 	char psk[32];
-	pthread_t thread;
 	struct dpfix_export *x;
 	struct dpfix_export_domain *d;
 };
 
 static int
-start(struct run *r, uint64_t replay_bytes, uint64_t probation_ns)
+start(struct run *r, const struct run_options *o)
 {
-	char url[64], err[DPFIX_SESSION_ERRLEN];
+	char err[DPFIX_SESSION_ERRLEN];
 
 	memset(r, 0, sizeof(*r));
-	pthread_mutex_init(&r->c.lock, NULL);
-	snprintf(r->psk, sizeof(r->psk), "/tmp/dpfix-test-psk-XXXXXX");
-	r->params = (struct dpfix_session_params){.mtu = 1400, .connect_timeout_ms = 5000};
-	CHECK(unit_psk_file(&r->params, r->psk) == 0);
-	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%u", free_port(SOCK_STREAM));
-	CHECK(dpfix_endpoint_parse(url, &r->ep, err, sizeof(err)) == 0);
-	r->c.listener = dpfix_listener_open(&r->ep, &r->params, err, sizeof(err));
-	if (r->c.listener == NULL) {
-		fprintf(stderr, "  %s: %s\n", url, err);
-		return -1;
+	r->params = (struct dpfix_session_params){.mtu = 1400, .connect_timeout_ms = 5000,
+		.path_mtu_discovery = o->path_mtu_discovery};
+	if (strchr(o->scheme, '+') != NULL) {          /* (D)TLS */
+		snprintf(r->psk, sizeof(r->psk), "/tmp/dpfix-test-psk-XXXXXX");
+		CHECK(unit_psk_file(&r->params, r->psk) == 0);
+		r->params.heartbeat_interval_ms = 1000;
 	}
-	pthread_create(&r->thread, NULL, collector_thread, &r->c);
-	r->params.heartbeat_interval_ms = 1000;
+	if (collector_open(&r->c, o->scheme, &r->params, &r->ep) != 0)
+		return -1;
 	r->x = dpfix_export_create(&(struct dpfix_export_params){
 		.template_refresh_ns = 600 * NS_PER_S, .flush_ns = 600 * NS_PER_S,
-		.options_interval_ns = 600 * NS_PER_S, .probation_ns = probation_ns,
-		.replay_bytes = replay_bytes}, err, sizeof(err));
+		.options_interval_ns = 600 * NS_PER_S, .probation_ns = o->probation_ns,
+		.replay_bytes = o->replay_bytes}, err, sizeof(err));
 	CHECK(r->x != NULL);
 	CHECK(dpfix_export_add_domain(r->x, 3, &r->d) == 0);
 	CHECK(dpfix_export_add_schema(r->d, &schema) == 0);
-	CHECK(dpfix_export_add_schema(r->d, &iface_schema) == 0);      /* check_resplit's */
+	if (o->iface_schema)
+		CHECK(dpfix_export_add_schema(r->d, &iface_schema) == 0);
 	dpfix_export_take_up(r->x, open_session(&r->ep, &r->params), now_ns());
 	trusted(r->x);
 	return 0;
@@ -210,13 +254,17 @@ static void
 finish(struct run *r)
 {
 	dpfix_export_free(r->x);
-	atomic_store(&r->c.stop, 1);
-	pthread_join(r->thread, NULL);
-	dpfix_session_abort(r->c.session);
-	for (unsigned int i = 0; i < r->c.messages; i++)
-		free(r->c.msg[i]);
-	dpfix_listener_close(r->c.listener);
-	unlink(r->psk);
+	collector_close(&r->c);
+	if (r->psk[0] != '\0')
+		unlink(r->psk);
+}
+
+/* The replay tests' run: tls+tcp, both schemas. */
+static int
+start_tls_tcp(struct run *r, uint64_t replay_bytes, uint64_t probation_ns)
+{
+	return start(r, &(struct run_options){.scheme = "tls+tcp", .replay_bytes = replay_bytes,
+		.probation_ns = probation_ns, .iface_schema = 1});
 }
 
 /* The collector dies with messages it never confirmed: on the next session they come
@@ -230,7 +278,7 @@ test_replayed_after_death(void)
 	uint8_t *first[3];
 	size_t first_len[3];
 
-	if (start(&r, 1 << 20, NS_PER_S / 5) != 0) {
+	if (start_tls_tcp(&r, 1 << 20, NS_PER_S / 5) != 0) {
 		CHECK(0);
 		return;
 	}
@@ -293,7 +341,7 @@ check_bounded(uint64_t bytes)
 	static struct run r;
 	const struct dpfix_export_stats *st;
 
-	if (start(&r, bytes, 1) != 0) {
+	if (start_tls_tcp(&r, bytes, 1) != 0) {
 		CHECK(0);
 		return;
 	}
@@ -335,7 +383,7 @@ test_without_buffer(void)
 	static struct run r;
 	const struct dpfix_export_stats *st;
 
-	if (start(&r, 0, 1) != 0) {
+	if (start_tls_tcp(&r, 0, 1) != 0) {
 		CHECK(0);
 		return;
 	}
@@ -423,13 +471,11 @@ check_resplit(int mixed)
 	struct dpfix_endpoint small_ep;
 	struct dpfix_session_params small_params;
 	const struct dpfix_export_stats *st;
-	pthread_t small_thread;
-	char url[64], err[DPFIX_SESSION_ERRLEN];
 	size_t want_len = 0, got_len = 0;
 	uint32_t expected = 10, records = 0, big_time = 0;
 	unsigned int n, pieces = 0;
 
-	if (start(&r, 1 << 20, NS_PER_S / 5) != 0) {
+	if (start_tls_tcp(&r, 1 << 20, NS_PER_S / 5) != 0) {
 		CHECK(0);
 		return;
 	}
@@ -449,20 +495,13 @@ check_resplit(int mixed)
 	dpfix_export_fail(r.x, "its collector stopped answering heartbeats", now_ns());
 
 	/* The backup: dtls+udp, messages of at most 1400 octets less its headers. */
-	memset(&small, 0, sizeof(small));
-	pthread_mutex_init(&small.lock, NULL);
 	small_params = r.params;
 	small_params.heartbeat_interval_ms = 0;
-	snprintf(url, sizeof(url), "dtls+udp://127.0.0.1:%u", free_port(SOCK_DGRAM));
-	CHECK(dpfix_endpoint_parse(url, &small_ep, err, sizeof(err)) == 0);
-	small.listener = dpfix_listener_open(&small_ep, &small_params, err, sizeof(err));
-	if (small.listener == NULL) {
-		fprintf(stderr, "  %s: %s\n", url, err);
+	if (collector_open(&small, "dtls+udp", &small_params, &small_ep) != 0) {
 		CHECK(0);
 		finish(&r);
 		return;
 	}
-	pthread_create(&small_thread, NULL, collector_thread, &small);
 	dpfix_session_abort(dpfix_export_take_up(r.x, open_session(&small_ep, &r.params),
 			now_ns()));
 	CHECK(dpfix_session_max_message(dpfix_export_session(r.x)) < 3000);
@@ -514,12 +553,7 @@ check_resplit(int mixed)
 	CHECK_EQ_U64(st->records_exported, 118);
 
 	finish(&r);
-	atomic_store(&small.stop, 1);
-	pthread_join(small_thread, NULL);
-	dpfix_session_abort(small.session);
-	for (unsigned int i = 0; i < small.messages; i++)
-		free(small.msg[i]);
-	dpfix_listener_close(small.listener);
+	collector_close(&small);
 }
 
 static void
@@ -539,44 +573,24 @@ test_resplit_onto_smaller_limit(void)
 static void
 test_split_when_path_shrinks(void)
 {
-	static struct collector c;
+	static struct run r;
 	static uint8_t want[8192], got[8192];
-	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000,
-		.heartbeat_interval_ms = 1000, .path_mtu_discovery = 1};
-	struct dpfix_endpoint ep;
 	const struct dpfix_export_stats *st;
 	struct dpfix_export *x;
 	struct dpfix_export_domain *d;
 	const struct dpfix_session *s;
 	struct dpfix_ipfix_metering_stats rec = {.observation_domain = 3};
-	char url[64], err[DPFIX_SESSION_ERRLEN], psk[32];
 	size_t want_len = 0, got_len = 0;
-	pthread_t thread;
 	uint32_t expected = 0;
 	unsigned int n = 0;
 
-	memset(&c, 0, sizeof(c));
-	pthread_mutex_init(&c.lock, NULL);
-	snprintf(psk, sizeof(psk), "/tmp/dpfix-test-psk-XXXXXX");
-	CHECK(unit_psk_file(&params, psk) == 0);
-	snprintf(url, sizeof(url), "dtls+udp://127.0.0.1:%u", free_port(SOCK_DGRAM));
-	CHECK(dpfix_endpoint_parse(url, &ep, err, sizeof(err)) == 0);
-	c.listener = dpfix_listener_open(&ep, &params, err, sizeof(err));
-	if (c.listener == NULL) {
-		fprintf(stderr, "  %s: %s\n", url, err);
+	if (start(&r, &(struct run_options){.scheme = "dtls+udp", .replay_bytes = 1 << 20,
+			.probation_ns = NS_PER_S / 5, .path_mtu_discovery = 1}) != 0) {
 		CHECK(0);
 		return;
 	}
-	pthread_create(&thread, NULL, collector_thread, &c);
-	x = dpfix_export_create(&(struct dpfix_export_params){
-		.template_refresh_ns = 600 * NS_PER_S, .flush_ns = 600 * NS_PER_S,
-		.options_interval_ns = 600 * NS_PER_S, .probation_ns = NS_PER_S / 5,
-		.replay_bytes = 1 << 20}, err, sizeof(err));
-	CHECK(x != NULL);
-	CHECK(dpfix_export_add_domain(x, 3, &d) == 0);
-	CHECK(dpfix_export_add_schema(d, &schema) == 0);
-	dpfix_export_take_up(x, open_session(&ep, &params), now_ns());
-	trusted(x);
+	x = r.x;
+	d = r.d;
 	s = dpfix_export_session(x);
 	/* The search: 1400 confirmed (the size in use is checked every 5 s after). */
 	for (int i = 0; i < 5000 && dpfix_session_path_mtu(s) < 1400; i++) {
@@ -594,13 +608,13 @@ test_split_when_path_shrinks(void)
 		rec.messages = i;
 		CHECK(dpfix_export_record(d, &schema, &rec, 1, 100, now_ns()) == 0);
 	}
-	atomic_store(&c.paused, 1);
+	atomic_store(&r.c.paused, 1);
 	for (int i = 0; i < 8000 && dpfix_session_path_mtu(s) == 1400; i++) {
 		dpfix_export_poll(x, now_ns());
 		usleep(1000);
 	}
 	CHECK(dpfix_session_path_mtu(s) < 1400);
-	atomic_store(&c.paused, 0);
+	atomic_store(&r.c.paused, 0);
 	dpfix_export_flush(x, now_ns());
 	st = dpfix_export_stats(x);
 	CHECK_EQ_U64(st->records_lost, 0);
@@ -616,27 +630,20 @@ test_split_when_path_shrinks(void)
 	}
 	for (int i = 0; i < 2000 && got_len < want_len; i++) {
 		dpfix_export_poll(x, now_ns());
-		pthread_mutex_lock(&c.lock);
-		for (; n < c.messages; n++)    /* data messages: not the templates or options */
-			if (dpfix_get16(c.msg[n] + 16) == 256) {
-				CHECK(c.len[n] <= dpfix_session_max_message(s));
-				CHECK_EQ_U64(dpfix_get32(c.msg[n] + 8), expected);
-				expected += flatten(c.msg[n], c.len[n], got, &got_len);
+		pthread_mutex_lock(&r.c.lock);
+		for (; n < r.c.messages; n++)    /* data messages: not the templates or options */
+			if (dpfix_get16(r.c.msg[n] + 16) == 256) {
+				CHECK(r.c.len[n] <= dpfix_session_max_message(s));
+				CHECK_EQ_U64(dpfix_get32(r.c.msg[n] + 8), expected);
+				expected += flatten(r.c.msg[n], r.c.len[n], got, &got_len);
 			}
-		pthread_mutex_unlock(&c.lock);
+		pthread_mutex_unlock(&r.c.lock);
 		usleep(1000);
 	}
 	CHECK_EQ_U64(expected, 1 + RECORDS);
 	CHECK(got_len == want_len && memcmp(got, want, want_len) == 0);
 
-	dpfix_export_free(x);
-	atomic_store(&c.stop, 1);
-	pthread_join(thread, NULL);
-	dpfix_session_abort(c.session);
-	for (unsigned int i = 0; i < c.messages; i++)
-		free(c.msg[i]);
-	dpfix_listener_close(c.listener);
-	unlink(psk);
+	finish(&r);
 }
 
 /* A plain tcp:// session (no heartbeats) whose collector went away fails on a send: the
@@ -647,40 +654,23 @@ test_split_when_path_shrinks(void)
 static void
 failed_send(uint64_t replay_bytes)
 {
-	static struct collector c;
-	struct dpfix_session_params params = {.mtu = 1400, .connect_timeout_ms = 5000};
-	struct dpfix_endpoint ep;
+	static struct run r;
 	const struct dpfix_export_stats *st;
 	struct dpfix_export *x;
 	struct dpfix_export_domain *d;
-	char url[64], err[DPFIX_SESSION_ERRLEN];
-	pthread_t thread;
 	int found = 0;
 
-	memset(&c, 0, sizeof(c));
-	pthread_mutex_init(&c.lock, NULL);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", free_port(SOCK_STREAM));
-	CHECK(dpfix_endpoint_parse(url, &ep, err, sizeof(err)) == 0);
-	c.listener = dpfix_listener_open(&ep, &params, err, sizeof(err));
-	if (c.listener == NULL) {
-		fprintf(stderr, "  %s: %s\n", url, err);
+	if (start(&r, &(struct run_options){.scheme = "tcp", .replay_bytes = replay_bytes,
+			.probation_ns = NS_PER_S / 5}) != 0) {
 		CHECK(0);
 		return;
 	}
-	pthread_create(&thread, NULL, collector_thread, &c);
-	x = dpfix_export_create(&(struct dpfix_export_params){
-		.template_refresh_ns = 600 * NS_PER_S, .flush_ns = 600 * NS_PER_S,
-		.options_interval_ns = 600 * NS_PER_S, .probation_ns = NS_PER_S / 5,
-		.replay_bytes = replay_bytes}, err, sizeof(err));
-	CHECK(x != NULL);
-	CHECK(dpfix_export_add_domain(x, 3, &d) == 0);
-	CHECK(dpfix_export_add_schema(d, &schema) == 0);
-	dpfix_export_take_up(x, dpfix_session_open(&ep, &params, err, sizeof(err)), now_ns());
-	trusted(x);
+	x = r.x;
+	d = r.d;
 	st = dpfix_export_stats(x);
 	send_message(x, d, 5);                          /* sequence 0 */
-	CHECK(wait_messages(&c, x, 2) == 2);            /* templates, the 5 */
-	collector_reset(&c);                            /* closed: its FIN comes */
+	CHECK(wait_messages(&r.c, x, 2) == 2);          /* templates, the 5 */
+	collector_reset(&r.c);                          /* closed: its FIN comes */
 	usleep(50 * 1000);
 	send_message(x, d, 6);                          /* 5: into the closed one; RST back */
 	usleep(50 * 1000);
@@ -690,18 +680,17 @@ failed_send(uint64_t replay_bytes)
 	/* Without a replay buffer there is nowhere to keep it: counted lost. */
 	CHECK_EQ_U64(st->records_lost, replay_bytes != 0 ? 0 : 7);
 	if (replay_bytes != 0) {
-		dpfix_session_abort(dpfix_export_take_up(x, dpfix_session_open(&ep, &params, err,
-				sizeof(err)), now_ns()));
+		dpfix_session_abort(dpfix_export_take_up(x, open_session(&r.ep, &r.params), now_ns()));
 		trusted(x);
 	}
 	/* On the new session, after its templates: the 7, numbered 11, byte for byte. */
 	for (int i = 0; i < 2000 && !found && replay_bytes != 0; i++) {
 		dpfix_export_poll(x, now_ns());
-		pthread_mutex_lock(&c.lock);
-		for (unsigned int k = 0; k < c.messages; k++)
-			found |= c.len[k] == 16 + 4 + 7 * 32 && dpfix_get16(c.msg[k] + 16) == 256 &&
-					dpfix_get32(c.msg[k] + 8) == 11;
-		pthread_mutex_unlock(&c.lock);
+		pthread_mutex_lock(&r.c.lock);
+		for (unsigned int k = 0; k < r.c.messages; k++)
+			found |= r.c.len[k] == 16 + 4 + 7 * 32 && dpfix_get16(r.c.msg[k] + 16) == 256 &&
+					dpfix_get32(r.c.msg[k] + 8) == 11;
+		pthread_mutex_unlock(&r.c.lock);
 		usleep(1000);
 	}
 	CHECK(found == (replay_bytes != 0));
@@ -709,13 +698,7 @@ failed_send(uint64_t replay_bytes)
 	CHECK_EQ_U64(st->records_lost, replay_bytes != 0 ? 0 : 7);
 	CHECK_EQ_U64(st->records_exported, 18);
 
-	dpfix_export_free(x);
-	atomic_store(&c.stop, 1);
-	pthread_join(thread, NULL);
-	dpfix_session_abort(c.session);
-	for (unsigned int i = 0; i < c.messages; i++)
-		free(c.msg[i]);
-	dpfix_listener_close(c.listener);
+	finish(&r);
 }
 
 static void
