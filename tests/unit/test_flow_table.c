@@ -210,6 +210,35 @@ test_hash_ipv4_shortcut(void)
 	CHECK_EQ_U64(differ, 0);
 }
 
+#define SECOND 1000000000ull
+
+/* A table of 8 flows whose timeouts no test reaches, the active one beyond the idle:
+ * were they equal, a flow's end would stay at its first packet + active, and a flow
+ * seen again and again would still be evicted as the oldest. */
+static struct dpfix_flow_table *
+table_of_8(const char *name)
+{
+	return table_with(name, 8, NEVER, 2 * NEVER, NEVER, 0);
+}
+
+/* A table_of_8, full: keys 0 to 7 of 100 octets first seen at 1 to 8 s, key 0 the
+ * oldest, the next to be evicted. The sink is emptied. NULL if it cannot be made. */
+static struct dpfix_flow_table *
+full_table_of_8(const char *name)
+{
+	struct dpfix_flow_table *t = table_of_8(name);
+	struct dpfix_packet_info k;
+
+	if (t == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < 8; i++) {
+		make_packet(&k, i, 100, 0, 64);
+		meter(t, &k, (1 + i) * SECOND);
+	}
+	sink_reset(&sink, -1);
+	return t;
+}
+
 /* The pipeline notes each packet's candidate record (the first under its signature)
  * before any packet of the burst is counted. By a packet's turn, an earlier packet of
  * the burst may have evicted that flow and taken its record for another key: the
@@ -217,20 +246,15 @@ test_hash_ipv4_shortcut(void)
 static void
 test_stale_candidate(void)
 {
-	const uint64_t s = 1000000000ull;
-	struct dpfix_flow_table *t = table_with("ft_stale", 8, NEVER, 2 * NEVER, NEVER, 0);
-	struct dpfix_packet_info k, pkts[3];
+	const uint64_t s = SECOND;
+	struct dpfix_flow_table *t = full_table_of_8("ft_stale");
+	struct dpfix_packet_info pkts[3];
 	uint64_t times[3] = {10 * s, 10 * s, 10 * s}, packets0 = 0;
 	uint32_t records0 = 0;
 	const struct dpfix_flow_record *r100;
 
 	if (t == NULL)
 		return;
-	for (uint32_t i = 0; i < 8; i++) {
-		make_packet(&k, i, 100, 0, 64);
-		meter(t, &k, (1 + i) * s);
-	}
-	sink_reset(&sink, -1);
 	make_packet(&pkts[0], 100, 200, 0, 64);    /* new: evicts key 0, takes its record */
 	make_packet(&pkts[1], 0, 300, 0, 64);      /* its candidate now holds key 100 */
 	make_packet(&pkts[2], 100, 400, 0, 64);
@@ -260,21 +284,16 @@ test_stale_candidate(void)
 static void
 test_split_stages_stale(void)
 {
-	const uint64_t s = 1000000000ull;
-	struct dpfix_flow_table *t = table_with("ft_split", 8, NEVER, 2 * NEVER, NEVER, 0);
+	const uint64_t s = SECOND;
+	struct dpfix_flow_table *t = full_table_of_8("ft_split");
 	static struct dpfix_flow_lookup la, lb, lc, ld;
-	struct dpfix_packet_info k, a[1], b[2], c[3], d[1];
+	struct dpfix_packet_info a[1], b[2], c[3], d[1];
 	uint64_t times[3] = {10 * s, 10 * s, 10 * s};
 	const struct dpfix_flow_record *r100, *r5;
 	uint64_t packets0 = 0;
 
 	if (t == NULL)
 		return;
-	for (uint32_t i = 0; i < 8; i++) {
-		make_packet(&k, i, 100, 0, 64);
-		meter(t, &k, (1 + i) * s);
-	}
-	sink_reset(&sink, -1);
 	make_packet(&b[0], 0, 300, 0, 64);
 	make_packet(&b[1], 100, 400, 0, 64);
 	dpfix_flow_table_lookup_start(t, b, 2, &lb);
@@ -318,10 +337,8 @@ test_split_stages_stale(void)
 static void
 test_reused_record_same_hash(void)
 {
-	const uint64_t s = 1000000000ull;
-	/* An active timeout beyond the idle one: were they equal, a flow's end would stay
-	 * at its first packet + active_ns, and B, seen again and again, would be evicted. */
-	struct dpfix_flow_table *t = table_with("ft_twin", 8, NEVER, 2 * NEVER, NEVER, 0);
+	const uint64_t s = SECOND;
+	struct dpfix_flow_table *t = table_of_8("ft_twin");
 	struct dpfix_packet_info a, b, k;
 	struct flow_index ix;
 	struct flow_hash ha, hb;
