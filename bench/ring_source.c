@@ -356,9 +356,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "ring_source: --consume needs a second lcore and net_ring0\n");
 		return 1;
 	}
+	/* The probe answers telemetry (how a script knows it is up) before it has made its
+	 * pool: give it 30 s. */
 	struct rte_ring *ring = rte_ring_lookup(o.ring);
 	struct rte_mempool *pool = rte_mempool_lookup(o.pool);
 
+	for (int tries = 0; (ring == NULL || pool == NULL) && tries < 300; tries++) {
+		rte_delay_us_sleep(100000);
+		ring = rte_ring_lookup(o.ring);
+		pool = rte_mempool_lookup(o.pool);
+	}
 	if (ring == NULL || pool == NULL) {
 		fprintf(stderr, "ring_source: no %s named %s in the reader's memory\n",
 				ring == NULL ? "ring" : "mempool", ring == NULL ? o.ring : o.pool);
