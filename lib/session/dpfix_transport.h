@@ -31,6 +31,7 @@ struct dpfix_conn {
 	const struct dpfix_transport_ops *ops;
 	void *priv;             /* driver state */
 	char peer[64];          /* "ADDR:PORT", for messages */
+	char via[40];           /* how it is reached, if not plainly: " (SCTP over UDP port N)" */
 	uint32_t max_payload;   /* largest single send; datagram limit for UDP */
 	int accepted;           /* this end came from a listener (the collector side) */
 	/* Set before close when the session refused the peer's handshake: a datagram

@@ -393,12 +393,12 @@ connection_up(struct dpfix_session *s, char *err, size_t errlen)
 	if (ret == -EINPROGRESS && session_now_ms() <= s->open_deadline_ms)
 		return ret;
 	if (ret == -EINPROGRESS) {
-		snprintf(err, errlen, "collector %s://%s:%u: no answer within %u ms", ep->scheme,
-				ep->host, ep->port, s->open_timeout_ms);
+		snprintf(err, errlen, "collector %s://%s:%u%s: no answer within %u ms", ep->scheme,
+				ep->host, ep->port, s->conn.via, s->open_timeout_ms);
 		ret = -ETIMEDOUT;
 	} else if (ret < 0) {
-		snprintf(err, errlen, "collector %s://%s:%u: %s", ep->scheme, ep->host, ep->port,
-				strerror(-ret));
+		snprintf(err, errlen, "collector %s://%s:%u%s: %s", ep->scheme, ep->host, ep->port,
+				s->conn.via, strerror(-ret));
 	}
 	if (ret < 0) {
 		open_failed(s, err, errlen, 0);

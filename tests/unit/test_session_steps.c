@@ -5,7 +5,9 @@
  * collector would wait for ever, as the collector only moves between steps. The end is
  * confirmed when the collector reads everything and ends its side; a collector that
  * stops reading leaves it unconfirmed (-ETIMEDOUT), reached in steps too. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,37 @@ test_tcp(void)
 	check_unconfirmed("tcp", 0);
 }
 
+/* An SCTP collector that never answers (its UDP port takes the INITs in and drops
+ * them: no ABORT, no ICMP): the open begins at once and its steps say it is under way,
+ * never waiting for the INIT's retries; the caller gives up when it wants (before, the
+ * connect waited them out, about 4 s, and open_start then failed). */
+static void
+test_sctp_no_answer(void)
+{
+	struct dpfix_session_params params = {.connect_timeout_ms = 5000, .mtu = 1400};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char url[64], err[DPFIX_SESSION_ERRLEN] = "";
+	int hole = socket(AF_INET, SOCK_DGRAM, 0);
+	socklen_t len = sizeof(sin);
+	struct dpfix_session *s;
+	struct dpfix_endpoint ep;
+
+	CHECK(hole >= 0 && bind(hole, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+			getsockname(hole, (struct sockaddr *)&sin, &len) == 0);
+	params.sctp_udp_port = ntohs(sin.sin_port);
+	snprintf(url, sizeof(url), "sctp://127.0.0.1:%u", free_port(SOCK_DGRAM));
+	CHECK(dpfix_endpoint_parse(url, &ep, err, sizeof(err)) == 0);
+	s = dpfix_session_open_start(&ep, &params, err, sizeof(err));
+	if (s == NULL)
+		fprintf(stderr, "  %s: %s\n", url, err);
+	CHECK(s != NULL);
+	if (s != NULL) {
+		CHECK(dpfix_session_open_step(s, err, sizeof(err)) == -EINPROGRESS);
+		dpfix_session_abort(s);
+	}
+	close(hole);
+}
+
 int
 main(void)
 {
@@ -263,5 +296,6 @@ main(void)
 	RUN_TEST(test_dtls_udp);
 	RUN_TEST(test_dtls_sctp);
 	RUN_TEST(test_tcp);
+	RUN_TEST(test_sctp_no_answer);
 	return unit_test_summary();
 }

@@ -38,6 +38,10 @@ struct sctp_conn {
 	uint32_t gather_records;    /* its flow records; 0: not to be given back */
 	uint8_t *returned;
 	size_t returned_len, returned_start;
+	int connecting;             /* an exporter's association not up yet (sctp_connected) */
+	int up;                     /* its COMM_UP notice came */
+	int path_probing;           /* once up: sctp_path_probing_options */
+	uint32_t heartbeat_interval_ms, heartbeat_misses; /* ... and sctp_liveness_options */
 	int closed;
 	int write_shut;             /* we began the shutdown (shutdown_write) */
 	int peer_shutdown;          /* the peer began one (SHUTDOWN received) */

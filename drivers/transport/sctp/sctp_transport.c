@@ -270,36 +270,41 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 		return -EINVAL;
 	}
 	sockaddr_format(res->ai_addr, res->ai_addrlen, c->peer, sizeof(c->peer));
+	snprintf(c->via, sizeof(c->via), " (SCTP over UDP port %u)", remote_udp);
 	memcpy(&peer_addr, res->ai_addr, res->ai_addrlen);
 	c->path_headers = res->ai_family == AF_INET6 ? 48 : 28; /* IP and UDP */
 	base = res->ai_family == AF_INET6 ? DPFIX_BASE_PMTU_IPV6 : DPFIX_BASE_PMTU_IPV4;
 	route = sctp_route_mtu(res->ai_addr, res->ai_addrlen);
-	/* Blocking connect at session set-up, bounded by the INIT retry limits above. */
-	ret = usrsctp_connect(sock, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	if (ret < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "collector %s://%s:%u (SCTP over UDP port %u): %s", ep->scheme,
-				ep->host, ep->port, remote_udp, strerror(errno));
-		usrsctp_close(sock);
-		return ret;
-	}
 	c->priv = conn_new(sock);
 	if (c->priv == NULL) {
 		usrsctp_close(sock);
+		freeaddrinfo(res);
 		return -ENOMEM;
 	}
-	c->max_payload = MAX_MESSAGE;
 	t = c->priv;
+	/* Never waits for the collector's answer (sctp_connected says when it came, within
+	 * the INIT retry limits above and connect_timeout): one that does not answer would
+	 * hold the caller, the control lcore, meanwhile. */
+	ret = usrsctp_connect(sock, res->ai_addr, res->ai_addrlen) < 0 ? -errno : 0;
+	freeaddrinfo(res);
+	if (ret < 0 && ret != -EINPROGRESS) {
+		snprintf(err, errlen, "collector %s://%s:%u%s: %s", ep->scheme, ep->host, ep->port,
+				c->via, strerror(-ret));
+		c->ops->close(c);
+		return ret;
+	}
+	t->connecting = 1;
+	c->max_payload = MAX_MESSAGE;
 	t->peer_addr = peer_addr;
-	if (p->path_mtu_discovery && ep->security != DPFIX_SECURITY_NONE)
-		sctp_path_probing_options(t); /* probes need a dpfix peer over DTLS */
+	/* Probes need a dpfix peer over DTLS. */
+	t->path_probing = p->path_mtu_discovery && ep->security != DPFIX_SECURITY_NONE;
 	/* Over DTLS the dpfix heartbeats, when agreed, find a frozen collector ("is dead",
 	 * collectors_dead): SCTP's own give up twice as late, a backstop that does not race
 	 * them (with the same count, data retransmitted at 0.3, 0.6, 1, 1 s lost the
 	 * association before the third heartbeat went unanswered, under ASan). */
-	sctp_liveness_options(t, p->heartbeat_interval_ms, ep->security == DPFIX_SECURITY_NONE ?
-			p->heartbeat_misses : 2 * p->heartbeat_misses);
+	t->heartbeat_interval_ms = p->heartbeat_interval_ms;
+	t->heartbeat_misses = ep->security == DPFIX_SECURITY_NONE ? p->heartbeat_misses :
+			2 * p->heartbeat_misses;
 	if (!p->path_mtu_discovery)
 		return 0;
 	/* The base size, which crosses any path, until probes find more (doc/path-mtu.md):
@@ -318,6 +323,40 @@ sctp_connect(struct dpfix_conn *c, const struct dpfix_endpoint *ep,
 }
 
 static int sctp_pump(struct dpfix_conn *c);
+
+/* The association begun by sctp_connect: up once its COMM_UP notice came; failed when
+ * it could not be set up (SCTP_CANT_STR_ASSOC: the INIT retries ran out, or the
+ * collector's stack ABORTed it). Its heartbeat and retransmission options are set once
+ * it is up, as they were when connect waited: set while its INIT goes, usrsctp 0.9.5
+ * reads them back unchanged after COMM_UP, but it armed the first heartbeat with the
+ * stack's initial RTO (3 s, jittered by up to half: 2.5-5.5 s at a 1 s interval), the
+ * path having no RTO of its own yet; in that time data a black hole swallows ends the
+ * association at its fourth retransmission (2.9 s), and a collector that vanished is
+ * found seconds later. */
+static int
+sctp_connected(struct dpfix_conn *c)
+{
+	struct sctp_conn *t = c->priv;
+	int ret, soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (!t->connecting)
+		return 0;
+	ret = sctp_pump(c);
+	if (t->up) {
+		t->connecting = 0;
+		if (t->path_probing)
+			sctp_path_probing_options(t);
+		sctp_liveness_options(t, t->heartbeat_interval_ms, t->heartbeat_misses);
+		return 0;
+	}
+	if (ret < 0 && ret != -ENOTCONN)
+		return ret;
+	if (!t->closed && ret != -ENOTCONN)
+		return -EINPROGRESS;
+	usrsctp_getsockopt(t->sock, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	return -(soerr != 0 ? soerr : ECONNREFUSED);
+}
 
 static int
 sctp_send(struct dpfix_conn *c, const void *buf, size_t len, const struct dpfix_send_opts *opts)
@@ -453,6 +492,8 @@ handle_notification(struct dpfix_conn *c, struct sctp_conn *t, const union sctp_
 	if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && len >= sizeof(n->sn_assoc_change)) {
 		uint16_t state = n->sn_assoc_change.sac_state;
 
+		if (state == SCTP_COMM_UP)
+			t->up = 1;
 		if (state == SCTP_COMM_LOST)
 			sctp_liveness_lost(c, t);
 		if (state == SCTP_COMM_LOST || state == SCTP_CANT_STR_ASSOC)
@@ -818,6 +859,7 @@ static const struct dpfix_transport_ops sctp_ops = {
 	.ip_protocol = IPPROTO_SCTP,
 	.flags = DPFIX_TRANSPORT_MESSAGES | DPFIX_TRANSPORT_RELIABLE,
 	.connect = sctp_connect,
+	.connected = sctp_connected,
 	.set_path_mtu = sctp_set_path_mtu,
 	.probe_room = sctp_probe_room,
 	.send = sctp_send,
