@@ -37,6 +37,7 @@
 #include <rte_random.h>
 #include <rte_ring.h>
 
+#include "bench_cpu.h"
 #include "crc_collisions.h"
 #include "probe.h"
 
@@ -56,18 +57,6 @@ struct options {
 	int collide;            /* table mode: the flows' keys collide under CRC32C */
 	const char *sampling;   /* worker mode: a selector (lib/sample text) on the port */
 };
-
-/* Cycles of CPU time this thread has had, at the TSC rate. Other work on this shared
- * machine preempts the benchmark; wall-clock TSC would count those pauses as ours. */
-static uint64_t
-cpu_cycles(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)((double)(ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) *
-			(double)rte_get_tsc_hz() / 1e9);
-}
 
 /* xorshift64: cheap, and the same sequence for every variant. */
 static inline uint64_t
@@ -164,7 +153,7 @@ static double
 source_cycles(const struct options *o, struct rte_mempool *pool, uint64_t packets)
 {
 	struct rte_mbuf *m[BURST];
-	uint64_t rnd = 1, start = cpu_cycles();
+	uint64_t rnd = 1, start = bench_cpu_cycles();
 	uint32_t len = o->size - 4;
 
 	for (uint64_t i = 0; i < packets; i += BURST) {
@@ -174,7 +163,7 @@ source_cycles(const struct options *o, struct rte_mempool *pool, uint64_t packet
 			fill_frame(m[j], pick_flow(o, i + (uint64_t)j, &rnd), len);
 		rte_pktmbuf_free_bulk(m, BURST);
 	}
-	return (double)(cpu_cycles() - start) / (double)packets;
+	return (double)(bench_cpu_cycles() - start) / (double)packets;
 }
 
 static int
@@ -239,7 +228,7 @@ run_worker(const struct options *o)
 		q.sampler = &w.samplers[0];
 	}
 	src = source_cycles(o, pool, o->packets < 4000000 ? o->packets : 4000000);
-	start = cpu_cycles();
+	start = bench_cpu_cycles();
 	for (uint64_t i = 0; i < o->packets; i += BURST) {
 		if (rte_pktmbuf_alloc_bulk(pool, m, BURST) != 0)
 			abort();
@@ -253,7 +242,7 @@ run_worker(const struct options *o)
 			drain(w.ring);
 	}
 	worker_meter_held(&w, &last_ns);
-	cycles = cpu_cycles() - start;
+	cycles = bench_cpu_cycles() - start;
 	drain(w.ring);
 	{
 		const struct dpfix_flow_stats *st = dpfix_flow_table_stats(w.table);
@@ -441,15 +430,15 @@ run_table(const struct options *o)
 			rte_hash_update_bulk(&rh, pkts, BURST, now);
 	}
 	/* The source alone. */
-	src_start = cpu_cycles();
+	src_start = bench_cpu_cycles();
 	for (uint64_t i = 0; i < o->packets; i += BURST)
 		for (int j = 0; j < BURST; j++) {
 			fill_info(&pkts[j], pick_flow(o, i + (uint64_t)j, &rnd));
 			times[j] = now;
 		}
-	src = (double)(cpu_cycles() - src_start) / (double)o->packets;
+	src = (double)(bench_cpu_cycles() - src_start) / (double)o->packets;
 	rnd = 1;
-	start = cpu_cycles();
+	start = bench_cpu_cycles();
 	for (uint64_t i = 0; i < o->packets; i += BURST) {
 		now += 100;
 		for (int j = 0; j < BURST; j++) {
@@ -461,7 +450,7 @@ run_table(const struct options *o)
 		else
 			rte_hash_update_bulk(&rh, pkts, BURST, now);
 	}
-	cycles = cpu_cycles() - start;
+	cycles = bench_cpu_cycles() - start;
 	{
 		double cpp = (double)cycles / (double)o->packets;
 

@@ -63,6 +63,8 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include "bench_cpu.h"
+
 #define BURST 32
 #define FRAME_LEN 64
 
@@ -146,18 +148,6 @@ write_frame(struct rte_mbuf *m, uint32_t flow, const struct options *o)
 	}
 	if (o->demote)
 		rte_cldemote(f);
-}
-
-/* CPU time of this thread, at the TSC rate: cpu_share says how much of its CPU this
- * source had on a shared machine. */
-static uint64_t
-cpu_cycles(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)((double)(ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) *
-			(double)rte_get_tsc_hz() / 1e9);
 }
 
 static int
@@ -282,7 +272,7 @@ read_port(void *arg)
 {
 	struct reader *r = arg;
 	struct rte_mbuf *burst[BURST];
-	uint64_t cpu0 = cpu_cycles();
+	uint64_t cpu0 = bench_cpu_cycles();
 
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		uint64_t start = rte_rdtsc();
@@ -305,7 +295,7 @@ read_port(void *arg)
 			r->busy_packets += n;
 		}
 	}
-	r->cpu_cycles = cpu_cycles() - cpu0;
+	r->cpu_cycles = bench_cpu_cycles() - cpu0;
 	return 0;
 }
 
@@ -387,11 +377,11 @@ main(int argc, char **argv)
 	if (o.consume)
 		rte_eal_remote_launch(read_port, &reader, reader_lcore);
 
-	uint64_t hz = rte_get_tsc_hz(), cpu0 = cpu_cycles(), tsc0 = rte_rdtsc();
+	uint64_t hz = rte_get_tsc_hz(), cpu0 = bench_cpu_cycles(), tsc0 = rte_rdtsc();
 
 	generate(ring, pool, &o, o.seconds > 0 ? tsc0 + (uint64_t)(o.seconds * (double)hz) : 0, &t);
 
-	uint64_t wall = rte_rdtsc() - tsc0, cpu = cpu_cycles() - cpu0;
+	uint64_t wall = rte_rdtsc() - tsc0, cpu = bench_cpu_cycles() - cpu0;
 	double seconds = (double)wall / (double)hz;
 
 	/* This lcore's cached mbufs go back to the reader's pool. */
