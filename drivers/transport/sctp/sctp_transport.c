@@ -680,7 +680,10 @@ sctp_close(struct dpfix_conn *c)
 
 	if (t == NULL)
 		return;
-	if (c->abort) {
+	/* An association that never came up (an open that failed or was given up) has
+	 * nothing to deliver: ABORTed at once, where the shutdown's wait below held the
+	 * caller, the control lcore, some 1.3 s after each failed attempt. */
+	if (c->abort || t->connecting) {
 		struct linger now = {.l_onoff = 1, .l_linger = 0};
 
 		usrsctp_setsockopt(t->sock, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
@@ -688,7 +691,8 @@ sctp_close(struct dpfix_conn *c)
 	/* SHUTDOWN rather than ABORT: the peer gets everything already accepted. Wait
 	 * (bounded) for the shutdown to complete, since closing earlier aborts. (An exporter
 	 * has done that already, with shutdown_write.) */
-	if (!c->abort && !t->closed && !t->write_shut && usrsctp_shutdown(t->sock, SHUT_WR) == 0) {
+	if (!c->abort && !t->connecting && !t->closed && !t->write_shut &&
+			usrsctp_shutdown(t->sock, SHUT_WR) == 0) {
 		struct dpfix_recv_info info;
 		uint8_t scratch[256];
 
