@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
 
 #include "probe.h"
 
@@ -76,6 +77,10 @@ parse_burst(struct worker_ctx *w, const struct probe_rx_queue *q, struct rte_mbu
 {
 	unsigned int metered = 0;
 
+	/* A NIC's DMA leaves each frame in the last-level cache (DDIO), not in this core's:
+	 * asked for all at once, the burst waits about one fetch, not one per packet. */
+	for (unsigned int i = 0; i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void *));
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
