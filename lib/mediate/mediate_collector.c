@@ -234,6 +234,17 @@ med_collector_record(struct med_collector *c, struct med_out_template *t,
 
 /* ---- heartbeats (doc/heartbeats.md) ---- */
 
+/* The collector is dead: said in one line and counted, whichever watch found it (the
+ * dpfix heartbeats, or the transport's own). */
+static void
+said_dead(struct med_collector *c, const char *why)
+{
+	export_log_failure(c, "%s is dead: %s; records wait in its backlog while it reconnects",
+			c->name, why);
+	c->collectors_dead++;
+	c->found_dead = 1;
+}
+
 static void
 heartbeats(struct med_collector *c, uint64_t now_ns)
 {
@@ -254,11 +265,8 @@ heartbeats(struct med_collector *c, uint64_t now_ns)
 	snprintf(why, sizeof(why), "%u heartbeats in a row unanswered (every %.3g s), nothing "
 			"heard for %.1f s", sp->heartbeat_misses, sp->heartbeat_interval_ms / 1000.0,
 			(now_ns - dpfix_peer_watch_last_heard(&c->watch)) / 1e9);
-	export_log_failure(c, "%s is dead: %s; records wait in its backlog while it reconnects",
-			c->name, why);
-	c->collectors_dead++;
+	said_dead(c, why);
 	c->watching = 0;
-	c->found_dead = 1;
 	dpfix_export_fail(c->x, why, now_ns);
 }
 
@@ -338,6 +346,11 @@ session_failed(struct med_collector *c, uint64_t now_ns)
 	char text[2 * DPFIX_SESSION_ERRLEN];
 
 	c->down_said = 1;
+	/* Its transport's own watch found the collector dead (SCTP's heartbeats over plain
+	 * sctp://, TCP's keepalives): said and counted as the dpfix heartbeats' finding is,
+	 * as the probe does. */
+	if (!c->found_dead && dpfix_export_failed_unanswered(c->x))
+		said_dead(c, why);
 	if (lasted >= SESSION_STABLE_NS) {
 		export_log_failure(c, "session %s is down (%s); records wait in its backlog while "
 				"it reconnects", c->name, why);

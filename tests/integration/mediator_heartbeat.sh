@@ -8,7 +8,8 @@
 # - with session_lifetime 2 the Mediator hands each collector over to a new session
 #   every 2 s (the old one ends in order) while the probe exports without pause, and
 #   the collector holds every record the Mediator passed on.
-# Over tls+tcp and dtls+udp, the probe feeding the Mediator over udp.
+# Over tls+tcp and dtls+udp (and the frozen collector over plain sctp://, found by SCTP's
+# own heartbeats), the probe feeding the Mediator over udp.
 source "$(dirname "$0")/lib.sh"
 
 printf 'mediator.example:0f0e0d0c0b0a09080706050403020100\n' >"$WORK/psk"
@@ -85,6 +86,39 @@ PYEOF
 	echo "ok $scheme: the Mediator found its frozen collector dead in one line, counted, resumed after the thaw"
 }
 
+# frozen_sctp: over plain sctp:// no dpfix heartbeats can be agreed (they need (D)TLS);
+# SCTP's own, which follow heartbeat_interval and heartbeat_misses, lose the association
+# with the frozen collector, and the Mediator says and counts that as the heartbeats'
+# verdict ("is dead", collectors_dead), as the probe does (before: only "is down", 0).
+frozen_sctp() {
+	local tag=frozen_sctp cport sport rc=0
+	cport=$(free_port)
+	sport=$(free_port)
+	start_collector_at "sctp://127.0.0.1:$cport" "$WORK/$tag.c" --quiet --sctp-udp-port "$sport"
+	run_mediator "$tag" sctp "$cport" --sctp-udp-port "$sport"
+	sleep 2
+	kill -STOP "$COLLECTOR_PID"
+	wait_for_text "$WORK/$tag.m.stderr" "is dead" 15
+	kill -CONT "$COLLECTOR_PID"
+	grep -aq "collector sctp://127.0.0.1:$cport: .* is dead: SCTP's own heartbeats or retransmissions went unanswered $MISSES times in a row, nothing heard for" \
+		"$WORK/$tag.m.stderr" || fail "sctp: the dead line: $(grep -a dead "$WORK/$tag.m.stderr")"
+	[ "$(grep -ac "dead" "$WORK/$tag.m.stderr")" = 1 ] ||
+		fail "sctp: 'dead' said more than once: $(grep -a dead "$WORK/$tag.m.stderr")"
+	wait_for_text "$WORK/$tag.m.stderr" "resumed on" 30
+	stop_probe "$tag"
+	# Plain SCTP confirms nothing end to end: what the frozen collector's stack had not
+	# acknowledged when the association was lost is counted unconfirmed, which is data
+	# lost to the exit status (2) when there was any.
+	kill -TERM "$MEDIATOR_PID"
+	wait "$MEDIATOR_PID" || rc=$?
+	[ "$rc" = "$(if [ "$(med_counter "$tag" records_unconfirmed)" = 0 ]; then echo 0; else echo 2; fi)" ] ||
+		fail "sctp: the Mediator exited with $rc: $(grep -a 'exit status' "$WORK/$tag.m.stdout")"
+	stop_collector
+	[ "$(med_counter "$tag" collectors_dead)" = 1 ] ||
+		fail "sctp: collectors_dead $(med_counter "$tag" collectors_dead), want 1"
+	echo "ok sctp: SCTP's own heartbeats found the frozen collector dead: said in one line, counted, resumed after the thaw"
+}
+
 rolled() {
 	local scheme=$1 tag=rolled_${1/+/_} cport out got
 	cport=$(free_port)
@@ -113,5 +147,6 @@ rolled() {
 
 frozen tls+tcp
 frozen dtls+udp
+frozen_sctp
 rolled tls+tcp
 rolled dtls+udp
