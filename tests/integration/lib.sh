@@ -273,22 +273,20 @@ text_in() {
 # that succeeds after more than half its bound says so on stderr ("slow wait"), so that a
 # bound load is about to outgrow shows in the log of a passing test.
 poll_until() {
-	local seconds=$1 interval=$2 start now waited
+	local seconds=$1 interval=$2 start waited met
 	shift 2
 	POLL_SEEN=
 	start=${EPOCHREALTIME/[.,]/}
 	while :; do
-		if "$@"; then
-			now=${EPOCHREALTIME/[.,]/}
-			waited=$((now - start))
-			POLL_WAITED=$((waited / 1000000)).$((waited / 100000 % 10))
+		met=0
+		"$@" && met=1
+		waited=$((${EPOCHREALTIME/[.,]/} - start))
+		POLL_WAITED=$((waited / 1000000)).$((waited / 100000 % 10))
+		if [ "$met" = 1 ]; then
 			[ "$waited" -le $((seconds * 500000)) ] ||
 				echo "slow wait: $* took $POLL_WAITED s of its $seconds s" >&2
 			return 0
 		fi
-		now=${EPOCHREALTIME/[.,]/}
-		waited=$((now - start))
-		POLL_WAITED=$((waited / 1000000)).$((waited / 100000 % 10))
 		[ "$waited" -lt $((seconds * 1000000)) ] || return 1
 		sleep "$interval"
 	done
